@@ -1,0 +1,104 @@
+/** User API (gateway :12080) payloads, shared by the gateway and cynork. Field names per reference-contracts 1.3 and 6. */
+import * as v from "valibot";
+
+const Timestamp = v.string();
+
+export const LoginRequest = v.object({ handle: v.string(), password: v.string() });
+export const RefreshRequest = v.object({ refresh_token: v.string() });
+export const LogoutRequest = v.object({ refresh_token: v.optional(v.string()) });
+export const LoginResponse = v.object({
+  access_token: v.string(),
+  refresh_token: v.string(),
+  token_type: v.literal("Bearer"),
+  expires_in: v.number(),
+});
+
+export const UserResponse = v.object({
+  id: v.string(),
+  handle: v.string(),
+  email: v.optional(v.string()),
+  is_active: v.boolean(),
+});
+
+/** Task status as the API shows it (`queued` is the database's `pending`). */
+export const TASK_STATUSES = ["queued", "running", "completed", "failed", "canceled", "superseded"] as const;
+export const TaskStatus = v.picklist(TASK_STATUSES);
+export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = ["completed", "failed", "canceled", "superseded"];
+
+export const JOB_STATUSES = ["queued", "running", "completed", "failed", "canceled", "lease_expired"] as const;
+export const JobStatus = v.picklist(JOB_STATUSES);
+
+export const INPUT_MODES = ["prompt", "script", "commands"] as const;
+export const InputMode = v.picklist(INPUT_MODES);
+
+export const CreateTaskRequest = v.object({
+  prompt: v.string(),
+  // "" means the default (prompt), as in the reference.
+  input_mode: v.optional(v.union([InputMode, v.literal("")])),
+  task_name: v.optional(v.string()),
+  project_id: v.optional(v.string()),
+  attachments: v.optional(v.array(v.string())),
+  use_inference: v.optional(v.boolean()),
+  use_sba: v.optional(v.boolean()),
+});
+
+export const TaskResponse = v.object({
+  id: v.string(),
+  task_id: v.string(),
+  status: TaskStatus,
+  task_name: v.optional(v.string()),
+  prompt: v.optional(v.string()),
+  summary: v.optional(v.string()),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  attachments: v.optional(v.array(v.string())),
+});
+
+export const ListTasksQuery = v.object({
+  limit: v.optional(v.string()),
+  offset: v.optional(v.string()),
+  cursor: v.optional(v.string()),
+  status: v.optional(v.string()),
+});
+
+export const ListTasksResponse = v.object({
+  tasks: v.array(TaskResponse),
+  next_offset: v.optional(v.number()),
+  /** Always present; "" on the last page. */
+  next_cursor: v.string(),
+});
+
+export const TaskJob = v.object({
+  id: v.string(),
+  status: JobStatus,
+  /** JSON text of the worker's RunJobResponse (or of a dispatch error object), as in the reference. */
+  result: v.optional(v.string()),
+  started_at: v.optional(Timestamp),
+  ended_at: v.optional(Timestamp),
+});
+
+export const TaskResultResponse = v.object({
+  task_id: v.string(),
+  task_name: v.optional(v.string()),
+  status: TaskStatus,
+  jobs: v.array(TaskJob),
+});
+
+export const CancelTaskResponse = v.object({ task_id: v.string(), canceled: v.literal(true) });
+
+export const LOG_STREAMS = ["stdout", "stderr", "all"] as const;
+export const TaskLogsResponse = v.object({ task_id: v.string(), stdout: v.string(), stderr: v.string() });
+
+export type LoginRequest = v.InferOutput<typeof LoginRequest>;
+export type LoginResponse = v.InferOutput<typeof LoginResponse>;
+export type UserResponse = v.InferOutput<typeof UserResponse>;
+export type TaskStatus = v.InferOutput<typeof TaskStatus>;
+export type JobStatus = v.InferOutput<typeof JobStatus>;
+export type InputMode = v.InferOutput<typeof InputMode>;
+export type CreateTaskRequest = v.InferOutput<typeof CreateTaskRequest>;
+export type TaskResponse = v.InferOutput<typeof TaskResponse>;
+export type ListTasksResponse = v.InferOutput<typeof ListTasksResponse>;
+export type TaskJob = v.InferOutput<typeof TaskJob>;
+export type TaskResultResponse = v.InferOutput<typeof TaskResultResponse>;
+export type CancelTaskResponse = v.InferOutput<typeof CancelTaskResponse>;
+export type TaskLogsResponse = v.InferOutput<typeof TaskLogsResponse>;

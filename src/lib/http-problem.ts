@@ -1,0 +1,42 @@
+/** One exception type for every HTTP error, and the one `onError` handler that renders it as problem+json. */
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { PROBLEM_CONTENT_TYPE, problemBody, type ProblemStatus } from "../contracts/problem";
+import type { Logger } from "./log";
+
+export class ProblemError extends Error {
+  constructor(
+    readonly status: ProblemStatus,
+    readonly detail?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail ?? String(status));
+  }
+}
+
+export function problemResponse(status: ProblemStatus, detail?: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(problemBody(status, detail)), {
+    status,
+    headers: { "content-type": PROBLEM_CONTENT_TYPE, ...headers },
+  });
+}
+
+export type ProblemHandlerOptions = {
+  log: Logger;
+  /** Detail used when hono itself rejects a body (malformed JSON, too large). */
+  badBodyDetail?: string;
+};
+
+export function problemHandler({ log, badBodyDetail = "Invalid request body" }: ProblemHandlerOptions): ErrorHandler {
+  return (err: Error, c: Context) => {
+    if (err instanceof ProblemError) return problemResponse(err.status, err.detail, err.headers);
+    if (err instanceof HTTPException && err.status < 500) {
+      const status = (err.status === 413 ? 413 : err.status === 401 ? 401 : 400) as ProblemStatus;
+      return problemResponse(status, status === 413 ? "Request body exceeds maximum size" : badBodyDetail);
+    }
+    log.error("request failed", { method: c.req.method, path: c.req.path, error: err });
+    return problemResponse(500, "Internal server error");
+  };
+}
+
+export const notFoundHandler: NotFoundHandler = () => problemResponse(404, "Not found");

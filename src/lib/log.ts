@@ -1,0 +1,56 @@
+/** JSON-lines logger with a redaction list: secrets never reach a log line, whatever a caller passes. */
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type LogFields = Record<string, unknown>;
+export type Logger = {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  child(fields: LogFields): Logger;
+};
+
+const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const SECRET_KEY = /token|secret|password|psk|authorization|cookie|api[_-]?key/i;
+export const REDACTED = "[REDACTED]";
+
+function redact(value: unknown, depth = 0): unknown {
+  if (depth > 6 || value === null || typeof value !== "object") return value;
+  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  const out: LogFields = {};
+  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? REDACTED : redact(v, depth + 1);
+  return out;
+}
+
+export type LoggerOptions = {
+  name: string;
+  level?: LogLevel;
+  write?: (line: string) => void;
+  now?: () => Date;
+};
+
+export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger {
+  const min = LEVELS[opts.level ?? "info"];
+  const write = opts.write ?? ((line: string) => process.stderr.write(line + "\n"));
+  const now = opts.now ?? (() => new Date());
+  const emit = (level: LogLevel) => (msg: string, fields?: LogFields) => {
+    if (LEVELS[level] < min) return;
+    const record = { time: now().toISOString(), level, component: opts.name, msg, ...(redact({ ...bound, ...fields }) as LogFields) };
+    write(JSON.stringify(record));
+  };
+  return {
+    debug: emit("debug"),
+    info: emit("info"),
+    warn: emit("warn"),
+    error: emit("error"),
+    child: (fields) => createLogger(opts, { ...bound, ...fields }),
+  };
+}
+
+/** A logger that keeps lines in memory, for tests that assert what was (not) logged. */
+export function memoryLogger(name = "test"): Logger & { lines: LogFields[] } {
+  const lines: LogFields[] = [];
+  const log = createLogger({ name, level: "debug", write: (l) => lines.push(JSON.parse(l)) });
+  return Object.assign(log, { lines });
+}

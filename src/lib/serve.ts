@@ -1,0 +1,26 @@
+/** Starts a hono app on Bun.serve, passing the socket peer address to handlers as `c.env.peer`. */
+import type { Hono } from "hono";
+
+export type ListenAddress = { hostname: string; port: number };
+
+/** Parses `:12080`, `0.0.0.0:12080`, `[::1]:12080` or `12080`. */
+export function parseListenAddress(addr: string): ListenAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:]*))?:?(\d+)$/.exec(addr.trim());
+  const port = Number(m?.[3]);
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid listen address: ${addr}`);
+  return { hostname: m[1] ?? (m[2] || "0.0.0.0"), port };
+}
+
+export type Served = { url: URL; port: number; stop(): Promise<void> };
+
+export function serveApp(app: Hono<any>, addr: ListenAddress, opts: { idleTimeout?: number; maxRequestBodySize?: number } = {}): Served {
+  const server = Bun.serve({
+    hostname: addr.hostname,
+    port: addr.port,
+    idleTimeout: opts.idleTimeout ?? 120,
+    // Bodies are limited by each app's own middleware so the answer is a problem+json, not a reset.
+    maxRequestBodySize: opts.maxRequestBodySize ?? 64 * 1024 * 1024,
+    fetch: (req, srv) => app.fetch(req, { peer: srv.requestIP(req)?.address }),
+  });
+  return { url: server.url, port: server.port!, stop: () => server.stop(true) };
+}

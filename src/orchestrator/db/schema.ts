@@ -1,0 +1,173 @@
+/** The kysely `Database` interface: every table and column the orchestrator uses (reference-contracts section 8). */
+import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json = ColumnType<unknown, string | null | undefined, string | null>;
+
+export interface UsersTable {
+  id: string;
+  handle: string;
+  email: string | null;
+  is_active: Generated<boolean>;
+  external_source: string | null;
+  external_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface PasswordCredentialsTable {
+  id: string;
+  user_id: string;
+  password_hash: Uint8Array;
+  hash_alg: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface RefreshSessionsTable {
+  id: string;
+  user_id: string;
+  /** Every session created by rotating one refresh token shares its family; reuse revokes the family. */
+  family_id: string;
+  refresh_token_hash: Uint8Array;
+  refresh_token_kid: string | null;
+  is_active: Generated<boolean>;
+  /** Set when the session was rotated (as opposed to logged out or revoked). */
+  rotated_at: NullableTimestamp;
+  expires_at: Timestamp;
+  last_used_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface AuthAuditLogTable {
+  id: string;
+  user_id: string | null;
+  event_type: string;
+  success: boolean;
+  subject_handle: string | null;
+  ip_address: string | null;
+  user_agent: string | null;
+  reason: string | null;
+  created_at: Timestamp;
+}
+
+export interface ProjectsTable {
+  id: string;
+  slug: string;
+  display_name: string;
+  description: string | null;
+  is_active: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  updated_by: string | null;
+}
+
+export type DbTaskStatus = "pending" | "running" | "completed" | "failed" | "canceled" | "superseded";
+
+export interface TasksTable {
+  id: string;
+  created_by: string | null;
+  project_id: string | null;
+  plan_id: string | null;
+  status: DbTaskStatus;
+  closed: Generated<boolean>;
+  prompt: string | null;
+  acceptance_criteria: Json;
+  /** Holds the task name, as in the reference. */
+  summary: string | null;
+  description: string | null;
+  metadata: Json;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface JobsTable {
+  id: string;
+  task_id: string;
+  node_id: string | null;
+  status: "queued" | "running" | "completed" | "failed" | "canceled" | "lease_expired";
+  /** JSON text of the sandbox spec; `result` is the JSON text of the worker's answer (reference quirk). */
+  payload: Json;
+  result: Json;
+  lease_id: string | null;
+  lease_expires_at: NullableTimestamp;
+  /** How many times a lease on this job expired; the second expiry fails the job. */
+  lease_expirations: Generated<number>;
+  started_at: NullableTimestamp;
+  ended_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface NodesTable {
+  id: string;
+  node_slug: string;
+  status: "registered" | "active" | "inactive" | "drained";
+  capability_hash: string | null;
+  config_version: string | null;
+  /** sha256 of the config content `config_version` was minted for; a change mints a new version. */
+  config_hash: string | null;
+  worker_api_target_url: string | null;
+  /** Encrypted at rest (AES-GCM, see auth/secret-box.ts). */
+  worker_api_bearer_token: string | null;
+  config_ack_at: NullableTimestamp;
+  config_ack_status: "applied" | "failed" | null;
+  config_ack_error: string | null;
+  /** The config_version the last ack was for; a node is dispatchable only when it equals config_version. */
+  config_ack_version: string | null;
+  last_seen_at: NullableTimestamp;
+  last_capability_at: NullableTimestamp;
+  metadata: Json;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface NodeCapabilitiesTable {
+  id: string;
+  node_id: string;
+  reported_at: Timestamp;
+  capability_snapshot: Json;
+  hash: string;
+}
+
+export interface TaskArtifactsTable {
+  id: string;
+  task_id: string;
+  run_id: string | null;
+  path: string;
+  storage_ref: string;
+  size_bytes: string | null;
+  content_type: string | null;
+  checksum_sha256: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ApiCredentialsTable {
+  id: string;
+  provider: string;
+  is_active: Generated<boolean>;
+  created_at: Timestamp;
+}
+
+export interface Database {
+  users: UsersTable;
+  password_credentials: PasswordCredentialsTable;
+  refresh_sessions: RefreshSessionsTable;
+  auth_audit_log: AuthAuditLogTable;
+  projects: ProjectsTable;
+  tasks: TasksTable;
+  jobs: JobsTable;
+  nodes: NodesTable;
+  node_capabilities: NodeCapabilitiesTable;
+  task_artifacts: TaskArtifactsTable;
+  api_credentials: ApiCredentialsTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type Task = Selectable<TasksTable>;
+export type Job = Selectable<JobsTable>;
+export type Node = Selectable<NodesTable>;
+export type NewTask = Insertable<TasksTable>;
