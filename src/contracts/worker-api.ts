@@ -1,0 +1,48 @@
+/** Worker API (node :12090) payloads, shared by the worker and the orchestrator's dispatcher (reference-contracts 1.4). */
+import * as v from "valibot";
+
+export const WORKER_API = {
+  runJob: "/v1/worker/jobs:run",
+  cancelJob: (jobId: string) => `/v1/worker/jobs/${encodeURIComponent(jobId)}:cancel`,
+} as const;
+
+export const NETWORK_POLICIES = ["none", "restricted"] as const;
+
+/** What a job runs: the `sandbox` object of RunJobRequest, also stored as the job payload by the orchestrator. */
+export const SandboxSpec = v.object({
+  image: v.optional(v.string()),
+  command: v.pipe(v.array(v.string()), v.minLength(1, "sandbox.command is required when job_spec_json is not set")),
+  env: v.optional(v.record(v.string(), v.string())),
+  timeout_seconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  network_policy: v.optional(v.picklist(NETWORK_POLICIES, "network_policy must be none or restricted")),
+  use_inference: v.optional(v.boolean()),
+});
+
+export const RunJobRequest = v.object({
+  version: v.literal(1, "unsupported version"),
+  task_id: v.pipe(v.string(), v.nonEmpty("task_id and job_id are required")),
+  job_id: v.pipe(v.string(), v.nonEmpty("task_id and job_id are required")),
+  sandbox: SandboxSpec,
+});
+
+export const RUN_STATUSES = ["completed", "failed", "timeout", "canceled"] as const;
+
+export const RunJobResponse = v.object({
+  version: v.literal(1),
+  task_id: v.string(),
+  job_id: v.string(),
+  status: v.picklist(RUN_STATUSES),
+  exit_code: v.number(),
+  stdout: v.string(),
+  stderr: v.string(),
+  started_at: v.string(),
+  ended_at: v.string(),
+  truncated: v.object({ stdout: v.boolean(), stderr: v.boolean() }),
+});
+
+export const CancelJobResponse = v.object({ job_id: v.string(), canceled: v.boolean() });
+
+export type SandboxSpec = v.InferOutput<typeof SandboxSpec>;
+export type RunJobRequest = v.InferOutput<typeof RunJobRequest>;
+export type RunJobResponse = v.InferOutput<typeof RunJobResponse>;
+export type CancelJobResponse = v.InferOutput<typeof CancelJobResponse>;

@@ -1,0 +1,135 @@
+/** Tasks, their jobs and attachment references, always scoped to the owning user. */
+import { sql } from "kysely";
+import type { Db } from "./connect";
+import type { DbTaskStatus, Job, Task } from "./schema";
+
+export const TERMINAL_DB_STATUSES: DbTaskStatus[] = ["completed", "failed", "canceled", "superseded"];
+const ACTIVE_JOB_STATUSES = ["queued", "running"] as const;
+const MAX_ATTACHMENT_PATH = 2048;
+
+export async function ensureDefaultProject(db: Db, userId: string): Promise<string> {
+  const slug = `default-${userId}`;
+  await db
+    .insertInto("projects")
+    .values({ id: crypto.randomUUID(), slug, display_name: "Default Project", description: null, updated_by: null })
+    .onConflict((oc) => oc.column("slug").doNothing())
+    .execute();
+  const row = await db.selectFrom("projects").select("id").where("slug", "=", slug).executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export type NewTaskInput = {
+  userId: string;
+  projectId: string;
+  prompt: string;
+  /** Normalized requested name, or "" for a generated one. */
+  name: string;
+  attachments: string[];
+  jobPayload: unknown;
+};
+
+/** Picks `name`, or `name-2`, `name-3`…, or `task-NNN` when empty, among the names in `taken`. */
+export function pickTaskName(name: string, taken: Set<string>, ownedCount: number): string {
+  if (name) {
+    if (!taken.has(name)) return name;
+    for (let i = 2; ; i++) if (!taken.has(`${name}-${i}`)) return `${name}-${i}`;
+  }
+  for (let i = ownedCount + 1; ; i++) {
+    const candidate = `task-${String(i).padStart(3, "0")}`;
+    if (!taken.has(candidate)) return candidate;
+  }
+}
+
+/** Creates the task, its attachment rows and its queued job in one transaction; names are unique per user. */
+export async function createTask(db: Db, input: NewTaskInput): Promise<{ task: Task; attachments: string[] }> {
+  return db.transaction().execute(async (tx) => {
+    // Serialize name picking per user so two concurrent creates cannot take the same name.
+    await sql`select pg_advisory_xact_lock(hashtext(${input.userId}))`.execute(tx);
+    const prefix = input.name || "task-";
+    const rows = await tx.selectFrom("tasks").select("summary").where("created_by", "=", input.userId).where("summary", "like", `${prefix.replace(/[\\%_]/g, "\\$&")}%`).execute();
+    const { count } = await tx.selectFrom("tasks").select((eb) => eb.fn.countAll<string>().as("count")).where("created_by", "=", input.userId).executeTakeFirstOrThrow();
+    const name = pickTaskName(input.name, new Set(rows.map((r) => r.summary ?? "")), Number(count));
+
+    const task = await tx
+      .insertInto("tasks")
+      .values({
+        id: crypto.randomUUID(),
+        created_by: input.userId,
+        project_id: input.projectId,
+        plan_id: null,
+        status: "pending",
+        prompt: input.prompt,
+        summary: name,
+        description: null,
+        acceptance_criteria: null,
+        metadata: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+
+    const paths = [...new Set(input.attachments.map((p) => p.trim()).filter((p) => p && p.length <= MAX_ATTACHMENT_PATH))];
+    if (paths.length)
+      await tx.insertInto("task_artifacts").values(paths.map((path) => ({ id: crypto.randomUUID(), task_id: task.id, run_id: null, path, storage_ref: "", size_bytes: null, content_type: null, checksum_sha256: null }))).execute();
+
+    await tx
+      .insertInto("jobs")
+      .values({ id: crypto.randomUUID(), task_id: task.id, node_id: null, status: "queued", payload: JSON.stringify(input.jobPayload), result: null, lease_id: null, lease_expires_at: null, started_at: null, ended_at: null })
+      .execute();
+    return { task, attachments: paths };
+  });
+}
+
+export async function attachmentsOf(db: Db, taskIds: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (!taskIds.length) return out;
+  const rows = await db.selectFrom("task_artifacts").select(["task_id", "path"]).where("task_id", "in", taskIds).orderBy("created_at").orderBy("path").execute();
+  for (const r of rows) out.set(r.task_id, [...(out.get(r.task_id) ?? []), r.path]);
+  return out;
+}
+
+/** One page of the user's tasks, newest first, filtered by status in SQL; `hasMore` when another page exists. */
+export async function listTasks(db: Db, userId: string, page: { status?: DbTaskStatus; limit: number; offset: number }): Promise<{ tasks: Task[]; hasMore: boolean }> {
+  let q = db.selectFrom("tasks").selectAll().where("created_by", "=", userId);
+  if (page.status) q = q.where("status", "=", page.status);
+  const rows = await q.orderBy("created_at", "desc").orderBy("id", "desc").limit(page.limit + 1).offset(page.offset).execute();
+  return { tasks: rows.slice(0, page.limit), hasMore: rows.length > page.limit };
+}
+
+export type TaskLookup = { task: Task } | { error: "not_found" | "not_owner" };
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (s: string) => UUID_RE.test(s);
+
+/** A task by UUID (403 semantics for another user's) or by name (the caller's most recent task with it). */
+export async function findTask(db: Db, userId: string, idOrName: string): Promise<TaskLookup> {
+  if (isUuid(idOrName)) {
+    const task = await db.selectFrom("tasks").selectAll().where("id", "=", idOrName.toLowerCase()).executeTakeFirst();
+    if (!task) return { error: "not_found" };
+    return task.created_by === userId ? { task } : { error: "not_owner" };
+  }
+  const task = await db.selectFrom("tasks").selectAll().where("created_by", "=", userId).where("summary", "=", idOrName).orderBy("created_at", "desc").limit(1).executeTakeFirst();
+  return task ? { task } : { error: "not_found" };
+}
+
+export function jobsOfTask(db: Db, taskId: string): Promise<Job[]> {
+  return db.selectFrom("jobs").selectAll().where("task_id", "=", taskId).orderBy("created_at").orderBy("id").execute();
+}
+
+/**
+ * Marks the task canceled (unless already terminal) and its queued/running jobs canceled.
+ * Returns the jobs that were running on a node, so the caller can ask those nodes to stop them.
+ */
+export async function cancelTask(db: Db, taskId: string, now: Date): Promise<{ id: string; node_id: string }[]> {
+  return db.transaction().execute(async (tx) => {
+    await tx.updateTable("tasks").set({ status: "canceled", closed: true, updated_at: now }).where("id", "=", taskId).where("status", "not in", TERMINAL_DB_STATUSES).execute();
+    const jobs = await tx
+      .updateTable("jobs")
+      .set({ status: "canceled", ended_at: now, updated_at: now, lease_id: null, lease_expires_at: null })
+      .where("task_id", "=", taskId)
+      .where("status", "in", ACTIVE_JOB_STATUSES)
+      .returning(["id", "node_id"])
+      .execute();
+    // Only a job the dispatcher handed to a node has a node to notify.
+    return jobs.filter((j): j is { id: string; node_id: string } => j.node_id !== null);
+  });
+}

@@ -1,0 +1,47 @@
+/** The user API gateway (:12080): health, auth, users, tasks, with one problem+json error path. */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Logger } from "../../lib/log";
+import { accessLog } from "../../lib/access-log";
+import { ProblemError, notFoundHandler, problemHandler } from "../../lib/http-problem";
+import type { Db } from "../db/connect";
+import type { LoginLimiter } from "../auth/login-limiter";
+import type { Tokens } from "../auth/tokens";
+import { healthRoutes } from "../health-routes";
+import type { Readiness } from "../readiness";
+import type { JobDefaults } from "../tasks/job-payload";
+import { authRoutes } from "./auth";
+import type { GatewayEnv } from "./require-user";
+import { taskRoutes, type CancelJobsOnNodes } from "./tasks";
+import { userRoutes } from "./users";
+
+export type GatewayDeps = {
+  db: Db;
+  tokens: Tokens;
+  limiter: LoginLimiter;
+  log: Logger;
+  readiness: () => Promise<Readiness>;
+  jobDefaults: JobDefaults;
+  maxBodyBytes?: number;
+  now?: () => Date;
+  cancelJobsOnNodes?: CancelJobsOnNodes;
+};
+
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+export function createGateway(deps: GatewayDeps) {
+  const now = deps.now ?? (() => new Date());
+  const app = new Hono<GatewayEnv>()
+    .use(accessLog(deps.log))
+    // As in the reference, an oversize body is one more "Invalid request body" on the gateway.
+    .use("/v1/*", bodyLimit({ maxSize: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onError: () => { throw new ProblemError(400, "Invalid request body"); } }))
+    .route("/", healthRoutes(deps.readiness))
+    .route("/v1/auth", authRoutes({ ...deps, now }))
+    .route("/v1/users", userRoutes({ ...deps, now }))
+    .route("/v1/tasks", taskRoutes({ ...deps, now }));
+  app.onError(problemHandler({ log: deps.log }));
+  app.notFound(notFoundHandler);
+  return app;
+}
+
+export type GatewayApp = ReturnType<typeof createGateway>;

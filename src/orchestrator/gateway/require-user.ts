@@ -1,0 +1,18 @@
+/** Middleware: a valid access token or a 401 problem; puts `{ id, handle }` in `c.var.user`. */
+import { createMiddleware } from "hono/factory";
+import { ProblemError } from "../../lib/http-problem";
+import { bearerToken, type Tokens } from "../auth/tokens";
+
+export type AuthedUser = { id: string; handle: string };
+export type GatewayEnv = { Bindings: { peer?: string }; Variables: { user: AuthedUser } };
+
+export function requireUser(tokens: Tokens) {
+  return createMiddleware<GatewayEnv>(async (c, next) => {
+    const token = bearerToken(c.req.header("authorization"));
+    if (!token) throw new ProblemError(401, "Missing authorization header");
+    const claims = await tokens.verify(token, "access");
+    if (!claims?.user_id || !claims.handle) throw new ProblemError(401, "Invalid or expired token");
+    c.set("user", { id: claims.user_id, handle: claims.handle });
+    await next();
+  });
+}

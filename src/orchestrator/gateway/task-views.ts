@@ -1,0 +1,50 @@
+/** Database rows → user API shapes (status `pending` shows as `queued`; jobs' results are JSON text). */
+import type { TaskJob, TaskResponse, TaskStatus } from "../../contracts/user-api";
+import { rfc3339 } from "../../lib/rfc3339";
+import type { DbTaskStatus, Job, Task } from "../db/schema";
+
+export const apiStatus = (s: DbTaskStatus): TaskStatus => (s === "pending" ? "queued" : s);
+export const dbStatus = (s: TaskStatus): DbTaskStatus => (s === "queued" ? "pending" : s);
+
+export function taskView(t: Task, attachments: string[] = []): TaskResponse {
+  const name = t.summary ?? undefined;
+  return {
+    id: t.id,
+    task_id: t.id,
+    status: apiStatus(t.status),
+    ...(name !== undefined ? { task_name: name, summary: name } : {}),
+    ...(t.prompt !== null ? { prompt: t.prompt } : {}),
+    created_at: rfc3339(t.created_at),
+    updated_at: rfc3339(t.updated_at),
+    ...(attachments.length ? { attachments } : {}),
+  };
+}
+
+/** postgres.js hands jsonb back parsed; the wire wants the JSON text, as the reference stores it. */
+export const jsonText = (value: unknown): string | undefined =>
+  value === null || value === undefined ? undefined : typeof value === "string" ? value : JSON.stringify(value);
+
+export function jobView(j: Job): TaskJob {
+  const result = jsonText(j.result);
+  return {
+    id: j.id,
+    status: j.status,
+    ...(result !== undefined ? { result } : {}),
+    ...(j.started_at ? { started_at: rfc3339(j.started_at) } : {}),
+    ...(j.ended_at ? { ended_at: rfc3339(j.ended_at) } : {}),
+  };
+}
+
+/** stdout/stderr of a job's stored result; a result that is not a RunJobResponse contributes its text as stdout. */
+export function jobOutput(j: Job): { stdout: string; stderr: string } {
+  const text = jsonText(j.result);
+  if (text === undefined) return { stdout: "", stderr: "" };
+  try {
+    const r = JSON.parse(text) as { stdout?: unknown; stderr?: unknown; error?: unknown };
+    if (r && typeof r === "object")
+      return { stdout: typeof r.stdout === "string" ? r.stdout : "", stderr: typeof r.stderr === "string" ? r.stderr : typeof r.error === "string" ? r.error : "" };
+  } catch {
+    // fall through: not JSON
+  }
+  return { stdout: text, stderr: "" };
+}

@@ -1,0 +1,46 @@
+/** orchestrator entrypoint: user gateway, control-plane and dispatcher over Postgres (embedded unless DATABASE_URL). */
+import { defineCommand, runMain } from "citty";
+import { createLogger } from "../lib/log";
+import { VERSION } from "../lib/version";
+import { loadConfig } from "./config";
+import { migrateOnly } from "./db/open-database";
+import { startOrchestrator } from "./start";
+
+const main = defineCommand({
+  meta: {
+    name: "orchestrator",
+    version: VERSION,
+    description: "CyNodeAI orchestrator: user gateway (:12080), control-plane (:12082) and dispatcher. Configured by environment (see README).",
+  },
+  args: {
+    "state-dir": { type: "string", description: "State directory (embedded Postgres, generated secrets). Default /var/lib/cynode/orchestrator as root, else $XDG_STATE_HOME/cynode/orchestrator" },
+    "migrate-only": { type: "boolean", description: "Apply database migrations, then exit" },
+  },
+  async run({ args }) {
+    let config;
+    try {
+      config = loadConfig(process.env, { stateDir: args["state-dir"] });
+    } catch (err) {
+      console.error(`orchestrator: ${(err as Error).message}`);
+      process.exit(2);
+    }
+    const log = createLogger({ name: "orchestrator", level: config.LOG_LEVEL });
+    if (args["migrate-only"]) {
+      await migrateOnly({ databaseUrl: config.DATABASE_URL, stateDir: config.CYNODE_STATE_DIR, log });
+      return;
+    }
+    const running = await startOrchestrator(config, log, { announce: (line) => process.stdout.write(line + "\n") });
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info("shutting down", { signal });
+      await running.stop();
+      process.exit(0);
+    };
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+    process.on("SIGINT", () => void stop("SIGINT"));
+  },
+});
+
+await runMain(main);
