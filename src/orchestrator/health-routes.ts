@@ -3,11 +3,13 @@ import { Hono } from "hono";
 import { HEALTH } from "../contracts/routes";
 import type { Readiness } from "./readiness";
 
+const TEXT = { "content-type": "text/plain; charset=utf-8" };
+
 export function healthRoutes(readiness: () => Promise<Readiness>) {
   return new Hono()
-    .get(HEALTH.healthz, (c) => c.text("ok"))
+    .get(HEALTH.healthz, (c) => c.text("ok", 200, TEXT))
     .get(HEALTH.readyz, async (c) => {
       const r = await readiness();
-      return r.ready ? c.text("ready") : c.text(r.reason, 503);
+      return r.ready ? c.text("ready", 200, TEXT) : c.text(r.reason, 503, TEXT);
     });
 }

@@ -3,7 +3,8 @@ import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
-type Json = ColumnType<unknown, string | null | undefined, string | null>;
+/** jsonb: written as JS values (postgres.js serializes them), read back parsed. */
+type Json = ColumnType<unknown, unknown, unknown>;
 
 export interface UsersTable {
   id: string;

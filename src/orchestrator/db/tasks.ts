@@ -73,7 +73,7 @@ export async function createTask(db: Db, input: NewTaskInput): Promise<{ task: T
 
     await tx
       .insertInto("jobs")
-      .values({ id: crypto.randomUUID(), task_id: task.id, node_id: null, status: "queued", payload: JSON.stringify(input.jobPayload), result: null, lease_id: null, lease_expires_at: null, started_at: null, ended_at: null })
+      .values({ id: crypto.randomUUID(), task_id: task.id, node_id: null, status: "queued", payload: input.jobPayload, result: null, lease_id: null, lease_expires_at: null, started_at: null, ended_at: null })
       .execute();
     return { task, attachments: paths };
   });

@@ -1,0 +1,27 @@
+# CyNodeAI tasks. First time on a fresh machine: `bash .ci/bootstrap.sh` (installs bun, just, podman, runc).
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# List recipes
+default:
+    @just --list
+
+# Install dependencies (idempotent)
+install:
+    bun install --frozen-lockfile
+
+# Compile the four executables into dist/bin
+build: install
+    bun build.ts
+
+# Type-check everything
+typecheck: install
+    bunx tsc --noEmit -p tsconfig.json
+
+# All tests: unit and HTTP tests with coverage (>= 90 % lines, enforced)
+test: install typecheck
+    bun test
+
+# Run the orchestrator from source on the embedded Postgres (state in ./.state)
+run-orchestrator: install
+    bun src/orchestrator/main.ts --state-dir {{justfile_directory()}}/.state/orchestrator

@@ -1,0 +1,33 @@
+/** The control-plane app (:12082): health, readiness and the node routes, with one problem+json error handler. */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { ProblemError, notFoundHandler, problemHandler } from "../../lib/http-problem";
+import { accessLog } from "../../lib/access-log";
+import { healthRoutes } from "../health-routes";
+import { checkReadiness, type Readiness } from "../readiness";
+import { nodeRoutes, randomWorkerToken, type NodeRoutesDeps } from "./nodes";
+
+export type ControlPlaneDeps = Omit<NodeRoutesDeps, "now" | "newId" | "newWorkerToken"> &
+  Partial<Pick<NodeRoutesDeps, "now" | "newId" | "newWorkerToken">> & {
+    readiness?: () => Promise<Readiness>;
+    maxBodyBytes?: number;
+  };
+
+export function createControlPlane(deps: ControlPlaneDeps) {
+  const full: NodeRoutesDeps = {
+    ...deps,
+    now: deps.now ?? (() => new Date()),
+    newId: deps.newId ?? (() => crypto.randomUUID()),
+    newWorkerToken: deps.newWorkerToken ?? randomWorkerToken,
+  };
+  const app = new Hono()
+    .use(accessLog(deps.log))
+    .use(bodyLimit({ maxSize: deps.maxBodyBytes ?? 10 * 1024 * 1024, onError: () => { throw new ProblemError(413, "Request body exceeds maximum size"); } }))
+    .route("/", healthRoutes(deps.readiness ?? (() => checkReadiness(deps.db))))
+    .route("/", nodeRoutes(full));
+  app.onError(problemHandler({ log: deps.log }));
+  app.notFound(notFoundHandler);
+  return app;
+}
+
+export type ControlPlaneApp = ReturnType<typeof createControlPlane>;

@@ -1,0 +1,81 @@
+/**
+ * Builds a node's `node_configuration_payload_v1`. The content (everything but its version, time and secret)
+ * is hashed; a new ULID `config_version`, greater than the last one, is minted whenever that hash changes.
+ */
+import { incrementBase32, ulid } from "ulid";
+import * as v from "valibot";
+import {
+  CONTROL_PLANE_API,
+  NodeCapabilityReport,
+  type NodeConfigurationPayload,
+  type NodeConstraints,
+  type SandboxPolicy,
+} from "../../contracts/node-payloads";
+import type { Db } from "../db/connect";
+import { latestCapabilities, setConfigVersion } from "../db/nodes";
+import type { Node } from "../db/schema";
+import { contentHash } from "./canonical-hash";
+import { deriveInferenceBackend } from "./inference-backend";
+
+export const DEFAULT_CONSTRAINTS: NodeConstraints = { max_request_bytes: 10 * 1024 * 1024, max_job_timeout_seconds: 10800 };
+export const DEFAULT_SANDBOX_POLICY: SandboxPolicy = { default_network_policy: "none", allow_privileged: false, allow_host_network: false };
+
+export type NodeConfigOptions = {
+  publicUrl: string;
+  inferenceModel?: string;
+  constraints?: NodeConstraints;
+  sandboxPolicy?: SandboxPolicy;
+};
+
+/** RFC 3339 UTC with second precision, as every payload timestamp. */
+export const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
+
+export const baseUrlOf = (publicUrl: string) => publicUrl.trim().replace(/\/+$/, "");
+
+/** A ULID for `now` that sorts after `previous`, even if the clock went back or two mint in one millisecond. */
+export function nextConfigVersion(previous: string | null, now: Date): string {
+  const candidate = ulid(now.getTime());
+  return previous && candidate <= previous ? incrementBase32(previous) : candidate;
+}
+
+/** The latest snapshot as a report, or undefined when none parses (a node may predate a schema change). */
+export function parseSnapshot(snapshot: unknown): NodeCapabilityReport | undefined {
+  const value = typeof snapshot === "string" ? JSON.parse(snapshot) : snapshot;
+  const parsed = v.safeParse(NodeCapabilityReport, value);
+  return parsed.success ? parsed.output : undefined;
+}
+
+export async function buildNodeConfig(
+  db: Db,
+  node: Node,
+  workerToken: string,
+  opts: NodeConfigOptions & { now: Date },
+): Promise<NodeConfigurationPayload> {
+  const base = baseUrlOf(opts.publicUrl);
+  const report = parseSnapshot((await latestCapabilities(db, [node.id])).get(node.id));
+  const inference = deriveInferenceBackend(report, { model: opts.inferenceModel });
+  const content = {
+    node_slug: node.node_slug,
+    orchestrator: {
+      base_url: base,
+      endpoints: { worker_api_target_url: node.worker_api_target_url ?? "", node_report_url: base + CONTROL_PLANE_API.capability },
+    },
+    model_cache: { cache_url: "" },
+    policy: { sandbox: opts.sandboxPolicy ?? DEFAULT_SANDBOX_POLICY },
+    constraints: opts.constraints ?? DEFAULT_CONSTRAINTS,
+    ...(inference ? { inference_backend: inference } : {}),
+  };
+  const hash = contentHash(content);
+  let version = node.config_version;
+  if (!version || node.config_hash !== hash) {
+    version = nextConfigVersion(version, opts.now);
+    await setConfigVersion(db, { nodeId: node.id, version, hash, now: opts.now });
+  }
+  return {
+    version: 1,
+    config_version: version,
+    issued_at: rfc3339(opts.now),
+    ...content,
+    worker_api: { orchestrator_bearer_token: workerToken },
+  };
+}

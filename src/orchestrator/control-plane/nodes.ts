@@ -1,0 +1,140 @@
+/** `/v1/nodes/*`: registration (PSK), config fetch and ack, capability reports (reference-contracts 1.2 and 2). */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { Hono, type Context } from "hono";
+import * as v from "valibot";
+import {
+  CONTROL_PLANE_API,
+  NODE_ERRORS,
+  NodeCapabilityReport,
+  NodeConfigAck,
+  RegistrationRequest,
+  type NodeBootstrapPayload,
+} from "../../contracts/node-payloads";
+import { ProblemError } from "../../lib/http-problem";
+import type { Logger } from "../../lib/log";
+import type { SecretBox } from "../auth/secret-box";
+import type { Tokens } from "../auth/tokens";
+import type { Db } from "../db/connect";
+import { findNodeById, recordCapability, recordConfigAck, registerNode } from "../db/nodes";
+import { contentHash } from "./canonical-hash";
+import { requireNode, type NodeAuthEnv } from "./node-auth";
+import { baseUrlOf, buildNodeConfig, rfc3339, type NodeConfigOptions } from "./node-config";
+
+export type NodeRoutesDeps = NodeConfigOptions & {
+  db: Db;
+  tokens: Tokens;
+  secrets: SecretBox;
+  log: Logger;
+  registrationPsk: string;
+  /** Operator override (`WORKER_API_TARGET_URL`): wins over the URL a node advertises. */
+  workerApiTargetUrl?: string;
+  now: () => Date;
+  newId: () => string;
+  newWorkerToken: () => string;
+};
+
+export const randomWorkerToken = () => randomBytes(32).toString("base64url");
+
+const KNOWN_DETAILS = new Set<string>(Object.values(NODE_ERRORS));
+
+async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
+  const body: unknown = await c.req.json().catch(() => undefined);
+  if (!body || typeof body !== "object" || Array.isArray(body)) throw new ProblemError(400, NODE_ERRORS.badBody);
+  return body as Record<string, unknown>;
+}
+
+/** Parses with a contract schema; the first issue becomes the 400 detail (reference wording where there is one). */
+function parseOr400<S extends v.GenericSchema>(schema: S, input: unknown): v.InferOutput<S> {
+  const result = v.safeParse(schema, input);
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  if (KNOWN_DETAILS.has(issue.message)) throw new ProblemError(400, issue.message);
+  throw new ProblemError(400, `${NODE_ERRORS.badBody}: ${v.getDotPath(issue) ?? "body"}: ${issue.message}`);
+}
+
+/** Constant-time PSK comparison (digests first, so lengths never differ). */
+function pskMatches(given: unknown, expected: string): boolean {
+  if (typeof given !== "string" || !expected) return false;
+  const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+export function nodeRoutes(deps: NodeRoutesDeps) {
+  const { db, log } = deps;
+  const workerUrlFor = (report: NodeCapabilityReport) => deps.workerApiTargetUrl?.trim() || report.worker_api?.base_url.trim() || undefined;
+
+  async function existingNode(id: string) {
+    const node = await findNodeById(db, id);
+    if (!node) throw new ProblemError(404, NODE_ERRORS.nodeNotFound);
+    return node;
+  }
+
+  return new Hono<NodeAuthEnv>()
+    .post(CONTROL_PLANE_API.register, async (c) => {
+      const body = await readJsonObject(c);
+      if (!pskMatches(body.psk, deps.registrationPsk)) {
+        const slug = (body.capability as { node?: { node_slug?: unknown } } | undefined)?.node?.node_slug;
+        log.warn("node registration rejected: invalid PSK", { node_slug: typeof slug === "string" ? slug : undefined });
+        throw new ProblemError(401, NODE_ERRORS.badPsk);
+      }
+      const { capability } = parseOr400(RegistrationRequest, body);
+      const now = deps.now();
+      const { node, created } = await registerNode(db, {
+        id: deps.newId(),
+        slug: capability.node.node_slug,
+        workerUrl: workerUrlFor(capability),
+        sealedToken: deps.secrets.seal(deps.newWorkerToken()),
+        now,
+      });
+      await recordCapability(db, { nodeId: node.id, report: capability, hash: contentHash(capability), workerUrl: workerUrlFor(capability), now });
+      const jwt = await deps.tokens.issueNode({ id: node.id, slug: node.node_slug });
+      const base = baseUrlOf(deps.publicUrl);
+      const payload: NodeBootstrapPayload = {
+        version: 1,
+        issued_at: rfc3339(now),
+        orchestrator: {
+          base_url: base,
+          endpoints: {
+            worker_registration_url: base + CONTROL_PLANE_API.register,
+            node_report_url: base + CONTROL_PLANE_API.capability,
+            node_config_url: base + CONTROL_PLANE_API.config,
+          },
+        },
+        auth: { node_jwt: jwt.token, expires_at: rfc3339(jwt.expiresAt) },
+      };
+      log.info("node registered", { node_id: node.id, node_slug: node.node_slug, created });
+      return c.json(payload, created ? 201 : 200);
+    })
+    .use(CONTROL_PLANE_API.config, requireNode(deps.tokens))
+    .use(CONTROL_PLANE_API.capability, requireNode(deps.tokens))
+    .get(CONTROL_PLANE_API.config, async (c) => {
+      const node = await existingNode(c.var.node.node_id);
+      if (!node.worker_api_bearer_token) throw new Error(`node ${node.node_slug} has no worker token`);
+      const config = await buildNodeConfig(db, node, deps.secrets.open(node.worker_api_bearer_token), { ...deps, now: deps.now() });
+      return c.json(config, 200);
+    })
+    .post(CONTROL_PLANE_API.config, async (c) => {
+      const ack = parseOr400(NodeConfigAck, await readJsonObject(c));
+      if (ack.node_slug !== c.var.node.node_slug) throw new ProblemError(400, NODE_ERRORS.ackSlugMismatch);
+      const node = await existingNode(c.var.node.node_id);
+      const now = deps.now();
+      const ackAt = ack.ack_at ? new Date(ack.ack_at) : now;
+      await recordConfigAck(db, {
+        nodeId: node.id,
+        version: ack.config_version,
+        status: ack.status,
+        at: Number.isNaN(ackAt.getTime()) ? now : ackAt,
+        error: ack.error?.message ?? null,
+        now,
+      });
+      log.info("node config ack", { node_slug: node.node_slug, config_version: ack.config_version, current: ack.config_version === node.config_version, status: ack.status });
+      return c.body(null, 204);
+    })
+    .post(CONTROL_PLANE_API.capability, async (c) => {
+      const report = parseOr400(NodeCapabilityReport, await readJsonObject(c));
+      if (report.node.node_slug !== c.var.node.node_slug) throw new ProblemError(400, NODE_ERRORS.ackSlugMismatch);
+      const node = await existingNode(c.var.node.node_id);
+      await recordCapability(db, { nodeId: node.id, report, hash: contentHash(report), workerUrl: workerUrlFor(report), now: deps.now() });
+      return c.body(null, 204);
+    });
+}

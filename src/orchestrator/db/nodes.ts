@@ -1,0 +1,170 @@
+/** Worker nodes: registration, capability snapshots, config versions and acks, and the dispatchable rule. */
+import { sql } from "kysely";
+import type { Db } from "./connect";
+import type { Node } from "./schema";
+
+export function findNodeById(db: Db, id: string): Promise<Node | undefined> {
+  return db.selectFrom("nodes").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+export type RegisterNodeInput = {
+  id: string;
+  slug: string;
+  /** Dispatch URL by the worker-URL rule; undefined keeps what is stored. */
+  workerUrl: string | undefined;
+  /** Sealed bearer token for a new node; an existing node keeps its own. */
+  sealedToken: string;
+  now: Date;
+};
+
+/** Inserts the node, or re-activates the one already registered under the slug; `created` tells which. */
+export async function registerNode(db: Db, input: RegisterNodeInput): Promise<{ node: Node; created: boolean }> {
+  const inserted = await db
+    .insertInto("nodes")
+    .values({
+      id: input.id,
+      node_slug: input.slug,
+      status: "active",
+      capability_hash: null,
+      config_version: null,
+      config_hash: null,
+      worker_api_target_url: input.workerUrl ?? null,
+      worker_api_bearer_token: input.sealedToken,
+      config_ack_at: null,
+      config_ack_status: null,
+      config_ack_error: null,
+      config_ack_version: null,
+      last_seen_at: input.now,
+      last_capability_at: null,
+      metadata: null,
+      created_at: input.now,
+      updated_at: input.now,
+    })
+    .onConflict((oc) => oc.column("node_slug").doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (inserted) return { node: inserted, created: true };
+  const node = await db
+    .updateTable("nodes")
+    .set((eb) => ({
+      status: "active",
+      worker_api_target_url: input.workerUrl ?? eb.ref("worker_api_target_url"),
+      worker_api_bearer_token: eb.fn.coalesce("worker_api_bearer_token", eb.val(input.sealedToken)),
+      last_seen_at: input.now,
+      updated_at: input.now,
+    }))
+    .where("node_slug", "=", input.slug)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return { node, created: false };
+}
+
+/** Appends a capability snapshot and refreshes the node's hash, timestamps and (when given) worker URL. */
+export async function recordCapability(
+  db: Db,
+  input: { nodeId: string; report: unknown; hash: string; workerUrl: string | undefined; now: Date },
+): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await tx
+      .insertInto("node_capabilities")
+      .values({
+        id: crypto.randomUUID(),
+        node_id: input.nodeId,
+        reported_at: input.now,
+        capability_snapshot: sql`${JSON.stringify(input.report)}::jsonb` as never,
+        hash: input.hash,
+      })
+      .execute();
+    await tx
+      .updateTable("nodes")
+      .set((eb) => ({
+        capability_hash: input.hash,
+        last_capability_at: input.now,
+        last_seen_at: input.now,
+        worker_api_target_url: input.workerUrl ?? eb.ref("worker_api_target_url"),
+        updated_at: input.now,
+      }))
+      .where("id", "=", input.nodeId)
+      .execute();
+  });
+}
+
+/** The most recent capability snapshots of the given nodes, by node id. */
+export async function latestCapabilities(db: Db, nodeIds: string[]): Promise<Map<string, unknown>> {
+  if (!nodeIds.length) return new Map();
+  const rows = await db
+    .selectFrom("node_capabilities")
+    .distinctOn("node_id")
+    .select(["node_id", "capability_snapshot"])
+    .where("node_id", "in", nodeIds)
+    .orderBy("node_id")
+    .orderBy("reported_at", "desc")
+    .orderBy("id", "desc")
+    .execute();
+  return new Map(rows.map((r) => [r.node_id, r.capability_snapshot]));
+}
+
+/** Stores a freshly minted config version for the content hash it was minted for. */
+export async function setConfigVersion(db: Db, input: { nodeId: string; version: string; hash: string; now: Date }): Promise<void> {
+  await db
+    .updateTable("nodes")
+    .set({ config_version: input.version, config_hash: input.hash, updated_at: input.now })
+    .where("id", "=", input.nodeId)
+    .execute();
+}
+
+export type ConfigAckInput = {
+  nodeId: string;
+  version: string;
+  status: "applied" | "failed";
+  at: Date;
+  error: string | null;
+  now: Date;
+};
+
+export async function recordConfigAck(db: Db, input: ConfigAckInput): Promise<void> {
+  await db
+    .updateTable("nodes")
+    .set({
+      config_ack_version: input.version,
+      config_ack_status: input.status,
+      config_ack_at: input.at,
+      config_ack_error: input.error,
+      last_seen_at: input.now,
+      updated_at: input.now,
+    })
+    .where("id", "=", input.nodeId)
+    .execute();
+}
+
+/**
+ * Active nodes that acked `applied` for their current config version and have a worker URL and token.
+ * Ordered by slug so callers that break ties pick deterministically.
+ */
+export function dispatchableNodes(db: Db): Promise<Node[]> {
+  return db
+    .selectFrom("nodes")
+    .selectAll()
+    .where("status", "=", "active")
+    .where("config_ack_status", "=", "applied")
+    .where((eb) => eb("config_ack_version", "=", eb.ref("config_version")))
+    .where("worker_api_target_url", "<>", "")
+    .where("worker_api_bearer_token", "<>", "")
+    .orderBy("node_slug")
+    .execute();
+}
+
+/** Worker URL and sealed token of each given node that has both, by node id. */
+export async function nodeEndpoints(db: Db, nodeIds: string[]): Promise<Map<string, { slug: string; url: string; sealedToken: string }>> {
+  if (!nodeIds.length) return new Map();
+  const rows = await db
+    .selectFrom("nodes")
+    .select(["id", "node_slug", "worker_api_target_url", "worker_api_bearer_token"])
+    .where("id", "in", nodeIds)
+    .execute();
+  const out = new Map<string, { slug: string; url: string; sealedToken: string }>();
+  for (const r of rows)
+    if (r.worker_api_target_url && r.worker_api_bearer_token)
+      out.set(r.id, { slug: r.node_slug, url: r.worker_api_target_url, sealedToken: r.worker_api_bearer_token });
+  return out;
+}

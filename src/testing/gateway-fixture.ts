@@ -1,0 +1,78 @@
+/** A real user gateway on a real database, served over real HTTP on a free port, with users ready to log in. */
+import { memoryLogger } from "../lib/log";
+import { serveApp, type Served } from "../lib/serve";
+import { createLoginLimiter, type LoginLimiterOptions } from "../orchestrator/auth/login-limiter";
+import { hashPassword } from "../orchestrator/auth/passwords";
+import { createTokens } from "../orchestrator/auth/tokens";
+import { createUserWithPassword } from "../orchestrator/db/users";
+import { createGateway, type GatewayDeps } from "../orchestrator/gateway/app";
+import { checkReadiness } from "../orchestrator/readiness";
+import { createTestDatabase, type TestDatabase } from "./test-db";
+
+export const PASSWORD = "correct horse battery staple";
+export const JWT_TEST_SECRET = "test-secret-of-sufficient-length-0123456789";
+
+export type GatewayFixture = {
+  t: TestDatabase;
+  server: Served;
+  log: ReturnType<typeof memoryLogger>;
+  tokens: ReturnType<typeof createTokens>;
+  users: Record<string, string>;
+  url(path: string): string;
+  call(method: string, path: string, opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<Response>;
+  login(handle: string, password?: string, ip?: string): Promise<{ access_token: string; refresh_token: string }>;
+  close(): Promise<void>;
+};
+
+export async function startGatewayFixture(opts: { handles?: string[]; limiter?: Partial<LoginLimiterOptions>; deps?: Partial<GatewayDeps> } = {}): Promise<GatewayFixture> {
+  const t = await createTestDatabase();
+  const log = memoryLogger("gateway-test");
+  const tokens = createTokens({ secret: JWT_TEST_SECRET, ttl: { accessMs: 900_000, refreshMs: 7 * 86_400_000, nodeMs: 86_400_000 } });
+  const hash = await hashPassword(PASSWORD);
+  const users: Record<string, string> = {};
+  for (const handle of opts.handles ?? ["admin", "alice", "bob"]) users[handle] = (await createUserWithPassword(t.db, { handle, passwordHash: hash })).id;
+  const app = createGateway({
+    db: t.db,
+    tokens,
+    log,
+    limiter: createLoginLimiter({ perMinute: 1000, maxFailures: 1000, lockoutMs: 60_000, ...opts.limiter }),
+    readiness: () => checkReadiness(t.db),
+    jobDefaults: { sandboxImage: "localhost/cynode-sandbox:latest", inferenceModel: "test-model" },
+    ...opts.deps,
+  });
+  const server = serveApp(app, { hostname: "127.0.0.1", port: 0 });
+  const url = (path: string) => new URL(path, server.url).href;
+  const call: GatewayFixture["call"] = (method, path, o = {}) =>
+    fetch(url(path), {
+      method,
+      headers: {
+        ...(o.body !== undefined || o.raw !== undefined ? { "content-type": "application/json" } : {}),
+        ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+        ...o.headers,
+      },
+      body: o.raw ?? (o.body !== undefined ? JSON.stringify(o.body) : undefined),
+    });
+  return {
+    t,
+    server,
+    log,
+    tokens,
+    users,
+    url,
+    call,
+    async login(handle, password = PASSWORD, ip = "10.0.0.1") {
+      const res = await call("POST", "/v1/auth/login", { body: { handle, password }, headers: { "x-forwarded-for": ip } });
+      if (res.status !== 200) throw new Error(`login ${handle}: ${res.status} ${await res.text()}`);
+      return res.json() as Promise<{ access_token: string; refresh_token: string }>;
+    },
+    async close() {
+      await server.stop();
+      await t.drop();
+    },
+  };
+}
+
+/** Asserts nothing by itself: returns the problem body and its content type for the caller's expectations. */
+export async function problemOf(res: Response): Promise<{ status: number; contentType: string | null; body: Record<string, unknown> }> {
+  return { status: res.status, contentType: res.headers.get("content-type"), body: (await res.json()) as Record<string, unknown> };
+}
