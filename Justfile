@@ -18,9 +18,14 @@ build: install
 typecheck: install
     bunx tsc --noEmit -p tsconfig.json
 
-# All tests: unit and HTTP tests with coverage (>= 90 % lines, enforced)
+# All tests: unit and HTTP tests with coverage (>= 90 % lines, enforced), then the behaviour suite
 test: install typecheck
     bun test
+    just bdd
+
+# Behaviour suite (features/ with steps in bdd/) against the real executables' sources
+bdd: install
+    bun --bun x cucumber-js --import 'bdd/**/*.ts' --format progress features/
 
 # Run the orchestrator from source on the embedded Postgres (state in ./.state)
 run-orchestrator: install
