@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 export const BOOTSTRAP_PASSWORD = "bdd-admin-password";
 const root = resolve(import.meta.dir, "..", "..");
 
-export type OrchestratorProcess = { gatewayUrl: string; controlPlaneUrl: string; stop(): Promise<void> };
+export type OrchestratorProcess = { gatewayUrl: string; controlPlaneUrl?: string; stop(): Promise<void> };
 
 export function command(name: string): string[] {
   return process.env.CYNODE_BDD_BINARIES === "1" ? [join(root, "dist", "bin", name)] : ["bun", join(root, "src", name, "main.ts")];
@@ -33,7 +33,7 @@ export async function startOrchestrator(env: Record<string, string> = {}): Promi
   while (!urls.gateway) {
     if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`orchestrator did not start:\n${log}`);
     const { value, done } = await reader.read();
-    if (done) throw new Error(`orchestrator exited:\n${log}`);
+    if (done || value === undefined) throw new Error(`orchestrator exited:\n${log}`);
     log += value;
     for (const line of value.split("\n")) {
       const m = /"msg":"(user gateway|control-plane) listening".*"url":"([^"]+)"/.exec(line);

@@ -61,7 +61,7 @@ describe("problem handler", () => {
     expect(await res.json()).toEqual({ type: "https://cynode.ai/specs/conflict", title: "Conflict", status: 409, detail: "taken" });
   });
   it("maps hono's own 413 and hides internal errors behind a 500 without a stack", async () => {
-    expect((await (await app.request("/http")).json()).title).toBe("Request Entity Too Large");
+    expect(((await (await app.request("/http")).json()) as { title: string }).title).toBe("Request Entity Too Large");
     const res = await app.request("/boom");
     const text = await res.text();
     expect(res.status).toBe(500);

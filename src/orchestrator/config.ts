@@ -56,7 +56,7 @@ export function defaultStateDir(env: Record<string, string | undefined>, uid = p
 
 /** Validates env + flags; throws one error listing every problem. */
 export function loadConfig(env: Record<string, string | undefined>, flags: { stateDir?: string } = {}): OrchestratorConfig {
-  const input = { ...env, CYNODE_STATE_DIR: flags.stateDir || env.CYNODE_STATE_DIR || defaultStateDir(env) };
+  const input: Record<string, string | undefined> = { ...env, CYNODE_STATE_DIR: flags.stateDir || env.CYNODE_STATE_DIR || defaultStateDir(env) };
   // Generic LISTEN_ADDR is the reference's fallback for the gateway.
   if (!input.USER_GATEWAY_LISTEN_ADDR && env.LISTEN_ADDR) input.USER_GATEWAY_LISTEN_ADDR = env.LISTEN_ADDR;
   const r = v.safeParse(OrchestratorEnv, input);

@@ -3,6 +3,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memoryLogger } from "../lib/log";
+import type { TestResponse } from "../testing/gateway-fixture";
 import { loadConfig } from "./config";
 import { startOrchestrator, type RunningOrchestrator } from "./start";
 
@@ -18,7 +19,7 @@ async function boot(stateDir: string, env: Record<string, string> = {}) {
   return { running, announced };
 }
 
-const post = (o: RunningOrchestrator, path: string, body: unknown, token?: string) =>
+const post = (o: RunningOrchestrator, path: string, body: unknown, token?: string): Promise<TestResponse> =>
   fetch(new URL(path, o.gateway.url), { method: "POST", headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
 
 describe("orchestrator on its embedded Postgres", () => {
@@ -43,7 +44,7 @@ describe("orchestrator on its embedded Postgres", () => {
     const refreshed = await post(second.running, "/v1/auth/refresh", { refresh_token: login.refresh_token });
     expect(refreshed.status).toBe(200);
     const { access_token } = await refreshed.json();
-    const again = await fetch(new URL("/v1/tasks/kept", second.running.gateway.url), { headers: { authorization: `Bearer ${access_token}` } });
+    const again: TestResponse = await fetch(new URL("/v1/tasks/kept", second.running.gateway.url), { headers: { authorization: `Bearer ${access_token}` } });
     expect((await again.json()).id).toBe(task.id);
     expect((await post(second.running, "/v1/auth/login", { handle: "admin", password })).status).toBe(200);
     await second.running.stop();

@@ -12,6 +12,9 @@ import { createTestDatabase, type TestDatabase } from "./test-db";
 export const PASSWORD = "correct horse battery staple";
 export const JWT_TEST_SECRET = "test-secret-of-sufficient-length-0123456789";
 
+/** Test responses are read loosely: assertions check their shape. */
+export type TestResponse = Omit<Response, "json"> & { json(): Promise<any> };
+
 export type GatewayFixture = {
   t: TestDatabase;
   server: Served;
@@ -19,7 +22,7 @@ export type GatewayFixture = {
   tokens: ReturnType<typeof createTokens>;
   users: Record<string, string>;
   url(path: string): string;
-  call(method: string, path: string, opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<Response>;
+  call(method: string, path: string, opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<TestResponse>;
   login(handle: string, password?: string, ip?: string): Promise<{ access_token: string; refresh_token: string }>;
   close(): Promise<void>;
 };
@@ -73,6 +76,6 @@ export async function startGatewayFixture(opts: { handles?: string[]; limiter?: 
 }
 
 /** Asserts nothing by itself: returns the problem body and its content type for the caller's expectations. */
-export async function problemOf(res: Response): Promise<{ status: number; contentType: string | null; body: Record<string, unknown> }> {
+export async function problemOf(res: TestResponse): Promise<{ status: number; contentType: string | null; body: Record<string, unknown> }> {
   return { status: res.status, contentType: res.headers.get("content-type"), body: (await res.json()) as Record<string, unknown> };
 }
