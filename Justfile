@@ -14,12 +14,17 @@ install:
 build: install
     bun build.ts
 
+# Build the container images (sandbox, inference-proxy) locally; skipped when their inputs are unchanged
+images: install
+    bun containers/build-image.ts sandbox
+    bun containers/build-image.ts inference-proxy
+
 # Type-check everything
 typecheck: install
     bunx tsc --noEmit -p tsconfig.json
 
 # All tests: unit and HTTP tests with coverage (>= 90 % lines, enforced), then the behaviour suite
-test: install typecheck
+test: install typecheck images
     bun test
     just bdd
 

@@ -1,12 +1,58 @@
-/** inference-proxy entrypoint (placeholder until issue 5 lands). */
+/** inference-proxy entrypoint: the sandbox's only way to its node's Ollama (TCP and/or Unix socket → upstream). */
 import { defineCommand, runMain } from "citty";
+import { createLogger } from "../lib/log";
 import { VERSION } from "../lib/version";
+import { loadConfig } from "./config";
+import { healthcheck } from "./healthcheck";
+import { startListeners } from "./listeners";
+import { createProxyApp } from "./proxy-app";
 
 const main = defineCommand({
-  meta: { name: "inference-proxy", version: VERSION, description: "Inference proxy sidecar: forwards a sandbox's Ollama API calls to the node's inference service. Not built yet (issue 5)." },
-  run() {
-    console.error("inference-proxy: not built yet (issue 5)");
-    process.exitCode = 1;
+  meta: {
+    name: "inference-proxy",
+    version: VERSION,
+    description:
+      "Inference proxy sidecar: forwards a sandbox's Ollama API calls to the node's inference upstream " +
+      "(10 MiB request bodies, 120 s per request, no credentials). Env: INFERENCE_PROXY_LISTEN, INFERENCE_PROXY_SOCKET, " +
+      "OLLAMA_UPSTREAM_URL, INFERENCE_PROXY_TIMEOUT, INFERENCE_PROXY_MAX_BODY_BYTES, LOG_LEVEL.",
+  },
+  args: {
+    listen: { type: "string", description: "TCP address [host]:port, or none (default 127.0.0.1:11434)" },
+    socket: { type: "string", description: "Also listen on this Unix socket (a stale one is replaced)" },
+    upstream: { type: "string", description: "Ollama upstream: http://host:port or unix:/path.sock (default http://host.containers.internal:11434)" },
+    timeout: { type: "string", description: "Per-request deadline, e.g. 120s" },
+    "healthcheck-url": { type: "string", description: "Probe mode: GET this URL (2 s) and exit 0 on HTTP 200, else 1" },
+  },
+  async run({ args }) {
+    if (args["healthcheck-url"]) process.exit(await healthcheck(args["healthcheck-url"]));
+    let config;
+    try {
+      config = loadConfig(process.env, args);
+    } catch (err) {
+      console.error(`inference-proxy: ${(err as Error).message}`);
+      process.exit(2);
+    }
+    const log = createLogger({ name: "inference-proxy", level: config.LOG_LEVEL });
+    const app = createProxyApp({
+      upstream: config.OLLAMA_UPSTREAM_URL,
+      log,
+      maxBodyBytes: config.INFERENCE_PROXY_MAX_BODY_BYTES,
+      timeoutMs: config.INFERENCE_PROXY_TIMEOUT,
+    });
+    const listeners = await startListeners(app.fetch, {
+      tcp: config.INFERENCE_PROXY_LISTEN,
+      socket: config.INFERENCE_PROXY_SOCKET,
+      maxRequestBodySize: config.INFERENCE_PROXY_MAX_BODY_BYTES,
+    });
+    const { origin, basePath, unix } = config.OLLAMA_UPSTREAM_URL;
+    log.info("listening", { tcp: listeners.tcpUrl, socket: listeners.socket, upstream: unix ? `unix:${unix}` : origin + basePath });
+    const stop = async (signal: string) => {
+      log.info("shutting down", { signal });
+      await listeners.stop();
+      process.exit(0);
+    };
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+    process.on("SIGINT", () => void stop("SIGINT"));
   },
 });
 

@@ -5,7 +5,7 @@ import { parseDuration } from "./duration";
 import { ProblemError, notFoundHandler, problemHandler } from "./http-problem";
 import { createLogger, memoryLogger, REDACTED } from "./log";
 import { rfc3339 } from "./rfc3339";
-import { parseListenAddress } from "./serve";
+import { parseListenAddress, serveApp } from "./serve";
 
 describe("parseDuration", () => {
   it("reads Go-style durations and bare seconds", () => {
@@ -76,4 +76,27 @@ describe("problem handler", () => {
 
 describe("rfc3339", () => {
   it("drops milliseconds", () => expect(rfc3339(new Date("2026-02-16T12:00:00.789Z"))).toBe("2026-02-16T12:00:00Z"));
+});
+
+describe("serveApp", () => {
+  it("lets an in-flight request finish on stop, and refuses new ones after", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const served = serveApp(new Hono().get("/slow", async (c) => { await held; return c.text("done"); }), { hostname: "127.0.0.1", port: 0 });
+    const pending = fetch(new URL("/slow", served.url)).then((r) => r.text());
+    await Bun.sleep(50); // let the request reach the handler
+    const stopping = served.stop();
+    release();
+    expect(await pending).toBe("done");
+    await stopping;
+    await expect(fetch(new URL("/slow", served.url))).rejects.toThrow();
+  });
+
+  it("closes a request that outlives the grace period", async () => {
+    const served = serveApp(new Hono().get("/hang", () => new Promise<Response>(() => {})), { hostname: "127.0.0.1", port: 0 });
+    const pending = fetch(new URL("/hang", served.url)).then(() => "answered", () => "closed");
+    await Bun.sleep(50);
+    await served.stop(100);
+    expect(await pending).toBe("closed");
+  });
 });

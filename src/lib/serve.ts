@@ -11,7 +11,12 @@ export function parseListenAddress(addr: string): ListenAddress {
   return { hostname: m[1] ?? (m[2] || "0.0.0.0"), port };
 }
 
-export type Served = { url: URL; port: number; stop(): Promise<void> };
+export type Served = {
+  url: URL;
+  port: number;
+  /** Stops accepting, lets in-flight requests finish for up to `graceMs` (default 5 s), then closes the rest. */
+  stop(graceMs?: number): Promise<void>;
+};
 
 export function serveApp(app: Hono<any>, addr: ListenAddress, opts: { idleTimeout?: number; maxRequestBodySize?: number } = {}): Served {
   const server = Bun.serve({
@@ -22,5 +27,15 @@ export function serveApp(app: Hono<any>, addr: ListenAddress, opts: { idleTimeou
     maxRequestBodySize: opts.maxRequestBodySize ?? 64 * 1024 * 1024,
     fetch: (req, srv) => app.fetch(req, { peer: srv.requestIP(req)?.address }),
   });
-  return { url: server.url, port: server.port!, stop: () => server.stop(true) };
+  return {
+    url: server.url,
+    port: server.port!,
+    async stop(graceMs = 5000) {
+      let timer: Timer | undefined;
+      const forced = new Promise<void>((resolve) => (timer = setTimeout(() => resolve(server.stop(true)), graceMs)));
+      await Promise.race([server.stop(false), forced]);
+      clearTimeout(timer);
+      await server.stop(true);
+    },
+  };
 }

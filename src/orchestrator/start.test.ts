@@ -57,6 +57,16 @@ describe("orchestrator on its embedded Postgres", () => {
     expect(announced).toEqual([]);
     expect((await post(running, "/v1/auth/login", { handle: "admin", password: "chosen-pw" })).status).toBe(200);
     expect(await Bun.file(join(stateDir, "jwt-secret")).exists()).toBe(false);
+    // No NODE_REGISTRATION_PSK: one is generated into the state dir and nodes register with it.
+    const psk = (await Bun.file(join(stateDir, "node-registration-psk")).text()).trim();
+    expect((await stat(join(stateDir, "node-registration-psk"))).mode & 0o777).toBe(0o600);
+    const cp = (path: string, body?: unknown) =>
+      fetch(new URL(path, running.controlPlane.url), body ? { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) } : {});
+    const capability = { version: 1, reported_at: new Date().toISOString(), node: { node_slug: "n1" }, platform: { os: "linux", arch: "x64" }, compute: { cpu_cores: 2, ram_mb: 1024 } };
+    expect((await cp("/v1/nodes/register", { psk: "wrong", capability })).status).toBe(401);
+    expect((await cp("/v1/nodes/register", { psk, capability })).status).toBe(201);
+    const ready = await cp("/readyz");
+    expect([ready.status, await ready.text()]).toEqual([503, expect.stringContaining("no inference path")]);
     await running.stop();
   }, 60_000);
 });

@@ -1,49 +1,86 @@
 /** Builds and starts every part of the orchestrator from a validated config; `stop()` undoes it in reverse. */
+import { join } from "node:path";
 import type { Logger } from "../lib/log";
 import { serveApp, type Served } from "../lib/serve";
 import { bootstrapAdmin } from "./auth/bootstrap-admin";
 import { createLoginLimiter } from "./auth/login-limiter";
+import { createSecretBox, loadSecretKey } from "./auth/secret-box";
 import { createTokens } from "./auth/tokens";
 import type { OrchestratorConfig } from "./config";
+import { createControlPlane } from "./control-plane/app";
 import { openDatabase } from "./db/open-database";
+import { createJobCanceller } from "./dispatch/cancel-jobs";
+import { startDispatcher } from "./dispatch/dispatch-loop";
 import { createGateway } from "./gateway/app";
 import { checkReadiness } from "./readiness";
 import { readOrCreateSecret } from "./state-secrets";
 
-export type RunningOrchestrator = { gateway: Served; stop(): Promise<void> };
+export type RunningOrchestrator = { gateway: Served; controlPlane: Served; stop(): Promise<void> };
+
+export const PSK_FILE = "node-registration-psk";
 
 export async function startOrchestrator(config: OrchestratorConfig, log: Logger, io: { announce: (line: string) => void }): Promise<RunningOrchestrator> {
   const stateDir = config.CYNODE_STATE_DIR;
   const { db, close } = await openDatabase({ databaseUrl: config.DATABASE_URL, stateDir, log });
+  const stops: (() => Promise<void>)[] = [close];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s();
+  };
   try {
     const secret = config.JWT_SECRET ?? (await readOrCreateSecret(stateDir, "jwt-secret"));
     const tokens = createTokens({ secret, ttl: { accessMs: config.JWT_ACCESS_DURATION, refreshMs: config.JWT_REFRESH_DURATION, nodeMs: config.JWT_NODE_DURATION } });
+    const secrets = createSecretBox(await loadSecretKey({ envKey: config.ORCHESTRATOR_SECRET_KEY, stateDir }));
+    const psk = config.NODE_REGISTRATION_PSK ?? (await readOrCreateSecret(stateDir, PSK_FILE));
+    if (!config.NODE_REGISTRATION_PSK) log.info("node registration PSK kept in the state dir", { file: join(stateDir, PSK_FILE) });
 
     const admin = await bootstrapAdmin(db, config.BOOTSTRAP_ADMIN_PASSWORD);
     if (admin.created && admin.generatedPassword)
       io.announce(`bootstrap admin created: handle=admin password=${admin.generatedPassword} (shown once; set BOOTSTRAP_ADMIN_PASSWORD to choose it)`);
 
-    const gatewayApp = createGateway({
-      db,
-      tokens,
-      log: log.child({ role: "user-gateway" }),
-      limiter: createLoginLimiter({ perMinute: config.RATE_LIMIT_PER_MINUTE, maxFailures: config.LOGIN_MAX_FAILURES, lockoutMs: config.LOGIN_LOCKOUT_DURATION }),
-      readiness: () => checkReadiness(db),
-      jobDefaults: { sandboxImage: config.SANDBOX_IMAGE, inferenceModel: config.INFERENCE_MODEL },
-      maxBodyBytes: config.MAX_REQUEST_BODY_MB * 1024 * 1024,
-    });
-    const gateway = serveApp(gatewayApp, config.USER_GATEWAY_LISTEN_ADDR);
+    const maxBodyBytes = config.MAX_REQUEST_BODY_MB * 1024 * 1024;
+    const readiness = () => checkReadiness(db);
+    const controlPlane = serveApp(
+      createControlPlane({
+        db,
+        tokens,
+        secrets,
+        log: log.child({ role: "control-plane" }),
+        registrationPsk: psk,
+        publicUrl: config.ORCHESTRATOR_PUBLIC_URL,
+        workerApiTargetUrl: config.WORKER_API_TARGET_URL,
+        inferenceModel: config.INFERENCE_MODEL,
+        maxBodyBytes,
+        readiness,
+      }),
+      config.CONTROL_PLANE_LISTEN_ADDR,
+    );
+    stops.push(() => controlPlane.stop());
+    log.info("control-plane listening", { url: controlPlane.url.href });
+
+    if (config.DISPATCHER_ENABLED) {
+      const dispatcher = startDispatcher({ db, secrets, log: log.child({ role: "dispatcher" }), pollIntervalMs: config.DISPATCH_POLL_INTERVAL, maxHttpTimeoutMs: config.DISPATCH_HTTP_TIMEOUT });
+      stops.push(() => dispatcher.stop());
+    }
+
+    const gateway = serveApp(
+      createGateway({
+        db,
+        tokens,
+        log: log.child({ role: "user-gateway" }),
+        limiter: createLoginLimiter({ perMinute: config.RATE_LIMIT_PER_MINUTE, maxFailures: config.LOGIN_MAX_FAILURES, lockoutMs: config.LOGIN_LOCKOUT_DURATION }),
+        readiness,
+        jobDefaults: { sandboxImage: config.SANDBOX_IMAGE, inferenceModel: config.INFERENCE_MODEL },
+        maxBodyBytes,
+        cancelJobsOnNodes: createJobCanceller({ db, secrets, log: log.child({ role: "dispatcher" }) }),
+      }),
+      config.USER_GATEWAY_LISTEN_ADDR,
+    );
+    stops.push(() => gateway.stop());
     log.info("user gateway listening", { url: gateway.url.href });
 
-    return {
-      gateway,
-      async stop() {
-        await gateway.stop();
-        await close();
-      },
-    };
+    return { gateway, controlPlane, stop };
   } catch (err) {
-    await close();
+    await stop();
     throw err;
   }
 }

@@ -1,12 +1,55 @@
-/** worker-node entrypoint (placeholder until issue 4 lands). */
+/** worker-node entrypoint: node manager + Worker API + podman sandbox runner in one process. */
 import { defineCommand, runMain } from "citty";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { buildImage } from "../../containers/build-image";
+import { createLogger, type LogLevel } from "../lib/log";
 import { VERSION } from "../lib/version";
+import { ConfigError, DEFAULT_CONFIG_PATH, loadNodeConfig } from "./config";
+import { startNode, type NodeDeps } from "./node-manager/start-node";
+
+const containersDir = fileURLToPath(new URL("../../containers", import.meta.url));
 
 const main = defineCommand({
-  meta: { name: "worker-node", version: VERSION, description: "Worker node: node manager, worker API and podman sandbox runner. Not built yet (issue 4)." },
-  run() {
-    console.error("worker-node: not built yet (issue 4)");
-    process.exitCode = 1;
+  meta: {
+    name: "worker-node",
+    version: VERSION,
+    description: "CyNodeAI worker node: registers with the orchestrator and runs jobs in podman sandboxes (Worker API :12090).",
+  },
+  args: {
+    config: { type: "string", description: `Node YAML (default ${DEFAULT_CONFIG_PATH}; optional). Environment overrides: ORCHESTRATOR_URL, NODE_SLUG, NODE_NAME, NODE_REGISTRATION_PSK, NODE_ADVERTISED_WORKER_API_URL, WORKER_API_PORT, CYNODE_STATE_DIR, CYNODE_SANDBOX_MOUNT_ROOT, CYNODE_CONTAINERS_CONF, SANDBOX_IMAGE, CAPABILITY_REPORT_INTERVAL` },
+  },
+  async run({ args }) {
+    const level = (["debug", "info", "warn", "error"].includes(process.env.LOG_LEVEL ?? "") ? process.env.LOG_LEVEL : "info") as LogLevel;
+    const log = createLogger({ name: "worker-node", level });
+    let config;
+    try {
+      config = await loadNodeConfig({ path: args.config, env: process.env });
+    } catch (err) {
+      console.error(`worker-node: ${(err as Error).message}`);
+      process.exit(err instanceof ConfigError ? 2 : 1);
+    }
+    // From source the node can build its sandbox image itself; a compiled binary asks for `just images`.
+    const buildSandboxImage: NodeDeps["buildSandboxImage"] = existsSync(`${containersDir}/sandbox/Containerfile`)
+      ? async (podman) => void (await buildImage({ name: "sandbox", podman, containersDir, log: (line) => log.info(line) }))
+      : undefined;
+    let node: Awaited<ReturnType<typeof startNode>>;
+    try {
+      node = await startNode({ config, log, buildSandboxImage });
+    } catch (err) {
+      log.error("node manager failed to start", { error: (err as Error).message });
+      process.exit(1);
+    }
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info("shutting down", { signal });
+      await node.stop();
+      process.exit(0);
+    };
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+    process.on("SIGINT", () => void stop("SIGINT"));
   },
 });
 

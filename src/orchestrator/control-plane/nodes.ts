@@ -43,7 +43,9 @@ async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
   return body as Record<string, unknown>;
 }
 
-/** Parses with a contract schema; the first issue becomes the 400 detail (reference wording where there is one). */
+/**
+ * Parses with a contract schema (by hand rather than hono's validator: registration must check the PSK
+ * before the capability, as the reference does); the first issue becomes the 400 detail (reference wording where there is one). */
 function parseOr400<S extends v.GenericSchema>(schema: S, input: unknown): v.InferOutput<S> {
   const result = v.safeParse(schema, input);
   if (result.success) return result.output;

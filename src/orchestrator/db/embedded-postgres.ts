@@ -86,6 +86,33 @@ async function ensureTraversable(dir: string): Promise<void> {
   }
 }
 
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Claims the data dir for this process. A server left running by an owner that died (crash, SIGKILL) is an
+ * orphan: it is shut down so this start can proceed. A live owner means the state dir is in use: refuse.
+ */
+async function claimDataDir(stateDir: string, dataDir: string, log: Logger): Promise<string> {
+  const ownerFile = join(stateDir, "postgres-owner.pid");
+  const owner = Number((await readFile(ownerFile, "utf8").catch(() => "")).trim());
+  if (owner && owner !== process.pid && alive(owner)) throw new Error(`state dir ${stateDir} is in use by process ${owner}`);
+  const postmaster = Number((await readFile(join(dataDir, "postmaster.pid"), "utf8").catch(() => "")).split("\n")[0]);
+  if (postmaster && alive(postmaster)) {
+    log.warn("stopping orphaned embedded postgres", { pid: postmaster });
+    process.kill(postmaster, "SIGINT");
+    for (let i = 0; i < 600 && alive(postmaster); i++) await Bun.sleep(50);
+  }
+  await writeFile(ownerFile, `${process.pid}\n`);
+  return ownerFile;
+}
+
 async function waitReady(dataDir: string, proc: Bun.Subprocess, output: () => string): Promise<void> {
   const pidFile = join(dataDir, "postmaster.pid");
   for (let i = 0; i < 600; i++) {
@@ -117,6 +144,7 @@ export async function startEmbeddedPostgres(opts: { stateDir: string; log: Logge
     await run([join(tree, "bin", "initdb"), "-D", dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-instructions"], ids, env);
   }
 
+  const ownerFile = await claimDataDir(stateDir, dataDir, log);
   const proc = Bun.spawn(
     [join(tree, "bin", "postgres"), "-D", dataDir, "-k", socketDir, "-p", String(PORT), "-c", "listen_addresses=", "-c", "unix_socket_permissions=0700"],
     { stdout: "pipe", stderr: "pipe", env: { ...env, LANG: "C" }, ...ids },
@@ -138,6 +166,7 @@ export async function startEmbeddedPostgres(opts: { stateDir: string; log: Logge
       if (proc.exitCode !== null) return;
       proc.kill("SIGINT"); // fast shutdown: abort open transactions, checkpoint, exit
       await proc.exited;
+      await rm(ownerFile, { force: true });
     },
   };
 }

@@ -1,0 +1,205 @@
+/**
+ * Node ↔ orchestrator payloads (control-plane :12082), shared by the control-plane and the node manager
+ * (reference-contracts 1.2 and 2). Objects are loose where the contract says fields may be added later.
+ */
+import * as v from "valibot";
+
+export const CONTROL_PLANE_API = {
+  register: "/v1/nodes/register",
+  config: "/v1/nodes/config",
+  capability: "/v1/nodes/capability",
+} as const;
+
+/** Reference error details, also used as schema messages so a failed parse yields the documented detail. */
+export const NODE_ERRORS = {
+  badBody: "Invalid request body",
+  badPsk: "Invalid registration PSK",
+  capabilityVersion: "Unsupported capability version",
+  slugRequired: "Node slug is required",
+  ackVersion: "Unsupported config ack version",
+  ackSlugMismatch: "node_slug does not match authenticated node",
+  ackStatus: "status must be applied or failed",
+  missingAuth: "Missing authorization header",
+  badToken: "Invalid or expired token",
+  nodeNotFound: "Node not found",
+} as const;
+
+const Timestamp = v.string();
+const Int = v.pipe(v.number(), v.integer());
+
+// ---- 2.1 node_capability_report_v1 and the registration request ----
+
+export const GpuDevice = v.looseObject({
+  vendor: v.optional(v.string()),
+  model: v.optional(v.string()),
+  device_id: v.optional(v.string()),
+  vram_mb: v.optional(Int),
+  features: v.optional(v.record(v.string(), v.unknown())),
+});
+
+export const INFERENCE_MODES = ["allow", "disabled", "require"] as const;
+
+export const NodeCapabilityReport = v.looseObject({
+  version: v.literal(1, NODE_ERRORS.capabilityVersion),
+  reported_at: Timestamp,
+  node: v.looseObject({
+    node_slug: v.pipe(v.string(NODE_ERRORS.slugRequired), v.trim(), v.nonEmpty(NODE_ERRORS.slugRequired)),
+    name: v.optional(v.string()),
+    labels: v.optional(v.array(v.string())),
+  }, NODE_ERRORS.slugRequired),
+  platform: v.looseObject({
+    os: v.string(),
+    distro: v.optional(v.string()),
+    arch: v.string(),
+    kernel_version: v.optional(v.string()),
+  }),
+  container_runtime: v.optional(v.looseObject({
+    runtime: v.string(),
+    version: v.optional(v.string()),
+    rootless_supported: v.optional(v.boolean()),
+    rootless_enabled: v.optional(v.boolean()),
+  })),
+  compute: v.looseObject({
+    cpu_model: v.optional(v.string()),
+    cpu_cores: Int,
+    ram_mb: Int,
+    storage_free_mb: v.optional(Int),
+  }),
+  gpu: v.optional(v.looseObject({ present: v.boolean(), devices: v.optional(v.array(GpuDevice)) })),
+  sandbox: v.optional(v.looseObject({
+    supported: v.boolean(),
+    features: v.optional(v.array(v.string())),
+    max_concurrency: v.optional(v.pipe(Int, v.minValue(1))),
+  })),
+  network: v.optional(v.looseObject({
+    orchestrator_reachable: v.optional(v.boolean()),
+    outbound_policy: v.optional(v.string()),
+  })),
+  inference: v.optional(v.looseObject({
+    supported: v.optional(v.boolean()),
+    mode: v.optional(v.picklist(INFERENCE_MODES)),
+    existing_service: v.optional(v.boolean()),
+    running: v.optional(v.boolean()),
+    available_models: v.optional(v.array(v.string())),
+  })),
+  worker_api: v.optional(v.looseObject({ base_url: v.string() })),
+  tls: v.optional(v.looseObject({
+    trust_material_status: v.optional(v.string()),
+    worker_api_server_cert_pem: v.optional(v.string()),
+  })),
+});
+
+export const RegistrationRequest = v.object({
+  psk: v.string(NODE_ERRORS.badPsk),
+  capability: NodeCapabilityReport,
+});
+
+// ---- 2.3 node_bootstrap_payload_v1 ----
+
+export const NodeBootstrapPayload = v.object({
+  version: v.literal(1),
+  issued_at: Timestamp,
+  orchestrator: v.object({
+    base_url: v.string(),
+    endpoints: v.object({
+      worker_registration_url: v.string(),
+      node_report_url: v.string(),
+      node_config_url: v.string(),
+    }),
+  }),
+  auth: v.object({ node_jwt: v.pipe(v.string(), v.nonEmpty()), expires_at: Timestamp }),
+  initial_config_version: v.optional(v.string()),
+});
+
+// ---- 2.4 node_configuration_payload_v1 ----
+
+export const GPU_VARIANTS = ["cpu", "cuda", "rocm"] as const;
+
+export const InferenceBackend = v.object({
+  enabled: v.optional(v.boolean()),
+  image: v.optional(v.string()),
+  variant: v.optional(v.picklist(GPU_VARIANTS)),
+  port: v.optional(Int),
+  env: v.optional(v.record(v.string(), v.string())),
+  selected_model: v.optional(v.string()),
+});
+
+export const SandboxPolicy = v.object({
+  allowed_images: v.optional(v.array(v.string())),
+  default_network_policy: v.optional(v.string()),
+  allowed_egress_domains: v.optional(v.array(v.string())),
+  allow_privileged: v.optional(v.boolean()),
+  allow_host_network: v.optional(v.boolean()),
+});
+
+export const NodeConstraints = v.object({
+  max_request_bytes: v.optional(Int),
+  max_job_timeout_seconds: v.optional(Int),
+});
+
+/** ULID: 26 Crockford base32 characters; nodes compare versions lexicographically. */
+export const ConfigVersion = v.pipe(v.string(), v.regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, "config_version must be a ULID"));
+
+export const NodeConfigurationPayload = v.object({
+  version: v.literal(1),
+  config_version: ConfigVersion,
+  issued_at: Timestamp,
+  node_slug: v.string(),
+  orchestrator: v.object({
+    base_url: v.string(),
+    endpoints: v.object({ worker_api_target_url: v.string(), node_report_url: v.string() }),
+  }),
+  sandbox_registries: v.optional(v.array(v.object({
+    registry_url: v.string(),
+    pull_token: v.optional(v.string()),
+    pull_token_expires_at: v.optional(Timestamp),
+  }))),
+  require_digest_pinning: v.optional(v.boolean()),
+  model_cache: v.object({
+    cache_url: v.string(),
+    pull_token: v.optional(v.string()),
+    pull_token_expires_at: v.optional(Timestamp),
+  }),
+  policy: v.optional(v.object({
+    sandbox: v.optional(SandboxPolicy),
+    updates: v.optional(v.object({
+      enable_dynamic_config: v.optional(v.boolean()),
+      poll_interval_seconds: v.optional(Int),
+      allow_service_restart: v.optional(v.boolean()),
+    })),
+  })),
+  worker_api: v.optional(v.object({
+    orchestrator_bearer_token: v.optional(v.string()),
+    orchestrator_bearer_token_expires_at: v.optional(Timestamp),
+  })),
+  inference_backend: v.optional(InferenceBackend),
+  notes: v.optional(v.string()),
+  constraints: v.optional(NodeConstraints),
+});
+
+// ---- 2.5 node_config_ack_v1 ----
+
+export const CONFIG_ACK_STATUSES = ["applied", "failed"] as const;
+
+export const NodeConfigAck = v.object({
+  version: v.literal(1, NODE_ERRORS.ackVersion),
+  node_slug: v.string(NODE_ERRORS.ackSlugMismatch),
+  config_version: v.string(),
+  ack_at: v.optional(Timestamp),
+  status: v.picklist(CONFIG_ACK_STATUSES, NODE_ERRORS.ackStatus),
+  error: v.optional(v.object({
+    type: v.string(),
+    message: v.string(),
+    details: v.optional(v.record(v.string(), v.unknown())),
+  })),
+  effective_config_hash: v.optional(v.string()),
+});
+
+export type NodeCapabilityReport = v.InferOutput<typeof NodeCapabilityReport>;
+export type RegistrationRequest = v.InferOutput<typeof RegistrationRequest>;
+export type NodeBootstrapPayload = v.InferOutput<typeof NodeBootstrapPayload>;
+export type InferenceBackend = v.InferOutput<typeof InferenceBackend>;
+export type SandboxPolicy = v.InferOutput<typeof SandboxPolicy>;
+export type NodeConstraints = v.InferOutput<typeof NodeConstraints>;
+export type NodeConfigurationPayload = v.InferOutput<typeof NodeConfigurationPayload>;
+export type NodeConfigAck = v.InferOutput<typeof NodeConfigAck>;

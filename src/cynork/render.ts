@@ -1,0 +1,42 @@
+/**
+ * The one place output is formatted. A command hands over the value it would print as JSON plus a table spec that
+ * picks that value's own fields, so table and `-o json` output cannot say different things.
+ */
+import type { OutputFormat } from "./globals";
+
+type Value = Record<string, unknown>;
+
+export type TableSpec = {
+  /** Fields printed as `key=value`, in order; undefined ones are left out. */
+  keys?: readonly string[];
+  /** Print one line per element of this array field instead of one line for the value. */
+  rows?: string;
+  /** Fields always printed JSON-quoted (free text such as job output). */
+  quoted?: readonly string[];
+  /** Text before the fields (e.g. `cynork` in `cynork version=…`), or the whole line when there are no keys. */
+  prefix?: string;
+  /** Table mode prints these fields raw, the first on stdout and the second on stderr (task logs). */
+  streams?: readonly [stdout: string, stderr: string];
+};
+
+export type Rendered = { stdout: string; stderr: string };
+
+/** A value safe to print bare in a `key=value` line; anything else is JSON-quoted. */
+const BARE = /^[\w.:/@+,-]+$/;
+
+function field(key: string, value: unknown, quoted: boolean): string {
+  const text = typeof value === "string" ? (quoted || !BARE.test(value) ? JSON.stringify(value) : value) : JSON.stringify(value);
+  return `${key}=${text}`;
+}
+
+function line(value: Value, spec: TableSpec): string {
+  const parts = (spec.keys ?? []).filter((k) => value[k] !== undefined).map((k) => field(k, value[k], spec.quoted?.includes(k) ?? false));
+  return `${[spec.prefix, ...parts].filter((p) => p !== undefined).join(" ")}\n`;
+}
+
+export function render(value: Value, format: OutputFormat, spec: TableSpec): Rendered {
+  if (format === "json") return { stdout: `${JSON.stringify(value, null, 2)}\n`, stderr: "" };
+  if (spec.streams) return { stdout: String(value[spec.streams[0]] ?? ""), stderr: String(value[spec.streams[1]] ?? "") };
+  if (spec.rows) return { stdout: ((value[spec.rows] ?? []) as Value[]).map((row) => line(row, spec)).join(""), stderr: "" };
+  return { stdout: line(value, spec), stderr: "" };
+}

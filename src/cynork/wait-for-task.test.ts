@@ -1,0 +1,14 @@
+import { describe, expect, it } from "bun:test";
+import { CliError } from "./errors";
+import { pollInterval } from "./wait-for-task";
+
+describe("pollInterval", () => {
+  it("parses durations of at least one second, defaulting to 2s", () => {
+    expect([pollInterval(undefined, "--interval"), pollInterval("1s", "--interval"), pollInterval("1m", "--interval"), pollInterval("3", "--interval")]).toEqual([2000, 1000, 60_000, 3000]);
+  });
+
+  it("rejects bad or too short intervals with a usage error", () => {
+    expect(() => pollInterval("fast", "--wait-interval")).toThrow(new CliError(2, 'invalid --wait-interval "fast": use a duration such as 2s'));
+    expect(() => pollInterval("500ms", "--interval")).toThrow("--interval must be at least 1s");
+  });
+});

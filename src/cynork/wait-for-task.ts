@@ -1,0 +1,41 @@
+/** Polling a task until it ends, with a progress line on stderr when a person is watching (TTY, table, not -q). */
+import type { TaskResultResponse } from "../contracts/user-api";
+import { parseDuration } from "../lib/duration";
+import type { Ctx } from "./context";
+import { usageError } from "./errors";
+import type { GatewayClient } from "./gateway-client";
+import { isTerminal } from "./task-views";
+
+export const DEFAULT_POLL_MS = 2000;
+const MIN_POLL_MS = 1000;
+const FRAMES = ["|", "/", "-", "\\"];
+
+/** `2s`, `1500ms`, `5` (seconds): at least 1 s, as the reference's `--wait-interval`/`--interval`. */
+export function pollInterval(text: string | undefined, flag: string): number {
+  if (text === undefined) return DEFAULT_POLL_MS;
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch {
+    throw usageError(`invalid ${flag} "${text}": use a duration such as 2s`);
+  }
+  if (ms < MIN_POLL_MS) throw usageError(`${flag} must be at least 1s`);
+  return ms;
+}
+
+/** The terminal result, or undefined when interrupted (Ctrl+C ends a wait quietly). */
+export async function waitForTask(ctx: Ctx, client: GatewayClient, id: string, intervalMs: number): Promise<TaskResultResponse | undefined> {
+  const { io, globals } = ctx;
+  const spinner = io.stderr.isTTY && !globals.quiet && globals.output === "table";
+  try {
+    for (let tick = 0; ; tick++) {
+      const result = await client.taskResult(id);
+      if (isTerminal(result.status)) return result;
+      if (spinner) io.stderr.write(`\r${FRAMES[tick % FRAMES.length]} task ${result.task_id} ${result.status}…`);
+      await io.sleep(intervalMs, io.interrupt);
+      if (io.interrupt.aborted) return undefined;
+    }
+  } finally {
+    if (spinner) io.stderr.write("\r\u001b[K");
+  }
+}

@@ -1,0 +1,66 @@
+/** inference-proxy configuration: environment plus flags, validated once by one schema. */
+import * as v from "valibot";
+import { parseDuration } from "../lib/duration";
+import { parseListenAddress } from "../lib/serve";
+import { MAX_BODY_BYTES } from "./proxy-app";
+import { parseUpstream } from "./upstream";
+
+const parses = (parse: (s: string) => unknown) => (s: string) => {
+  try {
+    parse(s);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+// `none` (or empty) turns TCP off, leaving only the Unix socket.
+const tcpListen = v.pipe(
+  v.optional(v.string(), "127.0.0.1:11434"),
+  v.transform((s) => s.trim()),
+  v.check((s) => s === "" || s === "none" || parses(parseListenAddress)(s), "must be [host]:port or none"),
+  v.transform((s) => (s === "" || s === "none" ? undefined : parseListenAddress(s))),
+);
+
+export const ProxyEnv = v.pipe(
+  v.object({
+    INFERENCE_PROXY_LISTEN: tcpListen,
+    INFERENCE_PROXY_SOCKET: v.optional(v.pipe(v.string(), v.startsWith("/", "must be an absolute path"))),
+    OLLAMA_UPSTREAM_URL: v.pipe(
+      v.optional(v.string(), "http://host.containers.internal:11434"),
+      v.check(parses(parseUpstream), "must be http://host:port or unix:/path.sock"),
+      v.transform(parseUpstream),
+    ),
+    INFERENCE_PROXY_TIMEOUT: v.pipe(
+      v.optional(v.string(), "120s"),
+      v.check((s) => parses(parseDuration)(s) && parseDuration(s) > 0, "must be a duration such as 120s or 2m"),
+      v.transform(parseDuration),
+    ),
+    INFERENCE_PROXY_MAX_BODY_BYTES: v.pipe(v.optional(v.string(), String(MAX_BODY_BYTES)), v.regex(/^\d+$/, "must be a whole number"), v.transform(Number), v.minValue(1)),
+    LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error"]), "info"),
+  }),
+  // A partial check still runs when other fields are invalid, so every problem is listed at once.
+  v.partialCheck(
+    [["INFERENCE_PROXY_LISTEN"], ["INFERENCE_PROXY_SOCKET"]],
+    (c) => c.INFERENCE_PROXY_LISTEN !== undefined || c.INFERENCE_PROXY_SOCKET !== undefined,
+    "listen on TCP, a Unix socket, or both",
+  ),
+);
+export type ProxyConfig = v.InferOutput<typeof ProxyEnv>;
+
+export type ProxyFlags = { listen?: string; socket?: string; upstream?: string; timeout?: string };
+
+/** Flags win over the environment. Throws one error listing every problem. */
+export function loadConfig(env: Record<string, string | undefined>, flags: ProxyFlags = {}): ProxyConfig {
+  const input: Record<string, string | undefined> = {
+    ...env,
+    INFERENCE_PROXY_LISTEN: flags.listen ?? env.INFERENCE_PROXY_LISTEN,
+    INFERENCE_PROXY_SOCKET: flags.socket ?? (env.INFERENCE_PROXY_SOCKET || undefined),
+    OLLAMA_UPSTREAM_URL: flags.upstream ?? (env.OLLAMA_UPSTREAM_URL || undefined),
+    INFERENCE_PROXY_TIMEOUT: flags.timeout ?? env.INFERENCE_PROXY_TIMEOUT,
+  };
+  const r = v.safeParse(ProxyEnv, input);
+  if (r.success) return r.output;
+  const problems = r.issues.map((i) => `  ${v.getDotPath(i) ?? "config"}: ${i.message}`);
+  throw new Error(`invalid configuration:\n${problems.join("\n")}`);
+}

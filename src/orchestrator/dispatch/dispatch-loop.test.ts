@@ -1,0 +1,294 @@
+import { afterEach, beforeEach, describe, expect, it } from "bun:test";
+import { memoryLogger } from "../../lib/log";
+import { createTestDatabase, type TestDatabase } from "../../testing/test-db";
+import { createSecretBox, keyFromPassphrase } from "../auth/secret-box";
+import { createTokens } from "../auth/tokens";
+import { createControlPlane } from "../control-plane/app";
+import { connect } from "../db/connect";
+import { createJobCanceller } from "./cancel-jobs";
+import { createDispatcher, startDispatcher, type Dispatcher, type DispatcherDeps } from "./dispatch-loop";
+import { completedResponse, insertTaskWithJob, readyNode, startFakeWorker, TEST_PSK, type FakeWorker } from "./test-support";
+
+const secrets = createSecretBox(keyFromPassphrase("dispatch-test"));
+const tokens = createTokens({ secret: "dispatch-test-secret-0123456789abcdef", ttl: { accessMs: 900_000, refreshMs: 86_400_000, nodeMs: 86_400_000 } });
+const clock = { now: new Date("2026-03-01T10:00:00Z") };
+
+let t: TestDatabase;
+let log: ReturnType<typeof memoryLogger>;
+let cp: ReturnType<typeof createControlPlane>;
+const workers: FakeWorker[] = [];
+
+const worker = (opts?: { hold?: boolean }) => {
+  const w = startFakeWorker(opts);
+  workers.push(w);
+  return w;
+};
+const dispatcher = (extra: Partial<DispatcherDeps> = {}) => createDispatcher({ db: t.db, secrets, log, now: () => clock.now, retryDelayMs: 0, ...extra });
+
+/** Ticks and waits for the started jobs until a pass starts nothing. */
+async function runToIdle(d: Dispatcher): Promise<void> {
+  for (;;) {
+    const started = await d.tick();
+    await d.drain();
+    if (!started) return;
+  }
+}
+
+const jobRow = (id: string) => t.db.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+const taskRow = (id: string) => t.db.selectFrom("tasks").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+const dispatchLines = () => log.lines.filter((l) => l.msg === "dispatch");
+
+beforeEach(async () => {
+  t = await createTestDatabase();
+  log = memoryLogger("dispatch-test");
+  cp = createControlPlane({ db: t.db, tokens, secrets, log, registrationPsk: TEST_PSK, publicUrl: "http://orch.test:12082" });
+});
+afterEach(async () => {
+  for (const w of workers.splice(0)) await w.stop();
+  await t.drop();
+});
+
+describe("dispatcher", () => {
+  it("runs many jobs across two nodes without exceeding either node's max_concurrency", async () => {
+    const a = worker({ hold: true });
+    const b = worker({ hold: true });
+    await readyNode(cp, "node-a", a, 2);
+    await readyNode(cp, "node-b", b, 3);
+    const jobs = await Promise.all(Array.from({ length: 12 }, () => insertTaskWithJob(t.db)));
+    const d = dispatcher();
+
+    expect(await d.tick()).toBe(5);
+    await Promise.all([a.waitForRuns(2), b.waitForRuns(3)]);
+    expect(await d.tick()).toBe(0);
+    const running = await t.db.selectFrom("jobs").select("task_id").where("status", "=", "running").execute();
+    expect(running.length).toBe(5);
+    expect((await taskRow(running[0]!.task_id)).status).toBe("running");
+
+    a.release();
+    b.release();
+    await d.drain();
+    await runToIdle(d);
+    expect([a.peak, b.peak]).toEqual([2, 3]);
+    expect(a.runs.length + b.runs.length).toBe(12);
+    for (const { taskId, jobId } of jobs) {
+      const job = await jobRow(jobId);
+      expect(job.status).toBe("completed");
+      expect(JSON.parse(job.result as string).stdout).toBe(`ran ${jobId}`);
+      expect(await taskRow(taskId)).toMatchObject({ status: "completed", closed: true });
+    }
+    const line = dispatchLines()[0]!;
+    expect(Object.keys(line)).toEqual(expect.arrayContaining(["task_id", "job_id", "node_slug", "status", "duration_ms"]));
+    expect(dispatchLines().length).toBe(12);
+    expect(JSON.stringify(log.lines)).not.toContain(a.token);
+  });
+
+  it("prefers the least-loaded node", async () => {
+    const a = worker({ hold: true });
+    const b = worker({ hold: true });
+    await readyNode(cp, "node-a", a, 4);
+    await readyNode(cp, "node-b", b, 4);
+    await Promise.all(Array.from({ length: 4 }, () => insertTaskWithJob(t.db)));
+    const d = dispatcher();
+    expect(await d.tick()).toBe(4);
+    await Promise.all([a.waitForRuns(2), b.waitForRuns(2)]);
+    expect([a.runs.length, b.runs.length]).toEqual([2, 2]);
+    a.release();
+    b.release();
+    await d.drain();
+  });
+
+  it("never runs a job twice when two dispatchers share the database", async () => {
+    const a = worker();
+    const b = worker();
+    await readyNode(cp, "node-a", a, 3);
+    await readyNode(cp, "node-b", b, 3);
+    const jobs = await Promise.all(Array.from({ length: 30 }, () => insertTaskWithJob(t.db)));
+    const otherDb = connect(t.url);
+    try {
+      const d1 = dispatcher();
+      const d2 = createDispatcher({ db: otherDb, secrets, log, now: () => clock.now, retryDelayMs: 0 });
+      await Promise.all([runToIdle(d1), runToIdle(d2), runToIdle(d1), runToIdle(d2)]);
+      await Promise.all([d1.drain(), d2.drain()]);
+      await Promise.all([runToIdle(d1), runToIdle(d2)]);
+    } finally {
+      await otherDb.destroy();
+    }
+    const ran = [...a.runs, ...b.runs].map((r) => r.job_id).sort();
+    expect(ran).toEqual(jobs.map((j) => j.jobId).sort());
+    expect(a.peak).toBeLessThanOrEqual(3);
+    expect(b.peak).toBeLessThanOrEqual(3);
+  });
+
+  it("requeues a job once when its worker dies mid-job, then fails it with a clear error", async () => {
+    const w = worker();
+    w.answer = () => {
+      void w.stop();
+      return new Promise<Response>(() => {});
+    };
+    await readyNode(cp, "node-a", w, 2);
+    const { taskId, jobId } = await insertTaskWithJob(t.db);
+    const d = dispatcher();
+
+    expect(await d.tick()).toBe(1);
+    await d.drain();
+    expect(await jobRow(jobId)).toMatchObject({ status: "queued", node_id: null, lease_expirations: 1 });
+    expect((await taskRow(taskId)).status).toBe("running");
+
+    expect(await d.tick()).toBe(1);
+    await d.drain();
+    const job = await jobRow(jobId);
+    expect(job.status).toBe("failed");
+    expect(JSON.parse(job.result as string)).toMatchObject({ version: 1, status: "failed" });
+    expect(JSON.parse(job.result as string).error).toContain("requeued once, giving up");
+    expect(await taskRow(taskId)).toMatchObject({ status: "failed", closed: true });
+    expect(dispatchLines().map((l) => l.status)).toEqual(["requeued", "failed"]);
+    expect(await d.tick()).toBe(0);
+  });
+
+  it("counts a worker that never answers within the HTTP timeout as lost", async () => {
+    const w = worker({ hold: true });
+    await readyNode(cp, "node-a", w, 1);
+    const { jobId } = await insertTaskWithJob(t.db);
+    const d = dispatcher({ maxHttpTimeoutMs: 100 });
+    expect(await d.tick()).toBe(1);
+    await d.drain();
+    expect(await jobRow(jobId)).toMatchObject({ status: "queued", lease_expirations: 1 });
+    expect(String(dispatchLines()[0]?.error)).toContain("TimeoutError");
+    w.release();
+  });
+
+  it("requeues a job whose lease expired (orchestrator gone) once, then fails it", async () => {
+    const w = worker({ hold: true });
+    await readyNode(cp, "node-a", w, 1);
+    const { taskId, jobId } = await insertTaskWithJob(t.db);
+    const crashed = dispatcher({ leaseMs: 30_000 });
+    expect(await crashed.tick()).toBe(1);
+    await w.waitForRuns(1);
+
+    // The holder goes away without finishing; a later pass of another dispatcher takes the job back.
+    await crashed.stop();
+    await w.stop();
+    clock.now = new Date(clock.now.getTime() + 31_000);
+    const survivor = dispatcher({ leaseMs: 30_000 });
+    expect(await survivor.tick()).toBe(1);
+    await survivor.drain();
+    expect(log.lines.filter((l) => l.msg === "job lease expired").map((l) => l.outcome)).toEqual(["requeued"]);
+    expect(dispatchLines().map((l) => l.status)).toEqual(["abandoned", "failed"]);
+    expect((await jobRow(jobId)).status).toBe("failed");
+    expect((await taskRow(taskId)).status).toBe("failed");
+    clock.now = new Date("2026-03-01T10:00:00Z");
+  });
+
+  it("renews the leases it holds so a long job is not reaped", async () => {
+    const w = worker({ hold: true });
+    await readyNode(cp, "node-a", w, 1);
+    const { jobId } = await insertTaskWithJob(t.db);
+    const d = dispatcher({ leaseMs: 30_000 });
+    expect(await d.tick()).toBe(1);
+    await w.waitForRuns(1);
+    for (let i = 0; i < 4; i++) {
+      clock.now = new Date(clock.now.getTime() + 20_000);
+      await d.tick();
+    }
+    expect((await jobRow(jobId)).status).toBe("running");
+    w.release();
+    await d.drain();
+    expect((await jobRow(jobId)).status).toBe("completed");
+    clock.now = new Date("2026-03-01T10:00:00Z");
+  });
+
+  it("fails a job the worker rejects or answers with a failure, and one whose payload is invalid, without retrying", async () => {
+    const w = worker();
+    await readyNode(cp, "node-a", w, 4);
+    w.answer = (req) =>
+      req.sandbox.command[0] === "boom" ? new Response("nope", { status: 500 }) : Response.json(completedResponse(req, "failed"));
+    const rejected = await insertTaskWithJob(t.db, { command: ["boom"] });
+    const failed = await insertTaskWithJob(t.db, { command: ["false"] });
+    const invalid = await insertTaskWithJob(t.db, { command: [] });
+    const garbled = await insertTaskWithJob(t.db);
+    await t.db.updateTable("jobs").set({ payload: "{not json" }).where("id", "=", garbled.jobId).execute();
+    await runToIdle(dispatcher());
+    expect(JSON.parse((await jobRow(rejected.jobId)).result as string).error).toBe("worker answered 500: nope");
+    expect(JSON.parse((await jobRow(failed.jobId)).result as string)).toMatchObject({ status: "failed", exit_code: 1 });
+    expect(JSON.parse((await jobRow(invalid.jobId)).result as string).error).toContain("invalid job payload");
+    expect(JSON.parse((await jobRow(garbled.jobId)).result as string).error).toContain("invalid job payload");
+    for (const j of [rejected, failed, invalid, garbled]) expect((await taskRow(j.taskId)).status).toBe("failed");
+    expect(w.runs.length).toBe(2);
+  });
+
+  it("keeps a canceled job canceled when the worker answers late, and the cancel reaches the worker", async () => {
+    const w = worker({ hold: true });
+    await readyNode(cp, "node-a", w, 1);
+    const { taskId, jobId } = await insertTaskWithJob(t.db);
+    const d = dispatcher();
+    await d.tick();
+    await w.waitForRuns(1);
+
+    // What the gateway's cancel does: mark task and jobs canceled, then tell the node.
+    await t.db.updateTable("tasks").set({ status: "canceled", closed: true }).where("id", "=", taskId).execute();
+    const canceled = await t.db.updateTable("jobs").set({ status: "canceled" }).where("id", "=", jobId).returning(["id", "node_id"]).execute();
+    await createJobCanceller({ db: t.db, secrets, log })(canceled.map((j) => ({ id: j.id, node_id: j.node_id! })));
+    expect(w.cancels).toEqual([jobId]);
+
+    w.release();
+    await d.drain();
+    expect((await jobRow(jobId)).status).toBe("canceled");
+    expect((await taskRow(taskId)).status).toBe("canceled");
+    expect(dispatchLines().map((l) => l.status)).toEqual(["discarded"]);
+  });
+
+  it("skips queued jobs of closed tasks and nodes whose config ack is stale", async () => {
+    const w = worker();
+    await readyNode(cp, "node-a", w, 2);
+    const closed = await insertTaskWithJob(t.db);
+    await t.db.updateTable("tasks").set({ status: "canceled", closed: true }).where("id", "=", closed.taskId).execute();
+    expect(await dispatcher().tick()).toBe(0);
+
+    await t.db.updateTable("nodes").set({ config_version: "01ZZZZZZZZZZZZZZZZZZZZZZZZ" }).execute();
+    await insertTaskWithJob(t.db);
+    expect(await dispatcher().tick()).toBe(0);
+  });
+
+  it("leaves a job to its lease when the pass cannot talk to the node (token sealed with another key)", async () => {
+    const w = worker();
+    await readyNode(cp, "node-a", w, 1);
+    const { jobId } = await insertTaskWithJob(t.db);
+    const d = dispatcher({ secrets: createSecretBox(keyFromPassphrase("another key")) });
+    expect(await d.tick()).toBe(1);
+    await d.drain();
+    expect(dispatchLines().map((l) => l.status)).toEqual(["error"]);
+    expect((await jobRow(jobId)).status).toBe("running");
+    expect(w.runs.length).toBe(0);
+  });
+
+  it("runs as a loop until stopped, abandoning in-flight calls to the lease", async () => {
+    const w = worker({ hold: true });
+    await readyNode(cp, "node-a", w, 1);
+    const { jobId } = await insertTaskWithJob(t.db);
+    const d = startDispatcher({ db: t.db, secrets, log, now: () => clock.now, pollIntervalMs: 5 });
+    d.start();
+    await w.waitForRuns(1);
+    await d.stop();
+    expect(dispatchLines().map((l) => l.status)).toEqual(["abandoned"]);
+    expect((await jobRow(jobId)).status).toBe("running");
+  });
+});
+
+describe("createJobCanceller", () => {
+  it("logs instead of throwing when a node cannot be reached or has no endpoint", async () => {
+    const w = worker();
+    await readyNode(cp, "node-a", w, 1);
+    const node = await t.db.selectFrom("nodes").select("id").executeTakeFirstOrThrow();
+    await w.stop();
+    const cancel = createJobCanceller({ db: t.db, secrets, log, timeoutMs: 1000 });
+    await cancel([{ id: "j1", node_id: node.id }, { id: "j2", node_id: crypto.randomUUID() }]);
+    await cancel([]);
+    expect(log.lines.filter((l) => String(l.msg).startsWith("job cancel")).map((l) => [l.msg, l.ok])).toEqual([
+      ["job cancel not sent: node has no worker endpoint", undefined],
+      ["job cancel sent to node", false],
+    ]);
+    await createJobCanceller({ db: { selectFrom: () => { throw new Error("db down"); } } as never, secrets, log })([{ id: "j3", node_id: node.id }]);
+    expect(log.lines.at(-1)?.msg).toBe("job cancel failed");
+  });
+});
+

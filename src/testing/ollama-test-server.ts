@@ -1,0 +1,149 @@
+/**
+ * TEST DOUBLE — an Ollama-API-compatible fake for tests only, never shipped as inference.
+ * Answers `/api/tags`, `/api/version`, `/api/generate` and `/api/chat` (streamed NDJSON or one JSON object) with a
+ * reply derived only from the input (`echo: <prompt>`), so tests can assert exactly what a model "said".
+ */
+import { chmod, rm } from "node:fs/promises";
+
+export type OllamaTestServerOptions = {
+  /** TCP port; 0 picks a free one. Omit (with `socket` set) to listen on the Unix socket only. */
+  port?: number;
+  hostname?: string;
+  /** Unix socket path to listen on (in addition to TCP when `port` is given). */
+  socket?: string;
+  models?: string[];
+  /** Delay before each streamed chunk after the first and before a non-streamed reply (out-of-process tests). */
+  chunkDelayMs?: number;
+  /** Awaited before streamed chunk `index` is sent (index 0 = first): lets a test hold the stream open. */
+  beforeChunk?: (index: number) => Promise<void>;
+  /** Awaited before any /api/generate or /api/chat answers: a slow upstream. */
+  beforeReply?: () => Promise<void>;
+  now?: () => Date;
+};
+
+export type RecordedRequest = { method: string; path: string; headers: Record<string, string>; body: string };
+
+export type OllamaTestServer = {
+  /** `http://host:port` when on TCP, else undefined. */
+  url?: string;
+  socket?: string;
+  /** Every request received, in order: lets tests check what a proxy forwarded. */
+  requests: RecordedRequest[];
+  stop(): Promise<void>;
+};
+
+export const TEST_SERVER_VERSION = "0.0.0-cynode-test-double";
+
+/** The deterministic reply to a prompt, as the double generates it. */
+export function testReply(prompt: string): string {
+  return `echo: ${prompt}`;
+}
+
+/** Splits a reply into several chunks (word by word, spaces kept) so streaming is observable. */
+export function replyChunks(reply: string): string[] {
+  return reply.match(/\S+\s*|\s+/g) ?? [""];
+}
+
+type ChatMessage = { role?: string; content?: string };
+type ApiBody = { model?: string; prompt?: string; messages?: ChatMessage[]; stream?: boolean };
+
+const sleep = (ms: number) => (ms > 0 ? Bun.sleep(ms) : Promise.resolve());
+
+/** JSON as Ollama's Go encoder writes it: `<`, `>`, `&`, U+2028 and U+2029 escaped as \uXXXX, so clients must decode them. */
+export function goJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+const json = (value: unknown, status = 200) => new Response(goJson(value), { status, headers: { "content-type": "application/json; charset=utf-8" } });
+
+function tagsBody(models: string[], now: Date) {
+  return {
+    models: models.map((name) => ({
+      name,
+      model: name,
+      modified_at: now.toISOString(),
+      size: 1024,
+      digest: "0".repeat(64),
+      details: { format: "gguf", family: "test-double", families: ["test-double"], parameter_size: "0B", quantization_level: "none" },
+    })),
+  };
+}
+
+export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}): Promise<OllamaTestServer> {
+  const models = opts.models ?? ["qwen3.5:0.8b"];
+  const now = opts.now ?? (() => new Date());
+  const delay = opts.chunkDelayMs ?? 0;
+  const requests: RecordedRequest[] = [];
+
+  const answer = async (kind: "generate" | "chat", body: ApiBody): Promise<Response> => {
+    if (!body.model) return json({ error: "model is required" }, 400);
+    if (!models.includes(body.model)) return json({ error: `model "${body.model}" not found, try pulling it first` }, 404);
+    await opts.beforeReply?.();
+    const prompt = kind === "generate" ? (body.prompt ?? "") : (body.messages?.findLast((m) => m.role === "user")?.content ?? "");
+    const piece = (text: string, done: boolean) => ({
+      model: body.model,
+      created_at: now().toISOString(),
+      ...(kind === "generate" ? { response: text } : { message: { role: "assistant", content: text } }),
+      done,
+      ...(done ? { done_reason: "stop", total_duration: 0, eval_count: 0 } : {}),
+    });
+    const reply = testReply(prompt);
+    if (body.stream === false) {
+      await sleep(delay);
+      return json(piece(reply, true));
+    }
+    const chunks = replyChunks(reply);
+    const encoder = new TextEncoder();
+    const stream = new ReadableStream({
+      async start(controller) {
+        for (const [i, chunk] of chunks.entries()) {
+          await opts.beforeChunk?.(i);
+          if (i > 0) await sleep(delay);
+          controller.enqueue(encoder.encode(goJson(piece(chunk, false)) + "\n"));
+        }
+        await opts.beforeChunk?.(chunks.length);
+        controller.enqueue(encoder.encode(goJson(piece("", true)) + "\n"));
+        controller.close();
+      },
+    });
+    return new Response(stream, { headers: { "content-type": "application/x-ndjson" } });
+  };
+
+  const fetch = async (req: Request): Promise<Response> => {
+    const path = new URL(req.url).pathname;
+    const text = await req.text();
+    requests.push({ method: req.method, path, headers: Object.fromEntries(req.headers), body: text });
+    const route = `${req.method} ${path}`;
+    if (route === "GET /" || route === "HEAD /") return new Response("Ollama is running");
+    if (route === "GET /api/version") return json({ version: TEST_SERVER_VERSION });
+    if (route === "GET /api/tags") return json(tagsBody(models, now()));
+    if (route === "POST /api/generate" || route === "POST /api/chat") {
+      let body: ApiBody;
+      try {
+        body = JSON.parse(text) as ApiBody;
+      } catch {
+        return json({ error: "invalid JSON body" }, 400);
+      }
+      return answer(route === "POST /api/generate" ? "generate" : "chat", body);
+    }
+    return new Response("404 page not found", { status: 404 });
+  };
+
+  const servers: Bun.Server<undefined>[] = [];
+  if (opts.port !== undefined || !opts.socket) {
+    servers.push(Bun.serve({ hostname: opts.hostname ?? "127.0.0.1", port: opts.port ?? 0, fetch }));
+  }
+  if (opts.socket) {
+    await rm(opts.socket, { force: true });
+    servers.push(Bun.serve({ unix: opts.socket, fetch }));
+    await chmod(opts.socket, 0o666);
+  }
+  const tcp = servers.find((s) => s.port !== undefined);
+  return {
+    url: tcp ? `http://${tcp.hostname}:${tcp.port}` : undefined,
+    socket: opts.socket,
+    requests,
+    async stop() {
+      await Promise.all(servers.map((s) => s.stop(true)));
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "bun:test";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, loadNodeConfig } from "./config";
+
+async function yamlFile(text: string): Promise<string> {
+  const path = join(await mkdtemp(join(tmpdir(), "cynode-node-cfg-")), "node.yaml");
+  await writeFile(path, text);
+  return path;
+}
+
+describe("loadNodeConfig", () => {
+  it("applies the documented defaults with only a PSK in the environment", async () => {
+    const cfg = await loadNodeConfig({ path: await yamlFile(""), env: { NODE_REGISTRATION_PSK: " s3cret " } });
+    expect(cfg).toMatchObject({
+      psk: "s3cret",
+      orchestrator: { url: "http://localhost:12082", capability_report_interval_seconds: 60 },
+      node: { id: "node-01", name: "Default Node", labels: [] },
+      worker_api: { listen_host: "0.0.0.0", listen_port: 12090, max_request_bytes: 10485760 },
+      sandbox: { default_image: "localhost/cynode-sandbox:latest", timeouts: { default_seconds: 3600, max_seconds: 10800 }, resources: { max_pids: 512 } },
+      storage: { state_dir: "/var/lib/cynode/state" },
+      mountRoot: "/var/lib/cynode/state/sandbox_mounts",
+    });
+  });
+
+  it("runs on environment alone when the default YAML file does not exist", async () => {
+    const cfg = await loadNodeConfig({ env: { NODE_REGISTRATION_PSK: "p", NODE_SLUG: "env-only" }, defaultPath: "/nonexistent/node.yaml" });
+    expect(cfg.node.id).toBe("env-only");
+  });
+
+  it("reads YAML keys, a PSK file, and lets the environment win", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cynode-node-cfg-"));
+    await writeFile(join(dir, "psk"), "file-psk\n");
+    const path = await yamlFile(`
+orchestrator:
+  url: http://orch.example:12082/
+  registration_psk_file: ${join(dir, "psk")}
+node: { id: gpu-box, labels: [sandbox_only] }
+worker_api: { listen_port: 12345, public_base_url: "http://gpu-box:12345" }
+sandbox:
+  mount_root: /srv/mounts
+  resources: { max_cpu_cores: 1.5, max_memory_mb: 1024, max_pids: 128 }
+storage: { state_dir: /srv/state }
+`);
+    const cfg = await loadNodeConfig({ path, env: { NODE_SLUG: "env-slug", CAPABILITY_REPORT_INTERVAL: "2m", CYNODE_SANDBOX_MOUNT_ROOT: "/env/mounts" } });
+    expect(cfg.psk).toBe("file-psk");
+    expect(cfg.orchestrator.url).toBe("http://orch.example:12082");
+    expect(cfg.node).toEqual({ id: "env-slug", name: "Default Node", labels: ["sandbox_only"] });
+    expect(cfg.worker_api.listen_port).toBe(12345);
+    expect(cfg.sandbox.resources).toEqual({ max_cpu_cores: 1.5, max_memory_mb: 1024, max_pids: 128 });
+    expect(cfg.orchestrator.capability_report_interval_seconds).toBe(120);
+    expect(cfg.mountRoot).toBe("/env/mounts");
+  });
+
+  it("lists every problem at once, and refuses an inline PSK", async () => {
+    const path = await yamlFile("orchestrator: { url: not-a-url, registration_psk: inline }\nworker_api: { listen_port: 99999 }\nsandbox: { runtime: docker }\n");
+    const err = await loadNodeConfig({ path, env: { NODE_REGISTRATION_PSK: "x", WORKER_API_PORT: "abc", CAPABILITY_REPORT_INTERVAL: "soon" } }).catch((e) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    for (const part of ["registration_psk: the PSK must not be inline", "WORKER_API_PORT: must be a whole number", "CAPABILITY_REPORT_INTERVAL", "orchestrator.url: must be a URL", "sandbox.runtime: only podman is supported"]) {
+      expect(err.message).toContain(part);
+    }
+  });
+
+  it("explains a missing PSK, an unreadable or empty PSK file, a missing --config and bad YAML", async () => {
+    expect(loadNodeConfig({ path: await yamlFile("{}"), env: {} })).rejects.toThrow("set NODE_REGISTRATION_PSK");
+    expect(loadNodeConfig({ path: await yamlFile("orchestrator: { registration_psk_file: /nonexistent/psk }"), env: {} })).rejects.toThrow("cannot read orchestrator.registration_psk_file");
+    const empty = join(await mkdtemp(join(tmpdir(), "cynode-psk-")), "psk");
+    await writeFile(empty, "\n");
+    expect(loadNodeConfig({ path: await yamlFile(`orchestrator: { registration_psk_file: ${empty} }`), env: {} })).rejects.toThrow("is empty");
+    expect(loadNodeConfig({ path: "/nonexistent/node.yaml", env: {} })).rejects.toThrow("cannot read /nonexistent/node.yaml");
+    expect(loadNodeConfig({ path: await yamlFile("a: [1"), env: {} })).rejects.toThrow("not valid YAML");
+    expect(loadNodeConfig({ path: await yamlFile("- 1"), env: {} })).rejects.toThrow("must hold a YAML mapping");
+  });
+});

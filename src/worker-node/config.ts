@@ -1,0 +1,134 @@
+/**
+ * Node configuration: node YAML (contracts 3.3) with environment overrides, validated once by one schema.
+ * The PSK comes from an environment variable or a file, never from the YAML itself.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import * as v from "valibot";
+import { parseDuration } from "../lib/duration";
+
+export const DEFAULT_CONFIG_PATH = "/etc/cynode/node.yaml";
+
+const int = (def: number, min = 1) => v.optional(v.pipe(v.number("must be a number"), v.integer("must be a whole number"), v.minValue(min)), def);
+const positive = (def: number) => v.optional(v.pipe(v.number("must be a number"), v.minValue(0.01)), def);
+const strings = v.optional(v.array(v.string()), []);
+const slug = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be letters, digits, '.', '_' or '-'"));
+
+export const NodeConfigSchema = v.object({
+  orchestrator: v.object({
+    url: v.pipe(v.optional(v.string(), "http://localhost:12082"), v.url("must be a URL"), v.transform((s) => s.replace(/\/+$/, ""))),
+    registration_psk_env: v.optional(v.string(), "NODE_REGISTRATION_PSK"),
+    registration_psk_file: v.optional(v.string()),
+    timeouts: v.optional(v.object({ connect_seconds: int(90), request_seconds: int(10) }), {}),
+    capability_report_interval_seconds: int(60),
+  }),
+  node: v.object({ id: v.optional(slug, "node-01"), name: v.optional(v.string(), "Default Node"), labels: strings }),
+  worker_api: v.optional(
+    v.object({
+      listen_host: v.optional(v.string(), "0.0.0.0"),
+      listen_port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 12090),
+      public_base_url: v.optional(v.pipe(v.string(), v.url("must be a URL"))),
+      max_request_bytes: int(10 * 1024 * 1024),
+    }),
+    {},
+  ),
+  sandbox: v.optional(
+    v.object({
+      mode: v.optional(v.picklist(["allow", "sandbox_only", "disabled"]), "allow"),
+      runtime: v.optional(v.picklist(["podman"], "only podman is supported"), "podman"),
+      default_image: v.optional(v.string(), "localhost/cynode-sandbox:latest"),
+      allowed_images: strings,
+      default_network_policy: v.optional(v.picklist(["none", "restricted"]), "none"),
+      timeouts: v.optional(v.object({ default_seconds: int(3600), max_seconds: int(10800) }), {}),
+      mount_root: v.optional(v.string()),
+      resources: v.optional(v.object({ max_cpu_cores: positive(2), max_memory_mb: int(2048, 16), max_pids: int(512, 8) }), {}),
+      max_concurrency: int(4),
+      max_output_bytes: int(262144),
+      containers_conf: v.optional(v.string()),
+    }),
+    {},
+  ),
+  inference: v.optional(v.object({ mode: v.optional(v.picklist(["allow", "disabled", "require"]), "allow") }), {}),
+  storage: v.optional(v.object({ state_dir: v.optional(v.string(), "/var/lib/cynode/state") }), {}),
+});
+
+export type NodeConfig = v.InferOutput<typeof NodeConfigSchema> & {
+  psk: string;
+  /** Resolved: `sandbox.mount_root` or `<state_dir>/sandbox_mounts`. */
+  mountRoot: string;
+};
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+type Raw = Record<string, Record<string, unknown>>;
+
+/** Environment overrides (reference names) written into the raw YAML tree before validation. */
+function applyEnv(raw: Raw, env: Env, problems: string[]): void {
+  const set = (section: string, key: string, value: unknown) => {
+    if (value !== undefined && value !== "") raw[section] = { ...raw[section], [key]: value };
+  };
+  const num = (name: string) => {
+    const s = env[name];
+    if (s === undefined || s === "") return undefined;
+    if (!/^\d+$/.test(s)) problems.push(`${name}: must be a whole number`);
+    return Number(s);
+  };
+  set("orchestrator", "url", env.ORCHESTRATOR_URL);
+  set("node", "id", env.NODE_SLUG);
+  set("node", "name", env.NODE_NAME);
+  set("worker_api", "public_base_url", env.NODE_ADVERTISED_WORKER_API_URL);
+  set("worker_api", "listen_port", num("WORKER_API_PORT"));
+  set("storage", "state_dir", env.CYNODE_STATE_DIR);
+  set("sandbox", "mount_root", env.CYNODE_SANDBOX_MOUNT_ROOT);
+  set("sandbox", "containers_conf", env.CYNODE_CONTAINERS_CONF);
+  set("sandbox", "default_image", env.SANDBOX_IMAGE);
+  if (env.CAPABILITY_REPORT_INTERVAL) {
+    try {
+      set("orchestrator", "capability_report_interval_seconds", Math.max(1, Math.round(parseDuration(env.CAPABILITY_REPORT_INTERVAL) / 1000)));
+    } catch {
+      problems.push("CAPABILITY_REPORT_INTERVAL: must be a duration such as 60s");
+    }
+  }
+}
+
+/** Loads, overrides and validates; throws one ConfigError listing every problem. */
+export async function loadNodeConfig(opts: { path?: string; env: Env; defaultPath?: string }): Promise<NodeConfig> {
+  const path = opts.path ?? opts.defaultPath ?? DEFAULT_CONFIG_PATH;
+  let doc: unknown = {};
+  const text = await readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
+    if (opts.path || err.code !== "ENOENT") throw new ConfigError(`cannot read ${path}: ${err.message}`);
+    return "";
+  });
+  try {
+    doc = Bun.YAML.parse(text) ?? {};
+  } catch (err) {
+    throw new ConfigError(`${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  if (typeof doc !== "object" || Array.isArray(doc)) throw new ConfigError(`${path} must hold a YAML mapping`);
+  const raw: Raw = { orchestrator: {}, node: {}, ...(doc as Raw) };
+  const problems: string[] = [];
+  if (raw.orchestrator && ("registration_psk" in raw.orchestrator || "psk" in raw.orchestrator)) {
+    problems.push("orchestrator.registration_psk: the PSK must not be inline; use registration_psk_env or registration_psk_file");
+  }
+  applyEnv(raw, opts.env, problems);
+  const parsed = v.safeParse(NodeConfigSchema, raw);
+  if (!parsed.success) for (const i of parsed.issues) problems.push(`${v.getDotPath(i) ?? "(root)"}: ${i.message}`);
+  if (problems.length || !parsed.success) throw new ConfigError(`invalid node configuration:\n  ${problems.join("\n  ")}`);
+  const cfg = parsed.output;
+  const psk = await readPsk(cfg.orchestrator, opts.env);
+  return { ...cfg, psk, mountRoot: cfg.sandbox.mount_root ?? join(cfg.storage.state_dir, "sandbox_mounts") };
+}
+
+async function readPsk(o: { registration_psk_env: string; registration_psk_file?: string }, env: Env): Promise<string> {
+  if (o.registration_psk_file) {
+    const psk = (await readFile(o.registration_psk_file, "utf8").catch((e: Error) => {
+      throw new ConfigError(`cannot read orchestrator.registration_psk_file: ${e.message}`);
+    })).trim();
+    if (psk) return psk;
+    throw new ConfigError(`orchestrator.registration_psk_file ${o.registration_psk_file} is empty`);
+  }
+  const psk = env[o.registration_psk_env]?.trim();
+  if (!psk) throw new ConfigError(`the registration PSK is missing: set ${o.registration_psk_env} or orchestrator.registration_psk_file`);
+  return psk;
+}

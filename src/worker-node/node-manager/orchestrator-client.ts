@@ -1,0 +1,97 @@
+/**
+ * The node's client for the control-plane (contracts 1.2, 2): register with the PSK, then use the node JWT and the
+ * endpoints from the bootstrap payload. A 401 on config or report means the JWT expired: re-register once, retry.
+ */
+import * as v from "valibot";
+import {
+  CONTROL_PLANE_API,
+  NodeBootstrapPayload,
+  NodeConfigurationPayload,
+  type NodeCapabilityReport,
+  type NodeConfigAck,
+} from "../../contracts/node-payloads";
+import type { Logger } from "../../lib/log";
+
+export class OrchestratorError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export type ClientOptions = {
+  baseUrl: string;
+  psk: string;
+  requestTimeoutMs: number;
+  log: Logger;
+  fetch?: typeof fetch;
+};
+
+export type OrchestratorClient = ReturnType<typeof createOrchestratorClient>;
+
+export function createOrchestratorClient({ baseUrl, psk, requestTimeoutMs, log, fetch: doFetch = fetch }: ClientOptions) {
+  let bootstrap: NodeBootstrapPayload | undefined;
+  let lastReport: NodeCapabilityReport | undefined;
+
+  async function send(method: string, url: string, body: unknown, jwt?: string): Promise<Response> {
+    return doFetch(url, {
+      method,
+      headers: { "content-type": "application/json", ...(jwt ? { authorization: `Bearer ${jwt}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(requestTimeoutMs),
+    });
+  }
+
+  async function fail(what: string, res: Response): Promise<never> {
+    const text = await res.text().catch(() => "");
+    let detail = text.slice(0, 500);
+    try {
+      detail = (JSON.parse(text) as { detail?: string }).detail ?? detail;
+    } catch {}
+    throw new OrchestratorError(res.status, `${what}: HTTP ${res.status}${detail ? ` ${detail}` : ""}`);
+  }
+
+  async function register(report: NodeCapabilityReport): Promise<NodeBootstrapPayload> {
+    lastReport = report;
+    const res = await send("POST", `${baseUrl}${CONTROL_PLANE_API.register}`, { psk, capability: report });
+    if (res.status !== 200 && res.status !== 201) return fail("registration failed", res);
+    const parsed = v.safeParse(NodeBootstrapPayload, await res.json().catch(() => undefined));
+    if (!parsed.success) throw new OrchestratorError(res.status, `registration failed: invalid bootstrap payload (${v.summarize(parsed.issues)})`);
+    bootstrap = parsed.output;
+    return bootstrap;
+  }
+
+  /** A node-JWT call to an endpoint from the bootstrap payload; re-registers once on 401. */
+  async function authed(method: string, endpoint: "node_config_url" | "node_report_url", body?: unknown): Promise<Response> {
+    if (!bootstrap || !lastReport) throw new Error("not registered");
+    let res = await send(method, bootstrap.orchestrator.endpoints[endpoint], body, bootstrap.auth.node_jwt);
+    if (res.status === 401) {
+      log.info("node token rejected; registering again");
+      await register(lastReport);
+      res = await send(method, bootstrap.orchestrator.endpoints[endpoint], body, bootstrap.auth.node_jwt);
+    }
+    return res;
+  }
+
+  return {
+    register,
+
+    async fetchConfig(): Promise<NodeConfigurationPayload> {
+      const res = await authed("GET", "node_config_url");
+      if (res.status !== 200) return fail("config fetch failed", res);
+      const parsed = v.safeParse(NodeConfigurationPayload, await res.json().catch(() => undefined));
+      if (!parsed.success) throw new OrchestratorError(200, `config fetch failed: invalid node configuration (${v.summarize(parsed.issues)})`);
+      return parsed.output;
+    },
+
+    async ack(ack: NodeConfigAck): Promise<void> {
+      const res = await authed("POST", "node_config_url", ack);
+      if (res.status !== 204 && res.status !== 200) await fail("config ack failed", res);
+    },
+
+    async report(report: NodeCapabilityReport): Promise<void> {
+      lastReport = report;
+      const res = await authed("POST", "node_report_url", report);
+      if (res.status !== 204 && res.status !== 200) await fail("capability report failed", res);
+    },
+  };
+}

@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as v from "valibot";
+import { RunJobResponse, WORKER_API } from "../../contracts/worker-api";
+import { memoryLogger } from "../../lib/log";
+import { createSecretBox, keyFromPassphrase } from "../../orchestrator/auth/secret-box";
+import { createTokens } from "../../orchestrator/auth/tokens";
+import { createControlPlane } from "../../orchestrator/control-plane/app";
+import { dispatchableNodes } from "../../orchestrator/db/nodes";
+import { createTestDatabase, type TestDatabase } from "../../testing/test-db";
+import { loadNodeConfig } from "../config";
+import { ensureSandboxImage, testPodman } from "../sandbox/test-sandbox";
+import { startNode } from "./start-node";
+
+const PSK = "node-manager-test-psk";
+const WORKER_TOKEN = "worker-token-from-orchestrator";
+let clock = new Date("2026-03-01T10:00:00Z");
+let t: TestDatabase;
+let orchestrator: ReturnType<typeof Bun.serve>;
+let strictPolicy = false;
+
+beforeAll(async () => {
+  await ensureSandboxImage(testPodman());
+  t = await createTestDatabase();
+  const tokens = createTokens({ secret: "node-manager-test-secret-0123456789", ttl: { accessMs: 900_000, refreshMs: 86_400_000, nodeMs: 3_600_000 }, now: () => clock });
+  let apps: { open: ReturnType<typeof createControlPlane>; strict: ReturnType<typeof createControlPlane> } | undefined;
+  // `strictPolicy` switches to an orchestrator whose sandbox policy the node cannot accept (the `failed` ack path).
+  orchestrator = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => (strictPolicy ? apps!.strict : apps!.open).fetch(req) });
+  const deps = {
+    db: t.db, tokens, secrets: createSecretBox(keyFromPassphrase("nm-test")), log: memoryLogger("cp"), registrationPsk: PSK,
+    publicUrl: orchestrator.url.toString(), now: () => clock, newWorkerToken: () => WORKER_TOKEN,
+  };
+  apps = { open: createControlPlane(deps), strict: createControlPlane({ ...deps, sandboxPolicy: { allowed_images: ["localhost/other:latest"] } }) };
+});
+afterAll(async () => {
+  await orchestrator.stop(true);
+  await t.drop();
+});
+
+async function nodeConfig(slug: string, yaml = "", env: Record<string, string> = {}) {
+  const dir = await mkdtemp(join(tmpdir(), "cynode-node-"));
+  await writeFile(join(dir, "node.yaml"), `worker_api: { listen_host: 127.0.0.1, listen_port: 0 }\n${yaml}`);
+  return loadNodeConfig({
+    path: join(dir, "node.yaml"),
+    env: { ORCHESTRATOR_URL: orchestrator.url.toString(), NODE_SLUG: slug, NODE_REGISTRATION_PSK: PSK, CYNODE_STATE_DIR: join(dir, "state"), ...env },
+  });
+}
+
+const noGpu = async () => undefined;
+
+describe("startNode with the real control-plane", () => {
+  it("registers, acks applied, becomes dispatchable and runs a dispatched job", async () => {
+    const log = memoryLogger("node");
+    const node = await startNode({ config: await nodeConfig("nm-happy"), log, now: () => clock, runCommand: noGpu, every: () => () => {} });
+    try {
+      const [row] = (await dispatchableNodes(t.db)).filter((n) => n.node_slug === "nm-happy");
+      expect(row?.worker_api_target_url).toBe(node.workerApiUrl);
+      expect(await (await fetch(new URL("/readyz", node.workerApiUrl))).text()).toBe("ready");
+      const url = `http://127.0.0.1:${node.port}${WORKER_API.runJob}`;
+      const job = { version: 1, task_id: crypto.randomUUID(), job_id: crypto.randomUUID(), sandbox: { command: ["echo", "dispatched"] } };
+      const res = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${WORKER_TOKEN}` }, body: JSON.stringify(job) });
+      expect(v.parse(RunJobResponse, await res.json())).toMatchObject({ status: "completed", stdout: "dispatched\n" });
+      const reports = await t.db.selectFrom("node_capabilities").innerJoin("nodes", "nodes.id", "node_capabilities.node_id").where("node_slug", "=", "nm-happy").select("node_capabilities.id").execute();
+      expect(reports.length).toBeGreaterThanOrEqual(2);
+      expect(JSON.stringify(log.lines)).not.toContain(PSK);
+      expect(JSON.stringify(log.lines)).not.toContain(WORKER_TOKEN);
+    } finally {
+      await node.stop();
+    }
+    expect(fetch(`http://127.0.0.1:${node.port}/healthz`)).rejects.toThrow();
+  });
+
+  it("registers again when the node token has expired", async () => {
+    const log = memoryLogger("node");
+    const node = await startNode({ config: await nodeConfig("nm-expiry"), log, now: () => clock, runCommand: noGpu });
+    try {
+      clock = new Date(clock.getTime() + 2 * 3_600_000);
+      await node.reportNow();
+      expect(log.lines.map((l) => l.msg)).toContain("node token rejected; registering again");
+    } finally {
+      await node.stop();
+    }
+  });
+
+  it("keeps running and logs when a periodic capability report fails", async () => {
+    const log = memoryLogger("node");
+    let tick = () => {};
+    let down = false;
+    const flaky: typeof fetch = Object.assign(
+      (url: string | URL | Request, init?: RequestInit) => (down && String(url).endsWith("/capability") ? Promise.resolve(new Response("maintenance", { status: 503 })) : fetch(url, init)),
+      { preconnect: fetch.preconnect },
+    );
+    const node = await startNode({ config: await nodeConfig("nm-flaky"), log, now: () => clock, runCommand: noGpu, fetch: flaky, every: (_ms, fn) => ((tick = fn), () => {}) });
+    try {
+      down = true;
+      tick();
+      while (!log.lines.some((l) => l.msg === "capability report failed")) await Bun.sleep(10);
+      expect(log.lines.find((l) => l.msg === "capability report failed")?.error).toBe("capability report failed: HTTP 503 maintenance");
+    } finally {
+      await node.stop();
+    }
+  });
+
+  it("refuses a state dir it cannot write", async () => {
+    const config = await nodeConfig("nm-ro", "", { CYNODE_STATE_DIR: "/proc/cynode-state" });
+    expect(startNode({ config, log: memoryLogger(), runCommand: noGpu })).rejects.toThrow("state dir /proc/cynode-state is not writable");
+  });
+
+  it("acks failed and refuses to start when the config cannot be applied", async () => {
+    strictPolicy = true;
+    try {
+      const config = await nodeConfig("nm-refuse", "sandbox: { allowed_images: [localhost/cynode-sandbox:latest] }\n");
+      expect(startNode({ config, log: memoryLogger(), now: () => clock, runCommand: noGpu })).rejects.toThrow("no sandbox image is allowed by both node and orchestrator policy");
+    } finally {
+      strictPolicy = false;
+    }
+    const row = await t.db.selectFrom("nodes").selectAll().where("node_slug", "=", "nm-refuse").executeTakeFirstOrThrow();
+    expect(row.config_ack_status).toBe("failed");
+  });
+
+  it("fails fast on a wrong PSK", async () => {
+    const config = await nodeConfig("nm-bad-psk", "", { NODE_REGISTRATION_PSK: "wrong" });
+    expect(startNode({ config, log: memoryLogger(), runCommand: noGpu })).rejects.toThrow("registration failed: HTTP 401 Invalid registration PSK");
+  });
+
+  it("gives up on an unreachable orchestrator after the connect timeout", async () => {
+    let fake = Date.parse("2026-03-01T10:00:00Z");
+    const config = await nodeConfig("nm-unreachable", "orchestrator: { timeouts: { connect_seconds: 3 } }\n", { ORCHESTRATOR_URL: "http://127.0.0.1:1" });
+    const sleeps: number[] = [];
+    const started = startNode({ config, log: memoryLogger(), runCommand: noGpu, now: () => new Date(fake), sleep: async (ms) => void (sleeps.push(ms), (fake += ms)) });
+    expect(started).rejects.toThrow("orchestrator unreachable at http://127.0.0.1:1");
+    await started.catch(() => {});
+    expect(sleeps).toEqual([1000, 1000, 1000]);
+  });
+
+  it("explains a sandbox image that is missing and cannot be built", async () => {
+    const config = await nodeConfig("nm-no-image", "sandbox: { default_image: localhost/cynode-missing:latest }\n");
+    expect(startNode({ config, log: memoryLogger(), runCommand: noGpu })).rejects.toThrow("build it with `just images`");
+  });
+});

@@ -1,0 +1,100 @@
+import { describe, expect, it } from "bun:test";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  builtinContainersConf,
+  containerArgs,
+  createPodman,
+  listContainersArgs,
+  podmanEnv,
+  removeContainersArgs,
+  resolveContainersConf,
+  type ContainerSpec,
+} from "./podman";
+
+const spec: ContainerSpec = {
+  name: "cynodeai-job-j1",
+  image: "localhost/cynode-sandbox:latest",
+  command: ["sh", "-c", "echo $X --not-a-flag"],
+  env: { X: "1", CYNODE_JOB_ID: "j1" },
+  labels: { "cynodeai.job_id": "j1" },
+  limits: { pids: 128, memoryMb: 512, cpus: 1.5 },
+  workdir: "/workspace",
+  mounts: [{ source: "/var/lib/ws/j1", target: "/workspace" }],
+};
+
+describe("containerArgs", () => {
+  it("hardens the container and passes the command verbatim after the image", () => {
+    const args = containerArgs("create", spec);
+    expect(args.slice(0, 4)).toEqual(["create", "--rm", "--name=cynodeai-job-j1", "--pull=never"]);
+    for (const flag of ["--network=none", "--cap-drop=ALL", "--security-opt=no-new-privileges", "--read-only", "--pids-limit=128", "--memory=512m", "--cpus=1.5"]) {
+      expect(args).toContain(flag);
+    }
+    expect(args).toContain("--mount=type=bind,source=/var/lib/ws/j1,target=/workspace");
+    expect(args).toContain("--env=X=1");
+    expect(args).toContain("--label=cynodeai.job_id=j1");
+    expect(args.slice(-4)).toEqual(["localhost/cynode-sandbox:latest", "sh", "-c", "echo $X --not-a-flag"]);
+  });
+
+  it("joins a pod instead of disabling the network when a pod is given", () => {
+    const args = containerArgs("run", { ...spec, pod: "p1", mounts: [{ source: "/a", target: "/run/cynode", readOnly: true }] });
+    expect(args).toContain("--pod=p1");
+    expect(args).not.toContain("--network=none");
+    expect(args).toContain("--mount=type=bind,source=/a,target=/run/cynode,ro");
+  });
+
+  it("refuses argv that podman would misread", () => {
+    expect(() => containerArgs("run", { ...spec, image: "--privileged" })).toThrow("invalid image");
+    expect(() => containerArgs("run", { ...spec, env: { "A=B": "x" } })).toThrow("invalid environment variable name");
+    expect(() => containerArgs("run", { ...spec, mounts: [{ source: "/a,b", target: "/w" }] })).toThrow("unsafe mount");
+  });
+});
+
+describe("other argv builders", () => {
+  it("removes at once and lists by label", () => {
+    expect(removeContainersArgs(["a", "b"])).toEqual(["rm", "--force", "--ignore", "--time=0", "a", "b"]);
+    expect(listContainersArgs({ "cynodeai.node": "n1" })).toEqual(["ps", "--all", "--format={{.Names}}", "--filter=label=cynodeai.node=n1"]);
+  });
+});
+
+describe("podmanEnv", () => {
+  it("keeps only what podman needs and always sets CONTAINERS_CONF", () => {
+    const env = podmanEnv("/c.conf", { HOME: "/root", NODE_REGISTRATION_PSK: "s3cret", WORKER_API_BEARER_TOKEN: "t", CONTAINERS_CONF: "/other" });
+    expect(env).toEqual({ PATH: expect.any(String), HOME: "/root", CONTAINERS_CONF: "/c.conf" });
+  });
+});
+
+describe("resolveContainersConf", () => {
+  it("prefers an explicit path and rejects a missing one", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cynode-conf-"));
+    await Bun.write(join(dir, "x.conf"), "[engine]\n");
+    expect(await resolveContainersConf({ explicit: join(dir, "x.conf"), stateDir: dir })).toBe(join(dir, "x.conf"));
+    expect(resolveContainersConf({ explicit: join(dir, "nope.conf"), stateDir: dir })).rejects.toThrow("not found");
+  });
+
+  it("uses the source tree's file, else writes the embedded copy into the state dir", async () => {
+    const fromSource = await resolveContainersConf({ stateDir: "/nonexistent" });
+    expect(await readFile(fromSource, "utf8")).toBe(builtinContainersConf);
+    const stateDir = join(await mkdtemp(join(tmpdir(), "cynode-conf-")), "state");
+    const written = await resolveContainersConf({ stateDir, sourcePath: join(stateDir, "missing.conf") });
+    expect(written).toBe(join(stateDir, "containers.conf"));
+    expect(await readFile(written, "utf8")).toContain('runtime = "runc"');
+    expect(await resolveContainersConf({ stateDir, sourcePath: join(stateDir, "missing.conf") })).toBe(written);
+  });
+});
+
+describe("createPodman (real podman)", () => {
+  it("runs podman with our containers.conf", async () => {
+    const podman = createPodman({ containersConf: await resolveContainersConf({ stateDir: tmpdir() }) });
+    const info = await podman.exec(["info", "--format", "{{.Host.OCIRuntime.Name}}"]);
+    expect(info).toMatchObject({ exitCode: 0, stdout: "runc\n" });
+  });
+
+  it("reports a missing binary as exit 127", async () => {
+    const podman = createPodman({ containersConf: "/x", bin: "/nonexistent/podman" });
+    const r = await podman.exec(["version"]);
+    expect(r.exitCode).toBe(127);
+    expect(r.stderr).toContain("cannot run /nonexistent/podman");
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * The one podman adapter: typed options become argv (pure functions), spawned with argv and a minimal
+ * environment that always carries our CONTAINERS_CONF. Never a shell, never the node's own environment.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import builtinContainersConf from "../../../containers/containers.conf" with { type: "text" };
+
+export { builtinContainersConf };
+
+export type Mount = { source: string; target: string; readOnly?: boolean };
+export type ContainerLimits = { pids: number; memoryMb: number; cpus: number };
+
+/** Everything a sandbox container is started with; `pod` joins a pod (its network) instead of `--network=none`. */
+export type ContainerSpec = {
+  name: string;
+  image: string;
+  command: string[];
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  limits: ContainerLimits;
+  workdir?: string;
+  mounts?: Mount[];
+  tmpfsMb?: number;
+  pod?: string;
+  pull?: "never" | "missing";
+};
+
+const SAFE_MOUNT_PATH = /^\/[^,:\n]*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** argv for `podman create|run` of a hardened, throw-away container. */
+export function containerArgs(verb: "create" | "run", spec: ContainerSpec): string[] {
+  if (spec.image.startsWith("-")) throw new Error(`invalid image name: ${spec.image}`);
+  const args = [verb, "--rm", `--name=${spec.name}`, `--pull=${spec.pull ?? "never"}`];
+  args.push(spec.pod ? `--pod=${spec.pod}` : "--network=none");
+  args.push(
+    "--cap-drop=ALL",
+    "--security-opt=no-new-privileges",
+    "--read-only",
+    `--tmpfs=/tmp:rw,nosuid,nodev,mode=1777,size=${spec.tmpfsMb ?? 256}m`,
+    `--pids-limit=${spec.limits.pids}`,
+    `--memory=${spec.limits.memoryMb}m`,
+    `--memory-swap=${spec.limits.memoryMb}m`,
+    `--cpus=${spec.limits.cpus}`,
+    "--log-driver=none",
+    "--hostname=sandbox",
+  );
+  for (const m of spec.mounts ?? []) {
+    if (!SAFE_MOUNT_PATH.test(m.source) || !SAFE_MOUNT_PATH.test(m.target)) throw new Error(`unsafe mount path: ${m.source}`);
+    args.push(`--mount=type=bind,source=${m.source},target=${m.target}${m.readOnly ? ",ro" : ""}`);
+  }
+  if (spec.workdir) args.push(`--workdir=${spec.workdir}`);
+  for (const [k, v] of Object.entries(spec.labels)) args.push(`--label=${k}=${v}`);
+  for (const [k, v] of Object.entries(spec.env)) {
+    // A bare `--env NAME` would copy podman's own environment into the container.
+    if (!ENV_NAME.test(k)) throw new Error(`invalid environment variable name: ${k}`);
+    args.push(`--env=${k}=${v}`);
+  }
+  return [...args, spec.image, ...spec.command];
+}
+
+export const startAttachedArgs = (name: string) => ["start", "--attach", name];
+export const removeContainersArgs = (names: string[]) => ["rm", "--force", "--ignore", "--time=0", ...names];
+export const imageExistsArgs = (image: string) => ["image", "exists", image];
+export const versionArgs = () => ["version", "--format", "{{.Client.Version}}"];
+export function listContainersArgs(labels: Record<string, string>): string[] {
+  return ["ps", "--all", "--format={{.Names}}", ...Object.entries(labels).map(([k, v]) => `--filter=label=${k}=${v}`)];
+}
+
+/** Variables podman itself needs (rootless runtime dirs, storage); nothing else of the node reaches it. */
+const PASSED_TO_PODMAN = ["PATH", "HOME", "TMPDIR", "LANG", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "CONTAINERS_STORAGE_CONF", "CONTAINERS_REGISTRIES_CONF"];
+
+export function podmanEnv(containersConf: string, hostEnv: Record<string, string | undefined>): Record<string, string> {
+  const env: Record<string, string> = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
+  for (const k of PASSED_TO_PODMAN) if (hostEnv[k]) env[k] = hostEnv[k]!;
+  env.CONTAINERS_CONF = containersConf;
+  return env;
+}
+
+/**
+ * Our containers.conf: an explicit path (CYNODE_CONTAINERS_CONF / node config) wins; from source, the repo's
+ * `containers/containers.conf`; in a compiled binary (no source tree) the embedded copy written into the state dir.
+ */
+export async function resolveContainersConf(opts: { explicit?: string; stateDir: string; sourcePath?: string }): Promise<string> {
+  if (opts.explicit) {
+    if (!(await Bun.file(opts.explicit).exists())) throw new Error(`containers.conf not found: ${opts.explicit}`);
+    return opts.explicit;
+  }
+  const source = opts.sourcePath ?? fileURLToPath(new URL("../../../containers/containers.conf", import.meta.url));
+  if (await Bun.file(source).exists()) return source;
+  await mkdir(opts.stateDir, { recursive: true });
+  const written = join(opts.stateDir, "containers.conf");
+  const current = Bun.file(written);
+  if (!(await current.exists()) || (await current.text()) !== builtinContainersConf) await Bun.write(written, builtinContainersConf);
+  return written;
+}
+
+export type PodmanResult = { exitCode: number; stdout: string; stderr: string };
+export type PodmanProcess = { stdout: ReadableStream<Uint8Array>; stderr: ReadableStream<Uint8Array>; exited: Promise<number> };
+
+export type Podman = {
+  readonly containersConf: string;
+  /** Runs podman to completion and collects its (small) output. */
+  exec(args: string[]): Promise<PodmanResult>;
+  /** Starts podman with piped output, for streams of any size. */
+  spawn(args: string[]): PodmanProcess;
+};
+
+export type PodmanOptions = { containersConf: string; bin?: string; hostEnv?: Record<string, string | undefined> };
+
+export function createPodman({ containersConf, bin = "podman", hostEnv = process.env }: PodmanOptions): Podman {
+  const env = podmanEnv(containersConf, hostEnv);
+  const spawn = (args: string[]): PodmanProcess => {
+    const proc = Bun.spawn([bin, ...args], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    return { stdout: proc.stdout, stderr: proc.stderr, exited: proc.exited };
+  };
+  return {
+    containersConf,
+    spawn,
+    async exec(args) {
+      let proc: PodmanProcess;
+      try {
+        proc = spawn(args);
+      } catch (err) {
+        return { exitCode: 127, stdout: "", stderr: `cannot run ${bin}: ${(err as Error).message}` };
+      }
+      const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+      return { exitCode, stdout, stderr };
+    },
+  };
+}

@@ -1,0 +1,206 @@
+import { beforeAll, describe, expect, it } from "bun:test";
+import { networkInterfaces } from "node:os";
+import { join } from "node:path";
+import type { RunJobRequest } from "../../contracts/worker-api";
+import { memoryLogger } from "../../lib/log";
+import { removeContainersArgs } from "./podman";
+import { containerName, createSandboxRunner, effectiveTimeoutSeconds, jobEnv, NODE_LABEL, type RunnerDeps } from "./run-job";
+import { ensureSandboxImage, testPodman, testSettings } from "./test-sandbox";
+
+const podman = testPodman();
+const fixedNow = () => new Date("2026-03-01T12:00:00.123Z");
+
+function job(command: string[], sandbox: Partial<RunJobRequest["sandbox"]> = {}): RunJobRequest {
+  const id = crypto.randomUUID();
+  return { version: 1, task_id: `task-${id}`, job_id: id, sandbox: { command, ...sandbox } };
+}
+const sh = (script: string, sandbox: Partial<RunJobRequest["sandbox"]> = {}) => job(["sh", "-c", script], sandbox);
+
+async function runner(overrides: Partial<RunnerDeps> = {}, settings = {}) {
+  return createSandboxRunner({ podman, settings: await testSettings(settings), log: memoryLogger(), now: fixedNow, ...overrides });
+}
+
+/** Waits until a file appears (the job signalling it has started); polls a condition, not a clock. */
+async function waitForFile(path: string): Promise<void> {
+  while (!(await Bun.file(path).exists())) await Bun.sleep(20);
+}
+
+beforeAll(() => ensureSandboxImage(podman));
+
+describe("effectiveTimeoutSeconds", () => {
+  const timeouts = { defaultSeconds: 3600, maxSeconds: 10800 };
+  it("uses the node default, caps at the node max and at the orchestrator's constraint", () => {
+    expect(effectiveTimeoutSeconds(undefined, timeouts)).toBe(3600);
+    expect(effectiveTimeoutSeconds(20000, timeouts)).toBe(10800);
+    expect(effectiveTimeoutSeconds(20000, timeouts, 600)).toBe(600);
+    expect(effectiveTimeoutSeconds(30, timeouts, 600)).toBe(30);
+  });
+});
+
+describe("jobEnv", () => {
+  it("keeps request env but never lets it override the reserved names", () => {
+    const j = sh("env", { env: { CYNODE_TASK_ID: "forged", CYNODE_PROMPT: "hi" } });
+    expect(jobEnv(j)).toEqual({ CYNODE_PROMPT: "hi", CYNODE_TASK_ID: j.task_id, CYNODE_JOB_ID: j.job_id, CYNODE_WORKSPACE_DIR: "/workspace" });
+  });
+  it("rejects names and values podman would misread", () => {
+    expect(() => jobEnv(sh("env", { env: { "A=B": "x" } }))).toThrow("not a valid variable name");
+    expect(() => jobEnv(sh("env", { env: { A: "x\0y" } }))).toThrow("NUL byte");
+  });
+});
+
+describe("sandbox runner (real podman)", () => {
+  it("runs a job that prints hello with exit 0, in /workspace, with RFC 3339 times", async () => {
+    const j = sh("echo hello; pwd >&2");
+    expect(await (await runner()).run(j)).toEqual({
+      version: 1, task_id: j.task_id, job_id: j.job_id, status: "completed", exit_code: 0,
+      stdout: "hello\n", stderr: "/workspace\n",
+      started_at: "2026-03-01T12:00:00Z", ended_at: "2026-03-01T12:00:00Z", truncated: { stdout: false, stderr: false },
+    });
+  });
+
+  it("reports a failing command as failed with its exit code and removes the workspace", async () => {
+    const r = await runner();
+    const res = await r.run(sh("echo oops >&2; exit 7"));
+    expect(res).toMatchObject({ status: "failed", exit_code: 7, stderr: "oops\n" });
+    expect(r.activeJobs).toBe(0);
+  });
+
+  it("kills a job that outlives its timeout", async () => {
+    const res = await (await runner()).run(sh("echo before; sleep 30", { timeout_seconds: 1 }));
+    expect(res).toMatchObject({ status: "timeout", exit_code: -1, stdout: "before\n" });
+  });
+
+  it("truncates 1 MiB of output at 256 KiB on a character boundary and flags it", async () => {
+    const res = await (await runner()).run(sh("yes '€€€' | head -c 1048576; echo small >&2"));
+    const bytes = new TextEncoder().encode(res.stdout);
+    expect(res).toMatchObject({ status: "completed", truncated: { stdout: true, stderr: false }, stderr: "small\n" });
+    expect(bytes.length).toBeLessThanOrEqual(262144);
+    expect(bytes.length).toBeGreaterThan(262140);
+    expect(res.stdout).not.toContain("\uFFFD");
+  });
+
+  it("ignores a forged CYNODE_TASK_ID and passes other env through", async () => {
+    const j = sh("env", { env: { CYNODE_TASK_ID: "forged", CYNODE_PROMPT: "hi there" } });
+    const { stdout } = await (await runner()).run(j);
+    expect(stdout).toContain(`CYNODE_TASK_ID=${j.task_id}\n`);
+    expect(stdout).toContain("CYNODE_PROMPT=hi there\n");
+    expect(stdout).not.toContain("forged");
+  });
+
+  it("gives the sandbox no network: only loopback, and connects to the host or beyond fail", async () => {
+    const hostIp = Object.values(networkInterfaces()).flat().find((a) => a && a.family === "IPv4" && !a.internal)?.address ?? "127.0.0.1";
+    let accepted = 0;
+    const listener = Bun.listen({ hostname: "0.0.0.0", port: 0, socket: { open: () => void accepted++, data: () => {} } });
+    try {
+      const script = `ls /sys/class/net; for t in ${hostIp}:${listener.port} 10.0.2.2:${listener.port} 1.1.1.1:443; do nc -w 2 \${t%:*} \${t#*:} </dev/null && echo CONNECTED $t || echo BLOCKED; done`;
+      const res = await (await runner()).run(sh(script));
+      expect(res.stdout).toBe("lo\nBLOCKED\nBLOCKED\nBLOCKED\n");
+      expect(res.stderr).toContain("Network is unreachable");
+      expect(accepted).toBe(0);
+    } finally {
+      listener.stop(true);
+    }
+  });
+
+  it("exposes none of the node's secrets in env, /proc/1/environ or mounts", async () => {
+    const secret = `psk-${crypto.randomUUID()}`;
+    process.env.NODE_REGISTRATION_PSK = secret;
+    process.env.WORKER_API_BEARER_TOKEN = secret;
+    try {
+      const settings = await testSettings();
+      const r = createSandboxRunner({ podman: testPodman(), settings, log: memoryLogger() });
+      const res = await r.run(sh("env; tr '\\0' '\\n' </proc/1/environ; cat /proc/self/mountinfo; ls -a /workspace /run"));
+      expect(res.status).toBe("completed");
+      expect(res.stdout).not.toContain(secret);
+      expect(res.stdout).not.toMatch(/PSK|BEARER|CONTAINERS_CONF|HOME=\/root/);
+      expect(res.stdout).not.toContain("/etc/cynode");
+    } finally {
+      delete process.env.NODE_REGISTRATION_PSK;
+      delete process.env.WORKER_API_BEARER_TOKEN;
+    }
+  });
+
+  it("holds a fork bomb at the pids limit", async () => {
+    const script = "bomb() { bomb | bomb & }; bomb; sleep 2; echo alive; cat /sys/fs/cgroup/pids/pids.max";
+    const res = await (await runner({}, { limits: { pids: 32, memoryMb: 256, cpus: 1 } })).run(sh(script, { timeout_seconds: 30 }));
+    expect(res).toMatchObject({ status: "completed", stdout: "alive\n32\n" });
+    expect(res.stderr).toContain("can't fork");
+  });
+
+  it("cancels a running job at once: the container is gone when cancel returns", async () => {
+    const settings = await testSettings();
+    const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
+    const j = sh("touch /workspace/started; sleep 60");
+    const result = r.run(j);
+    await waitForFile(join(settings.mountRoot, j.job_id, "workspace", "started"));
+    expect(await r.cancel(j.job_id)).toBe(true);
+    expect((await podman.exec(["container", "exists", containerName(j.job_id)])).exitCode).toBe(1);
+    expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
+    expect(await r.cancel(j.job_id)).toBe(false);
+  });
+
+  it("stops every running job on shutdown", async () => {
+    const settings = await testSettings();
+    const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
+    const j = sh("touch /workspace/started; sleep 60");
+    const result = r.run(j);
+    await waitForFile(join(settings.mountRoot, j.job_id, "workspace", "started"));
+    await r.stopAll();
+    expect(await result).toMatchObject({ status: "canceled" });
+  });
+
+  it("rejects duplicate job ids, unsafe ids, disallowed images and jobs beyond capacity", async () => {
+    const settings = await testSettings({ maxConcurrency: 1, allowedImages: ["localhost/cynode-sandbox:latest"] });
+    const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
+    const j = sh("touch /workspace/started; sleep 60");
+    const result = r.run(j);
+    await waitForFile(join(settings.mountRoot, j.job_id, "workspace", "started"));
+    expect(r.run(j)).rejects.toMatchObject({ status: 409 });
+    expect(r.run(sh("true"))).rejects.toMatchObject({ status: 503, detail: "sandbox capacity reached" });
+    await r.cancel(j.job_id);
+    await result;
+    expect(r.run({ ...sh("true"), job_id: "../x" })).rejects.toMatchObject({ status: 400 });
+    expect(r.run(sh("true", { image: "docker.io/library/alpine" }))).rejects.toMatchObject({ status: 400, detail: "image not allowed by node policy: docker.io/library/alpine" });
+  });
+
+  it("fails a job whose image does not exist without calling a registry", async () => {
+    const res = await (await runner()).run(sh("true", { image: "localhost/cynode-no-such-image:latest" }));
+    expect(res.status).toBe("failed");
+    expect(res.exit_code).toBe(-1);
+    expect(res.stderr).toContain("sandbox could not be created");
+  });
+
+  it("runs use_inference jobs in the placement the inference hook provides, and releases it", async () => {
+    let released = 0;
+    const r = await runner({
+      placeInferenceJob: async () => ({ env: { OLLAMA_BASE_URL: "http://localhost:11434" }, mounts: [], release: async () => void released++ }),
+    });
+    const res = await r.run(sh("echo $OLLAMA_BASE_URL", { use_inference: true }));
+    expect(res).toMatchObject({ status: "completed", stdout: "http://localhost:11434\n" });
+    expect(released).toBe(1);
+    const broken = await runner({ placeInferenceJob: () => Promise.reject(new Error("no proxy image")) });
+    expect(await broken.run(sh("true", { use_inference: true }))).toMatchObject({ status: "failed", stderr: "sandbox placement failed: no proxy image" });
+  });
+
+  it("reports a workspace that cannot be created as 500", async () => {
+    const r = await runner({}, { mountRoot: "/proc/cannot-create-here" });
+    expect(r.run(sh("true"))).rejects.toMatchObject({ status: 500, detail: "Workspace creation failed" });
+  });
+
+  it("removes containers and workspaces this node left behind, and only those", async () => {
+    const settings = await testSettings();
+    const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
+    const mine = `cynodeai-job-leftover-${crypto.randomUUID()}`;
+    const other = `cynodeai-job-other-${crypto.randomUUID()}`;
+    await podman.exec(["create", `--name=${mine}`, `--label=${NODE_LABEL}=${settings.nodeSlug}`, "localhost/cynode-sandbox:latest", "true"]);
+    await podman.exec(["create", `--name=${other}`, `--label=${NODE_LABEL}=someone-else`, "localhost/cynode-sandbox:latest", "true"]);
+    try {
+      expect(await r.removeLeftovers()).toEqual([mine]);
+      expect((await podman.exec(["container", "exists", other])).exitCode).toBe(0);
+    } finally {
+      await podman.exec(removeContainersArgs([mine, other]));
+    }
+    const broken = createSandboxRunner({ podman: { ...podman, exec: async () => ({ exitCode: 125, stdout: "", stderr: "boom" }) }, settings, log: memoryLogger() });
+    expect(broken.removeLeftovers()).rejects.toThrow("podman ps failed: boom");
+  });
+});

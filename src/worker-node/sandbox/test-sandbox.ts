@@ -1,0 +1,32 @@
+/** Test fixture: real podman with the project's containers.conf and small, fast sandbox settings. */
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildImage } from "../../../containers/build-image";
+import { createPodman, type Podman } from "./podman";
+import type { SandboxSettings } from "./run-job";
+
+export const SANDBOX_IMAGE = "localhost/cynode-sandbox:latest";
+
+export function testPodman(): Podman {
+  return createPodman({ containersConf: join(import.meta.dir, "../../../containers/containers.conf") });
+}
+
+/** Builds the sandbox image if it is missing or stale (a no-op when up to date). */
+export async function ensureSandboxImage(podman: Podman): Promise<void> {
+  await buildImage({ name: "sandbox", podman, log: () => {} });
+}
+
+export async function testSettings(overrides: Partial<SandboxSettings> = {}): Promise<SandboxSettings> {
+  return {
+    nodeSlug: `test-node-${process.pid}-${crypto.randomUUID().slice(0, 8)}`,
+    mountRoot: join(await mkdtemp(join(tmpdir(), "cynode-mounts-")), "sandbox_mounts"),
+    defaultImage: SANDBOX_IMAGE,
+    allowedImages: [],
+    limits: { pids: 64, memoryMb: 256, cpus: 1 },
+    timeouts: { defaultSeconds: 60, maxSeconds: 120 },
+    maxOutputBytes: 262144,
+    maxConcurrency: 8,
+    ...overrides,
+  };
+}

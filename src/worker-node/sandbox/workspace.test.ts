@@ -1,0 +1,30 @@
+import { describe, expect, it } from "bun:test";
+import { mkdtemp, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createJobDirs, removeStaleJobDirs } from "./workspace";
+
+describe("job directories", () => {
+  it("creates a private workspace per job and removes it", async () => {
+    const root = join(await mkdtemp(join(tmpdir(), "cynode-ws-")), "mounts");
+    const dirs = await createJobDirs(root, "job-1");
+    expect(dirs.workspace).toBe(join(root, "job-1", "workspace"));
+    expect((await stat(dirs.workspace)).mode & 0o777).toBe(0o700);
+    await Bun.write(join(dirs.workspace, "out.txt"), "x");
+    await dirs.remove();
+    expect(Bun.file(join(dirs.workspace, "out.txt")).exists()).resolves.toBe(false);
+  });
+
+  it("refuses job ids that could escape the mount root", async () => {
+    expect(createJobDirs("/tmp/x", "../etc")).rejects.toThrow("unsafe job id");
+    expect(createJobDirs("/tmp/x", "a/b")).rejects.toThrow("unsafe job id");
+  });
+
+  it("clears leftovers from a previous run", async () => {
+    const root = await mkdtemp(join(tmpdir(), "cynode-ws-"));
+    await createJobDirs(root, "a");
+    await createJobDirs(root, "b");
+    expect(await removeStaleJobDirs(root)).toBe(2);
+    expect(await removeStaleJobDirs(join(root, "missing"))).toBe(0);
+  });
+});

@@ -1,0 +1,88 @@
+/** Worker API (:12090): health, readiness, and synchronous job runs / cancels for the orchestrator's dispatcher. */
+import { timingSafeEqual } from "node:crypto";
+import { Hono, type MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import * as v from "valibot";
+import { HEALTH } from "../../contracts/routes";
+import { RunJobRequest, WORKER_API, type CancelJobResponse } from "../../contracts/worker-api";
+import { accessLog } from "../../lib/access-log";
+import { notFoundHandler, ProblemError, problemHandler } from "../../lib/http-problem";
+import type { Logger } from "../../lib/log";
+import type { SandboxRunner } from "../sandbox/run-job";
+
+export const DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+export const BAD_BEARER = "Invalid or missing bearer token";
+export const BAD_BODY = "Invalid request body";
+const COMMAND_REQUIRED = "sandbox.command is required when job_spec_json is not set";
+const IDS_REQUIRED = "task_id and job_id are required";
+const TEXT = { "content-type": "text/plain; charset=utf-8" };
+
+export type WorkerApiDeps = {
+  runner: Pick<SandboxRunner, "run" | "cancel">;
+  /** The orchestrator's bearer token from the node config; undefined until the config is fetched. */
+  bearerToken: () => string | undefined;
+  /** null when ready, else the reason `/readyz` reports. */
+  notReadyReason: () => string | null;
+  log: Logger;
+  maxRequestBytes?: () => number;
+};
+
+/** The reference's detail for the first problem, in its check order: command, version, ids, then the rest. */
+export function validationDetail(issues: v.BaseIssue<unknown>[]): string {
+  const keyed = issues.map((i) => ({ path: (i.path ?? []).map((p) => String(p.key)).join("."), message: i.message }));
+  const at = (path: string) => keyed.find((i) => i.path === path || i.path.startsWith(`${path}.`));
+  if (at("sandbox.command") || keyed.some((i) => i.path === "sandbox")) return COMMAND_REQUIRED;
+  const version = at("version");
+  if (version) return version.message;
+  if (at("task_id") || at("job_id")) return IDS_REQUIRED;
+  const first = keyed[0]!;
+  return first.message.startsWith("Invalid") ? `${first.path}: ${first.message}` : first.message;
+}
+
+function requireBearer(token: () => string | undefined): MiddlewareHandler {
+  return async (c, next) => {
+    const expected = token();
+    const header = c.req.header("authorization") ?? "";
+    const given = Buffer.from(header.startsWith("Bearer ") ? header.slice(7) : "");
+    if (!expected || given.length !== Buffer.byteLength(expected) || !timingSafeEqual(given, Buffer.from(expected))) {
+      throw new ProblemError(401, BAD_BEARER);
+    }
+    await next();
+  };
+}
+
+export function createWorkerApi({ runner, bearerToken, notReadyReason, log, maxRequestBytes = () => DEFAULT_MAX_REQUEST_BYTES }: WorkerApiDeps) {
+  const limit: MiddlewareHandler = (c, next) =>
+    bodyLimit({
+      maxSize: maxRequestBytes(),
+      onError: () => {
+        throw new ProblemError(413, "Request body exceeds maximum size");
+      },
+    })(c, next);
+
+  return new Hono()
+    .use(accessLog(log))
+    .get(HEALTH.healthz, (c) => c.text("ok", 200, TEXT))
+    .get(HEALTH.readyz, (c) => {
+      const reason = notReadyReason();
+      return reason === null ? c.text("ready", 200, TEXT) : c.text(reason, 503, TEXT);
+    })
+    .post(WORKER_API.runJob, requireBearer(bearerToken), limit, async (c) => {
+      const body: unknown = await c.req.json().catch(() => undefined);
+      if (body === null || typeof body !== "object" || Array.isArray(body)) throw new ProblemError(400, BAD_BODY);
+      const parsed = v.safeParse(RunJobRequest, body);
+      if (!parsed.success) throw new ProblemError(400, validationDetail(parsed.issues));
+      return c.json(await runner.run(parsed.output));
+    })
+    .post("/v1/worker/jobs/:target", requireBearer(bearerToken), async (c) => {
+      const target = c.req.param("target");
+      if (!target.endsWith(":cancel")) throw new ProblemError(404, "Not found");
+      const jobId = target.slice(0, -":cancel".length);
+      const res: CancelJobResponse = { job_id: jobId, canceled: await runner.cancel(jobId) };
+      return c.json(res);
+    })
+    .notFound(notFoundHandler)
+    .onError(problemHandler({ log, badBodyDetail: BAD_BODY }));
+}
+
+export type WorkerApp = ReturnType<typeof createWorkerApi>;
