@@ -35,3 +35,7 @@ bdd: install
 # Run the orchestrator from source on the embedded Postgres (state in ./.state)
 run-orchestrator: install
     bun src/orchestrator/main.ts --state-dir {{justfile_directory()}}/.state/orchestrator
+
+# Benchmarks: each measurement against its baseline, side by side; report in bench/results/
+bench: install images build
+    bun bench/run.ts
