@@ -4,6 +4,7 @@
  */
 import { incrementBase32, ulid } from "ulid";
 import * as v from "valibot";
+import { rfc3339 } from "../../lib/rfc3339";
 import {
   CONTROL_PLANE_API,
   NodeCapabilityReport,
@@ -28,7 +29,6 @@ export type NodeConfigOptions = {
 };
 
 /** RFC 3339 UTC with second precision, as every payload timestamp. */
-export const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export const baseUrlOf = (publicUrl: string) => publicUrl.trim().replace(/\/+$/, "");
 

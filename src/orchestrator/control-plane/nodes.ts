@@ -18,7 +18,8 @@ import type { Db } from "../db/connect";
 import { findNodeById, recordCapability, recordConfigAck, registerNode } from "../db/nodes";
 import { contentHash } from "./canonical-hash";
 import { requireNode, type NodeAuthEnv } from "./node-auth";
-import { baseUrlOf, buildNodeConfig, rfc3339, type NodeConfigOptions } from "./node-config";
+import { rfc3339 } from "../../lib/rfc3339";
+import { baseUrlOf, buildNodeConfig, type NodeConfigOptions } from "./node-config";
 
 export type NodeRoutesDeps = NodeConfigOptions & {
   db: Db;

@@ -5,8 +5,8 @@
 import type { Transaction } from "kysely";
 import type { Db } from "./connect";
 import type { Database, Job } from "./schema";
+import { TERMINAL_DB_STATUSES } from "./tasks";
 
-const TERMINAL_TASK_STATUSES = ["completed", "failed", "canceled", "superseded"] as const;
 
 export type ClaimResult = { job: Job } | { none: "node_full" | "queue_empty" };
 
@@ -42,7 +42,7 @@ export async function claimJobForNode(db: Db, input: ClaimInput): Promise<ClaimR
           .select("q.id")
           .where("q.status", "=", "queued")
           .where(({ exists, selectFrom }) =>
-            exists(selectFrom("tasks").select("tasks.id").whereRef("tasks.id", "=", "q.task_id").where("tasks.status", "not in", TERMINAL_TASK_STATUSES)),
+            exists(selectFrom("tasks").select("tasks.id").whereRef("tasks.id", "=", "q.task_id").where("tasks.status", "not in", TERMINAL_DB_STATUSES)),
           )
           .orderBy("q.created_at")
           .orderBy("q.id")
@@ -83,7 +83,7 @@ export async function renewLeases(db: Db, held: { jobId: string; leaseId: string
 
 /** The task follows its jobs: failed as soon as one fails, completed once none is left to run. Never leaves a terminal status. */
 async function settleTask(tx: Transaction<Database>, taskId: string, jobStatus: "completed" | "failed", now: Date): Promise<void> {
-  let q = tx.updateTable("tasks").set({ status: jobStatus, closed: true, updated_at: now }).where("id", "=", taskId).where("status", "not in", TERMINAL_TASK_STATUSES);
+  let q = tx.updateTable("tasks").set({ status: jobStatus, closed: true, updated_at: now }).where("id", "=", taskId).where("status", "not in", TERMINAL_DB_STATUSES);
   if (jobStatus === "completed")
     q = q.where(({ not, exists, selectFrom }) =>
       not(exists(selectFrom("jobs").select("jobs.id").where("jobs.task_id", "=", taskId).where("jobs.status", "in", ["queued", "running"]))),
