@@ -1,24 +1,9 @@
 import { describe, expect, it } from "bun:test";
-import { jobOutput, jobsOutput, logsValue, resultValue } from "./task-views";
+import { jobsOutput, logsValue, resultValue } from "./task-views";
 
 const run = (stdout: string, stderr = "") => JSON.stringify({ version: 1, task_id: "t", job_id: "j", status: "completed", exit_code: 0, stdout, stderr, started_at: "x", ended_at: "x", truncated: { stdout: false, stderr: false } });
 
 describe("job results", () => {
-  it("reads stdout/stderr from the RunJobResponse JSON text", () => {
-    expect(jobOutput(run("hello\n", "w\n"))).toEqual({ stdout: "hello\n", stderr: "w\n" });
-    expect(jobOutput(undefined)).toEqual({ stdout: "", stderr: "" });
-  });
-
-  it("shows the dispatcher's error object on stderr", () => {
-    expect(jobOutput(JSON.stringify({ version: 1, status: "failed", error: "no node" }))).toEqual({ stdout: "", stderr: "no node\n" });
-    expect(jobOutput(JSON.stringify({ stderr: "partial", error: "lease expired" })).stderr).toBe("partial\nlease expired\n");
-  });
-
-  it("counts a plain-text or non-object result as stdout", () => {
-    expect(jobOutput("hello")).toEqual({ stdout: "hello", stderr: "" });
-    expect(jobOutput("42")).toEqual({ stdout: "42", stderr: "" });
-  });
-
   it("joins the jobs in order", () => {
     expect(jobsOutput([{ id: "1", status: "completed", result: run("a\n") }, { id: "2", status: "completed", result: run("b\n", "e") }])).toEqual({ stdout: "a\nb\n", stderr: "e" });
   });

@@ -2,29 +2,9 @@
  * How tasks, results and logs print. `jobs[].result` is the JSON text of the worker's RunJobResponse (or of a
  * dispatch-error object); it is parsed a second time here to get stdout/stderr, as the reference's clients do.
  */
-import * as v from "valibot";
 import { TERMINAL_TASK_STATUSES, type TaskJob, type TaskLogsResponse, type TaskResultResponse, type TaskStatus } from "../contracts/user-api";
-import { RunJobResponse } from "../contracts/worker-api";
+import { jobOutput, type JobOutput } from "../contracts/job-result";
 import type { TableSpec } from "./render";
-
-/** Any part of a RunJobResponse, plus `error` from the dispatcher's failure object. */
-const StoredJobResult = v.partial(v.object({ ...RunJobResponse.entries, error: v.string() }));
-
-export type JobOutput = { stdout: string; stderr: string };
-
-export function jobOutput(result: string | undefined): JobOutput {
-  if (result === undefined) return { stdout: "", stderr: "" };
-  let doc: unknown;
-  try {
-    doc = JSON.parse(result);
-  } catch {
-    return { stdout: result, stderr: "" }; // a plain-text result counts as stdout
-  }
-  const parsed = v.safeParse(StoredJobResult, doc);
-  if (!parsed.success) return { stdout: result, stderr: "" };
-  const { stdout = "", stderr = "", error } = parsed.output;
-  return { stdout, stderr: error ? `${stderr}${stderr && !stderr.endsWith("\n") ? "\n" : ""}${error}\n` : stderr };
-}
 
 export function jobsOutput(jobs: readonly TaskJob[]): JobOutput {
   const outs = jobs.map((j) => jobOutput(j.result));

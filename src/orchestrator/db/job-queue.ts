@@ -3,6 +3,7 @@
  * lease renewal, completion, and release of jobs whose worker or lease was lost. Terminal rows are never rewritten.
  */
 import type { Transaction } from "kysely";
+import { jobErrorResult } from "../../contracts/job-result";
 import type { Db } from "./connect";
 import type { Database, Job } from "./schema";
 import { TERMINAL_DB_STATUSES } from "./tasks";
@@ -114,8 +115,6 @@ export async function finishJob(
   });
 }
 
-/** The error object stored as a job result when no worker answer exists (reference dispatch-error shape). */
-export const errorResult = (error: string) => JSON.stringify({ version: 1, status: "failed", error });
 
 export type ReleaseOutcome = "requeued" | "failed" | "not_held";
 
@@ -140,7 +139,7 @@ export async function releaseLostJob(db: Db, input: { jobId: string; leaseId: st
       return "requeued";
     }
     const error = `${input.error}; the job was already requeued once, giving up`;
-    await tx.updateTable("jobs").set({ ...base, status: "failed", result: errorResult(error), ended_at: input.now }).where("id", "=", input.jobId).execute();
+    await tx.updateTable("jobs").set({ ...base, status: "failed", result: jobErrorResult(error), ended_at: input.now }).where("id", "=", input.jobId).execute();
     await settleTask(tx, job.task_id, "failed", input.now);
     return "failed";
   });

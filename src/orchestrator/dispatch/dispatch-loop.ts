@@ -9,7 +9,8 @@ import type { Logger } from "../../lib/log";
 import type { SecretBox } from "../auth/secret-box";
 import { parseSnapshot } from "../control-plane/node-config";
 import type { Db } from "../db/connect";
-import { claimJobForNode, errorResult, finishJob, releaseLostJob, renewLeases, runningJobCounts } from "../db/job-queue";
+import { jobErrorResult } from "../../contracts/job-result";
+import { claimJobForNode, finishJob, releaseLostJob, renewLeases, runningJobCounts } from "../db/job-queue";
 import { dispatchableNodes, latestCapabilities } from "../db/nodes";
 import type { Job } from "../db/schema";
 import { reapExpiredLeases } from "./lease-reaper";
@@ -100,7 +101,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const payload = parsePayload(job.payload);
       if (!payload.ok) {
         fields.error = payload.error;
-        status = await finish("failed", errorResult(payload.error));
+        status = await finish("failed", jobErrorResult(payload.error));
       } else {
         const timeoutSeconds = payload.spec.timeout_seconds ?? deps.defaultJobTimeoutSeconds ?? 3600;
         const outcome = await runJobOnWorker(
@@ -115,7 +116,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           status = await finish(outcome.response.status === "completed" ? "completed" : "failed", outcome.body);
         } else if (outcome.kind === "rejected") {
           fields.error = outcome.error;
-          status = await finish("failed", errorResult(outcome.error));
+          status = await finish("failed", jobErrorResult(outcome.error));
         } else {
           fields.error = outcome.error;
           status = await releaseLostJob(db, { jobId: job.id, leaseId, error: outcome.error, now: now() });

@@ -34,17 +34,3 @@ export function jobView(j: Job): TaskJob {
     ...(j.ended_at ? { ended_at: rfc3339(j.ended_at) } : {}),
   };
 }
-
-/** stdout/stderr of a job's stored result; a result that is not a RunJobResponse contributes its text as stdout. */
-export function jobOutput(j: Job): { stdout: string; stderr: string } {
-  const text = jsonText(j.result);
-  if (text === undefined) return { stdout: "", stderr: "" };
-  try {
-    const r = JSON.parse(text) as { stdout?: unknown; stderr?: unknown; error?: unknown };
-    if (r && typeof r === "object")
-      return { stdout: typeof r.stdout === "string" ? r.stdout : "", stderr: typeof r.stderr === "string" ? r.stderr : typeof r.error === "string" ? r.error : "" };
-  } catch {
-    // fall through: not JSON
-  }
-  return { stdout: text, stderr: "" };
-}

@@ -19,7 +19,8 @@ import { attachmentsOf, cancelTask, createTask, ensureDefaultProject, findTask, 
 import { jobPayloadFor, normalizeTaskName, type JobDefaults } from "../tasks/job-payload";
 import type { Tokens } from "../auth/tokens";
 import { requireUser, type GatewayEnv } from "./require-user";
-import { dbStatus, jobOutput, jobView, taskView } from "./task-views";
+import { jobOutput } from "../../contracts/job-result";
+import { dbStatus, jobView, jsonText, taskView } from "./task-views";
 
 /** Asks the nodes running these jobs to stop them; failures are the callee's to log. */
 export type CancelJobsOnNodes = (jobs: { id: string; node_id: string }[]) => Promise<void>;
@@ -108,7 +109,7 @@ export function taskRoutes({ db, tokens, log, now, jobDefaults, cancelJobsOnNode
       const stream = c.req.query("stream") || "all";
       if (!(LOG_STREAMS as readonly string[]).includes(stream)) throw new ProblemError(400, "stream must be stdout, stderr or all");
       const task = await ownedTask(c.get("user").id, c.req.param("id"));
-      const outputs = (await jobsOfTask(db, task.id)).map(jobOutput);
+      const outputs = (await jobsOfTask(db, task.id)).map((j) => jobOutput(jsonText(j.result)));
       const body: TaskLogsResponse = {
         task_id: task.id,
         stdout: stream === "stderr" ? "" : outputs.map((o) => o.stdout).join(""),
