@@ -1,4 +1,4 @@
-/** Starts a hono app on Bun.serve, passing the socket peer address to handlers as `c.env.peer`. */
+/** Starts a hono app on Bun.serve, passing the socket peer address (and whether a proxy is trusted) in `c.env`. */
 import type { Hono } from "hono";
 
 export type ListenAddress = { hostname: string; port: number };
@@ -18,14 +18,21 @@ export type Served = {
   stop(graceMs?: number): Promise<void>;
 };
 
-export function serveApp(app: Hono<any>, addr: ListenAddress, opts: { idleTimeout?: number; maxRequestBodySize?: number } = {}): Served {
+export type ServeOptions = {
+  idleTimeout?: number;
+  maxRequestBodySize?: number;
+  /** Behind a reverse proxy: believe X-Forwarded-For / X-Real-IP for the client address (see client-address.ts). */
+  trustProxyHeaders?: boolean;
+};
+
+export function serveApp(app: Hono<any>, addr: ListenAddress, opts: ServeOptions = {}): Served {
   const server = Bun.serve({
     hostname: addr.hostname,
     port: addr.port,
     idleTimeout: opts.idleTimeout ?? 120,
     // Bodies are limited by each app's own middleware so the answer is a problem+json, not a reset.
     maxRequestBodySize: opts.maxRequestBodySize ?? 64 * 1024 * 1024,
-    fetch: (req, srv) => app.fetch(req, { peer: srv.requestIP(req)?.address }),
+    fetch: (req, srv) => app.fetch(req, { peer: srv.requestIP(req)?.address, trustProxy: opts.trustProxyHeaders ?? false }),
   });
   return {
     url: server.url,

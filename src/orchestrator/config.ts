@@ -44,6 +44,7 @@ export const OrchestratorEnv = v.object({
   DISPATCH_POLL_INTERVAL: duration("1s"),
   DISPATCH_HTTP_TIMEOUT: duration("3h5m"),
   MAX_REQUEST_BODY_MB: int(10, 1, 1024),
+  TRUST_PROXY_HEADERS: bool(false),
   LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error"]), "info"),
 });
 export type OrchestratorConfig = v.InferOutput<typeof OrchestratorEnv>;

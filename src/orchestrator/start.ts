@@ -74,6 +74,7 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger,
         cancelJobsOnNodes: createJobCanceller({ db, secrets, log: log.child({ role: "dispatcher" }) }),
       }),
       config.USER_GATEWAY_LISTEN_ADDR,
+      { trustProxyHeaders: config.TRUST_PROXY_HEADERS },
     );
     stops.push(() => gateway.stop());
     log.info("user gateway listening", { url: gateway.url.href });

@@ -27,7 +27,9 @@ export type GatewayFixture = {
   close(): Promise<void>;
 };
 
-export async function startGatewayFixture(opts: { handles?: string[]; limiter?: Partial<LoginLimiterOptions>; deps?: Partial<GatewayDeps> } = {}): Promise<GatewayFixture> {
+export async function startGatewayFixture(
+  opts: { handles?: string[]; limiter?: Partial<LoginLimiterOptions>; deps?: Partial<GatewayDeps>; trustProxyHeaders?: boolean } = {},
+): Promise<GatewayFixture> {
   const t = await createTestDatabase();
   const log = memoryLogger("gateway-test");
   const tokens = createTokens({ secret: JWT_TEST_SECRET, ttl: { accessMs: 900_000, refreshMs: 7 * 86_400_000, nodeMs: 86_400_000 } });
@@ -43,7 +45,8 @@ export async function startGatewayFixture(opts: { handles?: string[]; limiter?: 
     jobDefaults: { sandboxImage: "localhost/cynode-sandbox:latest", inferenceModel: "test-model" },
     ...opts.deps,
   });
-  const server = serveApp(app, { hostname: "127.0.0.1", port: 0 });
+  // Tests vary the client address through X-Forwarded-For, as behind a trusted proxy, unless told otherwise.
+  const server = serveApp(app, { hostname: "127.0.0.1", port: 0 }, { trustProxyHeaders: opts.trustProxyHeaders ?? true });
   const url = (path: string) => new URL(path, server.url).href;
   const call: GatewayFixture["call"] = (method, path, o = {}) =>
     fetch(url(path), {

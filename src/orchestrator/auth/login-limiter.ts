@@ -10,7 +10,8 @@ export type LoginLimiterOptions = {
 };
 
 type Window = { start: number; count: number };
-type Failures = { count: number; lockedUntil: number };
+type Failures = { count: number; lockedUntil: number; last: number };
+const MAX_TRACKED = 10_000;
 
 export type LoginLimiter = ReturnType<typeof createLoginLimiter>;
 
@@ -22,7 +23,7 @@ export function createLoginLimiter(opts: LoginLimiterOptions) {
   function hit(key: string, t: number): boolean {
     let w = windows.get(key);
     if (!w || t - w.start >= 60_000) {
-      if (windows.size > 10_000) for (const [k, v] of windows) if (t - v.start >= 60_000) windows.delete(k);
+      if (windows.size > MAX_TRACKED) for (const [k, v] of windows) if (t - v.start >= 60_000) windows.delete(k);
       w = { start: t, count: 0 };
       windows.set(key, w);
     }
@@ -41,10 +42,14 @@ export function createLoginLimiter(opts: LoginLimiterOptions) {
       return ipOk && handleOk ? undefined : 60;
     },
     failed(handle: string): void {
-      const f = failures.get(handle) ?? { count: 0, lockedUntil: 0 };
+      const t = now();
+      // Handles sprayed by an attacker must not grow this map without bound: forget stale, unlocked entries.
+      if (failures.size > MAX_TRACKED) for (const [k, v] of failures) if (v.lockedUntil <= t && t - v.last >= opts.lockoutMs) failures.delete(k);
+      const f = failures.get(handle) ?? { count: 0, lockedUntil: 0, last: t };
       f.count++;
+      f.last = t;
       if (f.count >= opts.maxFailures) {
-        f.lockedUntil = now() + opts.lockoutMs;
+        f.lockedUntil = t + opts.lockoutMs;
         f.count = 0;
       }
       failures.set(handle, f);

@@ -62,6 +62,20 @@ describe("login rate limits", () => {
   });
 });
 
+describe("client address without a trusted proxy", () => {
+  let g: GatewayFixture;
+  beforeAll(async () => void (g = await startGatewayFixture({ handles: [], limiter: { perMinute: 3 }, trustProxyHeaders: false })));
+  afterAll(() => g.close());
+
+  it("ignores forged X-Forwarded-For headers: the per-IP limit still applies to the socket peer", async () => {
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await g.call("POST", "/v1/auth/login", { body: { handle: `y${i}`, password: "bad" }, headers: { "x-forwarded-for": `10.7.0.${i}` } })).status);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    const ips = await g.t.db.selectFrom("auth_audit_log").select("ip_address").distinct().execute();
+    expect(ips).toEqual([{ ip_address: "127.0.0.1" }]);
+  });
+});
+
 describe("POST /v1/auth/refresh", () => {
   it("rotates: the new pair works, the old refresh token does not", async () => {
     const first = await f.login("bob");

@@ -1,10 +1,11 @@
 /** Middleware: a valid access token or a 401 problem; puts `{ id, handle }` in `c.var.user`. */
 import { createMiddleware } from "hono/factory";
+import type { PeerBindings } from "../../lib/client-address";
 import { ProblemError } from "../../lib/http-problem";
 import { bearerToken, type Tokens } from "../auth/tokens";
 
 export type AuthedUser = { id: string; handle: string };
-export type GatewayEnv = { Bindings: { peer?: string }; Variables: { user: AuthedUser } };
+export type GatewayEnv = { Bindings: PeerBindings; Variables: { user: AuthedUser } };
 
 export function requireUser(tokens: Tokens) {
   return createMiddleware<GatewayEnv>(async (c, next) => {
