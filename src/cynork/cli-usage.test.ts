@@ -12,6 +12,15 @@ async function cynork(argv: string[], opts: MemoryIoOptions = {}) {
   return { code, stdout: m.stdout(), stderr: m.stderr() };
 }
 
+describe("--version", () => {
+  it("answers --version like the version command", async () => {
+    const flag = await cynork(["--version"]);
+    expect(flag).toEqual(await cynork(["version"]));
+    expect(flag.code).toBe(0);
+    expect(flag.stdout).toContain("version=");
+  });
+});
+
 describe("usage errors exit 2 with one line on stderr", () => {
   it.each([
     [["bogus"], 'unknown command "bogus" for "cynork"'],

@@ -19,7 +19,9 @@ const GLOBAL_HELP = `GLOBAL OPTIONS  ${Object.entries(GLOBAL_ARGS)
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let plain = Boolean(io.env.NO_COLOR) || !io.stdout.isTTY;
   try {
-    const { globals, rest } = extractGlobals(argv);
+    const { globals, rest: given } = extractGlobals(argv);
+    // `cynork --version` answers like every other executable: it is `cynork version`.
+    const rest = given.length === 1 && given[0] === "--version" ? ["version"] : given;
     plain ||= globals.noColor;
     const config = await loadConfig(configPath(globals.config, io.env, io.home));
     const root = rootCommand(createContext(io, globals, config));
