@@ -5,21 +5,36 @@ import { join } from "node:path";
 import { startListeners } from "./listeners";
 
 describe("listeners", () => {
-  it("keeps a request open past Bun's default 10 s idle timer, on TCP and on the Unix socket", async () => {
+  it("keeps a stream open across a pause longer than Bun's default 10 s idle timer, on TCP and on the socket", async () => {
     const dir = await mkdtemp(join(tmpdir(), "cynode-listen-"));
     const socket = join(dir, "proxy.sock");
-    // A model that thinks for 11 s before its first byte.
-    const l = await startListeners(async () => (await Bun.sleep(11_000), new Response("late but whole")), {
+    // A model streaming its reply that pauses 14 s between two chunks (Bun checks its idle timer coarsely).
+    const enc = new TextEncoder();
+    const slowStream = () =>
+      new Response(
+        new ReadableStream({
+          async start(c) {
+            c.enqueue(enc.encode("first\n"));
+            await Bun.sleep(14_000);
+            c.enqueue(enc.encode("second\n"));
+            c.close();
+          },
+        }),
+      );
+    const l = await startListeners(slowStream, {
       tcp: { hostname: "127.0.0.1", port: 0 },
       socket,
       maxRequestBodySize: 1024,
     });
     try {
-      const [tcp, unix] = await Promise.all([
-        fetch(`${l.tcpUrl}/api/generate`).then((r) => r.text()),
-        fetch("http://proxy/api/generate", { unix: socket }).then((r) => r.text()),
-      ]);
-      expect([tcp, unix]).toEqual(["late but whole", "late but whole"]);
+      // The client runs in its own process, as a sandbox's would (in-process, Bun never idles the connection).
+      const fetchIn = async (url: string, unix?: string) => {
+        const code = `const r = await fetch(${JSON.stringify(url)}, ${JSON.stringify(unix ? { unix } : {})}); process.stdout.write(await r.text());`;
+        const p = Bun.spawn([process.execPath, "-e", code], { stdout: "pipe", stderr: "ignore" });
+        return new Response(p.stdout).text();
+      };
+      const [tcp, unix] = await Promise.all([fetchIn(`${l.tcpUrl}/api/generate`), fetchIn("http://proxy/api/generate", socket)]);
+      expect([tcp, unix]).toEqual(["first\nsecond\n", "first\nsecond\n"]);
     } finally {
       await l.stop();
       await rm(dir, { recursive: true, force: true });

@@ -10,8 +10,8 @@ export type ListenerOptions = { tcp?: ListenAddress; socket?: string; maxRequest
 
 export async function startListeners(fetch: (req: Request) => Response | Promise<Response>, opts: ListenerOptions): Promise<Listeners> {
   // Bun's own cap sits above the proxy's limit so oversized bodies get the proxy's 413 problem, not a reset.
-  // Bun's 10 s idle timer would reset a model still thinking before its first byte: the proxy's own per-request
-  // deadline governs instead. (Bun's types offer idleTimeout only with a port; it applies to Unix sockets too.)
+  // Bun's 10 s idle timer would cut a streamed reply while the model pauses between tokens: the proxy's own
+  // per-request deadline governs instead. (Bun's types offer idleTimeout only with a port; it applies to Unix sockets too.)
   const common = { fetch, maxRequestBodySize: opts.maxRequestBodySize + 1024 * 1024, ...({ idleTimeout: 0 } as object) };
   const tcp = opts.tcp ? Bun.serve({ ...common, hostname: opts.tcp.hostname, port: opts.tcp.port }) : undefined;
   let unix: ReturnType<typeof Bun.serve> | undefined;
