@@ -38,6 +38,9 @@ export async function runJobOnWorker(target: WorkerTarget, request: RunJobReques
         headers: { "content-type": "application/json", authorization: `Bearer ${target.token}` },
         body: JSON.stringify(request),
         signal: AbortSignal.any(signals),
+        // A job may run for hours without a byte on the wire: Bun's 5-minute socket idle timer must not cut it
+        // (the whole-call deadline above governs).
+        timeout: false,
       });
     } catch (err) {
       lastError = describe(err);
