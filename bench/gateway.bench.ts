@@ -1,6 +1,6 @@
-/** Gateway: authenticated GET /v1/tasks/{id} throughput vs a bare hono handler returning the same JSON. */
-import { BOOTSTRAP_PASSWORD, startOrchestrator } from "../bdd/support/orchestrator-process";
+/** Measurement 5, gateway: authenticated GET /v1/tasks/{id} throughput vs a bare hono handler returning the same JSON. */
 import { compare, type Comparison } from "./harness";
+import { login, startOrchestrator, startService, type Cleanup } from "./services";
 
 async function load(url: string, token?: string): Promise<number> {
   const p = Bun.spawn(["bun", `${import.meta.dir}/load.ts`, url, "32", "3000", ...(token ? [token] : [])], { stdout: "pipe" });
@@ -9,31 +9,22 @@ async function load(url: string, token?: string): Promise<number> {
   return out.rps;
 }
 
-async function startBare(body: unknown): Promise<{ url: string; stop(): void }> {
-  const p = Bun.spawn(["bun", `${import.meta.dir}/bare-hono.ts`, JSON.stringify(body)], { stdout: "pipe" });
-  const { value } = await p.stdout.getReader().read();
-  return { url: new TextDecoder().decode(value).trim().replace(/\/$/, ""), stop: () => p.kill() };
-}
-
-export async function gatewayBench(runs: number): Promise<Comparison> {
-  const orch = await startOrchestrator({ LOG_LEVEL: "warn" });
-  try {
-    const post = (path: string, body: unknown, token?: string) =>
-      fetch(orch.gatewayUrl + path, { method: "POST", headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
-    const { access_token } = await post("/v1/auth/login", { handle: "admin", password: BOOTSTRAP_PASSWORD });
-    const task = await post("/v1/tasks", { prompt: "true", input_mode: "commands" }, access_token);
-    const bare = await startBare(task);
-    try {
-      return await compare("gateway: authenticated GET /v1/tasks/{id}, 32 connections, 3 s windows (ratio = system/bare throughput)", {
-        runs,
-        unit: "req/s",
-        system: () => load(`${orch.gatewayUrl}/v1/tasks/${task.id}`, access_token),
-        baseline: () => load(`${bare.url}/v1/tasks/${task.id}`),
-      });
-    } finally {
-      bare.stop();
-    }
-  } finally {
-    await orch.stop();
-  }
+export async function gatewayBench(runs: number, cleanup: Cleanup): Promise<Comparison> {
+  const orch = await startOrchestrator(cleanup); // default log level: the access log is part of the cost
+  orch.service.mute();
+  const token = await login(orch.gatewayUrl);
+  const res = await fetch(`${orch.gatewayUrl}/v1/tasks`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ prompt: "true", input_mode: "commands" }),
+  });
+  const task = (await res.json()) as { id: string };
+  const bare = startService(cleanup, ["bun", `${import.meta.dir}/bare-hono.ts`, JSON.stringify(task)], {});
+  const bareUrl = String((await bare.waitFor((l) => String(l.msg).startsWith("http"))).msg).replace(/\/$/, "");
+  return compare("gateway: authenticated GET /v1/tasks/{id}, 32 connections, 3 s windows (ratio = system/bare throughput)", {
+    runs,
+    unit: "req/s",
+    system: () => load(`${orch.gatewayUrl}/v1/tasks/${task.id}`, token),
+    baseline: () => load(`${bareUrl}/v1/tasks/${task.id}`),
+  });
 }

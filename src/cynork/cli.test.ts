@@ -206,6 +206,7 @@ describe("cynork task", () => {
     });
     expect(r.stdout).toBe(`task_id=${taskId} status=failed task_name=${/task_name=(\S+)/.exec(r.stdout)![1]} stdout="" stderr="boom\\n"\n`);
     expect(r.stderr).toContain("queued…");
+    expect(r.m.sleeps).toEqual([250]);
   });
 
   it("ends a wait quietly on Ctrl+C", async () => {

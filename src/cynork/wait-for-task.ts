@@ -8,6 +8,12 @@ import { isTerminal } from "./task-views";
 
 export const DEFAULT_POLL_MS = 2000;
 const MIN_POLL_MS = 1000;
+/** `create --result` polls quickly at first, so a task that ends in a second is seen within a quarter of one. */
+const QUICK_POLL_MS = 250;
+const QUICK_POLLS = 8;
+
+/** Delay after poll `tick` (0-based) when no interval was chosen: quick polls for 2 s, then the reference's 2 s. */
+export const resultPollDelay = (tick: number) => (tick < QUICK_POLLS ? QUICK_POLL_MS : DEFAULT_POLL_MS);
 const FRAMES = ["|", "/", "-", "\\"];
 
 /** `2s`, `1500ms`, `5` (seconds): at least 1 s, as the reference's `--wait-interval`/`--interval`. */
@@ -24,7 +30,7 @@ export function pollInterval(text: string | undefined, flag: string): number {
 }
 
 /** The terminal result, or undefined when interrupted (Ctrl+C ends a wait quietly). */
-export async function waitForTask(ctx: Ctx, client: GatewayClient, id: string, intervalMs: number): Promise<TaskResultResponse | undefined> {
+export async function waitForTask(ctx: Ctx, client: GatewayClient, id: string, interval: number | ((tick: number) => number)): Promise<TaskResultResponse | undefined> {
   const { io, globals } = ctx;
   const spinner = io.stderr.isTTY && !globals.quiet && globals.output === "table";
   try {
@@ -32,7 +38,7 @@ export async function waitForTask(ctx: Ctx, client: GatewayClient, id: string, i
       const result = await client.taskResult(id);
       if (isTerminal(result.status)) return result;
       if (spinner) io.stderr.write(`\r${FRAMES[tick % FRAMES.length]} task ${result.task_id} ${result.status}…`);
-      await io.sleep(intervalMs, io.interrupt);
+      await io.sleep(typeof interval === "number" ? interval : interval(tick), io.interrupt);
       if (io.interrupt.aborted) return undefined;
     }
   } finally {

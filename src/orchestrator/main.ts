@@ -1,5 +1,6 @@
 /** orchestrator entrypoint: user gateway, control-plane and dispatcher over Postgres (embedded unless DATABASE_URL). */
 import { defineCommand, runMain } from "citty";
+import { exitOnSignals } from "../lib/exit-on-signals";
 import { createLogger } from "../lib/log";
 import { VERSION } from "../lib/version";
 import { loadConfig } from "./config";
@@ -29,17 +30,9 @@ const main = defineCommand({
       await migrateOnly({ databaseUrl: config.DATABASE_URL, stateDir: config.CYNODE_STATE_DIR, log });
       return;
     }
-    const running = await startOrchestrator(config, log, { announce: (line) => process.stdout.write(line + "\n") });
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info("shutting down", { signal });
-      await running.stop();
-      process.exit(0);
-    };
-    process.on("SIGTERM", () => void stop("SIGTERM"));
-    process.on("SIGINT", () => void stop("SIGINT"));
+    const starting = startOrchestrator(config, log, { announce: (line) => process.stdout.write(line + "\n") });
+    exitOnSignals(log, starting);
+    await starting;
   },
 });
 

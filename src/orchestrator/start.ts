@@ -57,10 +57,10 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger,
     stops.push(() => controlPlane.stop());
     log.info("control-plane listening", { url: controlPlane.url.href });
 
-    if (config.DISPATCHER_ENABLED) {
-      const dispatcher = startDispatcher({ db, secrets, log: log.child({ role: "dispatcher" }), pollIntervalMs: config.DISPATCH_POLL_INTERVAL, maxHttpTimeoutMs: config.DISPATCH_HTTP_TIMEOUT });
-      stops.push(() => dispatcher.stop());
-    }
+    const dispatcher = config.DISPATCHER_ENABLED
+      ? startDispatcher({ db, secrets, log: log.child({ role: "dispatcher" }), pollIntervalMs: config.DISPATCH_POLL_INTERVAL, maxHttpTimeoutMs: config.DISPATCH_HTTP_TIMEOUT })
+      : undefined;
+    if (dispatcher) stops.push(() => dispatcher.stop());
 
     const gateway = serveApp(
       createGateway({
@@ -72,6 +72,7 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger,
         jobDefaults: { sandboxImage: config.SANDBOX_IMAGE, inferenceModel: config.INFERENCE_MODEL },
         maxBodyBytes,
         cancelJobsOnNodes: createJobCanceller({ db, secrets, log: log.child({ role: "dispatcher" }) }),
+        onJobQueued: dispatcher?.wake,
       }),
       config.USER_GATEWAY_LISTEN_ADDR,
       { trustProxyHeaders: config.TRUST_PROXY_HEADERS },

@@ -21,6 +21,18 @@ describe("loadNodeConfig", () => {
       sandbox: { default_image: "localhost/cynode-sandbox:latest", timeouts: { default_seconds: 3600, max_seconds: 10800 }, resources: { max_pids: 512 } },
       storage: { state_dir: "/var/lib/cynode/state" },
       mountRoot: "/var/lib/cynode/state/sandbox_mounts",
+      inference: {
+        mode: "allow", upstream_url: "http://127.0.0.1:11434", ollama_image: "ollama/ollama", models_volume: "cynodeai-ollama-models",
+        start_timeout_seconds: 120, proxy_image: "localhost/cynode-inference-proxy:latest", proxy_timeout_seconds: 120,
+      },
+    });
+  });
+
+  it("takes the inference settings from YAML and the reference's environment names", async () => {
+    const path = await yamlFile("inference: { mode: require, proxy_timeout_seconds: 5 }\n");
+    const env = { NODE_REGISTRATION_PSK: "p", OLLAMA_UPSTREAM_URL: "http://ollama.lan:11434/", OLLAMA_IMAGE: "localhost/o:1", OLLAMA_MODELS_VOLUME: "models", INFERENCE_PROXY_IMAGE: "localhost/p:1" };
+    expect((await loadNodeConfig({ path, env })).inference).toMatchObject({
+      mode: "require", proxy_timeout_seconds: 5, upstream_url: "http://ollama.lan:11434", ollama_image: "localhost/o:1", models_volume: "models", proxy_image: "localhost/p:1",
     });
   });
 

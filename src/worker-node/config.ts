@@ -48,7 +48,20 @@ export const NodeConfigSchema = v.object({
     }),
     {},
   ),
-  inference: v.optional(v.object({ mode: v.optional(v.picklist(["allow", "disabled", "require"]), "allow") }), {}),
+  inference: v.optional(
+    v.object({
+      mode: v.optional(v.picklist(["allow", "disabled", "require"]), "allow"),
+      /** Ollama's TCP address: reused when it answers, else where the managed container is published. */
+      upstream_url: v.pipe(v.optional(v.string(), "http://127.0.0.1:11434"), v.url("must be a URL"), v.transform((s) => s.replace(/\/+$/, ""))),
+      /** Image of the managed Ollama when the orchestrator's config names none. */
+      ollama_image: v.optional(v.string(), "ollama/ollama"),
+      models_volume: v.optional(v.string(), "cynodeai-ollama-models"),
+      start_timeout_seconds: int(120),
+      proxy_image: v.optional(v.string(), "localhost/cynode-inference-proxy:latest"),
+      proxy_timeout_seconds: int(120),
+    }),
+    {},
+  ),
   storage: v.optional(v.object({ state_dir: v.optional(v.string(), "/var/lib/cynode/state") }), {}),
 });
 
@@ -83,6 +96,10 @@ function applyEnv(raw: Raw, env: Env, problems: string[]): void {
   set("sandbox", "mount_root", env.CYNODE_SANDBOX_MOUNT_ROOT);
   set("sandbox", "containers_conf", env.CYNODE_CONTAINERS_CONF);
   set("sandbox", "default_image", env.SANDBOX_IMAGE);
+  set("inference", "upstream_url", env.OLLAMA_UPSTREAM_URL);
+  set("inference", "ollama_image", env.OLLAMA_IMAGE);
+  set("inference", "models_volume", env.OLLAMA_MODELS_VOLUME);
+  set("inference", "proxy_image", env.INFERENCE_PROXY_IMAGE);
   if (env.CAPABILITY_REPORT_INTERVAL) {
     try {
       set("orchestrator", "capability_report_interval_seconds", Math.max(1, Math.round(parseDuration(env.CAPABILITY_REPORT_INTERVAL) / 1000)));

@@ -3,6 +3,7 @@ import { defineCommand, runMain } from "citty";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { buildImage } from "../../containers/build-image";
+import { exitOnSignals } from "../lib/exit-on-signals";
 import { createLogger, type LogLevel } from "../lib/log";
 import { VERSION } from "../lib/version";
 import { ConfigError, DEFAULT_CONFIG_PATH, loadNodeConfig } from "./config";
@@ -14,10 +15,10 @@ const main = defineCommand({
   meta: {
     name: "worker-node",
     version: VERSION,
-    description: "CyNodeAI worker node: registers with the orchestrator and runs jobs in podman sandboxes (Worker API :12090).",
+    description: "CyNodeAI worker node: registers with the orchestrator, runs jobs in podman sandboxes (Worker API :12090) and gives inference jobs a no-network pod with an inference-proxy sidecar to the node's Ollama.",
   },
   args: {
-    config: { type: "string", description: `Node YAML (default ${DEFAULT_CONFIG_PATH}; optional). Environment overrides: ORCHESTRATOR_URL, NODE_SLUG, NODE_NAME, NODE_REGISTRATION_PSK, NODE_ADVERTISED_WORKER_API_URL, WORKER_API_PORT, CYNODE_STATE_DIR, CYNODE_SANDBOX_MOUNT_ROOT, CYNODE_CONTAINERS_CONF, SANDBOX_IMAGE, CAPABILITY_REPORT_INTERVAL` },
+    config: { type: "string", description: `Node YAML (default ${DEFAULT_CONFIG_PATH}; optional). Environment overrides: ORCHESTRATOR_URL, NODE_SLUG, NODE_NAME, NODE_REGISTRATION_PSK, NODE_ADVERTISED_WORKER_API_URL, WORKER_API_PORT, CYNODE_STATE_DIR, CYNODE_SANDBOX_MOUNT_ROOT, CYNODE_CONTAINERS_CONF, SANDBOX_IMAGE, CAPABILITY_REPORT_INTERVAL, OLLAMA_UPSTREAM_URL, OLLAMA_IMAGE, OLLAMA_MODELS_VOLUME, INFERENCE_PROXY_IMAGE` },
   },
   async run({ args }) {
     const level = (["debug", "info", "warn", "error"].includes(process.env.LOG_LEVEL ?? "") ? process.env.LOG_LEVEL : "info") as LogLevel;
@@ -33,23 +34,17 @@ const main = defineCommand({
     const buildSandboxImage: NodeDeps["buildSandboxImage"] = existsSync(`${containersDir}/sandbox/Containerfile`)
       ? async (podman) => void (await buildImage({ name: "sandbox", podman, containersDir, log: (line) => log.info(line) }))
       : undefined;
-    let node: Awaited<ReturnType<typeof startNode>>;
+    const buildProxyImage: NodeDeps["buildProxyImage"] = existsSync(`${containersDir}/inference-proxy/Containerfile`)
+      ? async (podman) => void (await buildImage({ name: "inference-proxy", podman, containersDir, log: (line) => log.info(line) }))
+      : undefined;
+    const starting = startNode({ config, log, buildSandboxImage, buildProxyImage });
+    exitOnSignals(log, starting);
     try {
-      node = await startNode({ config, log, buildSandboxImage });
+      await starting;
     } catch (err) {
       log.error("node manager failed to start", { error: (err as Error).message });
       process.exit(1);
     }
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info("shutting down", { signal });
-      await node.stop();
-      process.exit(0);
-    };
-    process.on("SIGTERM", () => void stop("SIGTERM"));
-    process.on("SIGINT", () => void stop("SIGINT"));
   },
 });
 

@@ -2,7 +2,7 @@
  * The dispatcher's side of the jobs table: claim (FOR UPDATE SKIP LOCKED, per-node capacity under a node row lock),
  * lease renewal, completion, and release of jobs whose worker or lease was lost. Terminal rows are never rewritten.
  */
-import type { Transaction } from "kysely";
+import { sql, type Transaction } from "kysely";
 import { jobErrorResult } from "../../contracts/job-result";
 import type { Db } from "./connect";
 import type { Database, Job } from "./schema";
@@ -11,10 +11,18 @@ import { TERMINAL_DB_STATUSES } from "./tasks";
 
 export type ClaimResult = { job: Job } | { none: "node_full" | "queue_empty" };
 
-export type ClaimInput = { nodeId: string; maxConcurrency: number; leaseId: string; leaseExpiresAt: Date; now: Date };
+export type ClaimInput = {
+  nodeId: string;
+  maxConcurrency: number;
+  /** false: only jobs that do not need a language model (`use_inference`) are claimed for this node. */
+  inferenceJobs: boolean;
+  leaseId: string;
+  leaseExpiresAt: Date;
+  now: Date;
+};
 
 /**
- * Claims the oldest queued job (of a task not yet closed) for the node, if the node has a free slot.
+ * Claims the oldest queued job (of a task not yet closed) the node may run, if the node has a free slot.
  * The node row lock makes the capacity check hold across orchestrators; SKIP LOCKED lets them claim side by side.
  */
 export async function claimJobForNode(db: Db, input: ClaimInput): Promise<ClaimResult> {
@@ -45,6 +53,7 @@ export async function claimJobForNode(db: Db, input: ClaimInput): Promise<ClaimR
           .where(({ exists, selectFrom }) =>
             exists(selectFrom("tasks").select("tasks.id").whereRef("tasks.id", "=", "q.task_id").where("tasks.status", "not in", TERMINAL_DB_STATUSES)),
           )
+          .$if(!input.inferenceJobs, (q) => q.where(sql<boolean>`coalesce((q.payload->>'use_inference')::boolean, false)`, "=", false))
           .orderBy("q.created_at")
           .orderBy("q.id")
           .limit(1)

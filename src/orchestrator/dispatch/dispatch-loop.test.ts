@@ -97,6 +97,28 @@ describe("dispatcher", () => {
     await d.drain();
   });
 
+  it("sends jobs that need a model only to nodes running inference, and plain jobs anywhere", async () => {
+    const plainNode = worker();
+    const modelNode = worker();
+    await readyNode(cp, "node-plain", plainNode, 4);
+    await readyNode(cp, "node-model", modelNode, 4, { inference: true });
+    const prompts = await Promise.all(Array.from({ length: 3 }, () => insertTaskWithJob(t.db, { image: "i", command: ["cynode-prompt"], use_inference: true })));
+    const plain = await Promise.all(Array.from({ length: 3 }, () => insertTaskWithJob(t.db)));
+    await runToIdle(dispatcher());
+    const ranOn = (w: FakeWorker) => w.runs.map((r) => r.job_id).sort();
+    expect(ranOn(modelNode)).toEqual(expect.arrayContaining(prompts.map((p) => p.jobId)));
+    expect(ranOn(plainNode).every((id) => plain.some((p) => p.jobId === id))).toBe(true);
+    expect(plainNode.runs.length + modelNode.runs.length).toBe(6);
+  });
+
+  it("still dispatches a job that needs a model when no node runs inference, so it fails clearly instead of waiting", async () => {
+    const plainNode = worker();
+    await readyNode(cp, "node-plain", plainNode, 2);
+    const job = await insertTaskWithJob(t.db, { image: "i", command: ["cynode-prompt"], use_inference: true });
+    await runToIdle(dispatcher());
+    expect(plainNode.runs.map((r) => r.job_id)).toEqual([job.jobId]);
+  });
+
   it("never runs a job twice when two dispatchers share the database", async () => {
     const a = worker();
     const b = worker();
@@ -271,6 +293,18 @@ describe("dispatcher", () => {
     await d.stop();
     expect(dispatchLines().map((l) => l.status)).toEqual(["abandoned"]);
     expect((await jobRow(jobId)).status).toBe("running");
+  });
+
+  it("dispatches a job queued while it idles as soon as it is woken, not at the next poll", async () => {
+    const w = worker();
+    await readyNode(cp, "node-a", w, 1);
+    const d = startDispatcher({ db: t.db, secrets, log, now: () => clock.now, pollIntervalMs: 3_600_000 });
+    await insertTaskWithJob(t.db);
+    d.wake(); // the first pass may have run before the insert; the next one only comes when woken
+    await w.waitForRuns(1);
+    await d.drain();
+    await d.stop();
+    expect(dispatchLines().map((l) => l.status)).toEqual(["completed"]);
   });
 });
 

@@ -44,11 +44,13 @@ export type Dispatcher = {
   /** Resolves when every job started so far has finished. */
   drain(): Promise<void>;
   start(): void;
+  /** Runs a pass now instead of at the next poll (a job was queued): no queued job waits out the poll interval. */
+  wake(): void;
   /** Stops claiming and abandons in-flight calls; their leases expire and another pass requeues them. */
   stop(): Promise<void>;
 };
 
-type Slot = { id: string; slug: string; url: string; sealedToken: string; max: number; running: number };
+type Slot = { id: string; slug: string; url: string; sealedToken: string; max: number; inference: boolean; running: number };
 type InFlight = { leaseId: string; done: Promise<void>; abort: AbortController };
 
 const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -84,10 +86,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const reports = await latestCapabilities(db, nodes.map((n) => n.id));
     const running = await runningJobCounts(db);
     return nodes.flatMap((n) => {
-      const sandbox = parseSnapshot(reports.get(n.id))?.sandbox;
-      if (sandbox?.supported === false) return [];
-      const max = sandbox?.max_concurrency ?? defaultMax;
-      return [{ id: n.id, slug: n.node_slug, url: n.worker_api_target_url!, sealedToken: n.worker_api_bearer_token!, max, running: running.get(n.id) ?? 0 }];
+      const report = parseSnapshot(reports.get(n.id));
+      if (report?.sandbox?.supported === false) return [];
+      const max = report?.sandbox?.max_concurrency ?? defaultMax;
+      const inference = report?.inference?.running === true;
+      return [{ id: n.id, slug: n.node_slug, url: n.worker_api_target_url!, sealedToken: n.worker_api_bearer_token!, max, inference, running: running.get(n.id) ?? 0 }];
     });
   }
 
@@ -146,14 +149,20 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       await renewLeases(db, [...inFlight].map(([jobId, f]) => ({ jobId, leaseId: f.leaseId })), new Date(at.getTime() + leaseMs));
       lastRenewal = at.getTime();
     }
-    let open = (await slots()).filter((s) => s.running < s.max);
+    const all = await slots();
+    // Jobs that need a model go to nodes running inference; only when no node does, any node takes them and
+    // fails them with its clear "cannot run inference jobs" error rather than leaving them queued forever.
+    const anyInference = all.some((s) => s.inference);
+    let open = all.filter((s) => s.running < s.max);
     let started = 0;
     while (open.length) {
       const node = open.reduce((best, s) => (s.running / s.max < best.running / best.max || (s.running / s.max === best.running / best.max && s.running < best.running) ? s : best));
       const leaseId = deps.newLeaseId?.() ?? crypto.randomUUID();
-      const claim = await claimJobForNode(db, { nodeId: node.id, maxConcurrency: node.max, leaseId, leaseExpiresAt: new Date(at.getTime() + leaseMs), now: at });
+      const inferenceJobs = node.inference || !anyInference;
+      const claim = await claimJobForNode(db, { nodeId: node.id, maxConcurrency: node.max, inferenceJobs, leaseId, leaseExpiresAt: new Date(at.getTime() + leaseMs), now: at });
       if ("none" in claim) {
-        if (claim.none === "queue_empty") break;
+        // Nothing left for a node that may take any job means nothing left at all.
+        if (claim.none === "queue_empty" && inferenceJobs) break;
         open = open.filter((s) => s !== node);
         continue;
       }
@@ -172,6 +181,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   return {
     tick,
     drain,
+    wake,
     start() {
       if (!stopped) return;
       stopped = false;

@@ -90,7 +90,7 @@ export function startFakeWorker(opts: { hold?: boolean } = {}): FakeWorker {
   return worker;
 }
 
-const capability = (slug: string, workerUrl: string, maxConcurrency?: number) => ({
+const capability = (slug: string, workerUrl: string, maxConcurrency?: number, inference = false) => ({
   version: 1,
   reported_at: "2026-03-01T10:00:00Z",
   node: { node_slug: slug },
@@ -98,13 +98,20 @@ const capability = (slug: string, workerUrl: string, maxConcurrency?: number) =>
   compute: { cpu_cores: 8, ram_mb: 8192 },
   sandbox: { supported: true, ...(maxConcurrency ? { max_concurrency: maxConcurrency } : {}) },
   worker_api: { base_url: workerUrl },
+  inference: { supported: inference, running: inference },
 });
 
 /** Registers the node, fetches its config (handing the worker token to the fake worker) and acks it. */
-export async function readyNode(cp: ReturnType<typeof createControlPlane>, slug: string, worker: FakeWorker, maxConcurrency?: number): Promise<string> {
+export async function readyNode(
+  cp: ReturnType<typeof createControlPlane>,
+  slug: string,
+  worker: FakeWorker,
+  maxConcurrency?: number,
+  opts: { inference?: boolean } = {},
+): Promise<string> {
   const post = (path: string, body: unknown, jwt?: string) =>
     cp.request(path, { method: "POST", headers: { "content-type": "application/json", ...(jwt ? { authorization: `Bearer ${jwt}` } : {}) }, body: JSON.stringify(body) });
-  const boot = v.parse(NodeBootstrapPayload, await (await post(CONTROL_PLANE_API.register, { psk: TEST_PSK, capability: capability(slug, worker.url, maxConcurrency) })).json());
+  const boot = v.parse(NodeBootstrapPayload, await (await post(CONTROL_PLANE_API.register, { psk: TEST_PSK, capability: capability(slug, worker.url, maxConcurrency, opts.inference) })).json());
   const jwt = boot.auth.node_jwt;
   const config = v.parse(NodeConfigurationPayload, await (await cp.request(CONTROL_PLANE_API.config, { headers: { authorization: `Bearer ${jwt}` } })).json());
   worker.token = config.worker_api!.orchestrator_bearer_token!;
@@ -123,7 +130,7 @@ export async function insertTaskWithJob(db: Db, payload: unknown = { image: "alp
   await db.insertInto("tasks").values({ id: taskId, created_by: null, project_id: null, plan_id: null, status: "pending", prompt: "p", summary: null, description: null, acceptance_criteria: null, metadata: null, created_at: created, updated_at: created }).execute();
   await db
     .insertInto("jobs")
-    .values({ id: jobId, task_id: taskId, node_id: null, status: "queued", payload: JSON.stringify(payload), result: null, lease_id: null, lease_expires_at: null, started_at: null, ended_at: null, created_at: created, updated_at: created })
+    .values({ id: jobId, task_id: taskId, node_id: null, status: "queued", payload, result: null, lease_id: null, lease_expires_at: null, started_at: null, ended_at: null, created_at: created, updated_at: created })
     .execute();
   return { taskId, jobId };
 }

@@ -25,6 +25,7 @@ export type GatewayDeps = {
   maxBodyBytes?: number;
   now?: () => Date;
   cancelJobsOnNodes?: CancelJobsOnNodes;
+  onJobQueued?: () => void;
 };
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;

@@ -5,9 +5,10 @@ let f: GatewayFixture;
 let alice: string;
 let bob: string;
 const canceledOnNodes: { id: string; node_id: string }[][] = [];
+let jobsQueued = 0;
 
 beforeAll(async () => {
-  f = await startGatewayFixture({ deps: { cancelJobsOnNodes: async (jobs) => void canceledOnNodes.push(jobs) } });
+  f = await startGatewayFixture({ deps: { cancelJobsOnNodes: async (jobs) => void canceledOnNodes.push(jobs), onJobQueued: () => void jobsQueued++ } });
   alice = (await f.login("alice")).access_token;
   bob = (await f.login("bob")).access_token;
 });
@@ -28,6 +29,13 @@ describe("POST /v1/tasks", () => {
     const job = await jobRow(body.id);
     expect(job.status).toBe("queued");
     expect(job.payload).toEqual({ image: "localhost/cynode-sandbox:latest", command: ["cynode-prompt"], env: { CYNODE_PROMPT: "What is 2+2?", CYNODE_INFERENCE_MODEL: "test-model" }, use_inference: true });
+  });
+
+  it("tells the dispatcher once per queued job, and not for a rejected request", async () => {
+    const before = jobsQueued;
+    await create({ prompt: "x" });
+    await create({ prompt: " " });
+    expect(jobsQueued - before).toBe(1);
   });
 
   it("runs script and commands modes literally with sh -c", async () => {

@@ -25,7 +25,16 @@ import { dbStatus, jobView, jsonText, taskView } from "./task-views";
 /** Asks the nodes running these jobs to stop them; failures are the callee's to log. */
 export type CancelJobsOnNodes = (jobs: { id: string; node_id: string }[]) => Promise<void>;
 
-export type TaskDeps = { db: Db; tokens: Tokens; log: Logger; now: () => Date; jobDefaults: JobDefaults; cancelJobsOnNodes?: CancelJobsOnNodes };
+export type TaskDeps = {
+  db: Db;
+  tokens: Tokens;
+  log: Logger;
+  now: () => Date;
+  jobDefaults: JobDefaults;
+  cancelJobsOnNodes?: CancelJobsOnNodes;
+  /** Told after a job was queued (wakes this process's dispatcher instead of leaving the job to its next poll). */
+  onJobQueued?: () => void;
+};
 
 const BAD_PAGE = "Invalid limit, offset, or cursor";
 
@@ -37,7 +46,7 @@ function intParam(text: string | undefined, fallback: number, min: number, max: 
   return n;
 }
 
-export function taskRoutes({ db, tokens, log, now, jobDefaults, cancelJobsOnNodes }: TaskDeps) {
+export function taskRoutes({ db, tokens, log, now, jobDefaults, cancelJobsOnNodes, onJobQueued }: TaskDeps) {
   async function ownedTask(userId: string, idOrName: string) {
     const found = await findTask(db, userId, idOrName);
     if ("error" in found) throw found.error === "not_owner" ? new ProblemError(403, "Not task owner") : new ProblemError(404, "Task not found");
@@ -61,6 +70,7 @@ export function taskRoutes({ db, tokens, log, now, jobDefaults, cancelJobsOnNode
         jobPayload: jobPayloadFor({ prompt: req.prompt, mode, useInference: req.use_inference }, jobDefaults),
       });
       log.info("task created", { task_id: task.id, user_id: user.id, input_mode: mode });
+      onJobQueued?.();
       return c.json(taskView(task, attachments), 201);
     })
     .get("/", validated("query", ListTasksQuery, BAD_PAGE), async (c) => {

@@ -53,9 +53,17 @@ async function distro(): Promise<string | undefined> {
 
 const GO_ARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386" };
 
-export type CapabilityDeps = { config: NodeConfig; podmanVersion: string; workerApiUrl: string; now: () => Date; run?: RunCommand };
+export type CapabilityDeps = {
+  config: NodeConfig;
+  podmanVersion: string;
+  workerApiUrl: string;
+  now: () => Date;
+  run?: RunCommand;
+  /** What the inference side can do right now; without it the node offers none. */
+  inference?: NonNullable<NodeCapabilityReport["inference"]>;
+};
 
-export async function collectCapabilities({ config, podmanVersion, workerApiUrl, now, run = runCommand }: CapabilityDeps): Promise<NodeCapabilityReport> {
+export async function collectCapabilities({ config, podmanVersion, workerApiUrl, now, run = runCommand, inference }: CapabilityDeps): Promise<NodeCapabilityReport> {
   const cpuList = cpus();
   const disk = await statfs(config.storage.state_dir).catch(() => undefined);
   return {
@@ -73,8 +81,7 @@ export async function collectCapabilities({ config, podmanVersion, workerApiUrl,
     gpu: await detectGpu(run),
     sandbox: { supported: config.sandbox.mode !== "disabled", features: ["netns", "cgroups"], max_concurrency: config.sandbox.max_concurrency },
     network: { orchestrator_reachable: true, outbound_policy: "none" },
-    // Inference arrives with its own issue; until then the node neither offers nor starts it.
-    inference: { supported: false, mode: config.inference.mode, existing_service: false, running: false },
+    inference: inference ?? { supported: false, mode: config.inference.mode, existing_service: false, running: false },
     worker_api: { base_url: workerApiUrl },
   };
 }

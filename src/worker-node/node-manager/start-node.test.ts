@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,20 +9,27 @@ import { createSecretBox, keyFromPassphrase } from "../../orchestrator/auth/secr
 import { createTokens } from "../../orchestrator/auth/tokens";
 import { createControlPlane } from "../../orchestrator/control-plane/app";
 import { dispatchableNodes } from "../../orchestrator/db/nodes";
+import { startOllamaTestServer, type OllamaTestServer } from "../../testing/ollama-test-server";
 import { createTestDatabase, type TestDatabase } from "../../testing/test-db";
 import { loadNodeConfig } from "../config";
+import { ensureProxyImage } from "../inference/test-inference";
 import { ensureSandboxImage, testPodman } from "../sandbox/test-sandbox";
 import { startNode } from "./start-node";
 
+// Each start runs real podman checks; under a busy host that takes seconds.
+setDefaultTimeout(60_000);
 const PSK = "node-manager-test-psk";
 const WORKER_TOKEN = "worker-token-from-orchestrator";
 let clock = new Date("2026-03-01T10:00:00Z");
 let t: TestDatabase;
 let orchestrator: ReturnType<typeof Bun.serve>;
 let strictPolicy = false;
+/** Stands in for the node's existing Ollama (TEST DOUBLE): every node here reuses it unless a test says otherwise. */
+let ollama: OllamaTestServer;
 
 beforeAll(async () => {
-  await ensureSandboxImage(testPodman());
+  await Promise.all([ensureSandboxImage(testPodman()), ensureProxyImage(testPodman())]);
+  ollama = await startOllamaTestServer({ port: 0 });
   t = await createTestDatabase();
   const tokens = createTokens({ secret: "node-manager-test-secret-0123456789", ttl: { accessMs: 900_000, refreshMs: 86_400_000, nodeMs: 3_600_000 }, now: () => clock });
   let apps: { open: ReturnType<typeof createControlPlane>; strict: ReturnType<typeof createControlPlane> } | undefined;
@@ -33,8 +40,9 @@ beforeAll(async () => {
     publicUrl: orchestrator.url.toString(), now: () => clock, newWorkerToken: () => WORKER_TOKEN,
   };
   apps = { open: createControlPlane(deps), strict: createControlPlane({ ...deps, sandboxPolicy: { allowed_images: ["localhost/other:latest"] } }) };
-});
+}, 300_000);
 afterAll(async () => {
+  await ollama.stop();
   await orchestrator.stop(true);
   await t.drop();
 });
@@ -44,7 +52,7 @@ async function nodeConfig(slug: string, yaml = "", env: Record<string, string> =
   await writeFile(join(dir, "node.yaml"), `worker_api: { listen_host: 127.0.0.1, listen_port: 0 }\n${yaml}`);
   return loadNodeConfig({
     path: join(dir, "node.yaml"),
-    env: { ORCHESTRATOR_URL: orchestrator.url.toString(), NODE_SLUG: slug, NODE_REGISTRATION_PSK: PSK, CYNODE_STATE_DIR: join(dir, "state"), ...env },
+    env: { ORCHESTRATOR_URL: orchestrator.url.toString(), NODE_SLUG: slug, NODE_REGISTRATION_PSK: PSK, CYNODE_STATE_DIR: join(dir, "state"), OLLAMA_UPSTREAM_URL: ollama.url!, ...env },
   });
 }
 
@@ -133,6 +141,44 @@ describe("startNode with the real control-plane", () => {
     expect(started).rejects.toThrow("orchestrator unreachable at http://127.0.0.1:1");
     await started.catch(() => {});
     expect(sleeps).toEqual([1000, 1000, 1000]);
+  });
+
+  it("reports the Ollama it reuses, and runs an inference job through it in a pod", async () => {
+    const node = await startNode({ config: await nodeConfig("nm-inference"), log: memoryLogger(), now: () => clock, runCommand: noGpu, every: () => () => {} });
+    try {
+      const row = await t.db.selectFrom("node_capabilities").innerJoin("nodes", "nodes.id", "node_capabilities.node_id").where("node_slug", "=", "nm-inference")
+        .select("node_capabilities.capability_snapshot").orderBy("node_capabilities.reported_at", "desc").executeTakeFirstOrThrow();
+      const snapshot = row.capability_snapshot as { inference?: unknown };
+      expect((typeof snapshot === "string" ? JSON.parse(snapshot) : snapshot).inference).toEqual({ supported: true, mode: "allow", existing_service: true, running: true, available_models: ["qwen3.5:0.8b"] });
+      const job = { version: 1, task_id: crypto.randomUUID(), job_id: crypto.randomUUID(), sandbox: { command: ["cynode-prompt"], env: { CYNODE_PROMPT: "hi node" }, use_inference: true } };
+      const res = await fetch(`http://127.0.0.1:${node.port}${WORKER_API.runJob}`, { method: "POST", headers: { authorization: `Bearer ${WORKER_TOKEN}` }, body: JSON.stringify(job) });
+      expect(v.parse(RunJobResponse, await res.json())).toMatchObject({ status: "completed", stdout: "echo: hi node\n" });
+    } finally {
+      await node.stop();
+    }
+  });
+
+  it("fails fast when told to start Ollama and it cannot: failed ack, and the process exits non-zero", async () => {
+    const env = { OLLAMA_UPSTREAM_URL: "http://127.0.0.1:1", OLLAMA_IMAGE: "localhost/cynode-no-such-ollama:latest" };
+    const config = await nodeConfig("nm-no-ollama", "", env);
+    expect(startNode({ config, log: memoryLogger(), now: () => clock, runCommand: noGpu, ollamaContainer: "cynode-test-no-ollama" })).rejects.toThrow(
+      "inference could not be started: cannot start Ollama container cynode-test-no-ollama from localhost/cynode-no-such-ollama:latest",
+    );
+    const row = await t.db.selectFrom("nodes").selectAll().where("node_slug", "=", "nm-no-ollama").executeTakeFirstOrThrow();
+    expect([row.config_ack_status, row.config_ack_error]).toEqual(["failed", expect.stringContaining("image not known")]);
+
+    // The executable itself: same start-up, and a non-zero exit with the reason in its log.
+    const dir = await mkdtemp(join(tmpdir(), "cynode-node-main-"));
+    await writeFile(join(dir, "node.yaml"), "worker_api: { listen_host: 127.0.0.1, listen_port: 0 }\n");
+    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "..", "main.ts"), "--config", join(dir, "node.yaml")], {
+      env: { PATH: process.env.PATH, ORCHESTRATOR_URL: orchestrator.url.toString(), NODE_SLUG: "nm-main-no-ollama", NODE_REGISTRATION_PSK: PSK, CYNODE_STATE_DIR: join(dir, "state"), ...env },
+      stdout: "pipe", stderr: "pipe",
+    });
+    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    expect(code).toBe(1);
+    expect(out + err).toContain("inference could not be started");
+    const mainRow = await t.db.selectFrom("nodes").selectAll().where("node_slug", "=", "nm-main-no-ollama").executeTakeFirstOrThrow();
+    expect(mainRow.config_ack_status).toBe("failed");
   });
 
   it("explains a sandbox image that is missing and cannot be built", async () => {

@@ -8,6 +8,8 @@ import type { NodeConfigurationPayload } from "../../contracts/node-payloads";
 import type { Logger } from "../../lib/log";
 import { serveApp, type Served } from "../../lib/serve";
 import type { NodeConfig } from "../config";
+import { createInferencePlacement, removeLeftoverPods } from "../inference/pod";
+import { prepareInference } from "../inference/service";
 import { createPodman, resolveContainersConf, type Podman } from "../sandbox/podman";
 import { createSandboxRunner, rfc3339, type SandboxSettings } from "../sandbox/run-job";
 import { checkSandboxRuntime } from "../sandbox/runtime-check";
@@ -26,6 +28,10 @@ export type NodeDeps = {
   every?: (ms: number, fn: () => void) => () => void;
   /** Builds the sandbox image when missing (from source); absent in a compiled binary. */
   buildSandboxImage?: (podman: Podman) => Promise<void>;
+  /** Builds the inference-proxy sidecar image when missing (from source); absent in a compiled binary. */
+  buildProxyImage?: (podman: Podman) => Promise<void>;
+  /** Name of the managed Ollama container (default cynodeai-ollama). */
+  ollamaContainer?: string;
   runCommand?: RunCommand;
 };
 
@@ -70,8 +76,20 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     buildImage: deps.buildSandboxImage && (() => deps.buildSandboxImage!(podman)),
   });
 
+  const inference = await prepareInference({
+    config, podman, log: log.child({ part: "inference" }), fetch: deps.fetch, sleep: deps.sleep, ollamaContainer: deps.ollamaContainer,
+    buildProxyImage: deps.buildProxyImage && (() => deps.buildProxyImage!(podman)),
+  });
+  const placeInferenceJob = createInferencePlacement({
+    podman, nodeSlug: config.node.id, mountRoot: config.mountRoot, proxyImage: config.inference.proxy_image,
+    proxyTimeoutSeconds: config.inference.proxy_timeout_seconds, route: () => inference.route(),
+  });
   let applied: AppliedConfig | undefined;
-  const runner = createSandboxRunner({ podman, settings, log: log.child({ part: "sandbox" }), now, maxJobTimeoutSeconds: () => applied?.maxJobTimeoutSeconds });
+  const runner = createSandboxRunner({
+    podman, settings, log: log.child({ part: "sandbox" }), now, maxJobTimeoutSeconds: () => applied?.maxJobTimeoutSeconds, placeInferenceJob,
+  });
+  const pods = await removeLeftoverPods(podman, config.node.id);
+  if (pods.length) log.warn("removed leftover inference pods", { pods });
   const left = await runner.removeLeftovers();
   if (left.length) log.warn("removed leftover sandbox containers", { containers: left });
 
@@ -88,7 +106,7 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     baseUrl: config.orchestrator.url, psk: config.psk, log,
     requestTimeoutMs: config.orchestrator.timeouts.request_seconds * 1000, fetch: deps.fetch,
   });
-  const capabilities = () => collectCapabilities({ config, podmanVersion, workerApiUrl, now, run: deps.runCommand });
+  const capabilities = async () => collectCapabilities({ config, podmanVersion, workerApiUrl, now, run: deps.runCommand, inference: await inference.capability() });
   let stopReports = () => {};
 
   try {
@@ -118,6 +136,13 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
       await client.ack({ ...ack, ack_at: rfc3339(now()), status: "failed", error: { type: "config_apply_failed", message: (err as Error).message } });
       throw new Error(`node configuration ${nodeConfig.config_version} could not be applied: ${(err as Error).message}`);
     }
+    notReady = "starting: local inference";
+    try {
+      await inference.start(nodeConfig.inference_backend);
+    } catch (err) {
+      await client.ack({ ...ack, ack_at: rfc3339(now()), status: "failed", error: { type: "inference_start_failed", message: (err as Error).message } });
+      throw new Error(`inference could not be started: ${(err as Error).message}`);
+    }
     await client.ack({ ...ack, ack_at: rfc3339(now()), status: "applied" });
     notReady = null;
     log.info("node ready", { node_slug: config.node.id, config_version: nodeConfig.config_version, worker_api: workerApiUrl });
@@ -135,11 +160,13 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
         notReady = "shutting down";
         stopReports();
         await runner.stopAll();
+        await inference.stop();
         await server.stop();
       },
     };
   } catch (err) {
     stopReports();
+    await inference.stop();
     await server.stop();
     throw err;
   }

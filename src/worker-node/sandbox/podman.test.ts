@@ -41,6 +41,8 @@ describe("containerArgs", () => {
     const args = containerArgs("run", { ...spec, pod: "p1", mounts: [{ source: "/a", target: "/run/cynode", readOnly: true }] });
     expect(args).toContain("--pod=p1");
     expect(args).not.toContain("--network=none");
+    expect(args).not.toContain("--hostname=sandbox");
+    expect(containerArgs("run", spec)).toContain("--hostname=sandbox");
     expect(args).toContain("--mount=type=bind,source=/a,target=/run/cynode,ro");
   });
 

@@ -45,8 +45,9 @@ export function containerArgs(verb: "create" | "run", spec: ContainerSpec): stri
     `--memory-swap=${spec.limits.memoryMb}m`,
     `--cpus=${spec.limits.cpus}`,
     "--log-driver=none",
-    "--hostname=sandbox",
   );
+  // A pod's members share its UTS namespace, so the pod names the host instead.
+  if (!spec.pod) args.push("--hostname=sandbox");
   for (const m of spec.mounts ?? []) {
     if (!SAFE_MOUNT_PATH.test(m.source) || !SAFE_MOUNT_PATH.test(m.target)) throw new Error(`unsafe mount path: ${m.source}`);
     args.push(`--mount=type=bind,source=${m.source},target=${m.target}${m.readOnly ? ",ro" : ""}`);

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from "bun:test";
+import { beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import type { RunJobRequest } from "../../contracts/worker-api";
@@ -7,6 +7,8 @@ import { removeContainersArgs } from "./podman";
 import { containerName, createSandboxRunner, effectiveTimeoutSeconds, jobEnv, NODE_LABEL, type RunnerDeps } from "./run-job";
 import { ensureSandboxImage, testPodman, testSettings } from "./test-sandbox";
 
+// Real containers: seconds on a busy host, so the 5 s default would turn load into failures.
+setDefaultTimeout(60_000);
 const podman = testPodman();
 const fixedNow = () => new Date("2026-03-01T12:00:00.123Z");
 

@@ -4,7 +4,7 @@ import type { Ctx } from "../../context";
 import { parseFlags } from "../../flags";
 import { buildCreateTaskRequest } from "../../task-input";
 import { RESULT_LINE, resultValue } from "../../task-views";
-import { DEFAULT_POLL_MS, waitForTask } from "../../wait-for-task";
+import { resultPollDelay, waitForTask } from "../../wait-for-task";
 
 const args = {
   prompt: { type: "string", alias: "p", description: "task text (input mode prompt)" },
@@ -32,7 +32,7 @@ export function createCommand(ctx: Ctx) {
       const task = await client.createTask(request);
       if (!flags.bool("result")) return ctx.print(task, { keys: ["task_id", "task_name"] });
       ctx.info(`task_id=${task.task_id} created, waiting for its result`);
-      const result = await waitForTask(ctx, client, task.task_id, DEFAULT_POLL_MS);
+      const result = await waitForTask(ctx, client, task.task_id, resultPollDelay);
       if (result) ctx.print(resultValue(result), RESULT_LINE);
     },
   });

@@ -1,0 +1,64 @@
+/**
+ * The physical floor: podman itself. `bareRun` is the sandbox container the node would start (same image, same
+ * hardening and limits, from the node's own argv builder) with nothing of ours around it. `timingWrapper` puts a
+ * `podman` first on PATH that records when each podman call of the worker-node starts and ends.
+ */
+import { chmod } from "node:fs/promises";
+import { join } from "node:path";
+import { containerArgs, type ContainerLimits } from "../src/worker-node/sandbox/podman";
+import { CONTAINERS_CONF, SANDBOX_IMAGE } from "./services";
+
+/** The node's defaults (src/worker-node/config.ts), which the benchmark node also uses. */
+export const NODE_LIMITS: ContainerLimits = { pids: 512, memoryMb: 2048, cpus: 2 };
+
+async function podman(args: string[]): Promise<void> {
+  const p = Bun.spawn(["podman", ...args], { env: { ...process.env, CONTAINERS_CONF }, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
+  if (code !== 0) throw new Error(`podman ${args[0]} exited ${code}: ${err.trim()}`);
+}
+
+const spec = (command: string[]) => ({ name: `cynode-bench-bare-${crypto.randomUUID().slice(0, 8)}`, image: SANDBOX_IMAGE, command, env: {}, labels: { "cynode-bench": "1" }, limits: NODE_LIMITS });
+
+export async function bareRun(command = ["true"]): Promise<void> {
+  await podman(containerArgs("run", spec(command)));
+}
+
+/** The same container the way the worker-node runs a job: `podman create`, then `podman start --attach`. */
+export async function bareCreateStart(command = ["true"]): Promise<void> {
+  const s = spec(command);
+  await podman(containerArgs("create", s));
+  await podman(["start", "--attach", s.name]);
+}
+
+export async function removeBareContainers(): Promise<void> {
+  const env = { ...process.env, CONTAINERS_CONF };
+  const ps = Bun.spawn(["podman", "ps", "-aq", "--filter=label=cynode-bench=1"], { env, stdout: "pipe" });
+  const ids = (await new Response(ps.stdout).text()).split("\n").filter(Boolean);
+  if (ids.length) await Bun.spawn(["podman", "rm", "-f", "-t", "0", ...ids], { env, stdout: "ignore", stderr: "ignore" }).exited;
+}
+
+export type PodmanCall = { verb: string; start: number; end: number };
+
+/** Writes `<dir>/podman` (bash: `$EPOCHREALTIME` costs no fork) and returns a PATH with it first, and a reader. */
+export async function timingWrapper(dir: string): Promise<{ path: string; calls(): Promise<PodmanCall[]> }> {
+  const real = Bun.which("podman");
+  if (!real) throw new Error("podman not found on PATH");
+  const log = join(dir, "podman-calls.log");
+  const script = join(dir, "podman");
+  await Bun.write(
+    script,
+    `#!/bin/bash\nstart=$EPOCHREALTIME\n${real} "$@"\nrc=$?\necho "$start $EPOCHREALTIME $1" >> ${log}\nexit $rc\n`,
+  );
+  await chmod(script, 0o755);
+  return {
+    path: `${dir}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+    async calls() {
+      const file = Bun.file(log);
+      if (!(await file.exists())) return [];
+      return (await file.text()).split("\n").filter(Boolean).map((l) => {
+        const [s, e, verb] = l.split(" ");
+        return { verb: verb ?? "", start: Number(s) * 1000, end: Number(e) * 1000 };
+      });
+    },
+  };
+}

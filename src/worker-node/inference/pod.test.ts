@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
+import type { RunJobRequest } from "../../contracts/worker-api";
+import { startOllamaTestServer, type OllamaTestServer } from "../../testing/ollama-test-server";
+import { NODE_LABEL } from "../sandbox/run-job";
+import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "../sandbox/test-sandbox";
+import { listPodsArgs, podCreateArgs, podName, removeLeftoverPods, removePodsArgs, sidecarArgs } from "./pod";
+import { ensureProxyImage, startInferenceRunner } from "./test-inference";
+
+setDefaultTimeout(60_000);
+const podman = testPodman();
+let upstream: OllamaTestServer;
+
+beforeAll(async () => {
+  await Promise.all([ensureSandboxImage(podman), ensureProxyImage(podman)]);
+  upstream = await startOllamaTestServer({ port: 0 });
+}, 300_000);
+afterAll(() => upstream.stop());
+
+const job = (): RunJobRequest => {
+  const id = crypto.randomUUID();
+  return { version: 1, task_id: `task-${id}`, job_id: id, sandbox: { command: ["echo", "never runs"], use_inference: true } };
+};
+
+describe("pod and sidecar argv", () => {
+  it("creates a pod with no network, and a hardened sidecar whose upstream mount is read-only", () => {
+    expect(podCreateArgs("p", { a: "1" })).toEqual(["pod", "create", "--name=p", "--network=none", "--hostname=sandbox", "--label=a=1"]);
+    const args = sidecarArgs({ name: "s", pod: "p", image: "localhost/x:1", runDir: "/m/j/run", relayDir: "/state/relay", timeoutSeconds: 7, labels: { a: "1" } });
+    for (const flag of ["--pod=p", "--cap-drop=ALL", "--read-only", "--security-opt=no-new-privileges", "--pull=never", "--label=a=1"]) expect(args).toContain(flag);
+    expect(args).toContain("--mount=type=bind,source=/m/j/run,target=/run/cynode");
+    expect(args).toContain("--mount=type=bind,source=/state/relay,target=/run/upstream,ro");
+    expect(args).toContain("--env=OLLAMA_UPSTREAM_URL=unix:/run/upstream/ollama.sock");
+    expect(args).toContain("--env=INFERENCE_PROXY_TIMEOUT=7s");
+    expect(args.at(-1)).toBe("localhost/x:1");
+    expect(removePodsArgs(["p"])).toEqual(["pod", "rm", "--force", "--ignore", "--time=0", "p"]);
+    expect(listPodsArgs({ [NODE_LABEL]: "n" })).toEqual(["pod", "ps", "--format={{.Name}}", "--filter=label=cynodeai.node=n"]);
+  });
+});
+
+describe("inference placement failures (real podman)", () => {
+  it("fails a job on a node without inference with the reason, and creates nothing", async () => {
+    const env = await startInferenceRunner({ podman, upstreamUrl: upstream.url!, placement: { route: () => ({ unavailable: "inference.mode is disabled in the node configuration" }) } });
+    try {
+      expect(await env.runner.run(job())).toMatchObject({
+        status: "failed", exit_code: -1, stderr: "sandbox placement failed: this node cannot run inference jobs: inference.mode is disabled in the node configuration",
+      });
+      expect(await env.leftovers()).toEqual([]);
+    } finally {
+      await env.stop();
+    }
+  });
+
+  it("names the stage that failed: pod create, proxy start, proxy readiness — and removes the pod", async () => {
+    const env = await startInferenceRunner({ podman, upstreamUrl: upstream.url!, placement: { proxyImage: "localhost/cynode-no-such-proxy:latest" } });
+    try {
+      const res = await env.runner.run(job());
+      expect(res).toMatchObject({ status: "failed", exit_code: -1 });
+      expect(res.stderr).toStartWith("sandbox placement failed: proxy start: ");
+      expect(res.stderr).toContain("image not known");
+      expect(await env.leftovers()).toEqual([]);
+
+      // A pod of that name already exists (not labelled as this node's): creating the job's pod fails.
+      const clash = job();
+      expect((await podman.exec(["pod", "create", `--name=${podName(clash.job_id)}`])).exitCode).toBe(0);
+      const created = await env.runner.run(clash);
+      expect(created.stderr).toStartWith("sandbox placement failed: pod create: ");
+      expect((await podman.exec(["pod", "exists", podName(clash.job_id)])).exitCode).toBe(1);
+    } finally {
+      await env.stop();
+    }
+    // A sidecar that never serves (here: an image whose command exits at once) fails readiness with its logs.
+    const silent = await startInferenceRunner({ podman, upstreamUrl: upstream.url!, placement: { proxyImage: SANDBOX_IMAGE, sleep: async () => {} } });
+    try {
+      const res = await silent.runner.run(job());
+      expect(res.stderr).toStartWith("sandbox placement failed: proxy readiness: the inference proxy did not become ready");
+      expect(await silent.leftovers()).toEqual([]);
+    } finally {
+      await silent.stop();
+    }
+  });
+});
+
+describe("removeLeftoverPods (real podman)", () => {
+  it("removes this node's pods and only those", async () => {
+    const slug = `leftover-${crypto.randomUUID().slice(0, 8)}`;
+    const mine = `cynodeai-pod-leftover-${crypto.randomUUID()}`;
+    const other = `cynodeai-pod-other-${crypto.randomUUID()}`;
+    await podman.exec(podCreateArgs(mine, { [NODE_LABEL]: slug }));
+    await podman.exec(podCreateArgs(other, { [NODE_LABEL]: "someone-else" }));
+    try {
+      expect(await removeLeftoverPods(podman, slug)).toEqual([mine]);
+      expect((await podman.exec(["pod", "exists", other])).exitCode).toBe(0);
+      expect(await removeLeftoverPods(podman, slug)).toEqual([]);
+    } finally {
+      await podman.exec(removePodsArgs([mine, other]));
+    }
+    const broken = { ...podman, exec: async () => ({ exitCode: 125, stdout: "", stderr: "boom" }) };
+    expect(removeLeftoverPods(broken, slug)).rejects.toThrow("podman pod ps failed: boom");
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * Per-job inference placement (decision 6, contracts 4.6): a pod with no network; the inference-proxy sidecar in it
+ * listens on the pod's 127.0.0.1:11434 and on a socket in the job's run dir, which the sandbox also mounts at
+ * /run/cynode; the sidecar's upstream is the node's relay socket, whose directory only the sidecar mounts.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { ContainerLimits, Podman } from "../sandbox/podman";
+import { NODE_LABEL, type PlaceJob } from "../sandbox/run-job";
+
+export const SANDBOX_RUN_DIR = "/run/cynode";
+const SIDECAR_UPSTREAM_DIR = "/run/upstream";
+const PROXY_TCP = "127.0.0.1:11434";
+/** What a sandbox in an inference pod is told; both lead to its own sidecar. */
+export const INFERENCE_ENV = {
+  OLLAMA_BASE_URL: "http://localhost:11434",
+  INFERENCE_PROXY_URL: "http+unix://%2Frun%2Fcynode%2Finference-proxy.sock",
+};
+const PROXY_SOCKET = `${SANDBOX_RUN_DIR}/inference-proxy.sock`;
+// The sidecar is one small process; these bound it whatever the sandbox's own limits are.
+const SIDECAR_LIMITS: ContainerLimits = { pids: 128, memoryMb: 256, cpus: 1 };
+
+export const podName = (jobId: string) => `cynodeai-pod-${jobId}`;
+export const sidecarName = (jobId: string) => `cynodeai-proxy-${jobId}`;
+const labelArgs = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `--label=${k}=${v}`);
+
+export function podCreateArgs(name: string, labels: Record<string, string>): string[] {
+  return ["pod", "create", `--name=${name}`, "--network=none", "--hostname=sandbox", ...labelArgs(labels)];
+}
+
+export type SidecarSpec = { name: string; pod: string; image: string; runDir: string; relayDir: string; timeoutSeconds: number; labels: Record<string, string> };
+
+export function sidecarArgs(s: SidecarSpec): string[] {
+  return [
+    "run", "--detach", `--name=${s.name}`, `--pod=${s.pod}`, "--pull=never",
+    "--cap-drop=ALL", "--security-opt=no-new-privileges", "--read-only",
+    `--pids-limit=${SIDECAR_LIMITS.pids}`, `--memory=${SIDECAR_LIMITS.memoryMb}m`, `--memory-swap=${SIDECAR_LIMITS.memoryMb}m`, `--cpus=${SIDECAR_LIMITS.cpus}`,
+    ...labelArgs(s.labels),
+    `--mount=type=bind,source=${s.runDir},target=${SANDBOX_RUN_DIR}`,
+    `--mount=type=bind,source=${s.relayDir},target=${SIDECAR_UPSTREAM_DIR},ro`,
+    `--env=INFERENCE_PROXY_LISTEN=${PROXY_TCP}`,
+    `--env=INFERENCE_PROXY_SOCKET=${PROXY_SOCKET}`,
+    `--env=OLLAMA_UPSTREAM_URL=unix:${SIDECAR_UPSTREAM_DIR}/ollama.sock`,
+    `--env=INFERENCE_PROXY_TIMEOUT=${s.timeoutSeconds}s`,
+    s.image,
+  ];
+}
+
+export const removePodsArgs = (names: string[]) => ["pod", "rm", "--force", "--ignore", "--time=0", ...names];
+export const listPodsArgs = (labels: Record<string, string>) => ["pod", "ps", "--format={{.Name}}", ...Object.entries(labels).map(([k, v]) => `--filter=label=${k}=${v}`)];
+
+/** Removes the pods (and so their containers) a previous run of this node left behind. */
+export async function removeLeftoverPods(podman: Podman, nodeSlug: string): Promise<string[]> {
+  const listed = await podman.exec(listPodsArgs({ [NODE_LABEL]: nodeSlug }));
+  if (listed.exitCode !== 0) throw new Error(`podman pod ps failed: ${listed.stderr.trim()}`);
+  const names = listed.stdout.split("\n").filter(Boolean);
+  if (names.length > 0) await podman.exec(removePodsArgs(names));
+  return names;
+}
+
+/** Where inference jobs get their upstream: the relay's directory, or why this node has none. */
+export type InferenceRoute = { relayDir: string } | { unavailable: string };
+
+export type PlacementDeps = {
+  podman: Podman;
+  nodeSlug: string;
+  mountRoot: string;
+  proxyImage: string;
+  proxyTimeoutSeconds: number;
+  route: () => InferenceRoute;
+  sleep?: (ms: number) => Promise<void>;
+};
+
+/** Readiness probes, 100 ms apart (plus podman's own time), before a sidecar counts as failed. */
+const READINESS_ATTEMPTS = 100;
+
+export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
+  const { podman } = deps;
+  const sleep = deps.sleep ?? Bun.sleep;
+
+  /** Runs one stage; its failure reads `<stage>: <podman's words>` (contracts 4.6). */
+  async function stage(name: string, args: string[]): Promise<void> {
+    const r = await podman.exec(args);
+    if (r.exitCode !== 0) throw new Error(`${name}: ${r.stderr.trim()}`);
+  }
+
+  const probe = (sidecar: string, url: string) => podman.exec(["exec", sidecar, "/inference-proxy", "--healthcheck-url", url]);
+
+  /** Both listeners must answer. Only the probe's own "not yet" (exit 1) keeps the wait going; any other failure
+   * (the sidecar stopped, no probe binary) ends it at once. */
+  async function waitUntilReady(sidecar: string): Promise<void> {
+    for (let attempt = 0; attempt < READINESS_ATTEMPTS; attempt++) {
+      const tcp = await probe(sidecar, `http://${PROXY_TCP}/healthz`);
+      if (tcp.exitCode === 0 && (await probe(sidecar, `unix:${PROXY_SOCKET}`)).exitCode === 0) return;
+      if (tcp.exitCode !== 1 && tcp.exitCode !== 0) break;
+      await sleep(100);
+    }
+    const logs = await podman.exec(["logs", "--tail=20", sidecar]);
+    throw new Error(`proxy readiness: the inference proxy did not become ready: ${(logs.stdout + logs.stderr).trim() || "no output"}`);
+  }
+
+  return async (job) => {
+    const route = deps.route();
+    if ("unavailable" in route) throw new Error(`this node cannot run inference jobs: ${route.unavailable}`);
+    const runDir = join(deps.mountRoot, job.job_id, "run");
+    await mkdir(runDir, { recursive: true, mode: 0o700 });
+    const pod = podName(job.job_id);
+    const sidecar = sidecarName(job.job_id);
+    const labels = { "cynodeai.task_id": job.task_id, "cynodeai.job_id": job.job_id, [NODE_LABEL]: deps.nodeSlug };
+    const release = async () => void (await podman.exec(removePodsArgs([pod])));
+    try {
+      await stage("pod create", podCreateArgs(pod, labels));
+      await stage("proxy start", sidecarArgs({ name: sidecar, pod, image: deps.proxyImage, runDir, relayDir: route.relayDir, timeoutSeconds: deps.proxyTimeoutSeconds, labels }));
+      await waitUntilReady(sidecar);
+    } catch (err) {
+      await release();
+      throw err;
+    }
+    return { pod, mounts: [{ source: runDir, target: SANDBOX_RUN_DIR }], env: INFERENCE_ENV, release };
+  };
+}

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { mkdtemp, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { memoryLogger } from "../../lib/log";
+import { startOllamaTestServer, testReply, type OllamaTestServer } from "../../testing/ollama-test-server";
+import { startUpstreamRelay } from "./relay";
+
+let upstream: OllamaTestServer;
+let release = () => {};
+beforeAll(async () => {
+  // Chunk 2 waits for the test's go-ahead, so a relay that buffered would never deliver chunk 1 first.
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  upstream = await startOllamaTestServer({ port: 0, beforeChunk: (i) => (i === 2 ? gate : Promise.resolve()) });
+});
+afterAll(() => upstream.stop());
+
+async function relayTo(url: string) {
+  const socket = join(await mkdtemp(join(tmpdir(), "cynode-relay-test-")), "relay", "ollama.sock");
+  const log = memoryLogger("relay");
+  return { relay: await startUpstreamRelay({ socket, upstreamUrl: `${url}/`, log }), log };
+}
+
+describe("upstream relay (Unix socket → Ollama TCP)", () => {
+  it("forwards requests with their path and query, streams answers, and drops credentials", async () => {
+    const { relay } = await relayTo(upstream.url!);
+    try {
+      expect(((await stat(relay.socket)).mode & 0o777).toString(8)).toBe("600");
+      const tags = await fetch("http://localhost/api/tags?x=1", { unix: relay.socket, headers: { authorization: "Bearer leak" } });
+      expect(((await tags.json()) as { models: { name: string }[] }).models.map((m) => m.name)).toEqual(["qwen3.5:0.8b"]);
+      expect(upstream.requests.at(-1)?.headers.authorization).toBeUndefined();
+
+      const res = await fetch("http://localhost/api/generate", { unix: relay.socket, method: "POST", body: JSON.stringify({ model: "qwen3.5:0.8b", prompt: "a b c" }) });
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = decoder.decode((await reader.read()).value);
+      while (text.split("\n").length < 3) text += decoder.decode((await reader.read()).value);
+      release();
+      for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value);
+      const lines = text.trim().split("\n").map((l) => JSON.parse(l) as { response: string });
+      expect(lines.map((l) => l.response).join("")).toBe(testReply("a b c"));
+    } finally {
+      await relay.stop();
+    }
+    expect(await Bun.file(relay.socket).exists()).toBe(false);
+  });
+
+  it("answers 502 and logs when the upstream cannot be reached", async () => {
+    const { relay, log } = await relayTo("http://127.0.0.1:1");
+    try {
+      const res = await fetch("http://localhost/api/tags", { unix: relay.socket });
+      expect([res.status, await res.text()]).toEqual([502, "inference upstream unreachable\n"]);
+      expect(log.lines.map((l) => l.msg)).toContain("inference relay: upstream request failed");
+    } finally {
+      await relay.stop();
+    }
+  });
+});

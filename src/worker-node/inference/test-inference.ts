@@ -1,0 +1,53 @@
+/** Test fixture: a sandbox runner whose inference jobs get real pods and sidecars, relayed to a given upstream. */
+import { mkdtemp, rm } from "node:fs/promises";
+import { networkInterfaces, tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildImage } from "../../../containers/build-image";
+import { memoryLogger } from "../../lib/log";
+import type { Podman } from "../sandbox/podman";
+import { createSandboxRunner, type SandboxSettings } from "../sandbox/run-job";
+import { testSettings } from "../sandbox/test-sandbox";
+import { createInferencePlacement, type PlacementDeps } from "./pod";
+import { startUpstreamRelay } from "./relay";
+
+export const PROXY_IMAGE = "localhost/cynode-inference-proxy:latest";
+
+/** Builds the sidecar image if it is missing or stale (a no-op when up to date). */
+export async function ensureProxyImage(podman: Podman): Promise<void> {
+  await buildImage({ name: "inference-proxy", podman, log: () => {} });
+}
+
+/** This host's first non-loopback IPv4 address: "the host" as a sandbox would try to reach it. */
+export function hostAddress(): string {
+  return Object.values(networkInterfaces()).flat().find((a) => a && a.family === "IPv4" && !a.internal)?.address ?? "127.0.0.1";
+}
+
+export type InferenceRunnerOptions = { podman: Podman; upstreamUrl: string; placement?: Partial<PlacementDeps>; settings?: Partial<SandboxSettings> };
+
+export async function startInferenceRunner(o: InferenceRunnerOptions) {
+  const settings = await testSettings(o.settings);
+  const relayDir = await mkdtemp(join(tmpdir(), "cynode-relay-"));
+  const log = memoryLogger("inference-test");
+  const relay = await startUpstreamRelay({ socket: join(relayDir, "ollama.sock"), upstreamUrl: o.upstreamUrl, log });
+  const placeInferenceJob = createInferencePlacement({
+    podman: o.podman, nodeSlug: settings.nodeSlug, mountRoot: settings.mountRoot, proxyImage: PROXY_IMAGE, proxyTimeoutSeconds: 120,
+    route: () => ({ relayDir }), ...o.placement,
+  });
+  const runner = createSandboxRunner({ podman: o.podman, settings, log, placeInferenceJob });
+  return {
+    runner,
+    settings,
+    log,
+    /** Pods and containers of this runner's node that still exist. */
+    async leftovers(): Promise<string[]> {
+      const label = `--filter=label=cynodeai.node=${settings.nodeSlug}`;
+      const pods = await o.podman.exec(["pod", "ps", "--format={{.Name}}", label]);
+      const containers = await o.podman.exec(["ps", "--all", "--format={{.Names}}", label]);
+      return (pods.stdout + containers.stdout).split("\n").filter(Boolean);
+    },
+    async stop() {
+      await relay.stop();
+      await rm(relayDir, { recursive: true, force: true });
+    },
+  };
+}
