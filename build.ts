@@ -43,6 +43,6 @@ const sha = await gitSha();
 for (const name of wanted) {
   const extra = name === "orchestrator" ? [await postgresTarball(), "--asset-naming=[name].[ext]"] : [];
   const started = performance.now();
-  await sh(["bun", "build", "--compile", "--minify-syntax", "--minify-whitespace", `--define=CYNODE_GIT_SHA=${JSON.stringify(sha)}`, join("src", name, "main.ts"), ...extra, "--outfile", join("dist", "bin", name)]);
+  await sh(["bun", "build", "--compile", "--bytecode", "--format=esm", "--minify-syntax", "--minify-whitespace", `--define=CYNODE_GIT_SHA=${JSON.stringify(sha)}`, join("src", name, "main.ts"), ...extra, "--outfile", join("dist", "bin", name)]);
   console.log(`built dist/bin/${name} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
