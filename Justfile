@@ -23,14 +23,36 @@ images: install
 typecheck: install
     bunx tsc --noEmit -p tsconfig.json
 
-# All tests: unit and HTTP tests with coverage (>= 90 % lines, enforced), then the behaviour suite
-test: install typecheck images
-    bun test
-    just bdd
+# Lint: the type-check, then biome's linter (rules in biome.json; lint only, no formatting)
+lint: typecheck
+    bunx biome lint .
 
-# Behaviour suite (features/ with steps in bdd/) against the real executables' sources
-bdd: install
+# All tests: unit and HTTP tests with coverage (>= 90 % lines per file, enforced by bunfig.toml), then the behaviour suite
+test: install typecheck images
+    # Many tests drive real podman and Postgres: a loaded 2-core machine needs more than bun's 5 s default.
+    bun test --timeout 60000
+    just test-bdd
+
+# Behaviour suite: features/ with steps in bdd/, against real processes (source entrypoints; dist/bin with CYNODE_BDD_BINARIES=1)
+test-bdd: install images
     bun --bun x cucumber-js --import 'bdd/**/*.ts' --format progress features/
+
+alias bdd := test-bdd
+
+# End to end from dist/bin: orchestrator + worker node + cynork, inference included (OLLAMA_UPSTREAM_URL, else the test double)
+e2e: build images
+    CYNODE_BDD_BINARIES=1 bun --bun x cucumber-js --import 'bdd/**/*.ts' --format progress features/e2e/
+
+# What CI runs (.ci/run): lint, then every test
+ci: lint test
+
+# Run the whole system from dist/bin on embedded defaults (state in ./.state), show it working, stay up until Ctrl+C
+demo: build images
+    @bun .ci/demo.ts up
+
+# Stop what `just demo` started
+down:
+    @bun .ci/demo.ts down
 
 # Run the orchestrator from source on the embedded Postgres (state in ./.state)
 run-orchestrator: install

@@ -40,11 +40,11 @@ describe("buildImage (real podman)", () => {
 
   it("explains a missing Containerfile, a bad name and a failing build", async () => {
     const containersDir = await mkdtemp(join(tmpdir(), "cynode-containers-"));
-    expect(buildImage({ name: "absent", podman, containersDir, log: quiet })).rejects.toThrow("no Containerfile");
-    expect(buildImage({ name: "../x", podman, containersDir, log: quiet })).rejects.toThrow("invalid image name");
+    await expect(buildImage({ name: "absent", podman, containersDir, log: quiet })).rejects.toThrow("no Containerfile");
+    await expect(buildImage({ name: "../x", podman, containersDir, log: quiet })).rejects.toThrow("invalid image name");
     await mkdir(join(containersDir, "broken"));
     await writeFile(join(containersDir, "broken", "Containerfile"), "FROM scratch\nCOPY missing.txt /\n");
-    expect(buildImage({ name: "broken", podman, containersDir, log: quiet })).rejects.toThrow("podman build of localhost/cynode-broken:latest failed");
+    await expect(buildImage({ name: "broken", podman, containersDir, log: quiet })).rejects.toThrow("podman build of localhost/cynode-broken:latest failed");
   });
 
   it("builds the sandbox image with a shell, the tools jobs expect and CA certificates", async () => {

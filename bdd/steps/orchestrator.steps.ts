@@ -2,10 +2,11 @@
 import { Given, Then, When } from "@cucumber/cucumber";
 import { expect } from "bun:test";
 import { BOOTSTRAP_PASSWORD } from "../support/orchestrator-process";
-import { sharedOrchestrator, type CyWorld } from "../support/world";
+import { runningOrchestrator } from "../support/system";
+import type { CyWorld } from "../support/world";
 
 Given("a running orchestrator", async function (this: CyWorld) {
-  this.orchestrator = await sharedOrchestrator();
+  await runningOrchestrator(this);
 });
 
 async function login(w: CyWorld, handle: string, password: string) {
@@ -20,7 +21,7 @@ When("I log in as {string} with password {string}", function (this: CyWorld, han
   return login(this, handle, password);
 });
 Given("I am logged in as {string}", async function (this: CyWorld, handle: string) {
-  this.orchestrator ??= await sharedOrchestrator();
+  await runningOrchestrator(this);
   await login(this, handle, BOOTSTRAP_PASSWORD);
   expect(this.response!.status).toBe(200);
 });
@@ -130,3 +131,20 @@ When("I get the task logs", function (this: CyWorld) {
 Then("the logs have stdout and stderr", function (this: CyWorld) {
   expect(Object.keys(this.json).sort()).toEqual(["stderr", "stdout", "task_id"]);
 });
+
+/** A token signed with another key, shaped like ours. */
+const FORGED = ["eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", btoa(JSON.stringify({ iss: "cynodeai", sub: crypto.randomUUID(), user_id: crypto.randomUUID(), token_type: "access", handle: "admin", exp: 4102444800 })).replace(/=+$/, "").replaceAll("+", "-").replaceAll("/", "_"), "c2lnbmF0dXJl"].join(".");
+
+When("I call {string} on my task with no token", function (this: CyWorld, call: string) {
+  return callOnTask(this, call, null);
+});
+When("I call {string} on my task with a forged token", function (this: CyWorld, call: string) {
+  return callOnTask(this, call, FORGED);
+});
+When("I call {string} on my task with my refresh token", function (this: CyWorld, call: string) {
+  return callOnTask(this, call, this.tokens!.refresh_token);
+});
+function callOnTask(w: CyWorld, call: string, token: string | null) {
+  const [method, route] = call.split(" ") as [string, string];
+  return w.call(method, route.replace("{id}", w.taskId!), method === "POST" && route === "/v1/tasks" ? { prompt: "x" } : undefined, { token });
+}

@@ -1,54 +1,57 @@
-/** Starts the real orchestrator (from source, or dist/bin/orchestrator with CYNODE_BDD_BINARIES=1) on a temp state dir. */
+/**
+ * Starts the real orchestrator (source, or dist/bin with CYNODE_BDD_BINARIES=1) on a temp state dir: on its own
+ * embedded Postgres, or on a fresh database of the server POSTGRES_TEST_DSN names.
+ */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { createTestDatabase } from "../../src/testing/test-db";
+import { command, freePort, logField, startProcess, type ManagedProcess } from "./managed-process";
 
 export const BOOTSTRAP_PASSWORD = "bdd-admin-password";
-const root = resolve(import.meta.dir, "..", "..");
+export const NODE_PSK = "bdd-node-registration-psk";
 
-export type OrchestratorProcess = { gatewayUrl: string; controlPlaneUrl?: string; stop(): Promise<void> };
-
-export function command(name: string): string[] {
-  return process.env.CYNODE_BDD_BINARIES === "1" ? [join(root, "dist", "bin", name)] : ["bun", join(root, "src", name, "main.ts")];
-}
+export type OrchestratorProcess = {
+  gatewayUrl: string;
+  controlPlaneUrl: string;
+  process: ManagedProcess;
+  stop(): Promise<void>;
+};
 
 export async function startOrchestrator(env: Record<string, string> = {}): Promise<OrchestratorProcess> {
   const stateDir = await mkdtemp(join(tmpdir(), "cynode-bdd-orch-"));
-  const proc = Bun.spawn([...command("orchestrator"), "--state-dir", stateDir], {
+  // Nodes are told where to fetch their config before the control-plane listens, so its port is chosen here.
+  const cpPort = await freePort();
+  const database = process.env.POSTGRES_TEST_DSN ? await createTestDatabase() : undefined;
+  const proc = startProcess("orchestrator", [...command("orchestrator"), "--state-dir", stateDir], {
     env: {
-      ...process.env,
       USER_GATEWAY_LISTEN_ADDR: "127.0.0.1:0",
-      CONTROL_PLANE_LISTEN_ADDR: "127.0.0.1:0",
+      CONTROL_PLANE_LISTEN_ADDR: `127.0.0.1:${cpPort}`,
+      ORCHESTRATOR_PUBLIC_URL: `http://127.0.0.1:${cpPort}`,
       BOOTSTRAP_ADMIN_PASSWORD: BOOTSTRAP_PASSWORD,
+      NODE_REGISTRATION_PSK: NODE_PSK,
+      DISPATCH_POLL_INTERVAL: "200ms",
       LOG_LEVEL: "info",
+      DATABASE_URL: database?.url,
       ...env,
     },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const urls: Record<string, string> = {};
-  let log = "";
-  const reader = proc.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  const deadline = Date.now() + 60_000;
-  while (!urls.gateway) {
-    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`orchestrator did not start:\n${log}`);
-    const { value, done } = await reader.read();
-    if (done || value === undefined) throw new Error(`orchestrator exited:\n${log}`);
-    log += value;
-    for (const line of value.split("\n")) {
-      const m = /"msg":"(user gateway|control-plane) listening".*"url":"([^"]+)"/.exec(line);
-      if (m) urls[m[1] === "user gateway" ? "gateway" : "controlPlane"] = m[2]!.replace(/\/$/, "");
-    }
-  }
-  // Keep draining so the child never blocks on a full pipe.
-  void (async () => { while (!(await reader.read()).done); })();
-  return {
-    gatewayUrl: urls.gateway!,
-    controlPlaneUrl: urls.controlPlane,
-    async stop() {
-      proc.kill("SIGTERM");
-      await proc.exited;
-      await rm(stateDir, { recursive: true, force: true });
-    },
+  const stop = async () => {
+    await proc.stop();
+    await database?.drop();
+    await rm(stateDir, { recursive: true, force: true });
   };
+  try {
+    const gateway = await proc.waitForLine(/"msg":"user gateway listening"/);
+    const controlPlane = await proc.waitForLine(/"msg":"control-plane listening"/);
+    return {
+      gatewayUrl: logField(gateway, "url").replace(/\/$/, ""),
+      controlPlaneUrl: logField(controlPlane, "url").replace(/\/$/, ""),
+      process: proc,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }

@@ -22,7 +22,7 @@ beforeAll(async () => {
   for (const applet of ["sh", "awk", "wget", "mktemp", "rm", "tail"]) await symlink(busybox, join(bin, applet));
   upstream = await startOllamaTestServer({ port: 0 });
   const app = createProxyApp({ upstream: parseUpstream(upstream.url!), log: memoryLogger() });
-  proxy = await startListeners(app.fetch, { tcp: { hostname: "127.0.0.1", port: 0 }, maxRequestBodySize: 10 * 1024 * 1024 });
+  proxy = await startListeners(app.fetch, { tcp: { hostname: "127.0.0.1", port: 0 } });
 });
 
 afterAll(async () => {

@@ -44,3 +44,20 @@ Feature: Orchestrator task lifecycle
     When I send the raw body "{not json" to create a task
     Then the response status is 400
     And the response is a problem with detail "Invalid request body"
+
+  Scenario Outline: Task routes refuse a request without a valid access token
+    Given I created a task with prompt "echo private"
+    When I call "<method> <route>" on my task with <credentials>
+    Then the response status is 401
+    And the response is a problem with detail "<detail>"
+
+    Examples:
+      | method | route                 | credentials             | detail                       |
+      | POST   | /v1/tasks             | no token                | Missing authorization header |
+      | GET    | /v1/tasks             | no token                | Missing authorization header |
+      | GET    | /v1/tasks/{id}        | no token                | Missing authorization header |
+      | GET    | /v1/tasks/{id}/result | no token                | Missing authorization header |
+      | GET    | /v1/tasks/{id}/logs   | no token                | Missing authorization header |
+      | POST   | /v1/tasks/{id}/cancel | no token                | Missing authorization header |
+      | GET    | /v1/tasks/{id}        | a forged token          | Invalid or expired token     |
+      | GET    | /v1/tasks             | my refresh token        | Invalid or expired token     |

@@ -24,7 +24,6 @@ describe("listeners", () => {
     const l = await startListeners(slowStream, {
       tcp: { hostname: "127.0.0.1", port: 0 },
       socket,
-      maxRequestBodySize: 1024,
     });
     try {
       // The client runs in its own process, as a sandbox's would (in-process, Bun never idles the connection).

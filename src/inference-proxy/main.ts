@@ -1,6 +1,7 @@
 /** inference-proxy entrypoint: the sandbox's only way to its node's Ollama (TCP and/or Unix socket → upstream). */
 import { defineCommand, runMain } from "citty";
 import { createLogger } from "../lib/log";
+import { exitOnSignals } from "../lib/exit-on-signals";
 import { VERSION } from "../lib/version";
 import { loadConfig } from "./config";
 import { healthcheck } from "./healthcheck";
@@ -39,20 +40,11 @@ const main = defineCommand({
       maxBodyBytes: config.INFERENCE_PROXY_MAX_BODY_BYTES,
       timeoutMs: config.INFERENCE_PROXY_TIMEOUT,
     });
-    const listeners = await startListeners(app.fetch, {
-      tcp: config.INFERENCE_PROXY_LISTEN,
-      socket: config.INFERENCE_PROXY_SOCKET,
-      maxRequestBodySize: config.INFERENCE_PROXY_MAX_BODY_BYTES,
-    });
+    const starting = startListeners(app.fetch, { tcp: config.INFERENCE_PROXY_LISTEN, socket: config.INFERENCE_PROXY_SOCKET });
+    exitOnSignals(log, starting);
+    const listeners = await starting;
     const { origin, basePath, unix } = config.OLLAMA_UPSTREAM_URL;
     log.info("listening", { tcp: listeners.tcpUrl, socket: listeners.socket, upstream: unix ? `unix:${unix}` : origin + basePath });
-    const stop = async (signal: string) => {
-      log.info("shutting down", { signal });
-      await listeners.stop();
-      process.exit(0);
-    };
-    process.on("SIGTERM", () => void stop("SIGTERM"));
-    process.on("SIGINT", () => void stop("SIGINT"));
   },
 });
 

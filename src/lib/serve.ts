@@ -18,6 +18,9 @@ export type Served = {
   stop(graceMs?: number): Promise<void>;
 };
 
+/** Bun's cap on request bodies: high enough that no app-level limit is ever pre-empted by it. */
+export const MAX_SAFE_BODY = 2 ** 40;
+
 export type ServeOptions = {
   idleTimeout?: number;
   maxRequestBodySize?: number;
@@ -30,8 +33,9 @@ export function serveApp(app: Hono<any>, addr: ListenAddress, opts: ServeOptions
     hostname: addr.hostname,
     port: addr.port,
     idleTimeout: opts.idleTimeout ?? 120,
-    // Bodies are limited by each app's own middleware so the answer is a problem+json, not a reset.
-    maxRequestBodySize: opts.maxRequestBodySize ?? 64 * 1024 * 1024,
+    // Bodies are limited by each app's own middleware (declared length first, then counted while streaming), so
+    // the answer is its problem+json; Bun's own cap, far above, would answer with a bare 413.
+    maxRequestBodySize: opts.maxRequestBodySize ?? MAX_SAFE_BODY,
     fetch: (req, srv) => app.fetch(req, { peer: srv.requestIP(req)?.address, trustProxy: opts.trustProxyHeaders ?? false }),
   });
   return {

@@ -75,13 +75,13 @@ storage: { state_dir: /srv/state }
   });
 
   it("explains a missing PSK, an unreadable or empty PSK file, a missing --config and bad YAML", async () => {
-    expect(loadNodeConfig({ path: await yamlFile("{}"), env: {} })).rejects.toThrow("set NODE_REGISTRATION_PSK");
-    expect(loadNodeConfig({ path: await yamlFile("orchestrator: { registration_psk_file: /nonexistent/psk }"), env: {} })).rejects.toThrow("cannot read orchestrator.registration_psk_file");
+    await expect(loadNodeConfig({ path: await yamlFile("{}"), env: {} })).rejects.toThrow("set NODE_REGISTRATION_PSK");
+    await expect(loadNodeConfig({ path: await yamlFile("orchestrator: { registration_psk_file: /nonexistent/psk }"), env: {} })).rejects.toThrow("cannot read orchestrator.registration_psk_file");
     const empty = join(await mkdtemp(join(tmpdir(), "cynode-psk-")), "psk");
     await writeFile(empty, "\n");
-    expect(loadNodeConfig({ path: await yamlFile(`orchestrator: { registration_psk_file: ${empty} }`), env: {} })).rejects.toThrow("is empty");
-    expect(loadNodeConfig({ path: "/nonexistent/node.yaml", env: {} })).rejects.toThrow("cannot read /nonexistent/node.yaml");
-    expect(loadNodeConfig({ path: await yamlFile("a: [1"), env: {} })).rejects.toThrow("not valid YAML");
-    expect(loadNodeConfig({ path: await yamlFile("- 1"), env: {} })).rejects.toThrow("must hold a YAML mapping");
+    await expect(loadNodeConfig({ path: await yamlFile(`orchestrator: { registration_psk_file: ${empty} }`), env: {} })).rejects.toThrow("is empty");
+    await expect(loadNodeConfig({ path: "/nonexistent/node.yaml", env: {} })).rejects.toThrow("cannot read /nonexistent/node.yaml");
+    await expect(loadNodeConfig({ path: await yamlFile("a: [1"), env: {} })).rejects.toThrow("not valid YAML");
+    await expect(loadNodeConfig({ path: await yamlFile("- 1"), env: {} })).rejects.toThrow("must hold a YAML mapping");
   });
 });

@@ -80,6 +80,11 @@ describe("POST /v1/tasks", () => {
     expect((await problemOf(await f.call("POST", "/v1/tasks", { token: alice, raw: '{"prompt":' }))).body.detail).toBe("Invalid request body");
   });
 
+  it("answers a body far past any server cap (80 MiB) with the same 400 problem", async () => {
+    const res = await f.call("POST", "/v1/tasks", { token: alice, raw: "x".repeat(80 * 1024 * 1024) });
+    expect(await problemOf(res)).toMatchObject({ status: 400, body: { detail: "Invalid request body" } });
+  });
+
   it("answers an oversize body (over 10 MiB) with 400 and stores nothing", async () => {
     const before = await f.t.db.selectFrom("tasks").select((eb) => eb.fn.countAll<string>().as("n")).executeTakeFirstOrThrow();
     const res = await f.call("POST", "/v1/tasks", { token: alice, raw: JSON.stringify({ prompt: "x".repeat(10 * 1024 * 1024 + 1) }) });

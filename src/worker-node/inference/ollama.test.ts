@@ -67,7 +67,7 @@ describe("startManagedOllama (real podman)", () => {
   it("fails with podman's words when the image is missing, and leaves no container", async () => {
     const name = `cynode-ollama-test-${crypto.randomUUID().slice(0, 8)}`;
     const started = startManagedOllama(spec(name, "localhost/cynode-no-such-ollama:latest"), { podman, log: memoryLogger(), probeAttempts: 1 });
-    expect(started).rejects.toThrow(`cannot start Ollama container ${name} from localhost/cynode-no-such-ollama:latest: Error: localhost/cynode-no-such-ollama:latest: image not known`);
+    await expect(started).rejects.toThrow(`cannot start Ollama container ${name} from localhost/cynode-no-such-ollama:latest: Error: localhost/cynode-no-such-ollama:latest: image not known`);
     await started.catch(() => {});
     expect((await podman.exec(["container", "exists", name])).exitCode).toBe(1);
     await cleanup(name);
@@ -76,7 +76,7 @@ describe("startManagedOllama (real podman)", () => {
   it("gives up on a container that never answers /api/tags, with its logs", async () => {
     const name = `cynode-ollama-test-${crypto.randomUUID().slice(0, 8)}`;
     const started = startManagedOllama(spec(name, SANDBOX_IMAGE), { podman, log: memoryLogger(), probeAttempts: 2, sleep: noSleep });
-    expect(started).rejects.toThrow(`Ollama container ${name} did not answer`);
+    await expect(started).rejects.toThrow(`Ollama container ${name} did not answer`);
     await started.catch(() => {});
     expect((await podman.exec(["container", "exists", name])).exitCode).toBe(1);
     await cleanup(name);

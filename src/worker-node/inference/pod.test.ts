@@ -94,6 +94,6 @@ describe("removeLeftoverPods (real podman)", () => {
       await podman.exec(removePodsArgs([mine, other]));
     }
     const broken = { ...podman, exec: async () => ({ exitCode: 125, stdout: "", stderr: "boom" }) };
-    expect(removeLeftoverPods(broken, slug)).rejects.toThrow("podman pod ps failed: boom");
+    await expect(removeLeftoverPods(broken, slug)).rejects.toThrow("podman pod ps failed: boom");
   });
 });

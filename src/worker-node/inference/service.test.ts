@@ -44,7 +44,7 @@ describe("prepareInference", () => {
 
   it("refuses to start in require mode without a sidecar image; in allow mode reports it unsupported", async () => {
     const missing = { INFERENCE_PROXY_IMAGE: "localhost/cynode-no-such-proxy:latest", OLLAMA_UPSTREAM_URL: upstream.url! };
-    expect(service(missing, "inference: { mode: require }\n")).rejects.toThrow(
+    await expect(service(missing, "inference: { mode: require }\n")).rejects.toThrow(
       "inference.mode is require, but the inference-proxy image localhost/cynode-no-such-proxy:latest is missing; build it with `just images`",
     );
     const { inference, log } = await service(missing, "", { buildProxyImage: () => Promise.reject(new Error("no compiler")) });
@@ -77,7 +77,7 @@ describe("prepareInference", () => {
     expect(idle.inference.route()).toEqual({ unavailable: `no Ollama answers at ${url} and the orchestrator did not ask this node to start one` });
 
     const { inference } = await service({ OLLAMA_UPSTREAM_URL: url, OLLAMA_IMAGE: "localhost/cynode-no-such-ollama:latest" }, "", { ollamaContainer: `cynode-ollama-svc-${crypto.randomUUID().slice(0, 8)}` });
-    expect(inference.start({ enabled: true, variant: "cpu" })).rejects.toThrow("image not known");
+    await expect(inference.start({ enabled: true, variant: "cpu" })).rejects.toThrow("image not known");
   });
 
   it("starts the managed container when told to, relays to it, pulls the model, and stops it", async () => {

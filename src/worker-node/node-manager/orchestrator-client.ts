@@ -33,12 +33,17 @@ export function createOrchestratorClient({ baseUrl, psk, requestTimeoutMs, log, 
   let lastReport: NodeCapabilityReport | undefined;
 
   async function send(method: string, url: string, body: unknown, jwt?: string): Promise<Response> {
-    return doFetch(url, {
-      method,
-      headers: { "content-type": "application/json", ...(jwt ? { authorization: `Bearer ${jwt}` } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(requestTimeoutMs),
-    });
+    try {
+      return await doFetch(url, {
+        method,
+        headers: { "content-type": "application/json", ...(jwt ? { authorization: `Bearer ${jwt}` } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(requestTimeoutMs),
+      });
+    } catch (err) {
+      // Name the URL: the bootstrap's URLs come from the orchestrator's ORCHESTRATOR_PUBLIC_URL and may be wrong.
+      throw new Error(`${method} ${url}: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   async function fail(what: string, res: Response): Promise<never> {

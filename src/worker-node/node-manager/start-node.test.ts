@@ -77,7 +77,7 @@ describe("startNode with the real control-plane", () => {
     } finally {
       await node.stop();
     }
-    expect(fetch(`http://127.0.0.1:${node.port}/healthz`)).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${node.port}/healthz`)).rejects.toThrow();
   });
 
   it("registers again when the node token has expired", async () => {
@@ -113,14 +113,14 @@ describe("startNode with the real control-plane", () => {
 
   it("refuses a state dir it cannot write", async () => {
     const config = await nodeConfig("nm-ro", "", { CYNODE_STATE_DIR: "/proc/cynode-state" });
-    expect(startNode({ config, log: memoryLogger(), runCommand: noGpu })).rejects.toThrow("state dir /proc/cynode-state is not writable");
+    await expect(startNode({ config, log: memoryLogger(), runCommand: noGpu })).rejects.toThrow("state dir /proc/cynode-state is not writable");
   });
 
   it("acks failed and refuses to start when the config cannot be applied", async () => {
     strictPolicy = true;
     try {
       const config = await nodeConfig("nm-refuse", "sandbox: { allowed_images: [localhost/cynode-sandbox:latest] }\n");
-      expect(startNode({ config, log: memoryLogger(), now: () => clock, runCommand: noGpu })).rejects.toThrow("no sandbox image is allowed by both node and orchestrator policy");
+      await expect(startNode({ config, log: memoryLogger(), now: () => clock, runCommand: noGpu })).rejects.toThrow("no sandbox image is allowed by both node and orchestrator policy");
     } finally {
       strictPolicy = false;
     }
@@ -130,7 +130,7 @@ describe("startNode with the real control-plane", () => {
 
   it("fails fast on a wrong PSK", async () => {
     const config = await nodeConfig("nm-bad-psk", "", { NODE_REGISTRATION_PSK: "wrong" });
-    expect(startNode({ config, log: memoryLogger(), runCommand: noGpu })).rejects.toThrow("registration failed: HTTP 401 Invalid registration PSK");
+    await expect(startNode({ config, log: memoryLogger(), runCommand: noGpu })).rejects.toThrow("registration failed: HTTP 401 Invalid registration PSK");
   });
 
   it("gives up on an unreachable orchestrator after the connect timeout", async () => {
@@ -138,7 +138,7 @@ describe("startNode with the real control-plane", () => {
     const config = await nodeConfig("nm-unreachable", "orchestrator: { timeouts: { connect_seconds: 3 } }\n", { ORCHESTRATOR_URL: "http://127.0.0.1:1" });
     const sleeps: number[] = [];
     const started = startNode({ config, log: memoryLogger(), runCommand: noGpu, now: () => new Date(fake), sleep: async (ms) => void (sleeps.push(ms), (fake += ms)) });
-    expect(started).rejects.toThrow("orchestrator unreachable at http://127.0.0.1:1");
+    await expect(started).rejects.toThrow("orchestrator unreachable at http://127.0.0.1:1: POST http://127.0.0.1:1/v1/nodes/register: ");
     await started.catch(() => {});
     expect(sleeps).toEqual([1000, 1000, 1000]);
   });
@@ -161,7 +161,7 @@ describe("startNode with the real control-plane", () => {
   it("fails fast when told to start Ollama and it cannot: failed ack, and the process exits non-zero", async () => {
     const env = { OLLAMA_UPSTREAM_URL: "http://127.0.0.1:1", OLLAMA_IMAGE: "localhost/cynode-no-such-ollama:latest" };
     const config = await nodeConfig("nm-no-ollama", "", env);
-    expect(startNode({ config, log: memoryLogger(), now: () => clock, runCommand: noGpu, ollamaContainer: "cynode-test-no-ollama" })).rejects.toThrow(
+    await expect(startNode({ config, log: memoryLogger(), now: () => clock, runCommand: noGpu, ollamaContainer: "cynode-test-no-ollama" })).rejects.toThrow(
       "inference could not be started: cannot start Ollama container cynode-test-no-ollama from localhost/cynode-no-such-ollama:latest",
     );
     const row = await t.db.selectFrom("nodes").selectAll().where("node_slug", "=", "nm-no-ollama").executeTakeFirstOrThrow();
@@ -183,6 +183,6 @@ describe("startNode with the real control-plane", () => {
 
   it("explains a sandbox image that is missing and cannot be built", async () => {
     const config = await nodeConfig("nm-no-image", "sandbox: { default_image: localhost/cynode-missing:latest }\n");
-    expect(startNode({ config, log: memoryLogger(), runCommand: noGpu })).rejects.toThrow("build it with `just images`");
+    await expect(startNode({ config, log: memoryLogger(), runCommand: noGpu })).rejects.toThrow("build it with `just images`");
   });
 });

@@ -72,7 +72,7 @@ describe("resolveContainersConf", () => {
     const dir = await mkdtemp(join(tmpdir(), "cynode-conf-"));
     await Bun.write(join(dir, "x.conf"), "[engine]\n");
     expect(await resolveContainersConf({ explicit: join(dir, "x.conf"), stateDir: dir })).toBe(join(dir, "x.conf"));
-    expect(resolveContainersConf({ explicit: join(dir, "nope.conf"), stateDir: dir })).rejects.toThrow("not found");
+    await expect(resolveContainersConf({ explicit: join(dir, "nope.conf"), stateDir: dir })).rejects.toThrow("not found");
   });
 
   it("uses the source tree's file, else writes the embedded copy into the state dir", async () => {

@@ -157,12 +157,12 @@ describe("sandbox runner (real podman)", () => {
     const j = sh("touch /workspace/started; sleep 60");
     const result = r.run(j);
     await waitForFile(join(settings.mountRoot, j.job_id, "workspace", "started"));
-    expect(r.run(j)).rejects.toMatchObject({ status: 409 });
-    expect(r.run(sh("true"))).rejects.toMatchObject({ status: 503, detail: "sandbox capacity reached" });
+    await expect(r.run(j)).rejects.toMatchObject({ status: 409 });
+    await expect(r.run(sh("true"))).rejects.toMatchObject({ status: 503, detail: "sandbox capacity reached" });
     await r.cancel(j.job_id);
     await result;
-    expect(r.run({ ...sh("true"), job_id: "../x" })).rejects.toMatchObject({ status: 400 });
-    expect(r.run(sh("true", { image: "docker.io/library/alpine" }))).rejects.toMatchObject({ status: 400, detail: "image not allowed by node policy: docker.io/library/alpine" });
+    await expect(r.run({ ...sh("true"), job_id: "../x" })).rejects.toMatchObject({ status: 400 });
+    await expect(r.run(sh("true", { image: "docker.io/library/alpine" }))).rejects.toMatchObject({ status: 400, detail: "image not allowed by node policy: docker.io/library/alpine" });
   });
 
   it("fails a job whose image does not exist without calling a registry", async () => {
@@ -186,7 +186,7 @@ describe("sandbox runner (real podman)", () => {
 
   it("reports a workspace that cannot be created as 500", async () => {
     const r = await runner({}, { mountRoot: "/proc/cannot-create-here" });
-    expect(r.run(sh("true"))).rejects.toMatchObject({ status: 500, detail: "Workspace creation failed" });
+    await expect(r.run(sh("true"))).rejects.toMatchObject({ status: 500, detail: "Workspace creation failed" });
   });
 
   it("removes containers and workspaces this node left behind, and only those", async () => {
@@ -203,6 +203,6 @@ describe("sandbox runner (real podman)", () => {
       await podman.exec(removeContainersArgs([mine, other]));
     }
     const broken = createSandboxRunner({ podman: { ...podman, exec: async () => ({ exitCode: 125, stdout: "", stderr: "boom" }) }, settings, log: memoryLogger() });
-    expect(broken.removeLeftovers()).rejects.toThrow("podman ps failed: boom");
+    await expect(broken.removeLeftovers()).rejects.toThrow("podman ps failed: boom");
   });
 });

@@ -24,19 +24,19 @@ describe("checkSandboxRuntime (real podman)", () => {
 
   it("explains a missing podman, a missing image and a failed build", async () => {
     const missing = createPodman({ containersConf: "/x", bin: "/nonexistent/podman" });
-    expect(checkSandboxRuntime({ podman: missing, image: SANDBOX_IMAGE, limits })).rejects.toThrow("podman is not usable");
+    await expect(checkSandboxRuntime({ podman: missing, image: SANDBOX_IMAGE, limits })).rejects.toThrow("podman is not usable");
     const podman = testPodman();
     const image = "localhost/cynode-absent:latest";
-    expect(checkSandboxRuntime({ podman, image, limits })).rejects.toThrow("build it with `just images`");
+    await expect(checkSandboxRuntime({ podman, image, limits })).rejects.toThrow("build it with `just images`");
     const failing = checkSandboxRuntime({ podman, image, limits, buildImage: () => Promise.reject(new Error("no apt")) });
-    expect(failing).rejects.toBeInstanceOf(RuntimeCheckError);
-    expect(failing).rejects.toThrow("building it failed: no apt");
+    await expect(failing).rejects.toBeInstanceOf(RuntimeCheckError);
+    await expect(failing).rejects.toThrow("building it failed: no apt");
   });
 
   it("explains a container that cannot start with our limits", async () => {
     const podman = testPodman();
     await ensureSandboxImage(podman);
     // A memory limit below what the runtime accepts makes the probe container fail to start.
-    expect(checkSandboxRuntime({ podman, image: SANDBOX_IMAGE, limits: { ...limits, memoryMb: 1 } })).rejects.toThrow("podman cannot");
+    await expect(checkSandboxRuntime({ podman, image: SANDBOX_IMAGE, limits: { ...limits, memoryMb: 1 } })).rejects.toThrow("podman cannot");
   });
 });

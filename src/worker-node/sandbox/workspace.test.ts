@@ -12,12 +12,12 @@ describe("job directories", () => {
     expect((await stat(dirs.workspace)).mode & 0o777).toBe(0o700);
     await Bun.write(join(dirs.workspace, "out.txt"), "x");
     await dirs.remove();
-    expect(Bun.file(join(dirs.workspace, "out.txt")).exists()).resolves.toBe(false);
+    await expect(Bun.file(join(dirs.workspace, "out.txt")).exists()).resolves.toBe(false);
   });
 
   it("refuses job ids that could escape the mount root", async () => {
-    expect(createJobDirs("/tmp/x", "../etc")).rejects.toThrow("unsafe job id");
-    expect(createJobDirs("/tmp/x", "a/b")).rejects.toThrow("unsafe job id");
+    await expect(createJobDirs("/tmp/x", "../etc")).rejects.toThrow("unsafe job id");
+    await expect(createJobDirs("/tmp/x", "a/b")).rejects.toThrow("unsafe job id");
   });
 
   it("clears leftovers from a previous run", async () => {

@@ -1,0 +1,43 @@
+/** The system under test, started once per feature: orchestrator, worker node, inference upstream. */
+import { startOllamaTestServer } from "../../src/testing/ollama-test-server";
+import { startOrchestrator, type OrchestratorProcess } from "./orchestrator-process";
+import { startWorkerNode, type WorkerNode } from "./worker-node-process";
+import { featureScope, type CyWorld } from "./world";
+
+export async function runningOrchestrator(w: CyWorld): Promise<OrchestratorProcess> {
+  w.orchestrator = await featureScope.shared("orchestrator", async () => {
+    const o = await startOrchestrator();
+    return { value: o, stop: o.stop };
+  });
+  return w.orchestrator;
+}
+
+/** Model the orchestrator names in prompt jobs; a real Ollama must have it pulled. */
+export const inferenceModel = () => process.env.INFERENCE_MODEL || "qwen3.5:0.8b";
+
+/**
+ * The node's inference upstream: a real Ollama when OLLAMA_UPSTREAM_URL names one, else the Ollama-API-compatible
+ * TEST DOUBLE, whose replies are `echo: <prompt>`.
+ */
+export function inferenceUpstream(): Promise<{ url: string; fake: boolean }> {
+  return featureScope.shared<{ url: string; fake: boolean }>("ollama", async () => {
+    if (process.env.OLLAMA_UPSTREAM_URL) return { value: { url: process.env.OLLAMA_UPSTREAM_URL, fake: false }, stop: async () => {} };
+    // On all interfaces: a worker may reach its upstream from a container, not only from the host.
+    const double = await startOllamaTestServer({ port: 0, hostname: "0.0.0.0", models: [inferenceModel()] });
+    return { value: { url: double.url!.replace("0.0.0.0", "127.0.0.1"), fake: true }, stop: double.stop };
+  });
+}
+
+/** Every node the suite starts has an inference upstream, as a node on a real machine with Ollama would. */
+export async function startNodeWithInference(orchestrator: OrchestratorProcess, slug: string): Promise<WorkerNode> {
+  return startWorkerNode({ orchestratorUrl: orchestrator.controlPlaneUrl, slug, env: { OLLAMA_UPSTREAM_URL: (await inferenceUpstream()).url } });
+}
+
+export async function runningWorkerNode(w: CyWorld, slug: string): Promise<WorkerNode> {
+  const orchestrator = await runningOrchestrator(w);
+  w.workerNode = await featureScope.shared(`node:${slug}`, async () => {
+    const node = await startNodeWithInference(orchestrator, slug);
+    return { value: node, stop: node.stop };
+  });
+  return w.workerNode;
+}

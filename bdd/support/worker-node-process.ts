@@ -1,0 +1,73 @@
+/** Starts the real worker-node (node manager + Worker API + podman sandbox) with a node YAML in a temp state dir. */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { command, logField, startProcess, type ManagedProcess } from "./managed-process";
+import { NODE_PSK } from "./orchestrator-process";
+
+/**
+ * Nodes the suite starts get the feature's slug plus this run's id: two runs on one machine never share a node
+ * slug, so neither removes the other's sandboxes as leftovers, and the leftover check sees only this run's.
+ */
+export const RUN_ID = crypto.randomUUID().slice(0, 8);
+export const runSlug = (slug: string) => `${slug}-${RUN_ID}`;
+
+export type WorkerNodeOptions = {
+  orchestratorUrl: string;
+  slug: string;
+  psk?: string;
+  /** Replaces the generated node YAML (to test a bad one). */
+  yaml?: string;
+  env?: Record<string, string>;
+};
+
+export type WorkerNode = { slug: string; workerApiUrl: string; process: ManagedProcess; stop(): Promise<void> };
+
+export function nodeYaml(o: { orchestratorUrl: string; slug: string; stateDir: string; connectSeconds?: number }): string {
+  return [
+    "orchestrator:",
+    `  url: ${o.orchestratorUrl}`,
+    `  timeouts: { connect_seconds: ${o.connectSeconds ?? 30}, request_seconds: 10 }`,
+    "node:",
+    `  id: ${o.slug}`,
+    "worker_api:",
+    "  listen_host: 127.0.0.1",
+    "  listen_port: 0",
+    "sandbox:",
+    "  resources: { max_cpu_cores: 1, max_memory_mb: 256, max_pids: 64 }",
+    "  timeouts: { default_seconds: 60, max_seconds: 120 }",
+    "storage:",
+    `  state_dir: ${o.stateDir}`,
+    "",
+  ].join("\n");
+}
+
+/** Spawns the node; the caller waits for what it expects (ready, or an exit). */
+export async function spawnWorkerNode(o: WorkerNodeOptions): Promise<{ process: ManagedProcess; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "cynode-bdd-node-"));
+  const configPath = join(dir, "node.yaml");
+  await writeFile(configPath, o.yaml ?? nodeYaml({ orchestratorUrl: o.orchestratorUrl, slug: runSlug(o.slug), stateDir: join(dir, "state") }));
+  const slug = runSlug(o.slug);
+  const proc = startProcess(`worker-node ${slug}`, [...command("worker-node"), "--config", configPath], {
+    env: { NODE_REGISTRATION_PSK: o.psk ?? NODE_PSK, LOG_LEVEL: "info", ...o.env },
+  });
+  return {
+    process: proc,
+    async cleanup() {
+      await proc.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts a node and waits until it has registered, applied its config and acked it. */
+export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode> {
+  const { process: proc, cleanup } = await spawnWorkerNode(o);
+  try {
+    const ready = await proc.waitForLine(/"msg":"node ready"/, 180_000);
+    return { slug: runSlug(o.slug), workerApiUrl: logField(ready, "worker_api"), process: proc, stop: cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
