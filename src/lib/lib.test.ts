@@ -100,3 +100,25 @@ describe("serveApp", () => {
     expect(await pending).toBe("closed");
   });
 });
+
+describe("logger on stderr", () => {
+  it("batches the lines of one turn into one write, and writes what is pending at exit", async () => {
+    const script = `
+      import { createLogger } from ${JSON.stringify(`${import.meta.dir}/log.ts`)};
+      const log = createLogger({ name: "t" });
+      const writes = [];
+      const real = process.stderr.write.bind(process.stderr);
+      process.stderr.write = (chunk, ...rest) => (writes.push(String(chunk)), real(chunk, ...rest));
+      log.info("one"); log.info("two"); log.child({ c: 1 }).info("three");
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      console.log(JSON.stringify(writes.map((w) => w.split("\\n").filter(Boolean).length)));
+      log.info("at-exit");
+      process.exit(0);
+    `;
+    const p = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
+    const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+    expect(out.trim()).toBe("[3]");
+    expect(err.trim().split("\n").map((l) => JSON.parse(l).msg)).toEqual(["one", "two", "three", "at-exit"]);
+  });
+});
