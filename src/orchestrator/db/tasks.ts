@@ -79,23 +79,20 @@ export async function createTask(db: Db, input: NewTaskInput): Promise<{ task: T
   });
 }
 
-export async function attachmentsOf(db: Db, taskIds: string[]): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  if (!taskIds.length) return out;
-  const rows = await db.selectFrom("task_artifacts").select(["task_id", "path"]).where("task_id", "in", taskIds).orderBy("created_at").orderBy("path").execute();
-  for (const r of rows) out.set(r.task_id, [...(out.get(r.task_id) ?? []), r.path]);
-  return out;
-}
+/** A task row with its attachment paths, read in the same query. */
+export type TaskWithAttachments = Task & { attachments: string[] };
+
+const attachmentPaths = sql<string[]>`coalesce((select array_agg(a.path order by a.created_at, a.path) from task_artifacts a where a.task_id = tasks.id), '{}')`.as("attachments");
 
 /** One page of the user's tasks, newest first, filtered by status in SQL; `hasMore` when another page exists. */
-export async function listTasks(db: Db, userId: string, page: { status?: DbTaskStatus; limit: number; offset: number }): Promise<{ tasks: Task[]; hasMore: boolean }> {
-  let q = db.selectFrom("tasks").selectAll().where("created_by", "=", userId);
+export async function listTasks(db: Db, userId: string, page: { status?: DbTaskStatus; limit: number; offset: number }): Promise<{ tasks: TaskWithAttachments[]; hasMore: boolean }> {
+  let q = db.selectFrom("tasks").selectAll().select(attachmentPaths).where("created_by", "=", userId);
   if (page.status) q = q.where("status", "=", page.status);
   const rows = await q.orderBy("created_at", "desc").orderBy("id", "desc").limit(page.limit + 1).offset(page.offset).execute();
   return { tasks: rows.slice(0, page.limit), hasMore: rows.length > page.limit };
 }
 
-export type TaskLookup = { task: Task } | { error: "not_found" | "not_owner" };
+export type TaskLookup = { task: TaskWithAttachments } | { error: "not_found" | "not_owner" };
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: string) => UUID_RE.test(s);
@@ -103,11 +100,11 @@ export const isUuid = (s: string) => UUID_RE.test(s);
 /** A task by UUID (403 semantics for another user's) or by name (the caller's most recent task with it). */
 export async function findTask(db: Db, userId: string, idOrName: string): Promise<TaskLookup> {
   if (isUuid(idOrName)) {
-    const task = await db.selectFrom("tasks").selectAll().where("id", "=", idOrName.toLowerCase()).executeTakeFirst();
+    const task = await db.selectFrom("tasks").selectAll().select(attachmentPaths).where("id", "=", idOrName.toLowerCase()).executeTakeFirst();
     if (!task) return { error: "not_found" };
     return task.created_by === userId ? { task } : { error: "not_owner" };
   }
-  const task = await db.selectFrom("tasks").selectAll().where("created_by", "=", userId).where("summary", "=", idOrName).orderBy("created_at", "desc").limit(1).executeTakeFirst();
+  const task = await db.selectFrom("tasks").selectAll().select(attachmentPaths).where("created_by", "=", userId).where("summary", "=", idOrName).orderBy("created_at", "desc").limit(1).executeTakeFirst();
   return task ? { task } : { error: "not_found" };
 }
 

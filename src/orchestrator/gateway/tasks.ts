@@ -15,7 +15,7 @@ import {
   type TaskResultResponse,
 } from "../../contracts/user-api";
 import type { Db } from "../db/connect";
-import { attachmentsOf, cancelTask, createTask, ensureDefaultProject, findTask, isUuid, jobsOfTask, listTasks } from "../db/tasks";
+import { cancelTask, createTask, ensureDefaultProject, findTask, isUuid, jobsOfTask, listTasks } from "../db/tasks";
 import { jobPayloadFor, normalizeTaskName, type JobDefaults } from "../tasks/job-payload";
 import type { Tokens } from "../auth/tokens";
 import { requireUser, type GatewayEnv } from "./require-user";
@@ -84,9 +84,8 @@ export function taskRoutes({ db, tokens, log, now, jobDefaults, cancelJobsOnNode
         status = parsed.output;
       }
       const page = await listTasks(db, c.get("user").id, { limit, offset, status: status && dbStatus(status) });
-      const attachments = await attachmentsOf(db, page.tasks.map((t) => t.id));
       const body: ListTasksResponse = {
-        tasks: page.tasks.map((t) => taskView(t, attachments.get(t.id))),
+        tasks: page.tasks.map((t) => taskView(t, t.attachments)),
         ...(page.hasMore ? { next_offset: offset + limit } : {}),
         next_cursor: page.hasMore ? String(offset + limit) : "",
       };
@@ -94,7 +93,7 @@ export function taskRoutes({ db, tokens, log, now, jobDefaults, cancelJobsOnNode
     })
     .get("/:id", async (c) => {
       const task = await ownedTask(c.get("user").id, c.req.param("id"));
-      return c.json(taskView(task, (await attachmentsOf(db, [task.id])).get(task.id)));
+      return c.json(taskView(task, task.attachments));
     })
     .get("/:id/result", async (c) => {
       const task = await ownedTask(c.get("user").id, c.req.param("id"));
