@@ -41,7 +41,7 @@ export function completedResponse(req: RunJobRequest, status: RunJobResponse["st
 }
 
 export function startFakeWorker(opts: { hold?: boolean } = {}): FakeWorker {
-  let gate = Promise.withResolvers<void>();
+  const gate = Promise.withResolvers<void>();
   if (!opts.hold) gate.resolve();
   let inFlight = 0;
   const waiters: { n: number; resolve: () => void }[] = [];

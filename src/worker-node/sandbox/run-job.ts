@@ -176,7 +176,13 @@ export function createSandboxRunner({ podman, settings, log, now = () => new Dat
     /** Cancels every running job and waits for their results to settle (SIGTERM). */
     async stopAll(): Promise<void> {
       const jobs = [...active.values()];
-      await Promise.all(jobs.map(async (j) => ((j.canceled = true), await j.kill(), await j.done)));
+      await Promise.all(
+        jobs.map(async (j) => {
+          j.canceled = true;
+          await j.kill();
+          await j.done;
+        }),
+      );
     },
 
     /** Removes containers and workspaces this node left behind (previous crash). */
