@@ -31,6 +31,7 @@ lint: typecheck
 test: install typecheck images
     # Many tests drive real podman and Postgres: a loaded 2-core machine needs more than bun's 5 s default.
     bun test --timeout 60000
+    bun .ci/coverage-by-directory.ts
     just test-bdd
 
 # Behaviour suite: features/ with steps in bdd/, against real processes (source entrypoints; dist/bin with CYNODE_BDD_BINARIES=1)

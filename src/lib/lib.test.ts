@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { parseDuration } from "./duration";
 import { ProblemError, notFoundHandler, problemHandler } from "./http-problem";
-import { createLogger, memoryLogger, REDACTED } from "./log";
+import { createLogger, lineBatcher, memoryLogger, REDACTED } from "./log";
 import { rfc3339 } from "./rfc3339";
 import { parseListenAddress, serveApp } from "./serve";
 
@@ -98,6 +98,20 @@ describe("serveApp", () => {
     await Bun.sleep(50);
     await served.stop(100);
     expect(await pending).toBe("closed");
+  });
+});
+
+describe("lineBatcher", () => {
+  it("emits the lines of one turn together, and drains what is pending", async () => {
+    const emitted: string[] = [];
+    const b = lineBatcher((t) => emitted.push(t));
+    b.write("a");
+    b.write("b");
+    await new Promise((r) => setImmediate(r));
+    b.write("c");
+    expect(b.drain()).toBe("c\n");
+    await new Promise((r) => setImmediate(r));
+    expect(emitted).toEqual(["a\nb\n"]);
   });
 });
 

@@ -32,27 +32,36 @@ export type LoggerOptions = {
 };
 
 /**
- * stderr, batched: lines logged in one turn of the event loop leave in one write (a busy server logs a line per
- * request, and a write per line cost it a fifth of its CPU). Lines still pending at exit are written synchronously.
+ * Lines written in one turn of the event loop leave together in one `emit` (a busy server logs a line per request,
+ * and a write per line cost it a fifth of its CPU); `drain()` hands over what is still pending.
  */
-function batchedStderr(): (line: string) => void {
+export function lineBatcher(emit: (text: string) => void) {
   let pending = "";
-  const take = () => {
+  const drain = () => {
     const text = pending;
     pending = "";
     return text;
   };
+  return {
+    write(line: string) {
+      if (!pending) setImmediate(() => pending && emit(drain()));
+      pending += line + "\n";
+    },
+    drain,
+  };
+}
+
+/** stderr through one batcher per process; lines still pending at exit are written synchronously. */
+function batchedStderr(): (line: string) => void {
+  const batch = lineBatcher((text) => process.stderr.write(text));
   process.on("exit", () => {
     try {
-      writeSync(2, take());
+      writeSync(2, batch.drain());
     } catch {
       // stderr is gone: nowhere left to report to
     }
   });
-  return (line) => {
-    if (!pending) setImmediate(() => process.stderr.write(take()));
-    pending += line + "\n";
-  };
+  return batch.write;
 }
 
 let stderrLines: ((line: string) => void) | undefined;
