@@ -6,6 +6,7 @@ import { existsSync, statSync } from "node:fs";
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { root, startProcess, type ManagedProcess } from "../bdd/support/managed-process";
+import { processAlive } from "../src/lib/process-alive";
 
 const bin = (name: string) => join(root, "dist", "bin", name);
 const GATEWAY = "http://127.0.0.1:12080";
@@ -151,19 +152,11 @@ async function up(): Promise<void> {
 async function down(): Promise<void> {
   if (!existsSync(pidFile)) return console.log("demo: not running");
   const { demo, children } = JSON.parse(await readFile(pidFile, "utf8")) as { demo: number; children: number[] };
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const targets = alive(demo) ? [demo] : children.filter(alive);
+  const targets = processAlive(demo) ? [demo] : children.filter(processAlive);
   for (const pid of targets) process.kill(pid, "SIGTERM");
-  for (let i = 0; i < 600 && targets.some(alive); i++) await Bun.sleep(100);
+  for (let i = 0; i < 600 && targets.some(processAlive); i++) await Bun.sleep(100);
   await rm(pidFile, { force: true });
-  console.log(targets.some(alive) ? `demo: still running: ${targets.filter(alive).join(" ")}` : "demo: stopped");
+  console.log(targets.some(processAlive) ? `demo: still running: ${targets.filter(processAlive).join(" ")}` : "demo: stopped");
 }
 
 await (process.argv[2] === "down" ? down() : up());

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "bun:test";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -52,4 +52,16 @@ describe("embedded Postgres", () => {
       owner.kill();
     }
   }, 60_000);
+
+  it("explains a state dir Postgres' own user could not reach, and one too deep for a Unix socket", async () => {
+    const parent = await mkdtemp(join(tmpdir(), "cynode-pg-"));
+    dirs.push(parent);
+    if (process.getuid?.() === 0) {
+      await chmod(parent, 0o700); // as root, the server runs as another user, who cannot pass through this
+      await expect(startEmbeddedPostgres({ stateDir: join(parent, "state"), log: memoryLogger() })).rejects.toThrow(`${parent} is not searchable by cynode-postgres`);
+      await chmod(parent, 0o711);
+    }
+    const deep = join(parent, "d".repeat(100));
+    await expect(startEmbeddedPostgres({ stateDir: deep, log: memoryLogger() })).rejects.toThrow("state dir path too long for a Unix socket");
+  }, 120_000);
 });

@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Logger } from "../../lib/log";
+import { processAlive } from "../../lib/process-alive";
 
 export const PG_SYSTEM_USER = "cynode-postgres";
 export const PG_TARBALL_PREFIX = "postgres-linux-x64";
@@ -86,15 +87,6 @@ async function ensureTraversable(dir: string): Promise<void> {
   }
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /**
  * Claims the data dir for this process. A server left running by an owner that died (crash, SIGKILL) is an
  * orphan: it is shut down so this start can proceed. A live owner means the state dir is in use: refuse.
@@ -102,12 +94,12 @@ const alive = (pid: number) => {
 async function claimDataDir(stateDir: string, dataDir: string, log: Logger): Promise<string> {
   const ownerFile = join(stateDir, "postgres-owner.pid");
   const owner = Number((await readFile(ownerFile, "utf8").catch(() => "")).trim());
-  if (owner && owner !== process.pid && alive(owner)) throw new Error(`state dir ${stateDir} is in use by process ${owner}`);
+  if (owner && owner !== process.pid && processAlive(owner)) throw new Error(`state dir ${stateDir} is in use by process ${owner}`);
   const postmaster = Number((await readFile(join(dataDir, "postmaster.pid"), "utf8").catch(() => "")).split("\n")[0]);
-  if (postmaster && alive(postmaster)) {
+  if (postmaster && processAlive(postmaster)) {
     log.warn("stopping orphaned embedded postgres", { pid: postmaster });
     process.kill(postmaster, "SIGINT");
-    for (let i = 0; i < 600 && alive(postmaster); i++) await Bun.sleep(50);
+    for (let i = 0; i < 600 && processAlive(postmaster); i++) await Bun.sleep(50);
   }
   await writeFile(ownerFile, `${process.pid}\n`);
   return ownerFile;
@@ -126,14 +118,14 @@ async function waitReady(dataDir: string, proc: Bun.Subprocess, output: () => st
 
 export async function startEmbeddedPostgres(opts: { stateDir: string; log: Logger }): Promise<EmbeddedPostgres> {
   const { stateDir, log } = opts;
+  const dataDir = join(stateDir, "postgres-data");
+  const socketDir = join(stateDir, "postgres-run");
+  if (socketDir.length + 20 > 107) throw new Error(`state dir path too long for a Unix socket: ${stateDir}`);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const ids = await systemUserIds();
   if (ids) await ensureTraversable(stateDir);
   const tree = await installTree(join(stateDir, "postgres"));
   const env = { LD_LIBRARY_PATH: join(tree, "lib") };
-  const dataDir = join(stateDir, "postgres-data");
-  const socketDir = join(stateDir, "postgres-run");
-  if (socketDir.length + 20 > 107) throw new Error(`state dir path too long for a Unix socket: ${stateDir}`);
   for (const d of [dataDir, socketDir]) {
     await mkdir(d, { recursive: true, mode: 0o700 });
     if (ids) await chown(d, ids.uid, ids.gid);
