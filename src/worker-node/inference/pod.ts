@@ -5,7 +5,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { ContainerLimits, Podman } from "../sandbox/podman";
+import { labelFilters, labelFlags, type ContainerLimits, type Podman } from "../sandbox/podman";
 import { NODE_LABEL, type PlaceJob } from "../sandbox/run-job";
 
 export const SANDBOX_RUN_DIR = "/run/cynode";
@@ -22,10 +22,9 @@ const SIDECAR_LIMITS: ContainerLimits = { pids: 128, memoryMb: 256, cpus: 1 };
 
 export const podName = (jobId: string) => `cynodeai-pod-${jobId}`;
 export const sidecarName = (jobId: string) => `cynodeai-proxy-${jobId}`;
-const labelArgs = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `--label=${k}=${v}`);
 
 export function podCreateArgs(name: string, labels: Record<string, string>): string[] {
-  return ["pod", "create", `--name=${name}`, "--network=none", "--hostname=sandbox", ...labelArgs(labels)];
+  return ["pod", "create", `--name=${name}`, "--network=none", "--hostname=sandbox", ...labelFlags(labels)];
 }
 
 export type SidecarSpec = { name: string; pod: string; image: string; runDir: string; relayDir: string; timeoutSeconds: number; labels: Record<string, string> };
@@ -35,7 +34,7 @@ export function sidecarArgs(s: SidecarSpec): string[] {
     "run", "--detach", `--name=${s.name}`, `--pod=${s.pod}`, "--pull=never",
     "--cap-drop=ALL", "--security-opt=no-new-privileges", "--read-only",
     `--pids-limit=${SIDECAR_LIMITS.pids}`, `--memory=${SIDECAR_LIMITS.memoryMb}m`, `--memory-swap=${SIDECAR_LIMITS.memoryMb}m`, `--cpus=${SIDECAR_LIMITS.cpus}`,
-    ...labelArgs(s.labels),
+    ...labelFlags(s.labels),
     `--mount=type=bind,source=${s.runDir},target=${SANDBOX_RUN_DIR}`,
     `--mount=type=bind,source=${s.relayDir},target=${SIDECAR_UPSTREAM_DIR},ro`,
     `--env=INFERENCE_PROXY_LISTEN=${PROXY_TCP}`,
@@ -47,7 +46,7 @@ export function sidecarArgs(s: SidecarSpec): string[] {
 }
 
 export const removePodsArgs = (names: string[]) => ["pod", "rm", "--force", "--ignore", "--time=0", ...names];
-export const listPodsArgs = (labels: Record<string, string>) => ["pod", "ps", "--format={{.Name}}", ...Object.entries(labels).map(([k, v]) => `--filter=label=${k}=${v}`)];
+export const listPodsArgs = (labels: Record<string, string>) => ["pod", "ps", "--format={{.Name}}", ...labelFilters(labels)];
 
 /** Removes the pods (and so their containers) a previous run of this node left behind. */
 export async function removeLeftoverPods(podman: Podman, nodeSlug: string): Promise<string[]> {

@@ -53,7 +53,7 @@ export function containerArgs(verb: "create" | "run", spec: ContainerSpec): stri
     args.push(`--mount=type=bind,source=${m.source},target=${m.target}${m.readOnly ? ",ro" : ""}`);
   }
   if (spec.workdir) args.push(`--workdir=${spec.workdir}`);
-  for (const [k, v] of Object.entries(spec.labels)) args.push(`--label=${k}=${v}`);
+  args.push(...labelFlags(spec.labels));
   for (const [k, v] of Object.entries(spec.env)) {
     // A bare `--env NAME` would copy podman's own environment into the container.
     if (!ENV_NAME.test(k)) throw new Error(`invalid environment variable name: ${k}`);
@@ -66,8 +66,10 @@ export const startAttachedArgs = (name: string) => ["start", "--attach", name];
 export const removeContainersArgs = (names: string[]) => ["rm", "--force", "--ignore", "--time=0", ...names];
 export const imageExistsArgs = (image: string) => ["image", "exists", image];
 export const versionArgs = () => ["version", "--format", "{{.Client.Version}}"];
+export const labelFlags = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `--label=${k}=${v}`);
+export const labelFilters = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `--filter=label=${k}=${v}`);
 export function listContainersArgs(labels: Record<string, string>): string[] {
-  return ["ps", "--all", "--format={{.Names}}", ...Object.entries(labels).map(([k, v]) => `--filter=label=${k}=${v}`)];
+  return ["ps", "--all", "--format={{.Names}}", ...labelFilters(labels)];
 }
 
 /** Variables podman itself needs (rootless runtime dirs, storage); nothing else of the node reaches it. */
