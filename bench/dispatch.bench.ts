@@ -4,7 +4,7 @@
  * cynork start, gateway, dispatch wait, orchestrator→worker, worker (ours), podman and result wait.
  */
 import { stats, compare, type Comparison } from "./harness";
-import { bareCreateStart, bareRun, timingWrapper, type PodmanCall } from "./podman-floor";
+import { bareRun, timingWrapper, type PodmanCall } from "./podman-floor";
 import { at, bin, login, startOllamaDouble, startOrchestrator, startWorkerNode, tempDir, type Cleanup, type LogLine, type Orchestrator, type WorkerNode } from "./services";
 
 type Run = { t0: number; t1: number; taskId: string };
@@ -44,7 +44,7 @@ export function splitRun(run: Run, orchLines: LogLine[], workerLines: LogLine[],
     "dispatch wait (queued → claimed)": dispatchStart - postEnd,
     "orchestrator ↔ worker (HTTP, DB)": Number(dispatch.duration_ms) - workMs,
     "worker (ours, without podman)": workMs - podmanMs,
-    "podman (create + start --attach)": podmanMs,
+    "podman (run)": podmanMs,
     "result wait (cynork polls) + exit": run.t1 - dispatchEnd,
   };
 }
@@ -54,16 +54,6 @@ export async function startWarmSystem(cleanup: Cleanup, maxConcurrency: number, 
   const ollamaUrl = await startOllamaDouble(cleanup);
   const node = await startWorkerNode(cleanup, orch, { slug: `bench-${crypto.randomUUID().slice(0, 8)}`, maxConcurrency, ollamaUrl, path: podmanPath });
   return { orch, node, token: await login(orch.gatewayUrl) };
-}
-
-/** How much of the worker's podman time is its two-step start (two podman processes per job instead of one). */
-function twoStepBench(runs: number): Promise<Comparison> {
-  const time = (fn: () => Promise<void>) => async () => {
-    const t = performance.now();
-    await fn();
-    return performance.now() - t;
-  };
-  return compare("podman floor: create + start --attach (as the worker-node runs a job) vs one podman run", { runs, system: time(bareCreateStart), baseline: time(bareRun) });
 }
 
 export async function dispatchBench(runs: number, cleanup: Cleanup): Promise<Comparison[]> {
@@ -90,5 +80,5 @@ export async function dispatchBench(runs: number, cleanup: Cleanup): Promise<Com
   for (const key of Object.keys(splits[0] ?? {})) median[key] = stats(splits.map((s) => s[key]!)).median;
   const ours = splits.map((s) => Object.entries(s).reduce((sum, [k, ms]) => (k.startsWith("podman") ? sum : sum + ms), 0));
   c.notes = { "split of the system's time (medians, ms)": median, "ours (system − podman), median ms": stats(ours).median };
-  return [c, await twoStepBench(runs)];
+  return [c];
 }

@@ -20,14 +20,7 @@ async function podman(args: string[]): Promise<void> {
 const spec = (command: string[]) => ({ name: `cynode-bench-bare-${crypto.randomUUID().slice(0, 8)}`, image: SANDBOX_IMAGE, command, env: {}, labels: { "cynode-bench": "1" }, limits: NODE_LIMITS });
 
 export async function bareRun(command = ["true"]): Promise<void> {
-  await podman(containerArgs("run", spec(command)));
-}
-
-/** The same container the way the worker-node runs a job: `podman create`, then `podman start --attach`. */
-export async function bareCreateStart(command = ["true"]): Promise<void> {
-  const s = spec(command);
-  await podman(containerArgs("create", s));
-  await podman(["start", "--attach", s.name]);
+  await podman(containerArgs(spec(command)));
 }
 
 export async function removeBareContainers(): Promise<void> {

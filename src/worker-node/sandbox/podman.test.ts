@@ -26,8 +26,8 @@ const spec: ContainerSpec = {
 
 describe("containerArgs", () => {
   it("hardens the container and passes the command verbatim after the image", () => {
-    const args = containerArgs("create", spec);
-    expect(args.slice(0, 4)).toEqual(["create", "--rm", "--name=cynodeai-job-j1", "--pull=never"]);
+    const args = containerArgs(spec);
+    expect(args.slice(0, 4)).toEqual(["run", "--rm", "--name=cynodeai-job-j1", "--pull=never"]);
     for (const flag of ["--network=none", "--cap-drop=ALL", "--security-opt=no-new-privileges", "--read-only", "--pids-limit=128", "--memory=512m", "--cpus=1.5"]) {
       expect(args).toContain(flag);
     }
@@ -38,18 +38,18 @@ describe("containerArgs", () => {
   });
 
   it("joins a pod instead of disabling the network when a pod is given", () => {
-    const args = containerArgs("run", { ...spec, pod: "p1", mounts: [{ source: "/a", target: "/run/cynode", readOnly: true }] });
+    const args = containerArgs({ ...spec, pod: "p1", mounts: [{ source: "/a", target: "/run/cynode", readOnly: true }] });
     expect(args).toContain("--pod=p1");
     expect(args).not.toContain("--network=none");
     expect(args).not.toContain("--hostname=sandbox");
-    expect(containerArgs("run", spec)).toContain("--hostname=sandbox");
+    expect(containerArgs(spec)).toContain("--hostname=sandbox");
     expect(args).toContain("--mount=type=bind,source=/a,target=/run/cynode,ro");
   });
 
   it("refuses argv that podman would misread", () => {
-    expect(() => containerArgs("run", { ...spec, image: "--privileged" })).toThrow("invalid image");
-    expect(() => containerArgs("run", { ...spec, env: { "A=B": "x" } })).toThrow("invalid environment variable name");
-    expect(() => containerArgs("run", { ...spec, mounts: [{ source: "/a,b", target: "/w" }] })).toThrow("unsafe mount");
+    expect(() => containerArgs({ ...spec, image: "--privileged" })).toThrow("invalid image");
+    expect(() => containerArgs({ ...spec, env: { "A=B": "x" } })).toThrow("invalid environment variable name");
+    expect(() => containerArgs({ ...spec, mounts: [{ source: "/a,b", target: "/w" }] })).toThrow("unsafe mount");
   });
 });
 

@@ -30,10 +30,10 @@ export type ContainerSpec = {
 const SAFE_MOUNT_PATH = /^\/[^,:\n]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** argv for `podman create|run` of a hardened, throw-away container. */
-export function containerArgs(verb: "create" | "run", spec: ContainerSpec): string[] {
+/** argv for `podman run` of a hardened, throw-away container. */
+export function containerArgs(spec: ContainerSpec): string[] {
   if (spec.image.startsWith("-")) throw new Error(`invalid image name: ${spec.image}`);
-  const args = [verb, "--rm", `--name=${spec.name}`, `--pull=${spec.pull ?? "never"}`];
+  const args = ["run", "--rm", `--name=${spec.name}`, `--pull=${spec.pull ?? "never"}`];
   args.push(spec.pod ? `--pod=${spec.pod}` : "--network=none");
   args.push(
     "--cap-drop=ALL",
@@ -62,7 +62,6 @@ export function containerArgs(verb: "create" | "run", spec: ContainerSpec): stri
   return [...args, spec.image, ...spec.command];
 }
 
-export const startAttachedArgs = (name: string) => ["start", "--attach", name];
 export const removeContainersArgs = (names: string[]) => ["rm", "--force", "--ignore", "--time=0", ...names];
 export const imageExistsArgs = (image: string) => ["image", "exists", image];
 export const versionArgs = () => ["version", "--format", "{{.Client.Version}}"];

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
+import { existsSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import type { RunJobRequest } from "../../contracts/worker-api";
@@ -141,6 +142,18 @@ describe("sandbox runner (real podman)", () => {
     expect(await r.cancel(j.job_id)).toBe(false);
   });
 
+  it("cancels a job whose podman run has started but not yet created its container", async () => {
+    const settings = await testSettings();
+    const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
+    const j = sh("sleep 600");
+    const result = r.run(j);
+    // The workspace appears just before `podman run` is spawned, well before podman has created the container.
+    while (!existsSync(join(settings.mountRoot, j.job_id, "workspace"))) await Bun.sleep(1);
+    expect(await r.cancel(j.job_id)).toBe(true);
+    expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
+    expect((await podman.exec(["container", "exists", containerName(j.job_id)])).exitCode).toBe(1);
+  });
+
   it("stops every running job on shutdown", async () => {
     const settings = await testSettings();
     const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
@@ -169,7 +182,7 @@ describe("sandbox runner (real podman)", () => {
     const res = await (await runner()).run(sh("true", { image: "localhost/cynode-no-such-image:latest" }));
     expect(res.status).toBe("failed");
     expect(res.exit_code).toBe(-1);
-    expect(res.stderr).toContain("sandbox could not be created");
+    expect(res.stderr).toContain("sandbox could not be started");
   });
 
   it("runs use_inference jobs in the placement the inference hook provides, and releases it", async () => {

@@ -4,12 +4,12 @@
  */
 import type { RunJobRequest, RunJobResponse } from "../../contracts/worker-api";
 import { ProblemError } from "../../lib/http-problem";
+import { rfc3339 } from "../../lib/rfc3339";
 import type { Logger } from "../../lib/log";
 import {
   containerArgs,
   listContainersArgs,
   removeContainersArgs,
-  startAttachedArgs,
   type ContainerLimits,
   type Mount,
   type Podman,
@@ -50,7 +50,6 @@ const RESERVED_ENV = ["CYNODE_TASK_ID", "CYNODE_JOB_ID", "CYNODE_WORKSPACE_DIR"]
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export const containerName = (jobId: string) => `cynodeai-job-${jobId}`;
-export const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 /** min(requested or node default, node max), further capped by the orchestrator's constraint. */
 export function effectiveTimeoutSeconds(requested: number | undefined, timeouts: SandboxSettings["timeouts"], cap?: number): number {
@@ -69,7 +68,17 @@ export function jobEnv(job: RunJobRequest, extra: Record<string, string> = {}): 
   return { ...env, ...extra, CYNODE_TASK_ID: job.task_id, CYNODE_JOB_ID: job.job_id, CYNODE_WORKSPACE_DIR: WORKSPACE_DIR };
 }
 
-type Active = { canceled: boolean; timedOut: boolean; kill(): Promise<void>; done: Promise<unknown> };
+type Active = {
+  canceled: boolean;
+  timedOut: boolean;
+  /** The attached `podman run`, once spawned. */
+  exited?: Promise<number>;
+  kill(): Promise<void>;
+  done: Promise<unknown>;
+};
+
+/** `podman run` exits 125 when podman itself failed (bad image, bad flag): the job never started. */
+const PODMAN_FAILED = 125;
 
 export type SandboxRunner = ReturnType<typeof createSandboxRunner>;
 
@@ -105,16 +114,16 @@ export function createSandboxRunner({ podman, settings, log, now = () => new Dat
       placement = await (job.sandbox.use_inference && placeInferenceJob ? placeInferenceJob : plain)(job).catch((err: Error) => {
         throw new Error(`sandbox placement failed: ${err.message}`);
       });
-      const created = await podman.exec(containerArgs("create", {
+      if (self.canceled) return result("canceled", -1);
+      // One attached `podman run` (not create + start: that costs a second podman process per job).
+      const proc = podman.spawn(containerArgs({
         name, image, command: job.sandbox.command, env: jobEnv(job, placement.env),
         labels: { "cynodeai.task_id": job.task_id, "cynodeai.job_id": job.job_id, [NODE_LABEL]: settings.nodeSlug },
         limits: settings.limits, pod: placement.pod, workdir: WORKSPACE_DIR,
         mounts: [{ source: dirs.workspace, target: WORKSPACE_DIR }, ...placement.mounts],
         pull: image.startsWith("localhost/") ? "never" : "missing",
       }));
-      if (self.canceled) return result("canceled", -1);
-      if (created.exitCode !== 0) return result("failed", -1, "", `sandbox could not be created: ${created.stderr.trim()}`);
-      const proc = podman.spawn(startAttachedArgs(name));
+      self.exited = proc.exited;
       const seconds = effectiveTimeoutSeconds(job.sandbox.timeout_seconds, settings.timeouts, maxJobTimeoutSeconds?.());
       const timer = setTimeout(() => {
         self.timedOut = true;
@@ -129,7 +138,8 @@ export function createSandboxRunner({ podman, settings, log, now = () => new Dat
       if (self.canceled) return result("canceled", -1, stdout.text, stderr.text, truncated);
       if (self.timedOut) return result("timeout", -1, stdout.text, stderr.text, truncated);
       // 125-127 may be podman's own failure, after which the container can still exist.
-      cleanExit = code < 125;
+      cleanExit = code < PODMAN_FAILED;
+      if (code === PODMAN_FAILED) return result("failed", -1, stdout.text, `sandbox could not be started: ${stderr.text.trim()}`, truncated);
       return result(code === 0 ? "completed" : "failed", code, stdout.text, stderr.text, truncated);
     } catch (err) {
       log.error("job execution failed", { job_id: job.job_id, error: err });
@@ -153,7 +163,13 @@ export function createSandboxRunner({ podman, settings, log, now = () => new Dat
       const self: Active = {
         canceled: false,
         timedOut: false,
-        kill: async () => void (await podman.exec(removeContainersArgs([name]))),
+        // The container may not exist yet when `podman run` was just spawned: remove until the run has ended.
+        kill: async () => {
+          for (let attempt = 0; attempt < 50; attempt++) {
+            await podman.exec(removeContainersArgs([name]));
+            if (!self.exited || (await Promise.race([self.exited.then(() => true), Bun.sleep(200).then(() => false)]))) return;
+          }
+        },
         done: Promise.resolve(),
       };
       active.set(job.job_id, self);

@@ -40,7 +40,7 @@ export async function checkSandboxRuntime({ podman, image, limits, buildImage, n
       throw new RuntimeCheckError(`sandbox image ${image} is missing and building it failed: ${err.message}`);
     });
   }
-  const probe = await podman.exec(containerArgs("run", { name, image, command: ["true"], env: {}, labels: {}, limits }));
+  const probe = await podman.exec(containerArgs({ name, image, command: ["true"], env: {}, labels: {}, limits }));
   if (probe.exitCode !== 0) {
     await podman.exec(removeContainersArgs([name]));
     throw new RuntimeCheckError(explainPodmanFailure(probe.stderr, podman.containersConf));
