@@ -75,7 +75,7 @@ export async function dispatchBench(runs: number, cleanup: Cleanup): Promise<Com
     },
   });
   const calls = await wrapper.calls();
-  const splits = done.slice(1).map((r) => splitRun(r, orch.service.lines, node.service.lines, calls)); // [0] is the warm-up
+  const splits = done.slice(1).map((r) => splitRun(r, orch.service.jsonLines(), node.service.jsonLines(), calls)); // [0] is the warm-up
   const median: Split = {};
   for (const key of Object.keys(splits[0] ?? {})) median[key] = stats(splits.map((s) => s[key]!)).median;
   const ours = splits.map((s) => Object.entries(s).reduce((sum, [k, ms]) => (k.startsWith("podman") ? sum : sum + ms), 0));

@@ -20,7 +20,7 @@ export async function gatewayBench(runs: number, cleanup: Cleanup): Promise<Comp
   });
   const task = (await res.json()) as { id: string };
   const bare = startService(cleanup, ["bun", `${import.meta.dir}/bare-hono.ts`, JSON.stringify(task)], {});
-  const bareUrl = String((await bare.waitFor((l) => String(l.msg).startsWith("http"))).msg).replace(/\/$/, "");
+  const bareUrl = (await bare.waitForLine(/^http/)).replace(/\/$/, "");
   return compare("gateway: authenticated GET /v1/tasks/{id}, 32 connections, 3 s windows (ratio = system/bare throughput)", {
     runs,
     unit: "req/s",

@@ -9,7 +9,7 @@ import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import { stats, type Comparison } from "./harness";
 import { measurePaths, tcp, type PathMeasurements } from "./inference-load";
-import { bin, CONTAINERS_CONF, ROOT, startOllamaDouble, startService, tempDir, type Cleanup } from "./services";
+import { bin, CONTAINERS_CONF, logLine, ROOT, startOllamaDouble, startService, tempDir, type Cleanup } from "./services";
 
 const PROXY_IMAGE = "localhost/cynode-inference-proxy:latest";
 
@@ -40,7 +40,7 @@ function comparisons(where: string, m: PathMeasurements): Comparison[] {
 async function fromHost(runs: number, cleanup: Cleanup): Promise<Comparison[]> {
   const direct = await startOllamaDouble(cleanup);
   const proxy = startService(cleanup, [bin("inference-proxy")], { INFERENCE_PROXY_LISTEN: "127.0.0.1:0", OLLAMA_UPSTREAM_URL: direct, LOG_LEVEL: "info" });
-  const proxied = String((await proxy.waitFor((l) => l.msg === "listening")).tcp).replace(/\/$/, "");
+  const proxied = String((await logLine(proxy, "listening")).tcp).replace(/\/$/, "");
   proxy.mute();
   return comparisons("host", await measurePaths(tcp(direct), tcp(proxied), runs, 200));
 }

@@ -37,7 +37,7 @@ async function systemRun(cleanup: Cleanup): Promise<{ ms: number; checks: Record
   }
   const ms = performance.now() - t;
   const byId = new Map(listed.map((x) => [x.id, x.status]));
-  const dispatches = orch.service.lines.filter((l) => l.msg === "dispatch");
+  const dispatches = orch.service.logLines("dispatch");
   const perTask = new Map<string, number>();
   for (const d of dispatches) perTask.set(String(d.task_id), (perTask.get(String(d.task_id)) ?? 0) + 1);
   const checks = {

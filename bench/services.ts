@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { freePort, startProcess, type ManagedProcess } from "../bdd/support/managed-process";
 
 export const ROOT = resolve(import.meta.dir, "..");
 /** dist/bin, or CYNODE_BENCH_BIN_DIR (e.g. another build's binaries, for a before/after comparison). */
@@ -13,7 +14,7 @@ export const CONTAINERS_CONF = join(ROOT, "containers", "containers.conf");
 export const SANDBOX_IMAGE = "localhost/cynode-sandbox:latest";
 export const ADMIN_PASSWORD = "bench-admin-password";
 
-export type LogLine = { time?: string; msg?: string; [k: string]: unknown };
+export type LogLine = Record<string, unknown>;
 
 /** Undo steps, run last-in first-out, once, whatever failed. */
 export type Cleanup = { add(step: () => unknown): void; run(): Promise<void> };
@@ -40,90 +41,20 @@ export async function tempDir(cleanup: Cleanup, prefix: string): Promise<string>
   return dir;
 }
 
-export type Service = {
-  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
-  lines: LogLine[];
-  /** Resolves with the first log line (already seen or still to come) that matches. */
-  waitFor(match: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
-  /** Stops keeping (and parsing) log lines, so a chatty service under load costs the benchmark nothing. */
-  mute(): void;
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves to the exit code (null when killed). */
-  stop(graceMs?: number): Promise<number | null>;
-};
-
-function parse(text: string): LogLine {
-  try {
-    const v = JSON.parse(text);
-    return typeof v === "object" && v ? v : { msg: text };
-  } catch {
-    return { msg: text };
-  }
+/** Starts `argv` as a managed process whose stop is registered with `cleanup`. */
+export function startService(cleanup: Cleanup, argv: string[], env: Record<string, string | undefined>): ManagedProcess {
+  const p = startProcess(argv[0]!, argv, { env });
+  cleanup.add(() => p.stop());
+  return p;
 }
 
-/** Spawns `argv`, reading JSON log lines from stderr (and plain stdout lines) until it exits. Registers its stop. */
-export function startService(cleanup: Cleanup, argv: string[], env: Record<string, string | undefined>): Service {
-  const proc = Bun.spawn(argv, { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const lines: LogLine[] = [];
-  const waiters = new Set<() => void>();
-  let muted = false;
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    let rest = "";
-    const decoder = new TextDecoder();
-    for await (const bytes of stream) {
-      if (muted) continue;
-      const parts = (rest + decoder.decode(bytes, { stream: true })).split("\n");
-      rest = parts.pop()!;
-      for (const p of parts) if (p.trim()) lines.push(parse(p));
-      for (const w of waiters) w();
-    }
-  };
-  const pumped = Promise.all([pump(proc.stderr), pump(proc.stdout)]);
-  void Promise.all([pumped, proc.exited]).finally(() => [...waiters].forEach((w) => w()));
-  const stop = async (graceMs = 15_000) => {
-    if (proc.exitCode !== null || proc.signalCode) return proc.exitCode;
-    proc.kill("SIGTERM");
-    const timer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
-    await proc.exited;
-    clearTimeout(timer);
-    await pumped;
-    return proc.exitCode;
-  };
-  cleanup.add(() => stop());
-  return {
-    proc,
-    lines,
-    stop,
-    mute: () => void (muted = true),
-    waitFor(match, timeoutMs = 60_000) {
-      return new Promise((resolvePromise, reject) => {
-        const deadline = setTimeout(() => done(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-        const check = () => {
-          const hit = lines.find(match);
-          if (hit) done(undefined, hit);
-          else if (proc.exitCode !== null || proc.signalCode) done(new Error(`exited ${proc.exitCode ?? proc.signalCode}`));
-        };
-        function done(err?: Error, hit?: LogLine) {
-          clearTimeout(deadline);
-          waiters.delete(check);
-          if (hit) resolvePromise(hit);
-          else reject(new Error(`${argv[0]}: ${err!.message} while waiting; log tail:\n${lines.slice(-15).map((l) => JSON.stringify(l)).join("\n")}`));
-        }
-        waiters.add(check);
-        check();
-      });
-    },
-  };
+/** The first JSON log line (already written or still to come) whose `msg` is `msg`, parsed. */
+export async function logLine(p: ManagedProcess, msg: string, timeoutMs = 60_000): Promise<LogLine> {
+  const pattern = new RegExp(`"msg":${JSON.stringify(msg).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`);
+  return JSON.parse(await p.waitForLine(pattern, timeoutMs));
 }
 
-/** A port free right now (the kernel's pick for port 0). */
-export function freePort(): number {
-  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const port = server.port!;
-  server.stop(true);
-  return port;
-}
-
-export type Orchestrator = { service: Service; gatewayUrl: string; controlPlaneUrl: string; stateDir: string; psk: string };
+export type Orchestrator = { service: ManagedProcess; gatewayUrl: string; controlPlaneUrl: string; stateDir: string; psk: string };
 
 export async function startOrchestrator(cleanup: Cleanup, env: Record<string, string> = {}, stateDir?: string): Promise<Orchestrator> {
   const dir = stateDir ?? (await tempDir(cleanup, "orch"));
@@ -139,18 +70,18 @@ export async function startOrchestrator(cleanup: Cleanup, env: Record<string, st
     LOG_LEVEL: "info",
     ...env,
   });
-  const url = async (msg: string) => String((await service.waitFor((l) => l.msg === msg, 120_000)).url).replace(/\/$/, "");
+  const url = async (msg: string) => String((await logLine(service, msg, 120_000)).url).replace(/\/$/, "");
   const controlPlaneUrl = await url("control-plane listening");
   const gatewayUrl = await url("user gateway listening");
   return { service, gatewayUrl, controlPlaneUrl, stateDir: dir, psk };
 }
 
-export type WorkerNode = { service: Service; url: string; slug: string; stateDir: string };
+export type WorkerNode = { service: ManagedProcess; url: string; slug: string; stateDir: string };
 
 /** The Ollama-API-compatible test double (never inference) in its own process; resolves to its URL. */
 export async function startOllamaDouble(cleanup: Cleanup, socket?: string): Promise<string> {
   const double = startService(cleanup, ["bun", join(import.meta.dir, "ollama-double.ts"), ...(socket ? [socket] : [])], {});
-  return String((await double.waitFor((l) => l.msg === "ollama test double listening")).url);
+  return String((await logLine(double, "ollama test double listening")).url);
 }
 
 /**
@@ -187,7 +118,7 @@ export async function startWorkerNode(
     LOG_LEVEL: "info",
     ...(opts.path ? { PATH: opts.path } : {}),
   });
-  const ready = await service.waitFor((l) => l.msg === "node ready", 120_000);
+  const ready = await logLine(service, "node ready", 120_000);
   return { service, url: String(ready.worker_api), slug: opts.slug, stateDir };
 }
 

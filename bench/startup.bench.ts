@@ -14,7 +14,8 @@ import { bareRun } from "./podman-floor";
 import { startOllamaDouble, startOrchestrator, startWorkerNode, tempDir, type Cleanup, type Orchestrator } from "./services";
 
 async function stopClean(orch: Orchestrator): Promise<void> {
-  const code = await orch.service.stop();
+  await orch.service.stop();
+  const code = await orch.service.exited;
   if (code !== 0) throw new Error(`orchestrator exited ${code} on SIGTERM (want a clean 0)`);
   if (existsSync(join(orch.stateDir, "postgres-data", "postmaster.pid"))) throw new Error("orchestrator left its Postgres running");
 }

@@ -1,4 +1,5 @@
 /** Steps where the test plays a worker node against the control-plane: register, fetch config, ack, report. */
+import { rfc3339 } from "../../src/lib/rfc3339";
 import { Given, Then, When } from "@cucumber/cucumber";
 import { expect } from "bun:test";
 import type { NodeCapabilityReport } from "../../src/contracts/node-payloads";
@@ -6,7 +7,7 @@ import { NODE_PSK } from "../support/orchestrator-process";
 import { runningOrchestrator } from "../support/system";
 import type { CyWorld } from "../support/world";
 
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+const now = () => rfc3339(new Date());
 
 function capability(slug: string, workerUrl?: string): NodeCapabilityReport {
   return {

@@ -1,5 +1,7 @@
-/** A child process the suite started: its output kept for assertions and failure reports, lines awaited, stopped for sure. */
-import { createServer } from "node:net";
+/**
+ * A child process the suite (or the benchmarks) started: its output kept for assertions and failure reports, lines
+ * awaited, stopped for sure.
+ */
 import { join, resolve } from "node:path";
 
 export const root = resolve(import.meta.dir, "..", "..");
@@ -9,17 +11,7 @@ export function command(name: string): string[] {
   return process.env.CYNODE_BDD_BINARIES === "1" ? [join(root, "dist", "bin", name)] : ["bun", join(root, "src", name, "main.ts")];
 }
 
-/** A TCP port that was free a moment ago: for services that must know their own URL before they listen. */
-export function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => ok(port));
-    });
-  });
-}
+export { freePort } from "../../src/testing/free-port";
 
 export type ManagedProcess = {
   name: string;
@@ -30,6 +22,10 @@ export type ManagedProcess = {
   waitForLine(re: RegExp, timeoutMs?: number): Promise<string>;
   /** The JSON log lines whose `msg` is `msg`, parsed. */
   logLines(msg: string): Record<string, unknown>[];
+  /** Every JSON log line so far, parsed. */
+  jsonLines(): Record<string, unknown>[];
+  /** Stops keeping output, so a chatty process under load costs its observer nothing. */
+  mute(): void;
   exited: Promise<number>;
   /** The exit code, or an error naming what the process printed if it is still running after `timeoutMs`. */
   exitCodeWithin(timeoutMs: number): Promise<number>;
@@ -58,10 +54,12 @@ export function startProcess(name: string, argv: string[], opts: StartOptions = 
   const log = opts.logFile ? Bun.file(opts.logFile).writer() : undefined;
   let text = "";
   let ended = false;
+  let muted = false;
   const waiters = new Set<() => void>();
   const drain = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
     for await (const chunk of stream) {
+      if (muted) continue;
       text += decoder.decode(chunk, { stream: true });
       log?.write(chunk);
       log?.flush();
@@ -77,15 +75,23 @@ export function startProcess(name: string, argv: string[], opts: StartOptions = 
     return code;
   });
 
+  const jsonLines = () =>
+    text.split("\n").flatMap((l) => {
+      if (!l.startsWith("{")) return [];
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return []; // not a log line, or one still being written
+      }
+    });
+
   return {
     name,
     pid: proc.pid,
     output: () => text,
-    logLines: (msg) =>
-      text
-        .split("\n")
-        .filter((l) => l.startsWith("{") && l.includes(`"msg":${JSON.stringify(msg)}`))
-        .map((l) => JSON.parse(l)),
+    logLines: (msg) => jsonLines().filter((l) => l.msg === msg),
+    jsonLines,
+    mute: () => void (muted = true),
     exited,
     async exitCodeWithin(timeoutMs) {
       let timer: Timer | undefined;

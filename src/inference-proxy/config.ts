@@ -1,18 +1,9 @@
 /** inference-proxy configuration: environment plus flags, validated once by one schema. */
 import * as v from "valibot";
-import { parseDuration } from "../lib/duration";
+import { durationVar, logLevelVar, parses, wholeNumberVar } from "../lib/env-vars";
 import { parseListenAddress } from "../lib/serve";
 import { MAX_BODY_BYTES } from "./proxy-app";
 import { parseUpstream } from "./upstream";
-
-const parses = (parse: (s: string) => unknown) => (s: string) => {
-  try {
-    parse(s);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 // `none` (or empty) turns TCP off, leaving only the Unix socket.
 const tcpListen = v.pipe(
@@ -31,13 +22,9 @@ export const ProxyEnv = v.pipe(
       v.check(parses(parseUpstream), "must be http://host:port or unix:/path.sock"),
       v.transform(parseUpstream),
     ),
-    INFERENCE_PROXY_TIMEOUT: v.pipe(
-      v.optional(v.string(), "120s"),
-      v.check((s) => parses(parseDuration)(s) && parseDuration(s) > 0, "must be a duration such as 120s or 2m"),
-      v.transform(parseDuration),
-    ),
-    INFERENCE_PROXY_MAX_BODY_BYTES: v.pipe(v.optional(v.string(), String(MAX_BODY_BYTES)), v.regex(/^\d+$/, "must be a whole number"), v.transform(Number), v.minValue(1)),
-    LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error"]), "info"),
+    INFERENCE_PROXY_TIMEOUT: durationVar("120s"),
+    INFERENCE_PROXY_MAX_BODY_BYTES: wholeNumberVar(MAX_BODY_BYTES, 1),
+    LOG_LEVEL: logLevelVar,
   }),
   // A partial check still runs when other fields are invalid, so every problem is listed at once.
   v.partialCheck(

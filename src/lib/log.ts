@@ -1,7 +1,7 @@
 /** JSON-lines logger with a redaction list: secrets never reach a log line, whatever a caller passes. */
 import { writeSync } from "node:fs";
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
+export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFields = Record<string, unknown>;
 export type Logger = {
   debug(msg: string, fields?: LogFields): void;
@@ -11,6 +11,7 @@ export type Logger = {
   child(fields: LogFields): Logger;
 };
 
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SECRET_KEY = /token|secret|password|psk|authorization|cookie|api[_-]?key/i;
 export const REDACTED = "[REDACTED]";

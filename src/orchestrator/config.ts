@@ -2,21 +2,8 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
-import { parseDuration } from "../lib/duration";
-import { parseListenAddress } from "../lib/serve";
+import { durationVar as duration, listenVar as listen, logLevelVar, wholeNumberVar as int } from "../lib/env-vars";
 
-const isDuration = (s: string) => {
-  try {
-    return parseDuration(s) > 0;
-  } catch {
-    return false;
-  }
-};
-const duration = (def: string) => v.pipe(v.optional(v.string(), def), v.check(isDuration, "must be a duration such as 30s, 15m or 168h"), v.transform(parseDuration));
-const int = (def: number, min: number, max: number) =>
-  v.pipe(v.optional(v.string(), String(def)), v.regex(/^\d+$/, "must be a whole number"), v.transform(Number), v.minValue(min), v.maxValue(max));
-const listen = (def: string) =>
-  v.pipe(v.optional(v.string(), def), v.check((s) => { try { return !!parseListenAddress(s); } catch { return false; } }, "must be [host]:port"), v.transform(parseListenAddress));
 const optionalText = v.pipe(v.optional(v.string()), v.transform((s) => (s?.trim() ? s.trim() : undefined)));
 const url = (def: string) => v.pipe(v.optional(v.string(), def), v.url("must be a URL"), v.transform((s) => s.replace(/\/+$/, "")));
 const bool = (def: boolean) => v.pipe(v.optional(v.picklist(["true", "false", "1", "0"]), def ? "true" : "false"), v.transform((s) => s === "true" || s === "1"));
@@ -45,7 +32,7 @@ export const OrchestratorEnv = v.object({
   DISPATCH_HTTP_TIMEOUT: duration("3h5m"),
   MAX_REQUEST_BODY_MB: int(10, 1, 1024),
   TRUST_PROXY_HEADERS: bool(false),
-  LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error"]), "info"),
+  LOG_LEVEL: logLevelVar,
 });
 export type OrchestratorConfig = v.InferOutput<typeof OrchestratorEnv>;
 

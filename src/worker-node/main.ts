@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { buildImage } from "../../containers/build-image";
 import { exitOnSignals } from "../lib/exit-on-signals";
-import { createLogger, type LogLevel } from "../lib/log";
+import { createLogger, LOG_LEVELS, type LogLevel } from "../lib/log";
 import { VERSION } from "../lib/version";
 import { ConfigError, DEFAULT_CONFIG_PATH, loadNodeConfig } from "./config";
 import { startNode, type NodeDeps } from "./node-manager/start-node";
@@ -21,7 +21,7 @@ const main = defineCommand({
     config: { type: "string", description: `Node YAML (default ${DEFAULT_CONFIG_PATH}; optional). Environment overrides: ORCHESTRATOR_URL, NODE_SLUG, NODE_NAME, NODE_REGISTRATION_PSK, NODE_ADVERTISED_WORKER_API_URL, WORKER_API_PORT, CYNODE_STATE_DIR, CYNODE_SANDBOX_MOUNT_ROOT, CYNODE_CONTAINERS_CONF, SANDBOX_IMAGE, CAPABILITY_REPORT_INTERVAL, OLLAMA_UPSTREAM_URL, OLLAMA_IMAGE, OLLAMA_MODELS_VOLUME, INFERENCE_PROXY_IMAGE` },
   },
   async run({ args }) {
-    const level = (["debug", "info", "warn", "error"].includes(process.env.LOG_LEVEL ?? "") ? process.env.LOG_LEVEL : "info") as LogLevel;
+    const level = (LOG_LEVELS as readonly string[]).includes(process.env.LOG_LEVEL ?? "") ? (process.env.LOG_LEVEL as LogLevel) : "info";
     const log = createLogger({ name: "worker-node", level });
     let config;
     try {

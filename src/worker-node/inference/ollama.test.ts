@@ -1,3 +1,4 @@
+import { freePort } from "../../testing/free-port";
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { memoryLogger } from "../../lib/log";
 import { startOllamaTestServer, type OllamaTestServer } from "../../testing/ollama-test-server";
@@ -15,13 +16,6 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => upstream.stop());
 
-/** A port nothing listens on right now. */
-function freePort(): number {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: () => {} } });
-  const port = s.port;
-  s.stop(true);
-  return port;
-}
 
 const noSleep = async () => {};
 

@@ -3,6 +3,7 @@
  * worker node; a prompt-mode task runs `cynode-prompt` in a no-network pod whose sidecar relays to the node's Ollama,
  * here the Ollama-API-compatible TEST DOUBLE.
  */
+import { freePort } from "../../testing/free-port";
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -25,11 +26,6 @@ let orchestrator: RunningOrchestrator;
 let node: RunningNode;
 let dir: string;
 
-function freePort(): number {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: () => {} } });
-  s.stop(true);
-  return s.port;
-}
 
 beforeAll(async () => {
   const podman = testPodman();

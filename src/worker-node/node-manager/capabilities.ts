@@ -1,4 +1,5 @@
 /** The node's capability report (contracts 2.1) from real facts: CPU, RAM, free disk, GPUs, podman version. */
+import { rfc3339 } from "../../lib/rfc3339";
 import { statfs } from "node:fs/promises";
 import { arch, cpus, hostname, platform, release, totalmem } from "node:os";
 import type { NodeCapabilityReport } from "../../contracts/node-payloads";
@@ -68,7 +69,7 @@ export async function collectCapabilities({ config, podmanVersion, workerApiUrl,
   const disk = await statfs(config.storage.state_dir).catch(() => undefined);
   return {
     version: 1,
-    reported_at: now().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    reported_at: rfc3339(now()),
     node: { node_slug: config.node.id, name: config.node.name, labels: config.node.labels },
     platform: { os: platform(), distro: await distro(), arch: GO_ARCH[arch()] ?? arch(), kernel_version: release() },
     container_runtime: { runtime: "podman", version: podmanVersion, rootless_supported: true, rootless_enabled: process.getuid?.() !== 0 },
