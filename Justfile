@@ -23,9 +23,13 @@ images: install
 typecheck: install
     bunx tsc --noEmit -p tsconfig.json
 
-# Lint: the type-check, then biome's linter (rules in biome.json; lint only, no formatting)
+# Lint: the type-check, then biome's linter and format check (rules in biome.json)
 lint: typecheck
-    bunx biome lint .
+    bunx biome check .
+
+# Format the tree in place (biome)
+fmt: install
+    bunx biome format --write .
 
 # All tests: unit and HTTP tests with coverage (>= 90 % lines per file, enforced by bunfig.toml), then the behaviour suite
 test: install typecheck images

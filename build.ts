@@ -36,13 +36,27 @@ async function postgresTarball(): Promise<string> {
 }
 
 const wanted = (process.argv.slice(2).length ? process.argv.slice(2) : ENTRYPOINTS) as string[];
-for (const name of wanted) if (!(ENTRYPOINTS as readonly string[]).includes(name)) throw new Error(`unknown executable: ${name}`);
+for (const name of wanted)
+  if (!(ENTRYPOINTS as readonly string[]).includes(name)) throw new Error(`unknown executable: ${name}`);
 
 await mkdir(join(root, "dist", "bin"), { recursive: true });
 const sha = await gitSha();
 for (const name of wanted) {
   const extra = name === "orchestrator" ? [await postgresTarball(), "--asset-naming=[name].[ext]"] : [];
   const started = performance.now();
-  await sh(["bun", "build", "--compile", "--bytecode", "--format=esm", "--minify-syntax", "--minify-whitespace", `--define=CYNODE_GIT_SHA=${JSON.stringify(sha)}`, join("src", name, "main.ts"), ...extra, "--outfile", join("dist", "bin", name)]);
+  await sh([
+    "bun",
+    "build",
+    "--compile",
+    "--bytecode",
+    "--format=esm",
+    "--minify-syntax",
+    "--minify-whitespace",
+    `--define=CYNODE_GIT_SHA=${JSON.stringify(sha)}`,
+    join("src", name, "main.ts"),
+    ...extra,
+    "--outfile",
+    join("dist", "bin", name),
+  ]);
   console.log(`built dist/bin/${name} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }

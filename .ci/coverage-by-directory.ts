@@ -23,7 +23,9 @@ for (const [dir, t] of [...totals].sort(([a], [b]) => a.localeCompare(b))) {
   const pct = t.found ? (100 * t.hit) / t.found : 100;
   const low = pct < Number(minimum);
   failed ||= low;
-  console.log(`  ${dir.padEnd(40)} ${pct.toFixed(2).padStart(6)} %  (${t.hit}/${t.found})${low ? `  below ${minimum} %` : ""}`);
+  console.log(
+    `  ${dir.padEnd(40)} ${pct.toFixed(2).padStart(6)} %  (${t.hit}/${t.found})${low ? `  below ${minimum} %` : ""}`,
+  );
 }
 if (!totals.size) {
   console.error(`no coverage data for src/ in ${lcovPath}`);

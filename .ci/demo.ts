@@ -45,7 +45,11 @@ async function cynork(args: string[], stdin?: string): Promise<{ code: number; o
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, out: out + err };
 }
 
@@ -62,7 +66,8 @@ function nodeYaml(ollama: string | undefined): string {
 }
 
 async function up(): Promise<void> {
-  for (const d of [join(state, "logs"), join(state, "cynork"), join(root, ".state")]) await mkdir(d, { recursive: true, mode: 0o755 });
+  for (const d of [join(state, "logs"), join(state, "cynork"), join(root, ".state")])
+    await mkdir(d, { recursive: true, mode: 0o755 });
   await chmod(state, 0o755);
   const psk = await secretFile(join(state, "node-psk"), () => crypto.randomUUID());
   const passwordFile = join(state, "admin-password");
@@ -81,20 +86,26 @@ async function up(): Promise<void> {
   };
   process.on("SIGINT", () => void stopAll().then(() => process.exit(0)));
   process.on("SIGTERM", () => void stopAll().then(() => process.exit(0)));
-  const remember = () => writeFile(pidFile, JSON.stringify({ demo: process.pid, children: children.map((c) => c.pid) }));
+  const remember = () =>
+    writeFile(pidFile, JSON.stringify({ demo: process.pid, children: children.map((c) => c.pid) }));
 
   console.log(`demo: state in ${state}, logs in ${join(state, "logs")}`);
   const orchestrator = startProcess("orchestrator", [bin("orchestrator"), "--state-dir", join(state, "orchestrator")], {
     env: {
-      USER_GATEWAY_LISTEN_ADDR: "127.0.0.1:12080", CONTROL_PLANE_LISTEN_ADDR: "127.0.0.1:12082", ORCHESTRATOR_PUBLIC_URL: CONTROL_PLANE,
-      NODE_REGISTRATION_PSK: psk, BOOTSTRAP_ADMIN_PASSWORD: password,
+      USER_GATEWAY_LISTEN_ADDR: "127.0.0.1:12080",
+      CONTROL_PLANE_LISTEN_ADDR: "127.0.0.1:12082",
+      ORCHESTRATOR_PUBLIC_URL: CONTROL_PLANE,
+      NODE_REGISTRATION_PSK: psk,
+      BOOTSTRAP_ADMIN_PASSWORD: password,
     },
     logFile: join(state, "logs", "orchestrator.log"),
     detached: true,
   });
   children.push(orchestrator);
   await remember();
-  await orchestrator.waitForLine(/"msg":"user gateway listening"/).catch((e: Error) => fail(`the orchestrator did not start:\n${e.message}`));
+  await orchestrator
+    .waitForLine(/"msg":"user gateway listening"/)
+    .catch((e: Error) => fail(`the orchestrator did not start:\n${e.message}`));
   const generated = /bootstrap admin created: handle=admin password=(\S+)/.exec(orchestrator.output())?.[1];
   if (generated) {
     password = generated;
@@ -104,7 +115,11 @@ async function up(): Promise<void> {
 
   const ollamaUrl = (process.env.OLLAMA_UPSTREAM_URL || "http://127.0.0.1:11434").replace(/\/+$/, "");
   const ollama = (await ollamaAt(ollamaUrl)) ? ollamaUrl : undefined;
-  console.log(ollama ? `demo: using the Ollama at ${ollama}` : `demo: no Ollama answers at ${ollamaUrl}; the node runs without inference (set OLLAMA_UPSTREAM_URL to use one)`);
+  console.log(
+    ollama
+      ? `demo: using the Ollama at ${ollama}`
+      : `demo: no Ollama answers at ${ollamaUrl}; the node runs without inference (set OLLAMA_UPSTREAM_URL to use one)`,
+  );
   await mkdir(join(state, "node"), { recursive: true });
   await writeFile(join(state, "node", "node.yaml"), nodeYaml(ollama));
   const node = startProcess("worker-node", [bin("worker-node"), "--config", join(state, "node", "node.yaml")], {
@@ -114,10 +129,13 @@ async function up(): Promise<void> {
   });
   children.push(node);
   await remember();
-  await node.waitForLine(/"msg":"node ready"/, 300_000).catch((e: Error) => fail(`the worker node did not start:\n${e.message}`));
+  await node
+    .waitForLine(/"msg":"node ready"/, 300_000)
+    .catch((e: Error) => fail(`the worker node did not start:\n${e.message}`));
   console.log("demo: worker node registered, configured and ready (Worker API http://127.0.0.1:12090)");
 
-  if (!password) return fail(`no admin password: this state was made earlier; set BOOTSTRAP_ADMIN_PASSWORD or remove ${state}`);
+  if (!password)
+    return fail(`no admin password: this state was made earlier; set BOOTSTRAP_ADMIN_PASSWORD or remove ${state}`);
   const login = await cynork(["auth", "login", "-u", "admin", "--password-stdin"], `${password}\n`);
   if (login.code !== 0) return fail(`cynork login failed: ${login.out}`);
   console.log(`\n$ cynork auth login -u admin --password-stdin\n${login.out}`);
@@ -131,7 +149,12 @@ async function up(): Promise<void> {
     const id = /task_id=(\S+)/.exec((await show(["-q", "task", "create", ...args, "--result"])).out)?.[1];
     if (id) await show(["task", "logs", id]);
   };
-  await runTask(["--command", "echo Hello from a CyNodeAI sandbox", "--command", 'echo "network interfaces:" $(ip -o link | cut -d: -f2)']);
+  await runTask([
+    "--command",
+    "echo Hello from a CyNodeAI sandbox",
+    "--command",
+    'echo "network interfaces:" $(ip -o link | cut -d: -f2)',
+  ]);
   if (ollama) await runTask(["-p", "In one sentence: what is a sandbox?"]);
 
   console.log(
@@ -156,7 +179,9 @@ async function down(): Promise<void> {
   for (const pid of targets) process.kill(pid, "SIGTERM");
   for (let i = 0; i < 600 && targets.some(processAlive); i++) await Bun.sleep(100);
   await rm(pidFile, { force: true });
-  console.log(targets.some(processAlive) ? `demo: still running: ${targets.filter(processAlive).join(" ")}` : "demo: stopped");
+  console.log(
+    targets.some(processAlive) ? `demo: still running: ${targets.filter(processAlive).join(" ")}` : "demo: stopped",
+  );
 }
 
 await (process.argv[2] === "down" ? down() : up());

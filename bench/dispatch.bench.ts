@@ -5,14 +5,32 @@
  */
 import { stats, compare, type Comparison } from "./harness";
 import { bareRun, timingWrapper, type PodmanCall } from "./podman-floor";
-import { at, bin, login, startOllamaDouble, startOrchestrator, startWorkerNode, tempDir, type Cleanup, type LogLine, type Orchestrator, type WorkerNode } from "./services";
+import {
+  at,
+  bin,
+  login,
+  startOllamaDouble,
+  startOrchestrator,
+  startWorkerNode,
+  tempDir,
+  type Cleanup,
+  type LogLine,
+  type Orchestrator,
+  type WorkerNode,
+} from "./services";
 
 type Run = { t0: number; t1: number; taskId: string };
 
 async function cynorkCreate(gatewayUrl: string, token: string, home: string): Promise<Run> {
   const t0 = Date.now();
   const p = Bun.spawn([bin("cynork"), "task", "create", "--command", "true", "--result"], {
-    env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: home, CYNORK_GATEWAY_URL: gatewayUrl, CYNORK_TOKEN: token },
+    env: {
+      PATH: process.env.PATH,
+      HOME: home,
+      XDG_CONFIG_HOME: home,
+      CYNORK_GATEWAY_URL: gatewayUrl,
+      CYNORK_TOKEN: token,
+    },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -20,7 +38,8 @@ async function cynorkCreate(gatewayUrl: string, token: string, home: string): Pr
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   const t1 = Date.now();
   const taskId = /task_id=(\S+)/.exec(out + err)?.[1];
-  if (code !== 0 || !taskId || !/status=completed/.test(out)) throw new Error(`cynork task create failed (exit ${code}):\n${out}\n${err}`);
+  if (code !== 0 || !taskId || !/status=completed/.test(out))
+    throw new Error(`cynork task create failed (exit ${code}):\n${out}\n${err}`);
   return { t0, t1, taskId };
 }
 
@@ -37,7 +56,9 @@ export function splitRun(run: Run, orchLines: LogLine[], workerLines: LogLine[],
   const dispatchEnd = at(dispatch);
   const dispatchStart = dispatchEnd - Number(dispatch.duration_ms);
   const workMs = Number(work.duration_ms);
-  const podmanMs = calls.filter((c) => c.start >= dispatchStart && c.end <= dispatchEnd + 1).reduce((s, c) => s + (c.end - c.start), 0);
+  const podmanMs = calls
+    .filter((c) => c.start >= dispatchStart && c.end <= dispatchEnd + 1)
+    .reduce((s, c) => s + (c.end - c.start), 0);
   return {
     "cynork start → request": postEnd - Number(post.duration_ms) - run.t0,
     "gateway POST /v1/tasks": Number(post.duration_ms),
@@ -49,10 +70,19 @@ export function splitRun(run: Run, orchLines: LogLine[], workerLines: LogLine[],
   };
 }
 
-export async function startWarmSystem(cleanup: Cleanup, maxConcurrency: number, podmanPath?: string): Promise<{ orch: Orchestrator; node: WorkerNode; token: string }> {
+export async function startWarmSystem(
+  cleanup: Cleanup,
+  maxConcurrency: number,
+  podmanPath?: string,
+): Promise<{ orch: Orchestrator; node: WorkerNode; token: string }> {
   const orch = await startOrchestrator(cleanup);
   const ollamaUrl = await startOllamaDouble(cleanup);
-  const node = await startWorkerNode(cleanup, orch, { slug: `bench-${crypto.randomUUID().slice(0, 8)}`, maxConcurrency, ollamaUrl, path: podmanPath });
+  const node = await startWorkerNode(cleanup, orch, {
+    slug: `bench-${crypto.randomUUID().slice(0, 8)}`,
+    maxConcurrency,
+    ollamaUrl,
+    path: podmanPath,
+  });
   return { orch, node, token: await login(orch.gatewayUrl) };
 }
 
@@ -61,24 +91,32 @@ export async function dispatchBench(runs: number, cleanup: Cleanup): Promise<Com
   const wrapper = await timingWrapper(dir);
   const { orch, node, token } = await startWarmSystem(cleanup, 4, wrapper.path);
   const done: Run[] = [];
-  const c = await compare("dispatch: cynork task create --command true --result vs bare podman run (same image, flags, limits)", {
-    runs,
-    system: async () => {
-      const r = await cynorkCreate(orch.gatewayUrl, token, dir);
-      done.push(r);
-      return r.t1 - r.t0;
+  const c = await compare(
+    "dispatch: cynork task create --command true --result vs bare podman run (same image, flags, limits)",
+    {
+      runs,
+      system: async () => {
+        const r = await cynorkCreate(orch.gatewayUrl, token, dir);
+        done.push(r);
+        return r.t1 - r.t0;
+      },
+      baseline: async () => {
+        const t = performance.now();
+        await bareRun();
+        return performance.now() - t;
+      },
     },
-    baseline: async () => {
-      const t = performance.now();
-      await bareRun();
-      return performance.now() - t;
-    },
-  });
+  );
   const calls = await wrapper.calls();
   const splits = done.slice(1).map((r) => splitRun(r, orch.service.jsonLines(), node.service.jsonLines(), calls)); // [0] is the warm-up
   const median: Split = {};
   for (const key of Object.keys(splits[0] ?? {})) median[key] = stats(splits.map((s) => s[key]!)).median;
-  const ours = splits.map((s) => Object.entries(s).reduce((sum, [k, ms]) => (k.startsWith("podman") ? sum : sum + ms), 0));
-  c.notes = { "split of the system's time (medians, ms)": median, "ours (system − podman), median ms": stats(ours).median };
+  const ours = splits.map((s) =>
+    Object.entries(s).reduce((sum, [k, ms]) => (k.startsWith("podman") ? sum : sum + ms), 0),
+  );
+  c.notes = {
+    "split of the system's time (medians, ms)": median,
+    "ours (system − podman), median ms": stats(ours).median,
+  };
   return [c];
 }

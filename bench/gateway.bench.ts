@@ -3,7 +3,9 @@ import { compare, type Comparison } from "./harness";
 import { login, startOrchestrator, startService, type Cleanup } from "./services";
 
 async function load(url: string, token?: string): Promise<number> {
-  const p = Bun.spawn(["bun", `${import.meta.dir}/load.ts`, url, "32", "3000", ...(token ? [token] : [])], { stdout: "pipe" });
+  const p = Bun.spawn(["bun", `${import.meta.dir}/load.ts`, url, "32", "3000", ...(token ? [token] : [])], {
+    stdout: "pipe",
+  });
   const out = JSON.parse(await new Response(p.stdout).text());
   if (out.errors) throw new Error(`${out.errors} failed requests against ${url}`);
   return out.rps;
@@ -21,10 +23,13 @@ export async function gatewayBench(runs: number, cleanup: Cleanup): Promise<Comp
   const task = (await res.json()) as { id: string };
   const bare = startService(cleanup, ["bun", `${import.meta.dir}/bare-hono.ts`, JSON.stringify(task)], {});
   const bareUrl = (await bare.waitForLine(/^http/)).replace(/\/$/, "");
-  return compare("gateway: authenticated GET /v1/tasks/{id}, 32 connections, 3 s windows (ratio = system/bare throughput)", {
-    runs,
-    unit: "req/s",
-    system: () => load(`${orch.gatewayUrl}/v1/tasks/${task.id}`, token),
-    baseline: () => load(`${bareUrl}/v1/tasks/${task.id}`),
-  });
+  return compare(
+    "gateway: authenticated GET /v1/tasks/{id}, 32 connections, 3 s windows (ratio = system/bare throughput)",
+    {
+      runs,
+      unit: "req/s",
+      system: () => load(`${orch.gatewayUrl}/v1/tasks/${task.id}`, token),
+      baseline: () => load(`${bareUrl}/v1/tasks/${task.id}`),
+    },
+  );
 }

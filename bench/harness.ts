@@ -27,7 +27,13 @@ export async function timed(fn: () => Promise<unknown>): Promise<number> {
 /** Alternates system and baseline `runs` times each (after one untimed warm-up of each). */
 export async function compare(
   name: string,
-  opts: { runs: number; unit?: string; system: () => Promise<number>; baseline: () => Promise<number>; warmup?: boolean },
+  opts: {
+    runs: number;
+    unit?: string;
+    system: () => Promise<number>;
+    baseline: () => Promise<number>;
+    warmup?: boolean;
+  },
 ): Promise<Comparison> {
   if (opts.warmup !== false) {
     await opts.system();
@@ -47,7 +53,12 @@ export async function compare(
 const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
 
 export function printComparison(c: Comparison): void {
-  const row = (label: string, s: Stats) => `  ${label.padEnd(9)} min ${fmt(s.min)}  median ${fmt(s.median)}  p99 ${fmt(s.p99)}  max ${fmt(s.max)} ${c.unit}  (n=${s.n})`;
-  console.log(`\n${c.name}\n${row("system", c.system)}\n${row("baseline", c.baseline)}\n  ratio     ${c.ratio.toFixed(2)}x (system median / baseline median)`);
-  if (c.notes) for (const [k, v] of Object.entries(c.notes)) console.log(`  ${k}: ${typeof v === "number" ? fmt(v) : JSON.stringify(v)}`);
+  const row = (label: string, s: Stats) =>
+    `  ${label.padEnd(9)} min ${fmt(s.min)}  median ${fmt(s.median)}  p99 ${fmt(s.p99)}  max ${fmt(s.max)} ${c.unit}  (n=${s.n})`;
+  console.log(
+    `\n${c.name}\n${row("system", c.system)}\n${row("baseline", c.baseline)}\n  ratio     ${c.ratio.toFixed(2)}x (system median / baseline median)`,
+  );
+  if (c.notes)
+    for (const [k, v] of Object.entries(c.notes))
+      console.log(`  ${k}: ${typeof v === "number" ? fmt(v) : JSON.stringify(v)}`);
 }

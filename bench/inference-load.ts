@@ -5,11 +5,21 @@ export type Send = (path: string, init: RequestInit) => Promise<Response>;
 
 export const MODEL = "qwen3.5:0.8b";
 
-export const tcp = (base: string): Send => (path, init) => fetch(base + path, init);
-export const unixSocket = (socket: string): Send => (path, init) => fetch(`http://localhost${path}`, { ...init, unix: socket } as RequestInit);
+export const tcp =
+  (base: string): Send =>
+  (path, init) =>
+    fetch(base + path, init);
+export const unixSocket =
+  (socket: string): Send =>
+  (path, init) =>
+    fetch(`http://localhost${path}`, { ...init, unix: socket } as RequestInit);
 
 async function generate(send: Send, body: unknown): Promise<number> {
-  const res = await send("/api/generate", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await send("/api/generate", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`/api/generate answered ${res.status}: ${await res.text()}`);
   let bytes = 0;
   for await (const chunk of res.body!) bytes += chunk.byteLength;
@@ -28,7 +38,10 @@ export async function latencies(send: Send, n: number): Promise<number[]> {
 }
 
 /** ~1 MB: 1024 words of 1 KiB, which the test double echoes back one NDJSON chunk per word. */
-export const BIG_PROMPT = Array.from({ length: 1024 }, (_, i) => `${String(i).padStart(4, "0")}${"x".repeat(1019)}`).join(" ");
+export const BIG_PROMPT = Array.from(
+  { length: 1024 },
+  (_, i) => `${String(i).padStart(4, "0")}${"x".repeat(1019)}`,
+).join(" ");
 
 /** One streamed ~1 MB reply; its throughput in MB/s. */
 export async function streamMbPerSecond(send: Send): Promise<number> {
@@ -42,7 +55,10 @@ export async function streamMbPerSecond(send: Send): Promise<number> {
 export async function measurePaths(direct: Send, proxied: Send, rounds: number, smallPerRound: number) {
   await latencies(direct, 50);
   await latencies(proxied, 50);
-  const out = { small: { direct: [] as number[], proxied: [] as number[] }, stream: { direct: [] as number[], proxied: [] as number[] } };
+  const out = {
+    small: { direct: [] as number[], proxied: [] as number[] },
+    stream: { direct: [] as number[], proxied: [] as number[] },
+  };
   for (let r = 0; r < rounds; r++) {
     out.small.direct.push(...(await latencies(direct, smallPerRound)));
     out.small.proxied.push(...(await latencies(proxied, smallPerRound)));

@@ -9,7 +9,16 @@ import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import { stats, type Comparison } from "./harness";
 import { measurePaths, tcp, type PathMeasurements } from "./inference-load";
-import { bin, CONTAINERS_CONF, logLine, ROOT, startOllamaDouble, startService, tempDir, type Cleanup } from "./services";
+import {
+  bin,
+  CONTAINERS_CONF,
+  logLine,
+  ROOT,
+  startOllamaDouble,
+  startService,
+  tempDir,
+  type Cleanup,
+} from "./services";
 
 const PROXY_IMAGE = "localhost/cynode-inference-proxy:latest";
 
@@ -25,7 +34,11 @@ function comparisons(where: string, m: PathMeasurements): Comparison[] {
       system,
       baseline,
       ratio: system.median / baseline.median,
-      notes: { "added latency p50 (ms)": system.median - baseline.median, "added latency p99 (ms)": system.p99 - baseline.p99, "p99 ratio": system.p99 / baseline.p99 },
+      notes: {
+        "added latency p50 (ms)": system.median - baseline.median,
+        "added latency p99 (ms)": system.p99 - baseline.p99,
+        "p99 ratio": system.p99 / baseline.p99,
+      },
     },
     {
       name: `inference (${where}): streamed ~1 MB /api/generate reply, via inference-proxy vs direct (ratio = throughput proxied/direct)`,
@@ -39,14 +52,23 @@ function comparisons(where: string, m: PathMeasurements): Comparison[] {
 
 async function fromHost(runs: number, cleanup: Cleanup): Promise<Comparison[]> {
   const direct = await startOllamaDouble(cleanup);
-  const proxy = startService(cleanup, [bin("inference-proxy")], { INFERENCE_PROXY_LISTEN: "127.0.0.1:0", OLLAMA_UPSTREAM_URL: direct, LOG_LEVEL: "info" });
+  const proxy = startService(cleanup, [bin("inference-proxy")], {
+    INFERENCE_PROXY_LISTEN: "127.0.0.1:0",
+    OLLAMA_UPSTREAM_URL: direct,
+    LOG_LEVEL: "info",
+  });
   const proxied = String((await logLine(proxy, "listening")).tcp).replace(/\/$/, "");
   proxy.mute();
   return comparisons("host", await measurePaths(tcp(direct), tcp(proxied), runs, 200));
 }
 
 async function podman(args: string[]): Promise<string> {
-  const p = Bun.spawn(["podman", ...args], { env: { ...process.env, CONTAINERS_CONF }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(["podman", ...args], {
+    env: { ...process.env, CONTAINERS_CONF },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new Error(`podman ${args[0]} exited ${code}: ${err.trim()}`);
   return out;
@@ -59,13 +81,32 @@ async function fromPod(runs: number, cleanup: Cleanup): Promise<Comparison[]> {
   const upstream = `--mount=type=bind,source=${dir},target=/run/upstream`;
   await podman(["pod", "create", `--name=${pod}`, "--network=none"]);
   cleanup.add(() => podman(["pod", "rm", "-f", "-t", "0", pod]));
-  await podman(["run", "-d", `--pod=${pod}`, `--name=${pod}-proxy`, upstream, "--env=INFERENCE_PROXY_LISTEN=127.0.0.1:11434", "--env=OLLAMA_UPSTREAM_URL=unix:/run/upstream/ollama.sock", "--env=LOG_LEVEL=info", PROXY_IMAGE]);
+  await podman([
+    "run",
+    "-d",
+    `--pod=${pod}`,
+    `--name=${pod}-proxy`,
+    upstream,
+    "--env=INFERENCE_PROXY_LISTEN=127.0.0.1:11434",
+    "--env=OLLAMA_UPSTREAM_URL=unix:/run/upstream/ollama.sock",
+    "--env=LOG_LEVEL=info",
+    PROXY_IMAGE,
+  ]);
   // The client is bun itself, run from the proxy image (it carries the glibc files a bun executable links).
   const out = await podman([
-    "run", "--rm", `--pod=${pod}`, upstream, "--tmpfs=/tmp", "--env=HOME=/tmp",
+    "run",
+    "--rm",
+    `--pod=${pod}`,
+    upstream,
+    "--tmpfs=/tmp",
+    "--env=HOME=/tmp",
     `--mount=type=bind,source=${realpathSync(process.execPath)},target=/usr/local/bin/bun,ro`,
     `--mount=type=bind,source=${join(ROOT, "bench")},target=/bench,ro`,
-    "--entrypoint=/usr/local/bin/bun", PROXY_IMAGE, "/bench/pod-client.ts", "/run/upstream/ollama.sock", String(runs),
+    "--entrypoint=/usr/local/bin/bun",
+    PROXY_IMAGE,
+    "/bench/pod-client.ts",
+    "/run/upstream/ollama.sock",
+    String(runs),
   ]);
   return comparisons("in a pod", JSON.parse(out.trim().split("\n").pop()!));
 }

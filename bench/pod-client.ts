@@ -8,7 +8,10 @@ import { measurePaths, tcp, unixSocket } from "./inference-load";
 const [socket, rounds = "3"] = process.argv.slice(2);
 const proxied = tcp("http://127.0.0.1:11434");
 for (let i = 0; ; i++) {
-  const ok = await proxied("/api/version", {}).then((r) => r.ok, () => false);
+  const ok = await proxied("/api/version", {}).then(
+    (r) => r.ok,
+    () => false,
+  );
   if (ok) break;
   if (i > 200) throw new Error("the inference-proxy sidecar did not answer on 127.0.0.1:11434");
   await Bun.sleep(50);

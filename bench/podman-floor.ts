@@ -12,12 +12,24 @@ import { CONTAINERS_CONF, SANDBOX_IMAGE } from "./services";
 export const NODE_LIMITS: ContainerLimits = { pids: 512, memoryMb: 2048, cpus: 2 };
 
 async function podman(args: string[]): Promise<void> {
-  const p = Bun.spawn(["podman", ...args], { env: { ...process.env, CONTAINERS_CONF }, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  const p = Bun.spawn(["podman", ...args], {
+    env: { ...process.env, CONTAINERS_CONF },
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+  });
   const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
   if (code !== 0) throw new Error(`podman ${args[0]} exited ${code}: ${err.trim()}`);
 }
 
-const spec = (command: string[]) => ({ name: `cynode-bench-bare-${crypto.randomUUID().slice(0, 8)}`, image: SANDBOX_IMAGE, command, env: {}, labels: { "cynode-bench": "1" }, limits: NODE_LIMITS });
+const spec = (command: string[]) => ({
+  name: `cynode-bench-bare-${crypto.randomUUID().slice(0, 8)}`,
+  image: SANDBOX_IMAGE,
+  command,
+  env: {},
+  labels: { "cynode-bench": "1" },
+  limits: NODE_LIMITS,
+});
 
 export async function bareRun(command = ["true"]): Promise<void> {
   await podman(containerArgs(spec(command)));
@@ -27,7 +39,8 @@ export async function removeBareContainers(): Promise<void> {
   const env = { ...process.env, CONTAINERS_CONF };
   const ps = Bun.spawn(["podman", "ps", "-aq", "--filter=label=cynode-bench=1"], { env, stdout: "pipe" });
   const ids = (await new Response(ps.stdout).text()).split("\n").filter(Boolean);
-  if (ids.length) await Bun.spawn(["podman", "rm", "-f", "-t", "0", ...ids], { env, stdout: "ignore", stderr: "ignore" }).exited;
+  if (ids.length)
+    await Bun.spawn(["podman", "rm", "-f", "-t", "0", ...ids], { env, stdout: "ignore", stderr: "ignore" }).exited;
 }
 
 export type PodmanCall = { verb: string; start: number; end: number };
@@ -48,10 +61,13 @@ export async function timingWrapper(dir: string): Promise<{ path: string; calls(
     async calls() {
       const file = Bun.file(log);
       if (!(await file.exists())) return [];
-      return (await file.text()).split("\n").filter(Boolean).map((l) => {
-        const [s, e, verb] = l.split(" ");
-        return { verb: verb ?? "", start: Number(s) * 1000, end: Number(e) * 1000 };
-      });
+      return (await file.text())
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => {
+          const [s, e, verb] = l.split(" ");
+          return { verb: verb ?? "", start: Number(s) * 1000, end: Number(e) * 1000 };
+        });
     },
   };
 }

@@ -27,7 +27,11 @@ async function systemRun(cleanup: Cleanup): Promise<{ ms: number; checks: Record
     return res.json() as Promise<any>;
   };
   const t = performance.now();
-  const created: string[] = (await Promise.all(Array.from({ length: TASKS }, () => call("POST", "/v1/tasks", { prompt: "true", input_mode: "commands" })))).map((r) => r.id);
+  const created: string[] = (
+    await Promise.all(
+      Array.from({ length: TASKS }, () => call("POST", "/v1/tasks", { prompt: "true", input_mode: "commands" })),
+    )
+  ).map((r) => r.id);
   let listed: Listed["tasks"] = [];
   for (;;) {
     listed = ((await call("GET", `/v1/tasks?limit=${TASKS}`)) as Listed).tasks;
@@ -44,7 +48,9 @@ async function systemRun(cleanup: Cleanup): Promise<{ ms: number; checks: Record
     submitted: created.length,
     completed: created.filter((id) => byId.get(id) === "completed").length,
     lost: created.filter((id) => !byId.has(id)).length,
-    "stuck (not terminal at the end)": created.filter((id) => byId.has(id) && !["completed", "failed", "canceled"].includes(byId.get(id)!)).length,
+    "stuck (not terminal at the end)": created.filter(
+      (id) => byId.has(id) && !["completed", "failed", "canceled"].includes(byId.get(id)!),
+    ).length,
     failed: created.filter((id) => byId.get(id) === "failed").length,
     "dispatched more than once": [...perTask.values()].filter((n) => n > 1).length,
   };
@@ -55,12 +61,14 @@ async function systemRun(cleanup: Cleanup): Promise<{ ms: number; checks: Record
 async function baselineRun(): Promise<number> {
   const t = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: MAX_CONCURRENCY }, async () => {
-    while (next < TASKS) {
-      next++;
-      await bareRun();
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: MAX_CONCURRENCY }, async () => {
+      while (next < TASKS) {
+        next++;
+        await bareRun();
+      }
+    }),
+  );
   return performance.now() - t;
 }
 

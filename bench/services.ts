@@ -42,7 +42,11 @@ export async function tempDir(cleanup: Cleanup, prefix: string): Promise<string>
 }
 
 /** Starts `argv` as a managed process whose stop is registered with `cleanup`. */
-export function startService(cleanup: Cleanup, argv: string[], env: Record<string, string | undefined>): ManagedProcess {
+export function startService(
+  cleanup: Cleanup,
+  argv: string[],
+  env: Record<string, string | undefined>,
+): ManagedProcess {
   const p = startProcess(argv[0]!, argv, { env });
   cleanup.add(() => p.stop());
   return p;
@@ -54,9 +58,19 @@ export async function logLine(p: ManagedProcess, msg: string, timeoutMs = 60_000
   return JSON.parse(await p.waitForLine(pattern, timeoutMs));
 }
 
-export type Orchestrator = { service: ManagedProcess; gatewayUrl: string; controlPlaneUrl: string; stateDir: string; psk: string };
+export type Orchestrator = {
+  service: ManagedProcess;
+  gatewayUrl: string;
+  controlPlaneUrl: string;
+  stateDir: string;
+  psk: string;
+};
 
-export async function startOrchestrator(cleanup: Cleanup, env: Record<string, string> = {}, stateDir?: string): Promise<Orchestrator> {
+export async function startOrchestrator(
+  cleanup: Cleanup,
+  env: Record<string, string> = {},
+  stateDir?: string,
+): Promise<Orchestrator> {
   const dir = stateDir ?? (await tempDir(cleanup, "orch"));
   const psk = "bench-node-psk";
   // The node config sent to nodes names the control-plane's public URL, so its port is chosen up front.
@@ -80,7 +94,11 @@ export type WorkerNode = { service: ManagedProcess; url: string; slug: string; s
 
 /** The Ollama-API-compatible test double (never inference) in its own process; resolves to its URL. */
 export async function startOllamaDouble(cleanup: Cleanup, socket?: string): Promise<string> {
-  const double = startService(cleanup, ["bun", join(import.meta.dir, "ollama-double.ts"), ...(socket ? [socket] : [])], {});
+  const double = startService(
+    cleanup,
+    ["bun", join(import.meta.dir, "ollama-double.ts"), ...(socket ? [socket] : [])],
+    {},
+  );
   return String((await logLine(double, "ollama test double listening")).url);
 }
 
@@ -126,7 +144,8 @@ export async function removeNodeContainers(slug: string): Promise<void> {
   const env = { ...process.env, CONTAINERS_CONF };
   const ps = Bun.spawn(["podman", "ps", "-aq", `--filter=label=cynodeai.node=${slug}`], { env, stdout: "pipe" });
   const ids = (await new Response(ps.stdout).text()).split("\n").filter(Boolean);
-  if (ids.length) await Bun.spawn(["podman", "rm", "-f", "-t", "0", ...ids], { env, stdout: "ignore", stderr: "ignore" }).exited;
+  if (ids.length)
+    await Bun.spawn(["podman", "rm", "-f", "-t", "0", ...ids], { env, stdout: "ignore", stderr: "ignore" }).exited;
 }
 
 export async function login(gatewayUrl: string): Promise<string> {

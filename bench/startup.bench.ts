@@ -11,13 +11,21 @@ import { createLogger } from "../src/lib/log";
 import { startEmbeddedPostgres } from "../src/orchestrator/db/embedded-postgres";
 import { compare, type Comparison } from "./harness";
 import { bareRun } from "./podman-floor";
-import { startOllamaDouble, startOrchestrator, startWorkerNode, tempDir, type Cleanup, type Orchestrator } from "./services";
+import {
+  startOllamaDouble,
+  startOrchestrator,
+  startWorkerNode,
+  tempDir,
+  type Cleanup,
+  type Orchestrator,
+} from "./services";
 
 async function stopClean(orch: Orchestrator): Promise<void> {
   await orch.service.stop();
   const code = await orch.service.exited;
   if (code !== 0) throw new Error(`orchestrator exited ${code} on SIGTERM (want a clean 0)`);
-  if (existsSync(join(orch.stateDir, "postgres-data", "postmaster.pid"))) throw new Error("orchestrator left its Postgres running");
+  if (existsSync(join(orch.stateDir, "postgres-data", "postmaster.pid")))
+    throw new Error("orchestrator left its Postgres running");
 }
 
 async function orchestratorStartup(runs: number, cleanup: Cleanup): Promise<Comparison> {

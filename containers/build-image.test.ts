@@ -44,13 +44,23 @@ describe("buildImage (real podman)", () => {
     await expect(buildImage({ name: "../x", podman, containersDir, log: quiet })).rejects.toThrow("invalid image name");
     await mkdir(join(containersDir, "broken"));
     await writeFile(join(containersDir, "broken", "Containerfile"), "FROM scratch\nCOPY missing.txt /\n");
-    await expect(buildImage({ name: "broken", podman, containersDir, log: quiet })).rejects.toThrow("podman build of localhost/cynode-broken:latest failed");
+    await expect(buildImage({ name: "broken", podman, containersDir, log: quiet })).rejects.toThrow(
+      "podman build of localhost/cynode-broken:latest failed",
+    );
   });
 
   it("builds the sandbox image with a shell, the tools jobs expect and CA certificates", async () => {
     const { image } = await buildImage({ name: "sandbox", podman, log: quiet });
     const tools = "sh tar gzip unzip ps env wget nc sed awk grep";
-    const r = await podman.exec(["run", "--rm", "--network=none", image, "sh", "-c", `for t in ${tools}; do command -v $t >/dev/null || echo missing $t; done; test -s $SSL_CERT_FILE && pwd`]);
+    const r = await podman.exec([
+      "run",
+      "--rm",
+      "--network=none",
+      image,
+      "sh",
+      "-c",
+      `for t in ${tools}; do command -v $t >/dev/null || echo missing $t; done; test -s $SSL_CERT_FILE && pwd`,
+    ]);
     expect(r).toMatchObject({ exitCode: 0, stdout: "/workspace\n" });
   });
 });

@@ -43,14 +43,23 @@ export async function hashTree(root: string): Promise<string> {
   return hash.digest("hex");
 }
 
-export async function buildImage({ name, podman, containersDir = import.meta.dir, force = false, log = console.error }: BuildOptions): Promise<BuildResult> {
+export async function buildImage({
+  name,
+  podman,
+  containersDir = import.meta.dir,
+  force = false,
+  log = console.error,
+}: BuildOptions): Promise<BuildResult> {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`invalid image name: ${name}`);
   const sourceDir = join(containersDir, name);
   if (!(await Bun.file(join(sourceDir, "Containerfile")).exists())) throw new Error(`no Containerfile in ${sourceDir}`);
   const image = imageName(name);
   const contextDir = await mkdtemp(join(tmpdir(), `cynode-build-${name}-`));
   try {
-    await cp(sourceDir, contextDir, { recursive: true, filter: (src) => !/(^|\/)(prepare\.ts|[^/]*\.test\.ts)$/.test(src) });
+    await cp(sourceDir, contextDir, {
+      recursive: true,
+      filter: (src) => !/(^|\/)(prepare\.ts|[^/]*\.test\.ts)$/.test(src),
+    });
     if (await Bun.file(join(sourceDir, "prepare.ts")).exists()) {
       const { prepare } = (await import(join(sourceDir, "prepare.ts"))) as { prepare: PrepareStep };
       await prepare({ contextDir, log });
@@ -61,8 +70,16 @@ export async function buildImage({ name, podman, containersDir = import.meta.dir
       log(`${image} is up to date`);
       return { image, built: false, inputsHash };
     }
-    const build = await podman.exec(["build", "--pull=never", `--label=${INPUTS_LABEL}=${inputsHash}`, `--tag=${image}`, `--file=${join(contextDir, "Containerfile")}`, contextDir]);
-    if (build.exitCode !== 0) throw new Error(`podman build of ${image} failed:\n${build.stderr.trim() || build.stdout.trim()}`);
+    const build = await podman.exec([
+      "build",
+      "--pull=never",
+      `--label=${INPUTS_LABEL}=${inputsHash}`,
+      `--tag=${image}`,
+      `--file=${join(contextDir, "Containerfile")}`,
+      contextDir,
+    ]);
+    if (build.exitCode !== 0)
+      throw new Error(`podman build of ${image} failed:\n${build.stderr.trim() || build.stdout.trim()}`);
     log(`built ${image}`);
     return { image, built: true, inputsHash };
   } finally {

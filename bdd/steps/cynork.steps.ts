@@ -17,7 +17,8 @@ export async function cynork(w: CliWorld, args: string[], stdin?: string): Promi
   w.run = await runCynork(w.cli!, args, { stdin });
   return w.run;
 }
-const expandTask = (w: CliWorld, line: string) => splitArgs(line).map((a) => a.replaceAll("<task>", w.taskId ?? "<no task yet>"));
+const expandTask = (w: CliWorld, line: string) =>
+  splitArgs(line).map((a) => a.replaceAll("<task>", w.taskId ?? "<no task yet>"));
 
 Given("a fresh cynork configuration", async function (this: CliWorld) {
   const o = await runningOrchestrator(this);
@@ -35,9 +36,12 @@ async function login(w: CliWorld, handle: string, password: string) {
 When("I log in with cynork as {string} with the bootstrap password", function (this: CliWorld, handle: string) {
   return login(this, handle, BOOTSTRAP_PASSWORD);
 });
-When("I log in with cynork as {string} with password {string}", function (this: CliWorld, handle: string, password: string) {
-  return login(this, handle, password);
-});
+When(
+  "I log in with cynork as {string} with password {string}",
+  function (this: CliWorld, handle: string, password: string) {
+    return login(this, handle, password);
+  },
+);
 Given("I am logged in with cynork as {string}", async function (this: CliWorld, handle: string) {
   const run = await login(this, handle, BOOTSTRAP_PASSWORD);
   expect(`${run.code} ${run.stderr}`).toBe("0 ");
@@ -88,18 +92,24 @@ Given("I waited with cynork for the task to end", { timeout: 120_000 }, async fu
 });
 
 const json = (w: CliWorld) => JSON.parse(w.run!.stdout);
-Then("cynork's JSON has status {string} and stdout containing {string}", function (this: CliWorld, status: string, text: string) {
-  expect(json(this).status).toBe(status);
-  expect(json(this).stdout).toContain(withNewlines(text));
-});
+Then(
+  "cynork's JSON has status {string} and stdout containing {string}",
+  function (this: CliWorld, status: string, text: string) {
+    expect(json(this).status).toBe(status);
+    expect(json(this).stdout).toContain(withNewlines(text));
+  },
+);
 Then("cynork's JSON status is one of {string}", function (this: CliWorld, list: string) {
   expect(list.split(/,\s*/)).toContain(json(this).status);
 });
-Then("cynork's JSON has stdout containing {string} and stderr containing {string}", function (this: CliWorld, out: string, err: string) {
-  expect(json(this)).toMatchObject({ task_id: this.taskId });
-  expect(json(this).stdout).toContain(out);
-  expect(json(this).stderr).toContain(err);
-});
+Then(
+  "cynork's JSON has stdout containing {string} and stderr containing {string}",
+  function (this: CliWorld, out: string, err: string) {
+    expect(json(this)).toMatchObject({ task_id: this.taskId });
+    expect(json(this).stdout).toContain(out);
+    expect(json(this).stderr).toContain(err);
+  },
+);
 Then("cynork lists the task I created", function (this: CliWorld) {
   expect(this.run!.stdout).toContain(`task_id=${this.taskId} `);
 });

@@ -26,10 +26,13 @@ const result = (w: CliWorld) => JSON.parse(w.run!.stdout);
 Then("cynork's JSON has status {string}", function (this: CliWorld, status: string) {
   expect(result(this).status).toBe(status);
 });
-Then("cynork's JSON has status {string} and stderr containing {string}", function (this: CliWorld, status: string, text: string) {
-  expect(result(this).status).toBe(status);
-  expect(result(this).stderr).toContain(text);
-});
+Then(
+  "cynork's JSON has status {string} and stderr containing {string}",
+  function (this: CliWorld, status: string, text: string) {
+    expect(result(this).status).toBe(status);
+    expect(result(this).stderr).toContain(text);
+  },
+);
 /** The test double's reply is known exactly; a real model says what it likes, but must say something and no error. */
 async function expectModelReply(w: CliWorld, prompt: string) {
   const stdout: string = result(w).stdout;
@@ -42,19 +45,26 @@ async function expectModelReply(w: CliWorld, prompt: string) {
 Then("the task's stdout is the model's reply to {string}", function (this: CliWorld, prompt: string) {
   return expectModelReply(this, prompt);
 });
-Then("the task's stdout is the model's reply to the contents of {string}", async function (this: CliWorld, file: string) {
-  await expectModelReply(this, await readFile(join(this.cli!.dir, file), "utf8"));
-});
+Then(
+  "the task's stdout is the model's reply to the contents of {string}",
+  async function (this: CliWorld, file: string) {
+    await expectModelReply(this, await readFile(join(this.cli!.dir, file), "utf8"));
+  },
+);
 
-When("I create with cynork a script task with inference that asks the model's tags and then the TCP server", { timeout: 120_000 }, async function (this: E2eWorld) {
-  const script = [
-    'echo "proxy=$INFERENCE_PROXY_URL"',
-    'if wget -qO- "$OLLAMA_BASE_URL/api/tags" | grep -q models; then echo MODELS-OK; else echo MODELS-FAILED; fi',
-    `if echo probe | nc -w 3 ${hostAddress()} ${this.listener!.port}; then echo CONNECTED; else echo BLOCKED; fi`,
-  ].join("\n");
-  await writeFile(join(this.cli!.dir, "probe.sh"), `${script}\n`);
-  await cynork(this, ["-o", "json", "task", "create", "--script", "probe.sh", "--use-inference", "--result"]);
-});
+When(
+  "I create with cynork a script task with inference that asks the model's tags and then the TCP server",
+  { timeout: 120_000 },
+  async function (this: E2eWorld) {
+    const script = [
+      'echo "proxy=$INFERENCE_PROXY_URL"',
+      'if wget -qO- "$OLLAMA_BASE_URL/api/tags" | grep -q models; then echo MODELS-OK; else echo MODELS-FAILED; fi',
+      `if echo probe | nc -w 3 ${hostAddress()} ${this.listener!.port}; then echo CONNECTED; else echo BLOCKED; fi`,
+    ].join("\n");
+    await writeFile(join(this.cli!.dir, "probe.sh"), `${script}\n`);
+    await cynork(this, ["-o", "json", "task", "create", "--script", "probe.sh", "--use-inference", "--result"]);
+  },
+);
 
 /** Polls `check` until it holds; a condition to wait for, never a clock. */
 async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {

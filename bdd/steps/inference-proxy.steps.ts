@@ -18,7 +18,9 @@ Given("an Ollama-compatible test upstream", async function (this: ProxyWorld) {
 });
 
 async function startProxy(w: ProxyWorld, env: Record<string, string>): Promise<string> {
-  const proxy = startProcess("inference-proxy", command("inference-proxy"), { env: { OLLAMA_UPSTREAM_URL: w.upstream!.url!, ...env } });
+  const proxy = startProcess("inference-proxy", command("inference-proxy"), {
+    env: { OLLAMA_UPSTREAM_URL: w.upstream!.url!, ...env },
+  });
   w.scenario.add("inference-proxy", () => proxy.stop());
   w.proxy = proxy;
   return proxy.waitForLine(/"msg":"listening"/, 30_000);

@@ -28,16 +28,29 @@ When("a worker node starts with this node YAML:", function (this: ExitWorld, yam
 When("worker node {string} starts with PSK {string}", function (this: ExitWorld, slug: string, psk: string) {
   return spawnForExit(this, { orchestratorUrl: this.orchestrator!.controlPlaneUrl, slug, psk });
 });
-When("worker node {string} starts with no Ollama reachable and an Ollama image that cannot be run", async function (this: ExitWorld, slug: string) {
-  const env = { OLLAMA_UPSTREAM_URL: `http://127.0.0.1:${await freePort()}`, OLLAMA_IMAGE: "localhost/cynode-bdd-no-such-ollama:none" };
-  return spawnForExit(this, { orchestratorUrl: this.orchestrator!.controlPlaneUrl, slug, env });
-});
-When("worker node {string} starts against an orchestrator that is not there, waiting {int} seconds", async function (this: ExitWorld, slug: string, seconds: number) {
-  const url = `http://127.0.0.1:${await freePort()}`;
-  const dir = await mkdtemp(join(tmpdir(), "cynode-bdd-lonely-"));
-  this.scenario.add("state dir", () => rm(dir, { recursive: true, force: true }));
-  return spawnForExit(this, { orchestratorUrl: url, slug, yaml: nodeYaml({ orchestratorUrl: url, slug: runSlug(slug), stateDir: dir, connectSeconds: seconds }) });
-});
+When(
+  "worker node {string} starts with no Ollama reachable and an Ollama image that cannot be run",
+  async function (this: ExitWorld, slug: string) {
+    const env = {
+      OLLAMA_UPSTREAM_URL: `http://127.0.0.1:${await freePort()}`,
+      OLLAMA_IMAGE: "localhost/cynode-bdd-no-such-ollama:none",
+    };
+    return spawnForExit(this, { orchestratorUrl: this.orchestrator!.controlPlaneUrl, slug, env });
+  },
+);
+When(
+  "worker node {string} starts against an orchestrator that is not there, waiting {int} seconds",
+  async function (this: ExitWorld, slug: string, seconds: number) {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const dir = await mkdtemp(join(tmpdir(), "cynode-bdd-lonely-"));
+    this.scenario.add("state dir", () => rm(dir, { recursive: true, force: true }));
+    return spawnForExit(this, {
+      orchestratorUrl: url,
+      slug,
+      yaml: nodeYaml({ orchestratorUrl: url, slug: runSlug(slug), stateDir: dir, connectSeconds: seconds }),
+    });
+  },
+);
 Then("the worker node exits with code {int}", { timeout: 120_000 }, async function (this: ExitWorld, code: number) {
   const exited = await this.nodeProcess!.exitCodeWithin(100_000);
   expect(`${exited}\n${this.nodeProcess!.output()}`).toStartWith(`${code}\n`);
@@ -49,7 +62,10 @@ Then("its output mentions {string}", function (this: ExitWorld, text: string) {
 Then("the orchestrator logged the registration of {string}", function (this: CyWorld, slug: string) {
   expect(this.orchestrator!.process.logLines("node registered").some((l) => l.node_slug === runSlug(slug))).toBe(true);
 });
-Then("the orchestrator logged an {string} ack of the current config from {string}", function (this: CyWorld, status: string, slug: string) {
-  const acks = this.orchestrator!.process.logLines("node config ack").filter((l) => l.node_slug === runSlug(slug));
-  expect(acks.at(-1)).toMatchObject({ status, current: true });
-});
+Then(
+  "the orchestrator logged an {string} ack of the current config from {string}",
+  function (this: CyWorld, status: string, slug: string) {
+    const acks = this.orchestrator!.process.logLines("node config ack").filter((l) => l.node_slug === runSlug(slug));
+    expect(acks.at(-1)).toMatchObject({ status, current: true });
+  },
+);

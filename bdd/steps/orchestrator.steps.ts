@@ -87,9 +87,12 @@ Given("I created a task with prompt {string}", async function (this: CyWorld, pr
   await createTask(this, { prompt, input_mode: "commands" });
   expect(this.response!.status).toBe(201);
 });
-When("I create a task with prompt {string} and name {string} in mode {string}", function (this: CyWorld, prompt: string, name: string, mode: string) {
-  return createTask(this, { prompt, task_name: name, input_mode: mode });
-});
+When(
+  "I create a task with prompt {string} and name {string} in mode {string}",
+  function (this: CyWorld, prompt: string, name: string, mode: string) {
+    return createTask(this, { prompt, task_name: name, input_mode: mode });
+  },
+);
 When("I send the raw body {string} to create a task", function (this: CyWorld, raw: string) {
   return this.call("POST", "/v1/tasks", undefined, { raw });
 });
@@ -133,7 +136,23 @@ Then("the logs have stdout and stderr", function (this: CyWorld) {
 });
 
 /** A token signed with another key, shaped like ours. */
-const FORGED = ["eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", btoa(JSON.stringify({ iss: "cynodeai", sub: crypto.randomUUID(), user_id: crypto.randomUUID(), token_type: "access", handle: "admin", exp: 4102444800 })).replace(/=+$/, "").replaceAll("+", "-").replaceAll("/", "_"), "c2lnbmF0dXJl"].join(".");
+const FORGED = [
+  "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
+  btoa(
+    JSON.stringify({
+      iss: "cynodeai",
+      sub: crypto.randomUUID(),
+      user_id: crypto.randomUUID(),
+      token_type: "access",
+      handle: "admin",
+      exp: 4102444800,
+    }),
+  )
+    .replace(/=+$/, "")
+    .replaceAll("+", "-")
+    .replaceAll("/", "_"),
+  "c2lnbmF0dXJl",
+].join(".");
 
 When("I call {string} on my task with no token", function (this: CyWorld, call: string) {
   return callOnTask(this, call, null);
@@ -146,5 +165,10 @@ When("I call {string} on my task with my refresh token", function (this: CyWorld
 });
 function callOnTask(w: CyWorld, call: string, token: string | null) {
   const [method, route] = call.split(" ") as [string, string];
-  return w.call(method, route.replace("{id}", w.taskId!), method === "POST" && route === "/v1/tasks" ? { prompt: "x" } : undefined, { token });
+  return w.call(
+    method,
+    route.replace("{id}", w.taskId!),
+    method === "POST" && route === "/v1/tasks" ? { prompt: "x" } : undefined,
+    { token },
+  );
 }

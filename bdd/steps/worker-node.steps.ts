@@ -19,7 +19,13 @@ Given("a running worker node {string}", { timeout: 240_000 }, async function (th
  */
 Given("I hold the orchestrator's bearer token for that node", async function (this: CyWorld) {
   const cp = this.orchestrator!.controlPlaneUrl;
-  const report = { version: 1, reported_at: new Date().toISOString(), node: { node_slug: this.workerNode!.slug }, platform: { os: "linux", arch: "amd64" }, compute: { cpu_cores: 1, ram_mb: 1024 } };
+  const report = {
+    version: 1,
+    reported_at: new Date().toISOString(),
+    node: { node_slug: this.workerNode!.slug },
+    platform: { os: "linux", arch: "amd64" },
+    compute: { cpu_cores: 1, ram_mb: 1024 },
+  };
   await this.call("POST", "/v1/nodes/register", { psk: NODE_PSK, capability: report }, { base: cp, token: null });
   expect(this.response!.status).toBe(200);
   await this.call("GET", "/v1/nodes/config", undefined, { base: cp, token: this.json.auth.node_jwt });
@@ -28,7 +34,12 @@ Given("I hold the orchestrator's bearer token for that node", async function (th
 });
 
 function job(script: string, sandbox: Partial<RunJobRequest["sandbox"]> = {}): RunJobRequest {
-  return { version: 1, task_id: crypto.randomUUID(), job_id: crypto.randomUUID(), sandbox: { command: ["sh", "-c", script], ...sandbox } };
+  return {
+    version: 1,
+    task_id: crypto.randomUUID(),
+    job_id: crypto.randomUUID(),
+    sandbox: { command: ["sh", "-c", script], ...sandbox },
+  };
 }
 
 async function send(w: JobWorld, body: RunJobRequest | undefined, token: string | null, raw?: Uint8Array) {
@@ -44,9 +55,12 @@ async function run(w: JobWorld, body: RunJobRequest) {
 When("I send a job running {string} to the Worker API with no bearer token", function (this: JobWorld, script: string) {
   return send(this, job(script), null);
 });
-When("I send a job running {string} to the Worker API with bearer token {string}", function (this: JobWorld, script: string, token: string) {
-  return send(this, job(script), token);
-});
+When(
+  "I send a job running {string} to the Worker API with bearer token {string}",
+  function (this: JobWorld, script: string, token: string) {
+    return send(this, job(script), token);
+  },
+);
 When("I send a job with network policy {string}", function (this: JobWorld, policy: string) {
   return send(this, job("true", { network_policy: policy as "none" }), this.workerToken!);
 });
@@ -57,15 +71,27 @@ When("I send a job whose body is larger than 10 MiB", function (this: JobWorld) 
 When("I run the job {string}", function (this: JobWorld, script: string) {
   return run(this, job(script));
 });
-When("I run the job {string} with a timeout of {int} second(s)", function (this: JobWorld, script: string, seconds: number) {
-  return run(this, job(script, { timeout_seconds: seconds }));
-});
-When("I run the job {string} with env CYNODE_TASK_ID={string} and CYNODE_PROMPT={string}", function (this: JobWorld, script: string, task: string, prompt: string) {
-  return run(this, job(script, { env: { CYNODE_TASK_ID: task, CYNODE_PROMPT: prompt } }));
-});
+When(
+  "I run the job {string} with a timeout of {int} second(s)",
+  function (this: JobWorld, script: string, seconds: number) {
+    return run(this, job(script, { timeout_seconds: seconds }));
+  },
+);
+When(
+  "I run the job {string} with env CYNODE_TASK_ID={string} and CYNODE_PROMPT={string}",
+  function (this: JobWorld, script: string, task: string, prompt: string) {
+    return run(this, job(script, { env: { CYNODE_TASK_ID: task, CYNODE_PROMPT: prompt } }));
+  },
+);
 
 Then("the job status is {string} with exit code {int}", function (this: JobWorld, status: string, code: number) {
-  expect(this.json).toMatchObject({ version: 1, task_id: this.job!.task_id, job_id: this.job!.job_id, status, exit_code: code });
+  expect(this.json).toMatchObject({
+    version: 1,
+    task_id: this.job!.task_id,
+    job_id: this.job!.job_id,
+    status,
+    exit_code: code,
+  });
 });
 Then("the job stdout is {string}", function (this: JobWorld, text: string) {
   expect(this.json.stdout).toBe(text.replaceAll("\\n", "\n"));
@@ -95,23 +121,32 @@ Then("the job stderr is not flagged truncated", function (this: JobWorld) {
 
 /** An address of this host that a container on a normal network could reach (not loopback). */
 export function hostAddress(): string {
-  const v4 = Object.values(networkInterfaces()).flat().find((a) => a && a.family === "IPv4" && !a.internal);
+  const v4 = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === "IPv4" && !a.internal);
   if (!v4) throw new Error("this host has no non-loopback IPv4 address to aim at");
   return v4.address;
 }
 
 Given("a TCP server on all of this host's interfaces", function (this: JobWorld) {
   const state = { port: 0, connections: 0 };
-  const server = Bun.listen({ hostname: "0.0.0.0", port: 0, socket: { open: () => void state.connections++, data: () => {} } });
+  const server = Bun.listen({
+    hostname: "0.0.0.0",
+    port: 0,
+    socket: { open: () => void state.connections++, data: () => {} },
+  });
   state.port = server.port;
   this.listener = state;
   this.scenario.add("tcp server", async () => server.stop(true));
 });
-When("I run a job with network policy {string} that connects to that server", function (this: JobWorld, policy: string) {
-  // busybox nc exits non-zero when the connect fails; the interface list shows what network the sandbox has.
-  const script = `if echo probe | nc -w 3 ${hostAddress()} ${this.listener!.port}; then echo CONNECTED; else echo BLOCKED; fi; cat /proc/net/dev`;
-  return run(this, job(script, { network_policy: policy as "none" }));
-});
+When(
+  "I run a job with network policy {string} that connects to that server",
+  function (this: JobWorld, policy: string) {
+    // busybox nc exits non-zero when the connect fails; the interface list shows what network the sandbox has.
+    const script = `if echo probe | nc -w 3 ${hostAddress()} ${this.listener!.port}; then echo CONNECTED; else echo BLOCKED; fi; cat /proc/net/dev`;
+    return run(this, job(script, { network_policy: policy as "none" }));
+  },
+);
 Then("the TCP server saw no connection", function (this: JobWorld) {
   expect(this.listener!.connections).toBe(0);
 });

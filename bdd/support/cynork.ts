@@ -11,10 +11,19 @@ export type CynorkSession = { dir: string; configPath: string; gatewayUrl: strin
 
 export async function cynorkSession(gatewayUrl: string): Promise<CynorkSession> {
   const dir = await mkdtemp(join(tmpdir(), "cynode-bdd-cynork-"));
-  return { dir, configPath: join(dir, "cynork", "config.yaml"), gatewayUrl, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    configPath: join(dir, "cynork", "config.yaml"),
+    gatewayUrl,
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
 }
 
-export async function runCynork(s: CynorkSession, args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<CynorkRun> {
+export async function runCynork(
+  s: CynorkSession,
+  args: string[],
+  opts: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<CynorkRun> {
   const { CYNORK_TOKEN: _token, ...env } = process.env;
   const proc = Bun.spawn([...command("cynork"), "--config", s.configPath, ...args], {
     cwd: s.dir,
@@ -23,7 +32,11 @@ export async function runCynork(s: CynorkSession, args: string[], opts: { stdin?
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, stdout, stderr };
 }
 

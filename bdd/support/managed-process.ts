@@ -8,7 +8,9 @@ export const root = resolve(import.meta.dir, "..", "..");
 
 /** The argv of one of our executables: its source entrypoint, or dist/bin with CYNODE_BDD_BINARIES=1. */
 export function command(name: string): string[] {
-  return process.env.CYNODE_BDD_BINARIES === "1" ? [join(root, "dist", "bin", name)] : ["bun", join(root, "src", name, "main.ts")];
+  return process.env.CYNODE_BDD_BINARIES === "1"
+    ? [join(root, "dist", "bin", name)]
+    : ["bun", join(root, "src", name, "main.ts")];
 }
 
 export { freePort } from "../../src/testing/free-port";
@@ -106,9 +108,15 @@ export function startProcess(name: string, argv: string[], opts: StartOptions = 
     },
     waitForLine(re, timeoutMs = 90_000) {
       return new Promise((ok, fail) => {
-        const timer = setTimeout(() => done(new Error(`${name}: no line matching ${re} within ${timeoutMs} ms:\n${text}`)), timeoutMs);
+        const timer = setTimeout(
+          () => done(new Error(`${name}: no line matching ${re} within ${timeoutMs} ms:\n${text}`)),
+          timeoutMs,
+        );
         const check = () => {
-          const line = text.split("\n").slice(0, -1).find((l) => re.test(l)); // complete lines only
+          const line = text
+            .split("\n")
+            .slice(0, -1)
+            .find((l) => re.test(l)); // complete lines only
           if (line !== undefined) return done(undefined, line);
           if (ended) done(new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}) before ${re}:\n${text}`));
         };

@@ -21,7 +21,8 @@ export const inferenceModel = () => process.env.INFERENCE_MODEL || "qwen3.5:0.8b
  */
 export function inferenceUpstream(): Promise<{ url: string; fake: boolean }> {
   return featureScope.shared<{ url: string; fake: boolean }>("ollama", async () => {
-    if (process.env.OLLAMA_UPSTREAM_URL) return { value: { url: process.env.OLLAMA_UPSTREAM_URL, fake: false }, stop: async () => {} };
+    if (process.env.OLLAMA_UPSTREAM_URL)
+      return { value: { url: process.env.OLLAMA_UPSTREAM_URL, fake: false }, stop: async () => {} };
     // On all interfaces: a worker may reach its upstream from a container, not only from the host.
     const double = await startOllamaTestServer({ port: 0, hostname: "0.0.0.0", models: [inferenceModel()] });
     return { value: { url: double.url!.replace("0.0.0.0", "127.0.0.1"), fake: true }, stop: double.stop };
@@ -30,7 +31,11 @@ export function inferenceUpstream(): Promise<{ url: string; fake: boolean }> {
 
 /** Every node the suite starts has an inference upstream, as a node on a real machine with Ollama would. */
 export async function startNodeWithInference(orchestrator: OrchestratorProcess, slug: string): Promise<WorkerNode> {
-  return startWorkerNode({ orchestratorUrl: orchestrator.controlPlaneUrl, slug, env: { OLLAMA_UPSTREAM_URL: (await inferenceUpstream()).url } });
+  return startWorkerNode({
+    orchestratorUrl: orchestrator.controlPlaneUrl,
+    slug,
+    env: { OLLAMA_UPSTREAM_URL: (await inferenceUpstream()).url },
+  });
 }
 
 export async function runningWorkerNode(w: CyWorld, slug: string): Promise<WorkerNode> {

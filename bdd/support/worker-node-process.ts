@@ -23,7 +23,12 @@ export type WorkerNodeOptions = {
 
 export type WorkerNode = { slug: string; workerApiUrl: string; process: ManagedProcess; stop(): Promise<void> };
 
-export function nodeYaml(o: { orchestratorUrl: string; slug: string; stateDir: string; connectSeconds?: number }): string {
+export function nodeYaml(o: {
+  orchestratorUrl: string;
+  slug: string;
+  stateDir: string;
+  connectSeconds?: number;
+}): string {
   return [
     "orchestrator:",
     `  url: ${o.orchestratorUrl}`,
@@ -43,10 +48,15 @@ export function nodeYaml(o: { orchestratorUrl: string; slug: string; stateDir: s
 }
 
 /** Spawns the node; the caller waits for what it expects (ready, or an exit). */
-export async function spawnWorkerNode(o: WorkerNodeOptions): Promise<{ process: ManagedProcess; cleanup(): Promise<void> }> {
+export async function spawnWorkerNode(
+  o: WorkerNodeOptions,
+): Promise<{ process: ManagedProcess; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "cynode-bdd-node-"));
   const configPath = join(dir, "node.yaml");
-  await writeFile(configPath, o.yaml ?? nodeYaml({ orchestratorUrl: o.orchestratorUrl, slug: runSlug(o.slug), stateDir: join(dir, "state") }));
+  await writeFile(
+    configPath,
+    o.yaml ?? nodeYaml({ orchestratorUrl: o.orchestratorUrl, slug: runSlug(o.slug), stateDir: join(dir, "state") }),
+  );
   const slug = runSlug(o.slug);
   const proc = startProcess(`worker-node ${slug}`, [...command("worker-node"), "--config", configPath], {
     env: { NODE_REGISTRATION_PSK: o.psk ?? NODE_PSK, LOG_LEVEL: "info", ...o.env },

@@ -35,7 +35,8 @@ export class Scope {
 
   async close(): Promise<void> {
     const errors: string[] = [];
-    for (const { name, stop } of this.stops.reverse()) await stop().catch((err: Error) => errors.push(`${name}: ${err.message}`));
+    for (const { name, stop } of this.stops.reverse())
+      await stop().catch((err: Error) => errors.push(`${name}: ${err.message}`));
     this.stops = [];
     this.values.clear();
     if (errors.length) throw new Error(`clean-up failed:\n${errors.join("\n")}`);
@@ -89,7 +90,10 @@ export class CyWorld extends World {
     const token = opts.token === null ? undefined : (opts.token ?? this.tokens?.access_token);
     this.response = await fetch((opts.base ?? this.orchestrator!.gatewayUrl) + path, {
       method,
-      headers: { ...(body !== undefined || opts.raw !== undefined ? { "content-type": "application/json" } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: {
+        ...(body !== undefined || opts.raw !== undefined ? { "content-type": "application/json" } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
       body: opts.raw ?? (body === undefined ? undefined : JSON.stringify(body)),
     });
     this.text = await this.response.text();

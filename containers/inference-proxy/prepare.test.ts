@@ -30,7 +30,9 @@ describe("parseLdd", () => {
   });
 
   it("fails on a missing library", () => {
-    expect(() => parseLdd("\tlibfoo.so.1 => not found\n")).toThrow("missing shared libraries: libfoo.so.1 => not found");
+    expect(() => parseLdd("\tlibfoo.so.1 => not found\n")).toThrow(
+      "missing shared libraries: libfoo.so.1 => not found",
+    );
   });
 });
 
@@ -47,7 +49,9 @@ describe("stageProxyRootfs", () => {
 describe("inference-proxy image (real podman)", () => {
   it("runs with no network, answers its healthcheck and proxies to a Unix-socket upstream", async () => {
     const { image } = await buildImage({ name: "inference-proxy", podman, log: () => {} });
-    expect((await podman.exec(["run", "--rm", "--network=none", image, "--version"])).stdout).toMatch(/^\d+\.\d+\.\d+\+\w+/);
+    expect((await podman.exec(["run", "--rm", "--network=none", image, "--version"])).stdout).toMatch(
+      /^\d+\.\d+\.\d+\+\w+/,
+    );
 
     const upstreamDir = await tempDir("cynode-upstream-");
     const jobDir = await tempDir("cynode-job-run-");
@@ -56,7 +60,14 @@ describe("inference-proxy image (real podman)", () => {
     const name = `cynode-proxy-image-test-${process.pid}`;
     cleanup.push(() => podman.exec(["rm", "--force", "--time=0", name]));
     const started = await podman.exec([
-      "run", "--detach", "--rm", `--name=${name}`, "--network=none", "--read-only", "--cap-drop=ALL", "--security-opt=no-new-privileges",
+      "run",
+      "--detach",
+      "--rm",
+      `--name=${name}`,
+      "--network=none",
+      "--read-only",
+      "--cap-drop=ALL",
+      "--security-opt=no-new-privileges",
       `--mount=type=bind,source=${upstreamDir},target=/run/upstream`,
       `--mount=type=bind,source=${jobDir},target=/run/cynode`,
       "--env=OLLAMA_UPSTREAM_URL=unix:/run/upstream/ollama.sock",
@@ -66,11 +77,22 @@ describe("inference-proxy image (real podman)", () => {
     expect(started.exitCode).toBe(0);
 
     // Readiness the way the worker probes it: exec the healthcheck mode until the proxy is up.
-    const probe = () => podman.exec(["exec", name, "/inference-proxy", "--healthcheck-url", "http://127.0.0.1:11434/healthz"]);
+    const probe = () =>
+      podman.exec(["exec", name, "/inference-proxy", "--healthcheck-url", "http://127.0.0.1:11434/healthz"]);
     let ready = await probe();
     for (let attempt = 0; ready.exitCode !== 0 && attempt < 50; attempt++) ready = await probe();
     expect(ready.exitCode).toBe(0);
-    expect((await podman.exec(["exec", name, "/inference-proxy", "--healthcheck-url", "unix:/run/cynode/inference-proxy.sock"])).exitCode).toBe(0);
+    expect(
+      (
+        await podman.exec([
+          "exec",
+          name,
+          "/inference-proxy",
+          "--healthcheck-url",
+          "unix:/run/cynode/inference-proxy.sock",
+        ])
+      ).exitCode,
+    ).toBe(0);
 
     const socket = join(jobDir, "inference-proxy.sock");
     const res = await fetch("http://localhost/api/generate", {
@@ -78,7 +100,10 @@ describe("inference-proxy image (real podman)", () => {
       method: "POST",
       body: JSON.stringify({ model: "qwen3.5:0.8b", prompt: "from the sidecar" }),
     });
-    const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = (await res.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.length).toBeGreaterThan(2);
     expect(lines.map((l) => l.response).join("")).toBe("echo: from the sidecar");
   }, 60_000);

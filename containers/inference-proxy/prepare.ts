@@ -36,8 +36,21 @@ export async function stageProxyRootfs({ binary, rootDir }: { binary: string; ro
 
 /** Compiles src/inference-proxy/main.ts as build.ts does (same flags, git sha baked in). */
 export async function compileProxy(outfile: string): Promise<void> {
-  const sha = await run(["git", "rev-parse", "--short=12", "HEAD"]).then((s) => s.trim(), () => "unknown");
-  await run([process.execPath, "build", "--compile", "--minify-syntax", "--minify-whitespace", `--define=CYNODE_GIT_SHA=${JSON.stringify(sha)}`, join(REPO, "src/inference-proxy/main.ts"), "--outfile", outfile]);
+  const sha = await run(["git", "rev-parse", "--short=12", "HEAD"]).then(
+    (s) => s.trim(),
+    () => "unknown",
+  );
+  await run([
+    process.execPath,
+    "build",
+    "--compile",
+    "--minify-syntax",
+    "--minify-whitespace",
+    `--define=CYNODE_GIT_SHA=${JSON.stringify(sha)}`,
+    join(REPO, "src/inference-proxy/main.ts"),
+    "--outfile",
+    outfile,
+  ]);
 }
 
 /** build-image.ts hook: stage `rootfs/` in the build context. */

@@ -33,7 +33,11 @@ afterAll(async () => {
 
 async function prompt(env: Record<string, string>) {
   const p = Bun.spawn([join(bin, "sh"), SCRIPT], { env: { PATH: bin, ...env }, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
   return { stdout, stderr, code };
 }
 
@@ -47,7 +51,8 @@ async function withReply(body: string, run: (base: string) => Promise<void>) {
   }
 }
 
-const TRICKY = 'line one\nline "two" with back\\slash\tand tab\r\n\u0001\u001f ctl, é 日本 😀, <b>&amp;</b>, trailing newline\n';
+const TRICKY =
+  'line one\nline "two" with back\\slash\tand tab\r\n\u0001\u001f ctl, é 日本 😀, <b>&amp;</b>, trailing newline\n';
 
 describe("cynode-prompt (busybox sh)", () => {
   it("sends the prompt JSON-escaped through the proxy and prints the reply text exactly", async () => {
@@ -66,7 +71,11 @@ describe("cynode-prompt (busybox sh)", () => {
   });
 
   it("uses CYNODE_INFERENCE_MODEL, and reports an unknown model as an Ollama error", async () => {
-    const r = await prompt({ CYNODE_PROMPT: "hi", CYNODE_INFERENCE_MODEL: "missing:1b", OLLAMA_BASE_URL: upstream.url! });
+    const r = await prompt({
+      CYNODE_PROMPT: "hi",
+      CYNODE_INFERENCE_MODEL: "missing:1b",
+      OLLAMA_BASE_URL: upstream.url!,
+    });
     expect(JSON.parse(upstream.requests.at(-1)!.body).model).toBe("missing:1b");
     expect(r.code).toBe(1);
     expect(r.stdout).toStartWith("[Ollama error] ");
@@ -77,24 +86,37 @@ describe("cynode-prompt (busybox sh)", () => {
     const down = await prompt({ CYNODE_PROMPT: "hi", OLLAMA_BASE_URL: "http://127.0.0.1:1" });
     expect(down.code).toBe(1);
     expect(down.stdout).toMatch(/^\[Ollama error\] .*http:\/\/127\.0\.0\.1:1\/api\/generate\)\n$/);
-    expect(await prompt({ OLLAMA_BASE_URL: upstream.url! })).toMatchObject({ code: 1, stdout: "[Ollama error] CYNODE_PROMPT is empty\n" });
+    expect(await prompt({ OLLAMA_BASE_URL: upstream.url! })).toMatchObject({
+      code: 1,
+      stdout: "[Ollama error] CYNODE_PROMPT is empty\n",
+    });
   });
 
   it("decodes \\u escapes, surrogate pairs and the short escapes", async () => {
-    await withReply('{"model":"m","response":"\\u003cok\\u003e \\ud83d\\ude00 \\u00e9\\/\\b\\f\\"x\\"","done":true,"context":[1,2,3]}', async (base) => {
-      const r = await prompt({ CYNODE_PROMPT: "x", OLLAMA_BASE_URL: base });
-      expect(r).toMatchObject({ code: 0, stdout: '<ok> 😀 é/\b\f"x"\n' });
-    });
+    await withReply(
+      '{"model":"m","response":"\\u003cok\\u003e \\ud83d\\ude00 \\u00e9\\/\\b\\f\\"x\\"","done":true,"context":[1,2,3]}',
+      async (base) => {
+        const r = await prompt({ CYNODE_PROMPT: "x", OLLAMA_BASE_URL: base });
+        expect(r).toMatchObject({ code: 0, stdout: '<ok> 😀 é/\b\f"x"\n' });
+      },
+    );
   });
 
   it("ends a string at a quote after an even run of backslashes", async () => {
     await withReply('{"response":"ends in a backslash \\\\","other":"\\\\\\"still\\"","done":true}', async (base) => {
-      expect(await prompt({ CYNODE_PROMPT: "x", OLLAMA_BASE_URL: base })).toMatchObject({ code: 0, stdout: "ends in a backslash \\\n" });
+      expect(await prompt({ CYNODE_PROMPT: "x", OLLAMA_BASE_URL: base })).toMatchObject({
+        code: 0,
+        stdout: "ends in a backslash \\\n",
+      });
     });
   });
 
   it("joins the response of every NDJSON line when the reply is streamed", async () => {
-    const lines = ['{"response":"a, ","done":false}', '{"response":"b","nested":{"response":"no"},"done":false}', '{"response":"","done":true}'];
+    const lines = [
+      '{"response":"a, ","done":false}',
+      '{"response":"b","nested":{"response":"no"},"done":false}',
+      '{"response":"","done":true}',
+    ];
     await withReply(lines.join("\n") + "\n", async (base) => {
       expect(await prompt({ CYNODE_PROMPT: "x", OLLAMA_BASE_URL: base })).toMatchObject({ code: 0, stdout: "a, b\n" });
     });
@@ -102,14 +124,23 @@ describe("cynode-prompt (busybox sh)", () => {
 
   it("reports an error member or an unreadable reply as an Ollama error", async () => {
     await withReply('{"error":"model ran out of memory"}', async (base) => {
-      expect(await prompt({ CYNODE_PROMPT: "x", OLLAMA_BASE_URL: base })).toMatchObject({ code: 1, stdout: "[Ollama error] model ran out of memory\n" });
+      expect(await prompt({ CYNODE_PROMPT: "x", OLLAMA_BASE_URL: base })).toMatchObject({
+        code: 1,
+        stdout: "[Ollama error] model ran out of memory\n",
+      });
     });
     await withReply("<html>not json</html>", async (base) => {
-      expect(await prompt({ CYNODE_PROMPT: "x", OLLAMA_BASE_URL: base })).toMatchObject({ code: 1, stdout: "[Ollama error] unexpected reply: <html>not json</html>\n" });
+      expect(await prompt({ CYNODE_PROMPT: "x", OLLAMA_BASE_URL: base })).toMatchObject({
+        code: 1,
+        stdout: "[Ollama error] unexpected reply: <html>not json</html>\n",
+      });
     });
     await withReply('{"response":"unterminated', async (base) => {
       // What was decoded is already out; the error line follows it.
-      expect(await prompt({ CYNODE_PROMPT: "x", OLLAMA_BASE_URL: base })).toMatchObject({ code: 1, stdout: 'unterminated\n[Ollama error] unexpected reply: {"response":"unterminated\n' });
+      expect(await prompt({ CYNODE_PROMPT: "x", OLLAMA_BASE_URL: base })).toMatchObject({
+        code: 1,
+        stdout: 'unterminated\n[Ollama error] unexpected reply: {"response":"unterminated\n',
+      });
     });
   });
 });

@@ -19,10 +19,16 @@ async function run(argv: string[], cwd?: string): Promise<{ ok: boolean; out: st
 }
 
 /** Debian's busybox-static: the host's copy when that package is installed, else fetched once with apt into a cache. */
-export async function staticBusybox(opts: { cacheDir?: string; log: (line: string) => void; preferHost?: boolean }): Promise<string> {
+export async function staticBusybox(opts: {
+  cacheDir?: string;
+  log: (line: string) => void;
+  preferHost?: boolean;
+}): Promise<string> {
   const installed = await run(["dpkg-query", "-W", "-f=${Status}", "busybox-static"]);
-  if ((opts.preferHost ?? true) && installed.ok && installed.out.includes("install ok installed")) return "/bin/busybox";
-  const cacheDir = opts.cacheDir ?? join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "cynode", "busybox-static");
+  if ((opts.preferHost ?? true) && installed.ok && installed.out.includes("install ok installed"))
+    return "/bin/busybox";
+  const cacheDir =
+    opts.cacheDir ?? join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "cynode", "busybox-static");
   const cached = join(cacheDir, "bin", "busybox");
   if (await Bun.file(cached).exists()) return cached;
   opts.log("fetching busybox-static with apt-get download");
@@ -34,7 +40,10 @@ export async function staticBusybox(opts: { cacheDir?: string; log: (line: strin
       download = await run(["apt-get", "download", "busybox-static"], work);
     }
     const deb = (await readdir(work)).find((f) => f.endsWith(".deb"));
-    if (!download.ok || !deb) throw new Error(`cannot fetch busybox-static with apt (install it: apt-get install busybox-static):\n${download.out}`);
+    if (!download.ok || !deb)
+      throw new Error(
+        `cannot fetch busybox-static with apt (install it: apt-get install busybox-static):\n${download.out}`,
+      );
     const extract = await run(["dpkg-deb", "-x", join(work, deb), cacheDir]);
     if (!extract.ok) throw new Error(`cannot unpack ${deb}: ${extract.out}`);
     return cached;
@@ -52,12 +61,22 @@ export async function prepare({ contextDir, log }: { contextDir: string; log: (l
   await copyFile(busybox, join(root, "bin/busybox"));
   await chmod(join(root, "bin/busybox"), 0o755);
   await chmod(join(root, "tmp"), 0o1777);
-  const applets = (await run([busybox, "--list"])).out.split("\n").filter((a) => /^[\w.[-]+$/.test(a) && a !== "busybox");
+  const applets = (await run([busybox, "--list"])).out
+    .split("\n")
+    .filter((a) => /^[\w.[-]+$/.test(a) && a !== "busybox");
   for (const applet of applets) await symlink("busybox", join(root, "bin", applet));
-  for (const [link, target] of [["sbin", "bin"], ["usr/bin", "../bin"], ["usr/sbin", "../bin"]] as const) await symlink(target, join(root, link));
+  for (const [link, target] of [
+    ["sbin", "bin"],
+    ["usr/bin", "../bin"],
+    ["usr/sbin", "../bin"],
+  ] as const)
+    await symlink(target, join(root, link));
   if (!(await Bun.file(CA_BUNDLE).exists())) throw new Error(`${CA_BUNDLE} missing (apt-get install ca-certificates)`);
   await copyFile(CA_BUNDLE, join(root, CA_BUNDLE));
-  await writeFile(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
+  await writeFile(
+    join(root, "etc/passwd"),
+    "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+  );
   await writeFile(join(root, "etc/group"), "root:x:0:\nnogroup:x:65534:\n");
   // containers.conf sets no_hosts, so the image itself must resolve localhost (the inference proxy's address).
   await writeFile(join(root, "etc/hosts"), "127.0.0.1 localhost\n::1 localhost\n");

@@ -1,7 +1,19 @@
 import { describe, expect, it } from "bun:test";
 import { jobErrorResult, jobOutput } from "./job-result";
 
-const run = (stdout: string, stderr = "") => JSON.stringify({ version: 1, task_id: "t", job_id: "j", status: "completed", exit_code: 0, stdout, stderr, started_at: "x", ended_at: "x", truncated: { stdout: false, stderr: false } });
+const run = (stdout: string, stderr = "") =>
+  JSON.stringify({
+    version: 1,
+    task_id: "t",
+    job_id: "j",
+    status: "completed",
+    exit_code: 0,
+    stdout,
+    stderr,
+    started_at: "x",
+    ended_at: "x",
+    truncated: { stdout: false, stderr: false },
+  });
 
 describe("jobOutput", () => {
   it("reads stdout/stderr from the RunJobResponse JSON text", () => {
@@ -11,12 +23,13 @@ describe("jobOutput", () => {
 
   it("shows the dispatcher's error object on stderr", () => {
     expect(jobOutput(jobErrorResult("no node"))).toEqual({ stdout: "", stderr: "no node\n" });
-    expect(jobOutput(JSON.stringify({ stderr: "partial", error: "lease expired" })).stderr).toBe("partial\nlease expired\n");
+    expect(jobOutput(JSON.stringify({ stderr: "partial", error: "lease expired" })).stderr).toBe(
+      "partial\nlease expired\n",
+    );
   });
 
   it("counts a plain-text or non-object result as stdout", () => {
     expect(jobOutput("hello")).toEqual({ stdout: "hello", stderr: "" });
     expect(jobOutput("42")).toEqual({ stdout: "42", stderr: "" });
   });
-
 });

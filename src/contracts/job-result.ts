@@ -11,7 +11,8 @@ export type JobErrorResult = v.InferOutput<typeof JobErrorResult>;
 /** Any part of a RunJobResponse, plus the error object's `error`. */
 const StoredJobResult = v.partial(v.object({ ...RunJobResponse.entries, error: v.string() }));
 
-export const jobErrorResult = (error: string): string => JSON.stringify({ version: 1, status: "failed", error } satisfies JobErrorResult);
+export const jobErrorResult = (error: string): string =>
+  JSON.stringify({ version: 1, status: "failed", error } satisfies JobErrorResult);
 
 export type JobOutput = { stdout: string; stderr: string };
 

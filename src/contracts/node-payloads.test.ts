@@ -23,7 +23,9 @@ describe("node_capability_report_v1", () => {
   it("names the reference detail for a wrong version and an empty slug", () => {
     expect(firstMessage(NodeCapabilityReport, { ...report, version: 2 })).toBe(NODE_ERRORS.capabilityVersion);
     expect(firstMessage(NodeCapabilityReport, { ...report, node: { node_slug: " " } })).toBe(NODE_ERRORS.slugRequired);
-    expect(firstMessage(RegistrationRequest, { psk: "x", capability: { ...report, node: {} } })).toBe(NODE_ERRORS.slugRequired);
+    expect(firstMessage(RegistrationRequest, { psk: "x", capability: { ...report, node: {} } })).toBe(
+      NODE_ERRORS.slugRequired,
+    );
   });
 });
 

@@ -42,23 +42,28 @@ export const INFERENCE_MODES = ["allow", "disabled", "require"] as const;
 export const NodeCapabilityReport = v.looseObject({
   version: v.literal(1, NODE_ERRORS.capabilityVersion),
   reported_at: Timestamp,
-  node: v.looseObject({
-    node_slug: v.pipe(v.string(NODE_ERRORS.slugRequired), v.trim(), v.nonEmpty(NODE_ERRORS.slugRequired)),
-    name: v.optional(v.string()),
-    labels: v.optional(v.array(v.string())),
-  }, NODE_ERRORS.slugRequired),
+  node: v.looseObject(
+    {
+      node_slug: v.pipe(v.string(NODE_ERRORS.slugRequired), v.trim(), v.nonEmpty(NODE_ERRORS.slugRequired)),
+      name: v.optional(v.string()),
+      labels: v.optional(v.array(v.string())),
+    },
+    NODE_ERRORS.slugRequired,
+  ),
   platform: v.looseObject({
     os: v.string(),
     distro: v.optional(v.string()),
     arch: v.string(),
     kernel_version: v.optional(v.string()),
   }),
-  container_runtime: v.optional(v.looseObject({
-    runtime: v.string(),
-    version: v.optional(v.string()),
-    rootless_supported: v.optional(v.boolean()),
-    rootless_enabled: v.optional(v.boolean()),
-  })),
+  container_runtime: v.optional(
+    v.looseObject({
+      runtime: v.string(),
+      version: v.optional(v.string()),
+      rootless_supported: v.optional(v.boolean()),
+      rootless_enabled: v.optional(v.boolean()),
+    }),
+  ),
   compute: v.looseObject({
     cpu_model: v.optional(v.string()),
     cpu_cores: Int,
@@ -66,27 +71,35 @@ export const NodeCapabilityReport = v.looseObject({
     storage_free_mb: v.optional(Int),
   }),
   gpu: v.optional(v.looseObject({ present: v.boolean(), devices: v.optional(v.array(GpuDevice)) })),
-  sandbox: v.optional(v.looseObject({
-    supported: v.boolean(),
-    features: v.optional(v.array(v.string())),
-    max_concurrency: v.optional(v.pipe(Int, v.minValue(1))),
-  })),
-  network: v.optional(v.looseObject({
-    orchestrator_reachable: v.optional(v.boolean()),
-    outbound_policy: v.optional(v.string()),
-  })),
-  inference: v.optional(v.looseObject({
-    supported: v.optional(v.boolean()),
-    mode: v.optional(v.picklist(INFERENCE_MODES)),
-    existing_service: v.optional(v.boolean()),
-    running: v.optional(v.boolean()),
-    available_models: v.optional(v.array(v.string())),
-  })),
+  sandbox: v.optional(
+    v.looseObject({
+      supported: v.boolean(),
+      features: v.optional(v.array(v.string())),
+      max_concurrency: v.optional(v.pipe(Int, v.minValue(1))),
+    }),
+  ),
+  network: v.optional(
+    v.looseObject({
+      orchestrator_reachable: v.optional(v.boolean()),
+      outbound_policy: v.optional(v.string()),
+    }),
+  ),
+  inference: v.optional(
+    v.looseObject({
+      supported: v.optional(v.boolean()),
+      mode: v.optional(v.picklist(INFERENCE_MODES)),
+      existing_service: v.optional(v.boolean()),
+      running: v.optional(v.boolean()),
+      available_models: v.optional(v.array(v.string())),
+    }),
+  ),
   worker_api: v.optional(v.looseObject({ base_url: v.string() })),
-  tls: v.optional(v.looseObject({
-    trust_material_status: v.optional(v.string()),
-    worker_api_server_cert_pem: v.optional(v.string()),
-  })),
+  tls: v.optional(
+    v.looseObject({
+      trust_material_status: v.optional(v.string()),
+      worker_api_server_cert_pem: v.optional(v.string()),
+    }),
+  ),
 });
 
 export const RegistrationRequest = v.object({
@@ -149,29 +162,39 @@ export const NodeConfigurationPayload = v.object({
     base_url: v.string(),
     endpoints: v.object({ worker_api_target_url: v.string(), node_report_url: v.string() }),
   }),
-  sandbox_registries: v.optional(v.array(v.object({
-    registry_url: v.string(),
-    pull_token: v.optional(v.string()),
-    pull_token_expires_at: v.optional(Timestamp),
-  }))),
+  sandbox_registries: v.optional(
+    v.array(
+      v.object({
+        registry_url: v.string(),
+        pull_token: v.optional(v.string()),
+        pull_token_expires_at: v.optional(Timestamp),
+      }),
+    ),
+  ),
   require_digest_pinning: v.optional(v.boolean()),
   model_cache: v.object({
     cache_url: v.string(),
     pull_token: v.optional(v.string()),
     pull_token_expires_at: v.optional(Timestamp),
   }),
-  policy: v.optional(v.object({
-    sandbox: v.optional(SandboxPolicy),
-    updates: v.optional(v.object({
-      enable_dynamic_config: v.optional(v.boolean()),
-      poll_interval_seconds: v.optional(Int),
-      allow_service_restart: v.optional(v.boolean()),
-    })),
-  })),
-  worker_api: v.optional(v.object({
-    orchestrator_bearer_token: v.optional(v.string()),
-    orchestrator_bearer_token_expires_at: v.optional(Timestamp),
-  })),
+  policy: v.optional(
+    v.object({
+      sandbox: v.optional(SandboxPolicy),
+      updates: v.optional(
+        v.object({
+          enable_dynamic_config: v.optional(v.boolean()),
+          poll_interval_seconds: v.optional(Int),
+          allow_service_restart: v.optional(v.boolean()),
+        }),
+      ),
+    }),
+  ),
+  worker_api: v.optional(
+    v.object({
+      orchestrator_bearer_token: v.optional(v.string()),
+      orchestrator_bearer_token_expires_at: v.optional(Timestamp),
+    }),
+  ),
   inference_backend: v.optional(InferenceBackend),
   notes: v.optional(v.string()),
   constraints: v.optional(NodeConstraints),
@@ -187,11 +210,13 @@ export const NodeConfigAck = v.object({
   config_version: v.string(),
   ack_at: v.optional(Timestamp),
   status: v.picklist(CONFIG_ACK_STATUSES, NODE_ERRORS.ackStatus),
-  error: v.optional(v.object({
-    type: v.string(),
-    message: v.string(),
-    details: v.optional(v.record(v.string(), v.unknown())),
-  })),
+  error: v.optional(
+    v.object({
+      type: v.string(),
+      message: v.string(),
+      details: v.optional(v.record(v.string(), v.unknown())),
+    }),
+  ),
   effective_config_hash: v.optional(v.string()),
 });
 

@@ -28,7 +28,10 @@ describe("usage errors exit 2 with one line on stderr", () => {
     [["task", "--bogus", "list"], 'unknown flag: --bogus for "cynork task"'],
     [["task", "get"], "Missing required positional argument: TASK"],
     [["task", "get", "a", "b"], "accepts 1 arg(s), received 2"],
-    [["task", "list", "--status", "cancelled"], "--status must be one of queued, running, completed, failed, canceled, superseded"],
+    [
+      ["task", "list", "--status", "cancelled"],
+      "--status must be one of queued, running, completed, failed, canceled, superseded",
+    ],
     [["task", "list", "-l", "ten"], "--limit must be an integer"],
     [["task", "list", "--offset", "-1"], "--offset must not be negative"],
     [["task", "logs", "x", "--stream", "both"], "--stream must be one of stdout, stderr, all"],
@@ -61,7 +64,11 @@ describe("usage errors exit 2 with one line on stderr", () => {
     const r = await cynork(["status"], { fetch: (() => Promise.reject("not an Error")) as unknown as typeof fetch });
     expect(r.code).toBe(7);
     const boom = await cynork(["task", "get", "x"], {
-      fetch: (async () => ({ status: 200, ok: true, text: () => Promise.reject(new Error("stream broke")) })) as unknown as typeof fetch,
+      fetch: (async () => ({
+        status: 200,
+        ok: true,
+        text: () => Promise.reject(new Error("stream broke")),
+      })) as unknown as typeof fetch,
     });
     expect(boom).toMatchObject({ code: 8, stderr: "Error: internal error: stream broke\n" });
   });
@@ -91,9 +98,14 @@ describe("completion", () => {
     expect(bash.stdout).toContain("complete -F _cynork cynork");
     expect((await cynork(["completion", "zsh"])).stdout).toStartWith("#compdef cynork\n");
     const fish = (await cynork(["completion", "fish"])).stdout;
-    expect(fish).toContain("complete -c cynork -n '__fish_seen_subcommand_from task' -a 'create list get result cancel logs watch'");
+    expect(fish).toContain(
+      "complete -c cynork -n '__fish_seen_subcommand_from task' -a 'create list get result cancel logs watch'",
+    );
     expect(fish).toContain("complete -c cynork -n '__fish_seen_subcommand_from create' -l attach -l attachment -s a");
     expect(fish).toContain("complete -c cynork -l output -s o");
-    expect(JSON.parse((await cynork(["-o", "json", "completion", "fish"])).stdout)).toEqual({ shell: "fish", script: fish });
+    expect(JSON.parse((await cynork(["-o", "json", "completion", "fish"])).stdout)).toEqual({
+      shell: "fish",
+      script: fish,
+    });
   });
 });

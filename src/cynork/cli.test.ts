@@ -28,11 +28,13 @@ async function cynork(argv: string[], opts: MemoryIoOptions = {}) {
   return { code, stdout: m.stdout(), stderr: m.stderr(), m };
 }
 const json = (s: string) => JSON.parse(s);
-const login = (handle = "alice") => cynork(["auth", "login", "-u", handle, "--password-stdin"], { stdin: `${PASSWORD}\n` });
+const login = (handle = "alice") =>
+  cynork(["auth", "login", "-u", handle, "--password-stdin"], { stdin: `${PASSWORD}\n` });
 
 const finishTask = (taskId: string, stdout: string, stderr = "", status: "completed" | "failed" = "completed") =>
   finishTaskAsNode(f.t.db, taskId, { stdout, stderr, status });
-const setRunning = (taskId: string) => f.t.db.updateTable("tasks").set({ status: "running" }).where("id", "=", taskId).execute();
+const setRunning = (taskId: string) =>
+  f.t.db.updateTable("tasks").set({ status: "running" }).where("id", "=", taskId).execute();
 
 describe("cynork status and version", () => {
   it("reports a healthy gateway", async () => {
@@ -80,7 +82,9 @@ describe("cynork auth", () => {
   it("exits 3 on bad credentials and 2 on usage mistakes, before any request", async () => {
     const bad = await cynork(["auth", "login", "-u", "alice", "--password-stdin"], { stdin: "wrong\n" });
     expect(bad).toMatchObject({ code: 3, stderr: "Error: 401 Unauthorized: Invalid credentials\n" });
-    expect((await cynork(["auth", "login", "--password-stdin"])).stderr).toBe("Error: --password-stdin requires --user\n");
+    expect((await cynork(["auth", "login", "--password-stdin"])).stderr).toBe(
+      "Error: --password-stdin requires --user\n",
+    );
     expect((await cynork(["auth", "login", "--password", "x"])).code).toBe(2);
     expect((await cynork(["auth", "login", "-u", "alice", "--password-stdin"], { stdin: "" })).code).toBe(2);
     expect((await cynork(["auth", "login"], { stdin: "" })).code).toBe(2);
@@ -141,7 +145,11 @@ describe("cynork auth", () => {
   it("refreshes an expired access token once, transparently, and keeps the new pair", async () => {
     await login();
     const saved = Bun.YAML.parse(await readFile(configFile, "utf8")) as Record<string, string>;
-    const past = createTokens({ secret: JWT_TEST_SECRET, ttl: { accessMs: 60_000, refreshMs: 60_000, nodeMs: 60_000 }, now: () => new Date(Date.now() - 3_600_000) });
+    const past = createTokens({
+      secret: JWT_TEST_SECRET,
+      ttl: { accessMs: 60_000, refreshMs: 60_000, nodeMs: 60_000 },
+      now: () => new Date(Date.now() - 3_600_000),
+    });
     const { token: expired } = await past.issueAccess({ id: f.users.alice!, handle: "alice" });
     await writeFile(configFile, Bun.YAML.stringify({ token: expired, refresh_token: saved.refresh_token }));
     expect((await cynork(["auth", "whoami"])).stdout).toContain("user=alice");
@@ -160,20 +168,33 @@ describe("cynork task", () => {
     const [, id, name] = /^task_id=(\S+) task_name=(\S+)\n$/.exec(created.stdout)!;
     expect(name).toBe("my-task");
     expect((await cynork(["task", "get", id!])).stdout).toBe(`task_id=${id} status=queued task_name=my-task\n`);
-    expect(json((await cynork(["task", "get", "my-task", "-o", "json"])).stdout)).toMatchObject({ task_id: id, status: "queued" });
-    expect((await cynork(["task", "list", "--status", "queued"])).stdout).toContain(`task_id=${id} status=queued task_name=my-task\n`);
+    expect(json((await cynork(["task", "get", "my-task", "-o", "json"])).stdout)).toMatchObject({
+      task_id: id,
+      status: "queued",
+    });
+    expect((await cynork(["task", "list", "--status", "queued"])).stdout).toContain(
+      `task_id=${id} status=queued task_name=my-task\n`,
+    );
     const pending = json((await cynork(["task", "result", id!, "-o", "json"])).stdout);
     expect(pending).toMatchObject({ task_id: id, status: "queued" });
     expect(pending.stdout).toBeUndefined();
   });
 
   it("runs --command mode and prints the job output once the node has run it", async () => {
-    const created = json((await cynork(["task", "create", "--command", "echo hello", "--command", "echo two", "-o", "json"])).stdout);
-    const job = await f.t.db.selectFrom("jobs").select("payload").where("task_id", "=", created.task_id).executeTakeFirstOrThrow();
+    const created = json(
+      (await cynork(["task", "create", "--command", "echo hello", "--command", "echo two", "-o", "json"])).stdout,
+    );
+    const job = await f.t.db
+      .selectFrom("jobs")
+      .select("payload")
+      .where("task_id", "=", created.task_id)
+      .executeTakeFirstOrThrow();
     expect(job.payload).toMatchObject({ command: ["sh", "-c", "echo hello\necho two"] });
     await finishTask(created.task_id, "hello\ntwo\n", "warn\n");
     const r = await cynork(["task", "result", created.task_id]);
-    expect(r.stdout).toBe(`task_id=${created.task_id} status=completed task_name=${created.task_name} stdout="hello\\ntwo\\n" stderr="warn\\n"\n`);
+    expect(r.stdout).toBe(
+      `task_id=${created.task_id} status=completed task_name=${created.task_name} stdout="hello\\ntwo\\n" stderr="warn\\n"\n`,
+    );
     const j = json((await cynork(["task", "result", created.task_id, "-o", "json"])).stdout);
     expect(j).toMatchObject({ status: "completed", stdout: "hello\ntwo\n", stderr: "warn\n" });
     expect(JSON.parse(j.jobs[0].result).stdout).toBe("hello\ntwo\n");
@@ -200,11 +221,14 @@ describe("cynork task", () => {
     const r = await cynork(["task", "create", "-p", "x", "--result"], {
       tty: true,
       onSleep: async () => {
-        taskId = (await f.t.db.selectFrom("tasks").select("id").orderBy("created_at", "desc").executeTakeFirstOrThrow()).id;
+        taskId = (await f.t.db.selectFrom("tasks").select("id").orderBy("created_at", "desc").executeTakeFirstOrThrow())
+          .id;
         await finishTask(taskId, "", "boom\n", "failed");
       },
     });
-    expect(r.stdout).toBe(`task_id=${taskId} status=failed task_name=${/task_name=(\S+)/.exec(r.stdout)![1]} stdout="" stderr="boom\\n"\n`);
+    expect(r.stdout).toBe(
+      `task_id=${taskId} status=failed task_name=${/task_name=(\S+)/.exec(r.stdout)![1]} stdout="" stderr="boom\\n"\n`,
+    );
     expect(r.stderr).toContain("queued…");
     expect(r.m.sleeps).toEqual([250]);
   });
@@ -224,8 +248,12 @@ describe("cynork task", () => {
     expect(json(followJson.stdout)).toMatchObject({ lines: ["line 1"] });
 
     const id2 = /task_id=(\S+)/.exec((await cynork(["task", "create", "-p", "y"])).stdout)![1]!;
-    const watched = await cynork(["task", "watch", id2, "--interval", "1s"], { onSleep: () => finishTask(id2, "ok\n") });
-    expect(watched.stdout).toStartWith(`Every 1s: cynork task result ${id2}  2026-01-02T03:04:05Z\n\ntask_id=${id2} status=queued`);
+    const watched = await cynork(["task", "watch", id2, "--interval", "1s"], {
+      onSleep: () => finishTask(id2, "ok\n"),
+    });
+    expect(watched.stdout).toStartWith(
+      `Every 1s: cynork task result ${id2}  2026-01-02T03:04:05Z\n\ntask_id=${id2} status=queued`,
+    );
     expect(watched.stdout).toContain("status=completed");
     const watchedJson = await cynork(["task", "watch", id2, "-o", "json"]);
     expect(json(watchedJson.stdout)).toMatchObject({ status: "completed" });
@@ -237,7 +265,10 @@ describe("cynork task", () => {
     expect(no).toMatchObject({ code: 0, stdout: "", stderr: `Cancel task ${id}? [y/N] ` });
     expect((await cynork(["task", "get", id])).stdout).toContain("status=queued");
     expect((await cynork(["task", "cancel", id], { stdin: "y\n" })).stdout).toBe(`task_id=${id} canceled=true\n`);
-    expect(json((await cynork(["task", "cancel", "-y", id, "-o", "json"])).stdout)).toEqual({ task_id: id, canceled: true });
+    expect(json((await cynork(["task", "cancel", "-y", id, "-o", "json"])).stdout)).toEqual({
+      task_id: id,
+      canceled: true,
+    });
     expect((await cynork(["task", "get", id])).stdout).toContain("status=canceled");
   });
 
@@ -248,9 +279,26 @@ describe("cynork task", () => {
     await writeFile(commands, "echo a\n\n  \necho b\n");
     const prompt = join(dir, "task.md");
     await writeFile(prompt, "# Do things\n");
-    const s = json((await cynork(["task", "create", "-s", script, "--use-inference", "-a", prompt, "--attachment", script, "-o", "json"])).stdout);
+    const s = json(
+      (
+        await cynork([
+          "task",
+          "create",
+          "-s",
+          script,
+          "--use-inference",
+          "-a",
+          prompt,
+          "--attachment",
+          script,
+          "-o",
+          "json",
+        ])
+      ).stdout,
+    );
     expect(s.attachments).toEqual([prompt, script]);
-    const jobOf = async (id: string) => (await f.t.db.selectFrom("jobs").select("payload").where("task_id", "=", id).executeTakeFirstOrThrow()).payload;
+    const jobOf = async (id: string) =>
+      (await f.t.db.selectFrom("jobs").select("payload").where("task_id", "=", id).executeTakeFirstOrThrow()).payload;
     expect(await jobOf(s.task_id)).toMatchObject({ command: ["sh", "-c", "#!/bin/sh\necho s\n"], use_inference: true });
     const c = json((await cynork(["task", "create", "--commands-file", commands, "-o", "json"])).stdout);
     expect(await jobOf(c.task_id)).toMatchObject({ command: ["sh", "-c", "echo a\necho b"] });
@@ -274,7 +322,10 @@ describe("cynork task", () => {
   it("maps gateway errors to exit codes: 404 → 4, 403 → 3, 400 → 6", async () => {
     const missing = await cynork(["task", "get", "no-such-task"]);
     expect(missing).toMatchObject({ code: 4, stderr: "Error: 404 Not Found: Task not found\n" });
-    const bobs = /task_id=(\S+)/.exec((await cynork(["task", "create", "-p", "x"], { env: { CYNORK_TOKEN: (await f.login("bob")).access_token } })).stdout)![1]!;
+    const bobs = /task_id=(\S+)/.exec(
+      (await cynork(["task", "create", "-p", "x"], { env: { CYNORK_TOKEN: (await f.login("bob")).access_token } }))
+        .stdout,
+    )![1]!;
     expect((await cynork(["task", "result", bobs])).code).toBe(3);
     expect((await cynork(["task", "logs", bobs])).code).toBe(3);
     const badCursor = await cynork(["task", "list", "--cursor", "not-a-number"]);

@@ -45,7 +45,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const known = err instanceof CliError;
     // citty's own argument errors (e.g. a missing positional) are usage errors too.
     const code = known ? err.exitCode : e?.name === "CLIError" ? EXIT.usage : EXIT.internal;
-    const message = code === EXIT.internal ? `internal error: ${e?.message ?? String(err)}` : e.message.replace(ANSI, "");
+    const message =
+      code === EXIT.internal ? `internal error: ${e?.message ?? String(err)}` : e.message.replace(ANSI, "");
     io.stderr.write(`Error: ${message}\n`);
     return code;
   }

@@ -41,6 +41,7 @@ export async function listCommands(cmd: Cmd, path: string[] = []): Promise<Comma
       return { long: [name, ...aliases.filter((a) => a.length > 1)], short: aliases.filter((a) => a.length === 1) };
     });
   const infos: CommandInfo[] = [{ path, subCommands: Object.keys(subs), flags }];
-  for (const [name, sub] of Object.entries(subs)) infos.push(...(await listCommands(await resolved(sub), [...path, name])));
+  for (const [name, sub] of Object.entries(subs))
+    infos.push(...(await listCommands(await resolved(sub), [...path, name])));
   return infos;
 }

@@ -68,7 +68,11 @@ describe("saveConfig", () => {
     await writeFile(path, `${await readFile(path, "utf8")}extra: kept\n`);
     loaded = await saveConfig(await loadConfig(path), { token: undefined, gateway_url: "http://x" });
     expect(loaded.file).toEqual({ refresh_token: "r1", gateway_url: "http://x" });
-    expect(Bun.YAML.parse(await readFile(path, "utf8"))).toEqual({ refresh_token: "r1", extra: "kept", gateway_url: "http://x" });
+    expect(Bun.YAML.parse(await readFile(path, "utf8"))).toEqual({
+      refresh_token: "r1",
+      extra: "kept",
+      gateway_url: "http://x",
+    });
     expect(await readdir(dir)).toEqual(["config.yaml"]);
   });
 });

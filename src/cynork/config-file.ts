@@ -48,7 +48,10 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
 }
 
 /** Writes `changes` over the file's current content (undefined removes a key): temp file in the same dir + rename. */
-export async function saveConfig(loaded: LoadedConfig, changes: Partial<Record<keyof ConfigFile, string | undefined>>): Promise<LoadedConfig> {
+export async function saveConfig(
+  loaded: LoadedConfig,
+  changes: Partial<Record<keyof ConfigFile, string | undefined>>,
+): Promise<LoadedConfig> {
   const raw: Record<string, unknown> = { ...loaded.raw };
   for (const [key, value] of Object.entries(changes)) {
     if (value === undefined) delete raw[key];

@@ -1,7 +1,16 @@
 /** The CLI's one error type and the exit codes of reference-contracts 7.3; `main` turns a CliError into its code. */
 import { STATUS_CODES } from "node:http";
 
-export const EXIT = { ok: 0, usage: 2, auth: 3, notFound: 4, conflict: 5, validation: 6, gateway: 7, internal: 8 } as const;
+export const EXIT = {
+  ok: 0,
+  usage: 2,
+  auth: 3,
+  notFound: 4,
+  conflict: 5,
+  validation: 6,
+  gateway: 7,
+  internal: 8,
+} as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export class CliError extends Error {

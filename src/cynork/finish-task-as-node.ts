@@ -2,7 +2,11 @@
 import type { RunJobResponse } from "../contracts/worker-api";
 import type { Db } from "../orchestrator/db/connect";
 
-export async function finishTaskAsNode(db: Db, taskId: string, out: { stdout: string; stderr?: string; status?: "completed" | "failed" }): Promise<void> {
+export async function finishTaskAsNode(
+  db: Db,
+  taskId: string,
+  out: { stdout: string; stderr?: string; status?: "completed" | "failed" },
+): Promise<void> {
   const now = new Date();
   const status = out.status ?? "completed";
   const job = await db.selectFrom("jobs").select("id").where("task_id", "=", taskId).executeTakeFirstOrThrow();
@@ -18,6 +22,10 @@ export async function finishTaskAsNode(db: Db, taskId: string, out: { stdout: st
     ended_at: now.toISOString(),
     truncated: { stdout: false, stderr: false },
   };
-  await db.updateTable("jobs").set({ status, result: JSON.stringify(result), started_at: now, ended_at: now, updated_at: now }).where("id", "=", job.id).execute();
+  await db
+    .updateTable("jobs")
+    .set({ status, result: JSON.stringify(result), started_at: now, ended_at: now, updated_at: now })
+    .where("id", "=", job.id)
+    .execute();
   await db.updateTable("tasks").set({ status, closed: true, updated_at: now }).where("id", "=", taskId).execute();
 }

@@ -33,7 +33,12 @@ describe("parseFlags", () => {
 
   it("falls back to defaults and reports which flags were given", () => {
     const f = parseFlags([], args);
-    expect([f.string("limit"), f.string("prompt"), f.bool("yes"), f.has("yes")]).toEqual(["50", undefined, false, false]);
+    expect([f.string("limit"), f.string("prompt"), f.bool("yes"), f.has("yes")]).toEqual([
+      "50",
+      undefined,
+      false,
+      false,
+    ]);
   });
 
   it("keeps every value of a repeatable flag in order, and the last of others", () => {

@@ -23,7 +23,11 @@ export function matchFlag(token: string, args: ArgsDef): FlagMatch | undefined {
   const inline = eq < 0 ? undefined : body.slice(eq + 1);
   const find = (k: string) =>
     Object.entries(args).find(
-      ([name, def]) => def.type !== "positional" && (long ? name === k || aliasesOf(def).some((a) => a.length > 1 && a === k) : aliasesOf(def).some((a) => a.length === 1 && a === k)),
+      ([name, def]) =>
+        def.type !== "positional" &&
+        (long
+          ? name === k || aliasesOf(def).some((a) => a.length > 1 && a === k)
+          : aliasesOf(def).some((a) => a.length === 1 && a === k)),
     );
   const direct = find(key);
   if (direct) return { name: direct[0], def: direct[1], inline, negated: false, token };
@@ -38,7 +42,8 @@ const takesValue = (def: ArgDef) => def.type === "string" || def.type === "enum"
 
 function booleanValue(m: FlagMatch): boolean {
   if (m.inline === undefined) return !m.negated;
-  if (m.inline !== "true" && m.inline !== "false") throw usageError(`invalid argument "${m.inline}" for "${m.token.split("=")[0]}" flag`);
+  if (m.inline !== "true" && m.inline !== "false")
+    throw usageError(`invalid argument "${m.inline}" for "${m.token.split("=")[0]}" flag`);
   return (m.inline === "true") !== m.negated;
 }
 
@@ -80,7 +85,8 @@ export function parseFlags(rawArgs: string[], args: ArgsDef, repeatable: readonl
     values.set(m.name, [...seen, value]);
   }
   const wanted = Object.keys(args).filter((name) => args[name]!.type === "positional");
-  if (positionals.length > wanted.length) throw usageError(`accepts ${wanted.length} arg(s), received ${positionals.length}`);
+  if (positionals.length > wanted.length)
+    throw usageError(`accepts ${wanted.length} arg(s), received ${positionals.length}`);
   const empty = positionals.indexOf("");
   if (empty >= 0) throw usageError(`${wanted[empty]!.toUpperCase()} must not be empty`);
   return {

@@ -13,7 +13,11 @@ const server = Bun.serve({
   async fetch(req) {
     seen.push({ url: req.url, headers: req.headers });
     const path = new URL(req.url).pathname;
-    if (path === "/v1/tasks/conflict") return Response.json({ type: "https://cynode.ai/specs/conflict", title: "Conflict", status: 409, detail: "Busy" }, { status: 409 });
+    if (path === "/v1/tasks/conflict")
+      return Response.json(
+        { type: "https://cynode.ai/specs/conflict", title: "Conflict", status: 409, detail: "Busy" },
+        { status: 409 },
+      );
     if (path === "/v1/tasks/broken") return new Response("<html>oops</html>", { status: 502 });
     if (path === "/v1/tasks/not-json") return new Response("hello", { status: 200 });
     if (path === "/v1/tasks/wrong-shape") return Response.json({ id: 1 });
@@ -46,14 +50,20 @@ describe("gateway client", () => {
   });
 
   it("rejects success bodies that do not match the contract schema", async () => {
-    expect(await failure(client().getTask("not-json"))).toEqual({ code: 7, message: "unexpected response from gateway: not JSON (200)" });
+    expect(await failure(client().getTask("not-json"))).toEqual({
+      code: 7,
+      message: "unexpected response from gateway: not JSON (200)",
+    });
     const shape = await failure(client().getTask("wrong-shape"));
     expect(shape.code).toBe(7);
     expect(shape.message).toStartWith("unexpected response from gateway: ");
   });
 
   it("gives up after its timeout with exit 7", async () => {
-    expect(await failure(client({ timeoutMs: 50 }).getTask("hang"))).toEqual({ code: 7, message: "gateway request timed out after 0.05s" });
+    expect(await failure(client({ timeoutMs: 50 }).getTask("hang"))).toEqual({
+      code: 7,
+      message: "gateway request timed out after 0.05s",
+    });
   });
 
   it("sends the User-Agent and the bearer token, and reports an unhealthy gateway", async () => {

@@ -63,14 +63,20 @@ export function createGatewayClient(opts: ClientOptions) {
         signal: AbortSignal.timeout(ms),
       });
     } catch (err) {
-      if ((err as Error).name === "TimeoutError") throw new CliError(EXIT.gateway, `gateway request timed out after ${ms / 1000}s`);
+      if ((err as Error).name === "TimeoutError")
+        throw new CliError(EXIT.gateway, `gateway request timed out after ${ms / 1000}s`);
       throw new CliError(EXIT.gateway, `gateway unreachable: ${(err as Error).message}`);
     }
   }
 
   async function refreshOnce(): Promise<boolean> {
     if (!refreshToken || !opts.onRefreshed) return false;
-    const res = await fetchOnce({ method: "POST", path: USER_API.refresh, schema: undefined, body: { refresh_token: refreshToken } });
+    const res = await fetchOnce({
+      method: "POST",
+      path: USER_API.refresh,
+      schema: undefined,
+      body: { refresh_token: refreshToken },
+    });
     if (!res.ok) return false;
     const tokens = await decode(res, api.LoginResponse);
     [token, refreshToken] = [tokens.access_token, tokens.refresh_token];
@@ -86,7 +92,11 @@ export function createGatewayClient(opts: ClientOptions) {
     } catch {
       throw new CliError(EXIT.gateway, `unexpected response from gateway: not JSON (${res.status})`);
     }
-    if (!parsed.success) throw new CliError(EXIT.gateway, `unexpected response from gateway: ${v.summarize(parsed.issues).split("\n")[0]}`);
+    if (!parsed.success)
+      throw new CliError(
+        EXIT.gateway,
+        `unexpected response from gateway: ${v.summarize(parsed.issues).split("\n")[0]}`,
+      );
     return parsed.output;
   }
 
@@ -102,24 +112,50 @@ export function createGatewayClient(opts: ClientOptions) {
     async healthy(): Promise<{ ok: boolean; detail: string }> {
       const res = await fetchOnce({ path: HEALTH.healthz, schema: undefined });
       const body = (await res.text()).trim();
-      return { ok: res.status === 200 && body.includes("ok"), detail: res.status === 200 ? body : statusMessage(res.status) };
+      return {
+        ok: res.status === 200 && body.includes("ok"),
+        detail: res.status === 200 ? body : statusMessage(res.status),
+      };
     },
     login: (body: api.LoginRequest) => send({ method: "POST", path: USER_API.login, schema: api.LoginResponse, body }),
-    refresh: (refresh_token: string) => send({ method: "POST", path: USER_API.refresh, schema: api.LoginResponse, body: { refresh_token } }),
+    refresh: (refresh_token: string) =>
+      send({ method: "POST", path: USER_API.refresh, schema: api.LoginResponse, body: { refresh_token } }),
     logout: (refresh_token: string) =>
-      send({ method: "POST", path: USER_API.logout, schema: undefined, body: { refresh_token }, auth: true, noRefresh: true, timeoutMs: 5_000 }),
+      send({
+        method: "POST",
+        path: USER_API.logout,
+        schema: undefined,
+        body: { refresh_token },
+        auth: true,
+        noRefresh: true,
+        timeoutMs: 5_000,
+      }),
     me: () => send({ path: USER_API.me, schema: api.UserResponse, auth: true }),
     createTask: (body: api.CreateTaskRequest) =>
-      send({ method: "POST", path: USER_API.tasks, schema: api.TaskResponse, body, auth: true, timeoutMs: CREATE_TIMEOUT_MS }),
+      send({
+        method: "POST",
+        path: USER_API.tasks,
+        schema: api.TaskResponse,
+        body,
+        auth: true,
+        timeoutMs: CREATE_TIMEOUT_MS,
+      }),
     listTasks: (query: v.InferOutput<typeof api.ListTasksQuery>) => {
-      const qs = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined)).toString();
+      const qs = new URLSearchParams(
+        Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined),
+      ).toString();
       return send({ path: `${USER_API.tasks}${qs ? `?${qs}` : ""}`, schema: api.ListTasksResponse, auth: true });
     },
     getTask: (id: string) => send({ path: USER_API.task(id), schema: api.TaskResponse, auth: true }),
     taskResult: (id: string) => send({ path: USER_API.taskResult(id), schema: api.TaskResultResponse, auth: true }),
-    cancelTask: (id: string) => send({ method: "POST", path: USER_API.taskCancel(id), schema: api.CancelTaskResponse, auth: true }),
+    cancelTask: (id: string) =>
+      send({ method: "POST", path: USER_API.taskCancel(id), schema: api.CancelTaskResponse, auth: true }),
     taskLogs: (id: string, stream: string) =>
-      send({ path: `${USER_API.taskLogs(id)}?${new URLSearchParams({ stream })}`, schema: api.TaskLogsResponse, auth: true }),
+      send({
+        path: `${USER_API.taskLogs(id)}?${new URLSearchParams({ stream })}`,
+        schema: api.TaskLogsResponse,
+        auth: true,
+      }),
   };
 }
 

@@ -4,14 +4,30 @@ import { extractGlobals } from "./globals";
 
 describe("extractGlobals", () => {
   it("pulls global flags from anywhere before --, leaving the rest in order", () => {
-    const { globals, rest } = extractGlobals(["-o", "json", "task", "list", "-q", "--config=/x.yaml", "-l", "5", "--no-color", "--", "-q"]);
+    const { globals, rest } = extractGlobals([
+      "-o",
+      "json",
+      "task",
+      "list",
+      "-q",
+      "--config=/x.yaml",
+      "-l",
+      "5",
+      "--no-color",
+      "--",
+      "-q",
+    ]);
     expect(globals).toEqual({ output: "json", quiet: true, noColor: true, help: false, config: "/x.yaml" });
     expect(rest).toEqual(["task", "list", "-l", "5", "--", "-q"]);
   });
 
   it("defaults to table output", () => {
     expect(extractGlobals(["version"]).globals).toEqual({ output: "table", quiet: false, noColor: false, help: false });
-    expect(extractGlobals(["-h", "--output=table", "-c", "f"]).globals).toMatchObject({ help: true, output: "table", config: "f" });
+    expect(extractGlobals(["-h", "--output=table", "-c", "f"]).globals).toMatchObject({
+      help: true,
+      output: "table",
+      config: "f",
+    });
     expect(extractGlobals(["--quiet=false"]).globals.quiet).toBe(false);
   });
 

@@ -9,7 +9,12 @@ async function* chunks(...parts: (string | Uint8Array)[]) {
 describe("createInput", () => {
   it("reads lines across chunks, handling CRLF and a last line without newline", async () => {
     const input = createInput(chunks("us", "er\r\npass", new TextEncoder().encode("word\nlast")), false);
-    expect([await input.readLine(), await input.readLine(), await input.readLine(), await input.readLine()]).toEqual(["user", "password", "last", undefined]);
+    expect([await input.readLine(), await input.readLine(), await input.readLine(), await input.readLine()]).toEqual([
+      "user",
+      "password",
+      "last",
+      undefined,
+    ]);
   });
 
   it("reads everything that is left", async () => {

@@ -24,7 +24,11 @@ export function applySecretKeys(state: SecretState, keys: string): SecretState {
   return { text, done: false };
 }
 
-export function createInput(chunks: AsyncIterable<Uint8Array | string>, isTTY: boolean, setRawMode?: (on: boolean) => void): Input {
+export function createInput(
+  chunks: AsyncIterable<Uint8Array | string>,
+  isTTY: boolean,
+  setRawMode?: (on: boolean) => void,
+): Input {
   // Opened on first read: most commands never touch stdin, and a TTY should not be read ahead.
   let iterator: AsyncIterator<Uint8Array | string> | undefined;
   const decoder = new TextDecoder();

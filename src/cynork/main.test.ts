@@ -21,14 +21,24 @@ async function spawnCynork(argv: string[], opts: { stdin?: string; env?: Record<
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, stdout, stderr };
 }
 
 describe("cynork process", () => {
   it("exits with the documented codes", async () => {
-    expect(await spawnCynork(["version"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^cynork version=/) });
-    expect(await spawnCynork(["task", "list", "--bogus"])).toMatchObject({ code: 2, stderr: "Error: unknown flag: --bogus\n" });
+    expect(await spawnCynork(["version"])).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^cynork version=/),
+    });
+    expect(await spawnCynork(["task", "list", "--bogus"])).toMatchObject({
+      code: 2,
+      stderr: "Error: unknown flag: --bogus\n",
+    });
     expect((await spawnCynork(["status"], { env: { CYNORK_GATEWAY_URL: "http://127.0.0.1:1" } })).code).toBe(7);
   });
 
@@ -44,6 +54,9 @@ describe("cynork process", () => {
     const logs = await spawnCynork(["task", "logs", JSON.parse(created.stdout).task_id]);
     expect(logs.stdout.length).toBe(big.length); // all of it reaches the pipe before the process exits
     expect(await spawnCynork(["auth", "logout"])).toMatchObject({ code: 0, stdout: "logged_out=true\n" });
-    expect(await spawnCynork(["auth", "whoami"])).toMatchObject({ code: 3, stderr: "Error: not logged in: run 'cynork auth login'\n" });
+    expect(await spawnCynork(["auth", "whoami"])).toMatchObject({
+      code: 3,
+      stderr: "Error: not logged in: run 'cynork auth login'\n",
+    });
   });
 });

@@ -12,7 +12,14 @@ export type MemoryIoOptions = {
   onSleep?: (n: number) => void | Promise<void>;
 };
 
-export type MemoryIo = { io: CliIo; stdout(): string; stderr(): string; interrupt(): void; sleeps: number[]; rawMode: boolean[] };
+export type MemoryIo = {
+  io: CliIo;
+  stdout(): string;
+  stderr(): string;
+  interrupt(): void;
+  sleeps: number[];
+  rawMode: boolean[];
+};
 
 export function memoryIo(opts: MemoryIoOptions = {}): MemoryIo {
   let out = "";

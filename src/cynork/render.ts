@@ -25,18 +25,23 @@ export type Rendered = { stdout: string; stderr: string };
 const BARE = /^[\w.:/@+,-]+$/;
 
 function field(key: string, value: unknown, quoted: boolean): string {
-  const text = typeof value === "string" ? (quoted || !BARE.test(value) ? JSON.stringify(value) : value) : JSON.stringify(value);
+  const text =
+    typeof value === "string" ? (quoted || !BARE.test(value) ? JSON.stringify(value) : value) : JSON.stringify(value);
   return `${key}=${text}`;
 }
 
 function line(value: Value, spec: TableSpec): string {
-  const parts = (spec.keys ?? []).filter((k) => value[k] !== undefined).map((k) => field(k, value[k], spec.quoted?.includes(k) ?? false));
+  const parts = (spec.keys ?? [])
+    .filter((k) => value[k] !== undefined)
+    .map((k) => field(k, value[k], spec.quoted?.includes(k) ?? false));
   return `${[spec.prefix, ...parts].filter((p) => p !== undefined).join(" ")}\n`;
 }
 
 export function render(value: Value, format: OutputFormat, spec: TableSpec): Rendered {
   if (format === "json") return { stdout: `${JSON.stringify(value, null, 2)}\n`, stderr: "" };
-  if (spec.streams) return { stdout: String(value[spec.streams[0]] ?? ""), stderr: String(value[spec.streams[1]] ?? "") };
-  if (spec.rows) return { stdout: ((value[spec.rows] ?? []) as Value[]).map((row) => line(row, spec)).join(""), stderr: "" };
+  if (spec.streams)
+    return { stdout: String(value[spec.streams[0]] ?? ""), stderr: String(value[spec.streams[1]] ?? "") };
+  if (spec.rows)
+    return { stdout: ((value[spec.rows] ?? []) as Value[]).map((row) => line(row, spec)).join(""), stderr: "" };
   return { stdout: line(value, spec), stderr: "" };
 }

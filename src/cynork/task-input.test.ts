@@ -40,7 +40,12 @@ beforeAll(async () => {
 describe("task create input", () => {
   it("maps each input mode to input_mode and prompt", async () => {
     expect(await build(["-p", "hi"])).toEqual({ prompt: "hi", input_mode: "prompt" });
-    expect(await build(["--task", "hi", "--name", "n", "--use-inference"])).toEqual({ prompt: "hi", input_mode: "prompt", task_name: "n", use_inference: true });
+    expect(await build(["--task", "hi", "--name", "n", "--use-inference"])).toEqual({
+      prompt: "hi",
+      input_mode: "prompt",
+      task_name: "n",
+      use_inference: true,
+    });
     expect(await build(["-f", file("ok.txt")])).toEqual({ prompt: "do it", input_mode: "prompt" });
     expect(await build(["-s", file("ok.txt")])).toEqual({ prompt: "do it", input_mode: "script" });
     expect(await build(["--command", "a", "--command", "b"])).toEqual({ prompt: "a\nb", input_mode: "commands" });
@@ -54,7 +59,13 @@ describe("task create input", () => {
   });
 
   it("requires exactly one input mode", async () => {
-    for (const argv of [[], ["-p", ""], ["-p", "a", "-t", "b"], ["-p", "a", "--command", "ls"], ["-s", file("ok.txt"), "--commands-file", file("ok.txt")]])
+    for (const argv of [
+      [],
+      ["-p", ""],
+      ["-p", "a", "-t", "b"],
+      ["-p", "a", "--command", "ls"],
+      ["-s", file("ok.txt"), "--commands-file", file("ok.txt")],
+    ])
       expect(await usage(argv)).toBe("exactly one task input mode is required");
   });
 
@@ -62,13 +73,18 @@ describe("task create input", () => {
     expect(await usage(["-f", file("nope.txt")])).toBe(`task file ${file("nope.txt")}: no such file`);
     expect(await usage(["-f", file("link.txt")])).toBe(`task file ${file("link.txt")}: not a regular file`);
     expect(await usage(["--commands-file", file("a-dir")])).toBe(`commands file ${file("a-dir")}: not a regular file`);
-    expect(await usage(["-s", file("big.sh")])).toBe(`script ${file("big.sh")}: larger than ${INPUT_LIMITS.script} bytes`);
+    expect(await usage(["-s", file("big.sh")])).toBe(
+      `script ${file("big.sh")}: larger than ${INPUT_LIMITS.script} bytes`,
+    );
     expect(await usage(["--commands-file", file("blank.txt")])).toBe("the task input is empty");
-    if (process.getuid?.() !== 0) expect(await usage(["-f", file("secret.txt")])).toStartWith(`task file ${file("secret.txt")}: not readable`);
+    if (process.getuid?.() !== 0)
+      expect(await usage(["-f", file("secret.txt")])).toStartWith(`task file ${file("secret.txt")}: not readable`);
   });
 
   it("validates options and attachments", async () => {
-    expect(await usage(["-p", "x", "--input-mode", "shell"])).toBe("--input-mode must be one of prompt, script, commands");
+    expect(await usage(["-p", "x", "--input-mode", "shell"])).toBe(
+      "--input-mode must be one of prompt, script, commands",
+    );
     expect(await usage(["-p", "x", "--project-id", "nope"])).toBe("--project-id must be a UUID");
     expect(await usage(["-p", "x", "-a", file("a-dir")])).toBe(`attachment ${file("a-dir")}: not a regular file`);
     const many = Array.from({ length: INPUT_LIMITS.attachments + 1 }, () => ["-a", file("ok.txt")]).flat();

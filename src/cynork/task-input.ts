@@ -9,7 +9,13 @@ import type { ParsedFlags } from "./flags";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-export const INPUT_LIMITS = { taskFile: MiB, script: 256 * KiB, commandsFile: 64 * KiB, attachment: 10 * MiB, attachments: 16 };
+export const INPUT_LIMITS = {
+  taskFile: MiB,
+  script: 256 * KiB,
+  commandsFile: 64 * KiB,
+  attachment: 10 * MiB,
+  attachments: 16,
+};
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -39,7 +45,8 @@ function chosenMode(flags: ParsedFlags): Mode {
     if (text) modes.push({ input_mode: "prompt", prompt: async () => text });
   }
   const taskFile = flags.string("task-file");
-  if (taskFile) modes.push({ input_mode: "prompt", prompt: () => readChecked(taskFile, INPUT_LIMITS.taskFile, "task file") });
+  if (taskFile)
+    modes.push({ input_mode: "prompt", prompt: () => readChecked(taskFile, INPUT_LIMITS.taskFile, "task file") });
   const script = flags.string("script");
   if (script) modes.push({ input_mode: "script", prompt: () => readChecked(script, INPUT_LIMITS.script, "script") });
   const commands = flags.list("command").filter((c) => c !== "");
@@ -50,7 +57,10 @@ function chosenMode(flags: ParsedFlags): Mode {
       input_mode: "commands",
       prompt: async () => {
         const text = await readChecked(commandsFile, INPUT_LIMITS.commandsFile, "commands file");
-        return text.split(/\r?\n/).filter((l) => l.trim() !== "").join("\n");
+        return text
+          .split(/\r?\n/)
+          .filter((l) => l.trim() !== "")
+          .join("\n");
       },
     });
   }
@@ -64,14 +74,16 @@ export async function buildCreateTaskRequest(flags: ParsedFlags): Promise<Create
   let inputMode = mode.input_mode;
   const override = flags.string("input-mode");
   if (override !== undefined) {
-    if (!(INPUT_MODES as readonly string[]).includes(override)) throw usageError(`--input-mode must be one of ${INPUT_MODES.join(", ")}`);
+    if (!(INPUT_MODES as readonly string[]).includes(override))
+      throw usageError(`--input-mode must be one of ${INPUT_MODES.join(", ")}`);
     // As in the reference, the override only re-labels text given as a prompt (-p/-t/-f).
     if (inputMode === "prompt") inputMode = override as InputMode;
   }
   const projectId = flags.string("project-id");
   if (projectId !== undefined && !UUID.test(projectId)) throw usageError("--project-id must be a UUID");
   const attachments = flags.list("attach");
-  if (attachments.length > INPUT_LIMITS.attachments) throw usageError(`at most ${INPUT_LIMITS.attachments} attachments are allowed`);
+  if (attachments.length > INPUT_LIMITS.attachments)
+    throw usageError(`at most ${INPUT_LIMITS.attachments} attachments are allowed`);
   for (const path of attachments) await checkFile(path, INPUT_LIMITS.attachment, "attachment");
   const prompt = await mode.prompt();
   if (prompt.trim() === "") throw usageError("the task input is empty");

@@ -1,11 +1,28 @@
 import { describe, expect, it } from "bun:test";
 import { jobsOutput, logsValue, resultValue } from "./task-views";
 
-const run = (stdout: string, stderr = "") => JSON.stringify({ version: 1, task_id: "t", job_id: "j", status: "completed", exit_code: 0, stdout, stderr, started_at: "x", ended_at: "x", truncated: { stdout: false, stderr: false } });
+const run = (stdout: string, stderr = "") =>
+  JSON.stringify({
+    version: 1,
+    task_id: "t",
+    job_id: "j",
+    status: "completed",
+    exit_code: 0,
+    stdout,
+    stderr,
+    started_at: "x",
+    ended_at: "x",
+    truncated: { stdout: false, stderr: false },
+  });
 
 describe("job results", () => {
   it("joins the jobs in order", () => {
-    expect(jobsOutput([{ id: "1", status: "completed", result: run("a\n") }, { id: "2", status: "completed", result: run("b\n", "e") }])).toEqual({ stdout: "a\nb\n", stderr: "e" });
+    expect(
+      jobsOutput([
+        { id: "1", status: "completed", result: run("a\n") },
+        { id: "2", status: "completed", result: run("b\n", "e") },
+      ]),
+    ).toEqual({ stdout: "a\nb\n", stderr: "e" });
   });
 });
 
@@ -13,7 +30,11 @@ describe("result and logs values", () => {
   it("includes output once the task has ended or produced some", () => {
     const queued = resultValue({ task_id: "t", status: "queued", jobs: [{ id: "j", status: "queued" }] });
     expect(Object.keys(queued)).toEqual(["task_id", "task_name", "status", "jobs"]);
-    const running = resultValue({ task_id: "t", status: "running", jobs: [{ id: "j", status: "running", result: "partial" }] });
+    const running = resultValue({
+      task_id: "t",
+      status: "running",
+      jobs: [{ id: "j", status: "running", result: "partial" }],
+    });
     expect(running).toMatchObject({ stdout: "partial", stderr: "" });
     expect(resultValue({ task_id: "t", status: "canceled", jobs: [] })).toMatchObject({ stdout: "", stderr: "" });
   });

@@ -2,7 +2,13 @@
  * How tasks, results and logs print. `jobs[].result` is the JSON text of the worker's RunJobResponse (or of a
  * dispatch-error object); it is parsed a second time here to get stdout/stderr, as the reference's clients do.
  */
-import { TERMINAL_TASK_STATUSES, type TaskJob, type TaskLogsResponse, type TaskResultResponse, type TaskStatus } from "../contracts/user-api";
+import {
+  TERMINAL_TASK_STATUSES,
+  type TaskJob,
+  type TaskLogsResponse,
+  type TaskResultResponse,
+  type TaskStatus,
+} from "../contracts/user-api";
 import { jobOutput, type JobOutput } from "../contracts/job-result";
 import type { TableSpec } from "./render";
 
@@ -21,7 +27,10 @@ export function resultValue(r: TaskResultResponse): Record<string, unknown> {
   const showOutput = isTerminal(r.status) || out.stdout !== "" || out.stderr !== "";
   return { task_id: r.task_id, task_name: r.task_name, status: r.status, ...(showOutput ? out : {}), jobs: r.jobs };
 }
-export const RESULT_LINE: TableSpec = { keys: ["task_id", "status", "task_name", "stdout", "stderr"], quoted: ["stdout", "stderr"] };
+export const RESULT_LINE: TableSpec = {
+  keys: ["task_id", "status", "task_name", "stdout", "stderr"],
+  quoted: ["stdout", "stderr"],
+};
 
 /** `task logs`: the gateway's object plus the chosen stream and its lines. */
 export function logsValue(logs: TaskLogsResponse, stream: string): Record<string, unknown> {

@@ -30,7 +30,12 @@ export function pollInterval(text: string | undefined, flag: string): number {
 }
 
 /** The terminal result, or undefined when interrupted (Ctrl+C ends a wait quietly). */
-export async function waitForTask(ctx: Ctx, client: GatewayClient, id: string, interval: number | ((tick: number) => number)): Promise<TaskResultResponse | undefined> {
+export async function waitForTask(
+  ctx: Ctx,
+  client: GatewayClient,
+  id: string,
+  interval: number | ((tick: number) => number),
+): Promise<TaskResultResponse | undefined> {
   const { io, globals } = ctx;
   const spinner = io.stderr.isTTY && !globals.quiet && globals.output === "table";
   try {

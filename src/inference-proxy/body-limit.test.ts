@@ -18,7 +18,10 @@ describe("limitBody", () => {
 
   it("fails the stream at the first byte past the limit", async () => {
     const limited = limitBody(streamOf(4, 6, 1), 10);
-    const error = await new Response(limited.stream).arrayBuffer().then(() => undefined, (e: unknown) => e);
+    const error = await new Response(limited.stream).arrayBuffer().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(BodyTooLargeError);
     expect(limited.exceeded()).toBe(true);
   });

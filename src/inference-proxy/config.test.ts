@@ -42,8 +42,15 @@ describe("loadConfig", () => {
 
   it("lists every problem at once", () => {
     const attempt = () =>
-      loadConfig({ INFERENCE_PROXY_LISTEN: "nope", OLLAMA_UPSTREAM_URL: "ftp://x", INFERENCE_PROXY_TIMEOUT: "soon", INFERENCE_PROXY_SOCKET: "rel.sock" });
-    expect(attempt).toThrow(/INFERENCE_PROXY_LISTEN: must be \[host\]:port or none[\s\S]*INFERENCE_PROXY_SOCKET[\s\S]*OLLAMA_UPSTREAM_URL[\s\S]*INFERENCE_PROXY_TIMEOUT/);
+      loadConfig({
+        INFERENCE_PROXY_LISTEN: "nope",
+        OLLAMA_UPSTREAM_URL: "ftp://x",
+        INFERENCE_PROXY_TIMEOUT: "soon",
+        INFERENCE_PROXY_SOCKET: "rel.sock",
+      });
+    expect(attempt).toThrow(
+      /INFERENCE_PROXY_LISTEN: must be \[host\]:port or none[\s\S]*INFERENCE_PROXY_SOCKET[\s\S]*OLLAMA_UPSTREAM_URL[\s\S]*INFERENCE_PROXY_TIMEOUT/,
+    );
   });
 
   it("refuses to listen nowhere", () => {

@@ -19,7 +19,11 @@ describe("upstreamRequestHeaders", () => {
         "accept-encoding": "gzip",
       }),
     );
-    expect(Object.fromEntries(out)).toEqual({ "content-type": "application/json", "content-length": "12", "accept-encoding": "gzip" });
+    expect(Object.fromEntries(out)).toEqual({
+      "content-type": "application/json",
+      "content-length": "12",
+      "accept-encoding": "gzip",
+    });
   });
 
   it("asks for identity encoding when the client named none", () => {
@@ -30,7 +34,13 @@ describe("upstreamRequestHeaders", () => {
 describe("clientResponseHeaders", () => {
   it("drops hop-by-hop headers and any cookie or auth challenge", () => {
     const out = clientResponseHeaders(
-      new Headers({ "transfer-encoding": "chunked", connection: "close", "set-cookie": "a=b", "www-authenticate": "Basic", "content-type": "application/x-ndjson" }),
+      new Headers({
+        "transfer-encoding": "chunked",
+        connection: "close",
+        "set-cookie": "a=b",
+        "www-authenticate": "Basic",
+        "content-type": "application/x-ndjson",
+      }),
     );
     expect(Object.fromEntries(out)).toEqual({ "content-type": "application/x-ndjson" });
   });

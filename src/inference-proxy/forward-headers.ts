@@ -1,7 +1,17 @@
 /** Header filtering for the proxy: hop-by-hop headers never cross it, and no credential passes either way. */
 
 // RFC 9110 §7.6.1 connection-specific fields, plus the non-standard Proxy-Connection.
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+];
 // The sandbox must not hand credentials to the node's Ollama, and Ollama's answers must not set any in the sandbox.
 const REQUEST_CREDENTIALS = ["authorization", "cookie"];
 const RESPONSE_CREDENTIALS = ["set-cookie", "www-authenticate"];

@@ -17,7 +17,12 @@ function serve(fetch: (req: Request) => Response | Promise<Response>, unix?: str
 
 describe("healthcheck", () => {
   it("exits 0 on HTTP 200", async () => {
-    const s = serve((req) => new Response(new URL(req.url).pathname === "/healthz" ? "ok" : "no", { status: new URL(req.url).pathname === "/healthz" ? 200 : 404 }));
+    const s = serve(
+      (req) =>
+        new Response(new URL(req.url).pathname === "/healthz" ? "ok" : "no", {
+          status: new URL(req.url).pathname === "/healthz" ? 200 : 404,
+        }),
+    );
     expect(await healthcheck(`http://127.0.0.1:${s.port}/healthz`)).toBe(0);
     expect(await healthcheck(`http://127.0.0.1:${s.port}/other`)).toBe(1);
   });

@@ -6,8 +6,14 @@ export const HEALTHCHECK_TIMEOUT_MS = 2000;
 /** `url` is `http://host:port/path`, or `unix:/path.sock` for `/healthz` on that socket. */
 export async function healthcheck(url: string, timeoutMs = HEALTHCHECK_TIMEOUT_MS): Promise<0 | 1> {
   try {
-    const target = url.startsWith("unix:") ? { url: "http://localhost/healthz", unix: parseUpstream(url).unix } : { url };
-    const res = await fetch(target.url, { unix: target.unix, signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
+    const target = url.startsWith("unix:")
+      ? { url: "http://localhost/healthz", unix: parseUpstream(url).unix }
+      : { url };
+    const res = await fetch(target.url, {
+      unix: target.unix,
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: "manual",
+    });
     await res.body?.cancel();
     return res.status === 200 ? 0 : 1;
   } catch {

@@ -32,7 +32,10 @@ describe("listeners", () => {
         const p = Bun.spawn([process.execPath, "-e", code], { stdout: "pipe", stderr: "ignore" });
         return new Response(p.stdout).text();
       };
-      const [tcp, unix] = await Promise.all([fetchIn(`${l.tcpUrl}/api/generate`), fetchIn("http://proxy/api/generate", socket)]);
+      const [tcp, unix] = await Promise.all([
+        fetchIn(`${l.tcpUrl}/api/generate`),
+        fetchIn("http://proxy/api/generate", socket),
+      ]);
       expect([tcp, unix]).toEqual(["first\nsecond\n", "first\nsecond\n"]);
     } finally {
       await l.stop();

@@ -8,7 +8,10 @@ export type Listeners = { tcpUrl?: string; socket?: string; stop(): Promise<void
 
 export type ListenerOptions = { tcp?: ListenAddress; socket?: string };
 
-export async function startListeners(fetch: (req: Request) => Response | Promise<Response>, opts: ListenerOptions): Promise<Listeners> {
+export async function startListeners(
+  fetch: (req: Request) => Response | Promise<Response>,
+  opts: ListenerOptions,
+): Promise<Listeners> {
   // The proxy's body limit answers oversized bodies with its 413 problem; Bun's own cap must never pre-empt it.
   // Bun's 10 s idle timer would cut a streamed reply while the model pauses between tokens: the proxy's own
   // per-request deadline governs instead. (Bun's types offer idleTimeout only with a port; it applies to Unix sockets too.)

@@ -11,7 +11,11 @@ afterEach(async () => {
 
 async function run(...args: string[]) {
   const proc = Bun.spawn(["bun", MAIN, ...args], { stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH! } });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { stdout, stderr, code };
 }
 
@@ -52,11 +56,17 @@ describe("inference-proxy executable", () => {
   it("proxies to its upstream, passes its own healthcheck and stops cleanly on SIGTERM", async () => {
     const upstream = await startOllamaTestServer({ port: 0 });
     cleanup.push(() => upstream.stop());
-    const proc = Bun.spawn(["bun", MAIN, "--listen", "127.0.0.1:0", "--upstream", upstream.url!], { stderr: "pipe", env: { PATH: process.env.PATH! } });
+    const proc = Bun.spawn(["bun", MAIN, "--listen", "127.0.0.1:0", "--upstream", upstream.url!], {
+      stderr: "pipe",
+      env: { PATH: process.env.PATH! },
+    });
     cleanup.push(async () => proc.kill());
     const listening = await waitForLog(proc.stderr, "listening");
     expect(listening.upstream).toBe(upstream.url!);
-    const res = await fetch(`${listening.tcp}/api/generate`, { method: "POST", body: JSON.stringify({ model: "qwen3.5:0.8b", prompt: "from main", stream: false }) });
+    const res = await fetch(`${listening.tcp}/api/generate`, {
+      method: "POST",
+      body: JSON.stringify({ model: "qwen3.5:0.8b", prompt: "from main", stream: false }),
+    });
     expect(((await res.json()) as { response: string }).response).toBe("echo: from main");
     expect((await run("--healthcheck-url", `${listening.tcp}/healthz`)).code).toBe(0);
     expect((await run("--healthcheck-url", `${listening.tcp}/missing-route-upstream-404`)).code).toBe(1);

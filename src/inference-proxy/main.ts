@@ -20,7 +20,11 @@ const main = defineCommand({
   args: {
     listen: { type: "string", description: "TCP address [host]:port, or none (default 127.0.0.1:11434)" },
     socket: { type: "string", description: "Also listen on this Unix socket (a stale one is replaced)" },
-    upstream: { type: "string", description: "Ollama upstream: http://host:port or unix:/path.sock (default http://host.containers.internal:11434)" },
+    upstream: {
+      type: "string",
+      description:
+        "Ollama upstream: http://host:port or unix:/path.sock (default http://host.containers.internal:11434)",
+    },
     timeout: { type: "string", description: "Per-request deadline, e.g. 120s" },
     "healthcheck-url": { type: "string", description: "Probe mode: GET this URL (2 s) and exit 0 on HTTP 200, else 1" },
   },
@@ -40,11 +44,18 @@ const main = defineCommand({
       maxBodyBytes: config.INFERENCE_PROXY_MAX_BODY_BYTES,
       timeoutMs: config.INFERENCE_PROXY_TIMEOUT,
     });
-    const starting = startListeners(app.fetch, { tcp: config.INFERENCE_PROXY_LISTEN, socket: config.INFERENCE_PROXY_SOCKET });
+    const starting = startListeners(app.fetch, {
+      tcp: config.INFERENCE_PROXY_LISTEN,
+      socket: config.INFERENCE_PROXY_SOCKET,
+    });
     exitOnSignals(log, starting);
     const listeners = await starting;
     const { origin, basePath, unix } = config.OLLAMA_UPSTREAM_URL;
-    log.info("listening", { tcp: listeners.tcpUrl, socket: listeners.socket, upstream: unix ? `unix:${unix}` : origin + basePath });
+    log.info("listening", {
+      tcp: listeners.tcpUrl,
+      socket: listeners.socket,
+      upstream: unix ? `unix:${unix}` : origin + basePath,
+    });
   },
 });
 

@@ -15,10 +15,16 @@ afterEach(async () => {
 });
 
 /** A real Ollama test double behind a real proxy listening on TCP port 0 and on a Unix socket. */
-async function setup(upstreamOpts: OllamaTestServerOptions = {}, proxyOpts: Partial<ProxyOptions> = {}, upstreamOnSocket = false) {
+async function setup(
+  upstreamOpts: OllamaTestServerOptions = {},
+  proxyOpts: Partial<ProxyOptions> = {},
+  upstreamOnSocket = false,
+) {
   const dir = await mkdtemp(join(tmpdir(), "inference-proxy-"));
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
-  const upstream = await startOllamaTestServer(upstreamOnSocket ? { socket: join(dir, "ollama.sock"), ...upstreamOpts } : { port: 0, ...upstreamOpts });
+  const upstream = await startOllamaTestServer(
+    upstreamOnSocket ? { socket: join(dir, "ollama.sock"), ...upstreamOpts } : { port: 0, ...upstreamOpts },
+  );
   cleanup.push(() => upstream.stop());
   const log = memoryLogger();
   const app = createProxyApp({ upstream: parseUpstream(upstream.url ?? `unix:${upstream.socket}`), log, ...proxyOpts });
@@ -29,7 +35,12 @@ async function setup(upstreamOpts: OllamaTestServerOptions = {}, proxyOpts: Part
 }
 
 const generate = (base: string, body: unknown, init: BunFetchRequestInit = {}) =>
-  fetch(`${base}/api/generate`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), ...init });
+  fetch(`${base}/api/generate`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    ...init,
+  });
 
 function gate() {
   let open!: () => void;
@@ -49,7 +60,13 @@ describe("inference proxy", () => {
   it("forwards requests and answers verbatim, without credentials or hop-by-hop headers", async () => {
     const { proxy, upstream } = await setup();
     const tags = await fetch(`${proxy}/api/tags?verbose=1`, {
-      headers: { authorization: "Bearer sandbox-secret", cookie: "s=1", connection: "x-hop", "x-hop": "1", "x-keep": "2" },
+      headers: {
+        authorization: "Bearer sandbox-secret",
+        cookie: "s=1",
+        connection: "x-hop",
+        "x-hop": "1",
+        "x-keep": "2",
+      },
     });
     expect(tags.status).toBe(200);
     expect(((await tags.json()) as { models: { name: string }[] }).models.map((m) => m.name)).toEqual([MODEL]);
@@ -87,14 +104,21 @@ describe("inference proxy", () => {
     hold.open();
     let rest = "";
     for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
-    const lines = rest.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = rest
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.response).join("")).toBe("one two three");
     expect(lines.at(-1).done).toBe(true);
   });
 
   it("serves its Unix socket and reaches a Unix-socket upstream", async () => {
     const { socket, upstream } = await setup({}, {}, true);
-    const res = await generate("http://localhost", { model: MODEL, prompt: "via sockets", stream: false }, { unix: socket });
+    const res = await generate(
+      "http://localhost",
+      { model: MODEL, prompt: "via sockets", stream: false },
+      { unix: socket },
+    );
     expect(((await res.json()) as { response: string }).response).toBe("echo: via sockets");
     expect(upstream.requests[0]!.headers.host).toBe("localhost");
   });
@@ -147,7 +171,10 @@ describe("inference proxy", () => {
   it("cuts a stream that outlives the deadline", async () => {
     const never = gate();
     cleanup.push(async () => never.open());
-    const { proxy, log } = await setup({ beforeChunk: (i) => (i === 1 ? never.opened : Promise.resolve()) }, { timeoutMs: 200 });
+    const { proxy, log } = await setup(
+      { beforeChunk: (i) => (i === 1 ? never.opened : Promise.resolve()) },
+      { timeoutMs: 200 },
+    );
     const res = await generate(proxy, { model: MODEL, prompt: "long answer" });
     expect(res.status).toBe(200);
     const outcome = await res.text().then(
@@ -156,7 +183,10 @@ describe("inference proxy", () => {
     );
     // Either the connection breaks or the body ends early: the final `done` line never arrives.
     expect(outcome).not.toContain('"done":true');
-    expect(log.lines.find((l) => l.msg === "upstream response cut")).toMatchObject({ path: "/api/generate", reason: "deadline" });
+    expect(log.lines.find((l) => l.msg === "upstream response cut")).toMatchObject({
+      path: "/api/generate",
+      reason: "deadline",
+    });
   });
 
   it("answers 502 problem when the upstream is unreachable", async () => {
@@ -166,7 +196,11 @@ describe("inference proxy", () => {
     const app = createProxyApp({ upstream: parseUpstream(`unix:${join(dir, "absent.sock")}`), log });
     const res = await app.request("/api/tags");
     expect(res.status).toBe(502);
-    expect(await res.json()).toMatchObject({ type: "urn:cynodeai:error:upstream", status: 502, detail: "inference upstream unreachable" });
+    expect(await res.json()).toMatchObject({
+      type: "urn:cynodeai:error:upstream",
+      status: 502,
+      detail: "inference upstream unreachable",
+    });
     expect(log.lines.some((l) => l.msg === "upstream request failed")).toBe(true);
   });
 

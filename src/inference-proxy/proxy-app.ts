@@ -57,10 +57,17 @@ async function forward(req: Request, opts: ProxyOptions): Promise<Response> {
     throw new ProblemError(502, "inference upstream unreachable");
   }
   const cut = (err: unknown) =>
-    opts.log.warn("upstream response cut", { path: incoming.pathname, reason: deadline.aborted ? "deadline" : String(err) });
+    opts.log.warn("upstream response cut", {
+      path: incoming.pathname,
+      reason: deadline.aborted ? "deadline" : String(err),
+    });
   // Pass the body through as a stream so NDJSON chunks reach the sandbox as the model emits them.
   const stream = res.body ? relayBody(res.body, cut) : null;
-  return new Response(stream, { status: res.status, statusText: res.statusText, headers: clientResponseHeaders(res.headers) });
+  return new Response(stream, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: clientResponseHeaders(res.headers),
+  });
 }
 
 /** Relays the upstream body; if it fails mid-way (deadline, upstream gone), reports it and resets the client connection. */

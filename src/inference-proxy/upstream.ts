@@ -16,7 +16,8 @@ export function parseUpstream(text: string): Upstream {
   } catch {
     throw new Error(`invalid upstream ${text}: expected http://host:port or unix:/path.sock`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`invalid upstream ${text}: only http, https and unix are supported`);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new Error(`invalid upstream ${text}: only http, https and unix are supported`);
   if (url.username || url.password) throw new Error(`invalid upstream ${text}: credentials in the URL are not allowed`);
   return { origin: url.origin, basePath: url.pathname.replace(/\/+$/, "") };
 }

@@ -23,9 +23,19 @@ export const durationVar = (def: string) =>
   );
 
 export const wholeNumberVar = (def: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
-  v.pipe(v.optional(v.string(), String(def)), v.regex(/^\d+$/, "must be a whole number"), v.transform(Number), v.minValue(min), v.maxValue(max));
+  v.pipe(
+    v.optional(v.string(), String(def)),
+    v.regex(/^\d+$/, "must be a whole number"),
+    v.transform(Number),
+    v.minValue(min),
+    v.maxValue(max),
+  );
 
 export const listenVar = (def: string) =>
-  v.pipe(v.optional(v.string(), def), v.check(parses(parseListenAddress), "must be [host]:port"), v.transform(parseListenAddress));
+  v.pipe(
+    v.optional(v.string(), def),
+    v.check(parses(parseListenAddress), "must be [host]:port"),
+    v.transform(parseListenAddress),
+  );
 
 export const logLevelVar = v.optional(v.picklist(LOG_LEVELS), "info");

@@ -14,7 +14,11 @@ export class ProblemError extends Error {
   }
 }
 
-export function problemResponse(status: ProblemStatus, detail?: string, headers: Record<string, string> = {}): Response {
+export function problemResponse(
+  status: ProblemStatus,
+  detail?: string,
+  headers: Record<string, string> = {},
+): Response {
   return new Response(JSON.stringify(problemBody(status, detail)), {
     status,
     headers: { "content-type": PROBLEM_CONTENT_TYPE, ...headers },

@@ -9,10 +9,17 @@ import { parseListenAddress, serveApp } from "./serve";
 
 describe("parseDuration", () => {
   it("reads Go-style durations and bare seconds", () => {
-    expect([parseDuration("15m"), parseDuration("168h"), parseDuration("1m30s"), parseDuration("500ms"), parseDuration("30")]).toEqual([900_000, 604_800_000, 90_000, 500, 30_000]);
+    expect([
+      parseDuration("15m"),
+      parseDuration("168h"),
+      parseDuration("1m30s"),
+      parseDuration("500ms"),
+      parseDuration("30"),
+    ]).toEqual([900_000, 604_800_000, 90_000, 500, 30_000]);
   });
   it("refuses anything else", () => {
-    for (const bad of ["", "5 minutes", "m", "10x", "1h-"]) expect(() => parseDuration(bad)).toThrow("invalid duration");
+    for (const bad of ["", "5 minutes", "m", "10x", "1h-"])
+      expect(() => parseDuration(bad)).toThrow("invalid duration");
   });
 });
 
@@ -24,15 +31,27 @@ describe("parseListenAddress", () => {
     expect(parseListenAddress("9")).toEqual({ hostname: "0.0.0.0", port: 9 });
   });
   it("refuses garbage and out-of-range ports", () => {
-    for (const bad of ["host", ":70000", "a:b"]) expect(() => parseListenAddress(bad)).toThrow("invalid listen address");
+    for (const bad of ["host", ":70000", "a:b"])
+      expect(() => parseListenAddress(bad)).toThrow("invalid listen address");
   });
 });
 
 describe("logger", () => {
   it("redacts secret-looking keys at any depth and keeps the rest", () => {
     const log = memoryLogger();
-    log.child({ node: "n1" }).info("hello", { password: "p", nested: { Authorization: "Bearer x", ok: 1, list: [{ psk: "k" }] }, err: new Error("boom") });
-    expect(log.lines[0]).toMatchObject({ level: "info", msg: "hello", node: "n1", password: REDACTED, nested: { Authorization: REDACTED, ok: 1, list: [{ psk: REDACTED }] }, err: { message: "boom" } });
+    log.child({ node: "n1" }).info("hello", {
+      password: "p",
+      nested: { Authorization: "Bearer x", ok: 1, list: [{ psk: "k" }] },
+      err: new Error("boom"),
+    });
+    expect(log.lines[0]).toMatchObject({
+      level: "info",
+      msg: "hello",
+      node: "n1",
+      password: REDACTED,
+      nested: { Authorization: REDACTED, ok: 1, list: [{ psk: REDACTED }] },
+      err: { message: "boom" },
+    });
   });
   it("drops lines below its level", () => {
     const lines: string[] = [];
@@ -49,16 +68,31 @@ describe("logger", () => {
 describe("problem handler", () => {
   const log = memoryLogger();
   const app = new Hono()
-    .get("/problem", () => { throw new ProblemError(409, "taken", { "x-extra": "1" }); })
-    .get("/http", () => { throw new HTTPException(413); })
-    .get("/boom", () => { throw new Error("secret internals"); });
+    .get("/problem", () => {
+      throw new ProblemError(409, "taken", { "x-extra": "1" });
+    })
+    .get("/http", () => {
+      throw new HTTPException(413);
+    })
+    .get("/boom", () => {
+      throw new Error("secret internals");
+    });
   app.onError(problemHandler({ log }));
   app.notFound(notFoundHandler);
 
   it("renders a ProblemError with its status, headers and detail", async () => {
     const res = await app.request("/problem");
-    expect([res.status, res.headers.get("x-extra"), res.headers.get("content-type")]).toEqual([409, "1", "application/problem+json"]);
-    expect(await res.json()).toEqual({ type: "https://cynode.ai/specs/conflict", title: "Conflict", status: 409, detail: "taken" });
+    expect([res.status, res.headers.get("x-extra"), res.headers.get("content-type")]).toEqual([
+      409,
+      "1",
+      "application/problem+json",
+    ]);
+    expect(await res.json()).toEqual({
+      type: "https://cynode.ai/specs/conflict",
+      title: "Conflict",
+      status: 409,
+      detail: "taken",
+    });
   });
   it("maps hono's own 413 and hides internal errors behind a 500 without a stack", async () => {
     expect(((await (await app.request("/http")).json()) as { title: string }).title).toBe("Request Entity Too Large");
@@ -82,7 +116,13 @@ describe("serveApp", () => {
   it("lets an in-flight request finish on stop, and refuses new ones after", async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    const served = serveApp(new Hono().get("/slow", async (c) => { await held; return c.text("done"); }), { hostname: "127.0.0.1", port: 0 });
+    const served = serveApp(
+      new Hono().get("/slow", async (c) => {
+        await held;
+        return c.text("done");
+      }),
+      { hostname: "127.0.0.1", port: 0 },
+    );
     const pending = fetch(new URL("/slow", served.url)).then((r) => r.text());
     await Bun.sleep(50); // let the request reach the handler
     const stopping = served.stop();
@@ -93,8 +133,14 @@ describe("serveApp", () => {
   });
 
   it("closes a request that outlives the grace period", async () => {
-    const served = serveApp(new Hono().get("/hang", () => new Promise<Response>(() => {})), { hostname: "127.0.0.1", port: 0 });
-    const pending = fetch(new URL("/hang", served.url)).then(() => "answered", () => "closed");
+    const served = serveApp(
+      new Hono().get("/hang", () => new Promise<Response>(() => {})),
+      { hostname: "127.0.0.1", port: 0 },
+    );
+    const pending = fetch(new URL("/hang", served.url)).then(
+      () => "answered",
+      () => "closed",
+    );
     await Bun.sleep(50);
     await served.stop(100);
     expect(await pending).toBe("closed");
@@ -133,6 +179,11 @@ describe("logger on stderr", () => {
     const p = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
     const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
     expect(out.trim()).toBe("[3]");
-    expect(err.trim().split("\n").map((l) => JSON.parse(l).msg)).toEqual(["one", "two", "three", "at-exit"]);
+    expect(
+      err
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).msg),
+    ).toEqual(["one", "two", "three", "at-exit"]);
   });
 });

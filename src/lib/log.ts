@@ -73,7 +73,13 @@ export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger
   const now = opts.now ?? (() => new Date());
   const emit = (level: LogLevel) => (msg: string, fields?: LogFields) => {
     if (LEVELS[level] < min) return;
-    const record = { time: now().toISOString(), level, component: opts.name, msg, ...(redact({ ...bound, ...fields }) as LogFields) };
+    const record = {
+      time: now().toISOString(),
+      level,
+      component: opts.name,
+      msg,
+      ...(redact({ ...bound, ...fields }) as LogFields),
+    };
     write(JSON.stringify(record));
   };
   return {

@@ -36,7 +36,8 @@ export function serveApp(app: Hono<any>, addr: ListenAddress, opts: ServeOptions
     // Bodies are limited by each app's own middleware (declared length first, then counted while streaming), so
     // the answer is its problem+json; Bun's own cap, far above, would answer with a bare 413.
     maxRequestBodySize: opts.maxRequestBodySize ?? MAX_SAFE_BODY,
-    fetch: (req, srv) => app.fetch(req, { peer: srv.requestIP(req)?.address, trustProxy: opts.trustProxyHeaders ?? false }),
+    fetch: (req, srv) =>
+      app.fetch(req, { peer: srv.requestIP(req)?.address, trustProxy: opts.trustProxyHeaders ?? false }),
   });
   return {
     url: server.url,

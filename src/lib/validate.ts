@@ -8,7 +8,11 @@ import { ProblemError } from "./http-problem";
  * Validates `target` against `schema`. The problem's detail is `detail` when given (the gateway answers every
  * malformed body with the same text, as the reference does), else the first issue's message.
  */
-export function validated<T extends GenericSchema, Target extends keyof ValidationTargets>(target: Target, schema: T, detail?: string) {
+export function validated<T extends GenericSchema, Target extends keyof ValidationTargets>(
+  target: Target,
+  schema: T,
+  detail?: string,
+) {
   return vValidator(target, schema, (result) => {
     if (!result.success) throw new ProblemError(400, detail ?? result.issues[0]?.message ?? "Invalid request body");
   });

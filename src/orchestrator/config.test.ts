@@ -19,12 +19,31 @@ describe("loadConfig", () => {
   });
 
   it("reads env overrides, the generic LISTEN_ADDR, and lets the flag win over CYNODE_STATE_DIR", () => {
-    const c = loadConfig({ LISTEN_ADDR: "127.0.0.1:9000", JWT_ACCESS_DURATION: "1h30m", DISPATCHER_ENABLED: "false", CYNODE_STATE_DIR: "/env", ORCHESTRATOR_PUBLIC_URL: "http://cp:12082/" }, { stateDir: "/flag" });
-    expect(c).toMatchObject({ USER_GATEWAY_LISTEN_ADDR: { hostname: "127.0.0.1", port: 9000 }, JWT_ACCESS_DURATION: 5_400_000, DISPATCHER_ENABLED: false, CYNODE_STATE_DIR: "/flag", ORCHESTRATOR_PUBLIC_URL: "http://cp:12082" });
+    const c = loadConfig(
+      {
+        LISTEN_ADDR: "127.0.0.1:9000",
+        JWT_ACCESS_DURATION: "1h30m",
+        DISPATCHER_ENABLED: "false",
+        CYNODE_STATE_DIR: "/env",
+        ORCHESTRATOR_PUBLIC_URL: "http://cp:12082/",
+      },
+      { stateDir: "/flag" },
+    );
+    expect(c).toMatchObject({
+      USER_GATEWAY_LISTEN_ADDR: { hostname: "127.0.0.1", port: 9000 },
+      JWT_ACCESS_DURATION: 5_400_000,
+      DISPATCHER_ENABLED: false,
+      CYNODE_STATE_DIR: "/flag",
+      ORCHESTRATOR_PUBLIC_URL: "http://cp:12082",
+    });
   });
 
   it("lists every problem at once", () => {
-    const load = () => loadConfig({ JWT_ACCESS_DURATION: "soon", RATE_LIMIT_PER_MINUTE: "many", USER_GATEWAY_LISTEN_ADDR: "here" }, { stateDir: "/s" });
+    const load = () =>
+      loadConfig(
+        { JWT_ACCESS_DURATION: "soon", RATE_LIMIT_PER_MINUTE: "many", USER_GATEWAY_LISTEN_ADDR: "here" },
+        { stateDir: "/s" },
+      );
     expect(load).toThrow("JWT_ACCESS_DURATION: must be a duration");
     expect(load).toThrow("RATE_LIMIT_PER_MINUTE: must be a whole number");
     expect(load).toThrow("USER_GATEWAY_LISTEN_ADDR: must be [host]:port");

@@ -4,9 +4,21 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { durationVar as duration, listenVar as listen, logLevelVar, wholeNumberVar as int } from "../lib/env-vars";
 
-const optionalText = v.pipe(v.optional(v.string()), v.transform((s) => (s?.trim() ? s.trim() : undefined)));
-const url = (def: string) => v.pipe(v.optional(v.string(), def), v.url("must be a URL"), v.transform((s) => s.replace(/\/+$/, "")));
-const bool = (def: boolean) => v.pipe(v.optional(v.picklist(["true", "false", "1", "0"]), def ? "true" : "false"), v.transform((s) => s === "true" || s === "1"));
+const optionalText = v.pipe(
+  v.optional(v.string()),
+  v.transform((s) => (s?.trim() ? s.trim() : undefined)),
+);
+const url = (def: string) =>
+  v.pipe(
+    v.optional(v.string(), def),
+    v.url("must be a URL"),
+    v.transform((s) => s.replace(/\/+$/, "")),
+  );
+const bool = (def: boolean) =>
+  v.pipe(
+    v.optional(v.picklist(["true", "false", "1", "0"]), def ? "true" : "false"),
+    v.transform((s) => s === "true" || s === "1"),
+  );
 
 export const OrchestratorEnv = v.object({
   CYNODE_STATE_DIR: v.string(),
@@ -43,8 +55,14 @@ export function defaultStateDir(env: Record<string, string | undefined>, uid = p
 }
 
 /** Validates env + flags; throws one error listing every problem. */
-export function loadConfig(env: Record<string, string | undefined>, flags: { stateDir?: string } = {}): OrchestratorConfig {
-  const input: Record<string, string | undefined> = { ...env, CYNODE_STATE_DIR: flags.stateDir || env.CYNODE_STATE_DIR || defaultStateDir(env) };
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  flags: { stateDir?: string } = {},
+): OrchestratorConfig {
+  const input: Record<string, string | undefined> = {
+    ...env,
+    CYNODE_STATE_DIR: flags.stateDir || env.CYNODE_STATE_DIR || defaultStateDir(env),
+  };
   // Generic LISTEN_ADDR is the reference's fallback for the gateway.
   if (!input.USER_GATEWAY_LISTEN_ADDR && env.LISTEN_ADDR) input.USER_GATEWAY_LISTEN_ADDR = env.LISTEN_ADDR;
   const r = v.safeParse(OrchestratorEnv, input);

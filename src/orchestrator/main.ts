@@ -11,10 +11,15 @@ const main = defineCommand({
   meta: {
     name: "orchestrator",
     version: VERSION,
-    description: "CyNodeAI orchestrator: user gateway (:12080), control-plane (:12082) and dispatcher. Configured by environment (see README).",
+    description:
+      "CyNodeAI orchestrator: user gateway (:12080), control-plane (:12082) and dispatcher. Configured by environment (see README).",
   },
   args: {
-    "state-dir": { type: "string", description: "State directory (embedded Postgres, generated secrets). Default /var/lib/cynode/orchestrator as root, else $XDG_STATE_HOME/cynode/orchestrator" },
+    "state-dir": {
+      type: "string",
+      description:
+        "State directory (embedded Postgres, generated secrets). Default /var/lib/cynode/orchestrator as root, else $XDG_STATE_HOME/cynode/orchestrator",
+    },
     "migrate-only": { type: "boolean", description: "Apply database migrations, then exit" },
   },
   async run({ args }) {

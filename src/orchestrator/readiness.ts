@@ -15,7 +15,12 @@ export const READINESS_DB_ERROR = "readiness check failed (database error)";
 export async function checkReadiness(db: Db): Promise<Readiness> {
   try {
     if ((await dispatchableNodes(db)).length) return { ready: true };
-    const creds = await db.selectFrom("api_credentials").select(sql<number>`1`.as("one")).where("is_active", "=", true).limit(1).execute();
+    const creds = await db
+      .selectFrom("api_credentials")
+      .select(sql<number>`1`.as("one"))
+      .where("is_active", "=", true)
+      .limit(1)
+      .execute();
     return creds.length ? { ready: true } : { ready: false, reason: NO_INFERENCE_PATH };
   } catch {
     return { ready: false, reason: READINESS_DB_ERROR };

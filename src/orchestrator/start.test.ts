@@ -13,14 +13,21 @@ afterAll(async () => {
 });
 
 async function boot(stateDir: string, env: Record<string, string> = {}) {
-  const config = loadConfig({ USER_GATEWAY_LISTEN_ADDR: "127.0.0.1:0", CONTROL_PLANE_LISTEN_ADDR: "127.0.0.1:0", ...env }, { stateDir });
+  const config = loadConfig(
+    { USER_GATEWAY_LISTEN_ADDR: "127.0.0.1:0", CONTROL_PLANE_LISTEN_ADDR: "127.0.0.1:0", ...env },
+    { stateDir },
+  );
   const announced: string[] = [];
   const running = await startOrchestrator(config, memoryLogger("orchestrator"), { announce: (l) => announced.push(l) });
   return { running, announced };
 }
 
 const post = (o: RunningOrchestrator, path: string, body: unknown, token?: string): Promise<TestResponse> =>
-  fetch(new URL(path, o.gateway.url), { method: "POST", headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  fetch(new URL(path, o.gateway.url), {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
 
 describe("orchestrator on its embedded Postgres", () => {
   it("keeps users, tasks and sessions across a restart, and announces a generated admin password once", async () => {
@@ -32,7 +39,14 @@ describe("orchestrator on its embedded Postgres", () => {
     const password = /password=(\S+)/.exec(line ?? "")?.[1];
     expect(password).toBeDefined();
     const login = await (await post(first.running, "/v1/auth/login", { handle: "admin", password })).json();
-    const task = await (await post(first.running, "/v1/tasks", { prompt: "echo kept", input_mode: "commands", task_name: "kept" }, login.access_token)).json();
+    const task = await (
+      await post(
+        first.running,
+        "/v1/tasks",
+        { prompt: "echo kept", input_mode: "commands", task_name: "kept" },
+        login.access_token,
+      )
+    ).json();
     expect(task.status).toBe("queued");
     await first.running.stop();
 
@@ -44,7 +58,9 @@ describe("orchestrator on its embedded Postgres", () => {
     const refreshed = await post(second.running, "/v1/auth/refresh", { refresh_token: login.refresh_token });
     expect(refreshed.status).toBe(200);
     const { access_token } = await refreshed.json();
-    const again: TestResponse = await fetch(new URL("/v1/tasks/kept", second.running.gateway.url), { headers: { authorization: `Bearer ${access_token}` } });
+    const again: TestResponse = await fetch(new URL("/v1/tasks/kept", second.running.gateway.url), {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
     expect((await again.json()).id).toBe(task.id);
     expect((await post(second.running, "/v1/auth/login", { handle: "admin", password })).status).toBe(200);
     await second.running.stop();
@@ -53,7 +69,10 @@ describe("orchestrator on its embedded Postgres", () => {
   it("uses BOOTSTRAP_ADMIN_PASSWORD and JWT_SECRET when given, and announces nothing", async () => {
     const stateDir = await mkdtemp(join(tmpdir(), "cynode-orch-"));
     dirs.push(stateDir);
-    const { running, announced } = await boot(stateDir, { BOOTSTRAP_ADMIN_PASSWORD: "chosen-pw", JWT_SECRET: "from-env-secret-0123456789abcdef" });
+    const { running, announced } = await boot(stateDir, {
+      BOOTSTRAP_ADMIN_PASSWORD: "chosen-pw",
+      JWT_SECRET: "from-env-secret-0123456789abcdef",
+    });
     expect(announced).toEqual([]);
     expect((await post(running, "/v1/auth/login", { handle: "admin", password: "chosen-pw" })).status).toBe(200);
     expect(await Bun.file(join(stateDir, "jwt-secret")).exists()).toBe(false);
@@ -61,8 +80,17 @@ describe("orchestrator on its embedded Postgres", () => {
     const psk = (await Bun.file(join(stateDir, "node-registration-psk")).text()).trim();
     expect((await stat(join(stateDir, "node-registration-psk"))).mode & 0o777).toBe(0o600);
     const cp = (path: string, body?: unknown) =>
-      fetch(new URL(path, running.controlPlane.url), body ? { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) } : {});
-    const capability = { version: 1, reported_at: new Date().toISOString(), node: { node_slug: "n1" }, platform: { os: "linux", arch: "x64" }, compute: { cpu_cores: 2, ram_mb: 1024 } };
+      fetch(
+        new URL(path, running.controlPlane.url),
+        body ? { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) } : {},
+      );
+    const capability = {
+      version: 1,
+      reported_at: new Date().toISOString(),
+      node: { node_slug: "n1" },
+      platform: { os: "linux", arch: "x64" },
+      compute: { cpu_cores: 2, ram_mb: 1024 },
+    };
     expect((await cp("/v1/nodes/register", { psk: "wrong", capability })).status).toBe(401);
     expect((await cp("/v1/nodes/register", { psk, capability })).status).toBe(201);
     const ready = await cp("/readyz");

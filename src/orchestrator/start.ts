@@ -19,7 +19,11 @@ export type RunningOrchestrator = { gateway: Served; controlPlane: Served; stop(
 
 export const PSK_FILE = "node-registration-psk";
 
-export async function startOrchestrator(config: OrchestratorConfig, log: Logger, io: { announce: (line: string) => void }): Promise<RunningOrchestrator> {
+export async function startOrchestrator(
+  config: OrchestratorConfig,
+  log: Logger,
+  io: { announce: (line: string) => void },
+): Promise<RunningOrchestrator> {
   const stateDir = config.CYNODE_STATE_DIR;
   const { db, close } = await openDatabase({ databaseUrl: config.DATABASE_URL, stateDir, log });
   const stops: (() => Promise<void>)[] = [close];
@@ -28,14 +32,24 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger,
   };
   try {
     const secret = config.JWT_SECRET ?? (await readOrCreateSecret(stateDir, "jwt-secret"));
-    const tokens = createTokens({ secret, ttl: { accessMs: config.JWT_ACCESS_DURATION, refreshMs: config.JWT_REFRESH_DURATION, nodeMs: config.JWT_NODE_DURATION } });
+    const tokens = createTokens({
+      secret,
+      ttl: {
+        accessMs: config.JWT_ACCESS_DURATION,
+        refreshMs: config.JWT_REFRESH_DURATION,
+        nodeMs: config.JWT_NODE_DURATION,
+      },
+    });
     const secrets = createSecretBox(await loadSecretKey({ envKey: config.ORCHESTRATOR_SECRET_KEY, stateDir }));
     const psk = config.NODE_REGISTRATION_PSK ?? (await readOrCreateSecret(stateDir, PSK_FILE));
-    if (!config.NODE_REGISTRATION_PSK) log.info("node registration PSK kept in the state dir", { file: join(stateDir, PSK_FILE) });
+    if (!config.NODE_REGISTRATION_PSK)
+      log.info("node registration PSK kept in the state dir", { file: join(stateDir, PSK_FILE) });
 
     const admin = await bootstrapAdmin(db, config.BOOTSTRAP_ADMIN_PASSWORD);
     if (admin.created && admin.generatedPassword)
-      io.announce(`bootstrap admin created: handle=admin password=${admin.generatedPassword} (shown once; set BOOTSTRAP_ADMIN_PASSWORD to choose it)`);
+      io.announce(
+        `bootstrap admin created: handle=admin password=${admin.generatedPassword} (shown once; set BOOTSTRAP_ADMIN_PASSWORD to choose it)`,
+      );
 
     const maxBodyBytes = config.MAX_REQUEST_BODY_MB * 1024 * 1024;
     const readiness = () => checkReadiness(db);
@@ -58,7 +72,13 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger,
     log.info("control-plane listening", { url: controlPlane.url.href });
 
     const dispatcher = config.DISPATCHER_ENABLED
-      ? startDispatcher({ db, secrets, log: log.child({ role: "dispatcher" }), pollIntervalMs: config.DISPATCH_POLL_INTERVAL, maxHttpTimeoutMs: config.DISPATCH_HTTP_TIMEOUT })
+      ? startDispatcher({
+          db,
+          secrets,
+          log: log.child({ role: "dispatcher" }),
+          pollIntervalMs: config.DISPATCH_POLL_INTERVAL,
+          maxHttpTimeoutMs: config.DISPATCH_HTTP_TIMEOUT,
+        })
       : undefined;
     if (dispatcher) stops.push(() => dispatcher.stop());
 
@@ -67,7 +87,11 @@ export async function startOrchestrator(config: OrchestratorConfig, log: Logger,
         db,
         tokens,
         log: log.child({ role: "user-gateway" }),
-        limiter: createLoginLimiter({ perMinute: config.RATE_LIMIT_PER_MINUTE, maxFailures: config.LOGIN_MAX_FAILURES, lockoutMs: config.LOGIN_LOCKOUT_DURATION }),
+        limiter: createLoginLimiter({
+          perMinute: config.RATE_LIMIT_PER_MINUTE,
+          maxFailures: config.LOGIN_MAX_FAILURES,
+          lockoutMs: config.LOGIN_LOCKOUT_DURATION,
+        }),
         readiness,
         jobDefaults: { sandboxImage: config.SANDBOX_IMAGE, inferenceModel: config.INFERENCE_MODEL },
         maxBodyBytes,

@@ -22,20 +22,33 @@ export type GatewayFixture = {
   tokens: ReturnType<typeof createTokens>;
   users: Record<string, string>;
   url(path: string): string;
-  call(method: string, path: string, opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<TestResponse>;
+  call(
+    method: string,
+    path: string,
+    opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<TestResponse>;
   login(handle: string, password?: string, ip?: string): Promise<{ access_token: string; refresh_token: string }>;
   close(): Promise<void>;
 };
 
 export async function startGatewayFixture(
-  opts: { handles?: string[]; limiter?: Partial<LoginLimiterOptions>; deps?: Partial<GatewayDeps>; trustProxyHeaders?: boolean } = {},
+  opts: {
+    handles?: string[];
+    limiter?: Partial<LoginLimiterOptions>;
+    deps?: Partial<GatewayDeps>;
+    trustProxyHeaders?: boolean;
+  } = {},
 ): Promise<GatewayFixture> {
   const t = await createTestDatabase();
   const log = memoryLogger("gateway-test");
-  const tokens = createTokens({ secret: JWT_TEST_SECRET, ttl: { accessMs: 900_000, refreshMs: 7 * 86_400_000, nodeMs: 86_400_000 } });
+  const tokens = createTokens({
+    secret: JWT_TEST_SECRET,
+    ttl: { accessMs: 900_000, refreshMs: 7 * 86_400_000, nodeMs: 86_400_000 },
+  });
   const hash = await hashPassword(PASSWORD);
   const users: Record<string, string> = {};
-  for (const handle of opts.handles ?? ["admin", "alice", "bob"]) users[handle] = (await createUserWithPassword(t.db, { handle, passwordHash: hash })).id;
+  for (const handle of opts.handles ?? ["admin", "alice", "bob"])
+    users[handle] = (await createUserWithPassword(t.db, { handle, passwordHash: hash })).id;
   const app = createGateway({
     db: t.db,
     tokens,
@@ -46,7 +59,11 @@ export async function startGatewayFixture(
     ...opts.deps,
   });
   // Tests vary the client address through X-Forwarded-For, as behind a trusted proxy, unless told otherwise.
-  const server = serveApp(app, { hostname: "127.0.0.1", port: 0 }, { trustProxyHeaders: opts.trustProxyHeaders ?? true });
+  const server = serveApp(
+    app,
+    { hostname: "127.0.0.1", port: 0 },
+    { trustProxyHeaders: opts.trustProxyHeaders ?? true },
+  );
   const url = (path: string) => new URL(path, server.url).href;
   const call: GatewayFixture["call"] = (method, path, o = {}) =>
     fetch(url(path), {
@@ -67,7 +84,10 @@ export async function startGatewayFixture(
     url,
     call,
     async login(handle, password = PASSWORD, ip = "10.0.0.1") {
-      const res = await call("POST", "/v1/auth/login", { body: { handle, password }, headers: { "x-forwarded-for": ip } });
+      const res = await call("POST", "/v1/auth/login", {
+        body: { handle, password },
+        headers: { "x-forwarded-for": ip },
+      });
       if (res.status !== 200) throw new Error(`login ${handle}: ${res.status} ${await res.text()}`);
       return res.json() as Promise<{ access_token: string; refresh_token: string }>;
     },
@@ -79,6 +99,12 @@ export async function startGatewayFixture(
 }
 
 /** Asserts nothing by itself: returns the problem body and its content type for the caller's expectations. */
-export async function problemOf(res: TestResponse): Promise<{ status: number; contentType: string | null; body: Record<string, unknown> }> {
-  return { status: res.status, contentType: res.headers.get("content-type"), body: (await res.json()) as Record<string, unknown> };
+export async function problemOf(
+  res: TestResponse,
+): Promise<{ status: number; contentType: string | null; body: Record<string, unknown> }> {
+  return {
+    status: res.status,
+    contentType: res.headers.get("content-type"),
+    body: (await res.json()) as Record<string, unknown>,
+  };
 }

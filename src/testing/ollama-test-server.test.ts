@@ -2,7 +2,14 @@ import { afterEach, describe, expect, it } from "bun:test";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { goJson, replyChunks, startOllamaTestServer, TEST_SERVER_VERSION, testReply, type OllamaTestServer } from "./ollama-test-server";
+import {
+  goJson,
+  replyChunks,
+  startOllamaTestServer,
+  TEST_SERVER_VERSION,
+  testReply,
+  type OllamaTestServer,
+} from "./ollama-test-server";
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -19,7 +26,10 @@ const post = (url: string, body: unknown, init: RequestInit = {}) =>
   fetch(url, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" }, ...init });
 
 async function ndjson(res: Response): Promise<Record<string, any>[]> {
-  return (await res.text()).trim().split("\n").map((l) => JSON.parse(l));
+  return (await res.text())
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
 }
 
 describe("Ollama test double", () => {
@@ -57,7 +67,9 @@ describe("Ollama test double", () => {
       { role: "assistant", content: "x" },
       { role: "user", content: "second one" },
     ];
-    const single = (await (await post(`${s.url}/api/chat`, { model: "qwen3.5:0.8b", messages, stream: false })).json()) as any;
+    const single = (await (
+      await post(`${s.url}/api/chat`, { model: "qwen3.5:0.8b", messages, stream: false })
+    ).json()) as any;
     expect(single.message).toEqual({ role: "assistant", content: "echo: second one" });
     const lines = await ndjson(await post(`${s.url}/api/chat`, { model: "qwen3.5:0.8b", messages, stream: true }));
     expect(lines.map((l) => l.message.content).join("")).toBe("echo: second one");

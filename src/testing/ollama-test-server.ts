@@ -51,9 +51,13 @@ const sleep = (ms: number) => (ms > 0 ? Bun.sleep(ms) : Promise.resolve());
 
 /** JSON as Ollama's Go encoder writes it: `<`, `>`, `&`, U+2028 and U+2029 escaped as \uXXXX, so clients must decode them. */
 export function goJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
-const json = (value: unknown, status = 200) => new Response(goJson(value), { status, headers: { "content-type": "application/json; charset=utf-8" } });
+const json = (value: unknown, status = 200) =>
+  new Response(goJson(value), { status, headers: { "content-type": "application/json; charset=utf-8" } });
 
 function tagsBody(models: string[], now: Date) {
   return {
@@ -63,7 +67,13 @@ function tagsBody(models: string[], now: Date) {
       modified_at: now.toISOString(),
       size: 1024,
       digest: "0".repeat(64),
-      details: { format: "gguf", family: "test-double", families: ["test-double"], parameter_size: "0B", quantization_level: "none" },
+      details: {
+        format: "gguf",
+        family: "test-double",
+        families: ["test-double"],
+        parameter_size: "0B",
+        quantization_level: "none",
+      },
     })),
   };
 }
@@ -76,9 +86,11 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
 
   const answer = async (kind: "generate" | "chat", body: ApiBody): Promise<Response> => {
     if (!body.model) return json({ error: "model is required" }, 400);
-    if (!models.includes(body.model)) return json({ error: `model "${body.model}" not found, try pulling it first` }, 404);
+    if (!models.includes(body.model))
+      return json({ error: `model "${body.model}" not found, try pulling it first` }, 404);
     await opts.beforeReply?.();
-    const prompt = kind === "generate" ? (body.prompt ?? "") : (body.messages?.findLast((m) => m.role === "user")?.content ?? "");
+    const prompt =
+      kind === "generate" ? (body.prompt ?? "") : (body.messages?.findLast((m) => m.role === "user")?.content ?? "");
     const piece = (text: string, done: boolean) => ({
       model: body.model,
       created_at: now().toISOString(),

@@ -18,26 +18,49 @@ describe("loadNodeConfig", () => {
       orchestrator: { url: "http://localhost:12082", capability_report_interval_seconds: 60 },
       node: { id: "node-01", name: "Default Node", labels: [] },
       worker_api: { listen_host: "0.0.0.0", listen_port: 12090, max_request_bytes: 10485760 },
-      sandbox: { default_image: "localhost/cynode-sandbox:latest", timeouts: { default_seconds: 3600, max_seconds: 10800 }, resources: { max_pids: 512 } },
+      sandbox: {
+        default_image: "localhost/cynode-sandbox:latest",
+        timeouts: { default_seconds: 3600, max_seconds: 10800 },
+        resources: { max_pids: 512 },
+      },
       storage: { state_dir: "/var/lib/cynode/state" },
       mountRoot: "/var/lib/cynode/state/sandbox_mounts",
       inference: {
-        mode: "allow", upstream_url: "http://127.0.0.1:11434", ollama_image: "ollama/ollama", models_volume: "cynodeai-ollama-models",
-        start_timeout_seconds: 120, proxy_image: "localhost/cynode-inference-proxy:latest", proxy_timeout_seconds: 120,
+        mode: "allow",
+        upstream_url: "http://127.0.0.1:11434",
+        ollama_image: "ollama/ollama",
+        models_volume: "cynodeai-ollama-models",
+        start_timeout_seconds: 120,
+        proxy_image: "localhost/cynode-inference-proxy:latest",
+        proxy_timeout_seconds: 120,
       },
     });
   });
 
   it("takes the inference settings from YAML and the reference's environment names", async () => {
     const path = await yamlFile("inference: { mode: require, proxy_timeout_seconds: 5 }\n");
-    const env = { NODE_REGISTRATION_PSK: "p", OLLAMA_UPSTREAM_URL: "http://ollama.lan:11434/", OLLAMA_IMAGE: "localhost/o:1", OLLAMA_MODELS_VOLUME: "models", INFERENCE_PROXY_IMAGE: "localhost/p:1" };
+    const env = {
+      NODE_REGISTRATION_PSK: "p",
+      OLLAMA_UPSTREAM_URL: "http://ollama.lan:11434/",
+      OLLAMA_IMAGE: "localhost/o:1",
+      OLLAMA_MODELS_VOLUME: "models",
+      INFERENCE_PROXY_IMAGE: "localhost/p:1",
+    };
     expect((await loadNodeConfig({ path, env })).inference).toMatchObject({
-      mode: "require", proxy_timeout_seconds: 5, upstream_url: "http://ollama.lan:11434", ollama_image: "localhost/o:1", models_volume: "models", proxy_image: "localhost/p:1",
+      mode: "require",
+      proxy_timeout_seconds: 5,
+      upstream_url: "http://ollama.lan:11434",
+      ollama_image: "localhost/o:1",
+      models_volume: "models",
+      proxy_image: "localhost/p:1",
     });
   });
 
   it("runs on environment alone when the default YAML file does not exist", async () => {
-    const cfg = await loadNodeConfig({ env: { NODE_REGISTRATION_PSK: "p", NODE_SLUG: "env-only" }, defaultPath: "/nonexistent/node.yaml" });
+    const cfg = await loadNodeConfig({
+      env: { NODE_REGISTRATION_PSK: "p", NODE_SLUG: "env-only" },
+      defaultPath: "/nonexistent/node.yaml",
+    });
     expect(cfg.node.id).toBe("env-only");
   });
 
@@ -55,7 +78,10 @@ sandbox:
   resources: { max_cpu_cores: 1.5, max_memory_mb: 1024, max_pids: 128 }
 storage: { state_dir: /srv/state }
 `);
-    const cfg = await loadNodeConfig({ path, env: { NODE_SLUG: "env-slug", CAPABILITY_REPORT_INTERVAL: "2m", CYNODE_SANDBOX_MOUNT_ROOT: "/env/mounts" } });
+    const cfg = await loadNodeConfig({
+      path,
+      env: { NODE_SLUG: "env-slug", CAPABILITY_REPORT_INTERVAL: "2m", CYNODE_SANDBOX_MOUNT_ROOT: "/env/mounts" },
+    });
     expect(cfg.psk).toBe("file-psk");
     expect(cfg.orchestrator.url).toBe("http://orch.example:12082");
     expect(cfg.node).toEqual({ id: "env-slug", name: "Default Node", labels: ["sandbox_only"] });
@@ -66,21 +92,38 @@ storage: { state_dir: /srv/state }
   });
 
   it("lists every problem at once, and refuses an inline PSK", async () => {
-    const path = await yamlFile("orchestrator: { url: not-a-url, registration_psk: inline }\nworker_api: { listen_port: 99999 }\nsandbox: { runtime: docker }\n");
-    const err = await loadNodeConfig({ path, env: { NODE_REGISTRATION_PSK: "x", WORKER_API_PORT: "abc", CAPABILITY_REPORT_INTERVAL: "soon" } }).catch((e) => e);
+    const path = await yamlFile(
+      "orchestrator: { url: not-a-url, registration_psk: inline }\nworker_api: { listen_port: 99999 }\nsandbox: { runtime: docker }\n",
+    );
+    const err = await loadNodeConfig({
+      path,
+      env: { NODE_REGISTRATION_PSK: "x", WORKER_API_PORT: "abc", CAPABILITY_REPORT_INTERVAL: "soon" },
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(ConfigError);
-    for (const part of ["registration_psk: the PSK must not be inline", "WORKER_API_PORT: must be a whole number", "CAPABILITY_REPORT_INTERVAL", "orchestrator.url: must be a URL", "sandbox.runtime: only podman is supported"]) {
+    for (const part of [
+      "registration_psk: the PSK must not be inline",
+      "WORKER_API_PORT: must be a whole number",
+      "CAPABILITY_REPORT_INTERVAL",
+      "orchestrator.url: must be a URL",
+      "sandbox.runtime: only podman is supported",
+    ]) {
       expect(err.message).toContain(part);
     }
   });
 
   it("explains a missing PSK, an unreadable or empty PSK file, a missing --config and bad YAML", async () => {
     await expect(loadNodeConfig({ path: await yamlFile("{}"), env: {} })).rejects.toThrow("set NODE_REGISTRATION_PSK");
-    await expect(loadNodeConfig({ path: await yamlFile("orchestrator: { registration_psk_file: /nonexistent/psk }"), env: {} })).rejects.toThrow("cannot read orchestrator.registration_psk_file");
+    await expect(
+      loadNodeConfig({ path: await yamlFile("orchestrator: { registration_psk_file: /nonexistent/psk }"), env: {} }),
+    ).rejects.toThrow("cannot read orchestrator.registration_psk_file");
     const empty = join(await mkdtemp(join(tmpdir(), "cynode-psk-")), "psk");
     await writeFile(empty, "\n");
-    await expect(loadNodeConfig({ path: await yamlFile(`orchestrator: { registration_psk_file: ${empty} }`), env: {} })).rejects.toThrow("is empty");
-    await expect(loadNodeConfig({ path: "/nonexistent/node.yaml", env: {} })).rejects.toThrow("cannot read /nonexistent/node.yaml");
+    await expect(
+      loadNodeConfig({ path: await yamlFile(`orchestrator: { registration_psk_file: ${empty} }`), env: {} }),
+    ).rejects.toThrow("is empty");
+    await expect(loadNodeConfig({ path: "/nonexistent/node.yaml", env: {} })).rejects.toThrow(
+      "cannot read /nonexistent/node.yaml",
+    );
     await expect(loadNodeConfig({ path: await yamlFile("a: [1"), env: {} })).rejects.toThrow("not valid YAML");
     await expect(loadNodeConfig({ path: await yamlFile("- 1"), env: {} })).rejects.toThrow("must hold a YAML mapping");
   });

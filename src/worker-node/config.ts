@@ -9,14 +9,22 @@ import { parseDuration } from "../lib/duration";
 
 export const DEFAULT_CONFIG_PATH = "/etc/cynode/node.yaml";
 
-const int = (def: number, min = 1) => v.optional(v.pipe(v.number("must be a number"), v.integer("must be a whole number"), v.minValue(min)), def);
+const int = (def: number, min = 1) =>
+  v.optional(v.pipe(v.number("must be a number"), v.integer("must be a whole number"), v.minValue(min)), def);
 const positive = (def: number) => v.optional(v.pipe(v.number("must be a number"), v.minValue(0.01)), def);
 const strings = v.optional(v.array(v.string()), []);
-const slug = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be letters, digits, '.', '_' or '-'"));
+const slug = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be letters, digits, '.', '_' or '-'"),
+);
 
 export const NodeConfigSchema = v.object({
   orchestrator: v.object({
-    url: v.pipe(v.optional(v.string(), "http://localhost:12082"), v.url("must be a URL"), v.transform((s) => s.replace(/\/+$/, ""))),
+    url: v.pipe(
+      v.optional(v.string(), "http://localhost:12082"),
+      v.url("must be a URL"),
+      v.transform((s) => s.replace(/\/+$/, "")),
+    ),
     registration_psk_env: v.optional(v.string(), "NODE_REGISTRATION_PSK"),
     registration_psk_file: v.optional(v.string()),
     timeouts: v.optional(v.object({ connect_seconds: int(90), request_seconds: int(10) }), {}),
@@ -41,7 +49,10 @@ export const NodeConfigSchema = v.object({
       default_network_policy: v.optional(v.picklist(["none", "restricted"]), "none"),
       timeouts: v.optional(v.object({ default_seconds: int(3600), max_seconds: int(10800) }), {}),
       mount_root: v.optional(v.string()),
-      resources: v.optional(v.object({ max_cpu_cores: positive(2), max_memory_mb: int(2048, 16), max_pids: int(512, 8) }), {}),
+      resources: v.optional(
+        v.object({ max_cpu_cores: positive(2), max_memory_mb: int(2048, 16), max_pids: int(512, 8) }),
+        {},
+      ),
       max_concurrency: int(4),
       max_output_bytes: int(262144),
       containers_conf: v.optional(v.string()),
@@ -52,7 +63,11 @@ export const NodeConfigSchema = v.object({
     v.object({
       mode: v.optional(v.picklist(["allow", "disabled", "require"]), "allow"),
       /** Ollama's TCP address: reused when it answers, else where the managed container is published. */
-      upstream_url: v.pipe(v.optional(v.string(), "http://127.0.0.1:11434"), v.url("must be a URL"), v.transform((s) => s.replace(/\/+$/, ""))),
+      upstream_url: v.pipe(
+        v.optional(v.string(), "http://127.0.0.1:11434"),
+        v.url("must be a URL"),
+        v.transform((s) => s.replace(/\/+$/, "")),
+      ),
       /** Image of the managed Ollama when the orchestrator's config names none. */
       ollama_image: v.optional(v.string(), "ollama/ollama"),
       models_volume: v.optional(v.string(), "cynodeai-ollama-models"),
@@ -102,7 +117,11 @@ function applyEnv(raw: Raw, env: Env, problems: string[]): void {
   set("inference", "proxy_image", env.INFERENCE_PROXY_IMAGE);
   if (env.CAPABILITY_REPORT_INTERVAL) {
     try {
-      set("orchestrator", "capability_report_interval_seconds", Math.max(1, Math.round(parseDuration(env.CAPABILITY_REPORT_INTERVAL) / 1000)));
+      set(
+        "orchestrator",
+        "capability_report_interval_seconds",
+        Math.max(1, Math.round(parseDuration(env.CAPABILITY_REPORT_INTERVAL) / 1000)),
+      );
     } catch {
       problems.push("CAPABILITY_REPORT_INTERVAL: must be a duration such as 60s");
     }
@@ -126,12 +145,15 @@ export async function loadNodeConfig(opts: { path?: string; env: Env; defaultPat
   const raw: Raw = { orchestrator: {}, node: {}, ...(doc as Raw) };
   const problems: string[] = [];
   if (raw.orchestrator && ("registration_psk" in raw.orchestrator || "psk" in raw.orchestrator)) {
-    problems.push("orchestrator.registration_psk: the PSK must not be inline; use registration_psk_env or registration_psk_file");
+    problems.push(
+      "orchestrator.registration_psk: the PSK must not be inline; use registration_psk_env or registration_psk_file",
+    );
   }
   applyEnv(raw, opts.env, problems);
   const parsed = v.safeParse(NodeConfigSchema, raw);
   if (!parsed.success) for (const i of parsed.issues) problems.push(`${v.getDotPath(i) ?? "(root)"}: ${i.message}`);
-  if (problems.length || !parsed.success) throw new ConfigError(`invalid node configuration:\n  ${problems.join("\n  ")}`);
+  if (problems.length || !parsed.success)
+    throw new ConfigError(`invalid node configuration:\n  ${problems.join("\n  ")}`);
   const cfg = parsed.output;
   const psk = await readPsk(cfg.orchestrator, opts.env);
   return { ...cfg, psk, mountRoot: cfg.sandbox.mount_root ?? join(cfg.storage.state_dir, "sandbox_mounts") };
@@ -139,13 +161,18 @@ export async function loadNodeConfig(opts: { path?: string; env: Env; defaultPat
 
 async function readPsk(o: { registration_psk_env: string; registration_psk_file?: string }, env: Env): Promise<string> {
   if (o.registration_psk_file) {
-    const psk = (await readFile(o.registration_psk_file, "utf8").catch((e: Error) => {
-      throw new ConfigError(`cannot read orchestrator.registration_psk_file: ${e.message}`);
-    })).trim();
+    const psk = (
+      await readFile(o.registration_psk_file, "utf8").catch((e: Error) => {
+        throw new ConfigError(`cannot read orchestrator.registration_psk_file: ${e.message}`);
+      })
+    ).trim();
     if (psk) return psk;
     throw new ConfigError(`orchestrator.registration_psk_file ${o.registration_psk_file} is empty`);
   }
   const psk = env[o.registration_psk_env]?.trim();
-  if (!psk) throw new ConfigError(`the registration PSK is missing: set ${o.registration_psk_env} or orchestrator.registration_psk_file`);
+  if (!psk)
+    throw new ConfigError(
+      `the registration PSK is missing: set ${o.registration_psk_env} or orchestrator.registration_psk_file`,
+    );
   return psk;
 }

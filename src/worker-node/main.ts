@@ -15,13 +15,19 @@ const main = defineCommand({
   meta: {
     name: "worker-node",
     version: VERSION,
-    description: "CyNodeAI worker node: registers with the orchestrator, runs jobs in podman sandboxes (Worker API :12090) and gives inference jobs a no-network pod with an inference-proxy sidecar to the node's Ollama.",
+    description:
+      "CyNodeAI worker node: registers with the orchestrator, runs jobs in podman sandboxes (Worker API :12090) and gives inference jobs a no-network pod with an inference-proxy sidecar to the node's Ollama.",
   },
   args: {
-    config: { type: "string", description: `Node YAML (default ${DEFAULT_CONFIG_PATH}; optional). Environment overrides: ORCHESTRATOR_URL, NODE_SLUG, NODE_NAME, NODE_REGISTRATION_PSK, NODE_ADVERTISED_WORKER_API_URL, WORKER_API_PORT, CYNODE_STATE_DIR, CYNODE_SANDBOX_MOUNT_ROOT, CYNODE_CONTAINERS_CONF, SANDBOX_IMAGE, CAPABILITY_REPORT_INTERVAL, OLLAMA_UPSTREAM_URL, OLLAMA_IMAGE, OLLAMA_MODELS_VOLUME, INFERENCE_PROXY_IMAGE` },
+    config: {
+      type: "string",
+      description: `Node YAML (default ${DEFAULT_CONFIG_PATH}; optional). Environment overrides: ORCHESTRATOR_URL, NODE_SLUG, NODE_NAME, NODE_REGISTRATION_PSK, NODE_ADVERTISED_WORKER_API_URL, WORKER_API_PORT, CYNODE_STATE_DIR, CYNODE_SANDBOX_MOUNT_ROOT, CYNODE_CONTAINERS_CONF, SANDBOX_IMAGE, CAPABILITY_REPORT_INTERVAL, OLLAMA_UPSTREAM_URL, OLLAMA_IMAGE, OLLAMA_MODELS_VOLUME, INFERENCE_PROXY_IMAGE`,
+    },
   },
   async run({ args }) {
-    const level = (LOG_LEVELS as readonly string[]).includes(process.env.LOG_LEVEL ?? "") ? (process.env.LOG_LEVEL as LogLevel) : "info";
+    const level = (LOG_LEVELS as readonly string[]).includes(process.env.LOG_LEVEL ?? "")
+      ? (process.env.LOG_LEVEL as LogLevel)
+      : "info";
     const log = createLogger({ name: "worker-node", level });
     let config;
     try {
@@ -32,10 +38,12 @@ const main = defineCommand({
     }
     // From source the node can build its sandbox image itself; a compiled binary asks for `just images`.
     const buildSandboxImage: NodeDeps["buildSandboxImage"] = existsSync(`${containersDir}/sandbox/Containerfile`)
-      ? async (podman) => void (await buildImage({ name: "sandbox", podman, containersDir, log: (line) => log.info(line) }))
+      ? async (podman) =>
+          void (await buildImage({ name: "sandbox", podman, containersDir, log: (line) => log.info(line) }))
       : undefined;
     const buildProxyImage: NodeDeps["buildProxyImage"] = existsSync(`${containersDir}/inference-proxy/Containerfile`)
-      ? async (podman) => void (await buildImage({ name: "inference-proxy", podman, containersDir, log: (line) => log.info(line) }))
+      ? async (podman) =>
+          void (await buildImage({ name: "inference-proxy", podman, containersDir, log: (line) => log.info(line) }))
       : undefined;
     const starting = startNode({ config, log, buildSandboxImage, buildProxyImage });
     exitOnSignals(log, starting);

@@ -9,7 +9,10 @@ const SHELLS = ["bash", "zsh", "fish"] as const;
 
 function words(info: CommandInfo, globals: CommandInfo): string {
   const flags = [...info.flags, ...(info.path.length ? globals.flags : [])];
-  return [...info.subCommands, ...flags.flatMap((f) => [...f.long.map((l) => `--${l}`), ...f.short.map((s) => `-${s}`)])].join(" ");
+  return [
+    ...info.subCommands,
+    ...flags.flatMap((f) => [...f.long.map((l) => `--${l}`), ...f.short.map((s) => `-${s}`)]),
+  ].join(" ");
 }
 
 function bash(infos: CommandInfo[]): string {
@@ -49,9 +52,15 @@ export function completionCommand(ctx: Ctx, root: CommandDef<any>) {
     args,
     async run({ rawArgs }) {
       const [shell] = parseFlags(rawArgs, args).positionals;
-      if (!(SHELLS as readonly string[]).includes(shell!)) throw usageError(`shell must be one of ${SHELLS.join(", ")}`);
+      if (!(SHELLS as readonly string[]).includes(shell!))
+        throw usageError(`shell must be one of ${SHELLS.join(", ")}`);
       const infos = await listCommands(root);
-      const script = shell === "fish" ? fish(infos) : shell === "zsh" ? `#compdef cynork\nautoload -U +X bashcompinit && bashcompinit\n${bash(infos)}` : bash(infos);
+      const script =
+        shell === "fish"
+          ? fish(infos)
+          : shell === "zsh"
+            ? `#compdef cynork\nautoload -U +X bashcompinit && bashcompinit\n${bash(infos)}`
+            : bash(infos);
       ctx.print({ shell, script }, { streams: ["script", "none"] });
     },
   });

@@ -8,8 +8,19 @@ export type BootstrapResult = { created: false } | { created: true; generatedPas
 
 export async function bootstrapAdmin(db: Db, password: string | undefined): Promise<BootstrapResult> {
   if (await findUserByHandle(db, "admin")) return { created: false };
-  const generated = password ? undefined : Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString("base64url");
-  const user = await createUserWithPassword(db, { handle: "admin", passwordHash: await hashPassword(password ?? generated!) });
-  await recordAuthEvent(db, { event: "user_created", success: true, userId: user.id, handle: "admin", reason: "bootstrap admin" });
+  const generated = password
+    ? undefined
+    : Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString("base64url");
+  const user = await createUserWithPassword(db, {
+    handle: "admin",
+    passwordHash: await hashPassword(password ?? generated!),
+  });
+  await recordAuthEvent(db, {
+    event: "user_created",
+    success: true,
+    userId: user.id,
+    handle: "admin",
+    reason: "bootstrap admin",
+  });
   return generated ? { created: true, generatedPassword: generated } : { created: true };
 }

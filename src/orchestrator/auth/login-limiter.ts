@@ -44,7 +44,8 @@ export function createLoginLimiter(opts: LoginLimiterOptions) {
     failed(handle: string): void {
       const t = now();
       // Handles sprayed by an attacker must not grow this map without bound: forget stale, unlocked entries.
-      if (failures.size > MAX_TRACKED) for (const [k, v] of failures) if (v.lockedUntil <= t && t - v.last >= opts.lockoutMs) failures.delete(k);
+      if (failures.size > MAX_TRACKED)
+        for (const [k, v] of failures) if (v.lockedUntil <= t && t - v.last >= opts.lockoutMs) failures.delete(k);
       const f = failures.get(handle) ?? { count: 0, lockedUntil: 0, last: t };
       f.count++;
       f.last = t;

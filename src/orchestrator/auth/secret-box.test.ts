@@ -33,7 +33,9 @@ describe("secret box", () => {
 
   it("prefers ORCHESTRATOR_SECRET_KEY and reports unreadable key files", async () => {
     const dir = await mkdtemp(join(tmpdir(), "secret-box-"));
-    expect(Buffer.from(await loadSecretKey({ envKey: "k", stateDir: dir })).equals(Buffer.from(keyFromPassphrase("k")))).toBe(true);
+    expect(
+      Buffer.from(await loadSecretKey({ envKey: "k", stateDir: dir })).equals(Buffer.from(keyFromPassphrase("k"))),
+    ).toBe(true);
     await writeFile(join(dir, "file"), "x");
     await expect(loadSecretKey({ stateDir: join(dir, "file") })).rejects.toThrow();
   });

@@ -49,9 +49,11 @@ export async function loadSecretKey(opts: { envKey?: string; stateDir: string })
   await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
   // "wx" so two processes starting at once cannot each write a different key.
-  await writeFile(path, key.toString("base64") + "\n", { mode: 0o600, flag: "wx" }).catch(async (err: NodeJS.ErrnoException) => {
-    if (err.code !== "EEXIST") throw err;
-  });
+  await writeFile(path, key.toString("base64") + "\n", { mode: 0o600, flag: "wx" }).catch(
+    async (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EEXIST") throw err;
+    },
+  );
   await chmod(path, 0o600);
   return Buffer.from((await readFile(path, "utf8")).trim(), "base64");
 }

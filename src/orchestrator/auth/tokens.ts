@@ -21,7 +21,11 @@ export type Tokens = ReturnType<typeof createTokens>;
 export function createTokens(opts: { secret: string; ttl: TokenTtls; now?: () => Date }) {
   const key = new TextEncoder().encode(opts.secret);
   const now = opts.now ?? (() => new Date());
-  const ttlOf: Record<TokenType, number> = { access: opts.ttl.accessMs, refresh: opts.ttl.refreshMs, node: opts.ttl.nodeMs };
+  const ttlOf: Record<TokenType, number> = {
+    access: opts.ttl.accessMs,
+    refresh: opts.ttl.refreshMs,
+    node: opts.ttl.nodeMs,
+  };
 
   async function issue(type: TokenType, sub: string, extra: Record<string, string>) {
     const iat = Math.floor(now().getTime() / 1000);
@@ -39,9 +43,11 @@ export function createTokens(opts: { secret: string; ttl: TokenTtls; now?: () =>
 
   return {
     accessTtlSeconds: Math.floor(opts.ttl.accessMs / 1000),
-    issueAccess: (user: { id: string; handle: string }) => issue("access", user.id, { user_id: user.id, handle: user.handle }),
+    issueAccess: (user: { id: string; handle: string }) =>
+      issue("access", user.id, { user_id: user.id, handle: user.handle }),
     issueRefresh: (user: { id: string }) => issue("refresh", user.id, { user_id: user.id }),
-    issueNode: (node: { id: string; slug: string }) => issue("node", node.id, { node_id: node.id, node_slug: node.slug }),
+    issueNode: (node: { id: string; slug: string }) =>
+      issue("node", node.id, { node_id: node.id, node_slug: node.slug }),
     /** The claims of a valid, unexpired token of the expected type; undefined otherwise. */
     async verify(token: string, type: TokenType): Promise<TokenClaims | undefined> {
       try {

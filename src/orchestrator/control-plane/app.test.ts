@@ -28,13 +28,21 @@ let t: TestDatabase;
 let app: ReturnType<typeof createControlPlane>;
 const log = memoryLogger("control-plane-test");
 let clock = new Date("2026-03-01T10:00:00Z");
-const tokens = createTokens({ secret: "control-plane-test-secret-0123456789", ttl: { accessMs: 900_000, refreshMs: 86_400_000, nodeMs: 86_400_000 }, now: () => clock });
+const tokens = createTokens({
+  secret: "control-plane-test-secret-0123456789",
+  ttl: { accessMs: 900_000, refreshMs: 86_400_000, nodeMs: 86_400_000 },
+  now: () => clock,
+});
 
 type Call = { method?: string; body?: unknown; raw?: string; token?: string; headers?: Record<string, string> };
 const call = (path: string, o: Call = {}) =>
   app.request(path, {
     method: o.method ?? (o.body !== undefined || o.raw !== undefined ? "POST" : "GET"),
-    headers: { "content-type": "application/json", ...(o.token ? { authorization: `Bearer ${o.token}` } : {}), ...o.headers },
+    headers: {
+      "content-type": "application/json",
+      ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+      ...o.headers,
+    },
     body: o.raw ?? (o.body !== undefined ? JSON.stringify(o.body) : undefined),
   });
 
@@ -57,7 +65,10 @@ async function config(jwt: string) {
 }
 
 const ack = (jwt: string, slug: string, version: string, status = "applied") =>
-  call(CONTROL_PLANE_API.config, { token: jwt, body: { version: 1, node_slug: slug, config_version: version, ack_at: "2026-03-01T10:00:05Z", status } });
+  call(CONTROL_PLANE_API.config, {
+    token: jwt,
+    body: { version: 1, node_slug: slug, config_version: version, ack_at: "2026-03-01T10:00:05Z", status },
+  });
 
 const readyz = async () => {
   const res = await call("/readyz");
@@ -66,7 +77,16 @@ const readyz = async () => {
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  app = createControlPlane({ db: t.db, tokens, secrets, log, registrationPsk: PSK, publicUrl: "http://orch.test:12082/", inferenceModel: "", now: () => clock });
+  app = createControlPlane({
+    db: t.db,
+    tokens,
+    secrets,
+    log,
+    registrationPsk: PSK,
+    publicUrl: "http://orch.test:12082/",
+    inferenceModel: "",
+    now: () => clock,
+  });
 });
 afterAll(() => t.drop());
 
@@ -110,7 +130,11 @@ describe("node registration → config → ack → ready", () => {
     const b = await config((await register("node-b")).bootstrap.auth.node_jwt);
     const tokenA = a.config.worker_api!.orchestrator_bearer_token!;
     expect(b.config.worker_api?.orchestrator_bearer_token).not.toBe(tokenA);
-    const row = await t.db.selectFrom("nodes").select("worker_api_bearer_token").where("node_slug", "=", "node-a").executeTakeFirstOrThrow();
+    const row = await t.db
+      .selectFrom("nodes")
+      .select("worker_api_bearer_token")
+      .where("node_slug", "=", "node-a")
+      .executeTakeFirstOrThrow();
     expect(row.worker_api_bearer_token).not.toContain(tokenA);
     expect(secrets.open(row.worker_api_bearer_token!)).toBe(tokenA);
     expect(JSON.stringify(log.lines)).not.toContain(tokenA);
@@ -125,7 +149,12 @@ describe("node registration → config → ack → ready", () => {
     clock = new Date(clock.getTime() + 60_000);
     const changed = report(slug, { inference: { supported: true, existing_service: true } });
     expect((await call(CONTROL_PLANE_API.capability, { token: jwt, body: changed })).status).toBe(204);
-    const snapshots = await t.db.selectFrom("node_capabilities").innerJoin("nodes", "nodes.id", "node_capabilities.node_id").select(["hash"]).where("node_slug", "=", slug).execute();
+    const snapshots = await t.db
+      .selectFrom("node_capabilities")
+      .innerJoin("nodes", "nodes.id", "node_capabilities.node_id")
+      .select(["hash"])
+      .where("node_slug", "=", slug)
+      .execute();
     expect(snapshots.length).toBe(2);
     expect(snapshots[0]!.hash).not.toBe(snapshots[1]!.hash);
 
@@ -134,7 +163,11 @@ describe("node registration → config → ack → ready", () => {
     expect(next.config_version > v1).toBe(true);
 
     const dispatchable = async () =>
-      (await t.db.selectFrom("nodes").select(["config_version", "config_ack_version"]).where("node_slug", "=", slug).executeTakeFirstOrThrow());
+      await t.db
+        .selectFrom("nodes")
+        .select(["config_version", "config_ack_version"])
+        .where("node_slug", "=", slug)
+        .executeTakeFirstOrThrow();
     expect((await ack(jwt, slug, v1)).status).toBe(204);
     expect(await dispatchable()).toEqual({ config_version: next.config_version, config_ack_version: v1 });
     expect((await ack(jwt, slug, next.config_version)).status).toBe(204);
@@ -150,7 +183,9 @@ describe("node registration → config → ack → ready", () => {
 
 describe("bad input on the control-plane", () => {
   it("rejects a wrong PSK with 401 and never logs the PSK", async () => {
-    const res = await call(CONTROL_PLANE_API.register, { body: { psk: "guess-psk-value", capability: report("intruder") } });
+    const res = await call(CONTROL_PLANE_API.register, {
+      body: { psk: "guess-psk-value", capability: report("intruder") },
+    });
     await expectProblem(res, 401, "Invalid registration PSK");
     const line = log.lines.find((l) => l.msg === "node registration rejected: invalid PSK");
     expect(line?.node_slug).toBe("intruder");
@@ -161,41 +196,98 @@ describe("bad input on the control-plane", () => {
   it("rejects bad JSON, wrong versions and an empty slug with 400", async () => {
     await expectProblem(await call(CONTROL_PLANE_API.register, { raw: "{not json" }), 400, "Invalid request body");
     await expectProblem(await call(CONTROL_PLANE_API.register, { raw: "[1]" }), 400, "Invalid request body");
-    await expectProblem(await call(CONTROL_PLANE_API.register, { body: { psk: PSK, capability: report("x", { version: 2 }) } }), 400, "Unsupported capability version");
-    await expectProblem(await call(CONTROL_PLANE_API.register, { body: { psk: PSK, capability: report("") } }), 400, "Node slug is required");
-    const res = await call(CONTROL_PLANE_API.register, { body: { psk: PSK, capability: report("x", { compute: { cpu_cores: "four", ram_mb: 1 } }) } });
-    await expectProblem(res, 400, "Invalid request body: capability.compute.cpu_cores: Invalid type: Expected number but received \"four\"");
+    await expectProblem(
+      await call(CONTROL_PLANE_API.register, { body: { psk: PSK, capability: report("x", { version: 2 }) } }),
+      400,
+      "Unsupported capability version",
+    );
+    await expectProblem(
+      await call(CONTROL_PLANE_API.register, { body: { psk: PSK, capability: report("") } }),
+      400,
+      "Node slug is required",
+    );
+    const res = await call(CONTROL_PLANE_API.register, {
+      body: { psk: PSK, capability: report("x", { compute: { cpu_cores: "four", ram_mb: 1 } }) },
+    });
+    await expectProblem(
+      res,
+      400,
+      'Invalid request body: capability.compute.cpu_cores: Invalid type: Expected number but received "four"',
+    );
 
     const jwt = (await register("node-d")).bootstrap.auth.node_jwt;
     await expectProblem(await call(CONTROL_PLANE_API.config, { token: jwt, raw: "nope" }), 400, "Invalid request body");
     await expectProblem(await ack(jwt, "node-d", "x", "rolled_back"), 400, "status must be applied or failed");
     await expectProblem(await ack(jwt, "node-other", "x"), 400, "node_slug does not match authenticated node");
-    await expectProblem(await call(CONTROL_PLANE_API.config, { token: jwt, body: { version: 2, node_slug: "node-d", config_version: "x", status: "applied" } }), 400, "Unsupported config ack version");
-    await expectProblem(await call(CONTROL_PLANE_API.capability, { token: jwt, body: report("node-d", { version: 3 }) }), 400, "Unsupported capability version");
-    await expectProblem(await call(CONTROL_PLANE_API.capability, { token: jwt, body: report("node-other") }), 400, "node_slug does not match authenticated node");
-    await expectProblem(await call(CONTROL_PLANE_API.capability, { token: jwt, raw: "{" }), 400, "Invalid request body");
+    await expectProblem(
+      await call(CONTROL_PLANE_API.config, {
+        token: jwt,
+        body: { version: 2, node_slug: "node-d", config_version: "x", status: "applied" },
+      }),
+      400,
+      "Unsupported config ack version",
+    );
+    await expectProblem(
+      await call(CONTROL_PLANE_API.capability, { token: jwt, body: report("node-d", { version: 3 }) }),
+      400,
+      "Unsupported capability version",
+    );
+    await expectProblem(
+      await call(CONTROL_PLANE_API.capability, { token: jwt, body: report("node-other") }),
+      400,
+      "node_slug does not match authenticated node",
+    );
+    await expectProblem(
+      await call(CONTROL_PLANE_API.capability, { token: jwt, raw: "{" }),
+      400,
+      "Invalid request body",
+    );
   });
 
   it("answers 401 without a token, with a bad token and with a user's access token", async () => {
     await expectProblem(await call(CONTROL_PLANE_API.config), 401, "Missing authorization header");
-    await expectProblem(await call(CONTROL_PLANE_API.config, { headers: { authorization: "Basic abc" } }), 401, "Invalid or expired token");
+    await expectProblem(
+      await call(CONTROL_PLANE_API.config, { headers: { authorization: "Basic abc" } }),
+      401,
+      "Invalid or expired token",
+    );
     await expectProblem(await call(CONTROL_PLANE_API.config, { token: "not.a.jwt" }), 401, "Invalid or expired token");
     const user = await tokens.issueAccess({ id: crypto.randomUUID(), handle: "alice" });
     await expectProblem(await call(CONTROL_PLANE_API.config, { token: user.token }), 401, "Invalid or expired token");
-    await expectProblem(await call(CONTROL_PLANE_API.capability, { token: user.token, body: report("x") }), 401, "Invalid or expired token");
+    await expectProblem(
+      await call(CONTROL_PLANE_API.capability, { token: user.token, body: report("x") }),
+      401,
+      "Invalid or expired token",
+    );
   });
 
   it("answers 404 for a node JWT whose node is unknown", async () => {
     const ghost = await tokens.issueNode({ id: crypto.randomUUID(), slug: "ghost" });
     await expectProblem(await call(CONTROL_PLANE_API.config, { token: ghost.token }), 404, "Node not found");
     await expectProblem(await ack(ghost.token, "ghost", "x"), 404, "Node not found");
-    await expectProblem(await call(CONTROL_PLANE_API.capability, { token: ghost.token, body: report("ghost") }), 404, "Node not found");
+    await expectProblem(
+      await call(CONTROL_PLANE_API.capability, { token: ghost.token, body: report("ghost") }),
+      404,
+      "Node not found",
+    );
     await expectProblem(await call("/v1/nodes/nothing"), 404, "Not found");
   });
 
   it("answers 413 for an oversized body", async () => {
-    const small = createControlPlane({ db: t.db, tokens, secrets, log, registrationPsk: PSK, publicUrl: "http://x", maxBodyBytes: 64 });
-    const res = await small.request(CONTROL_PLANE_API.register, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ psk: PSK, capability: report("big") }) });
+    const small = createControlPlane({
+      db: t.db,
+      tokens,
+      secrets,
+      log,
+      registrationPsk: PSK,
+      publicUrl: "http://x",
+      maxBodyBytes: 64,
+    });
+    const res = await small.request(CONTROL_PLANE_API.register, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ psk: PSK, capability: report("big") }),
+    });
     expect(res.status).toBe(413);
   });
 

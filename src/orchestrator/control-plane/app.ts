@@ -22,7 +22,14 @@ export function createControlPlane(deps: ControlPlaneDeps) {
   };
   const app = new Hono()
     .use(accessLog(deps.log))
-    .use(bodyLimit({ maxSize: deps.maxBodyBytes ?? 10 * 1024 * 1024, onError: () => { throw new ProblemError(413, "Request body exceeds maximum size"); } }))
+    .use(
+      bodyLimit({
+        maxSize: deps.maxBodyBytes ?? 10 * 1024 * 1024,
+        onError: () => {
+          throw new ProblemError(413, "Request body exceeds maximum size");
+        },
+      }),
+    )
     .route("/", healthRoutes(deps.readiness ?? (() => checkReadiness(deps.db))))
     .route("/", nodeRoutes(full));
   app.onError(problemHandler({ log: deps.log }));

@@ -11,7 +11,8 @@ const MAX_CONTEXT = 40960;
 type Gpu = NonNullable<NonNullable<NodeCapabilityReport["gpu"]>["devices"]>[number];
 
 export function gpuVariant(devices: Gpu[]): "cpu" | "cuda" | "rocm" {
-  const has = (feature: string, vendor: RegExp) => devices.some((d) => d.features?.[feature] !== undefined || vendor.test(d.vendor ?? ""));
+  const has = (feature: string, vendor: RegExp) =>
+    devices.some((d) => d.features?.[feature] !== undefined || vendor.test(d.vendor ?? ""));
   if (has("rocm_version", /amd/i)) return "rocm";
   if (has("cuda_capability", /nvidia/i)) return "cuda";
   return "cpu";
@@ -33,13 +34,19 @@ export function modelForVram(vramMb: number): string {
 }
 
 /** Undefined unless the node says it can run inference; `enabled` only when the node should start Ollama itself. */
-export function deriveInferenceBackend(report: NodeCapabilityReport | undefined, opts: { model?: string } = {}): InferenceBackend | undefined {
+export function deriveInferenceBackend(
+  report: NodeCapabilityReport | undefined,
+  opts: { model?: string } = {},
+): InferenceBackend | undefined {
   const inference = report?.inference;
   if (!report || inference?.supported !== true) return undefined;
   const devices = report.gpu?.present === false ? [] : (report.gpu?.devices ?? []);
   const variant = gpuVariant(devices);
   const vram = Math.max(0, ...devices.map((d) => d.vram_mb ?? 0));
-  const enabled = inference.existing_service !== true && inference.mode !== "disabled" && !report.node.labels?.includes("sandbox_only");
+  const enabled =
+    inference.existing_service !== true &&
+    inference.mode !== "disabled" &&
+    !report.node.labels?.includes("sandbox_only");
   const ctx = String(contextSize(variant, vram));
   return {
     enabled,

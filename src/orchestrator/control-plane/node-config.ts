@@ -18,8 +18,15 @@ import type { Node } from "../db/schema";
 import { contentHash } from "./canonical-hash";
 import { deriveInferenceBackend } from "./inference-backend";
 
-export const DEFAULT_CONSTRAINTS: NodeConstraints = { max_request_bytes: 10 * 1024 * 1024, max_job_timeout_seconds: 10800 };
-export const DEFAULT_SANDBOX_POLICY: SandboxPolicy = { default_network_policy: "none", allow_privileged: false, allow_host_network: false };
+export const DEFAULT_CONSTRAINTS: NodeConstraints = {
+  max_request_bytes: 10 * 1024 * 1024,
+  max_job_timeout_seconds: 10800,
+};
+export const DEFAULT_SANDBOX_POLICY: SandboxPolicy = {
+  default_network_policy: "none",
+  allow_privileged: false,
+  allow_host_network: false,
+};
 
 export type NodeConfigOptions = {
   publicUrl: string;
@@ -58,7 +65,10 @@ export async function buildNodeConfig(
     node_slug: node.node_slug,
     orchestrator: {
       base_url: base,
-      endpoints: { worker_api_target_url: node.worker_api_target_url ?? "", node_report_url: base + CONTROL_PLANE_API.capability },
+      endpoints: {
+        worker_api_target_url: node.worker_api_target_url ?? "",
+        node_report_url: base + CONTROL_PLANE_API.capability,
+      },
     },
     model_cache: { cache_url: "" },
     policy: { sandbox: opts.sandboxPolicy ?? DEFAULT_SANDBOX_POLICY },

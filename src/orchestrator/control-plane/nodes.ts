@@ -64,7 +64,8 @@ function pskMatches(given: unknown, expected: string): boolean {
 
 export function nodeRoutes(deps: NodeRoutesDeps) {
   const { db, log } = deps;
-  const workerUrlFor = (report: NodeCapabilityReport) => deps.workerApiTargetUrl?.trim() || report.worker_api?.base_url.trim() || undefined;
+  const workerUrlFor = (report: NodeCapabilityReport) =>
+    deps.workerApiTargetUrl?.trim() || report.worker_api?.base_url.trim() || undefined;
 
   async function existingNode(id: string) {
     const node = await findNodeById(db, id);
@@ -89,7 +90,13 @@ export function nodeRoutes(deps: NodeRoutesDeps) {
         sealedToken: deps.secrets.seal(deps.newWorkerToken()),
         now,
       });
-      await recordCapability(db, { nodeId: node.id, report: capability, hash: contentHash(capability), workerUrl: workerUrlFor(capability), now });
+      await recordCapability(db, {
+        nodeId: node.id,
+        report: capability,
+        hash: contentHash(capability),
+        workerUrl: workerUrlFor(capability),
+        now,
+      });
       const jwt = await deps.tokens.issueNode({ id: node.id, slug: node.node_slug });
       const base = baseUrlOf(deps.publicUrl);
       const payload: NodeBootstrapPayload = {
@@ -113,7 +120,10 @@ export function nodeRoutes(deps: NodeRoutesDeps) {
     .get(CONTROL_PLANE_API.config, async (c) => {
       const node = await existingNode(c.var.node.node_id);
       if (!node.worker_api_bearer_token) throw new Error(`node ${node.node_slug} has no worker token`);
-      const config = await buildNodeConfig(db, node, deps.secrets.open(node.worker_api_bearer_token), { ...deps, now: deps.now() });
+      const config = await buildNodeConfig(db, node, deps.secrets.open(node.worker_api_bearer_token), {
+        ...deps,
+        now: deps.now(),
+      });
       return c.json(config, 200);
     })
     .post(CONTROL_PLANE_API.config, async (c) => {
@@ -130,14 +140,25 @@ export function nodeRoutes(deps: NodeRoutesDeps) {
         error: ack.error?.message ?? null,
         now,
       });
-      log.info("node config ack", { node_slug: node.node_slug, config_version: ack.config_version, current: ack.config_version === node.config_version, status: ack.status });
+      log.info("node config ack", {
+        node_slug: node.node_slug,
+        config_version: ack.config_version,
+        current: ack.config_version === node.config_version,
+        status: ack.status,
+      });
       return c.body(null, 204);
     })
     .post(CONTROL_PLANE_API.capability, async (c) => {
       const report = parseOr400(NodeCapabilityReport, await readJsonObject(c));
       if (report.node.node_slug !== c.var.node.node_slug) throw new ProblemError(400, NODE_ERRORS.ackSlugMismatch);
       const node = await existingNode(c.var.node.node_id);
-      await recordCapability(db, { nodeId: node.id, report, hash: contentHash(report), workerUrl: workerUrlFor(report), now: deps.now() });
+      await recordCapability(db, {
+        nodeId: node.id,
+        report,
+        hash: contentHash(report),
+        workerUrl: workerUrlFor(report),
+        now: deps.now(),
+      });
       return c.body(null, 204);
     });
 }

@@ -2,7 +2,14 @@
 import type { Db } from "./connect";
 
 export type AuthEvent = {
-  event: "login_success" | "login_failure" | "refresh_success" | "refresh_failure" | "logout" | "session_revoked" | "user_created";
+  event:
+    | "login_success"
+    | "login_failure"
+    | "refresh_success"
+    | "refresh_failure"
+    | "logout"
+    | "session_revoked"
+    | "user_created";
   success: boolean;
   userId?: string | null;
   handle?: string | null;

@@ -9,10 +9,17 @@ export type Db = Kysely<Database>;
 /** postgres.js options for a URL; a libpq-style `?host=/socket/dir` selects a Unix socket. */
 export function connectionOptions(url: string): postgres.Options<{}> {
   const socketDir = new URL(url).searchParams.get("host");
-  return { max: 10, onnotice: () => {}, connect_timeout: 10, ...(socketDir?.startsWith("/") ? { host: socketDir } : {}) };
+  return {
+    max: 10,
+    onnotice: () => {},
+    connect_timeout: 10,
+    ...(socketDir?.startsWith("/") ? { host: socketDir } : {}),
+  };
 }
 
 export function connect(url: string): Db {
   const clean = url.replace(/([?&])host=[^&]*&?/, "$1").replace(/[?&]$/, "");
-  return new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: postgres(clean, connectionOptions(url)) }) });
+  return new Kysely<Database>({
+    dialect: new PostgresJSDialect({ postgres: postgres(clean, connectionOptions(url)) }),
+  });
 }

@@ -47,7 +47,9 @@ describe("embedded Postgres", () => {
     const owner = Bun.spawn(["sleep", "30"]);
     await writeFile(join(stateDir, "postgres-owner.pid"), `${owner.pid}\n`);
     try {
-      await expect(startEmbeddedPostgres({ stateDir, log: memoryLogger() })).rejects.toThrow(`is in use by process ${owner.pid}`);
+      await expect(startEmbeddedPostgres({ stateDir, log: memoryLogger() })).rejects.toThrow(
+        `is in use by process ${owner.pid}`,
+      );
     } finally {
       owner.kill();
     }
@@ -58,10 +60,14 @@ describe("embedded Postgres", () => {
     dirs.push(parent);
     if (process.getuid?.() === 0) {
       await chmod(parent, 0o700); // as root, the server runs as another user, who cannot pass through this
-      await expect(startEmbeddedPostgres({ stateDir: join(parent, "state"), log: memoryLogger() })).rejects.toThrow(`${parent} is not searchable by cynode-postgres`);
+      await expect(startEmbeddedPostgres({ stateDir: join(parent, "state"), log: memoryLogger() })).rejects.toThrow(
+        `${parent} is not searchable by cynode-postgres`,
+      );
       await chmod(parent, 0o711);
     }
     const deep = join(parent, "d".repeat(100));
-    await expect(startEmbeddedPostgres({ stateDir: deep, log: memoryLogger() })).rejects.toThrow("state dir path too long for a Unix socket");
+    await expect(startEmbeddedPostgres({ stateDir: deep, log: memoryLogger() })).rejects.toThrow(
+      "state dir path too long for a Unix socket",
+    );
   }, 120_000);
 });

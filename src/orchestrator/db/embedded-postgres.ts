@@ -27,8 +27,17 @@ export type EmbeddedPostgres = {
 type Ids = { uid: number; gid: number } | undefined;
 
 async function run(argv: string[], ids: Ids, env: Record<string, string> = {}): Promise<string> {
-  const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C", ...env }, ...ids });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = Bun.spawn(argv, {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C", ...env },
+    ...ids,
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   if (code !== 0) throw new Error(`${argv[0]} exited ${code}: ${(err || out).trim().slice(-2000)}`);
   return out;
 }
@@ -43,14 +52,19 @@ async function systemUserIds(): Promise<Ids> {
   try {
     return await lookup();
   } catch {
-    await run(["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_SYSTEM_USER], undefined);
+    await run(
+      ["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_SYSTEM_USER],
+      undefined,
+    );
     return lookup();
   }
 }
 
 /** Unpacks the Postgres server tree under `root` once and returns its directory. */
 async function installTree(root: string): Promise<string> {
-  const embedded = Bun.embeddedFiles.find((f) => (f as Blob & { name: string }).name.startsWith(PG_TARBALL_PREFIX)) as (Blob & { name: string }) | undefined;
+  const embedded = Bun.embeddedFiles.find((f) => (f as Blob & { name: string }).name.startsWith(PG_TARBALL_PREFIX)) as
+    | (Blob & { name: string })
+    | undefined;
   let name: string;
   let unpack: (dir: string) => Promise<unknown>;
   if (embedded) {
@@ -82,7 +96,10 @@ async function ensureTraversable(dir: string): Promise<void> {
     const { mode } = await stat(d);
     if ((mode & 0o001) === 0) {
       if (d === dir) await chmod(d, (mode & 0o777) | 0o011);
-      else throw new Error(`${d} is not searchable by ${PG_SYSTEM_USER}; put the state dir under a world-searchable path (e.g. /var/lib/cynode)`);
+      else
+        throw new Error(
+          `${d} is not searchable by ${PG_SYSTEM_USER}; put the state dir under a world-searchable path (e.g. /var/lib/cynode)`,
+        );
     }
   }
 }
@@ -94,7 +111,8 @@ async function ensureTraversable(dir: string): Promise<void> {
 async function claimDataDir(stateDir: string, dataDir: string, log: Logger): Promise<string> {
   const ownerFile = join(stateDir, "postgres-owner.pid");
   const owner = Number((await readFile(ownerFile, "utf8").catch(() => "")).trim());
-  if (owner && owner !== process.pid && processAlive(owner)) throw new Error(`state dir ${stateDir} is in use by process ${owner}`);
+  if (owner && owner !== process.pid && processAlive(owner))
+    throw new Error(`state dir ${stateDir} is in use by process ${owner}`);
   const postmaster = Number((await readFile(join(dataDir, "postmaster.pid"), "utf8").catch(() => "")).split("\n")[0]);
   if (postmaster && processAlive(postmaster)) {
     log.warn("stopping orphaned embedded postgres", { pid: postmaster });
@@ -133,12 +151,37 @@ export async function startEmbeddedPostgres(opts: { stateDir: string; log: Logge
 
   if (!existsSync(join(dataDir, "PG_VERSION"))) {
     log.info("initializing embedded postgres", { data_dir: dataDir });
-    await run([join(tree, "bin", "initdb"), "-D", dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-instructions"], ids, env);
+    await run(
+      [
+        join(tree, "bin", "initdb"),
+        "-D",
+        dataDir,
+        "-U",
+        "postgres",
+        "--auth=trust",
+        "--encoding=UTF8",
+        "--no-instructions",
+      ],
+      ids,
+      env,
+    );
   }
 
   const ownerFile = await claimDataDir(stateDir, dataDir, log);
   const proc = Bun.spawn(
-    [join(tree, "bin", "postgres"), "-D", dataDir, "-k", socketDir, "-p", String(PORT), "-c", "listen_addresses=", "-c", "unix_socket_permissions=0700"],
+    [
+      join(tree, "bin", "postgres"),
+      "-D",
+      dataDir,
+      "-k",
+      socketDir,
+      "-p",
+      String(PORT),
+      "-c",
+      "listen_addresses=",
+      "-c",
+      "unix_socket_permissions=0700",
+    ],
     { stdout: "pipe", stderr: "pipe", env: { ...env, LANG: "C" }, ...ids },
   );
   let output = "";

@@ -8,7 +8,6 @@ import type { Db } from "./connect";
 import type { Database, Job } from "./schema";
 import { TERMINAL_DB_STATUSES } from "./tasks";
 
-
 export type ClaimResult = { job: Job } | { none: "node_full" | "queue_empty" };
 
 export type ClaimInput = {
@@ -51,9 +50,16 @@ export async function claimJobForNode(db: Db, input: ClaimInput): Promise<ClaimR
           .select("q.id")
           .where("q.status", "=", "queued")
           .where(({ exists, selectFrom }) =>
-            exists(selectFrom("tasks").select("tasks.id").whereRef("tasks.id", "=", "q.task_id").where("tasks.status", "not in", TERMINAL_DB_STATUSES)),
+            exists(
+              selectFrom("tasks")
+                .select("tasks.id")
+                .whereRef("tasks.id", "=", "q.task_id")
+                .where("tasks.status", "not in", TERMINAL_DB_STATUSES),
+            ),
           )
-          .$if(!input.inferenceJobs, (q) => q.where(sql<boolean>`coalesce((q.payload->>'use_inference')::boolean, false)`, "=", false))
+          .$if(!input.inferenceJobs, (q) =>
+            q.where(sql<boolean>`coalesce((q.payload->>'use_inference')::boolean, false)`, "=", false),
+          )
           .orderBy("q.created_at")
           .orderBy("q.id")
           .limit(1)
@@ -63,7 +69,12 @@ export async function claimJobForNode(db: Db, input: ClaimInput): Promise<ClaimR
       .returningAll()
       .executeTakeFirst();
     if (!job) return { none: "queue_empty" };
-    await tx.updateTable("tasks").set({ status: "running", updated_at: input.now }).where("id", "=", job.task_id).where("status", "=", "pending").execute();
+    await tx
+      .updateTable("tasks")
+      .set({ status: "running", updated_at: input.now })
+      .where("id", "=", job.task_id)
+      .where("status", "=", "pending")
+      .execute();
     return { job };
   });
 }
@@ -92,11 +103,27 @@ export async function renewLeases(db: Db, held: { jobId: string; leaseId: string
 }
 
 /** The task follows its jobs: failed as soon as one fails, completed once none is left to run. Never leaves a terminal status. */
-async function settleTask(tx: Transaction<Database>, taskId: string, jobStatus: "completed" | "failed", now: Date): Promise<void> {
-  let q = tx.updateTable("tasks").set({ status: jobStatus, closed: true, updated_at: now }).where("id", "=", taskId).where("status", "not in", TERMINAL_DB_STATUSES);
+async function settleTask(
+  tx: Transaction<Database>,
+  taskId: string,
+  jobStatus: "completed" | "failed",
+  now: Date,
+): Promise<void> {
+  let q = tx
+    .updateTable("tasks")
+    .set({ status: jobStatus, closed: true, updated_at: now })
+    .where("id", "=", taskId)
+    .where("status", "not in", TERMINAL_DB_STATUSES);
   if (jobStatus === "completed")
     q = q.where(({ not, exists, selectFrom }) =>
-      not(exists(selectFrom("jobs").select("jobs.id").where("jobs.task_id", "=", taskId).where("jobs.status", "in", ["queued", "running"]))),
+      not(
+        exists(
+          selectFrom("jobs")
+            .select("jobs.id")
+            .where("jobs.task_id", "=", taskId)
+            .where("jobs.status", "in", ["queued", "running"]),
+        ),
+      ),
     );
   await q.execute();
 }
@@ -112,7 +139,14 @@ export async function finishJob(
   return db.transaction().execute(async (tx) => {
     const done = await tx
       .updateTable("jobs")
-      .set({ status: input.status, result: input.result, ended_at: input.now, updated_at: input.now, lease_id: null, lease_expires_at: null })
+      .set({
+        status: input.status,
+        result: input.result,
+        ended_at: input.now,
+        updated_at: input.now,
+        lease_id: null,
+        lease_expires_at: null,
+      })
       .where("id", "=", input.jobId)
       .where("status", "=", "running")
       .where("lease_id", "=", input.leaseId)
@@ -124,14 +158,16 @@ export async function finishJob(
   });
 }
 
-
 export type ReleaseOutcome = "requeued" | "failed" | "not_held";
 
 /**
  * A job whose worker vanished or whose lease expired: requeued the first time, failed with `error` the second.
  * `leaseId` guards against releasing a job someone else has claimed since.
  */
-export async function releaseLostJob(db: Db, input: { jobId: string; leaseId: string; error: string; now: Date }): Promise<ReleaseOutcome> {
+export async function releaseLostJob(
+  db: Db,
+  input: { jobId: string; leaseId: string; error: string; now: Date },
+): Promise<ReleaseOutcome> {
   return db.transaction().execute(async (tx) => {
     const job = await tx
       .selectFrom("jobs")
@@ -142,20 +178,36 @@ export async function releaseLostJob(db: Db, input: { jobId: string; leaseId: st
       .forUpdate()
       .executeTakeFirst();
     if (!job) return "not_held";
-    const base = { lease_id: null, lease_expires_at: null, lease_expirations: job.lease_expirations + 1, updated_at: input.now };
+    const base = {
+      lease_id: null,
+      lease_expires_at: null,
+      lease_expirations: job.lease_expirations + 1,
+      updated_at: input.now,
+    };
     if (job.lease_expirations === 0) {
-      await tx.updateTable("jobs").set({ ...base, status: "queued", node_id: null, started_at: null }).where("id", "=", input.jobId).execute();
+      await tx
+        .updateTable("jobs")
+        .set({ ...base, status: "queued", node_id: null, started_at: null })
+        .where("id", "=", input.jobId)
+        .execute();
       return "requeued";
     }
     const error = `${input.error}; the job was already requeued once, giving up`;
-    await tx.updateTable("jobs").set({ ...base, status: "failed", result: jobErrorResult(error), ended_at: input.now }).where("id", "=", input.jobId).execute();
+    await tx
+      .updateTable("jobs")
+      .set({ ...base, status: "failed", result: jobErrorResult(error), ended_at: input.now })
+      .where("id", "=", input.jobId)
+      .execute();
     await settleTask(tx, job.task_id, "failed", input.now);
     return "failed";
   });
 }
 
 /** Running jobs whose lease ran out before `now` (holder crashed or stopped renewing). */
-export function expiredLeases(db: Db, now: Date): Promise<{ id: string; lease_id: string | null; task_id: string; node_id: string | null }[]> {
+export function expiredLeases(
+  db: Db,
+  now: Date,
+): Promise<{ id: string; lease_id: string | null; task_id: string; node_id: string | null }[]> {
   return db
     .selectFrom("jobs")
     .select(["id", "lease_id", "task_id", "node_id"])

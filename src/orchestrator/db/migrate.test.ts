@@ -9,9 +9,22 @@ describe("migrations", () => {
   afterAll(() => t.drop());
 
   it("creates every table of the contract", async () => {
-    const rows = await sql<{ table_name: string }>`select table_name from information_schema.tables where table_schema = 'public'`.execute(t.db);
+    const rows = await sql<{
+      table_name: string;
+    }>`select table_name from information_schema.tables where table_schema = 'public'`.execute(t.db);
     const names = rows.rows.map((r) => r.table_name);
-    for (const table of ["users", "password_credentials", "refresh_sessions", "auth_audit_log", "projects", "tasks", "jobs", "nodes", "node_capabilities", "task_artifacts"])
+    for (const table of [
+      "users",
+      "password_credentials",
+      "refresh_sessions",
+      "auth_audit_log",
+      "projects",
+      "tasks",
+      "jobs",
+      "nodes",
+      "node_capabilities",
+      "task_artifacts",
+    ])
       expect(names).toContain(table);
   });
 

@@ -105,7 +105,10 @@ export async function latestCapabilities(db: Db, nodeIds: string[]): Promise<Map
 }
 
 /** Stores a freshly minted config version for the content hash it was minted for. */
-export async function setConfigVersion(db: Db, input: { nodeId: string; version: string; hash: string; now: Date }): Promise<void> {
+export async function setConfigVersion(
+  db: Db,
+  input: { nodeId: string; version: string; hash: string; now: Date },
+): Promise<void> {
   await db
     .updateTable("nodes")
     .set({ config_version: input.version, config_hash: input.hash, updated_at: input.now })
@@ -155,7 +158,10 @@ export function dispatchableNodes(db: Db): Promise<Node[]> {
 }
 
 /** Worker URL and sealed token of each given node that has both, by node id. */
-export async function nodeEndpoints(db: Db, nodeIds: string[]): Promise<Map<string, { slug: string; url: string; sealedToken: string }>> {
+export async function nodeEndpoints(
+  db: Db,
+  nodeIds: string[],
+): Promise<Map<string, { slug: string; url: string; sealedToken: string }>> {
   if (!nodeIds.length) return new Map();
   const rows = await db
     .selectFrom("nodes")

@@ -17,6 +17,8 @@ describe("openDatabase with DATABASE_URL", () => {
 
   it("fails clearly when the database cannot be reached, and releases its connections", async () => {
     const missing = withDatabase(t.url, "cynode_does_not_exist");
-    await expect(openDatabase({ databaseUrl: missing, stateDir: "/nonexistent", log: memoryLogger() })).rejects.toThrow("cynode_does_not_exist");
+    await expect(openDatabase({ databaseUrl: missing, stateDir: "/nonexistent", log: memoryLogger() })).rejects.toThrow(
+      "cynode_does_not_exist",
+    );
   });
 });

@@ -8,7 +8,11 @@ import { migrateToLatest } from "./migrate";
 
 export const EMBEDDED_DATABASE = "cynode";
 
-export async function openDatabase(opts: { databaseUrl?: string; stateDir: string; log: Logger }): Promise<{ db: Db; close(): Promise<void> }> {
+export async function openDatabase(opts: {
+  databaseUrl?: string;
+  stateDir: string;
+  log: Logger;
+}): Promise<{ db: Db; close(): Promise<void> }> {
   let url = opts.databaseUrl;
   let stopServer = async () => {};
   if (!url) {

@@ -5,7 +5,10 @@ export async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }
 
-export async function createSession(db: Db, s: { userId: string; familyId: string; token: string; expiresAt: Date }): Promise<void> {
+export async function createSession(
+  db: Db,
+  s: { userId: string; familyId: string; token: string; expiresAt: Date },
+): Promise<void> {
   await db
     .insertInto("refresh_sessions")
     .values({
@@ -22,7 +25,11 @@ export async function createSession(db: Db, s: { userId: string; familyId: strin
 }
 
 export async function findSessionByToken(db: Db, token: string) {
-  return db.selectFrom("refresh_sessions").selectAll().where("refresh_token_hash", "=", await sha256(token)).executeTakeFirst();
+  return db
+    .selectFrom("refresh_sessions")
+    .selectAll()
+    .where("refresh_token_hash", "=", await sha256(token))
+    .executeTakeFirst();
 }
 
 /**
@@ -40,12 +47,22 @@ export async function rotateSession(db: Db, id: string, now: Date): Promise<bool
 }
 
 export async function revokeFamily(db: Db, familyId: string, now: Date): Promise<number> {
-  const r = await db.updateTable("refresh_sessions").set({ is_active: false, updated_at: now }).where("family_id", "=", familyId).where("is_active", "=", true).executeTakeFirst();
+  const r = await db
+    .updateTable("refresh_sessions")
+    .set({ is_active: false, updated_at: now })
+    .where("family_id", "=", familyId)
+    .where("is_active", "=", true)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
 
 export async function revokeUserSessions(db: Db, userId: string, now: Date): Promise<number> {
-  const r = await db.updateTable("refresh_sessions").set({ is_active: false, updated_at: now }).where("user_id", "=", userId).where("is_active", "=", true).executeTakeFirst();
+  const r = await db
+    .updateTable("refresh_sessions")
+    .set({ is_active: false, updated_at: now })
+    .where("user_id", "=", userId)
+    .where("is_active", "=", true)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
 

@@ -46,8 +46,17 @@ export async function createTask(db: Db, input: NewTaskInput): Promise<{ task: T
     // Serialize name picking per user so two concurrent creates cannot take the same name.
     await sql`select pg_advisory_xact_lock(hashtext(${input.userId}))`.execute(tx);
     const prefix = input.name || "task-";
-    const rows = await tx.selectFrom("tasks").select("summary").where("created_by", "=", input.userId).where("summary", "like", `${prefix.replace(/[\\%_]/g, "\\$&")}%`).execute();
-    const { count } = await tx.selectFrom("tasks").select((eb) => eb.fn.countAll<string>().as("count")).where("created_by", "=", input.userId).executeTakeFirstOrThrow();
+    const rows = await tx
+      .selectFrom("tasks")
+      .select("summary")
+      .where("created_by", "=", input.userId)
+      .where("summary", "like", `${prefix.replace(/[\\%_]/g, "\\$&")}%`)
+      .execute();
+    const { count } = await tx
+      .selectFrom("tasks")
+      .select((eb) => eb.fn.countAll<string>().as("count"))
+      .where("created_by", "=", input.userId)
+      .executeTakeFirstOrThrow();
     const name = pickTaskName(input.name, new Set(rows.map((r) => r.summary ?? "")), Number(count));
 
     const task = await tx
@@ -67,13 +76,40 @@ export async function createTask(db: Db, input: NewTaskInput): Promise<{ task: T
       .returningAll()
       .executeTakeFirstOrThrow();
 
-    const paths = [...new Set(input.attachments.map((p) => p.trim()).filter((p) => p && p.length <= MAX_ATTACHMENT_PATH))];
+    const paths = [
+      ...new Set(input.attachments.map((p) => p.trim()).filter((p) => p && p.length <= MAX_ATTACHMENT_PATH)),
+    ];
     if (paths.length)
-      await tx.insertInto("task_artifacts").values(paths.map((path) => ({ id: crypto.randomUUID(), task_id: task.id, run_id: null, path, storage_ref: "", size_bytes: null, content_type: null, checksum_sha256: null }))).execute();
+      await tx
+        .insertInto("task_artifacts")
+        .values(
+          paths.map((path) => ({
+            id: crypto.randomUUID(),
+            task_id: task.id,
+            run_id: null,
+            path,
+            storage_ref: "",
+            size_bytes: null,
+            content_type: null,
+            checksum_sha256: null,
+          })),
+        )
+        .execute();
 
     await tx
       .insertInto("jobs")
-      .values({ id: crypto.randomUUID(), task_id: task.id, node_id: null, status: "queued", payload: input.jobPayload, result: null, lease_id: null, lease_expires_at: null, started_at: null, ended_at: null })
+      .values({
+        id: crypto.randomUUID(),
+        task_id: task.id,
+        node_id: null,
+        status: "queued",
+        payload: input.jobPayload,
+        result: null,
+        lease_id: null,
+        lease_expires_at: null,
+        started_at: null,
+        ended_at: null,
+      })
       .execute();
     return { task, attachments: paths };
   });
@@ -82,13 +118,26 @@ export async function createTask(db: Db, input: NewTaskInput): Promise<{ task: T
 /** A task row with its attachment paths, read in the same query. */
 export type TaskWithAttachments = Task & { attachments: string[] };
 
-const attachmentPaths = sql<string[]>`coalesce((select array_agg(a.path order by a.created_at, a.path) from task_artifacts a where a.task_id = tasks.id), '{}')`.as("attachments");
+const attachmentPaths = sql<
+  string[]
+>`coalesce((select array_agg(a.path order by a.created_at, a.path) from task_artifacts a where a.task_id = tasks.id), '{}')`.as(
+  "attachments",
+);
 
 /** One page of the user's tasks, newest first, filtered by status in SQL; `hasMore` when another page exists. */
-export async function listTasks(db: Db, userId: string, page: { status?: DbTaskStatus; limit: number; offset: number }): Promise<{ tasks: TaskWithAttachments[]; hasMore: boolean }> {
+export async function listTasks(
+  db: Db,
+  userId: string,
+  page: { status?: DbTaskStatus; limit: number; offset: number },
+): Promise<{ tasks: TaskWithAttachments[]; hasMore: boolean }> {
   let q = db.selectFrom("tasks").selectAll().select(attachmentPaths).where("created_by", "=", userId);
   if (page.status) q = q.where("status", "=", page.status);
-  const rows = await q.orderBy("created_at", "desc").orderBy("id", "desc").limit(page.limit + 1).offset(page.offset).execute();
+  const rows = await q
+    .orderBy("created_at", "desc")
+    .orderBy("id", "desc")
+    .limit(page.limit + 1)
+    .offset(page.offset)
+    .execute();
   return { tasks: rows.slice(0, page.limit), hasMore: rows.length > page.limit };
 }
 
@@ -100,11 +149,24 @@ export const isUuid = (s: string) => UUID_RE.test(s);
 /** A task by UUID (403 semantics for another user's) or by name (the caller's most recent task with it). */
 export async function findTask(db: Db, userId: string, idOrName: string): Promise<TaskLookup> {
   if (isUuid(idOrName)) {
-    const task = await db.selectFrom("tasks").selectAll().select(attachmentPaths).where("id", "=", idOrName.toLowerCase()).executeTakeFirst();
+    const task = await db
+      .selectFrom("tasks")
+      .selectAll()
+      .select(attachmentPaths)
+      .where("id", "=", idOrName.toLowerCase())
+      .executeTakeFirst();
     if (!task) return { error: "not_found" };
     return task.created_by === userId ? { task } : { error: "not_owner" };
   }
-  const task = await db.selectFrom("tasks").selectAll().select(attachmentPaths).where("created_by", "=", userId).where("summary", "=", idOrName).orderBy("created_at", "desc").limit(1).executeTakeFirst();
+  const task = await db
+    .selectFrom("tasks")
+    .selectAll()
+    .select(attachmentPaths)
+    .where("created_by", "=", userId)
+    .where("summary", "=", idOrName)
+    .orderBy("created_at", "desc")
+    .limit(1)
+    .executeTakeFirst();
   return task ? { task } : { error: "not_found" };
 }
 
@@ -118,7 +180,12 @@ export function jobsOfTask(db: Db, taskId: string): Promise<Job[]> {
  */
 export async function cancelTask(db: Db, taskId: string, now: Date): Promise<{ id: string; node_id: string }[]> {
   return db.transaction().execute(async (tx) => {
-    await tx.updateTable("tasks").set({ status: "canceled", closed: true, updated_at: now }).where("id", "=", taskId).where("status", "not in", TERMINAL_DB_STATUSES).execute();
+    await tx
+      .updateTable("tasks")
+      .set({ status: "canceled", closed: true, updated_at: now })
+      .where("id", "=", taskId)
+      .where("status", "not in", TERMINAL_DB_STATUSES)
+      .execute();
     const jobs = await tx
       .updateTable("jobs")
       .set({ status: "canceled", ended_at: now, updated_at: now, lease_id: null, lease_expires_at: null })

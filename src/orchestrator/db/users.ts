@@ -11,20 +11,38 @@ export function findUserById(db: Db, id: string): Promise<User | undefined> {
 }
 
 export async function passwordHashOf(db: Db, userId: string): Promise<string | undefined> {
-  const row = await db.selectFrom("password_credentials").select("password_hash").where("user_id", "=", userId).executeTakeFirst();
+  const row = await db
+    .selectFrom("password_credentials")
+    .select("password_hash")
+    .where("user_id", "=", userId)
+    .executeTakeFirst();
   return row ? new TextDecoder().decode(row.password_hash) : undefined;
 }
 
-export async function createUserWithPassword(db: Db, user: { handle: string; email?: string; passwordHash: string }): Promise<User> {
+export async function createUserWithPassword(
+  db: Db,
+  user: { handle: string; email?: string; passwordHash: string },
+): Promise<User> {
   return db.transaction().execute(async (tx) => {
     const created = await tx
       .insertInto("users")
-      .values({ id: crypto.randomUUID(), handle: user.handle, email: user.email ?? null, external_source: null, external_id: null })
+      .values({
+        id: crypto.randomUUID(),
+        handle: user.handle,
+        email: user.email ?? null,
+        external_source: null,
+        external_id: null,
+      })
       .returningAll()
       .executeTakeFirstOrThrow();
     await tx
       .insertInto("password_credentials")
-      .values({ id: crypto.randomUUID(), user_id: created.id, password_hash: new TextEncoder().encode(user.passwordHash), hash_alg: "argon2id" })
+      .values({
+        id: crypto.randomUUID(),
+        user_id: created.id,
+        password_hash: new TextEncoder().encode(user.passwordHash),
+        hash_alg: "argon2id",
+      })
       .execute();
     return created;
   });

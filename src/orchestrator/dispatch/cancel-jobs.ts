@@ -6,7 +6,13 @@ import { nodeEndpoints } from "../db/nodes";
 import type { CancelJobsOnNodes } from "../gateway/tasks";
 import { cancelJobOnWorker } from "./worker-client";
 
-export function createJobCanceller(deps: { db: Db; secrets: SecretBox; log: Logger; timeoutMs?: number; fetch?: typeof fetch }): CancelJobsOnNodes {
+export function createJobCanceller(deps: {
+  db: Db;
+  secrets: SecretBox;
+  log: Logger;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}): CancelJobsOnNodes {
   return async (jobs) => {
     if (!jobs.length) return;
     try {
@@ -14,10 +20,19 @@ export function createJobCanceller(deps: { db: Db; secrets: SecretBox; log: Logg
       await Promise.all(
         jobs.map(async (job) => {
           const node = endpoints.get(job.node_id);
-          if (!node) return deps.log.warn("job cancel not sent: node has no worker endpoint", { job_id: job.id, node_id: job.node_id });
+          if (!node)
+            return deps.log.warn("job cancel not sent: node has no worker endpoint", {
+              job_id: job.id,
+              node_id: job.node_id,
+            });
           const target = { baseUrl: node.url, token: deps.secrets.open(node.sealedToken) };
           const r = await cancelJobOnWorker(target, job.id, { timeoutMs: deps.timeoutMs ?? 10_000, fetch: deps.fetch });
-          deps.log[r.ok ? "info" : "warn"]("job cancel sent to node", { job_id: job.id, node_slug: node.slug, ok: r.ok, detail: r.detail });
+          deps.log[r.ok ? "info" : "warn"]("job cancel sent to node", {
+            job_id: job.id,
+            node_slug: node.slug,
+            ok: r.ok,
+            detail: r.detail,
+          });
         }),
       );
     } catch (err) {

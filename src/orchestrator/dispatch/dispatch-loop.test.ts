@@ -7,10 +7,20 @@ import { createControlPlane } from "../control-plane/app";
 import { connect } from "../db/connect";
 import { createJobCanceller } from "./cancel-jobs";
 import { createDispatcher, startDispatcher, type Dispatcher, type DispatcherDeps } from "./dispatch-loop";
-import { completedResponse, insertTaskWithJob, readyNode, startFakeWorker, TEST_PSK, type FakeWorker } from "./test-support";
+import {
+  completedResponse,
+  insertTaskWithJob,
+  readyNode,
+  startFakeWorker,
+  TEST_PSK,
+  type FakeWorker,
+} from "./test-support";
 
 const secrets = createSecretBox(keyFromPassphrase("dispatch-test"));
-const tokens = createTokens({ secret: "dispatch-test-secret-0123456789abcdef", ttl: { accessMs: 900_000, refreshMs: 86_400_000, nodeMs: 86_400_000 } });
+const tokens = createTokens({
+  secret: "dispatch-test-secret-0123456789abcdef",
+  ttl: { accessMs: 900_000, refreshMs: 86_400_000, nodeMs: 86_400_000 },
+});
 const clock = { now: new Date("2026-03-01T10:00:00Z") };
 
 let t: TestDatabase;
@@ -23,7 +33,8 @@ const worker = (opts?: { hold?: boolean }) => {
   workers.push(w);
   return w;
 };
-const dispatcher = (extra: Partial<DispatcherDeps> = {}) => createDispatcher({ db: t.db, secrets, log, now: () => clock.now, retryDelayMs: 0, ...extra });
+const dispatcher = (extra: Partial<DispatcherDeps> = {}) =>
+  createDispatcher({ db: t.db, secrets, log, now: () => clock.now, retryDelayMs: 0, ...extra });
 
 /** Ticks and waits for the started jobs until a pass starts nothing. */
 async function runToIdle(d: Dispatcher): Promise<void> {
@@ -41,7 +52,14 @@ const dispatchLines = () => log.lines.filter((l) => l.msg === "dispatch");
 beforeEach(async () => {
   t = await createTestDatabase();
   log = memoryLogger("dispatch-test");
-  cp = createControlPlane({ db: t.db, tokens, secrets, log, registrationPsk: TEST_PSK, publicUrl: "http://orch.test:12082" });
+  cp = createControlPlane({
+    db: t.db,
+    tokens,
+    secrets,
+    log,
+    registrationPsk: TEST_PSK,
+    publicUrl: "http://orch.test:12082",
+  });
 });
 afterEach(async () => {
   for (const w of workers.splice(0)) await w.stop();
@@ -77,7 +95,9 @@ describe("dispatcher", () => {
       expect(await taskRow(taskId)).toMatchObject({ status: "completed", closed: true });
     }
     const line = dispatchLines()[0]!;
-    expect(Object.keys(line)).toEqual(expect.arrayContaining(["task_id", "job_id", "node_slug", "status", "duration_ms"]));
+    expect(Object.keys(line)).toEqual(
+      expect.arrayContaining(["task_id", "job_id", "node_slug", "status", "duration_ms"]),
+    );
     expect(dispatchLines().length).toBe(12);
     expect(JSON.stringify(log.lines)).not.toContain(a.token);
   });
@@ -102,7 +122,11 @@ describe("dispatcher", () => {
     const modelNode = worker();
     await readyNode(cp, "node-plain", plainNode, 4);
     await readyNode(cp, "node-model", modelNode, 4, { inference: true });
-    const prompts = await Promise.all(Array.from({ length: 3 }, () => insertTaskWithJob(t.db, { image: "i", command: ["cynode-prompt"], use_inference: true })));
+    const prompts = await Promise.all(
+      Array.from({ length: 3 }, () =>
+        insertTaskWithJob(t.db, { image: "i", command: ["cynode-prompt"], use_inference: true }),
+      ),
+    );
     const plain = await Promise.all(Array.from({ length: 3 }, () => insertTaskWithJob(t.db)));
     await runToIdle(dispatcher());
     const ranOn = (w: FakeWorker) => w.runs.map((r) => r.job_id).sort();
@@ -223,7 +247,9 @@ describe("dispatcher", () => {
     const w = worker();
     await readyNode(cp, "node-a", w, 4);
     w.answer = (req) =>
-      req.sandbox.command[0] === "boom" ? new Response("nope", { status: 500 }) : Response.json(completedResponse(req, "failed"));
+      req.sandbox.command[0] === "boom"
+        ? new Response("nope", { status: 500 })
+        : Response.json(completedResponse(req, "failed"));
     const rejected = await insertTaskWithJob(t.db, { command: ["boom"] });
     const failed = await insertTaskWithJob(t.db, { command: ["false"] });
     const invalid = await insertTaskWithJob(t.db, { command: [] });
@@ -248,7 +274,12 @@ describe("dispatcher", () => {
 
     // What the gateway's cancel does: mark task and jobs canceled, then tell the node.
     await t.db.updateTable("tasks").set({ status: "canceled", closed: true }).where("id", "=", taskId).execute();
-    const canceled = await t.db.updateTable("jobs").set({ status: "canceled" }).where("id", "=", jobId).returning(["id", "node_id"]).execute();
+    const canceled = await t.db
+      .updateTable("jobs")
+      .set({ status: "canceled" })
+      .where("id", "=", jobId)
+      .returning(["id", "node_id"])
+      .execute();
     await createJobCanceller({ db: t.db, secrets, log })(canceled.map((j) => ({ id: j.id, node_id: j.node_id! })));
     expect(w.cancels).toEqual([jobId]);
 
@@ -315,14 +346,24 @@ describe("createJobCanceller", () => {
     const node = await t.db.selectFrom("nodes").select("id").executeTakeFirstOrThrow();
     await w.stop();
     const cancel = createJobCanceller({ db: t.db, secrets, log, timeoutMs: 1000 });
-    await cancel([{ id: "j1", node_id: node.id }, { id: "j2", node_id: crypto.randomUUID() }]);
+    await cancel([
+      { id: "j1", node_id: node.id },
+      { id: "j2", node_id: crypto.randomUUID() },
+    ]);
     await cancel([]);
     expect(log.lines.filter((l) => String(l.msg).startsWith("job cancel")).map((l) => [l.msg, l.ok])).toEqual([
       ["job cancel not sent: node has no worker endpoint", undefined],
       ["job cancel sent to node", false],
     ]);
-    await createJobCanceller({ db: { selectFrom: () => { throw new Error("db down"); } } as never, secrets, log })([{ id: "j3", node_id: node.id }]);
+    await createJobCanceller({
+      db: {
+        selectFrom: () => {
+          throw new Error("db down");
+        },
+      } as never,
+      secrets,
+      log,
+    })([{ id: "j3", node_id: node.id }]);
     expect(log.lines.at(-1)?.msg).toBe("job cancel failed");
   });
 });
-

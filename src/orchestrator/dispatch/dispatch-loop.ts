@@ -50,7 +50,15 @@ export type Dispatcher = {
   stop(): Promise<void>;
 };
 
-type Slot = { id: string; slug: string; url: string; sealedToken: string; max: number; inference: boolean; running: number };
+type Slot = {
+  id: string;
+  slug: string;
+  url: string;
+  sealedToken: string;
+  max: number;
+  inference: boolean;
+  running: number;
+};
 type InFlight = { leaseId: string; done: Promise<void>; abort: AbortController };
 
 const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -83,20 +91,38 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
   async function slots(): Promise<Slot[]> {
     const nodes = await dispatchableNodes(db);
-    const reports = await latestCapabilities(db, nodes.map((n) => n.id));
+    const reports = await latestCapabilities(
+      db,
+      nodes.map((n) => n.id),
+    );
     const running = await runningJobCounts(db);
     return nodes.flatMap((n) => {
       const report = parseSnapshot(reports.get(n.id));
       if (report?.sandbox?.supported === false) return [];
       const max = report?.sandbox?.max_concurrency ?? defaultMax;
       const inference = report?.inference?.running === true;
-      return [{ id: n.id, slug: n.node_slug, url: n.worker_api_target_url!, sealedToken: n.worker_api_bearer_token!, max, inference, running: running.get(n.id) ?? 0 }];
+      return [
+        {
+          id: n.id,
+          slug: n.node_slug,
+          url: n.worker_api_target_url!,
+          sealedToken: n.worker_api_bearer_token!,
+          max,
+          inference,
+          running: running.get(n.id) ?? 0,
+        },
+      ];
     });
   }
 
   async function run(job: Job, node: Slot, leaseId: string, signal: AbortSignal): Promise<void> {
     const started = performance.now();
-    const fields: Record<string, unknown> = { task_id: job.task_id, job_id: job.id, node_id: node.id, node_slug: node.slug };
+    const fields: Record<string, unknown> = {
+      task_id: job.task_id,
+      job_id: job.id,
+      node_id: node.id,
+      node_slug: node.slug,
+    };
     const finish = async (status: "completed" | "failed", result: string) =>
       (await finishJob(db, { jobId: job.id, leaseId, status, result, now: now() })) ? status : "discarded";
     let status: string;
@@ -110,7 +136,15 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         const outcome = await runJobOnWorker(
           { baseUrl: node.url, token: deps.secrets.open(node.sealedToken) },
           { version: 1, task_id: job.task_id, job_id: job.id, sandbox: payload.spec },
-          { timeoutMs: Math.min(timeoutSeconds * 1000 + (deps.httpGraceMs ?? 60_000), deps.maxHttpTimeoutMs ?? Infinity), retryDelayMs: deps.retryDelayMs, fetch: deps.fetch, signal },
+          {
+            timeoutMs: Math.min(
+              timeoutSeconds * 1000 + (deps.httpGraceMs ?? 60_000),
+              deps.maxHttpTimeoutMs ?? Infinity,
+            ),
+            retryDelayMs: deps.retryDelayMs,
+            fetch: deps.fetch,
+            signal,
+          },
         );
         if (signal.aborted) status = "abandoned";
         else if (outcome.kind === "answered") {
@@ -146,7 +180,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const at = now();
     await reapExpiredLeases(db, { now: at, log });
     if (inFlight.size && at.getTime() - lastRenewal >= leaseMs / 3) {
-      await renewLeases(db, [...inFlight].map(([jobId, f]) => ({ jobId, leaseId: f.leaseId })), new Date(at.getTime() + leaseMs));
+      await renewLeases(
+        db,
+        [...inFlight].map(([jobId, f]) => ({ jobId, leaseId: f.leaseId })),
+        new Date(at.getTime() + leaseMs),
+      );
       lastRenewal = at.getTime();
     }
     const all = await slots();
@@ -156,10 +194,22 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     let open = all.filter((s) => s.running < s.max);
     let started = 0;
     while (open.length) {
-      const node = open.reduce((best, s) => (s.running / s.max < best.running / best.max || (s.running / s.max === best.running / best.max && s.running < best.running) ? s : best));
+      const node = open.reduce((best, s) =>
+        s.running / s.max < best.running / best.max ||
+        (s.running / s.max === best.running / best.max && s.running < best.running)
+          ? s
+          : best,
+      );
       const leaseId = deps.newLeaseId?.() ?? crypto.randomUUID();
       const inferenceJobs = node.inference || !anyInference;
-      const claim = await claimJobForNode(db, { nodeId: node.id, maxConcurrency: node.max, inferenceJobs, leaseId, leaseExpiresAt: new Date(at.getTime() + leaseMs), now: at });
+      const claim = await claimJobForNode(db, {
+        nodeId: node.id,
+        maxConcurrency: node.max,
+        inferenceJobs,
+        leaseId,
+        leaseExpiresAt: new Date(at.getTime() + leaseMs),
+        now: at,
+      });
       if ("none" in claim) {
         // Nothing left for a node that may take any job means nothing left at all.
         if (claim.none === "queue_empty" && inferenceJobs) break;

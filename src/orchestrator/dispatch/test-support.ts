@@ -66,7 +66,8 @@ export function startFakeWorker(opts: { hold?: boolean } = {}): FakeWorker {
     stop: () => server.stop(true),
   };
   app.use(async (c, next) => {
-    if (c.req.header("authorization") !== `Bearer ${worker.token}`) return c.json({ detail: "Invalid or missing bearer token" }, 401);
+    if (c.req.header("authorization") !== `Bearer ${worker.token}`)
+      return c.json({ detail: "Invalid or missing bearer token" }, 401);
     await next();
   });
   app.post("/v1/worker/jobs:run", async (c) => {
@@ -110,12 +111,31 @@ export async function readyNode(
   opts: { inference?: boolean } = {},
 ): Promise<string> {
   const post = (path: string, body: unknown, jwt?: string) =>
-    cp.request(path, { method: "POST", headers: { "content-type": "application/json", ...(jwt ? { authorization: `Bearer ${jwt}` } : {}) }, body: JSON.stringify(body) });
-  const boot = v.parse(NodeBootstrapPayload, await (await post(CONTROL_PLANE_API.register, { psk: TEST_PSK, capability: capability(slug, worker.url, maxConcurrency, opts.inference) })).json());
+    cp.request(path, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(jwt ? { authorization: `Bearer ${jwt}` } : {}) },
+      body: JSON.stringify(body),
+    });
+  const boot = v.parse(
+    NodeBootstrapPayload,
+    await (
+      await post(CONTROL_PLANE_API.register, {
+        psk: TEST_PSK,
+        capability: capability(slug, worker.url, maxConcurrency, opts.inference),
+      })
+    ).json(),
+  );
   const jwt = boot.auth.node_jwt;
-  const config = v.parse(NodeConfigurationPayload, await (await cp.request(CONTROL_PLANE_API.config, { headers: { authorization: `Bearer ${jwt}` } })).json());
+  const config = v.parse(
+    NodeConfigurationPayload,
+    await (await cp.request(CONTROL_PLANE_API.config, { headers: { authorization: `Bearer ${jwt}` } })).json(),
+  );
   worker.token = config.worker_api!.orchestrator_bearer_token!;
-  const ack = await post(CONTROL_PLANE_API.config, { version: 1, node_slug: slug, config_version: config.config_version, status: "applied" }, jwt);
+  const ack = await post(
+    CONTROL_PLANE_API.config,
+    { version: 1, node_slug: slug, config_version: config.config_version, status: "applied" },
+    jwt,
+  );
   if (ack.status !== 204) throw new Error(`ack failed: ${ack.status}`);
   return jwt;
 }
@@ -123,14 +143,46 @@ export async function readyNode(
 let sequence = 0;
 
 /** A pending task with one queued job; jobs are created one millisecond apart so their order is defined. */
-export async function insertTaskWithJob(db: Db, payload: unknown = { image: "alpine", command: ["true"] }): Promise<{ taskId: string; jobId: string }> {
+export async function insertTaskWithJob(
+  db: Db,
+  payload: unknown = { image: "alpine", command: ["true"] },
+): Promise<{ taskId: string; jobId: string }> {
   const taskId = crypto.randomUUID();
   const jobId = crypto.randomUUID();
   const created = new Date(Date.UTC(2026, 2, 1, 9, 0, 0, sequence++));
-  await db.insertInto("tasks").values({ id: taskId, created_by: null, project_id: null, plan_id: null, status: "pending", prompt: "p", summary: null, description: null, acceptance_criteria: null, metadata: null, created_at: created, updated_at: created }).execute();
+  await db
+    .insertInto("tasks")
+    .values({
+      id: taskId,
+      created_by: null,
+      project_id: null,
+      plan_id: null,
+      status: "pending",
+      prompt: "p",
+      summary: null,
+      description: null,
+      acceptance_criteria: null,
+      metadata: null,
+      created_at: created,
+      updated_at: created,
+    })
+    .execute();
   await db
     .insertInto("jobs")
-    .values({ id: jobId, task_id: taskId, node_id: null, status: "queued", payload, result: null, lease_id: null, lease_expires_at: null, started_at: null, ended_at: null, created_at: created, updated_at: created })
+    .values({
+      id: jobId,
+      task_id: taskId,
+      node_id: null,
+      status: "queued",
+      payload,
+      result: null,
+      lease_id: null,
+      lease_expires_at: null,
+      started_at: null,
+      ended_at: null,
+      created_at: created,
+      updated_at: created,
+    })
     .execute();
   return { taskId, jobId };
 }

@@ -15,12 +15,18 @@ describe("runJobOnWorker", () => {
     expect(out.kind).toBe("answered");
     if (out.kind === "answered") expect(JSON.parse(out.body)).toEqual(out.response);
     const denied = await runJobOnWorker({ ...target, token: "wrong" }, request, { timeoutMs: 5000 });
-    expect(denied).toEqual({ kind: "rejected", error: 'worker answered 401: {"detail":"Invalid or missing bearer token"}' });
+    expect(denied).toEqual({
+      kind: "rejected",
+      error: 'worker answered 401: {"detail":"Invalid or missing bearer token"}',
+    });
   });
 
   it("rejects a 200 that is not a RunJobResponse", async () => {
     w.answer = () => new Response("plain text");
-    expect(await runJobOnWorker(target, request, { timeoutMs: 5000 })).toEqual({ kind: "rejected", error: "worker answered 200 with a body that is not JSON" });
+    expect(await runJobOnWorker(target, request, { timeoutMs: 5000 })).toEqual({
+      kind: "rejected",
+      error: "worker answered 200 with a body that is not JSON",
+    });
     w.answer = () => Response.json({ version: 2 });
     const out = await runJobOnWorker(target, request, { timeoutMs: 5000 });
     expect(out.kind === "rejected" && out.error).toStartWith("worker answered 200 with an invalid RunJobResponse");
@@ -34,7 +40,12 @@ describe("runJobOnWorker", () => {
       seen.push(url);
       return fetch(url, init);
     }) as typeof fetch;
-    const out = await runJobOnWorker({ baseUrl: closed.url, token: "x" }, request, { timeoutMs: 5000, attempts: 3, retryDelayMs: 0, fetch: countingFetch });
+    const out = await runJobOnWorker({ baseUrl: closed.url, token: "x" }, request, {
+      timeoutMs: 5000,
+      attempts: 3,
+      retryDelayMs: 0,
+      fetch: countingFetch,
+    });
     expect(out.kind).toBe("lost");
     expect(out.kind === "lost" && out.error).toStartWith("worker unreachable after 3 attempts");
     expect(seen.length).toBe(3);

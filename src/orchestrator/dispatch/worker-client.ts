@@ -25,7 +25,11 @@ const url = (target: WorkerTarget, path: string) => target.baseUrl.trim().replac
 const isRefused = (err: unknown) => (err as { code?: string } | null)?.code === "ECONNREFUSED";
 const describe = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
-export async function runJobOnWorker(target: WorkerTarget, request: RunJobRequest, opts: WorkerClientOptions): Promise<RunOutcome> {
+export async function runJobOnWorker(
+  target: WorkerTarget,
+  request: RunJobRequest,
+  opts: WorkerClientOptions,
+): Promise<RunOutcome> {
   const doFetch = opts.fetch ?? fetch;
   const attempts = opts.attempts ?? 3;
   let lastError = "";
@@ -57,14 +61,22 @@ export async function runJobOnWorker(target: WorkerTarget, request: RunJobReques
       return { kind: "rejected", error: "worker answered 200 with a body that is not JSON" };
     }
     const parsed = v.safeParse(RunJobResponse, body);
-    if (!parsed.success) return { kind: "rejected", error: `worker answered 200 with an invalid RunJobResponse: ${parsed.issues[0].message}` };
+    if (!parsed.success)
+      return {
+        kind: "rejected",
+        error: `worker answered 200 with an invalid RunJobResponse: ${parsed.issues[0].message}`,
+      };
     return { kind: "answered", response: parsed.output, body: text };
   }
   return { kind: "lost", error: `worker unreachable after ${attempts} attempts: ${lastError}` };
 }
 
 /** Asks the node to stop a job's sandbox; resolves to whether the node acknowledged (2xx). */
-export async function cancelJobOnWorker(target: WorkerTarget, jobId: string, opts: { timeoutMs: number; fetch?: typeof fetch }): Promise<{ ok: boolean; detail: string }> {
+export async function cancelJobOnWorker(
+  target: WorkerTarget,
+  jobId: string,
+  opts: { timeoutMs: number; fetch?: typeof fetch },
+): Promise<{ ok: boolean; detail: string }> {
   try {
     const res = await (opts.fetch ?? fetch)(url(target, WORKER_API.cancelJob(jobId)), {
       method: "POST",

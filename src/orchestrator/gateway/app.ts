@@ -35,7 +35,15 @@ export function createGateway(deps: GatewayDeps) {
   const app = new Hono<GatewayEnv>()
     .use(accessLog(deps.log))
     // As in the reference, an oversize body is one more "Invalid request body" on the gateway.
-    .use("/v1/*", bodyLimit({ maxSize: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onError: () => { throw new ProblemError(400, "Invalid request body"); } }))
+    .use(
+      "/v1/*",
+      bodyLimit({
+        maxSize: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+        onError: () => {
+          throw new ProblemError(400, "Invalid request body");
+        },
+      }),
+    )
     .route("/", healthRoutes(deps.readiness))
     .route("/v1/auth", authRoutes({ ...deps, now }))
     .route("/v1/users", userRoutes({ ...deps, now }))

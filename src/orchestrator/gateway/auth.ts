@@ -30,7 +30,12 @@ export function authRoutes({ db, tokens, limiter, log, now }: AuthDeps) {
     const access = await tokens.issueAccess(user);
     const refresh = await tokens.issueRefresh(user);
     await createSession(db, { userId: user.id, familyId, token: refresh.token, expiresAt: refresh.expiresAt });
-    return { access_token: access.token, refresh_token: refresh.token, token_type: "Bearer", expires_in: tokens.accessTtlSeconds };
+    return {
+      access_token: access.token,
+      refresh_token: refresh.token,
+      token_type: "Bearer",
+      expires_in: tokens.accessTtlSeconds,
+    };
   }
 
   return new Hono<GatewayEnv>()
@@ -45,7 +50,15 @@ export function authRoutes({ db, tokens, limiter, log, now }: AuthDeps) {
       const user = await findUserByHandle(db, handle);
       const hash = user ? await passwordHashOf(db, user.id) : undefined;
       const valid = await verifyPassword(password, hash ?? (await decoy()));
-      const reason = !user ? "user not found" : !hash ? "no password credential" : !valid ? "invalid password" : !user.is_active ? "user inactive" : undefined;
+      const reason = !user
+        ? "user not found"
+        : !hash
+          ? "no password credential"
+          : !valid
+            ? "invalid password"
+            : !user.is_active
+              ? "user inactive"
+              : undefined;
       if (reason || !user) {
         limiter.failed(handle);
         await audit(c, { event: "login_failure", success: false, userId: user?.id, handle, reason });
@@ -89,7 +102,13 @@ export function authRoutes({ db, tokens, limiter, log, now }: AuthDeps) {
       const user = c.get("user");
       const { refresh_token: token } = c.req.valid("json");
       const ended = token ? await endSession(db, user.id, token, now()) : false;
-      await audit(c, { event: "logout", success: true, userId: user.id, handle: user.handle, reason: ended ? null : "no matching session" });
+      await audit(c, {
+        event: "logout",
+        success: true,
+        userId: user.id,
+        handle: user.handle,
+        reason: ended ? null : "no matching session",
+      });
       return c.body(null, 204);
     });
 }

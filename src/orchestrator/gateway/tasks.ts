@@ -49,7 +49,10 @@ function intParam(text: string | undefined, fallback: number, min: number, max: 
 export function taskRoutes({ db, tokens, log, now, jobDefaults, cancelJobsOnNodes, onJobQueued }: TaskDeps) {
   async function ownedTask(userId: string, idOrName: string) {
     const found = await findTask(db, userId, idOrName);
-    if ("error" in found) throw found.error === "not_owner" ? new ProblemError(403, "Not task owner") : new ProblemError(404, "Task not found");
+    if ("error" in found)
+      throw found.error === "not_owner"
+        ? new ProblemError(403, "Not task owner")
+        : new ProblemError(404, "Task not found");
     return found.task;
   }
 
@@ -76,7 +79,10 @@ export function taskRoutes({ db, tokens, log, now, jobDefaults, cancelJobsOnNode
     .get("/", validated("query", ListTasksQuery, BAD_PAGE), async (c) => {
       const q = c.req.valid("query");
       const limit = intParam(q.limit, 50, 1, 200);
-      const offset = q.cursor !== undefined && q.cursor !== "" ? intParam(q.cursor, 0, 0, Number.MAX_SAFE_INTEGER) : intParam(q.offset, 0, 0, Number.MAX_SAFE_INTEGER);
+      const offset =
+        q.cursor !== undefined && q.cursor !== ""
+          ? intParam(q.cursor, 0, 0, Number.MAX_SAFE_INTEGER)
+          : intParam(q.offset, 0, 0, Number.MAX_SAFE_INTEGER);
       let status: TaskStatus | undefined;
       if (q.status) {
         const parsed = v.safeParse(TaskStatus, q.status === "cancelled" ? "canceled" : q.status);
@@ -116,7 +122,8 @@ export function taskRoutes({ db, tokens, log, now, jobDefaults, cancelJobsOnNode
     })
     .get("/:id/logs", async (c) => {
       const stream = c.req.query("stream") || "all";
-      if (!(LOG_STREAMS as readonly string[]).includes(stream)) throw new ProblemError(400, "stream must be stdout, stderr or all");
+      if (!(LOG_STREAMS as readonly string[]).includes(stream))
+        throw new ProblemError(400, "stream must be stdout, stderr or all");
       const task = await ownedTask(c.get("user").id, c.req.param("id"));
       const outputs = (await jobsOfTask(db, task.id)).map((j) => jobOutput(jsonText(j.result)));
       const body: TaskLogsResponse = {

@@ -19,7 +19,12 @@ export function userRoutes({ db, tokens, now }: { db: Db; tokens: Tokens; now: (
     .get("/me", async (c) => {
       const user = await findUserById(db, c.get("user").id);
       if (!user) throw new ProblemError(404, "User not found");
-      const body: UserResponse = { id: user.id, handle: user.handle, is_active: user.is_active, ...(user.email ? { email: user.email } : {}) };
+      const body: UserResponse = {
+        id: user.id,
+        handle: user.handle,
+        is_active: user.is_active,
+        ...(user.email ? { email: user.email } : {}),
+      };
       return c.json(body);
     })
     .post("/:id/revoke_sessions", async (c) => {

@@ -23,7 +23,12 @@ let chunkGate: ((i: number) => Promise<void>) | undefined;
 
 beforeAll(async () => {
   await Promise.all([ensureSandboxImage(podman), ensureProxyImage(podman)]);
-  upstream = await startOllamaTestServer({ port: 0, models: [MODEL], beforeReply: () => hold ?? Promise.resolve(), beforeChunk: (i) => chunkGate?.(i) ?? Promise.resolve() });
+  upstream = await startOllamaTestServer({
+    port: 0,
+    models: [MODEL],
+    beforeReply: () => hold ?? Promise.resolve(),
+    beforeChunk: (i) => chunkGate?.(i) ?? Promise.resolve(),
+  });
   env = await startInferenceRunner({ podman, upstreamUrl: upstream.url! });
 }, 300_000);
 afterAll(async () => {
@@ -61,12 +66,16 @@ describe("inference jobs in a no-network pod (real podman)", () => {
       "console.log(url, unix, (await res.json()).response);",
     ].join("\n");
     const res = await env.runner.run(job(["-e", client], { image: PROXY_IMAGE, env: { BUN_BE_BUN: "1" } }));
-    expect(res.stdout).toBe(`http+unix://%2Frun%2Fcynode%2Finference-proxy.sock /run/cynode/inference-proxy.sock ${testReply("via socket")}\n`);
+    expect(res.stdout).toBe(
+      `http+unix://%2Frun%2Fcynode%2Finference-proxy.sock /run/cynode/inference-proxy.sock ${testReply("via socket")}\n`,
+    );
     expect(res.status).toBe("completed");
   });
 
   it("prints the model's reply in prompt mode (cynode-prompt)", async () => {
-    const res = await env.runner.run(job(["cynode-prompt"], { env: { CYNODE_PROMPT: "what is 2+2? <say \"4\">", CYNODE_INFERENCE_MODEL: MODEL } }));
+    const res = await env.runner.run(
+      job(["cynode-prompt"], { env: { CYNODE_PROMPT: 'what is 2+2? <say "4">', CYNODE_INFERENCE_MODEL: MODEL } }),
+    );
     expect(res).toMatchObject({ status: "completed", stdout: `${testReply('what is 2+2? <say "4">')}\n` });
   });
 
@@ -81,23 +90,41 @@ describe("inference jobs in a no-network pod (real podman)", () => {
       // The double sends chunk i only once chunk i-1 has reached this client: a buffering hop would deadlock here.
       const chunks: string[] = [];
       const arrivals: (() => void)[] = [];
-      chunkGate = (i) => (i === 0 || chunks.length >= i ? Promise.resolve() : new Promise<void>((resolve) => void (arrivals[i - 1] = resolve)));
-      const res = await fetch("http://localhost/api/generate", { unix: socket, method: "POST", body: generate("one two three four", true) });
+      chunkGate = (i) =>
+        i === 0 || chunks.length >= i
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => void (arrivals[i - 1] = resolve));
+      const res = await fetch("http://localhost/api/generate", {
+        unix: socket,
+        method: "POST",
+        body: generate("one two three four", true),
+      });
       const reader = res.body!.getReader();
       for (let r = await reader.read(); !r.done; r = await reader.read()) {
         chunks.push(new TextDecoder().decode(r.value));
         arrivals[chunks.length - 1]?.();
       }
-      const lines = chunks.join("").trim().split("\n").map((l) => JSON.parse(l) as { response: string });
+      const lines = chunks
+        .join("")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { response: string });
       expect(lines.map((l) => l.response).join("")).toBe(testReply("one two three four"));
       expect(chunks.length).toBe(lines.length);
       expect(chunks.length).toBeGreaterThan(2);
 
-      const ollama = new Ollama({ host: "http://localhost", fetch: ((url: string | URL | Request, init?: RequestInit) => fetch(url, { ...init, unix: socket })) as typeof fetch });
+      const ollama = new Ollama({
+        host: "http://localhost",
+        fetch: ((url: string | URL | Request, init?: RequestInit) =>
+          fetch(url, { ...init, unix: socket })) as typeof fetch,
+      });
       expect((await ollama.list()).models.map((m) => m.name)).toEqual([MODEL]);
-      expect((await ollama.generate({ model: MODEL, prompt: "official client" })).response).toBe(testReply("official client"));
+      expect((await ollama.generate({ model: MODEL, prompt: "official client" })).response).toBe(
+        testReply("official client"),
+      );
       const streamed: string[] = [];
-      for await (const part of await ollama.generate({ model: MODEL, prompt: "streamed client", stream: true })) streamed.push(part.response ?? "");
+      for await (const part of await ollama.generate({ model: MODEL, prompt: "streamed client", stream: true }))
+        streamed.push(part.response ?? "");
       expect(streamed.join("")).toBe(testReply("streamed client"));
     } finally {
       chunkGate = undefined;
@@ -110,17 +137,24 @@ describe("inference jobs in a no-network pod (real podman)", () => {
   it("answers an 11 MiB body with 413", async () => {
     // The proxy answers before reading the body, so busybox wget would die of SIGPIPE mid-upload; ignoring it lets
     // wget read and report the answer.
-    const script = "head -c 11534336 /dev/zero | tr '\\0' x >/tmp/big; trap '' PIPE; wget -q -O - --post-file /tmp/big \"$OLLAMA_BASE_URL/api/generate\" 2>&1; echo exit=$?";
+    const script =
+      "head -c 11534336 /dev/zero | tr '\\0' x >/tmp/big; trap '' PIPE; wget -q -O - --post-file /tmp/big \"$OLLAMA_BASE_URL/api/generate\" 2>&1; echo exit=$?";
     const res = await env.runner.run(sh(script));
     expect(res.stdout).toBe("wget: server returned error: HTTP/1.1 413 Payload Too Large\nexit=1\n");
   });
 
   it("answers 504 when the upstream is slower than the sidecar's limit", async () => {
-    const slow = await startInferenceRunner({ podman, upstreamUrl: upstream.url!, placement: { proxyTimeoutSeconds: 1 } });
+    const slow = await startInferenceRunner({
+      podman,
+      upstreamUrl: upstream.url!,
+      placement: { proxyTimeoutSeconds: 1 },
+    });
     const gate = Promise.withResolvers<void>();
     hold = gate.promise;
     try {
-      const res = await slow.runner.run(sh(`wget -q -O - --post-data '${generate("slow")}' "$OLLAMA_BASE_URL/api/generate" 2>&1; echo exit=$?`));
+      const res = await slow.runner.run(
+        sh(`wget -q -O - --post-data '${generate("slow")}' "$OLLAMA_BASE_URL/api/generate" 2>&1; echo exit=$?`),
+      );
       expect(res.stdout).toContain("504");
       expect(res.stdout).toContain("exit=1");
     } finally {
@@ -132,11 +166,25 @@ describe("inference jobs in a no-network pod (real podman)", () => {
 
   it("reaches nothing but its sidecar: no host port, no other address, only loopback", async () => {
     let accepted = 0;
-    const workerApi = Bun.listen({ hostname: "0.0.0.0", port: 0, socket: { open: () => void accepted++, data: () => {} } });
+    const workerApi = Bun.listen({
+      hostname: "0.0.0.0",
+      port: 0,
+      socket: { open: () => void accepted++, data: () => {} },
+    });
     try {
-      const targets = [`${hostAddress()}:${workerApi.port}`, `127.0.0.1:${workerApi.port}`, `10.0.2.2:${workerApi.port}`, "1.1.1.1:443", `${hostAddress()}:${new URL(upstream.url!).port}`];
-      const tries = targets.map((t) => `nc -w 2 ${t.replace(":", " ")} </dev/null && echo CONNECTED ${t} || echo BLOCKED`).join("; ");
-      const res = await env.runner.run(sh(`ls /sys/class/net; ${tries}; nc -w 2 127.0.0.1 11434 </dev/null && echo SIDECAR`));
+      const targets = [
+        `${hostAddress()}:${workerApi.port}`,
+        `127.0.0.1:${workerApi.port}`,
+        `10.0.2.2:${workerApi.port}`,
+        "1.1.1.1:443",
+        `${hostAddress()}:${new URL(upstream.url!).port}`,
+      ];
+      const tries = targets
+        .map((t) => `nc -w 2 ${t.replace(":", " ")} </dev/null && echo CONNECTED ${t} || echo BLOCKED`)
+        .join("; ");
+      const res = await env.runner.run(
+        sh(`ls /sys/class/net; ${tries}; nc -w 2 127.0.0.1 11434 </dev/null && echo SIDECAR`),
+      );
       expect(res.stdout).toBe(`lo\n${"BLOCKED\n".repeat(targets.length)}SIDECAR\n`);
       expect(res.stderr).toContain("Network is unreachable");
       expect(accepted).toBe(0);
@@ -150,10 +198,14 @@ describe("inference jobs in a no-network pod (real podman)", () => {
     process.env.NODE_REGISTRATION_PSK = secret;
     process.env.WORKER_API_BEARER_TOKEN = secret;
     try {
-      const res = await env.runner.run(sh("env; tr '\\0' '\\n' </proc/1/environ; cat /proc/self/mountinfo; ls -a /run/cynode /run"));
+      const res = await env.runner.run(
+        sh("env; tr '\\0' '\\n' </proc/1/environ; cat /proc/self/mountinfo; ls -a /run/cynode /run"),
+      );
       expect(res.status).toBe("completed");
       expect(res.stdout).not.toContain(secret);
-      expect(res.stdout).not.toMatch(/PSK|BEARER|CONTAINERS_CONF|HOME=\/root|OLLAMA_UPSTREAM_URL|cynode-relay|ollama\.sock|\/run\/upstream/);
+      expect(res.stdout).not.toMatch(
+        /PSK|BEARER|CONTAINERS_CONF|HOME=\/root|OLLAMA_UPSTREAM_URL|cynode-relay|ollama\.sock|\/run\/upstream/,
+      );
       expect(res.stdout).toContain("inference-proxy.sock");
       expect(res.stdout).toContain("OLLAMA_BASE_URL=http://localhost:11434\n");
     } finally {
@@ -165,7 +217,10 @@ describe("inference jobs in a no-network pod (real podman)", () => {
   it("removes the pod after a failed job and after a timed-out one", async () => {
     expect(await env.runner.run(sh("exit 3"))).toMatchObject({ status: "failed", exit_code: 3 });
     expect(await env.leftovers()).toEqual([]);
-    expect(await env.runner.run(sh("sleep 30", { timeout_seconds: 1 }))).toMatchObject({ status: "timeout", exit_code: -1 });
+    expect(await env.runner.run(sh("sleep 30", { timeout_seconds: 1 }))).toMatchObject({
+      status: "timeout",
+      exit_code: -1,
+    });
     expect(await env.leftovers()).toEqual([]);
   });
 });

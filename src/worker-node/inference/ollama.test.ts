@@ -16,14 +16,17 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => upstream.stop());
 
-
 const noSleep = async () => {};
 
 describe("probeOllama", () => {
   it("lists the models of an Ollama-compatible API, and nothing for anything else", async () => {
     expect(await probeOllama(`http://127.0.0.1:${new URL(upstream.url!).port}`)).toEqual(["m1", "m2"]);
     expect(await probeOllama(`http://127.0.0.1:${freePort()}`)).toBeUndefined();
-    const other = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => (new URL(req.url).search ? new Response("no", { status: 404 }) : Response.json({ hello: 1 })) });
+    const other = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req) => (new URL(req.url).search ? new Response("no", { status: 404 }) : Response.json({ hello: 1 })),
+    });
     try {
       expect(await probeOllama(`http://127.0.0.1:${other.port}`)).toBeUndefined();
       expect(await probeOllama(`http://127.0.0.1:${other.port}/api/tags?`)).toBeUndefined();
@@ -34,18 +37,36 @@ describe("probeOllama", () => {
 });
 
 describe("managed Ollama container argv", () => {
-  const spec = { name: "cynodeai-ollama", image: "ollama/ollama", hostPort: 11434, modelsVolume: "vol", labels: { "cynodeai.node": "n1" } };
+  const spec = {
+    name: "cynodeai-ollama",
+    image: "ollama/ollama",
+    hostPort: 11434,
+    modelsVolume: "vol",
+    labels: { "cynodeai.node": "n1" },
+  };
   it("publishes on loopback only, keeps models in a volume, sorts env, and may pull only registry images", () => {
     expect(ollamaRunArgs({ ...spec, env: { B: "2", A: "1" } })).toEqual([
-      "run", "--detach", "--name=cynodeai-ollama", "--pull=missing", "--publish=127.0.0.1:11434:11434", "--volume=vol:/root/.ollama",
-      "--label=cynodeai.node=n1", "--env=A=1", "--env=B=2", "ollama/ollama",
+      "run",
+      "--detach",
+      "--name=cynodeai-ollama",
+      "--pull=missing",
+      "--publish=127.0.0.1:11434:11434",
+      "--volume=vol:/root/.ollama",
+      "--label=cynodeai.node=n1",
+      "--env=A=1",
+      "--env=B=2",
+      "ollama/ollama",
     ]);
     expect(ollamaRunArgs({ ...spec, image: "localhost/o:1" })).toContain("--pull=never");
     expect(() => ollamaRunArgs({ ...spec, image: "--privileged" })).toThrow("invalid image name");
   });
   it("grants the GPUs of the variant, or of an image that names one", () => {
     expect(gpuFlags("cuda", "ollama/ollama")).toEqual(["--device=nvidia.com/gpu=all"]);
-    expect(gpuFlags("cpu", "ollama/ollama:rocm")).toEqual(["--device=/dev/kfd", "--device=/dev/dri", "--group-add=video"]);
+    expect(gpuFlags("cpu", "ollama/ollama:rocm")).toEqual([
+      "--device=/dev/kfd",
+      "--device=/dev/dri",
+      "--group-add=video",
+    ]);
     expect(gpuFlags("rocm", "x")).toEqual(gpuFlags(undefined, "rocm"));
     expect(gpuFlags("cpu", "ollama/ollama")).toEqual([]);
     expect(gpuFlags(undefined, "x")).toEqual([]);
@@ -54,14 +75,28 @@ describe("managed Ollama container argv", () => {
 
 describe("startManagedOllama (real podman)", () => {
   const spec = (name: string, image: string, env: Record<string, string> = {}) => ({
-    name, image, hostPort: freePort(), modelsVolume: `${name}-models`, env, labels: { "cynodeai.node": "ollama-test" },
+    name,
+    image,
+    hostPort: freePort(),
+    modelsVolume: `${name}-models`,
+    env,
+    labels: { "cynodeai.node": "ollama-test" },
   });
-  const cleanup = (name: string) => podman.exec(["rm", "--force", "--ignore", "--time=0", name]).then(() => podman.exec(["volume", "rm", "--force", `${name}-models`]));
+  const cleanup = (name: string) =>
+    podman
+      .exec(["rm", "--force", "--ignore", "--time=0", name])
+      .then(() => podman.exec(["volume", "rm", "--force", `${name}-models`]));
 
   it("fails with podman's words when the image is missing, and leaves no container", async () => {
     const name = `cynode-ollama-test-${crypto.randomUUID().slice(0, 8)}`;
-    const started = startManagedOllama(spec(name, "localhost/cynode-no-such-ollama:latest"), { podman, log: memoryLogger(), probeAttempts: 1 });
-    await expect(started).rejects.toThrow(`cannot start Ollama container ${name} from localhost/cynode-no-such-ollama:latest: Error: localhost/cynode-no-such-ollama:latest: image not known`);
+    const started = startManagedOllama(spec(name, "localhost/cynode-no-such-ollama:latest"), {
+      podman,
+      log: memoryLogger(),
+      probeAttempts: 1,
+    });
+    await expect(started).rejects.toThrow(
+      `cannot start Ollama container ${name} from localhost/cynode-no-such-ollama:latest: Error: localhost/cynode-no-such-ollama:latest: image not known`,
+    );
     await started.catch(() => {});
     expect((await podman.exec(["container", "exists", name])).exitCode).toBe(1);
     await cleanup(name);
@@ -69,7 +104,12 @@ describe("startManagedOllama (real podman)", () => {
 
   it("gives up on a container that never answers /api/tags, with its logs", async () => {
     const name = `cynode-ollama-test-${crypto.randomUUID().slice(0, 8)}`;
-    const started = startManagedOllama(spec(name, SANDBOX_IMAGE), { podman, log: memoryLogger(), probeAttempts: 2, sleep: noSleep });
+    const started = startManagedOllama(spec(name, SANDBOX_IMAGE), {
+      podman,
+      log: memoryLogger(),
+      probeAttempts: 2,
+      sleep: noSleep,
+    });
     await expect(started).rejects.toThrow(`Ollama container ${name} did not answer`);
     await started.catch(() => {});
     expect((await podman.exec(["container", "exists", name])).exitCode).toBe(1);
@@ -79,7 +119,10 @@ describe("startManagedOllama (real podman)", () => {
   it("starts, waits for the API, pulls in the background, and stops", async () => {
     // Stand-in for ollama/ollama (no registry here): the proxy image serving the test double's API on port 11434.
     const name = `cynode-ollama-test-${crypto.randomUUID().slice(0, 8)}`;
-    const env = { INFERENCE_PROXY_LISTEN: "0.0.0.0:11434", OLLAMA_UPSTREAM_URL: `http://${hostAddress()}:${new URL(upstream.url!).port}` };
+    const env = {
+      INFERENCE_PROXY_LISTEN: "0.0.0.0:11434",
+      OLLAMA_UPSTREAM_URL: `http://${hostAddress()}:${new URL(upstream.url!).port}`,
+    };
     const log = memoryLogger();
     try {
       const managed = await startManagedOllama(spec(name, PROXY_IMAGE, env), { podman, log, probeAttempts: 60 });

@@ -11,7 +11,11 @@ export const PROBE_TIMEOUT_MS = 2000;
 const OLLAMA_PORT_IN_CONTAINER = 11434;
 
 /** Model names from `GET /api/tags`, or undefined when nothing Ollama-like answers there. */
-export async function probeOllama(baseUrl: string, doFetch: typeof fetch = fetch, timeoutMs = PROBE_TIMEOUT_MS): Promise<string[] | undefined> {
+export async function probeOllama(
+  baseUrl: string,
+  doFetch: typeof fetch = fetch,
+  timeoutMs = PROBE_TIMEOUT_MS,
+): Promise<string[] | undefined> {
   try {
     const res = await doFetch(`${baseUrl}/api/tags`, { signal: AbortSignal.timeout(timeoutMs) });
     if (res.status !== 200) return void (await res.body?.cancel());
@@ -45,7 +49,10 @@ export function ollamaRunArgs(spec: OllamaContainerSpec): string[] {
   if (spec.image.startsWith("-")) throw new Error(`invalid image name: ${spec.image}`);
   const env = Object.entries(spec.env ?? {}).sort(([a], [b]) => a.localeCompare(b));
   return [
-    "run", "--detach", `--name=${spec.name}`, `--pull=${spec.image.startsWith("localhost/") ? "never" : "missing"}`,
+    "run",
+    "--detach",
+    `--name=${spec.name}`,
+    `--pull=${spec.image.startsWith("localhost/") ? "never" : "missing"}`,
     `--publish=127.0.0.1:${spec.hostPort}:${OLLAMA_PORT_IN_CONTAINER}`,
     `--volume=${spec.modelsVolume}:/root/.ollama`,
     ...gpuFlags(spec.variant, spec.image),
@@ -74,7 +81,11 @@ export async function startManagedOllama(spec: OllamaContainerSpec, deps: Manage
   const remove = (grace: number) => podman.exec(["rm", "--force", "--ignore", `--time=${grace}`, spec.name]);
   // Nothing answered the probe, so a container of that name is a stopped or broken leftover; its models stay in the volume.
   await remove(0);
-  log.info("starting the managed Ollama container", { name: spec.name, image: spec.image, variant: spec.variant ?? "cpu" });
+  log.info("starting the managed Ollama container", {
+    name: spec.name,
+    image: spec.image,
+    variant: spec.variant ?? "cpu",
+  });
   const started = await podman.exec(ollamaRunArgs(spec));
   if (started.exitCode !== 0) {
     await remove(0);
@@ -87,7 +98,9 @@ export async function startManagedOllama(spec: OllamaContainerSpec, deps: Manage
   }
   const logs = await podman.exec(["logs", "--tail=20", spec.name]);
   await remove(0);
-  throw new Error(`Ollama container ${spec.name} did not answer ${url}/api/tags: ${(logs.stdout + logs.stderr).trim()}`);
+  throw new Error(
+    `Ollama container ${spec.name} did not answer ${url}/api/tags: ${(logs.stdout + logs.stderr).trim()}`,
+  );
 }
 
 /** `ollama pull` inside the managed container, not awaited: the node is usable while the model downloads. */

@@ -18,30 +18,70 @@ afterAll(() => upstream.stop());
 
 const job = (): RunJobRequest => {
   const id = crypto.randomUUID();
-  return { version: 1, task_id: `task-${id}`, job_id: id, sandbox: { command: ["echo", "never runs"], use_inference: true } };
+  return {
+    version: 1,
+    task_id: `task-${id}`,
+    job_id: id,
+    sandbox: { command: ["echo", "never runs"], use_inference: true },
+  };
 };
 
 describe("pod and sidecar argv", () => {
   it("creates a pod with no network, and a hardened sidecar whose upstream mount is read-only", () => {
-    expect(podCreateArgs("p", { a: "1" })).toEqual(["pod", "create", "--name=p", "--network=none", "--hostname=sandbox", "--label=a=1"]);
-    const args = sidecarArgs({ name: "s", pod: "p", image: "localhost/x:1", runDir: "/m/j/run", relayDir: "/state/relay", timeoutSeconds: 7, labels: { a: "1" } });
-    for (const flag of ["--pod=p", "--cap-drop=ALL", "--read-only", "--security-opt=no-new-privileges", "--pull=never", "--label=a=1"]) expect(args).toContain(flag);
+    expect(podCreateArgs("p", { a: "1" })).toEqual([
+      "pod",
+      "create",
+      "--name=p",
+      "--network=none",
+      "--hostname=sandbox",
+      "--label=a=1",
+    ]);
+    const args = sidecarArgs({
+      name: "s",
+      pod: "p",
+      image: "localhost/x:1",
+      runDir: "/m/j/run",
+      relayDir: "/state/relay",
+      timeoutSeconds: 7,
+      labels: { a: "1" },
+    });
+    for (const flag of [
+      "--pod=p",
+      "--cap-drop=ALL",
+      "--read-only",
+      "--security-opt=no-new-privileges",
+      "--pull=never",
+      "--label=a=1",
+    ])
+      expect(args).toContain(flag);
     expect(args).toContain("--mount=type=bind,source=/m/j/run,target=/run/cynode");
     expect(args).toContain("--mount=type=bind,source=/state/relay,target=/run/upstream,ro");
     expect(args).toContain("--env=OLLAMA_UPSTREAM_URL=unix:/run/upstream/ollama.sock");
     expect(args).toContain("--env=INFERENCE_PROXY_TIMEOUT=7s");
     expect(args.at(-1)).toBe("localhost/x:1");
     expect(removePodsArgs(["p"])).toEqual(["pod", "rm", "--force", "--ignore", "--time=0", "p"]);
-    expect(listPodsArgs({ [NODE_LABEL]: "n" })).toEqual(["pod", "ps", "--format={{.Name}}", "--filter=label=cynodeai.node=n"]);
+    expect(listPodsArgs({ [NODE_LABEL]: "n" })).toEqual([
+      "pod",
+      "ps",
+      "--format={{.Name}}",
+      "--filter=label=cynodeai.node=n",
+    ]);
   });
 });
 
 describe("inference placement failures (real podman)", () => {
   it("fails a job on a node without inference with the reason, and creates nothing", async () => {
-    const env = await startInferenceRunner({ podman, upstreamUrl: upstream.url!, placement: { route: () => ({ unavailable: "inference.mode is disabled in the node configuration" }) } });
+    const env = await startInferenceRunner({
+      podman,
+      upstreamUrl: upstream.url!,
+      placement: { route: () => ({ unavailable: "inference.mode is disabled in the node configuration" }) },
+    });
     try {
       expect(await env.runner.run(job())).toMatchObject({
-        status: "failed", exit_code: -1, stderr: "sandbox placement failed: this node cannot run inference jobs: inference.mode is disabled in the node configuration",
+        status: "failed",
+        exit_code: -1,
+        stderr:
+          "sandbox placement failed: this node cannot run inference jobs: inference.mode is disabled in the node configuration",
       });
       expect(await env.leftovers()).toEqual([]);
     } finally {
@@ -50,7 +90,11 @@ describe("inference placement failures (real podman)", () => {
   });
 
   it("names the stage that failed: pod create, proxy start, proxy readiness — and removes the pod", async () => {
-    const env = await startInferenceRunner({ podman, upstreamUrl: upstream.url!, placement: { proxyImage: "localhost/cynode-no-such-proxy:latest" } });
+    const env = await startInferenceRunner({
+      podman,
+      upstreamUrl: upstream.url!,
+      placement: { proxyImage: "localhost/cynode-no-such-proxy:latest" },
+    });
     try {
       const res = await env.runner.run(job());
       expect(res).toMatchObject({ status: "failed", exit_code: -1 });
@@ -68,10 +112,16 @@ describe("inference placement failures (real podman)", () => {
       await env.stop();
     }
     // A sidecar that never serves (here: an image whose command exits at once) fails readiness with its logs.
-    const silent = await startInferenceRunner({ podman, upstreamUrl: upstream.url!, placement: { proxyImage: SANDBOX_IMAGE, sleep: async () => {} } });
+    const silent = await startInferenceRunner({
+      podman,
+      upstreamUrl: upstream.url!,
+      placement: { proxyImage: SANDBOX_IMAGE, sleep: async () => {} },
+    });
     try {
       const res = await silent.runner.run(job());
-      expect(res.stderr).toStartWith("sandbox placement failed: proxy readiness: the inference proxy did not become ready");
+      expect(res.stderr).toStartWith(
+        "sandbox placement failed: proxy readiness: the inference proxy did not become ready",
+      );
       expect(await silent.leftovers()).toEqual([]);
     } finally {
       await silent.stop();

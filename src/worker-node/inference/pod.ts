@@ -27,13 +27,30 @@ export function podCreateArgs(name: string, labels: Record<string, string>): str
   return ["pod", "create", `--name=${name}`, "--network=none", "--hostname=sandbox", ...labelFlags(labels)];
 }
 
-export type SidecarSpec = { name: string; pod: string; image: string; runDir: string; relayDir: string; timeoutSeconds: number; labels: Record<string, string> };
+export type SidecarSpec = {
+  name: string;
+  pod: string;
+  image: string;
+  runDir: string;
+  relayDir: string;
+  timeoutSeconds: number;
+  labels: Record<string, string>;
+};
 
 export function sidecarArgs(s: SidecarSpec): string[] {
   return [
-    "run", "--detach", `--name=${s.name}`, `--pod=${s.pod}`, "--pull=never",
-    "--cap-drop=ALL", "--security-opt=no-new-privileges", "--read-only",
-    `--pids-limit=${SIDECAR_LIMITS.pids}`, `--memory=${SIDECAR_LIMITS.memoryMb}m`, `--memory-swap=${SIDECAR_LIMITS.memoryMb}m`, `--cpus=${SIDECAR_LIMITS.cpus}`,
+    "run",
+    "--detach",
+    `--name=${s.name}`,
+    `--pod=${s.pod}`,
+    "--pull=never",
+    "--cap-drop=ALL",
+    "--security-opt=no-new-privileges",
+    "--read-only",
+    `--pids-limit=${SIDECAR_LIMITS.pids}`,
+    `--memory=${SIDECAR_LIMITS.memoryMb}m`,
+    `--memory-swap=${SIDECAR_LIMITS.memoryMb}m`,
+    `--cpus=${SIDECAR_LIMITS.cpus}`,
     ...labelFlags(s.labels),
     `--mount=type=bind,source=${s.runDir},target=${SANDBOX_RUN_DIR}`,
     `--mount=type=bind,source=${s.relayDir},target=${SIDECAR_UPSTREAM_DIR},ro`,
@@ -46,7 +63,12 @@ export function sidecarArgs(s: SidecarSpec): string[] {
 }
 
 export const removePodsArgs = (names: string[]) => ["pod", "rm", "--force", "--ignore", "--time=0", ...names];
-export const listPodsArgs = (labels: Record<string, string>) => ["pod", "ps", "--format={{.Name}}", ...labelFilters(labels)];
+export const listPodsArgs = (labels: Record<string, string>) => [
+  "pod",
+  "ps",
+  "--format={{.Name}}",
+  ...labelFilters(labels),
+];
 
 /** Removes the pods (and so their containers) a previous run of this node left behind. */
 export async function removeLeftoverPods(podman: Podman, nodeSlug: string): Promise<string[]> {
@@ -83,7 +105,8 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
     if (r.exitCode !== 0) throw new Error(`${name}: ${r.stderr.trim()}`);
   }
 
-  const probe = (sidecar: string, url: string) => podman.exec(["exec", sidecar, "/inference-proxy", "--healthcheck-url", url]);
+  const probe = (sidecar: string, url: string) =>
+    podman.exec(["exec", sidecar, "/inference-proxy", "--healthcheck-url", url]);
 
   /** Both listeners must answer. Only the probe's own "not yet" (exit 1) keeps the wait going; any other failure
    * (the sidecar stopped, no probe binary) ends it at once. */
@@ -95,7 +118,9 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
       await sleep(100);
     }
     const logs = await podman.exec(["logs", "--tail=20", sidecar]);
-    throw new Error(`proxy readiness: the inference proxy did not become ready: ${(logs.stdout + logs.stderr).trim() || "no output"}`);
+    throw new Error(
+      `proxy readiness: the inference proxy did not become ready: ${(logs.stdout + logs.stderr).trim() || "no output"}`,
+    );
   }
 
   return async (job) => {
@@ -109,7 +134,18 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
     const release = async () => void (await podman.exec(removePodsArgs([pod])));
     try {
       await stage("pod create", podCreateArgs(pod, labels));
-      await stage("proxy start", sidecarArgs({ name: sidecar, pod, image: deps.proxyImage, runDir, relayDir: route.relayDir, timeoutSeconds: deps.proxyTimeoutSeconds, labels }));
+      await stage(
+        "proxy start",
+        sidecarArgs({
+          name: sidecar,
+          pod,
+          image: deps.proxyImage,
+          runDir,
+          relayDir: route.relayDir,
+          timeoutSeconds: deps.proxyTimeoutSeconds,
+          labels,
+        }),
+      );
       await waitUntilReady(sidecar);
     } catch (err) {
       await release();

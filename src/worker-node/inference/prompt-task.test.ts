@@ -26,17 +26,26 @@ let orchestrator: RunningOrchestrator;
 let node: RunningNode;
 let dir: string;
 
-
 beforeAll(async () => {
   const podman = testPodman();
   await Promise.all([ensureSandboxImage(podman), ensureProxyImage(podman)]);
-  [db, ollama, dir] = await Promise.all([createTestDatabase(), startOllamaTestServer({ port: 0, models: ["qwen3.5:0.8b"] }), mkdtemp(join(tmpdir(), "cynode-e2e-"))]);
+  [db, ollama, dir] = await Promise.all([
+    createTestDatabase(),
+    startOllamaTestServer({ port: 0, models: ["qwen3.5:0.8b"] }),
+    mkdtemp(join(tmpdir(), "cynode-e2e-")),
+  ]);
   const controlPort = freePort();
   const config = loadConfig(
     {
-      DATABASE_URL: db.url, USER_GATEWAY_LISTEN_ADDR: "127.0.0.1:0", CONTROL_PLANE_LISTEN_ADDR: `127.0.0.1:${controlPort}`,
-      ORCHESTRATOR_PUBLIC_URL: `http://127.0.0.1:${controlPort}`, NODE_REGISTRATION_PSK: PSK, BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      JWT_SECRET: "prompt-task-e2e-secret-0123456789abcdef", INFERENCE_MODEL: "qwen3.5:0.8b", DISPATCH_POLL_INTERVAL: "100ms",
+      DATABASE_URL: db.url,
+      USER_GATEWAY_LISTEN_ADDR: "127.0.0.1:0",
+      CONTROL_PLANE_LISTEN_ADDR: `127.0.0.1:${controlPort}`,
+      ORCHESTRATOR_PUBLIC_URL: `http://127.0.0.1:${controlPort}`,
+      NODE_REGISTRATION_PSK: PSK,
+      BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      JWT_SECRET: "prompt-task-e2e-secret-0123456789abcdef",
+      INFERENCE_MODEL: "qwen3.5:0.8b",
+      DISPATCH_POLL_INTERVAL: "100ms",
     },
     { stateDir: join(dir, "orchestrator") },
   );
@@ -44,7 +53,13 @@ beforeAll(async () => {
   await Bun.write(join(dir, "node.yaml"), "worker_api: { listen_host: 127.0.0.1, listen_port: 0 }\n");
   const nodeConfig = await loadNodeConfig({
     path: join(dir, "node.yaml"),
-    env: { ORCHESTRATOR_URL: `http://127.0.0.1:${controlPort}`, NODE_SLUG: "e2e-prompt-node", NODE_REGISTRATION_PSK: PSK, CYNODE_STATE_DIR: join(dir, "node"), OLLAMA_UPSTREAM_URL: ollama.url! },
+    env: {
+      ORCHESTRATOR_URL: `http://127.0.0.1:${controlPort}`,
+      NODE_SLUG: "e2e-prompt-node",
+      NODE_REGISTRATION_PSK: PSK,
+      CYNODE_STATE_DIR: join(dir, "node"),
+      OLLAMA_UPSTREAM_URL: ollama.url!,
+    },
   });
   node = await startNode({ config: nodeConfig, log: memoryLogger("node"), runCommand: async () => undefined });
 }, 300_000);

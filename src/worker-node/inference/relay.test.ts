@@ -26,18 +26,30 @@ describe("upstream relay (Unix socket → Ollama TCP)", () => {
     const { relay } = await relayTo(upstream.url!);
     try {
       expect(((await stat(relay.socket)).mode & 0o777).toString(8)).toBe("600");
-      const tags = await fetch("http://localhost/api/tags?x=1", { unix: relay.socket, headers: { authorization: "Bearer leak" } });
-      expect(((await tags.json()) as { models: { name: string }[] }).models.map((m) => m.name)).toEqual(["qwen3.5:0.8b"]);
+      const tags = await fetch("http://localhost/api/tags?x=1", {
+        unix: relay.socket,
+        headers: { authorization: "Bearer leak" },
+      });
+      expect(((await tags.json()) as { models: { name: string }[] }).models.map((m) => m.name)).toEqual([
+        "qwen3.5:0.8b",
+      ]);
       expect(upstream.requests.at(-1)?.headers.authorization).toBeUndefined();
 
-      const res = await fetch("http://localhost/api/generate", { unix: relay.socket, method: "POST", body: JSON.stringify({ model: "qwen3.5:0.8b", prompt: "a b c" }) });
+      const res = await fetch("http://localhost/api/generate", {
+        unix: relay.socket,
+        method: "POST",
+        body: JSON.stringify({ model: "qwen3.5:0.8b", prompt: "a b c" }),
+      });
       const reader = res.body!.getReader();
       const decoder = new TextDecoder();
       let text = decoder.decode((await reader.read()).value);
       while (text.split("\n").length < 3) text += decoder.decode((await reader.read()).value);
       release();
       for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value);
-      const lines = text.trim().split("\n").map((l) => JSON.parse(l) as { response: string });
+      const lines = text
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { response: string });
       expect(lines.map((l) => l.response).join("")).toBe(testReply("a b c"));
     } finally {
       await relay.stop();

@@ -36,7 +36,11 @@ export async function startUpstreamRelay(opts: { socket: string; upstreamUrl: st
           redirect: "manual",
           decompress: false,
         });
-        return new Response(res.body, { status: res.status, statusText: res.statusText, headers: clientResponseHeaders(res.headers) });
+        return new Response(res.body, {
+          status: res.status,
+          statusText: res.statusText,
+          headers: clientResponseHeaders(res.headers),
+        });
       } catch (err) {
         opts.log.warn("inference relay: upstream request failed", { path: pathname, error: (err as Error).message });
         return new Response("inference upstream unreachable\n", { status: 502 });

@@ -28,7 +28,10 @@ const closedPort = () => {
 async function service(env: Record<string, string>, yaml = "", extra: Partial<InferenceDeps> = {}) {
   const dir = await mkdtemp(join(tmpdir(), "cynode-inference-"));
   await Bun.write(join(dir, "node.yaml"), yaml);
-  const config = await loadNodeConfig({ path: join(dir, "node.yaml"), env: { NODE_REGISTRATION_PSK: "p", NODE_SLUG: "inf-node", CYNODE_STATE_DIR: dir, ...env } });
+  const config = await loadNodeConfig({
+    path: join(dir, "node.yaml"),
+    env: { NODE_REGISTRATION_PSK: "p", NODE_SLUG: "inf-node", CYNODE_STATE_DIR: dir, ...env },
+  });
   const log = memoryLogger("inference");
   return { inference: await prepareInference({ config, podman, log, ...extra }), log };
 }
@@ -36,20 +39,33 @@ async function service(env: Record<string, string>, yaml = "", extra: Partial<In
 describe("prepareInference", () => {
   it("offers nothing when inference.mode is disabled, and says why", async () => {
     const { inference } = await service({ OLLAMA_UPSTREAM_URL: upstream.url! }, "inference: { mode: disabled }\n");
-    expect(await inference.capability()).toEqual({ supported: false, mode: "disabled", existing_service: false, running: false });
+    expect(await inference.capability()).toEqual({
+      supported: false,
+      mode: "disabled",
+      existing_service: false,
+      running: false,
+    });
     await inference.start({ enabled: true });
     expect(inference.route()).toEqual({ unavailable: "inference.mode is disabled in the node configuration" });
     await inference.stop();
   });
 
   it("refuses to start in require mode without a sidecar image; in allow mode reports it unsupported", async () => {
-    const missing = { INFERENCE_PROXY_IMAGE: "localhost/cynode-no-such-proxy:latest", OLLAMA_UPSTREAM_URL: upstream.url! };
+    const missing = {
+      INFERENCE_PROXY_IMAGE: "localhost/cynode-no-such-proxy:latest",
+      OLLAMA_UPSTREAM_URL: upstream.url!,
+    };
     await expect(service(missing, "inference: { mode: require }\n")).rejects.toThrow(
       "inference.mode is require, but the inference-proxy image localhost/cynode-no-such-proxy:latest is missing; build it with `just images`",
     );
-    const { inference, log } = await service(missing, "", { buildProxyImage: () => Promise.reject(new Error("no compiler")) });
+    const { inference, log } = await service(missing, "", {
+      buildProxyImage: () => Promise.reject(new Error("no compiler")),
+    });
     expect(await inference.capability()).toMatchObject({ supported: false, running: false });
-    expect(inference.route()).toEqual({ unavailable: "the inference-proxy image localhost/cynode-no-such-proxy:latest is missing and building it failed: no compiler" });
+    expect(inference.route()).toEqual({
+      unavailable:
+        "the inference-proxy image localhost/cynode-no-such-proxy:latest is missing and building it failed: no compiler",
+    });
     expect(log.lines.map((l) => l.msg)).toContain("inference unavailable on this node");
     let built = 0;
     const rebuilt = await service(missing, "", { buildProxyImage: async () => void built++ });
@@ -57,8 +73,17 @@ describe("prepareInference", () => {
   });
 
   it("reuses an Ollama that already answers, relays to it, and never starts another", async () => {
-    const { inference } = await service({ OLLAMA_UPSTREAM_URL: upstream.url!, OLLAMA_IMAGE: "localhost/cynode-no-such-ollama:latest" });
-    expect(await inference.capability()).toEqual({ supported: true, mode: "allow", existing_service: true, running: true, available_models: ["m1"] });
+    const { inference } = await service({
+      OLLAMA_UPSTREAM_URL: upstream.url!,
+      OLLAMA_IMAGE: "localhost/cynode-no-such-ollama:latest",
+    });
+    expect(await inference.capability()).toEqual({
+      supported: true,
+      mode: "allow",
+      existing_service: true,
+      running: true,
+      available_models: ["m1"],
+    });
     expect(inference.route()).toEqual({ unavailable: "inference has not been started on this node yet" });
     await inference.start({ enabled: true });
     const route = inference.route();
@@ -72,22 +97,46 @@ describe("prepareInference", () => {
   it("without an Ollama: waits for the orchestrator's word, and fails the start when told to start one that cannot", async () => {
     const url = `http://127.0.0.1:${closedPort()}`;
     const idle = await service({ OLLAMA_UPSTREAM_URL: url });
-    expect(await idle.inference.capability()).toEqual({ supported: true, mode: "allow", existing_service: false, running: false });
+    expect(await idle.inference.capability()).toEqual({
+      supported: true,
+      mode: "allow",
+      existing_service: false,
+      running: false,
+    });
     await idle.inference.start({ enabled: false });
-    expect(idle.inference.route()).toEqual({ unavailable: `no Ollama answers at ${url} and the orchestrator did not ask this node to start one` });
+    expect(idle.inference.route()).toEqual({
+      unavailable: `no Ollama answers at ${url} and the orchestrator did not ask this node to start one`,
+    });
 
-    const { inference } = await service({ OLLAMA_UPSTREAM_URL: url, OLLAMA_IMAGE: "localhost/cynode-no-such-ollama:latest" }, "", { ollamaContainer: `cynode-ollama-svc-${crypto.randomUUID().slice(0, 8)}` });
+    const { inference } = await service(
+      { OLLAMA_UPSTREAM_URL: url, OLLAMA_IMAGE: "localhost/cynode-no-such-ollama:latest" },
+      "",
+      { ollamaContainer: `cynode-ollama-svc-${crypto.randomUUID().slice(0, 8)}` },
+    );
     await expect(inference.start({ enabled: true, variant: "cpu" })).rejects.toThrow("image not known");
   });
 
   it("starts the managed container when told to, relays to it, pulls the model, and stops it", async () => {
     const name = `cynode-ollama-svc-${crypto.randomUUID().slice(0, 8)}`;
-    const { inference, log } = await service({ OLLAMA_UPSTREAM_URL: `http://127.0.0.1:${closedPort()}`, OLLAMA_MODELS_VOLUME: `${name}-models` }, "", { ollamaContainer: name });
+    const { inference, log } = await service(
+      { OLLAMA_UPSTREAM_URL: `http://127.0.0.1:${closedPort()}`, OLLAMA_MODELS_VOLUME: `${name}-models` },
+      "",
+      { ollamaContainer: name },
+    );
     // Stand-in for ollama/ollama (no registry here): the proxy image serving the test double's API on port 11434.
-    const env = { INFERENCE_PROXY_LISTEN: "0.0.0.0:11434", OLLAMA_UPSTREAM_URL: `http://${hostAddress()}:${new URL(upstream.url!).port}` };
+    const env = {
+      INFERENCE_PROXY_LISTEN: "0.0.0.0:11434",
+      OLLAMA_UPSTREAM_URL: `http://${hostAddress()}:${new URL(upstream.url!).port}`,
+    };
     try {
       await inference.start({ enabled: true, image: PROXY_IMAGE, env, selected_model: "m2" });
-      expect(await inference.capability()).toEqual({ supported: true, mode: "allow", existing_service: false, running: true, available_models: ["m1"] });
+      expect(await inference.capability()).toEqual({
+        supported: true,
+        mode: "allow",
+        existing_service: false,
+        running: true,
+        available_models: ["m1"],
+      });
       expect(inference.route()).toHaveProperty("relayDir");
       while (!log.lines.some((l) => l.msg === "model pull failed")) await Bun.sleep(20);
       await inference.stop();

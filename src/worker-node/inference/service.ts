@@ -44,13 +44,16 @@ export async function prepareInference(deps: InferenceDeps) {
     if (!deps.buildProxyImage) return `the inference-proxy image ${settings.proxy_image} is missing; ${how}`;
     return deps.buildProxyImage().then(
       () => undefined,
-      (err: Error) => `the inference-proxy image ${settings.proxy_image} is missing and building it failed: ${err.message}`,
+      (err: Error) =>
+        `the inference-proxy image ${settings.proxy_image} is missing and building it failed: ${err.message}`,
     );
   }
 
-  let unavailable = settings.mode === "disabled" ? "inference.mode is disabled in the node configuration" : await sidecarImageProblem();
+  let unavailable =
+    settings.mode === "disabled" ? "inference.mode is disabled in the node configuration" : await sidecarImageProblem();
   if (unavailable && settings.mode === "require") throw new Error(`inference.mode is require, but ${unavailable}`);
-  if (unavailable && settings.mode !== "disabled") log.warn("inference unavailable on this node", { reason: unavailable });
+  if (unavailable && settings.mode !== "disabled")
+    log.warn("inference unavailable on this node", { reason: unavailable });
   const supported = unavailable === undefined;
   const existing = supported && (await probeOllama(upstreamUrl, deps.fetch)) !== undefined;
   if (existing) log.info("reusing the Ollama already running", { url: upstreamUrl });
@@ -58,7 +61,13 @@ export async function prepareInference(deps: InferenceDeps) {
   return {
     async capability(): Promise<InferenceCapability> {
       const models = supported ? await probeOllama(upstreamUrl, deps.fetch) : undefined;
-      return { supported, mode: settings.mode, existing_service: existing, running: models !== undefined, ...(models ? { available_models: models } : {}) };
+      return {
+        supported,
+        mode: settings.mode,
+        existing_service: existing,
+        running: models !== undefined,
+        ...(models ? { available_models: models } : {}),
+      };
     },
 
     /** After the config is applied: reuse, or start what `inference_backend` asks for; throws if that start fails. */
@@ -73,8 +82,13 @@ export async function prepareInference(deps: InferenceDeps) {
         const image = backend.image || settings.ollama_image;
         managed = await startManagedOllama(
           {
-            name: containerName, image, hostPort: Number(new URL(upstreamUrl).port || 11434), modelsVolume: settings.models_volume,
-            variant: backend.variant, env: backend.env, labels: { "cynodeai.node": config.node.id },
+            name: containerName,
+            image,
+            hostPort: Number(new URL(upstreamUrl).port || 11434),
+            modelsVolume: settings.models_volume,
+            variant: backend.variant,
+            env: backend.env,
+            labels: { "cynodeai.node": config.node.id },
           },
           { podman, log, fetch: deps.fetch, sleep: deps.sleep, probeAttempts: settings.start_timeout_seconds * 2 },
         );

@@ -19,10 +19,19 @@ export async function ensureProxyImage(podman: Podman): Promise<void> {
 
 /** This host's first non-loopback IPv4 address: "the host" as a sandbox would try to reach it. */
 export function hostAddress(): string {
-  return Object.values(networkInterfaces()).flat().find((a) => a && a.family === "IPv4" && !a.internal)?.address ?? "127.0.0.1";
+  return (
+    Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === "IPv4" && !a.internal)?.address ?? "127.0.0.1"
+  );
 }
 
-export type InferenceRunnerOptions = { podman: Podman; upstreamUrl: string; placement?: Partial<PlacementDeps>; settings?: Partial<SandboxSettings> };
+export type InferenceRunnerOptions = {
+  podman: Podman;
+  upstreamUrl: string;
+  placement?: Partial<PlacementDeps>;
+  settings?: Partial<SandboxSettings>;
+};
 
 export async function startInferenceRunner(o: InferenceRunnerOptions) {
   const settings = await testSettings(o.settings);
@@ -30,8 +39,13 @@ export async function startInferenceRunner(o: InferenceRunnerOptions) {
   const log = memoryLogger("inference-test");
   const relay = await startUpstreamRelay({ socket: join(relayDir, "ollama.sock"), upstreamUrl: o.upstreamUrl, log });
   const placeInferenceJob = createInferencePlacement({
-    podman: o.podman, nodeSlug: settings.nodeSlug, mountRoot: settings.mountRoot, proxyImage: PROXY_IMAGE, proxyTimeoutSeconds: 120,
-    route: () => ({ relayDir }), ...o.placement,
+    podman: o.podman,
+    nodeSlug: settings.nodeSlug,
+    mountRoot: settings.mountRoot,
+    proxyImage: PROXY_IMAGE,
+    proxyTimeoutSeconds: 120,
+    route: () => ({ relayDir }),
+    ...o.placement,
   });
   const runner = createSandboxRunner({ podman: o.podman, settings, log, placeInferenceJob });
   return {

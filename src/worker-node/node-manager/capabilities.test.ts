@@ -10,16 +10,26 @@ import { advertisedWorkerUrl, collectCapabilities, parseNvidiaSmi, parseRocmSmi,
 async function config(yaml = "") {
   const dir = await mkdtemp(join(tmpdir(), "cynode-cap-"));
   await writeFile(join(dir, "node.yaml"), yaml);
-  return loadNodeConfig({ path: join(dir, "node.yaml"), env: { NODE_REGISTRATION_PSK: "p", CYNODE_STATE_DIR: dir, NODE_SLUG: "cap-node" } });
+  return loadNodeConfig({
+    path: join(dir, "node.yaml"),
+    env: { NODE_REGISTRATION_PSK: "p", CYNODE_STATE_DIR: dir, NODE_SLUG: "cap-node" },
+  });
 }
 
 describe("GPU output parsing", () => {
   it("reads nvidia-smi CSV lines", () => {
-    expect(parseNvidiaSmi("NVIDIA GeForce RTX 4090, 24564\n\n")).toEqual([{ vendor: "NVIDIA", model: "NVIDIA GeForce RTX 4090", vram_mb: 24564, features: { cuda_capability: "unknown" } }]);
+    expect(parseNvidiaSmi("NVIDIA GeForce RTX 4090, 24564\n\n")).toEqual([
+      { vendor: "NVIDIA", model: "NVIDIA GeForce RTX 4090", vram_mb: 24564, features: { cuda_capability: "unknown" } },
+    ]);
   });
   it("reads rocm-smi JSON cards and ignores garbage", () => {
-    const json = JSON.stringify({ card0: { "Card series": "Radeon RX 7900 XTX", "VRAM Total Memory (B)": "25753026560" }, system: {} });
-    expect(parseRocmSmi(json)).toEqual([{ vendor: "AMD", model: "Radeon RX 7900 XTX", vram_mb: 24560, features: { rocm_version: "unknown" } }]);
+    const json = JSON.stringify({
+      card0: { "Card series": "Radeon RX 7900 XTX", "VRAM Total Memory (B)": "25753026560" },
+      system: {},
+    });
+    expect(parseRocmSmi(json)).toEqual([
+      { vendor: "AMD", model: "Radeon RX 7900 XTX", vram_mb: 24560, features: { rocm_version: "unknown" } },
+    ]);
     expect(parseRocmSmi("not json")).toEqual([]);
   });
 });
@@ -35,7 +45,12 @@ describe("runCommand", () => {
 describe("collectCapabilities", () => {
   it("reports real CPU, RAM, disk and platform facts in the contract's shape", async () => {
     const cfg = await config("node: { labels: [sandbox_only] }\n");
-    const report = await collectCapabilities({ config: cfg, podmanVersion: "4.3.1", workerApiUrl: "http://n:12090", now: () => new Date("2026-03-01T10:00:00.500Z") });
+    const report = await collectCapabilities({
+      config: cfg,
+      podmanVersion: "4.3.1",
+      workerApiUrl: "http://n:12090",
+      now: () => new Date("2026-03-01T10:00:00.500Z"),
+    });
     expect(v.parse(NodeCapabilityReport, report)).toBeDefined();
     expect(report).toMatchObject({
       reported_at: "2026-03-01T10:00:00Z",
@@ -51,8 +66,17 @@ describe("collectCapabilities", () => {
 
   it("lists GPUs that nvidia-smi reports", async () => {
     const run = async (argv: string[]) => (argv[0] === "nvidia-smi" ? "Tesla T4, 15360\n" : undefined);
-    const report = await collectCapabilities({ config: await config(), podmanVersion: "4", workerApiUrl: "http://n", now: () => new Date(), run });
-    expect(report.gpu).toEqual({ present: true, devices: [{ vendor: "NVIDIA", model: "Tesla T4", vram_mb: 15360, features: { cuda_capability: "unknown" } }] });
+    const report = await collectCapabilities({
+      config: await config(),
+      podmanVersion: "4",
+      workerApiUrl: "http://n",
+      now: () => new Date(),
+      run,
+    });
+    expect(report.gpu).toEqual({
+      present: true,
+      devices: [{ vendor: "NVIDIA", model: "Tesla T4", vram_mb: 15360, features: { cuda_capability: "unknown" } }],
+    });
   });
 });
 

@@ -12,17 +12,30 @@ export type RunCommand = (argv: string[]) => Promise<string | undefined>;
 
 export const runCommand: RunCommand = async (argv) => {
   if (!Bun.which(argv[0]!)) return undefined;
-  const p = Bun.spawn(argv, { stdout: "pipe", stderr: "ignore", stdin: "ignore", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+  const p = Bun.spawn(argv, {
+    stdout: "pipe",
+    stderr: "ignore",
+    stdin: "ignore",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+  });
   const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
   return code === 0 ? out : undefined;
 };
 
 /** `nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits` lines. */
 export function parseNvidiaSmi(out: string): GpuDevice[] {
-  return out.split("\n").filter((l) => l.trim()).map((line) => {
-    const [model, mem] = line.split(",").map((s) => s.trim());
-    return { vendor: "NVIDIA", model, vram_mb: Number.parseInt(mem ?? "", 10) || undefined, features: { cuda_capability: "unknown" } };
-  });
+  return out
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((line) => {
+      const [model, mem] = line.split(",").map((s) => s.trim());
+      return {
+        vendor: "NVIDIA",
+        model,
+        vram_mb: Number.parseInt(mem ?? "", 10) || undefined,
+        features: { cuda_capability: "unknown" },
+      };
+    });
 }
 
 /** `rocm-smi --showproductname --showmeminfo vram --json`: one object per card. */
@@ -33,11 +46,18 @@ export function parseRocmSmi(out: string): GpuDevice[] {
   } catch {
     return [];
   }
-  return Object.entries(doc).filter(([k]) => k.startsWith("card")).map(([, card]) => {
-    const total = Object.entries(card).find(([k]) => /vram total memory/i.test(k))?.[1];
-    const model = card["Card series"] ?? card["Card model"] ?? card["Card SKU"];
-    return { vendor: "AMD", model, vram_mb: total ? Math.round(Number(total) / 1048576) : undefined, features: { rocm_version: "unknown" } };
-  });
+  return Object.entries(doc)
+    .filter(([k]) => k.startsWith("card"))
+    .map(([, card]) => {
+      const total = Object.entries(card).find(([k]) => /vram total memory/i.test(k))?.[1];
+      const model = card["Card series"] ?? card["Card model"] ?? card["Card SKU"];
+      return {
+        vendor: "AMD",
+        model,
+        vram_mb: total ? Math.round(Number(total) / 1048576) : undefined,
+        features: { rocm_version: "unknown" },
+      };
+    });
 }
 
 async function detectGpu(run: RunCommand): Promise<Gpu> {
@@ -48,7 +68,9 @@ async function detectGpu(run: RunCommand): Promise<Gpu> {
 }
 
 async function distro(): Promise<string | undefined> {
-  const text = await Bun.file("/etc/os-release").text().catch(() => "");
+  const text = await Bun.file("/etc/os-release")
+    .text()
+    .catch(() => "");
   return /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(text)?.[1];
 }
 
@@ -64,7 +86,14 @@ export type CapabilityDeps = {
   inference?: NonNullable<NodeCapabilityReport["inference"]>;
 };
 
-export async function collectCapabilities({ config, podmanVersion, workerApiUrl, now, run = runCommand, inference }: CapabilityDeps): Promise<NodeCapabilityReport> {
+export async function collectCapabilities({
+  config,
+  podmanVersion,
+  workerApiUrl,
+  now,
+  run = runCommand,
+  inference,
+}: CapabilityDeps): Promise<NodeCapabilityReport> {
   const cpuList = cpus();
   const disk = await statfs(config.storage.state_dir).catch(() => undefined);
   return {
@@ -72,7 +101,12 @@ export async function collectCapabilities({ config, podmanVersion, workerApiUrl,
     reported_at: rfc3339(now()),
     node: { node_slug: config.node.id, name: config.node.name, labels: config.node.labels },
     platform: { os: platform(), distro: await distro(), arch: GO_ARCH[arch()] ?? arch(), kernel_version: release() },
-    container_runtime: { runtime: "podman", version: podmanVersion, rootless_supported: true, rootless_enabled: process.getuid?.() !== 0 },
+    container_runtime: {
+      runtime: "podman",
+      version: podmanVersion,
+      rootless_supported: true,
+      rootless_enabled: process.getuid?.() !== 0,
+    },
     compute: {
       cpu_model: cpuList[0]?.model,
       cpu_cores: cpuList.length,
@@ -80,7 +114,11 @@ export async function collectCapabilities({ config, podmanVersion, workerApiUrl,
       storage_free_mb: disk ? Math.floor((disk.bavail * disk.bsize) / 1048576) : undefined,
     },
     gpu: await detectGpu(run),
-    sandbox: { supported: config.sandbox.mode !== "disabled", features: ["netns", "cgroups"], max_concurrency: config.sandbox.max_concurrency },
+    sandbox: {
+      supported: config.sandbox.mode !== "disabled",
+      features: ["netns", "cgroups"],
+      max_concurrency: config.sandbox.max_concurrency,
+    },
     network: { orchestrator_reachable: true, outbound_policy: "none" },
     inference: inference ?? { supported: false, mode: config.inference.mode, existing_service: false, running: false },
     worker_api: { base_url: workerApiUrl },

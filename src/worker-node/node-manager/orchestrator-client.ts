@@ -13,7 +13,10 @@ import {
 import type { Logger } from "../../lib/log";
 
 export class OrchestratorError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -28,7 +31,13 @@ export type ClientOptions = {
 
 export type OrchestratorClient = ReturnType<typeof createOrchestratorClient>;
 
-export function createOrchestratorClient({ baseUrl, psk, requestTimeoutMs, log, fetch: doFetch = fetch }: ClientOptions) {
+export function createOrchestratorClient({
+  baseUrl,
+  psk,
+  requestTimeoutMs,
+  log,
+  fetch: doFetch = fetch,
+}: ClientOptions) {
   let bootstrap: NodeBootstrapPayload | undefined;
   let lastReport: NodeCapabilityReport | undefined;
 
@@ -60,13 +69,21 @@ export function createOrchestratorClient({ baseUrl, psk, requestTimeoutMs, log, 
     const res = await send("POST", `${baseUrl}${CONTROL_PLANE_API.register}`, { psk, capability: report });
     if (res.status !== 200 && res.status !== 201) return fail("registration failed", res);
     const parsed = v.safeParse(NodeBootstrapPayload, await res.json().catch(() => undefined));
-    if (!parsed.success) throw new OrchestratorError(res.status, `registration failed: invalid bootstrap payload (${v.summarize(parsed.issues)})`);
+    if (!parsed.success)
+      throw new OrchestratorError(
+        res.status,
+        `registration failed: invalid bootstrap payload (${v.summarize(parsed.issues)})`,
+      );
     bootstrap = parsed.output;
     return bootstrap;
   }
 
   /** A node-JWT call to an endpoint from the bootstrap payload; re-registers once on 401. */
-  async function authed(method: string, endpoint: "node_config_url" | "node_report_url", body?: unknown): Promise<Response> {
+  async function authed(
+    method: string,
+    endpoint: "node_config_url" | "node_report_url",
+    body?: unknown,
+  ): Promise<Response> {
     if (!bootstrap || !lastReport) throw new Error("not registered");
     let res = await send(method, bootstrap.orchestrator.endpoints[endpoint], body, bootstrap.auth.node_jwt);
     if (res.status === 401) {
@@ -84,7 +101,11 @@ export function createOrchestratorClient({ baseUrl, psk, requestTimeoutMs, log, 
       const res = await authed("GET", "node_config_url");
       if (res.status !== 200) return fail("config fetch failed", res);
       const parsed = v.safeParse(NodeConfigurationPayload, await res.json().catch(() => undefined));
-      if (!parsed.success) throw new OrchestratorError(200, `config fetch failed: invalid node configuration (${v.summarize(parsed.issues)})`);
+      if (!parsed.success)
+        throw new OrchestratorError(
+          200,
+          `config fetch failed: invalid node configuration (${v.summarize(parsed.issues)})`,
+        );
       return parsed.output;
     },
 

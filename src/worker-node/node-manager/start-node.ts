@@ -36,7 +36,13 @@ export type NodeDeps = {
   runCommand?: RunCommand;
 };
 
-export type RunningNode = { workerApiUrl: string; port: number; configVersion: string; reportNow(): Promise<void>; stop(): Promise<void> };
+export type RunningNode = {
+  workerApiUrl: string;
+  port: number;
+  configVersion: string;
+  reportNow(): Promise<void>;
+  stop(): Promise<void>;
+};
 
 const defaultEvery = (ms: number, fn: () => void) => {
   const t = setInterval(fn, ms);
@@ -60,7 +66,12 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
 
   await ensureWritableDir(config.storage.state_dir, "state dir");
   await ensureWritableDir(config.mountRoot, "sandbox mount root");
-  const podman = createPodman({ containersConf: await resolveContainersConf({ explicit: config.sandbox.containers_conf, stateDir: config.storage.state_dir }) });
+  const podman = createPodman({
+    containersConf: await resolveContainersConf({
+      explicit: config.sandbox.containers_conf,
+      stateDir: config.storage.state_dir,
+    }),
+  });
   const { resources, timeouts } = config.sandbox;
   const settings: SandboxSettings = {
     nodeSlug: config.node.id,
@@ -73,21 +84,37 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     maxConcurrency: config.sandbox.max_concurrency,
   };
   const podmanVersion = await checkSandboxRuntime({
-    podman, image: settings.defaultImage, limits: settings.limits,
+    podman,
+    image: settings.defaultImage,
+    limits: settings.limits,
     buildImage: deps.buildSandboxImage && (() => deps.buildSandboxImage!(podman)),
   });
 
   const inference = await prepareInference({
-    config, podman, log: log.child({ part: "inference" }), fetch: deps.fetch, sleep: deps.sleep, ollamaContainer: deps.ollamaContainer,
+    config,
+    podman,
+    log: log.child({ part: "inference" }),
+    fetch: deps.fetch,
+    sleep: deps.sleep,
+    ollamaContainer: deps.ollamaContainer,
     buildProxyImage: deps.buildProxyImage && (() => deps.buildProxyImage!(podman)),
   });
   const placeInferenceJob = createInferencePlacement({
-    podman, nodeSlug: config.node.id, mountRoot: config.mountRoot, proxyImage: config.inference.proxy_image,
-    proxyTimeoutSeconds: config.inference.proxy_timeout_seconds, route: () => inference.route(),
+    podman,
+    nodeSlug: config.node.id,
+    mountRoot: config.mountRoot,
+    proxyImage: config.inference.proxy_image,
+    proxyTimeoutSeconds: config.inference.proxy_timeout_seconds,
+    route: () => inference.route(),
   });
   let applied: AppliedConfig | undefined;
   const runner = createSandboxRunner({
-    podman, settings, log: log.child({ part: "sandbox" }), now, maxJobTimeoutSeconds: () => applied?.maxJobTimeoutSeconds, placeInferenceJob,
+    podman,
+    settings,
+    log: log.child({ part: "sandbox" }),
+    now,
+    maxJobTimeoutSeconds: () => applied?.maxJobTimeoutSeconds,
+    placeInferenceJob,
   });
   const pods = await removeLeftoverPods(podman, config.node.id);
   if (pods.length) log.warn("removed leftover inference pods", { pods });
@@ -95,19 +122,35 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
   if (left.length) log.warn("removed leftover sandbox containers", { containers: left });
 
   const app = createWorkerApi({
-    runner, log: log.child({ part: "worker-api" }),
+    runner,
+    log: log.child({ part: "worker-api" }),
     bearerToken: () => applied?.bearerToken,
     notReadyReason: () => notReady,
     maxRequestBytes: () => applied?.maxRequestBytes ?? config.worker_api.max_request_bytes,
   });
   // Jobs may run for hours on one request, so the connection never idles out.
-  const server: Served = serveApp(app, { hostname: config.worker_api.listen_host, port: config.worker_api.listen_port }, { idleTimeout: 0 });
+  const server: Served = serveApp(
+    app,
+    { hostname: config.worker_api.listen_host, port: config.worker_api.listen_port },
+    { idleTimeout: 0 },
+  );
   const workerApiUrl = advertisedWorkerUrl(config, server.port);
   const client = createOrchestratorClient({
-    baseUrl: config.orchestrator.url, psk: config.psk, log,
-    requestTimeoutMs: config.orchestrator.timeouts.request_seconds * 1000, fetch: deps.fetch,
+    baseUrl: config.orchestrator.url,
+    psk: config.psk,
+    log,
+    requestTimeoutMs: config.orchestrator.timeouts.request_seconds * 1000,
+    fetch: deps.fetch,
   });
-  const capabilities = async () => collectCapabilities({ config, podmanVersion, workerApiUrl, now, run: deps.runCommand, inference: await inference.capability() });
+  const capabilities = async () =>
+    collectCapabilities({
+      config,
+      podmanVersion,
+      workerApiUrl,
+      now,
+      run: deps.runCommand,
+      inference: await inference.capability(),
+    });
   let stopReports = () => {};
 
   try {
@@ -120,9 +163,17 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
         break;
       } catch (err) {
         if (err instanceof OrchestratorError || now().getTime() >= deadline) {
-          throw new Error(err instanceof OrchestratorError ? err.message : `orchestrator unreachable at ${config.orchestrator.url}: ${(err as Error).message}`);
+          throw new Error(
+            err instanceof OrchestratorError
+              ? err.message
+              : `orchestrator unreachable at ${config.orchestrator.url}: ${(err as Error).message}`,
+          );
         }
-        if (!waiting) log.warn("orchestrator not reachable yet; retrying", { url: config.orchestrator.url, error: (err as Error).message });
+        if (!waiting)
+          log.warn("orchestrator not reachable yet; retrying", {
+            url: config.orchestrator.url,
+            error: (err as Error).message,
+          });
         waiting = true;
         await sleep(1000);
       }
@@ -134,19 +185,35 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
       applied = applyNodeConfig(config, nodeConfig, now());
       settings.allowedImages = applied.allowedImages;
     } catch (err) {
-      await client.ack({ ...ack, ack_at: rfc3339(now()), status: "failed", error: { type: "config_apply_failed", message: (err as Error).message } });
-      throw new Error(`node configuration ${nodeConfig.config_version} could not be applied: ${(err as Error).message}`);
+      await client.ack({
+        ...ack,
+        ack_at: rfc3339(now()),
+        status: "failed",
+        error: { type: "config_apply_failed", message: (err as Error).message },
+      });
+      throw new Error(
+        `node configuration ${nodeConfig.config_version} could not be applied: ${(err as Error).message}`,
+      );
     }
     notReady = "starting: local inference";
     try {
       await inference.start(nodeConfig.inference_backend);
     } catch (err) {
-      await client.ack({ ...ack, ack_at: rfc3339(now()), status: "failed", error: { type: "inference_start_failed", message: (err as Error).message } });
+      await client.ack({
+        ...ack,
+        ack_at: rfc3339(now()),
+        status: "failed",
+        error: { type: "inference_start_failed", message: (err as Error).message },
+      });
       throw new Error(`inference could not be started: ${(err as Error).message}`);
     }
     await client.ack({ ...ack, ack_at: rfc3339(now()), status: "applied" });
     notReady = null;
-    log.info("node ready", { node_slug: config.node.id, config_version: nodeConfig.config_version, worker_api: workerApiUrl });
+    log.info("node ready", {
+      node_slug: config.node.id,
+      config_version: nodeConfig.config_version,
+      worker_api: workerApiUrl,
+    });
     const reportNow = async () => client.report(await capabilities());
     await reportNow();
     stopReports = (deps.every ?? defaultEvery)(config.orchestrator.capability_report_interval_seconds * 1000, () => {

@@ -28,7 +28,15 @@ describe("containerArgs", () => {
   it("hardens the container and passes the command verbatim after the image", () => {
     const args = containerArgs(spec);
     expect(args.slice(0, 4)).toEqual(["run", "--rm", "--name=cynodeai-job-j1", "--pull=never"]);
-    for (const flag of ["--network=none", "--cap-drop=ALL", "--security-opt=no-new-privileges", "--read-only", "--pids-limit=128", "--memory=512m", "--cpus=1.5"]) {
+    for (const flag of [
+      "--network=none",
+      "--cap-drop=ALL",
+      "--security-opt=no-new-privileges",
+      "--read-only",
+      "--pids-limit=128",
+      "--memory=512m",
+      "--cpus=1.5",
+    ]) {
       expect(args).toContain(flag);
     }
     expect(args).toContain("--mount=type=bind,source=/var/lib/ws/j1,target=/workspace");
@@ -38,7 +46,11 @@ describe("containerArgs", () => {
   });
 
   it("joins a pod instead of disabling the network when a pod is given", () => {
-    const args = containerArgs({ ...spec, pod: "p1", mounts: [{ source: "/a", target: "/run/cynode", readOnly: true }] });
+    const args = containerArgs({
+      ...spec,
+      pod: "p1",
+      mounts: [{ source: "/a", target: "/run/cynode", readOnly: true }],
+    });
     expect(args).toContain("--pod=p1");
     expect(args).not.toContain("--network=none");
     expect(args).not.toContain("--hostname=sandbox");
@@ -56,13 +68,23 @@ describe("containerArgs", () => {
 describe("other argv builders", () => {
   it("removes at once and lists by label", () => {
     expect(removeContainersArgs(["a", "b"])).toEqual(["rm", "--force", "--ignore", "--time=0", "a", "b"]);
-    expect(listContainersArgs({ "cynodeai.node": "n1" })).toEqual(["ps", "--all", "--format={{.Names}}", "--filter=label=cynodeai.node=n1"]);
+    expect(listContainersArgs({ "cynodeai.node": "n1" })).toEqual([
+      "ps",
+      "--all",
+      "--format={{.Names}}",
+      "--filter=label=cynodeai.node=n1",
+    ]);
   });
 });
 
 describe("podmanEnv", () => {
   it("keeps only what podman needs and always sets CONTAINERS_CONF", () => {
-    const env = podmanEnv("/c.conf", { HOME: "/root", NODE_REGISTRATION_PSK: "s3cret", WORKER_API_BEARER_TOKEN: "t", CONTAINERS_CONF: "/other" });
+    const env = podmanEnv("/c.conf", {
+      HOME: "/root",
+      NODE_REGISTRATION_PSK: "s3cret",
+      WORKER_API_BEARER_TOKEN: "t",
+      CONTAINERS_CONF: "/other",
+    });
     expect(env).toEqual({ PATH: expect.any(String), HOME: "/root", CONTAINERS_CONF: "/c.conf" });
   });
 });
@@ -72,7 +94,9 @@ describe("resolveContainersConf", () => {
     const dir = await mkdtemp(join(tmpdir(), "cynode-conf-"));
     await Bun.write(join(dir, "x.conf"), "[engine]\n");
     expect(await resolveContainersConf({ explicit: join(dir, "x.conf"), stateDir: dir })).toBe(join(dir, "x.conf"));
-    await expect(resolveContainersConf({ explicit: join(dir, "nope.conf"), stateDir: dir })).rejects.toThrow("not found");
+    await expect(resolveContainersConf({ explicit: join(dir, "nope.conf"), stateDir: dir })).rejects.toThrow(
+      "not found",
+    );
   });
 
   it("uses the source tree's file, else writes the embedded copy into the state dir", async () => {

@@ -49,7 +49,8 @@ export function containerArgs(spec: ContainerSpec): string[] {
   // A pod's members share its UTS namespace, so the pod names the host instead.
   if (!spec.pod) args.push("--hostname=sandbox");
   for (const m of spec.mounts ?? []) {
-    if (!SAFE_MOUNT_PATH.test(m.source) || !SAFE_MOUNT_PATH.test(m.target)) throw new Error(`unsafe mount path: ${m.source}`);
+    if (!SAFE_MOUNT_PATH.test(m.source) || !SAFE_MOUNT_PATH.test(m.target))
+      throw new Error(`unsafe mount path: ${m.source}`);
     args.push(`--mount=type=bind,source=${m.source},target=${m.target}${m.readOnly ? ",ro" : ""}`);
   }
   if (spec.workdir) args.push(`--workdir=${spec.workdir}`);
@@ -65,14 +66,26 @@ export function containerArgs(spec: ContainerSpec): string[] {
 export const removeContainersArgs = (names: string[]) => ["rm", "--force", "--ignore", "--time=0", ...names];
 export const imageExistsArgs = (image: string) => ["image", "exists", image];
 export const versionArgs = () => ["version", "--format", "{{.Client.Version}}"];
-export const labelFlags = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `--label=${k}=${v}`);
-export const labelFilters = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `--filter=label=${k}=${v}`);
+export const labelFlags = (labels: Record<string, string>) =>
+  Object.entries(labels).map(([k, v]) => `--label=${k}=${v}`);
+export const labelFilters = (labels: Record<string, string>) =>
+  Object.entries(labels).map(([k, v]) => `--filter=label=${k}=${v}`);
 export function listContainersArgs(labels: Record<string, string>): string[] {
   return ["ps", "--all", "--format={{.Names}}", ...labelFilters(labels)];
 }
 
 /** Variables podman itself needs (rootless runtime dirs, storage); nothing else of the node reaches it. */
-const PASSED_TO_PODMAN = ["PATH", "HOME", "TMPDIR", "LANG", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "CONTAINERS_STORAGE_CONF", "CONTAINERS_REGISTRIES_CONF"];
+const PASSED_TO_PODMAN = [
+  "PATH",
+  "HOME",
+  "TMPDIR",
+  "LANG",
+  "XDG_RUNTIME_DIR",
+  "XDG_CONFIG_HOME",
+  "XDG_DATA_HOME",
+  "CONTAINERS_STORAGE_CONF",
+  "CONTAINERS_REGISTRIES_CONF",
+];
 
 export function podmanEnv(containersConf: string, hostEnv: Record<string, string | undefined>): Record<string, string> {
   const env: Record<string, string> = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
@@ -85,7 +98,11 @@ export function podmanEnv(containersConf: string, hostEnv: Record<string, string
  * Our containers.conf: an explicit path (CYNODE_CONTAINERS_CONF / node config) wins; from source, the repo's
  * `containers/containers.conf`; in a compiled binary (no source tree) the embedded copy written into the state dir.
  */
-export async function resolveContainersConf(opts: { explicit?: string; stateDir: string; sourcePath?: string }): Promise<string> {
+export async function resolveContainersConf(opts: {
+  explicit?: string;
+  stateDir: string;
+  sourcePath?: string;
+}): Promise<string> {
   if (opts.explicit) {
     if (!(await Bun.file(opts.explicit).exists())) throw new Error(`containers.conf not found: ${opts.explicit}`);
     return opts.explicit;
@@ -95,12 +112,17 @@ export async function resolveContainersConf(opts: { explicit?: string; stateDir:
   await mkdir(opts.stateDir, { recursive: true });
   const written = join(opts.stateDir, "containers.conf");
   const current = Bun.file(written);
-  if (!(await current.exists()) || (await current.text()) !== builtinContainersConf) await Bun.write(written, builtinContainersConf);
+  if (!(await current.exists()) || (await current.text()) !== builtinContainersConf)
+    await Bun.write(written, builtinContainersConf);
   return written;
 }
 
 export type PodmanResult = { exitCode: number; stdout: string; stderr: string };
-export type PodmanProcess = { stdout: ReadableStream<Uint8Array>; stderr: ReadableStream<Uint8Array>; exited: Promise<number> };
+export type PodmanProcess = {
+  stdout: ReadableStream<Uint8Array>;
+  stderr: ReadableStream<Uint8Array>;
+  exited: Promise<number>;
+};
 
 export type Podman = {
   readonly containersConf: string;
@@ -128,7 +150,11 @@ export function createPodman({ containersConf, bin = "podman", hostEnv = process
       } catch (err) {
         return { exitCode: 127, stdout: "", stderr: `cannot run ${bin}: ${(err as Error).message}` };
       }
-      const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+      const [stdout, stderr, exitCode] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ]);
       return { exitCode, stdout, stderr };
     },
   };

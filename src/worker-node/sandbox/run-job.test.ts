@@ -5,7 +5,14 @@ import { join } from "node:path";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
 import { removeContainersArgs } from "./podman";
-import { containerName, createSandboxRunner, effectiveTimeoutSeconds, jobEnv, NODE_LABEL, type RunnerDeps } from "./run-job";
+import {
+  containerName,
+  createSandboxRunner,
+  effectiveTimeoutSeconds,
+  jobEnv,
+  NODE_LABEL,
+  type RunnerDeps,
+} from "./run-job";
 import { ensureSandboxImage, testPodman, testSettings } from "./test-sandbox";
 
 // Real containers: seconds on a busy host, so the 5 s default would turn load into failures.
@@ -20,7 +27,13 @@ function job(command: string[], sandbox: Partial<RunJobRequest["sandbox"]> = {})
 const sh = (script: string, sandbox: Partial<RunJobRequest["sandbox"]> = {}) => job(["sh", "-c", script], sandbox);
 
 async function runner(overrides: Partial<RunnerDeps> = {}, settings = {}) {
-  return createSandboxRunner({ podman, settings: await testSettings(settings), log: memoryLogger(), now: fixedNow, ...overrides });
+  return createSandboxRunner({
+    podman,
+    settings: await testSettings(settings),
+    log: memoryLogger(),
+    now: fixedNow,
+    ...overrides,
+  });
 }
 
 /** Waits until a file appears (the job signalling it has started); polls a condition, not a clock. */
@@ -43,7 +56,12 @@ describe("effectiveTimeoutSeconds", () => {
 describe("jobEnv", () => {
   it("keeps request env but never lets it override the reserved names", () => {
     const j = sh("env", { env: { CYNODE_TASK_ID: "forged", CYNODE_PROMPT: "hi" } });
-    expect(jobEnv(j)).toEqual({ CYNODE_PROMPT: "hi", CYNODE_TASK_ID: j.task_id, CYNODE_JOB_ID: j.job_id, CYNODE_WORKSPACE_DIR: "/workspace" });
+    expect(jobEnv(j)).toEqual({
+      CYNODE_PROMPT: "hi",
+      CYNODE_TASK_ID: j.task_id,
+      CYNODE_JOB_ID: j.job_id,
+      CYNODE_WORKSPACE_DIR: "/workspace",
+    });
   });
   it("rejects names and values podman would misread", () => {
     expect(() => jobEnv(sh("env", { env: { "A=B": "x" } }))).toThrow("not a valid variable name");
@@ -55,9 +73,16 @@ describe("sandbox runner (real podman)", () => {
   it("runs a job that prints hello with exit 0, in /workspace, with RFC 3339 times", async () => {
     const j = sh("echo hello; pwd >&2");
     expect(await (await runner()).run(j)).toEqual({
-      version: 1, task_id: j.task_id, job_id: j.job_id, status: "completed", exit_code: 0,
-      stdout: "hello\n", stderr: "/workspace\n",
-      started_at: "2026-03-01T12:00:00Z", ended_at: "2026-03-01T12:00:00Z", truncated: { stdout: false, stderr: false },
+      version: 1,
+      task_id: j.task_id,
+      job_id: j.job_id,
+      status: "completed",
+      exit_code: 0,
+      stdout: "hello\n",
+      stderr: "/workspace\n",
+      started_at: "2026-03-01T12:00:00Z",
+      ended_at: "2026-03-01T12:00:00Z",
+      truncated: { stdout: false, stderr: false },
     });
   });
 
@@ -91,9 +116,16 @@ describe("sandbox runner (real podman)", () => {
   });
 
   it("gives the sandbox no network: only loopback, and connects to the host or beyond fail", async () => {
-    const hostIp = Object.values(networkInterfaces()).flat().find((a) => a && a.family === "IPv4" && !a.internal)?.address ?? "127.0.0.1";
+    const hostIp =
+      Object.values(networkInterfaces())
+        .flat()
+        .find((a) => a && a.family === "IPv4" && !a.internal)?.address ?? "127.0.0.1";
     let accepted = 0;
-    const listener = Bun.listen({ hostname: "0.0.0.0", port: 0, socket: { open: () => void accepted++, data: () => {} } });
+    const listener = Bun.listen({
+      hostname: "0.0.0.0",
+      port: 0,
+      socket: { open: () => void accepted++, data: () => {} },
+    });
     try {
       const script = `ls /sys/class/net; for t in ${hostIp}:${listener.port} 10.0.2.2:${listener.port} 1.1.1.1:443; do nc -w 2 \${t%:*} \${t#*:} </dev/null && echo CONNECTED $t || echo BLOCKED; done`;
       const res = await (await runner()).run(sh(script));
@@ -112,7 +144,9 @@ describe("sandbox runner (real podman)", () => {
     try {
       const settings = await testSettings();
       const r = createSandboxRunner({ podman: testPodman(), settings, log: memoryLogger() });
-      const res = await r.run(sh("env; tr '\\0' '\\n' </proc/1/environ; cat /proc/self/mountinfo; ls -a /workspace /run"));
+      const res = await r.run(
+        sh("env; tr '\\0' '\\n' </proc/1/environ; cat /proc/self/mountinfo; ls -a /workspace /run"),
+      );
       expect(res.status).toBe("completed");
       expect(res.stdout).not.toContain(secret);
       expect(res.stdout).not.toMatch(/PSK|BEARER|CONTAINERS_CONF|HOME=\/root/);
@@ -125,7 +159,9 @@ describe("sandbox runner (real podman)", () => {
 
   it("holds a fork bomb at the pids limit", async () => {
     const script = "bomb() { bomb | bomb & }; bomb; sleep 2; echo alive; cat /sys/fs/cgroup/pids/pids.max";
-    const res = await (await runner({}, { limits: { pids: 32, memoryMb: 256, cpus: 1 } })).run(sh(script, { timeout_seconds: 30 }));
+    const res = await (await runner({}, { limits: { pids: 32, memoryMb: 256, cpus: 1 } })).run(
+      sh(script, { timeout_seconds: 30 }),
+    );
     expect(res).toMatchObject({ status: "completed", stdout: "alive\n32\n" });
     expect(res.stderr).toContain("can't fork");
   });
@@ -175,7 +211,10 @@ describe("sandbox runner (real podman)", () => {
     await r.cancel(j.job_id);
     await result;
     await expect(r.run({ ...sh("true"), job_id: "../x" })).rejects.toMatchObject({ status: 400 });
-    await expect(r.run(sh("true", { image: "docker.io/library/alpine" }))).rejects.toMatchObject({ status: 400, detail: "image not allowed by node policy: docker.io/library/alpine" });
+    await expect(r.run(sh("true", { image: "docker.io/library/alpine" }))).rejects.toMatchObject({
+      status: 400,
+      detail: "image not allowed by node policy: docker.io/library/alpine",
+    });
   });
 
   it("fails a job whose image does not exist without calling a registry", async () => {
@@ -188,13 +227,20 @@ describe("sandbox runner (real podman)", () => {
   it("runs use_inference jobs in the placement the inference hook provides, and releases it", async () => {
     let released = 0;
     const r = await runner({
-      placeInferenceJob: async () => ({ env: { OLLAMA_BASE_URL: "http://localhost:11434" }, mounts: [], release: async () => void released++ }),
+      placeInferenceJob: async () => ({
+        env: { OLLAMA_BASE_URL: "http://localhost:11434" },
+        mounts: [],
+        release: async () => void released++,
+      }),
     });
     const res = await r.run(sh("echo $OLLAMA_BASE_URL", { use_inference: true }));
     expect(res).toMatchObject({ status: "completed", stdout: "http://localhost:11434\n" });
     expect(released).toBe(1);
     const broken = await runner({ placeInferenceJob: () => Promise.reject(new Error("no proxy image")) });
-    expect(await broken.run(sh("true", { use_inference: true }))).toMatchObject({ status: "failed", stderr: "sandbox placement failed: no proxy image" });
+    expect(await broken.run(sh("true", { use_inference: true }))).toMatchObject({
+      status: "failed",
+      stderr: "sandbox placement failed: no proxy image",
+    });
   });
 
   it("reports a workspace that cannot be created as 500", async () => {
@@ -207,15 +253,31 @@ describe("sandbox runner (real podman)", () => {
     const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
     const mine = `cynodeai-job-leftover-${crypto.randomUUID()}`;
     const other = `cynodeai-job-other-${crypto.randomUUID()}`;
-    await podman.exec(["create", `--name=${mine}`, `--label=${NODE_LABEL}=${settings.nodeSlug}`, "localhost/cynode-sandbox:latest", "true"]);
-    await podman.exec(["create", `--name=${other}`, `--label=${NODE_LABEL}=someone-else`, "localhost/cynode-sandbox:latest", "true"]);
+    await podman.exec([
+      "create",
+      `--name=${mine}`,
+      `--label=${NODE_LABEL}=${settings.nodeSlug}`,
+      "localhost/cynode-sandbox:latest",
+      "true",
+    ]);
+    await podman.exec([
+      "create",
+      `--name=${other}`,
+      `--label=${NODE_LABEL}=someone-else`,
+      "localhost/cynode-sandbox:latest",
+      "true",
+    ]);
     try {
       expect(await r.removeLeftovers()).toEqual([mine]);
       expect((await podman.exec(["container", "exists", other])).exitCode).toBe(0);
     } finally {
       await podman.exec(removeContainersArgs([mine, other]));
     }
-    const broken = createSandboxRunner({ podman: { ...podman, exec: async () => ({ exitCode: 125, stdout: "", stderr: "boom" }) }, settings, log: memoryLogger() });
+    const broken = createSandboxRunner({
+      podman: { ...podman, exec: async () => ({ exitCode: 125, stdout: "", stderr: "boom" }) },
+      settings,
+      log: memoryLogger(),
+    });
     await expect(broken.removeLeftovers()).rejects.toThrow("podman ps failed: boom");
   });
 });

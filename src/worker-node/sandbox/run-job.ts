@@ -52,7 +52,11 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const containerName = (jobId: string) => `cynodeai-job-${jobId}`;
 
 /** min(requested or node default, node max), further capped by the orchestrator's constraint. */
-export function effectiveTimeoutSeconds(requested: number | undefined, timeouts: SandboxSettings["timeouts"], cap?: number): number {
+export function effectiveTimeoutSeconds(
+  requested: number | undefined,
+  timeouts: SandboxSettings["timeouts"],
+  cap?: number,
+): number {
   const t = Math.min(requested ?? timeouts.defaultSeconds, timeouts.maxSeconds);
   return cap && cap > 0 ? Math.min(t, cap) : t;
 }
@@ -65,7 +69,13 @@ export function jobEnv(job: RunJobRequest, extra: Record<string, string> = {}): 
     if (v.includes("\0")) throw new ProblemError(400, `sandbox.env value contains a NUL byte: ${k}`);
     if (!RESERVED_ENV.includes(k)) env[k] = v;
   }
-  return { ...env, ...extra, CYNODE_TASK_ID: job.task_id, CYNODE_JOB_ID: job.job_id, CYNODE_WORKSPACE_DIR: WORKSPACE_DIR };
+  return {
+    ...env,
+    ...extra,
+    CYNODE_TASK_ID: job.task_id,
+    CYNODE_JOB_ID: job.job_id,
+    CYNODE_WORKSPACE_DIR: WORKSPACE_DIR,
+  };
 }
 
 type Active = {
@@ -82,12 +92,20 @@ const PODMAN_FAILED = 125;
 
 export type SandboxRunner = ReturnType<typeof createSandboxRunner>;
 
-export function createSandboxRunner({ podman, settings, log, now = () => new Date(), maxJobTimeoutSeconds, placeInferenceJob }: RunnerDeps) {
+export function createSandboxRunner({
+  podman,
+  settings,
+  log,
+  now = () => new Date(),
+  maxJobTimeoutSeconds,
+  placeInferenceJob,
+}: RunnerDeps) {
   const active = new Map<string, Active>();
   const plain: PlaceJob = async () => ({ mounts: [], env: {}, release: async () => {} });
 
   function admit(job: RunJobRequest): string {
-    if (!SAFE_JOB_ID.test(job.job_id)) throw new ProblemError(400, "job_id may contain only letters, digits, '.', '_' and '-' (max 128)");
+    if (!SAFE_JOB_ID.test(job.job_id))
+      throw new ProblemError(400, "job_id may contain only letters, digits, '.', '_' and '-' (max 128)");
     if (active.has(job.job_id)) throw new ProblemError(409, `job ${job.job_id} is already running`);
     if (active.size >= settings.maxConcurrency) throw new ProblemError(503, "sandbox capacity reached");
     const image = job.sandbox.image || settings.defaultImage;
@@ -100,9 +118,23 @@ export function createSandboxRunner({ podman, settings, log, now = () => new Dat
   async function execute(job: RunJobRequest, image: string, self: Active): Promise<RunJobResponse> {
     const startedAt = rfc3339(now());
     const name = containerName(job.job_id);
-    const result = (status: RunJobResponse["status"], exitCode: number, stdout = "", stderr = "", truncated = { stdout: false, stderr: false }): RunJobResponse => ({
-      version: 1, task_id: job.task_id, job_id: job.job_id, status, exit_code: exitCode, stdout, stderr,
-      started_at: startedAt, ended_at: rfc3339(now()), truncated,
+    const result = (
+      status: RunJobResponse["status"],
+      exitCode: number,
+      stdout = "",
+      stderr = "",
+      truncated = { stdout: false, stderr: false },
+    ): RunJobResponse => ({
+      version: 1,
+      task_id: job.task_id,
+      job_id: job.job_id,
+      status,
+      exit_code: exitCode,
+      stdout,
+      stderr,
+      started_at: startedAt,
+      ended_at: rfc3339(now()),
+      truncated,
     });
     const dirs = await createJobDirs(settings.mountRoot, job.job_id).catch((err) => {
       log.error("workspace creation failed", { job_id: job.job_id, error: err });
@@ -111,18 +143,27 @@ export function createSandboxRunner({ podman, settings, log, now = () => new Dat
     let placement: Placement | undefined;
     let cleanExit = false;
     try {
-      placement = await (job.sandbox.use_inference && placeInferenceJob ? placeInferenceJob : plain)(job).catch((err: Error) => {
-        throw new Error(`sandbox placement failed: ${err.message}`);
-      });
+      placement = await (job.sandbox.use_inference && placeInferenceJob ? placeInferenceJob : plain)(job).catch(
+        (err: Error) => {
+          throw new Error(`sandbox placement failed: ${err.message}`);
+        },
+      );
       if (self.canceled) return result("canceled", -1);
       // One attached `podman run` (not create + start: that costs a second podman process per job).
-      const proc = podman.spawn(containerArgs({
-        name, image, command: job.sandbox.command, env: jobEnv(job, placement.env),
-        labels: { "cynodeai.task_id": job.task_id, "cynodeai.job_id": job.job_id, [NODE_LABEL]: settings.nodeSlug },
-        limits: settings.limits, pod: placement.pod, workdir: WORKSPACE_DIR,
-        mounts: [{ source: dirs.workspace, target: WORKSPACE_DIR }, ...placement.mounts],
-        pull: image.startsWith("localhost/") ? "never" : "missing",
-      }));
+      const proc = podman.spawn(
+        containerArgs({
+          name,
+          image,
+          command: job.sandbox.command,
+          env: jobEnv(job, placement.env),
+          labels: { "cynodeai.task_id": job.task_id, "cynodeai.job_id": job.job_id, [NODE_LABEL]: settings.nodeSlug },
+          limits: settings.limits,
+          pod: placement.pod,
+          workdir: WORKSPACE_DIR,
+          mounts: [{ source: dirs.workspace, target: WORKSPACE_DIR }, ...placement.mounts],
+          pull: image.startsWith("localhost/") ? "never" : "missing",
+        }),
+      );
       self.exited = proc.exited;
       const seconds = effectiveTimeoutSeconds(job.sandbox.timeout_seconds, settings.timeouts, maxJobTimeoutSeconds?.());
       const timer = setTimeout(() => {
@@ -139,7 +180,8 @@ export function createSandboxRunner({ podman, settings, log, now = () => new Dat
       if (self.timedOut) return result("timeout", -1, stdout.text, stderr.text, truncated);
       // 125-127 may be podman's own failure, after which the container can still exist.
       cleanExit = code < PODMAN_FAILED;
-      if (code === PODMAN_FAILED) return result("failed", -1, stdout.text, `sandbox could not be started: ${stderr.text.trim()}`, truncated);
+      if (code === PODMAN_FAILED)
+        return result("failed", -1, stdout.text, `sandbox could not be started: ${stderr.text.trim()}`, truncated);
       return result(code === 0 ? "completed" : "failed", code, stdout.text, stderr.text, truncated);
     } catch (err) {
       log.error("job execution failed", { job_id: job.job_id, error: err });
@@ -167,7 +209,8 @@ export function createSandboxRunner({ podman, settings, log, now = () => new Dat
         kill: async () => {
           for (let attempt = 0; attempt < 50; attempt++) {
             await podman.exec(removeContainersArgs([name]));
-            if (!self.exited || (await Promise.race([self.exited.then(() => true), Bun.sleep(200).then(() => false)]))) return;
+            if (!self.exited || (await Promise.race([self.exited.then(() => true), Bun.sleep(200).then(() => false)])))
+              return;
           }
         },
         done: Promise.resolve(),
@@ -176,7 +219,12 @@ export function createSandboxRunner({ podman, settings, log, now = () => new Dat
       const done = execute(job, image, self).finally(() => active.delete(job.job_id));
       self.done = done.catch(() => {});
       const res = await done;
-      log.info("job finished", { task_id: job.task_id, job_id: job.job_id, status: res.status, exit_code: res.exit_code });
+      log.info("job finished", {
+        task_id: job.task_id,
+        job_id: job.job_id,
+        status: res.status,
+        exit_code: res.exit_code,
+      });
       return res;
     },
 

@@ -7,11 +7,21 @@ const limits = { pids: 64, memoryMb: 128, cpus: 1 };
 
 describe("explainPodmanFailure", () => {
   it("names the cause and the fix for the failures this host kind shows", () => {
-    expect(explainPodmanFailure("Error: crun: cgroups in hybrid mode not supported", "/c.conf")).toContain("selects runc");
-    expect(explainPodmanFailure('Error: default OCI runtime "runc" not found: invalid argument', "/c.conf")).toContain("apt-get install runc");
-    expect(explainPodmanFailure("error setting rlimit type 7: operation not permitted", "/c.conf")).toContain("default_ulimits");
-    expect(explainPodmanFailure("Error: cgroup pids controller missing", "/c.conf")).toContain("pids/memory/cpu limits");
-    expect(explainPodmanFailure("Error: something else", "/c.conf")).toBe("podman cannot run a sandbox container.\nError: something else");
+    expect(explainPodmanFailure("Error: crun: cgroups in hybrid mode not supported", "/c.conf")).toContain(
+      "selects runc",
+    );
+    expect(explainPodmanFailure('Error: default OCI runtime "runc" not found: invalid argument', "/c.conf")).toContain(
+      "apt-get install runc",
+    );
+    expect(explainPodmanFailure("error setting rlimit type 7: operation not permitted", "/c.conf")).toContain(
+      "default_ulimits",
+    );
+    expect(explainPodmanFailure("Error: cgroup pids controller missing", "/c.conf")).toContain(
+      "pids/memory/cpu limits",
+    );
+    expect(explainPodmanFailure("Error: something else", "/c.conf")).toBe(
+      "podman cannot run a sandbox container.\nError: something else",
+    );
   });
 });
 
@@ -24,11 +34,18 @@ describe("checkSandboxRuntime (real podman)", () => {
 
   it("explains a missing podman, a missing image and a failed build", async () => {
     const missing = createPodman({ containersConf: "/x", bin: "/nonexistent/podman" });
-    await expect(checkSandboxRuntime({ podman: missing, image: SANDBOX_IMAGE, limits })).rejects.toThrow("podman is not usable");
+    await expect(checkSandboxRuntime({ podman: missing, image: SANDBOX_IMAGE, limits })).rejects.toThrow(
+      "podman is not usable",
+    );
     const podman = testPodman();
     const image = "localhost/cynode-absent:latest";
     await expect(checkSandboxRuntime({ podman, image, limits })).rejects.toThrow("build it with `just images`");
-    const failing = checkSandboxRuntime({ podman, image, limits, buildImage: () => Promise.reject(new Error("no apt")) });
+    const failing = checkSandboxRuntime({
+      podman,
+      image,
+      limits,
+      buildImage: () => Promise.reject(new Error("no apt")),
+    });
     await expect(failing).rejects.toBeInstanceOf(RuntimeCheckError);
     await expect(failing).rejects.toThrow("building it failed: no apt");
   });
@@ -37,6 +54,8 @@ describe("checkSandboxRuntime (real podman)", () => {
     const podman = testPodman();
     await ensureSandboxImage(podman);
     // A memory limit below what the runtime accepts makes the probe container fail to start.
-    await expect(checkSandboxRuntime({ podman, image: SANDBOX_IMAGE, limits: { ...limits, memoryMb: 1 } })).rejects.toThrow("podman cannot");
+    await expect(
+      checkSandboxRuntime({ podman, image: SANDBOX_IMAGE, limits: { ...limits, memoryMb: 1 } }),
+    ).rejects.toThrow("podman cannot");
   });
 });

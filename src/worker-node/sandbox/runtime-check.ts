@@ -1,5 +1,12 @@
 /** Start-up check: podman runs a tiny container with exactly our sandbox flags, or we say plainly why not. */
-import { containerArgs, imageExistsArgs, removeContainersArgs, versionArgs, type ContainerLimits, type Podman } from "./podman";
+import {
+  containerArgs,
+  imageExistsArgs,
+  removeContainersArgs,
+  versionArgs,
+  type ContainerLimits,
+  type Podman,
+} from "./podman";
 
 export class RuntimeCheckError extends Error {}
 
@@ -15,7 +22,8 @@ export function explainPodmanFailure(stderr: string, containersConf: string): st
   if (/rlimit|ulimit|operation not permitted/i.test(stderr)) {
     return `the container's limits exceed what this host allows; lower default_ulimits (nofile/nproc) in ${containersConf}.\n${why}`;
   }
-  if (/cgroup/i.test(stderr)) return `podman cannot apply the sandbox's pids/memory/cpu limits on this host's cgroups.\n${why}`;
+  if (/cgroup/i.test(stderr))
+    return `podman cannot apply the sandbox's pids/memory/cpu limits on this host's cgroups.\n${why}`;
   return `podman cannot run a sandbox container.\n${why}`;
 }
 
@@ -29,13 +37,22 @@ export type RuntimeCheckOptions = {
 };
 
 /** Returns podman's version once a hardened container has run `true`; throws RuntimeCheckError otherwise. */
-export async function checkSandboxRuntime({ podman, image, limits, buildImage, name = `cynodeai-check-${process.pid}` }: RuntimeCheckOptions): Promise<string> {
+export async function checkSandboxRuntime({
+  podman,
+  image,
+  limits,
+  buildImage,
+  name = `cynodeai-check-${process.pid}`,
+}: RuntimeCheckOptions): Promise<string> {
   const version = await podman.exec(versionArgs());
   if (version.exitCode !== 0) {
     throw new RuntimeCheckError(`podman is not usable (apt-get install podman runc): ${version.stderr.trim()}`);
   }
   if ((await podman.exec(imageExistsArgs(image))).exitCode !== 0) {
-    if (!buildImage) throw new RuntimeCheckError(`sandbox image ${image} is missing; build it with \`just images\` (bun containers/build-image.ts sandbox)`);
+    if (!buildImage)
+      throw new RuntimeCheckError(
+        `sandbox image ${image} is missing; build it with \`just images\` (bun containers/build-image.ts sandbox)`,
+      );
     await buildImage().catch((err: Error) => {
       throw new RuntimeCheckError(`sandbox image ${image} is missing and building it failed: ${err.message}`);
     });

@@ -15,7 +15,13 @@ const settings = await testSettings();
 const log = memoryLogger("worker-api");
 const runner = createSandboxRunner({ podman, settings, log });
 let notReady: string | null = "registration not done";
-const app = createWorkerApi({ runner, bearerToken: () => TOKEN, notReadyReason: () => notReady, log, maxRequestBytes: () => 10 * 1024 * 1024 });
+const app = createWorkerApi({
+  runner,
+  bearerToken: () => TOKEN,
+  notReadyReason: () => notReady,
+  log,
+  maxRequestBytes: () => 10 * 1024 * 1024,
+});
 
 const auth = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
 const post = (path: string, body: unknown, headers: Record<string, string> = auth) =>
@@ -23,7 +29,12 @@ const post = (path: string, body: unknown, headers: Record<string, string> = aut
 
 function jobBody(script: string, sandbox: Partial<RunJobRequest["sandbox"]> = {}): RunJobRequest {
   const id = crypto.randomUUID();
-  return { version: 1, task_id: crypto.randomUUID(), job_id: id, sandbox: { command: ["sh", "-c", script], ...sandbox } };
+  return {
+    version: 1,
+    task_id: crypto.randomUUID(),
+    job_id: id,
+    sandbox: { command: ["sh", "-c", script], ...sandbox },
+  };
 }
 async function run(script: string, sandbox: Partial<RunJobRequest["sandbox"]> = {}) {
   const res = await post(WORKER_API.runJob, jobBody(script, sandbox));
@@ -44,7 +55,11 @@ describe("health", () => {
     expect([before.status, await before.text()]).toEqual([503, "registration not done"]);
     notReady = null;
     const after = await app.request("/readyz");
-    expect([after.status, await after.text(), after.headers.get("content-type")]).toEqual([200, "ready", "text/plain; charset=utf-8"]);
+    expect([after.status, await after.text(), after.headers.get("content-type")]).toEqual([
+      200,
+      "ready",
+      "text/plain; charset=utf-8",
+    ]);
   });
 });
 
@@ -61,7 +76,11 @@ describe("POST /v1/worker/jobs:run — request checks", () => {
 
   it("rejects bodies over the limit with 413 problem+json", async () => {
     const big = JSON.stringify({ ...jobBody("true"), pad: "x".repeat(10 * 1024 * 1024) });
-    expect(await problem(await post(WORKER_API.runJob, big))).toMatchObject({ status: 413, title: "Request Entity Too Large", detail: "Request body exceeds maximum size" });
+    expect(await problem(await post(WORKER_API.runJob, big))).toMatchObject({
+      status: 413,
+      title: "Request Entity Too Large",
+      detail: "Request body exceeds maximum size",
+    });
   });
 
   it("answers malformed JSON and invalid requests with the reference's 400 details", async () => {
@@ -74,11 +93,19 @@ describe("POST /v1/worker/jobs:run — request checks", () => {
       [{ ...jobBody("true"), task_id: "" }, "task_id and job_id are required"],
       [{ ...jobBody("true"), job_id: undefined }, "task_id and job_id are required"],
       [jobBody("true", { network_policy: "open" as "none" }), "network_policy must be none or restricted"],
-      [jobBody("true", { timeout_seconds: "5" as unknown as number }), "sandbox.timeout_seconds: Invalid type: Expected number but received \"5\""],
+      [
+        jobBody("true", { timeout_seconds: "5" as unknown as number }),
+        'sandbox.timeout_seconds: Invalid type: Expected number but received "5"',
+      ],
       [jobBody("true", { env: { "BAD-NAME": "x" } }), "sandbox.env key is not a valid variable name: BAD-NAME"],
     ];
     for (const [body, detail] of cases) {
-      expect(await problem(await post(WORKER_API.runJob, body))).toEqual({ status: 400, type: "urn:cynodeai:error:validation", title: "Bad Request", detail });
+      expect(await problem(await post(WORKER_API.runJob, body))).toEqual({
+        status: 400,
+        type: "urn:cynodeai:error:validation",
+        title: "Bad Request",
+        detail,
+      });
     }
   });
 
@@ -90,7 +117,12 @@ describe("POST /v1/worker/jobs:run — request checks", () => {
 
 describe("POST /v1/worker/jobs:run — real podman", () => {
   it("runs hello with exit 0", async () => {
-    expect(await run("echo hello")).toMatchObject({ status: "completed", exit_code: 0, stdout: "hello\n", truncated: { stdout: false, stderr: false } });
+    expect(await run("echo hello")).toMatchObject({
+      status: "completed",
+      exit_code: 0,
+      stdout: "hello\n",
+      truncated: { stdout: false, stderr: false },
+    });
   });
 
   it("reports a failing command as failed with its exit code", async () => {
@@ -116,7 +148,9 @@ describe("POST /v1/worker/jobs:run — real podman", () => {
   });
 
   it("cannot open a socket to the host or beyond", async () => {
-    const res = await run("nc -w 2 127.0.0.1 12090 </dev/null; nc -w 2 10.0.2.2 12090 </dev/null; nc -w 2 8.8.8.8 53 </dev/null; echo done");
+    const res = await run(
+      "nc -w 2 127.0.0.1 12090 </dev/null; nc -w 2 10.0.2.2 12090 </dev/null; nc -w 2 8.8.8.8 53 </dev/null; echo done",
+    );
     expect(res.stdout).toBe("done\n");
     expect(res.stderr.match(/can't connect/g)?.length).toBe(3);
   });
@@ -140,7 +174,10 @@ describe("POST /v1/worker/jobs:run — real podman", () => {
     const cancel = await post(WORKER_API.cancelJob(body.job_id), "");
     expect(await cancel.json()).toEqual({ job_id: body.job_id, canceled: true });
     expect(await (await running).json()).toMatchObject({ status: "canceled", exit_code: -1 });
-    expect(await (await post(WORKER_API.cancelJob(body.job_id), "")).json()).toEqual({ job_id: body.job_id, canceled: false });
+    expect(await (await post(WORKER_API.cancelJob(body.job_id), "")).json()).toEqual({
+      job_id: body.job_id,
+      canceled: false,
+    });
   });
 });
 

@@ -51,7 +51,13 @@ function requireBearer(token: () => string | undefined): MiddlewareHandler {
   };
 }
 
-export function createWorkerApi({ runner, bearerToken, notReadyReason, log, maxRequestBytes = () => DEFAULT_MAX_REQUEST_BYTES }: WorkerApiDeps) {
+export function createWorkerApi({
+  runner,
+  bearerToken,
+  notReadyReason,
+  log,
+  maxRequestBytes = () => DEFAULT_MAX_REQUEST_BYTES,
+}: WorkerApiDeps) {
   const limit: MiddlewareHandler = (c, next) =>
     bodyLimit({
       maxSize: maxRequestBytes(),

@@ -26,7 +26,9 @@ export function loginCommand(ctx: Ctx) {
       if (fromStdin && !handle) throw usageError("--password-stdin requires --user");
       handle ||= (await prompt(ctx, "User: ", false)).trim();
       if (!handle) throw usageError("a user handle is required");
-      const password = fromStdin ? (await ctx.io.stdin.readAll()).replace(/\r?\n$/, "") : await prompt(ctx, "Password: ", true);
+      const password = fromStdin
+        ? (await ctx.io.stdin.readAll()).replace(/\r?\n$/, "")
+        : await prompt(ctx, "Password: ", true);
       if (!password) throw usageError("a password is required");
       const tokens = await ctx.client().login({ handle, password });
       await ctx.saveTokens({ token: tokens.access_token, refresh_token: tokens.refresh_token });

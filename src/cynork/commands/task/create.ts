@@ -15,7 +15,11 @@ const args = {
   "commands-file": { type: "string", description: "file with one command per line (≤ 64 KiB)" },
   name: { type: "string", alias: "task-name", description: "task name" },
   "project-id": { type: "string", description: "project UUID (default: your default project)" },
-  attach: { type: "string", alias: ["a", "attachment"], description: "attach a file path; repeatable, ≤ 16 files of ≤ 10 MiB" },
+  attach: {
+    type: "string",
+    alias: ["a", "attachment"],
+    description: "attach a file path; repeatable, ≤ 16 files of ≤ 10 MiB",
+  },
   "use-inference": { type: "boolean", description: "give a script/commands job access to the model" },
   "input-mode": { type: "string", description: "prompt, script or commands (relabels -p/-t/-f text)" },
   result: { type: "boolean", description: "wait for the task to end and print its result" },

@@ -30,7 +30,9 @@ export function listCommand(ctx: Ctx) {
       const limit = Math.min(200, Math.max(1, integer(flags.string("limit")!, "--limit")));
       const offset = flags.string("offset");
       if (offset !== undefined && integer(offset, "--offset") < 0) throw usageError("--offset must not be negative");
-      const page = await ctx.authedClient().listTasks({ limit: String(limit), offset, cursor: flags.string("cursor"), status });
+      const page = await ctx
+        .authedClient()
+        .listTasks({ limit: String(limit), offset, cursor: flags.string("cursor"), status });
       ctx.print(page, { ...TASK_LINE, rows: "tasks" });
       if (page.next_cursor) ctx.info(`more: --cursor ${page.next_cursor}`);
     },

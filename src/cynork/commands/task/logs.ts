@@ -23,7 +23,8 @@ export function logsCommand(ctx: Ctx) {
     async run({ rawArgs }) {
       const flags = parseFlags(rawArgs, args);
       const stream = flags.string("stream")!;
-      if (!(LOG_STREAMS as readonly string[]).includes(stream)) throw usageError(`--stream must be one of ${LOG_STREAMS.join(", ")}`);
+      if (!(LOG_STREAMS as readonly string[]).includes(stream))
+        throw usageError(`--stream must be one of ${LOG_STREAMS.join(", ")}`);
       const [id] = flags.positionals;
       const client = ctx.authedClient();
       if (!flags.bool("follow")) return ctx.print(logsValue(await client.taskLogs(id!, stream), stream), LOGS_STREAMS);
@@ -33,7 +34,11 @@ export function logsCommand(ctx: Ctx) {
         // Status first, output second: once the task is seen ended, the output read after it is complete.
         const { status } = await client.getTask(id!);
         const logs = await client.taskLogs(id!, stream);
-        if (live) ctx.print({ stdout: added(shown.stdout, logs.stdout), stderr: added(shown.stderr, logs.stderr) }, LOGS_STREAMS);
+        if (live)
+          ctx.print(
+            { stdout: added(shown.stdout, logs.stdout), stderr: added(shown.stderr, logs.stderr) },
+            LOGS_STREAMS,
+          );
         shown = logs;
         if (isTerminal(status)) break;
         await ctx.io.sleep(DEFAULT_POLL_MS, ctx.io.interrupt);

@@ -29,7 +29,12 @@ export function watchCommand(ctx: Ctx) {
         // JSON mode prints one value: the final result.
         if (table) {
           if (io.stdout.isTTY && !flags.bool("no-clear")) io.stdout.write("\u001b[H\u001b[2J");
-          io.stdout.write(`Every ${intervalText}: cynork task result ${id}  ${io.now().toISOString().replace(/\.\d+Z$/, "Z")}\n\n`);
+          io.stdout.write(
+            `Every ${intervalText}: cynork task result ${id}  ${io
+              .now()
+              .toISOString()
+              .replace(/\.\d+Z$/, "Z")}\n\n`,
+          );
         }
         if (table || done) ctx.print(resultValue(result), RESULT_LINE);
         if (done) return;

@@ -4,10 +4,14 @@ import { sql, type Kysely } from "kysely";
 const now = sql`now()`;
 
 export async function up(db: Kysely<any>): Promise<void> {
-  const ts = (t: any) => t.addColumn("created_at", "timestamptz", (c: any) => c.notNull().defaultTo(now)).addColumn("updated_at", "timestamptz", (c: any) => c.notNull().defaultTo(now));
+  const ts = (t: any) =>
+    t
+      .addColumn("created_at", "timestamptz", (c: any) => c.notNull().defaultTo(now))
+      .addColumn("updated_at", "timestamptz", (c: any) => c.notNull().defaultTo(now));
 
   await ts(
-    db.schema.createTable("users")
+    db.schema
+      .createTable("users")
       .addColumn("id", "uuid", (c) => c.primaryKey())
       .addColumn("handle", "text", (c) => c.notNull().unique())
       .addColumn("email", "text", (c) => c.unique())
@@ -18,7 +22,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex("users_is_active_idx").on("users").column("is_active").execute();
 
   await ts(
-    db.schema.createTable("password_credentials")
+    db.schema
+      .createTable("password_credentials")
       .addColumn("id", "uuid", (c) => c.primaryKey())
       .addColumn("user_id", "uuid", (c) => c.notNull().unique().references("users.id").onDelete("cascade"))
       .addColumn("password_hash", "bytea", (c) => c.notNull())
@@ -26,7 +31,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   ).execute();
 
   await ts(
-    db.schema.createTable("refresh_sessions")
+    db.schema
+      .createTable("refresh_sessions")
       .addColumn("id", "uuid", (c) => c.primaryKey())
       .addColumn("user_id", "uuid", (c) => c.notNull().references("users.id").onDelete("cascade"))
       .addColumn("family_id", "uuid", (c) => c.notNull())
@@ -39,10 +45,19 @@ export async function up(db: Kysely<any>): Promise<void> {
   ).execute();
   await db.schema.createIndex("refresh_sessions_user_idx").on("refresh_sessions").column("user_id").execute();
   await db.schema.createIndex("refresh_sessions_family_idx").on("refresh_sessions").column("family_id").execute();
-  await db.schema.createIndex("refresh_sessions_hash_idx").on("refresh_sessions").column("refresh_token_hash").execute();
-  await db.schema.createIndex("refresh_sessions_active_idx").on("refresh_sessions").columns(["is_active", "expires_at"]).execute();
+  await db.schema
+    .createIndex("refresh_sessions_hash_idx")
+    .on("refresh_sessions")
+    .column("refresh_token_hash")
+    .execute();
+  await db.schema
+    .createIndex("refresh_sessions_active_idx")
+    .on("refresh_sessions")
+    .columns(["is_active", "expires_at"])
+    .execute();
 
-  await db.schema.createTable("auth_audit_log")
+  await db.schema
+    .createTable("auth_audit_log")
     .addColumn("id", "uuid", (c) => c.primaryKey())
     .addColumn("user_id", "uuid", (c) => c.references("users.id").onDelete("set null"))
     .addColumn("event_type", "text", (c) => c.notNull())
@@ -57,7 +72,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     await db.schema.createIndex(`auth_audit_log_${col}_idx`).on("auth_audit_log").column(col).execute();
 
   await ts(
-    db.schema.createTable("projects")
+    db.schema
+      .createTable("projects")
       .addColumn("id", "uuid", (c) => c.primaryKey())
       .addColumn("slug", "text", (c) => c.notNull().unique())
       .addColumn("display_name", "text", (c) => c.notNull())
@@ -67,7 +83,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   ).execute();
 
   await ts(
-    db.schema.createTable("tasks")
+    db.schema
+      .createTable("tasks")
       .addColumn("id", "uuid", (c) => c.primaryKey())
       .addColumn("created_by", "uuid", (c) => c.references("users.id").onDelete("set null"))
       .addColumn("project_id", "uuid")
@@ -85,7 +102,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex("tasks_owner_created_idx").on("tasks").columns(["created_by", "created_at"]).execute();
 
   await ts(
-    db.schema.createTable("nodes")
+    db.schema
+      .createTable("nodes")
       .addColumn("id", "uuid", (c) => c.primaryKey())
       .addColumn("node_slug", "text", (c) => c.notNull().unique())
       .addColumn("status", "text", (c) => c.notNull().defaultTo("registered"))
@@ -102,19 +120,26 @@ export async function up(db: Kysely<any>): Promise<void> {
       .addColumn("last_capability_at", "timestamptz")
       .addColumn("metadata", "jsonb"),
   ).execute();
-  for (const col of ["status", "last_seen_at"]) await db.schema.createIndex(`nodes_${col}_idx`).on("nodes").column(col).execute();
+  for (const col of ["status", "last_seen_at"])
+    await db.schema.createIndex(`nodes_${col}_idx`).on("nodes").column(col).execute();
 
-  await db.schema.createTable("node_capabilities")
+  await db.schema
+    .createTable("node_capabilities")
     .addColumn("id", "uuid", (c) => c.primaryKey())
     .addColumn("node_id", "uuid", (c) => c.notNull().references("nodes.id").onDelete("cascade"))
     .addColumn("reported_at", "timestamptz", (c) => c.notNull().defaultTo(now))
     .addColumn("capability_snapshot", "jsonb", (c) => c.notNull())
     .addColumn("hash", "text", (c) => c.notNull())
     .execute();
-  await db.schema.createIndex("node_capabilities_node_reported_idx").on("node_capabilities").columns(["node_id", "reported_at"]).execute();
+  await db.schema
+    .createIndex("node_capabilities_node_reported_idx")
+    .on("node_capabilities")
+    .columns(["node_id", "reported_at"])
+    .execute();
 
   await ts(
-    db.schema.createTable("jobs")
+    db.schema
+      .createTable("jobs")
       .addColumn("id", "uuid", (c) => c.primaryKey())
       .addColumn("task_id", "uuid", (c) => c.notNull().references("tasks.id").onDelete("cascade"))
       .addColumn("node_id", "uuid", (c) => c.references("nodes.id").onDelete("set null"))
@@ -131,7 +156,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     await db.schema.createIndex(`jobs_${col}_idx`).on("jobs").column(col).execute();
 
   await ts(
-    db.schema.createTable("task_artifacts")
+    db.schema
+      .createTable("task_artifacts")
       .addColumn("id", "uuid", (c) => c.primaryKey())
       .addColumn("task_id", "uuid", (c) => c.notNull().references("tasks.id").onDelete("cascade"))
       .addColumn("run_id", "uuid")
@@ -143,7 +169,8 @@ export async function up(db: Kysely<any>): Promise<void> {
       .addUniqueConstraint("task_artifacts_task_path_uq", ["task_id", "path"]),
   ).execute();
 
-  await db.schema.createTable("api_credentials")
+  await db.schema
+    .createTable("api_credentials")
     .addColumn("id", "uuid", (c) => c.primaryKey())
     .addColumn("provider", "text", (c) => c.notNull())
     .addColumn("is_active", "boolean", (c) => c.notNull().defaultTo(true))
@@ -152,6 +179,18 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const t of ["api_credentials", "task_artifacts", "jobs", "node_capabilities", "nodes", "tasks", "projects", "auth_audit_log", "refresh_sessions", "password_credentials", "users"])
+  for (const t of [
+    "api_credentials",
+    "task_artifacts",
+    "jobs",
+    "node_capabilities",
+    "nodes",
+    "tasks",
+    "projects",
+    "auth_audit_log",
+    "refresh_sessions",
+    "password_credentials",
+    "users",
+  ])
     await db.schema.dropTable(t).ifExists().execute();
 }
