@@ -3,6 +3,7 @@
  * (reference-contracts 1.2 and 2). Objects are loose where the contract says fields may be added later.
  */
 import * as v from "valibot";
+import { LIMITS, List, Text, Timestamp as RequestTime } from "./storable";
 
 export const CONTROL_PLANE_API = {
   register: "/v1/nodes/register",
@@ -30,58 +31,58 @@ const Int = v.pipe(v.number(), v.integer());
 // ---- 2.1 node_capability_report_v1 and the registration request ----
 
 export const GpuDevice = v.looseObject({
-  vendor: v.optional(v.string()),
-  model: v.optional(v.string()),
-  device_id: v.optional(v.string()),
+  vendor: v.optional(Text()),
+  model: v.optional(Text()),
+  device_id: v.optional(Text()),
   vram_mb: v.optional(Int),
-  features: v.optional(v.record(v.string(), v.unknown())),
+  features: v.optional(v.record(Text(), v.unknown())),
 });
 
 export const INFERENCE_MODES = ["allow", "disabled", "require"] as const;
 
 export const NodeCapabilityReport = v.looseObject({
   version: v.literal(1, NODE_ERRORS.capabilityVersion),
-  reported_at: Timestamp,
+  reported_at: RequestTime,
   node: v.looseObject(
     {
-      node_slug: v.pipe(v.string(NODE_ERRORS.slugRequired), v.trim(), v.nonEmpty(NODE_ERRORS.slugRequired)),
-      name: v.optional(v.string()),
-      labels: v.optional(v.array(v.string())),
+      node_slug: v.pipe(Text(LIMITS.name, NODE_ERRORS.slugRequired), v.trim(), v.nonEmpty(NODE_ERRORS.slugRequired)),
+      name: v.optional(Text()),
+      labels: v.optional(List(Text())),
     },
     NODE_ERRORS.slugRequired,
   ),
   platform: v.looseObject({
-    os: v.string(),
-    distro: v.optional(v.string()),
-    arch: v.string(),
-    kernel_version: v.optional(v.string()),
+    os: Text(),
+    distro: v.optional(Text()),
+    arch: Text(),
+    kernel_version: v.optional(Text()),
   }),
   container_runtime: v.optional(
     v.looseObject({
-      runtime: v.string(),
-      version: v.optional(v.string()),
+      runtime: Text(),
+      version: v.optional(Text()),
       rootless_supported: v.optional(v.boolean()),
       rootless_enabled: v.optional(v.boolean()),
     }),
   ),
   compute: v.looseObject({
-    cpu_model: v.optional(v.string()),
+    cpu_model: v.optional(Text()),
     cpu_cores: Int,
     ram_mb: Int,
     storage_free_mb: v.optional(Int),
   }),
-  gpu: v.optional(v.looseObject({ present: v.boolean(), devices: v.optional(v.array(GpuDevice)) })),
+  gpu: v.optional(v.looseObject({ present: v.boolean(), devices: v.optional(List(GpuDevice)) })),
   sandbox: v.optional(
     v.looseObject({
       supported: v.boolean(),
-      features: v.optional(v.array(v.string())),
+      features: v.optional(List(Text())),
       max_concurrency: v.optional(v.pipe(Int, v.minValue(1))),
     }),
   ),
   network: v.optional(
     v.looseObject({
       orchestrator_reachable: v.optional(v.boolean()),
-      outbound_policy: v.optional(v.string()),
+      outbound_policy: v.optional(Text()),
     }),
   ),
   inference: v.optional(
@@ -90,20 +91,20 @@ export const NodeCapabilityReport = v.looseObject({
       mode: v.optional(v.picklist(INFERENCE_MODES)),
       existing_service: v.optional(v.boolean()),
       running: v.optional(v.boolean()),
-      available_models: v.optional(v.array(v.string())),
+      available_models: v.optional(List(Text())),
     }),
   ),
-  worker_api: v.optional(v.looseObject({ base_url: v.string() })),
+  worker_api: v.optional(v.looseObject({ base_url: Text() })),
   tls: v.optional(
     v.looseObject({
-      trust_material_status: v.optional(v.string()),
-      worker_api_server_cert_pem: v.optional(v.string()),
+      trust_material_status: v.optional(Text()),
+      worker_api_server_cert_pem: v.optional(Text()),
     }),
   ),
 });
 
 export const RegistrationRequest = v.object({
-  psk: v.string(NODE_ERRORS.badPsk),
+  psk: Text(LIMITS.secret, NODE_ERRORS.badPsk),
   capability: NodeCapabilityReport,
 });
 
@@ -206,18 +207,18 @@ export const CONFIG_ACK_STATUSES = ["applied", "failed"] as const;
 
 export const NodeConfigAck = v.object({
   version: v.literal(1, NODE_ERRORS.ackVersion),
-  node_slug: v.string(NODE_ERRORS.ackSlugMismatch),
-  config_version: v.string(),
-  ack_at: v.optional(Timestamp),
+  node_slug: Text(LIMITS.name, NODE_ERRORS.ackSlugMismatch),
+  config_version: Text(LIMITS.name),
+  ack_at: v.optional(RequestTime),
   status: v.picklist(CONFIG_ACK_STATUSES, NODE_ERRORS.ackStatus),
   error: v.optional(
     v.object({
-      type: v.string(),
-      message: v.string(),
-      details: v.optional(v.record(v.string(), v.unknown())),
+      type: Text(),
+      message: Text(),
+      details: v.optional(v.record(Text(), v.unknown())),
     }),
   ),
-  effective_config_hash: v.optional(v.string()),
+  effective_config_hash: v.optional(Text()),
 });
 
 export type NodeCapabilityReport = v.InferOutput<typeof NodeCapabilityReport>;

@@ -27,8 +27,8 @@ export const PROBLEM_KINDS = {
 } as const;
 export type ProblemStatus = keyof typeof PROBLEM_KINDS;
 
-/** The body for a status, omitting an empty detail as the reference does. */
-export function problemBody(status: ProblemStatus, detail?: string): Problem {
+/** The body for a status, omitting an empty detail as the reference does; `instance` names one occurrence. */
+export function problemBody(status: ProblemStatus, detail?: string, instance?: string): Problem {
   const { type, title } = PROBLEM_KINDS[status];
-  return detail ? { type, title, status, detail } : { type, title, status };
+  return { type, title, status, ...(detail ? { detail } : {}), ...(instance ? { instance } : {}) };
 }

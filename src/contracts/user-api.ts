@@ -1,11 +1,12 @@
 /** User API (gateway :12080) payloads, shared by the gateway and cynork. Field names per reference-contracts 1.3 and 6. */
 import * as v from "valibot";
+import { LIMITS, List, Text } from "./storable";
 
 const Timestamp = v.string();
 
-export const LoginRequest = v.object({ handle: v.string(), password: v.string() });
-export const RefreshRequest = v.object({ refresh_token: v.string() });
-export const LogoutRequest = v.object({ refresh_token: v.optional(v.string()) });
+export const LoginRequest = v.object({ handle: Text(LIMITS.name), password: Text(LIMITS.secret) });
+export const RefreshRequest = v.object({ refresh_token: Text(LIMITS.secret) });
+export const LogoutRequest = v.object({ refresh_token: v.optional(Text(LIMITS.secret)) });
 export const LoginResponse = v.object({
   access_token: v.string(),
   refresh_token: v.string(),
@@ -32,12 +33,12 @@ export const INPUT_MODES = ["prompt", "script", "commands"] as const;
 export const InputMode = v.picklist(INPUT_MODES);
 
 export const CreateTaskRequest = v.object({
-  prompt: v.string(),
+  prompt: Text(LIMITS.body),
   // "" means the default (prompt), as in the reference.
   input_mode: v.optional(v.union([InputMode, v.literal("")])),
-  task_name: v.optional(v.string()),
-  project_id: v.optional(v.string()),
-  attachments: v.optional(v.array(v.string())),
+  task_name: v.optional(Text(LIMITS.name)),
+  project_id: v.optional(Text(LIMITS.name)),
+  attachments: v.optional(List(Text(LIMITS.text))),
   use_inference: v.optional(v.boolean()),
   use_sba: v.optional(v.boolean()),
 });
@@ -55,10 +56,10 @@ export const TaskResponse = v.object({
 });
 
 export const ListTasksQuery = v.object({
-  limit: v.optional(v.string()),
-  offset: v.optional(v.string()),
-  cursor: v.optional(v.string()),
-  status: v.optional(v.string()),
+  limit: v.optional(Text(LIMITS.name)),
+  offset: v.optional(Text(LIMITS.name)),
+  cursor: v.optional(Text(LIMITS.name)),
+  status: v.optional(Text(LIMITS.name)),
 });
 
 export const ListTasksResponse = v.object({

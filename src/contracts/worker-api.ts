@@ -1,5 +1,6 @@
 /** Worker API (node :12090) payloads, shared by the worker and the orchestrator's dispatcher (reference-contracts 1.4). */
 import * as v from "valibot";
+import { LIMITS, List, Text, TextMap } from "./storable";
 
 export const WORKER_API = {
   runJob: "/v1/worker/jobs:run",
@@ -10,9 +11,9 @@ export const NETWORK_POLICIES = ["none", "restricted"] as const;
 
 /** What a job runs: the `sandbox` object of RunJobRequest, also stored as the job payload by the orchestrator. */
 export const SandboxSpec = v.object({
-  image: v.optional(v.string()),
-  command: v.pipe(v.array(v.string()), v.minLength(1, "sandbox.command is required when job_spec_json is not set")),
-  env: v.optional(v.record(v.string(), v.string())),
+  image: v.optional(Text(LIMITS.text)),
+  command: v.pipe(List(Text(LIMITS.body)), v.minLength(1, "sandbox.command is required when job_spec_json is not set")),
+  env: v.optional(TextMap()),
   timeout_seconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   network_policy: v.optional(v.picklist(NETWORK_POLICIES, "network_policy must be none or restricted")),
   use_inference: v.optional(v.boolean()),
@@ -20,8 +21,8 @@ export const SandboxSpec = v.object({
 
 export const RunJobRequest = v.object({
   version: v.literal(1, "unsupported version"),
-  task_id: v.pipe(v.string(), v.nonEmpty("task_id and job_id are required")),
-  job_id: v.pipe(v.string(), v.nonEmpty("task_id and job_id are required")),
+  task_id: v.pipe(Text(LIMITS.name), v.nonEmpty("task_id and job_id are required")),
+  job_id: v.pipe(Text(LIMITS.name), v.nonEmpty("task_id and job_id are required")),
   sandbox: SandboxSpec,
 });
 

@@ -3,6 +3,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { PROBLEM_CONTENT_TYPE, problemBody, type ProblemStatus } from "../contracts/problem";
 import type { Logger } from "./log";
+import { requestDatabaseProblem } from "./request-database-error";
 
 export class ProblemError extends Error {
   constructor(
@@ -18,8 +19,9 @@ export function problemResponse(
   status: ProblemStatus,
   detail?: string,
   headers: Record<string, string> = {},
+  instance?: string,
 ): Response {
-  return new Response(JSON.stringify(problemBody(status, detail)), {
+  return new Response(JSON.stringify(problemBody(status, detail, instance)), {
     status,
     headers: { "content-type": PROBLEM_CONTENT_TYPE, ...headers },
   });
@@ -38,8 +40,17 @@ export function problemHandler({ log, badBodyDetail = "Invalid request body" }: 
       const status = (err.status === 413 ? 413 : err.status === 401 ? 401 : 400) as ProblemStatus;
       return problemResponse(status, status === 413 ? "Request body exceeds maximum size" : badBodyDetail);
     }
-    log.error("request failed", { method: c.req.method, path: c.req.path, error: err });
-    return problemResponse(500, "Internal server error");
+    const caused = requestDatabaseProblem(err);
+    if (caused) return problemResponse(caused.status, caused.detail);
+    // The request id ties the caller's answer to the logged error without exposing the error itself.
+    const requestId = crypto.randomUUID();
+    log.error("request failed", { method: c.req.method, path: c.req.path, request_id: requestId, error: err });
+    return problemResponse(
+      500,
+      "Internal server error",
+      { "x-request-id": requestId },
+      `urn:cynodeai:request:${requestId}`,
+    );
   };
 }
 

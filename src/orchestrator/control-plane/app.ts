@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { ProblemError, notFoundHandler, problemHandler } from "../../lib/http-problem";
 import { accessLog } from "../../lib/access-log";
+import { storablePathAndQuery } from "../../lib/storable-input";
 import { healthRoutes } from "../health-routes";
 import { checkReadiness, type Readiness } from "../readiness";
 import { nodeRoutes, randomWorkerToken, type NodeRoutesDeps } from "./nodes";
@@ -30,6 +31,7 @@ export function createControlPlane(deps: ControlPlaneDeps) {
         },
       }),
     )
+    .use(storablePathAndQuery())
     .route("/", healthRoutes(deps.readiness ?? (() => checkReadiness(deps.db))))
     .route("/", nodeRoutes(full));
   app.onError(problemHandler({ log: deps.log }));

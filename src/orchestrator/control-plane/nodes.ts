@@ -11,6 +11,7 @@ import {
   type NodeBootstrapPayload,
 } from "../../contracts/node-payloads";
 import { ProblemError } from "../../lib/http-problem";
+import { assertStorable, schemaProblem } from "../../lib/storable-input";
 import type { Logger } from "../../lib/log";
 import type { SecretBox } from "../auth/secret-box";
 import type { Tokens } from "../auth/tokens";
@@ -49,10 +50,13 @@ async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
  * before the capability, as the reference does); the first issue becomes the 400 detail (reference wording where there is one). */
 function parseOr400<S extends v.GenericSchema>(schema: S, input: unknown): v.InferOutput<S> {
   const result = v.safeParse(schema, input);
-  if (result.success) return result.output;
+  if (result.success) {
+    assertStorable(result.output);
+    return result.output;
+  }
   const issue = result.issues[0];
   if (KNOWN_DETAILS.has(issue.message)) throw new ProblemError(400, issue.message);
-  throw new ProblemError(400, `${NODE_ERRORS.badBody}: ${v.getDotPath(issue) ?? "body"}: ${issue.message}`);
+  throw schemaProblem(result.issues, `${NODE_ERRORS.badBody}: ${v.getDotPath(issue) ?? "body"}: ${issue.message}`);
 }
 
 /** Constant-time PSK comparison (digests first, so lengths never differ). */

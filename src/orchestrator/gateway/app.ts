@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "../../lib/log";
 import { accessLog } from "../../lib/access-log";
+import { storablePathAndQuery } from "../../lib/storable-input";
 import { ProblemError, notFoundHandler, problemHandler } from "../../lib/http-problem";
 import type { Db } from "../db/connect";
 import type { LoginLimiter } from "../auth/login-limiter";
@@ -44,6 +45,7 @@ export function createGateway(deps: GatewayDeps) {
         },
       }),
     )
+    .use(storablePathAndQuery())
     .route("/", healthRoutes(deps.readiness))
     .route("/v1/auth", authRoutes({ ...deps, now }))
     .route("/v1/users", userRoutes({ ...deps, now }))

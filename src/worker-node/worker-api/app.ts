@@ -8,6 +8,7 @@ import { RunJobRequest, WORKER_API, type CancelJobResponse } from "../../contrac
 import { accessLog } from "../../lib/access-log";
 import { notFoundHandler, ProblemError, problemHandler } from "../../lib/http-problem";
 import type { Logger } from "../../lib/log";
+import { assertStorable, schemaProblem, storablePathAndQuery } from "../../lib/storable-input";
 import type { SandboxRunner } from "../sandbox/run-job";
 
 export const DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
@@ -68,6 +69,7 @@ export function createWorkerApi({
 
   return new Hono()
     .use(accessLog(log))
+    .use(storablePathAndQuery())
     .get(HEALTH.healthz, (c) => c.text("ok", 200, TEXT))
     .get(HEALTH.readyz, (c) => {
       const reason = notReadyReason();
@@ -77,7 +79,8 @@ export function createWorkerApi({
       const body: unknown = await c.req.json().catch(() => undefined);
       if (body === null || typeof body !== "object" || Array.isArray(body)) throw new ProblemError(400, BAD_BODY);
       const parsed = v.safeParse(RunJobRequest, body);
-      if (!parsed.success) throw new ProblemError(400, validationDetail(parsed.issues));
+      if (!parsed.success) throw schemaProblem(parsed.issues, validationDetail(parsed.issues));
+      assertStorable(parsed.output);
       return c.json(await runner.run(parsed.output));
     })
     .post("/v1/worker/jobs/:target", requireBearer(bearerToken), async (c) => {
