@@ -62,6 +62,10 @@ Then("my refresh token is refused", async function (this: CyWorld) {
   await this.call("POST", "/v1/auth/refresh", { refresh_token: this.tokens!.refresh_token }, { token: null });
   expect(this.response!.status).toBe(401);
 });
+Then("my access token is refused", async function (this: CyWorld) {
+  await this.call("GET", "/v1/users/me");
+  expect(this.response!.status).toBe(401);
+});
 When("I request my user info", function (this: CyWorld) {
   return this.call("GET", "/v1/users/me");
 });

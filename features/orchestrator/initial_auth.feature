@@ -27,6 +27,7 @@ Feature: Initial user authentication
     When I log out
     Then the response status is 204
     And my refresh token is refused
+    And my access token is refused
 
   Scenario: Get current user info
     Given I am logged in as "admin"

@@ -114,22 +114,32 @@ describe("cynork auth", () => {
 
   it("logs out, ending the session at the gateway, after which whoami exits 3", async () => {
     await login();
-    const { refresh_token } = Bun.YAML.parse(await readFile(configFile, "utf8")) as Record<string, string>;
+    const { token, refresh_token } = Bun.YAML.parse(await readFile(configFile, "utf8")) as Record<string, string>;
     await writeFile(configFile, `${await readFile(configFile, "utf8")}credential_helper: keep-me\n`);
     expect(await cynork(["auth", "logout"])).toMatchObject({ code: 0, stdout: "logged_out=true\n" });
     const saved = Bun.YAML.parse(await readFile(configFile, "utf8")) as Record<string, string>;
     expect(saved).toEqual({ credential_helper: "keep-me" });
     expect((await f.call("POST", "/v1/auth/refresh", { body: { refresh_token } })).status).toBe(401);
+    // The access token died with its session on the server, not only in the file.
+    expect((await f.call("GET", "/v1/users/me", { token })).status).toBe(401);
     const who = await cynork(["auth", "whoami"]);
     expect(who).toMatchObject({ code: 3, stderr: "Error: not logged in: run 'cynork auth login'\n" });
     expect(json((await cynork(["auth", "logout", "-o", "json"])).stdout)).toEqual({ logged_out: true });
+  });
+
+  it("ends the session at the gateway with only an access token stored", async () => {
+    await login();
+    const { token } = Bun.YAML.parse(await readFile(configFile, "utf8")) as Record<string, string>;
+    await writeFile(configFile, `token: ${token}\n`);
+    expect((await cynork(["auth", "logout"])).code).toBe(0);
+    expect((await f.call("GET", "/v1/users/me", { token })).status).toBe(401);
   });
 
   it("logs out locally even when the gateway is down", async () => {
     await login();
     const r = await cynork(["auth", "logout"], { env: { CYNORK_GATEWAY_URL: "http://127.0.0.1:1" } });
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain("gateway logout failed");
+    expect(r.stderr).toContain("warning: gateway logout failed");
     expect(Bun.YAML.parse(await readFile(configFile, "utf8"))).toEqual({});
   });
 
@@ -150,7 +160,7 @@ describe("cynork auth", () => {
       ttl: { accessMs: 60_000, refreshMs: 60_000, nodeMs: 60_000 },
       now: () => new Date(Date.now() - 3_600_000),
     });
-    const { token: expired } = await past.issueAccess({ id: f.users.alice!, handle: "alice" });
+    const { token: expired } = await past.issueAccess({ id: f.users.alice!, handle: "alice" }, crypto.randomUUID());
     await writeFile(configFile, Bun.YAML.stringify({ token: expired, refresh_token: saved.refresh_token }));
     expect((await cynork(["auth", "whoami"])).stdout).toContain("user=alice");
     const now = Bun.YAML.parse(await readFile(configFile, "utf8")) as Record<string, string>;

@@ -120,12 +120,13 @@ export function createGatewayClient(opts: ClientOptions) {
     login: (body: api.LoginRequest) => send({ method: "POST", path: USER_API.login, schema: api.LoginResponse, body }),
     refresh: (refresh_token: string) =>
       send({ method: "POST", path: USER_API.refresh, schema: api.LoginResponse, body: { refresh_token } }),
-    logout: (refresh_token: string) =>
+    /** Ends the token's session at the gateway (and the refresh token's, when given). */
+    logout: (refresh_token?: string) =>
       send({
         method: "POST",
         path: USER_API.logout,
         schema: undefined,
-        body: { refresh_token },
+        body: refresh_token ? { refresh_token } : {},
         auth: true,
         noRefresh: true,
         timeoutMs: 5_000,

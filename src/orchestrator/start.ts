@@ -4,6 +4,8 @@ import type { Logger } from "../lib/log";
 import { serveApp, type Served } from "../lib/serve";
 import { bootstrapAdmin } from "./auth/bootstrap-admin";
 import { createLoginLimiter } from "./auth/login-limiter";
+import { listenForRevokedSessions } from "./auth/revoked-session-listener";
+import { createRevokedSessions } from "./auth/revoked-sessions";
 import { createSecretBox, loadSecretKey } from "./auth/secret-box";
 import { createTokens } from "./auth/tokens";
 import type { OrchestratorConfig } from "./config";
@@ -25,15 +27,19 @@ export async function startOrchestrator(
   io: { announce: (line: string) => void },
 ): Promise<RunningOrchestrator> {
   const stateDir = config.CYNODE_STATE_DIR;
-  const { db, close } = await openDatabase({ databaseUrl: config.DATABASE_URL, stateDir, log });
+  const { db, url, close } = await openDatabase({ databaseUrl: config.DATABASE_URL, stateDir, log });
   const stops: (() => Promise<void>)[] = [close];
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await s();
   };
   try {
     const secret = config.JWT_SECRET ?? (await readOrCreateSecret(stateDir, "jwt-secret"));
+    const revoked = createRevokedSessions();
+    const revocations = await listenForRevokedSessions({ db, url, revoked, log });
+    stops.push(() => revocations.stop());
     const tokens = createTokens({
       secret,
+      revoked,
       ttl: {
         accessMs: config.JWT_ACCESS_DURATION,
         refreshMs: config.JWT_REFRESH_DURATION,

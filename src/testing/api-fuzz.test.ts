@@ -14,6 +14,7 @@ import { hashPassword } from "../orchestrator/auth/passwords";
 import { createSecretBox, keyFromPassphrase } from "../orchestrator/auth/secret-box";
 import { createTokens } from "../orchestrator/auth/tokens";
 import { createControlPlane } from "../orchestrator/control-plane/app";
+import { createSession } from "../orchestrator/db/sessions";
 import { createUserWithPassword } from "../orchestrator/db/users";
 import { createGateway } from "../orchestrator/gateway/app";
 import { createWorkerApi } from "../worker-node/worker-api/app";
@@ -36,6 +37,7 @@ let t: TestDatabase;
 let gateway: ReturnType<typeof createGateway>;
 let controlPlane: ReturnType<typeof createControlPlane>;
 let userToken: string;
+let aliceId: string;
 let nodeJwt: string;
 
 /** The sandbox runner is the only stand-in: this test is about the Worker API's input handling, not podman. */
@@ -82,7 +84,7 @@ const postRaw = (app: App, path: string, token?: string) => (body: string) =>
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  await createUserWithPassword(t.db, { handle: "alice", passwordHash: await hashPassword("pw") });
+  aliceId = (await createUserWithPassword(t.db, { handle: "alice", passwordHash: await hashPassword("pw") })).id;
   gateway = createGateway({
     db: t.db,
     tokens,
@@ -122,14 +124,28 @@ afterAll(async () => {
   await t.drop();
 });
 
-const endpoints: { name: string; app: () => App; path: string; token?: () => string; seed: unknown }[] = [
+/** A new session of alice's, straight in the database: each logout ends the session of the token it carries. */
+async function freshSession(): Promise<string> {
+  const familyId = crypto.randomUUID();
+  const refresh = await tokens.issueRefresh({ id: aliceId }, familyId);
+  await createSession(t.db, { userId: aliceId, familyId, token: refresh.token, expiresAt: refresh.expiresAt });
+  return (await tokens.issueAccess({ id: aliceId, handle: "alice" }, familyId)).token;
+}
+
+const endpoints: {
+  name: string;
+  app: () => App;
+  path: string;
+  token?: () => string | Promise<string>;
+  seed: unknown;
+}[] = [
   { name: "gateway login", app: () => gateway, path: USER_API.login, seed: { handle: "alice", password: "wrong" } },
   { name: "gateway refresh", app: () => gateway, path: USER_API.refresh, seed: { refresh_token: "x.y.z" } },
   {
     name: "gateway logout",
     app: () => gateway,
     path: USER_API.logout,
-    token: () => userToken,
+    token: freshSession,
     seed: { refresh_token: "x.y.z" },
   },
   {
@@ -196,7 +212,7 @@ const endpoints: { name: string; app: () => App; path: string; token?: () => str
 describe("fuzzed JSON bodies", () => {
   endpoints.forEach((e, i) =>
     it(`${e.name}: ${RUNS} bodies, no 5xx, every error problem+json`, async () => {
-      await fuzz(counter, bodies(e.seed), (body) => postRaw(e.app(), e.path, e.token?.())(body), {
+      await fuzz(counter, bodies(e.seed), async (body) => postRaw(e.app(), e.path, await e.token?.())(body), {
         seed: SEED + i,
         runs: RUNS,
       });

@@ -1,5 +1,6 @@
 /** HS256 JWTs (jose) for users (access, refresh) and nodes, with the reference's claims (reference-contracts 5, 2.2). */
 import { SignJWT, jwtVerify } from "jose";
+import { createRevokedSessions, type RevokedSessions } from "./revoked-sessions";
 
 export type TokenType = "access" | "refresh" | "node";
 
@@ -10,6 +11,8 @@ export type TokenClaims = {
   exp: number;
   user_id?: string;
   handle?: string;
+  /** The session (login family) a user token belongs to; it dies with it. */
+  sid?: string;
   node_id?: string;
   node_slug?: string;
 };
@@ -18,9 +21,16 @@ export type TokenTtls = { accessMs: number; refreshMs: number; nodeMs: number };
 
 export type Tokens = ReturnType<typeof createTokens>;
 
-export function createTokens(opts: { secret: string; ttl: TokenTtls; now?: () => Date }) {
+export function createTokens(opts: {
+  secret: string;
+  ttl: TokenTtls;
+  now?: () => Date;
+  /** Ended sessions, whose user tokens are refused; a fresh set when not shared. */
+  revoked?: RevokedSessions;
+}) {
   const key = new TextEncoder().encode(opts.secret);
   const now = opts.now ?? (() => new Date());
+  const revoked = opts.revoked ?? createRevokedSessions(now);
   const ttlOf: Record<TokenType, number> = {
     access: opts.ttl.accessMs,
     refresh: opts.ttl.refreshMs,
@@ -43,12 +53,14 @@ export function createTokens(opts: { secret: string; ttl: TokenTtls; now?: () =>
 
   return {
     accessTtlSeconds: Math.floor(opts.ttl.accessMs / 1000),
-    issueAccess: (user: { id: string; handle: string }) =>
-      issue("access", user.id, { user_id: user.id, handle: user.handle }),
-    issueRefresh: (user: { id: string }) => issue("refresh", user.id, { user_id: user.id }),
+    revoked,
+    issueAccess: (user: { id: string; handle: string }, sessionId: string) =>
+      issue("access", user.id, { user_id: user.id, handle: user.handle, sid: sessionId }),
+    issueRefresh: (user: { id: string }, sessionId: string) =>
+      issue("refresh", user.id, { user_id: user.id, sid: sessionId }),
     issueNode: (node: { id: string; slug: string }) =>
       issue("node", node.id, { node_id: node.id, node_slug: node.slug }),
-    /** The claims of a valid, unexpired token of the expected type; undefined otherwise. */
+    /** The claims of a valid, unexpired token of the expected type (of a live session for users); else undefined. */
     async verify(token: string, type: TokenType): Promise<TokenClaims | undefined> {
       try {
         const { payload } = await jwtVerify(token, key, {
@@ -56,7 +68,10 @@ export function createTokens(opts: { secret: string; ttl: TokenTtls; now?: () =>
           algorithms: ["HS256", "HS384", "HS512"],
           currentDate: now(),
         });
-        return payload.token_type === type ? (payload as unknown as TokenClaims) : undefined;
+        if (payload.token_type !== type) return undefined;
+        const claims = payload as unknown as TokenClaims;
+        if (type !== "node" && (typeof claims.sid !== "string" || revoked.has(claims.sid))) return undefined;
+        return claims;
       } catch {
         return undefined;
       }

@@ -252,7 +252,7 @@ describe("bad input on the control-plane", () => {
       "Invalid or expired token",
     );
     await expectProblem(await call(CONTROL_PLANE_API.config, { token: "not.a.jwt" }), 401, "Invalid or expired token");
-    const user = await tokens.issueAccess({ id: crypto.randomUUID(), handle: "alice" });
+    const user = await tokens.issueAccess({ id: crypto.randomUUID(), handle: "alice" }, crypto.randomUUID());
     await expectProblem(await call(CONTROL_PLANE_API.config, { token: user.token }), 401, "Invalid or expired token");
     await expectProblem(
       await call(CONTROL_PLANE_API.capability, { token: user.token, body: report("x") }),

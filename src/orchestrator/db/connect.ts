@@ -17,9 +17,12 @@ export function connectionOptions(url: string): postgres.Options<{}> {
   };
 }
 
-export function connect(url: string): Db {
+/** A postgres.js client for a URL (the `host` query parameter moved into the options). */
+export function postgresClient(url: string, max = 10): postgres.Sql {
   const clean = url.replace(/([?&])host=[^&]*&?/, "$1").replace(/[?&]$/, "");
-  return new Kysely<Database>({
-    dialect: new PostgresJSDialect({ postgres: postgres(clean, connectionOptions(url)) }),
-  });
+  return postgres(clean, { ...connectionOptions(url), max });
+}
+
+export function connect(url: string): Db {
+  return new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: postgresClient(url) }) });
 }

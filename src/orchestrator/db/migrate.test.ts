@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { sql } from "kysely";
 import { createTestDatabase, type TestDatabase } from "../../testing/test-db";
 import { migrateToLatest } from "./migrate";
+import * as revokedSessions from "./migrations/0004-revoked-sessions";
 
 describe("migrations", () => {
   let t: TestDatabase;
@@ -24,8 +25,18 @@ describe("migrations", () => {
       "nodes",
       "node_capabilities",
       "task_artifacts",
+      "revoked_sessions",
     ])
       expect(names).toContain(table);
+  });
+
+  it("0004 can be undone and redone", async () => {
+    const exists = async () =>
+      (await sql<{ r: string | null }>`select to_regclass('revoked_sessions')::text as r`.execute(t.db)).rows[0]?.r;
+    await revokedSessions.down(t.db);
+    expect(await exists()).toBeNull();
+    await revokedSessions.up(t.db);
+    expect(await exists()).toBe("revoked_sessions");
   });
 
   it("is idempotent: a second run applies nothing", async () => {

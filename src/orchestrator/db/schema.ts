@@ -42,6 +42,13 @@ export interface RefreshSessionsTable {
   updated_at: Timestamp;
 }
 
+/** A session (login family) ended before its tokens expire; its access and refresh tokens are refused until then. */
+export interface RevokedSessionsTable {
+  session_id: string;
+  revoked_at: Generated<Date>;
+  expires_at: Timestamp;
+}
+
 export interface AuthAuditLogTable {
   id: string;
   user_id: string | null;
@@ -157,6 +164,7 @@ export interface Database {
   users: UsersTable;
   password_credentials: PasswordCredentialsTable;
   refresh_sessions: RefreshSessionsTable;
+  revoked_sessions: RevokedSessionsTable;
   auth_audit_log: AuthAuditLogTable;
   projects: ProjectsTable;
   tasks: TasksTable;

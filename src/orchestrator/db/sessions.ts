@@ -1,5 +1,6 @@
 /** Refresh sessions: one row per issued refresh token, grouped in families for reuse detection. */
 import type { Db } from "./connect";
+import { recordRevocations, type Revocation } from "./revoked-sessions";
 
 export async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
@@ -46,34 +47,54 @@ export async function rotateSession(db: Db, id: string, now: Date): Promise<bool
   return r.numUpdatedRows > 0n;
 }
 
-export async function revokeFamily(db: Db, familyId: string, now: Date): Promise<number> {
-  const r = await db
-    .updateTable("refresh_sessions")
-    .set({ is_active: false, updated_at: now })
-    .where("family_id", "=", familyId)
-    .where("is_active", "=", true)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
+/** Ends a login family (refresh-token reuse): every refresh token of it and, via its revocation, its access tokens. */
+export async function revokeFamily(db: Db, familyId: string, now: Date): Promise<Revocation[]> {
+  return db.transaction().execute(async (tx) => {
+    await tx
+      .updateTable("refresh_sessions")
+      .set({ is_active: false, updated_at: now })
+      .where("family_id", "=", familyId)
+      .where("is_active", "=", true)
+      .execute();
+    return recordRevocations(tx, [familyId], now);
+  });
 }
 
-export async function revokeUserSessions(db: Db, userId: string, now: Date): Promise<number> {
-  const r = await db
-    .updateTable("refresh_sessions")
-    .set({ is_active: false, updated_at: now })
-    .where("user_id", "=", userId)
-    .where("is_active", "=", true)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
+/** Ends every live session of a user (admin `revoke_sessions`). */
+export async function revokeUserSessions(db: Db, userId: string, now: Date): Promise<Revocation[]> {
+  return db.transaction().execute(async (tx) => {
+    const rows = await tx
+      .updateTable("refresh_sessions")
+      .set({ is_active: false, updated_at: now })
+      .where("user_id", "=", userId)
+      .where("is_active", "=", true)
+      .returning("family_id")
+      .execute();
+    return recordRevocations(tx, [...new Set(rows.map((r) => r.family_id))], now);
+  });
 }
 
-/** Ends the caller's own session for `token`; a token of another user is left alone. */
-export async function endSession(db: Db, userId: string, token: string, now: Date): Promise<boolean> {
-  const r = await db
-    .updateTable("refresh_sessions")
-    .set({ is_active: false, updated_at: now })
+/** The login family of the caller's own refresh `token`; a token of another user yields nothing. */
+export async function familyOfToken(db: Db, userId: string, token: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom("refresh_sessions")
+    .select("family_id")
     .where("refresh_token_hash", "=", await sha256(token))
     .where("user_id", "=", userId)
-    .where("is_active", "=", true)
     .executeTakeFirst();
-  return r.numUpdatedRows > 0n;
+  return row?.family_id;
+}
+
+/** Ends the caller's own sessions (logout): their refresh tokens die, and their access tokens with them. */
+export async function endSessions(db: Db, userId: string, familyIds: string[], now: Date): Promise<Revocation[]> {
+  return db.transaction().execute(async (tx) => {
+    const rows = await tx
+      .updateTable("refresh_sessions")
+      .set({ is_active: false, updated_at: now })
+      .where("user_id", "=", userId)
+      .where("family_id", "in", familyIds)
+      .returning("family_id")
+      .execute();
+    return recordRevocations(tx, [...new Set(rows.map((r) => r.family_id))], now);
+  });
 }

@@ -159,6 +159,10 @@ describe("POST /v1/auth/refresh", () => {
     expect((await f.call("POST", "/v1/auth/refresh", { body: { refresh_token: other.refresh_token } })).status).toBe(
       200,
     );
+    // The access tokens of the revoked family die with it; the other login's keep working.
+    for (const token of [first.access_token, second.access_token])
+      expect((await f.call("GET", "/v1/users/me", { token })).status).toBe(401);
+    expect((await f.call("GET", "/v1/users/me", { token: other.access_token })).status).toBe(200);
     const reasons = (await audit("refresh_failure")).map((r) => r.reason);
     expect(reasons).toContain("refresh token reuse");
   });
@@ -185,21 +189,28 @@ describe("POST /v1/auth/refresh", () => {
 });
 
 describe("POST /v1/auth/logout", () => {
-  it("ends only the caller's own session", async () => {
+  it("ends the caller's session, never another user's", async () => {
     const a = await f.login("alice");
     const b = await f.login("bob");
-    // Alice cannot end Bob's session by presenting his refresh token.
+    // Alice cannot end Bob's session by presenting his refresh token; her own session ends.
     expect(
       (await f.call("POST", "/v1/auth/logout", { token: a.access_token, body: { refresh_token: b.refresh_token } }))
         .status,
     ).toBe(204);
     expect((await f.call("POST", "/v1/auth/refresh", { body: { refresh_token: b.refresh_token } })).status).toBe(200);
-    expect(
-      (await f.call("POST", "/v1/auth/logout", { token: a.access_token, body: { refresh_token: a.refresh_token } }))
-        .status,
-    ).toBe(204);
     expect((await f.call("POST", "/v1/auth/refresh", { body: { refresh_token: a.refresh_token } })).status).toBe(401);
-    expect((await audit("logout")).length).toBeGreaterThanOrEqual(2);
+    expect((await audit("logout")).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("makes the session's access token 401 at once, and leaves the user's other sessions alone", async () => {
+    const s1 = await f.login("alice");
+    const s2 = await f.login("alice");
+    expect((await f.call("GET", "/v1/users/me", { token: s1.access_token })).status).toBe(200);
+    expect((await f.call("POST", "/v1/auth/logout", { token: s1.access_token, body: {} })).status).toBe(204);
+    const after = await problemOf(await f.call("GET", "/v1/users/me", { token: s1.access_token }));
+    expect(after).toMatchObject({ status: 401, body: { detail: "Invalid or expired token" } });
+    expect((await f.call("POST", "/v1/auth/refresh", { body: { refresh_token: s1.refresh_token } })).status).toBe(401);
+    expect((await f.call("GET", "/v1/users/me", { token: s2.access_token })).status).toBe(200);
   });
 
   it("requires a token and a JSON body", async () => {

@@ -7,7 +7,14 @@ import { validated } from "../../lib/validate";
 import { LoginRequest, LogoutRequest, RefreshRequest, type LoginResponse } from "../../contracts/user-api";
 import type { Db } from "../db/connect";
 import { recordAuthEvent, type AuthEvent } from "../db/audit";
-import { createSession, endSession, findSessionByToken, revokeFamily, rotateSession } from "../db/sessions";
+import {
+  createSession,
+  endSessions,
+  familyOfToken,
+  findSessionByToken,
+  revokeFamily,
+  rotateSession,
+} from "../db/sessions";
 import { findUserByHandle, findUserById, passwordHashOf } from "../db/users";
 import type { LoginLimiter } from "../auth/login-limiter";
 import { hashPassword, verifyPassword } from "../auth/passwords";
@@ -27,8 +34,8 @@ export function authRoutes({ db, tokens, limiter, log, now }: AuthDeps) {
     recordAuthEvent(db, { ...e, ip: clientAddress(c), userAgent: c.req.header("user-agent") ?? null });
 
   async function issuePair(user: { id: string; handle: string }, familyId: string): Promise<LoginResponse> {
-    const access = await tokens.issueAccess(user);
-    const refresh = await tokens.issueRefresh(user);
+    const access = await tokens.issueAccess(user, familyId);
+    const refresh = await tokens.issueRefresh(user, familyId);
     await createSession(db, { userId: user.id, familyId, token: refresh.token, expiresAt: refresh.expiresAt });
     return {
       access_token: access.token,
@@ -85,7 +92,11 @@ export function authRoutes({ db, tokens, limiter, log, now }: AuthDeps) {
         // A rotated token presented again means it leaked: end every session descended from the same login.
         if (session.rotated_at || session.is_active) {
           const revoked = await revokeFamily(db, session.family_id, t);
-          log.warn("refresh token reuse detected; session family revoked", { user_id: session.user_id, revoked });
+          tokens.revoked.add(revoked);
+          log.warn("refresh token reuse detected; session revoked", {
+            user_id: session.user_id,
+            session: session.family_id,
+          });
           return fail("refresh token reuse", session.user_id);
         }
         return fail("session not active", session.user_id);
@@ -101,13 +112,16 @@ export function authRoutes({ db, tokens, limiter, log, now }: AuthDeps) {
     .post("/logout", requireUser(tokens), validated("json", LogoutRequest, BAD_BODY), async (c) => {
       const user = c.get("user");
       const { refresh_token: token } = c.req.valid("json");
-      const ended = token ? await endSession(db, user.id, token, now()) : false;
+      // The caller's own session always ends; a refresh token given names one more of theirs (reference behaviour).
+      const other = token ? await familyOfToken(db, user.id, token) : undefined;
+      const ended = await endSessions(db, user.id, other ? [user.sessionId, other] : [user.sessionId], now());
+      tokens.revoked.add(ended);
       await audit(c, {
         event: "logout",
         success: true,
         userId: user.id,
         handle: user.handle,
-        reason: ended ? null : "no matching session",
+        reason: ended.length ? null : "no matching session",
       });
       return c.body(null, 204);
     });

@@ -4,7 +4,8 @@ import type { PeerBindings } from "../../lib/client-address";
 import { ProblemError } from "../../lib/http-problem";
 import { bearerToken, type Tokens } from "../auth/tokens";
 
-export type AuthedUser = { id: string; handle: string };
+/** The caller; `sessionId` is the login family its token belongs to. */
+export type AuthedUser = { id: string; handle: string; sessionId: string };
 export type GatewayEnv = { Bindings: PeerBindings; Variables: { user: AuthedUser } };
 
 export function requireUser(tokens: Tokens) {
@@ -12,8 +13,8 @@ export function requireUser(tokens: Tokens) {
     const token = bearerToken(c.req.header("authorization"));
     if (!token) throw new ProblemError(401, "Missing authorization header");
     const claims = await tokens.verify(token, "access");
-    if (!claims?.user_id || !claims.handle) throw new ProblemError(401, "Invalid or expired token");
-    c.set("user", { id: claims.user_id, handle: claims.handle });
+    if (!claims?.user_id || !claims.handle || !claims.sid) throw new ProblemError(401, "Invalid or expired token");
+    c.set("user", { id: claims.user_id, handle: claims.handle, sessionId: claims.sid });
     await next();
   });
 }

@@ -31,8 +31,11 @@ describe("POST /v1/users/{id}/revoke_sessions", () => {
     const bob1 = await f.login("bob");
     const bob2 = await f.login("bob");
     expect((await f.call("POST", `/v1/users/${f.users.bob}/revoke_sessions`, { token: admin })).status).toBe(204);
-    for (const s of [bob1, bob2])
+    for (const s of [bob1, bob2]) {
       expect((await f.call("POST", "/v1/auth/refresh", { body: { refresh_token: s.refresh_token } })).status).toBe(401);
+      expect((await f.call("GET", "/v1/users/me", { token: s.access_token })).status).toBe(401);
+    }
+    expect((await f.call("GET", "/v1/users/me", { token: admin })).status).toBe(200);
     const audit = await f.t.db
       .selectFrom("auth_audit_log")
       .selectAll()

@@ -35,6 +35,7 @@ export function userRoutes({ db, tokens, now }: { db: Db; tokens: Tokens; now: (
       const target = await findUserById(db, id.toLowerCase());
       if (!target) throw new ProblemError(404, "User not found");
       const revoked = await revokeUserSessions(db, target.id, now());
+      tokens.revoked.add(revoked);
       await recordAuthEvent(db, {
         event: "session_revoked",
         success: true,
@@ -42,7 +43,7 @@ export function userRoutes({ db, tokens, now }: { db: Db; tokens: Tokens; now: (
         handle: target.handle,
         ip: clientAddress(c),
         userAgent: c.req.header("user-agent") ?? null,
-        reason: `revoked ${revoked} session(s) by ${caller.handle}`,
+        reason: `revoked ${revoked.length} session(s) by ${caller.handle}`,
       });
       return c.body(null, 204);
     });
