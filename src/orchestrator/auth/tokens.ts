@@ -1,4 +1,4 @@
-/** HS256 JWTs (jose) for users (access, refresh) and nodes, with the reference's claims (reference-contracts 5, 2.2). */
+/** HS256 JWTs (jose) for users (access, refresh) and nodes, with the reference's claims (reference-contracts 5, 2.2); HS256 only. */
 import { SignJWT, jwtVerify } from "jose";
 import { createRevokedSessions, type RevokedSessions } from "./revoked-sessions";
 
@@ -65,7 +65,8 @@ export function createTokens(opts: {
       try {
         const { payload } = await jwtVerify(token, key, {
           issuer: "cynodeai",
-          algorithms: ["HS256", "HS384", "HS512"],
+          // Only what we issue: another alg (HS384, HS512, none) or issuer is a forgery attempt, never a valid token.
+          algorithms: ["HS256"],
           currentDate: now(),
         });
         if (payload.token_type !== type) return undefined;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { problemOf, startGatewayFixture, type GatewayFixture } from "../../testing/gateway-fixture";
+import { decodeJwt, SignJWT } from "jose";
+import { JWT_TEST_SECRET, problemOf, startGatewayFixture, type GatewayFixture } from "../../testing/gateway-fixture";
 
 let f: GatewayFixture;
 beforeAll(async () => void (f = await startGatewayFixture()));
@@ -22,6 +23,20 @@ describe("GET /v1/users/me", () => {
     );
     const [h, p] = access_token.split(".");
     expect((await f.call("GET", "/v1/users/me", { token: `${h}.${p}.AAAA` })).status).toBe(401);
+  });
+
+  it("refuses the same claims signed HS512 or HS384 with the server's own secret", async () => {
+    const { access_token } = await f.login("alice");
+    const claims = decodeJwt(access_token);
+    for (const alg of ["HS512", "HS384"]) {
+      const forged = await new SignJWT(claims)
+        .setProtectedHeader({ alg, typ: "JWT" })
+        .sign(new TextEncoder().encode(JWT_TEST_SECRET));
+      expect(await problemOf(await f.call("GET", "/v1/users/me", { token: forged }))).toMatchObject({
+        status: 401,
+        body: { detail: "Invalid or expired token" },
+      });
+    }
   });
 });
 
