@@ -1,62 +1,95 @@
 /**
- * Login throttling (decision 10): fixed one-minute windows per client IP and per handle, and a temporary
- * lockout of a handle after consecutive failures. In memory: a restart forgives, which is acceptable.
+ * Login throttling (decision 17), built so an attacker cannot turn it against the owner:
+ * - attempts per client address: a fixed one-minute window;
+ * - consecutive failures per (handle, address) lock that pair only, so the owner elsewhere still logs in;
+ * - failures against one handle from any address slow its logins down (a delay doubling per failure beyond
+ *   `maxFailures`, capped) instead of locking the handle.
+ * In memory: a restart forgives, which is acceptable.
  */
 export type LoginLimiterOptions = {
   perMinute: number;
   maxFailures: number;
   lockoutMs: number;
+  /** Cap of the progressive delay (default 10 s). */
+  maxDelayMs?: number;
   now?: () => number;
 };
 
+/** What to do with an attempt: refuse it for `retryAfter` seconds, or go on after `delayMs`. */
+export type LoginVerdict = { retryAfter: number } | { delayMs: number };
+
 type Window = { start: number; count: number };
 type Failures = { count: number; lockedUntil: number; last: number };
+
 const MAX_TRACKED = 10_000;
+const BASE_DELAY_MS = 250;
 
 export type LoginLimiter = ReturnType<typeof createLoginLimiter>;
 
+/** Failure records that bound their own size: stale, unlocked entries go once many are tracked. */
+function failureBook(staleMs: number) {
+  const map = new Map<string, Failures>();
+  return {
+    get: (key: string, t: number): Failures | undefined => {
+      const f = map.get(key);
+      return f && (f.lockedUntil > t || t - f.last < staleMs) ? f : undefined;
+    },
+    add(key: string, t: number): Failures {
+      if (map.size > MAX_TRACKED)
+        for (const [k, v] of map) if (v.lockedUntil <= t && t - v.last >= staleMs) map.delete(k);
+      const f = this.get(key, t) ?? { count: 0, lockedUntil: 0, last: t };
+      f.count++;
+      f.last = t;
+      map.set(key, f);
+      return f;
+    },
+    delete: (key: string) => map.delete(key),
+  };
+}
+
 export function createLoginLimiter(opts: LoginLimiterOptions) {
   const now = opts.now ?? Date.now;
+  const maxDelayMs = opts.maxDelayMs ?? 10_000;
   const windows = new Map<string, Window>();
-  const failures = new Map<string, Failures>();
+  const pairs = failureBook(opts.lockoutMs);
+  const handles = failureBook(opts.lockoutMs);
+  // Handle and address joined by a character neither can hold (the storable rule refuses NUL).
+  const pairKey = (ip: string, handle: string) => `${handle}\u0000${ip}`;
 
-  function hit(key: string, t: number): boolean {
-    let w = windows.get(key);
+  function withinWindow(ip: string, t: number): boolean {
+    let w = windows.get(ip);
     if (!w || t - w.start >= 60_000) {
       if (windows.size > MAX_TRACKED) for (const [k, v] of windows) if (t - v.start >= 60_000) windows.delete(k);
       w = { start: t, count: 0 };
-      windows.set(key, w);
+      windows.set(ip, w);
     }
     w.count++;
     return w.count <= opts.perMinute;
   }
 
   return {
-    /** Counts an attempt; returns the seconds to wait when it must be refused. */
-    attempt(ip: string, handle: string): number | undefined {
+    /** Counts an attempt from `ip` on `handle` and says whether to refuse it or how long to delay it. */
+    attempt(ip: string, handle: string): LoginVerdict {
       const t = now();
-      const lock = failures.get(handle);
-      if (lock && lock.lockedUntil > t) return Math.ceil((lock.lockedUntil - t) / 1000);
-      const ipOk = hit(`ip:${ip}`, t);
-      const handleOk = hit(`handle:${handle}`, t);
-      return ipOk && handleOk ? undefined : 60;
+      const lock = pairs.get(pairKey(ip, handle), t);
+      if (lock && lock.lockedUntil > t) return { retryAfter: Math.ceil((lock.lockedUntil - t) / 1000) };
+      if (!withinWindow(ip, t)) return { retryAfter: 60 };
+      const beyond = (handles.get(handle, t)?.count ?? 0) - opts.maxFailures;
+      return { delayMs: beyond < 0 ? 0 : Math.min(maxDelayMs, BASE_DELAY_MS * 2 ** Math.min(beyond, 20)) };
     },
-    failed(handle: string): void {
+    failed(ip: string, handle: string): void {
       const t = now();
-      // Handles sprayed by an attacker must not grow this map without bound: forget stale, unlocked entries.
-      if (failures.size > MAX_TRACKED)
-        for (const [k, v] of failures) if (v.lockedUntil <= t && t - v.last >= opts.lockoutMs) failures.delete(k);
-      const f = failures.get(handle) ?? { count: 0, lockedUntil: 0, last: t };
-      f.count++;
-      f.last = t;
-      if (f.count >= opts.maxFailures) {
-        f.lockedUntil = t + opts.lockoutMs;
-        f.count = 0;
+      handles.add(handle, t);
+      const pair = pairs.add(pairKey(ip, handle), t);
+      if (pair.count >= opts.maxFailures) {
+        pair.lockedUntil = t + opts.lockoutMs;
+        pair.count = 0;
       }
-      failures.set(handle, f);
     },
-    succeeded(handle: string): void {
-      failures.delete(handle);
+    /** The right password: the pair and the handle start afresh. */
+    succeeded(ip: string, handle: string): void {
+      pairs.delete(pairKey(ip, handle));
+      handles.delete(handle);
     },
   };
 }

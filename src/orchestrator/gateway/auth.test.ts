@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { connect } from "node:net";
 import { PASSWORD, problemOf, startGatewayFixture, type GatewayFixture } from "../../testing/gateway-fixture";
 
 let f: GatewayFixture;
@@ -66,15 +67,15 @@ describe("login rate limits", () => {
   );
   afterAll(() => g.close());
 
-  it("locks a handle out after consecutive failures, even with the right password, with 429", async () => {
+  it("locks the guessing (handle, address) pair with 429 and audits it, even with the right password", async () => {
     for (let i = 0; i < 2; i++)
       await g.call("POST", "/v1/auth/login", {
         body: { handle: "carol", password: "bad" },
-        headers: { "x-forwarded-for": `10.1.0.${i}` },
+        headers: { "x-forwarded-for": "10.1.0.1" },
       });
     const res = await g.call("POST", "/v1/auth/login", {
       body: { handle: "carol", password: PASSWORD },
-      headers: { "x-forwarded-for": "10.1.0.9" },
+      headers: { "x-forwarded-for": "10.1.0.1" },
     });
     const p = await problemOf(res);
     expect(p).toMatchObject({
@@ -102,6 +103,64 @@ describe("login rate limits", () => {
         ).status,
       );
     expect(statuses).toEqual([401, 401, 401, 429]);
+  });
+});
+
+/** A POST over real HTTP from a chosen loopback source address (the whole 127.0.0.0/8 is loopback). */
+function postFrom(localAddress: string, url: string, body: unknown): Promise<{ status: number; body: string }> {
+  const { hostname, port, pathname } = new URL(url);
+  const text = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: hostname, port: Number(port), localAddress });
+    let raw = "";
+    sock.on("connect", () =>
+      sock.write(
+        `POST ${pathname} HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json\r\n` +
+          `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+      ),
+    );
+    sock.on("data", (d) => (raw += d));
+    sock.on("error", reject);
+    sock.on("close", () => resolve({ status: Number(raw.split(" ")[1]), body: raw.split("\r\n\r\n")[1] ?? "" }));
+  });
+}
+
+describe("lock-out an attacker cannot turn against the owner (real HTTP, distinct loopback addresses)", () => {
+  let g: GatewayFixture;
+  beforeAll(
+    async () =>
+      void (g = await startGatewayFixture({
+        handles: ["erin"],
+        limiter: { perMinute: 100, maxFailures: 3, lockoutMs: 60_000 },
+        trustProxyHeaders: false,
+      })),
+  );
+  afterAll(() => g.close());
+  const login = (from: string, password: string) =>
+    postFrom(from, g.url("/v1/auth/login"), { handle: "erin", password });
+
+  it("logs the owner in from a clean address while the guessing address gets 429", async () => {
+    const guesses = [];
+    for (let i = 0; i < 3; i++) guesses.push((await login("127.0.0.2", "guess")).status);
+    expect(guesses).toEqual([401, 401, 401]);
+    // Others guess too, from many addresses: the handle slows down but is not locked.
+    for (const from of ["127.0.0.4", "127.0.0.5", "127.0.0.6"]) expect((await login(from, "guess")).status).toBe(401);
+    expect((await login("127.0.0.2", PASSWORD)).status).toBe(429);
+    const owner = await login("127.0.0.3", PASSWORD);
+    expect(owner.status).toBe(200);
+    expect(JSON.parse(owner.body)).toHaveProperty("access_token");
+    expect((await login("127.0.0.2", "guess")).status).toBe(429);
+
+    const rows = await g.t.db.selectFrom("auth_audit_log").select(["event_type", "ip_address", "reason"]).execute();
+    const of = (ip: string) => rows.filter((r) => r.ip_address === ip).map((r) => r.reason ?? r.event_type);
+    expect(of("127.0.0.2")).toEqual([
+      "invalid password",
+      "invalid password",
+      "invalid password",
+      "rate limited",
+      "rate limited",
+    ]);
+    expect(of("127.0.0.3")).toEqual(["login_success"]);
   });
 });
 

@@ -48,11 +48,14 @@ export function authRoutes({ db, tokens, limiter, log, now }: AuthDeps) {
   return new Hono<GatewayEnv>()
     .post("/login", validated("json", LoginRequest, BAD_BODY), async (c) => {
       const { handle, password } = c.req.valid("json");
-      const wait = limiter.attempt(clientAddress(c), handle);
-      if (wait !== undefined) {
+      const ip = clientAddress(c);
+      const verdict = limiter.attempt(ip, handle);
+      if ("retryAfter" in verdict) {
         await audit(c, { event: "login_failure", success: false, handle, reason: "rate limited" });
-        throw new ProblemError(429, "Too many login attempts", { "retry-after": String(wait) });
+        throw new ProblemError(429, "Too many login attempts", { "retry-after": String(verdict.retryAfter) });
       }
+      // A handle under attack from many addresses answers slowly rather than locking its owner out.
+      if (verdict.delayMs) await Bun.sleep(verdict.delayMs);
       if (!handle || !password) throw new ProblemError(400, "Handle and password are required");
       const user = await findUserByHandle(db, handle);
       const hash = user ? await passwordHashOf(db, user.id) : undefined;
@@ -67,11 +70,11 @@ export function authRoutes({ db, tokens, limiter, log, now }: AuthDeps) {
               ? "user inactive"
               : undefined;
       if (reason || !user) {
-        limiter.failed(handle);
+        limiter.failed(ip, handle);
         await audit(c, { event: "login_failure", success: false, userId: user?.id, handle, reason });
         throw new ProblemError(401, "Invalid credentials");
       }
-      limiter.succeeded(handle);
+      limiter.succeeded(ip, handle);
       const body = await issuePair(user, crypto.randomUUID());
       await audit(c, { event: "login_success", success: true, userId: user.id, handle });
       return c.json(body);
