@@ -1,7 +1,6 @@
 /**
- * Keeps a process's set of ended sessions current across a cluster (decision 16, 17): loads the revocations in
- * force, then LISTENs on their channel; every (re)connection reloads, so a notification missed while the
- * connection was down is not lost.
+ * Keeps a process's set of ended sessions current across a cluster (decision 16, 17): LISTENs on their channel,
+ * then loads the revocations in force; every reconnection reloads, so a notification missed meanwhile is not lost.
  */
 import type { Logger } from "../../lib/log";
 import { postgresClient, type Db } from "../db/connect";
@@ -22,14 +21,22 @@ export async function listenForRevokedSessions(opts: {
       (all) => opts.revoked.add(all),
       (err: Error) => opts.log.warn("loading revoked sessions failed", { error: err }),
     );
-  await reload();
+  // Loading follows every LISTEN (the first and each after a reconnect), so nothing revoked in between is missed;
+  // the load in flight is awaited at start and at stop, so no query outlives the listener.
+  let loading: Promise<void> = Promise.resolve();
   await client.listen(
     SESSION_REVOKED_CHANNEL,
     (payload) => {
       const r = parseRevocationPayload(payload);
       if (r) opts.revoked.add([r]);
     },
-    () => void reload(),
+    () => void (loading = reload()),
   );
-  return { stop: () => client.end({ timeout: 5 }) };
+  await loading;
+  return {
+    async stop() {
+      await client.end({ timeout: 5 });
+      await loading;
+    },
+  };
 }
