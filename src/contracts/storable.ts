@@ -34,7 +34,7 @@ export const List = <T extends v.GenericSchema>(item: T, max: number = LIMITS.it
   v.pipe(v.array(item), v.maxLength(max, TOO_MANY));
 
 /** A string map of at most `LIMITS.items` entries. */
-export const TextMap = (max: number = LIMITS.text) =>
+export const TextMap = (max: number = LIMITS.body) =>
   v.pipe(v.record(Text(LIMITS.name), Text(max)), v.maxEntries(LIMITS.items, TOO_MANY));
 
 const RFC3339_RE = /^(\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;

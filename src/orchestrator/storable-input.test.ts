@@ -1,11 +1,14 @@
 /** The 17 inputs of issue 13 that answered 500: each is now a 400 problem+json naming the field (decision 17). */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { safeParse } from "valibot";
 import { CONTROL_PLANE_API } from "../contracts/node-payloads";
 import { PROBLEM_CONTENT_TYPE } from "../contracts/problem";
+import { SandboxSpec } from "../contracts/worker-api";
 import { memoryLogger } from "../lib/log";
 import { startGatewayFixture, type GatewayFixture } from "../testing/gateway-fixture";
 import { createSecretBox, keyFromPassphrase } from "./auth/secret-box";
 import { createControlPlane } from "./control-plane/app";
+import { jobPayloadFor } from "./tasks/job-payload";
 
 const PSK = "storable-psk";
 const NUL = "\\u0000";
@@ -108,5 +111,16 @@ describe("arrays and dates are bounded", () => {
     const most = JSON.stringify({ prompt: "p", attachments: Array.from({ length: 1000 }, (_, i) => `f${i}`) });
     expect((await gateway("POST", "/v1/tasks", most)).status).toBe(201);
     expect((await ack(`"config_version":"v1","ack_at":"2026-02-16T12:00:00.5+01:00"`)).status).toBe(204);
+  });
+});
+
+describe("bounds leave room for what the system itself sends", () => {
+  it("a prompt of 1 MiB becomes a job payload the Worker API contract accepts", async () => {
+    const prompt = "x".repeat(1024 * 1024);
+    for (const mode of ["prompt", "commands"] as const) {
+      const spec = jobPayloadFor({ prompt, mode }, { sandboxImage: "i", inferenceModel: "m" });
+      expect(safeParse(SandboxSpec, spec).success).toBe(true);
+    }
+    expect((await gateway("POST", "/v1/tasks", JSON.stringify({ prompt }))).status).toBe(201);
   });
 });
