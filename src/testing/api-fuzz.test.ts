@@ -18,7 +18,7 @@ import { createSession } from "../orchestrator/db/sessions";
 import { createUserWithPassword } from "../orchestrator/db/users";
 import { createGateway } from "../orchestrator/gateway/app";
 import { createWorkerApi } from "../worker-node/worker-api/app";
-import { bodies, fuzz, newCounter, requestLines } from "./api-fuzz";
+import { fuzz, newCounter, payloads, requestLines } from "./api-fuzz";
 import { createTestDatabase, type TestDatabase } from "./test-db";
 
 const SEED = 13;
@@ -75,12 +75,17 @@ const report = (slug: string) => ({
 });
 
 type App = { request(path: string, init?: RequestInit): Response | Promise<Response> };
-const postRaw = (app: App, path: string, token?: string) => (body: string) =>
-  app.request(path, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body,
-  });
+const postRaw =
+  (app: App, path: string, token?: string) =>
+  (body: string, contentType: string | undefined = "application/json") =>
+    app.request(path, {
+      method: "POST",
+      headers: {
+        ...(contentType ? { "content-type": contentType } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body,
+    });
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -212,10 +217,15 @@ const endpoints: {
 describe("fuzzed JSON bodies", () => {
   endpoints.forEach((e, i) =>
     it(`${e.name}: ${RUNS} bodies, no 5xx, every error problem+json`, async () => {
-      await fuzz(counter, bodies(e.seed), async (body) => postRaw(e.app(), e.path, await e.token?.())(body), {
-        seed: SEED + i,
-        runs: RUNS,
-      });
+      await fuzz(
+        counter,
+        payloads(e.seed),
+        async (p) => postRaw(e.app(), e.path, await e.token?.())(p.body, p.contentType),
+        {
+          seed: SEED + i,
+          runs: RUNS,
+        },
+      );
     }),
   );
 });

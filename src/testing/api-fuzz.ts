@@ -109,6 +109,24 @@ export function bodies(seed: Json): fc.Arbitrary<string> {
   );
 }
 
+/** A raw body with the content type it is sent under: JSON mostly, sometimes a wrong or missing type. */
+export function payloads(seed: Json): fc.Arbitrary<{ body: string; contentType?: string }> {
+  const contentType = fc.oneof(
+    { weight: 8, arbitrary: fc.constant("application/json") },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        undefined,
+        "text/plain",
+        "application/json; charset=utf-16",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+      ),
+    },
+  );
+  return fc.record({ body: bodies(seed), contentType });
+}
+
 /** One path segment: ordinary text, percent escapes (well-formed, overlong, NUL, surrogate) or raw junk. */
 const segment = fc.oneof(
   fc.string({ maxLength: 16 }).map(encodeURIComponent),
