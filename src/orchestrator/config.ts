@@ -30,6 +30,7 @@ export const OrchestratorEnv = v.object({
   JWT_REFRESH_DURATION: duration("168h"),
   JWT_NODE_DURATION: duration("24h"),
   RATE_LIMIT_PER_MINUTE: int(60, 1, 100_000),
+  CHAT_RATE_LIMIT_PER_MINUTE: int(60, 1, 100_000),
   LOGIN_MAX_FAILURES: int(5, 1, 1000),
   LOGIN_LOCKOUT_DURATION: duration("15m"),
   BOOTSTRAP_ADMIN_PASSWORD: optionalText,

@@ -97,6 +97,10 @@ export async function startOrchestrator(
         maxBodyBytes,
         cancelJobsOnNodes: createJobCanceller({ db, secrets, log: log.child({ role: "dispatcher" }) }),
         onJobQueued: dispatcher?.wake,
+        chat: {
+          openToken: (sealed) => secrets.open(sealed),
+          rateLimitPerMinute: config.CHAT_RATE_LIMIT_PER_MINUTE,
+        },
       }),
       config.USER_GATEWAY_LISTEN_ADDR,
       { trustProxyHeaders: config.TRUST_PROXY_HEADERS },

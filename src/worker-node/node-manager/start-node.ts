@@ -127,6 +127,7 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     bearerToken: () => applied?.bearerToken,
     notReadyReason: () => notReady,
     maxRequestBytes: () => applied?.maxRequestBytes ?? config.worker_api.max_request_bytes,
+    relaySocket: () => inference.relaySocket(),
   });
   // Jobs may run for hours on one request, so the connection never idles out.
   const server: Served = serveApp(

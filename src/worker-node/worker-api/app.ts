@@ -9,6 +9,7 @@ import { accessLog } from "../../lib/access-log";
 import { notFoundHandler, ProblemError, problemHandler } from "../../lib/http-problem";
 import type { Logger } from "../../lib/log";
 import type { SandboxRunner } from "../sandbox/run-job";
+import { inferenceChatRoutes } from "./inference-chat";
 
 export const DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 export const BAD_BEARER = "Invalid or missing bearer token";
@@ -25,6 +26,8 @@ export type WorkerApiDeps = {
   notReadyReason: () => string | null;
   log: Logger;
   maxRequestBytes?: () => number;
+  /** The node's inference relay socket, when inference runs (OpenAI-compatible chat from the gateway). */
+  relaySocket?: () => string | undefined;
 };
 
 /** The reference's detail for the first problem, in its check order: command, version, ids, then the rest. */
@@ -57,6 +60,7 @@ export function createWorkerApi({
   notReadyReason,
   log,
   maxRequestBytes = () => DEFAULT_MAX_REQUEST_BYTES,
+  relaySocket = () => undefined,
 }: WorkerApiDeps) {
   const limit: MiddlewareHandler = (c, next) =>
     bodyLimit({
@@ -87,6 +91,7 @@ export function createWorkerApi({
       const res: CancelJobResponse = { job_id: jobId, canceled: await runner.cancel(jobId) };
       return c.json(res);
     })
+    .route("/", inferenceChatRoutes({ auth: requireBearer(bearerToken), relaySocket, log }))
     .notFound(notFoundHandler)
     .onError(problemHandler({ log, badBodyDetail: BAD_BODY }));
 }
