@@ -3,46 +3,16 @@
  * database, nodes registered in it, a real Worker API app relaying to the Ollama TEST DOUBLE on a Unix socket.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memoryLogger } from "../../lib/log";
-import { serveApp, type Served } from "../../lib/serve";
+import { serveApp } from "../../lib/serve";
+import { CHAT_NODE_TOKEN as TOKEN, startChatNode, type ChatNode } from "../../testing/chat-node-fixture";
 import { freePort } from "../../testing/free-port";
 import { startGatewayFixture, type GatewayFixture } from "../../testing/gateway-fixture";
-import { startOllamaTestServer, type OllamaTestServer } from "../../testing/ollama-test-server";
 import { createWorkerApi } from "../../worker-node/worker-api/app";
-import { recordCapability, recordConfigAck, registerNode, setConfigVersion } from "../db/nodes";
-import type { Db } from "../db/connect";
 
-const TOKEN = "worker-token-for-openai-errors";
-let dir: string;
-let ollama: OllamaTestServer;
-let worker: Served;
+let node: ChatNode;
 let release: () => void = () => {};
-
-async function addNode(db: Db, slug: string, url: string, models: string[], reportedAt = new Date()) {
-  const id = crypto.randomUUID();
-  await registerNode(db, { id, slug, workerUrl: url, sealedToken: TOKEN, now: reportedAt });
-  const report = {
-    version: 1,
-    reported_at: reportedAt.toISOString(),
-    node: { node_slug: slug },
-    platform: { os: "linux", arch: "amd64" },
-    compute: { cpu_cores: 2, ram_mb: 1024 },
-    inference: { running: true, available_models: models },
-  };
-  await recordCapability(db, { nodeId: id, report, hash: slug, workerUrl: url, now: reportedAt });
-  await setConfigVersion(db, { nodeId: id, version: "01J00000000000000000000000", hash: "h", now: reportedAt });
-  await recordConfigAck(db, {
-    nodeId: id,
-    version: "01J00000000000000000000000",
-    status: "applied",
-    at: reportedAt,
-    error: null,
-    now: reportedAt,
-  });
-}
 
 async function gatewayWith(chat: Record<string, unknown>): Promise<{ g: GatewayFixture; token: string }> {
   const g = await startGatewayFixture({ deps: { chat: { openToken: (s: string) => s, ...chat } } });
@@ -64,34 +34,22 @@ async function expectError(res: Response, status: number, code: string | null) {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "cynode-openai-errors-"));
-  ollama = await startOllamaTestServer({
-    socket: join(dir, "ollama.sock"),
+  node = await startChatNode({
     models: ["m1"],
     beforeReply: () => new Promise<void>((resolve) => (release = resolve)),
   });
-  const app = createWorkerApi({
-    runner: { run: async () => Promise.reject(new Error("no jobs here")), cancel: async () => false },
-    bearerToken: () => TOKEN,
-    notReadyReason: () => null,
-    log: memoryLogger("worker"),
-    relaySocket: () => ollama.socket,
-  });
-  worker = serveApp(app, { hostname: "127.0.0.1", port: 0 });
 });
 
 afterAll(async () => {
   release();
-  await worker?.stop();
-  await ollama?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await node?.stop();
 });
 
 describe("OpenAI-compatible routes when things go wrong", () => {
   it("answers 503 when no live node runs inference, and 429 past the per-user rate limit", async () => {
     const { g, token } = await gatewayWith({ rateLimitPerMinute: 2 });
     try {
-      await addNode(g.t.db, "stale-node", worker.url.origin, ["m1"], new Date(Date.now() - 3_600_000));
+      await node.register(g.t.db, "stale-node", { at: new Date(Date.now() - 3_600_000) });
       await expectError(
         await ask(g, token, { messages: [{ role: "user", content: "x" }] }),
         503,
@@ -111,7 +69,7 @@ describe("OpenAI-compatible routes when things go wrong", () => {
   it("answers 400 for a body that is not JSON, 413 for an oversize body, 503 for a known model no node has", async () => {
     const { g, token } = await gatewayWith({});
     try {
-      await addNode(g.t.db, "live-node", worker.url.origin, ["m1"]);
+      await node.register(g.t.db, "live-node");
       await expectError(await g.call("POST", "/v1/chat/completions", { token, raw: "{nope" }), 400, "invalid_request");
       const big = { messages: [{ role: "user", content: "x".repeat(11 * 1024 * 1024) }] };
       await expectError(await ask(g, token, big), 413, "request_too_large");
@@ -129,8 +87,8 @@ describe("OpenAI-compatible routes when things go wrong", () => {
   it("answers 502 when the node cannot be reached, after trying every node that has the model", async () => {
     const { g, token } = await gatewayWith({});
     try {
-      await addNode(g.t.db, "dead-a", `http://127.0.0.1:${freePort()}`, ["m1"]);
-      await addNode(g.t.db, "dead-b", `http://127.0.0.1:${freePort()}`, ["m1"]);
+      await node.register(g.t.db, "dead-a", { url: `http://127.0.0.1:${freePort()}` });
+      await node.register(g.t.db, "dead-b", { url: `http://127.0.0.1:${freePort()}` });
       const e = await expectError(
         await ask(g, token, { model: "m1", messages: [{ role: "user", content: "x" }] }),
         502,
@@ -145,7 +103,7 @@ describe("OpenAI-compatible routes when things go wrong", () => {
   it("answers 404 when the node's Ollama no longer has a reported model, and 504 past the deadline", async () => {
     const { g, token } = await gatewayWith({ timeoutMs: 500 });
     try {
-      await addNode(g.t.db, "stale-models", worker.url.origin, ["m1", "gone"]);
+      await node.register(g.t.db, "stale-models", { models: ["m1", "gone"] });
       await expectError(
         await ask(g, token, { model: "gone", messages: [{ role: "user", content: "x" }] }),
         404,
@@ -186,7 +144,7 @@ describe("OpenAI-compatible routes when things go wrong", () => {
         bearerToken: () => TOKEN,
         notReadyReason: () => null,
         log: memoryLogger("worker"),
-        relaySocket: () => join(dir, "absent.sock"),
+        relaySocket: () => join(node.ollama.socket!, "..", "absent.sock"),
       }),
       { hostname: "127.0.0.1", port: 0 },
     );
