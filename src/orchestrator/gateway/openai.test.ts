@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { WORKER_INFERENCE_API } from "../../contracts/openai";
+import { TELEMETRY_API } from "../../contracts/telemetry";
 import { memoryLogger } from "../../lib/log";
 import { freePort } from "../../testing/free-port";
 import { replyChunks, startOllamaTestServer, testReply, type OllamaTestServer } from "../../testing/ollama-test-server";
@@ -16,6 +17,7 @@ import { loadNodeConfig } from "../../worker-node/config";
 import { ensureProxyImage } from "../../worker-node/inference/test-inference";
 import { startNode, type RunningNode } from "../../worker-node/node-manager/start-node";
 import { ensureSandboxImage, testPodman } from "../../worker-node/sandbox/test-sandbox";
+import { createSecretBox, loadSecretKey } from "../auth/secret-box";
 import { loadConfig } from "../config";
 import { startOrchestrator, type RunningOrchestrator } from "../start";
 
@@ -207,5 +209,21 @@ describe("the Worker API inference route", () => {
       body: JSON.stringify({ model: "qwen3.5:0.8b", messages: [], stream: false }),
     });
     expect(res.status).toBe(401);
+  });
+});
+
+describe("the node's Worker Telemetry API", () => {
+  it("answers the orchestrator's token with the node's info, its last capability report and its logs", async () => {
+    const secrets = createSecretBox(await loadSecretKey({ stateDir: join(dir, "orchestrator") }));
+    const row = await db.db.selectFrom("nodes").select("worker_api_bearer_token").executeTakeFirstOrThrow();
+    const auth = { authorization: `Bearer ${secrets.open(row.worker_api_bearer_token!)}` };
+    const info = (await (await fetch(node.workerApiUrl + TELEMETRY_API.nodeInfo, { headers: auth })).json()) as any;
+    expect(info).toMatchObject({ version: 1, node_slug: "openai-e2e-node" });
+    expect(info.last_capability_report.inference.available_models).toEqual(MODELS);
+    const logs = await fetch(`${node.workerApiUrl}${TELEMETRY_API.logs}?source_kind=service&source_name=worker_api`, {
+      headers: auth,
+    });
+    const body = (await logs.json()) as { events: { fields: { path?: string } }[] };
+    expect(body.events.some((e) => e.fields.path === WORKER_INFERENCE_API.chat)).toBe(true);
   });
 });
