@@ -38,6 +38,7 @@ export const OrchestratorEnv = v.object({
   ORCHESTRATOR_SECRET_KEY: optionalText,
   ORCHESTRATOR_PUBLIC_URL: url("http://localhost:12082"),
   WORKER_API_TARGET_URL: optionalText,
+  WORKER_API_BEARER_TOKEN: optionalText,
   SANDBOX_IMAGE: v.optional(v.string(), "localhost/cynode-sandbox:latest"),
   INFERENCE_MODEL: v.optional(v.string(), "qwen3.5:0.8b"),
   DISPATCHER_ENABLED: bool(true),

@@ -62,6 +62,7 @@ export async function startOrchestrator(
         registrationPsk: psk,
         publicUrl: config.ORCHESTRATOR_PUBLIC_URL,
         workerApiTargetUrl: config.WORKER_API_TARGET_URL,
+        workerApiBearerToken: config.WORKER_API_BEARER_TOKEN,
         inferenceModel: config.INFERENCE_MODEL,
         maxBodyBytes,
         readiness,
