@@ -94,7 +94,8 @@ describe("completion", () => {
     const bash = await cynork(["completion", "bash"]);
     expect(bash.code).toBe(0);
     expect(bash.stdout).toContain('"task create") opts="--prompt -p');
-    expect(bash.stdout).toContain('"") opts="version status auth task completion --config');
+    expect(bash.stdout).toContain('"") opts="version status auth task models chat completion --config');
+    expect(bash.stdout).toContain('"chat") opts="--message -m --model --plain --config');
     expect(bash.stdout).toContain("complete -F _cynork cynork");
     expect((await cynork(["completion", "zsh"])).stdout).toStartWith("#compdef cynork\n");
     const fish = (await cynork(["completion", "fish"])).stdout;

@@ -3,6 +3,7 @@
  * the gateway uses. Failures become CliErrors with the exit codes of reference-contracts 7.3.
  */
 import * as v from "valibot";
+import * as openai from "../contracts/openai";
 import { ProblemSchema } from "../contracts/problem";
 import { HEALTH, USER_API } from "../contracts/routes";
 import * as api from "../contracts/user-api";
@@ -32,14 +33,20 @@ type Call<S extends v.GenericSchema | undefined> = {
   /** Do not refresh on 401 (logout: refreshing would rotate away the token being revoked). */
   noRefresh?: boolean;
   timeoutMs?: number;
+  /** Aborts the request early (Ctrl+C while a chat streams). */
+  signal?: AbortSignal;
 };
 type Answer<S> = S extends v.GenericSchema ? v.InferOutput<S> : undefined;
 
 async function problemDetail(res: Response): Promise<string | undefined> {
   const text = await res.text().catch(() => "");
   try {
-    const parsed = v.safeParse(ProblemSchema, JSON.parse(text));
-    return parsed.success ? parsed.output.detail : undefined;
+    const body = JSON.parse(text);
+    const problem = v.safeParse(ProblemSchema, body);
+    if (problem.success) return problem.output.detail;
+    // The OpenAI-compatible routes answer in OpenAI's error shape.
+    const error = v.safeParse(openai.OpenAIError, body);
+    return error.success ? error.output.error.message : undefined;
   } catch {
     return undefined;
   }
@@ -60,9 +67,10 @@ export function createGatewayClient(opts: ClientOptions) {
         method: call.method ?? "GET",
         headers,
         body: call.body === undefined ? undefined : JSON.stringify(call.body),
-        signal: AbortSignal.timeout(ms),
+        signal: call.signal ? AbortSignal.any([call.signal, AbortSignal.timeout(ms)]) : AbortSignal.timeout(ms),
       });
     } catch (err) {
+      if (call.signal?.aborted) throw new CliError(EXIT.gateway, "interrupted");
       if ((err as Error).name === "TimeoutError")
         throw new CliError(EXIT.gateway, `gateway request timed out after ${ms / 1000}s`);
       throw new CliError(EXIT.gateway, `gateway unreachable: ${(err as Error).message}`);
@@ -100,10 +108,16 @@ export function createGatewayClient(opts: ClientOptions) {
     return parsed.output;
   }
 
-  async function send<S extends v.GenericSchema | undefined>(call: Call<S>): Promise<Answer<S>> {
+  /** The answer of a successful call, unread (streams); a failure becomes its CliError. */
+  async function open(call: Call<v.GenericSchema | undefined>): Promise<Response> {
     let res = await fetchOnce(call);
     if (res.status === 401 && call.auth && !call.noRefresh && (await refreshOnce())) res = await fetchOnce(call);
     if (!res.ok) throw new CliError(exitCodeForStatus(res.status), statusMessage(res.status, await problemDetail(res)));
+    return res;
+  }
+
+  async function send<S extends v.GenericSchema | undefined>(call: Call<S>): Promise<Answer<S>> {
+    const res = await open(call);
     return (call.schema ? await decode(res, call.schema) : undefined) as Answer<S>;
   }
 
@@ -157,6 +171,19 @@ export function createGatewayClient(opts: ClientOptions) {
         schema: api.TaskLogsResponse,
         auth: true,
       }),
+    listModels: () => send({ path: openai.OPENAI_API.models, schema: openai.ModelList, auth: true }),
+    /** A chat completion; with `stream: true`, the open SSE response (read it with `chatDeltas`). */
+    chat: (body: openai.ChatCompletionRequest, signal?: AbortSignal) =>
+      open({
+        method: "POST",
+        path: openai.OPENAI_API.chatCompletions,
+        schema: undefined,
+        body,
+        auth: true,
+        timeoutMs: CREATE_TIMEOUT_MS,
+        signal,
+      }),
+    decodeCompletion: (res: Response) => decode(res, openai.ChatCompletion),
   };
 }
 

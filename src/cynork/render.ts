@@ -15,6 +15,8 @@ export type TableSpec = {
   quoted?: readonly string[];
   /** Text before the fields (e.g. `cynork` in `cynork version=…`), or the whole line when there are no keys. */
   prefix?: string;
+  /** Print the values of `keys` alone, without `key=` (`models list`: one model id per line, as the reference). */
+  bare?: boolean;
   /** Table mode prints these fields raw, the first on stdout and the second on stderr (task logs). */
   streams?: readonly [stdout: string, stderr: string];
 };
@@ -31,6 +33,7 @@ function field(key: string, value: unknown, quoted: boolean): string {
 }
 
 function line(value: Value, spec: TableSpec): string {
+  if (spec.bare) return `${(spec.keys ?? []).map((k) => String(value[k] ?? "")).join(" ")}\n`;
   const parts = (spec.keys ?? [])
     .filter((k) => value[k] !== undefined)
     .map((k) => field(k, value[k], spec.quoted?.includes(k) ?? false));

@@ -68,6 +68,7 @@ export async function startOrchestrator(
         registrationPsk: psk,
         publicUrl: config.ORCHESTRATOR_PUBLIC_URL,
         workerApiTargetUrl: config.WORKER_API_TARGET_URL,
+        workerApiBearerToken: config.WORKER_API_BEARER_TOKEN,
         inferenceModel: config.INFERENCE_MODEL,
         maxBodyBytes,
         readiness,
@@ -103,6 +104,10 @@ export async function startOrchestrator(
         maxBodyBytes,
         cancelJobsOnNodes: createJobCanceller({ db, secrets, log: log.child({ role: "dispatcher" }) }),
         onJobQueued: dispatcher?.wake,
+        chat: {
+          openToken: (sealed) => secrets.open(sealed),
+          rateLimitPerMinute: config.CHAT_RATE_LIMIT_PER_MINUTE,
+        },
       }),
       config.USER_GATEWAY_LISTEN_ADDR,
       { trustProxyHeaders: config.TRUST_PROXY_HEADERS },

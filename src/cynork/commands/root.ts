@@ -3,7 +3,9 @@ import { type CommandDef, defineCommand } from "citty";
 import type { Ctx } from "../context";
 import { GLOBAL_ARGS } from "../globals";
 import { authCommand } from "./auth";
+import { chatCommand } from "./chat";
 import { completionCommand } from "./completion";
+import { modelsCommand } from "./models";
 import { statusCommand } from "./status";
 import { taskCommand } from "./task";
 import { versionCommand } from "./version";
@@ -17,6 +19,8 @@ export function rootCommand(ctx: Ctx) {
       status: () => statusCommand(ctx),
       auth: () => authCommand(ctx),
       task: () => taskCommand(ctx),
+      models: () => modelsCommand(ctx),
+      chat: () => chatCommand(ctx),
       completion: () => completionCommand(ctx, root),
     },
   });

@@ -16,7 +16,7 @@ import type { Logger } from "../../lib/log";
 import type { SecretBox } from "../auth/secret-box";
 import type { Tokens } from "../auth/tokens";
 import type { Db } from "../db/connect";
-import { findNodeById, recordCapability, recordConfigAck, registerNode } from "../db/nodes";
+import { findNodeById, recordCapability, recordConfigAck, registerNode, setWorkerToken } from "../db/nodes";
 import { contentHash } from "./canonical-hash";
 import { requireNode, type NodeAuthEnv } from "./node-auth";
 import { rfc3339 } from "../../lib/rfc3339";
@@ -30,6 +30,8 @@ export type NodeRoutesDeps = NodeConfigOptions & {
   registrationPsk: string;
   /** Operator override (`WORKER_API_TARGET_URL`): wins over the URL a node advertises. */
   workerApiTargetUrl?: string;
+  /** Operator-chosen token for every node (`WORKER_API_BEARER_TOKEN`); unset, each node gets its own random one. */
+  workerApiBearerToken?: string;
   now: () => Date;
   newId: () => string;
   newWorkerToken: () => string;
@@ -91,7 +93,7 @@ export function nodeRoutes(deps: NodeRoutesDeps) {
         id: deps.newId(),
         slug: capability.node.node_slug,
         workerUrl: workerUrlFor(capability),
-        sealedToken: deps.secrets.seal(deps.newWorkerToken()),
+        sealedToken: deps.secrets.seal(deps.workerApiBearerToken || deps.newWorkerToken()),
         now,
       });
       await recordCapability(db, {
@@ -124,10 +126,13 @@ export function nodeRoutes(deps: NodeRoutesDeps) {
     .get(CONTROL_PLANE_API.config, async (c) => {
       const node = await existingNode(c.var.node.node_id);
       if (!node.worker_api_bearer_token) throw new Error(`node ${node.node_slug} has no worker token`);
-      const config = await buildNodeConfig(db, node, deps.secrets.open(node.worker_api_bearer_token), {
-        ...deps,
-        now: deps.now(),
-      });
+      let workerToken = deps.secrets.open(node.worker_api_bearer_token);
+      // The operator's token replaces a node's own when the node fetches its config: that is when it learns it.
+      if (deps.workerApiBearerToken && workerToken !== deps.workerApiBearerToken) {
+        workerToken = deps.workerApiBearerToken;
+        await setWorkerToken(db, { nodeId: node.id, sealedToken: deps.secrets.seal(workerToken), now: deps.now() });
+      }
+      const config = await buildNodeConfig(db, node, workerToken, { ...deps, now: deps.now() });
       return c.json(config, 200);
     })
     .post(CONTROL_PLANE_API.config, async (c) => {

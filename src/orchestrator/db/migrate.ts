@@ -3,8 +3,13 @@ import type { Kysely } from "kysely";
 import { Migrator, type Migration } from "kysely/migration";
 import * as init from "./migrations/0001-init";
 import * as revokedSessions from "./migrations/0004-revoked-sessions";
+import * as chatAudit from "./migrations/0005-chat-audit-log";
 
-export const MIGRATIONS: Record<string, Migration> = { "0001-init": init, "0004-revoked-sessions": revokedSessions };
+export const MIGRATIONS: Record<string, Migration> = {
+  "0001-init": init,
+  "0004-revoked-sessions": revokedSessions,
+  "0005-chat-audit-log": chatAudit,
+};
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });

@@ -174,3 +174,12 @@ export async function nodeEndpoints(
       out.set(r.id, { slug: r.node_slug, url: r.worker_api_target_url, sealedToken: r.worker_api_bearer_token });
   return out;
 }
+
+/** Replaces a node's sealed Worker API token (the operator's `WORKER_API_BEARER_TOKEN` took over). */
+export async function setWorkerToken(db: Db, input: { nodeId: string; sealedToken: string; now: Date }): Promise<void> {
+  await db
+    .updateTable("nodes")
+    .set({ worker_api_bearer_token: input.sealedToken, updated_at: input.now })
+    .where("id", "=", input.nodeId)
+    .execute();
+}

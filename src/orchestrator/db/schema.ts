@@ -160,6 +160,21 @@ export interface ApiCredentialsTable {
   created_at: Timestamp;
 }
 
+export interface ChatAuditLogTable {
+  id: string;
+  user_id: string | null;
+  model: string;
+  node_id: string | null;
+  stream: boolean;
+  message_count: number;
+  status_code: number;
+  /** `completed`, `canceled`, or the OpenAI error code the request ended with. */
+  outcome: string;
+  duration_ms: number;
+  ip_address: string | null;
+  created_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   password_credentials: PasswordCredentialsTable;
@@ -173,6 +188,7 @@ export interface Database {
   node_capabilities: NodeCapabilitiesTable;
   task_artifacts: TaskArtifactsTable;
   api_credentials: ApiCredentialsTable;
+  chat_audit_log: ChatAuditLogTable;
 }
 
 export type User = Selectable<UsersTable>;

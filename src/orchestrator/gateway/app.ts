@@ -12,6 +12,7 @@ import { healthRoutes } from "../health-routes";
 import type { Readiness } from "../readiness";
 import type { JobDefaults } from "../tasks/job-payload";
 import { authRoutes } from "./auth";
+import { openaiRoutes, type OpenAIChatOptions } from "./openai";
 import type { GatewayEnv } from "./require-user";
 import { taskRoutes, type CancelJobsOnNodes } from "./tasks";
 import { userRoutes } from "./users";
@@ -27,19 +28,31 @@ export type GatewayDeps = {
   now?: () => Date;
   cancelJobsOnNodes?: CancelJobsOnNodes;
   onJobQueued?: () => void;
+  /** Options of the OpenAI-compatible routes (`/v1/models`, `/v1/chat/completions`). */
+  chat?: Partial<OpenAIChatOptions>;
 };
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+const chatDefaults = (deps: GatewayDeps): OpenAIChatOptions => ({
+  defaultModel: deps.jobDefaults.inferenceModel,
+  openToken: () => {
+    throw new Error("the gateway was started without the key to node tokens");
+  },
+});
+
 export function createGateway(deps: GatewayDeps) {
   const now = deps.now ?? (() => new Date());
+  const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const app = new Hono<GatewayEnv>()
     .use(accessLog(deps.log))
+    // Before the shared body limit: these routes answer every error, an oversize body too, in OpenAI's shape.
+    .route("/", openaiRoutes({ ...deps, now, maxBodyBytes, chat: { ...chatDefaults(deps), ...deps.chat } }))
     // As in the reference, an oversize body is one more "Invalid request body" on the gateway.
     .use(
       "/v1/*",
       bodyLimit({
-        maxSize: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+        maxSize: maxBodyBytes,
         onError: () => {
           throw new ProblemError(400, "Invalid request body");
         },

@@ -12,6 +12,8 @@ import { OLLAMA_CONTAINER, probeOllama, pullModelInBackground, startManagedOllam
 import type { InferenceRoute } from "./pod";
 import { startUpstreamRelay, type Relay } from "./relay";
 
+const RELAY_SOCKET = "ollama.sock";
+
 export type InferenceCapability = NonNullable<NodeCapabilityReport["inference"]>;
 
 export type InferenceDeps = {
@@ -97,7 +99,12 @@ export async function prepareInference(deps: InferenceDeps) {
           void pullModelInBackground(podman, containerName, backend.selected_model, log);
         }
       }
-      relay = await startUpstreamRelay({ socket: join(relayDir, "ollama.sock"), upstreamUrl, log });
+      relay = await startUpstreamRelay({ socket: join(relayDir, RELAY_SOCKET), upstreamUrl, log });
+    },
+
+    /** The relay's socket while inference runs: the Worker API's chat route reaches Ollama through it. */
+    relaySocket(): string | undefined {
+      return relay?.socket;
     },
 
     route(): InferenceRoute {

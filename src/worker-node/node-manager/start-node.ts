@@ -4,7 +4,7 @@
  * it refuses jobs until the config's bearer token is applied.
  */
 import { access, constants, mkdir } from "node:fs/promises";
-import type { NodeConfigurationPayload } from "../../contracts/node-payloads";
+import type { NodeCapabilityReport, NodeConfigurationPayload } from "../../contracts/node-payloads";
 import type { Logger } from "../../lib/log";
 import { serveApp, type Served } from "../../lib/serve";
 import type { NodeConfig } from "../config";
@@ -14,6 +14,9 @@ import { createPodman, resolveContainersConf, type Podman } from "../sandbox/pod
 import { rfc3339 } from "../../lib/rfc3339";
 import { createSandboxRunner, type SandboxSettings } from "../sandbox/run-job";
 import { checkSandboxRuntime } from "../sandbox/runtime-check";
+import { nodeInfo, nodeStats } from "../telemetry/node-facts";
+import { recordingRunner, storeLogger, teeLogger } from "../telemetry/recorder";
+import { openTelemetryStore } from "../telemetry/store";
 import { createWorkerApi } from "../worker-api/app";
 import { applyNodeConfig, type AppliedConfig } from "./apply-config";
 import { advertisedWorkerUrl, collectCapabilities, type RunCommand } from "./capabilities";
@@ -59,12 +62,20 @@ async function ensureWritableDir(dir: string, what: string): Promise<void> {
 }
 
 export async function startNode(deps: NodeDeps): Promise<RunningNode> {
-  const { config, log } = deps;
+  const { config } = deps;
   const now = deps.now ?? (() => new Date());
   const sleep = deps.sleep ?? Bun.sleep;
+  const every = deps.every ?? defaultEvery;
   let notReady: string | null = "starting: running start-up checks";
 
   await ensureWritableDir(config.storage.state_dir, "state dir");
+  const telemetry = openTelemetryStore(config.storage.state_dir, { now });
+  const log = teeLogger(deps.log, storeLogger(telemetry, now));
+  const { build, platform } = nodeInfo(config.node.id, undefined);
+  telemetry.recordBoot({ node_slug: config.node.id, ...build, ...platform });
+  telemetry.enforceRetention();
+  let stopRetention: (() => void)[] = [];
+  let lastReport: NodeCapabilityReport | undefined;
   await ensureWritableDir(config.mountRoot, "sandbox mount root");
   const podman = createPodman({
     containersConf: await resolveContainersConf({
@@ -122,11 +133,22 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
   if (left.length) log.warn("removed leftover sandbox containers", { containers: left });
 
   const app = createWorkerApi({
-    runner,
+    runner: recordingRunner(runner, {
+      store: telemetry,
+      nodeSlug: config.node.id,
+      defaultImage: settings.defaultImage,
+      now,
+    }),
     log: log.child({ part: "worker-api" }),
     bearerToken: () => applied?.bearerToken,
     notReadyReason: () => notReady,
     maxRequestBytes: () => applied?.maxRequestBytes ?? config.worker_api.max_request_bytes,
+    relaySocket: () => inference.relaySocket(),
+    telemetry: () => ({
+      store: telemetry,
+      info: () => nodeInfo(config.node.id, lastReport),
+      stats: () => nodeStats({ stateDir: config.storage.state_dir, podmanVersion, now: now() }),
+    }),
   });
   // Jobs may run for hours on one request, so the connection never idles out.
   const server: Served = serveApp(
@@ -143,14 +165,14 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     fetch: deps.fetch,
   });
   const capabilities = async () =>
-    collectCapabilities({
+    (lastReport = await collectCapabilities({
       config,
       podmanVersion,
       workerApiUrl,
       now,
       run: deps.runCommand,
       inference: await inference.capability(),
-    });
+    }));
   let stopReports = () => {};
 
   try {
@@ -216,7 +238,8 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     });
     const reportNow = async () => client.report(await capabilities());
     await reportNow();
-    stopReports = (deps.every ?? defaultEvery)(config.orchestrator.capability_report_interval_seconds * 1000, () => {
+    stopRetention = [every(3_600_000, () => telemetry.enforceRetention()), every(86_400_000, () => telemetry.vacuum())];
+    stopReports = every(config.orchestrator.capability_report_interval_seconds * 1000, () => {
       reportNow().catch((err: Error) => log.warn("capability report failed", { error: err.message }));
     });
     return {
@@ -230,12 +253,16 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
         await runner.stopAll();
         await inference.stop();
         await server.stop();
+        for (const stopTimer of stopRetention) stopTimer();
+        telemetry.close();
       },
     };
   } catch (err) {
     stopReports();
     await inference.stop();
     await server.stop();
+    for (const stopTimer of stopRetention) stopTimer();
+    telemetry.close();
     throw err;
   }
 }

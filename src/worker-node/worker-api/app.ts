@@ -10,6 +10,8 @@ import { notFoundHandler, ProblemError, problemHandler } from "../../lib/http-pr
 import type { Logger } from "../../lib/log";
 import { assertStorable, schemaProblem, storablePathAndQuery } from "../../lib/storable-input";
 import type { SandboxRunner } from "../sandbox/run-job";
+import { inferenceChatRoutes } from "./inference-chat";
+import { telemetryRoutes, type TelemetrySource } from "./telemetry";
 
 export const DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 export const BAD_BEARER = "Invalid or missing bearer token";
@@ -26,6 +28,10 @@ export type WorkerApiDeps = {
   notReadyReason: () => string | null;
   log: Logger;
   maxRequestBytes?: () => number;
+  /** The node's inference relay socket, when inference runs (OpenAI-compatible chat from the gateway). */
+  relaySocket?: () => string | undefined;
+  /** The Worker Telemetry API's data; undefined answers 503. */
+  telemetry?: () => TelemetrySource | undefined;
 };
 
 /** The reference's detail for the first problem, in its check order: command, version, ids, then the rest. */
@@ -58,6 +64,8 @@ export function createWorkerApi({
   notReadyReason,
   log,
   maxRequestBytes = () => DEFAULT_MAX_REQUEST_BYTES,
+  relaySocket = () => undefined,
+  telemetry = () => undefined,
 }: WorkerApiDeps) {
   const limit: MiddlewareHandler = (c, next) =>
     bodyLimit({
@@ -90,6 +98,8 @@ export function createWorkerApi({
       const res: CancelJobResponse = { job_id: jobId, canceled: await runner.cancel(jobId) };
       return c.json(res);
     })
+    .route("/", inferenceChatRoutes({ auth: requireBearer(bearerToken), relaySocket, log }))
+    .route("/", telemetryRoutes({ auth: requireBearer(bearerToken), source: telemetry }))
     .notFound(notFoundHandler)
     .onError(problemHandler({ log, badBodyDetail: BAD_BODY }));
 }

@@ -1,0 +1,119 @@
+/**
+ * The OpenAI-compatible surface of the user gateway (`/v1/models`, `/v1/chat/completions`), shared by the gateway and
+ * cynork, plus the Ollama `/api/chat` shapes the gateway speaks to a node's inference through the Worker API.
+ * Request objects are loose: OpenAI clients send many fields we do not use, and unknown fields are ignored.
+ */
+import * as v from "valibot";
+
+export const OPENAI_API = { models: "/v1/models", chatCompletions: "/v1/chat/completions" } as const;
+
+// ---- errors: `{error:{message,type,param,code}}`, never problem+json on these routes ----
+
+export const OpenAIError = v.object({
+  error: v.object({
+    message: v.string(),
+    type: v.string(),
+    param: v.nullable(v.string()),
+    code: v.nullable(v.string()),
+  }),
+});
+export type OpenAIError = v.InferOutput<typeof OpenAIError>;
+
+// ---- GET /v1/models ----
+
+export const Model = v.object({
+  id: v.string(),
+  object: v.literal("model"),
+  created: v.number(),
+  owned_by: v.string(),
+});
+export const ModelList = v.object({ object: v.literal("list"), data: v.array(Model) });
+export type Model = v.InferOutput<typeof Model>;
+export type ModelList = v.InferOutput<typeof ModelList>;
+
+// ---- POST /v1/chat/completions ----
+
+/** A content part; only text parts carry anything we forward. */
+const ContentPart = v.looseObject({ type: v.string(), text: v.optional(v.string()) });
+
+export const ChatMessage = v.looseObject({
+  role: v.picklist(["system", "user", "assistant", "tool", "developer"], "messages[].role is not supported"),
+  content: v.optional(v.nullable(v.union([v.string(), v.array(ContentPart)])), null),
+});
+
+const StopParam = v.union([v.string(), v.array(v.string())]);
+const NumberParam = v.optional(v.nullable(v.number()));
+
+export const ChatCompletionRequest = v.looseObject({
+  model: v.optional(v.nullable(v.string())),
+  messages: v.pipe(v.array(ChatMessage, "messages must be an array"), v.minLength(1, "messages must not be empty")),
+  stream: v.optional(v.nullable(v.boolean())),
+  temperature: NumberParam,
+  top_p: NumberParam,
+  max_tokens: NumberParam,
+  max_completion_tokens: NumberParam,
+  seed: NumberParam,
+  stop: v.optional(v.nullable(StopParam)),
+});
+export type ChatCompletionRequest = v.InferOutput<typeof ChatCompletionRequest>;
+
+export const FINISH_REASONS = ["stop", "length"] as const;
+
+export const ChatCompletion = v.object({
+  id: v.string(),
+  object: v.literal("chat.completion"),
+  created: v.number(),
+  model: v.string(),
+  choices: v.array(
+    v.object({
+      index: v.number(),
+      message: v.object({ role: v.literal("assistant"), content: v.string() }),
+      finish_reason: v.picklist(FINISH_REASONS),
+    }),
+  ),
+  usage: v.object({ prompt_tokens: v.number(), completion_tokens: v.number(), total_tokens: v.number() }),
+});
+export type ChatCompletion = v.InferOutput<typeof ChatCompletion>;
+
+export const ChatCompletionChunk = v.object({
+  id: v.string(),
+  object: v.literal("chat.completion.chunk"),
+  created: v.number(),
+  model: v.string(),
+  choices: v.array(
+    v.object({
+      index: v.number(),
+      delta: v.object({ role: v.optional(v.literal("assistant")), content: v.optional(v.string()) }),
+      finish_reason: v.nullable(v.picklist(FINISH_REASONS)),
+    }),
+  ),
+});
+export type ChatCompletionChunk = v.InferOutput<typeof ChatCompletionChunk>;
+
+/** The last SSE event of a streamed completion. */
+export const SSE_DONE = "[DONE]";
+
+// ---- Ollama /api/chat, as forwarded by the Worker API's inference route ----
+
+/** Bearer-protected Worker API route: an Ollama `/api/chat` body in, Ollama's answer (NDJSON when streamed) out. */
+export const WORKER_INFERENCE_API = { chat: "/v1/worker/inference:chat" } as const;
+
+export const OllamaChatRequest = v.looseObject({
+  model: v.pipe(v.string(), v.nonEmpty("model is required")),
+  messages: v.array(v.looseObject({ role: v.string(), content: v.string() })),
+  stream: v.boolean(),
+  options: v.optional(v.record(v.string(), v.unknown())),
+});
+export type OllamaChatRequest = v.InferOutput<typeof OllamaChatRequest>;
+
+/** One NDJSON line of a streamed answer, or the whole answer when not streamed. */
+export const OllamaChatResponse = v.looseObject({
+  model: v.optional(v.string()),
+  message: v.optional(v.looseObject({ role: v.optional(v.string()), content: v.optional(v.string()) })),
+  done: v.optional(v.boolean()),
+  done_reason: v.optional(v.string()),
+  prompt_eval_count: v.optional(v.number()),
+  eval_count: v.optional(v.number()),
+  error: v.optional(v.string()),
+});
+export type OllamaChatResponse = v.InferOutput<typeof OllamaChatResponse>;

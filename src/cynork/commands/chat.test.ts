@@ -1,0 +1,99 @@
+/** `cynork models list` and `cynork chat` in-process against a real gateway and a chat node (Ollama TEST DOUBLE). */
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startChatNode, type ChatNode } from "../../testing/chat-node-fixture";
+import { PASSWORD, startGatewayFixture, type GatewayFixture } from "../../testing/gateway-fixture";
+import { testReply } from "../../testing/ollama-test-server";
+import { runCli } from "../cli";
+import { memoryIo, type MemoryIoOptions } from "../memory-io";
+
+let f: GatewayFixture;
+let node: ChatNode;
+let dir: string;
+let config: string;
+
+beforeAll(async () => {
+  [f, node, dir] = await Promise.all([
+    startGatewayFixture({ deps: { chat: { openToken: (s) => s, defaultModel: "qwen3.5:0.8b" } } }),
+    startChatNode({ models: ["qwen3.5:0.8b", "other:1b"] }),
+    mkdtemp(join(tmpdir(), "cynork-chat-")),
+  ]);
+  await node.register(f.t.db, "cynork-chat-node");
+  config = join(dir, "config.yaml");
+  const login = await cynork(["auth", "login", "-u", "alice", "--password-stdin"], { stdin: `${PASSWORD}\n` });
+  expect(login.code).toBe(0);
+});
+afterAll(async () => {
+  await node?.stop();
+  await f?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function cynork(argv: string[], opts: MemoryIoOptions = {}) {
+  const m = memoryIo({ ...opts, env: { CYNORK_GATEWAY_URL: f.server.url.href, ...opts.env } });
+  const code = await runCli(["-c", config, ...argv], m.io);
+  return { code, stdout: m.stdout(), stderr: m.stderr(), m };
+}
+
+const lastChat = () => JSON.parse(node.ollama.requests.findLast((r) => r.path === "/api/chat")!.body);
+
+describe("cynork models list", () => {
+  it("prints one model id per line, and the OpenAI list with -o json", async () => {
+    expect(await cynork(["models", "list"])).toMatchObject({ code: 0, stdout: "other:1b\nqwen3.5:0.8b\n" });
+    const json = JSON.parse((await cynork(["-o", "json", "models", "list"])).stdout);
+    expect([json.object, json.data.map((m: { id: string }) => m.id)]).toEqual(["list", ["other:1b", "qwen3.5:0.8b"]]);
+  });
+
+  it("exits 3 without a token", async () => {
+    const r = await cynork(["-c", join(dir, "none.yaml"), "models", "list"]);
+    expect([r.code, r.stderr]).toEqual([3, "Error: not logged in: run 'cynork auth login'\n"]);
+  });
+});
+
+describe("cynork chat", () => {
+  it("-m sends one message and prints the streamed reply", async () => {
+    const r = await cynork(["chat", "-m", "hello there", "--plain"]);
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, `${testReply("hello there")}\n`, ""]);
+    expect(lastChat()).toMatchObject({ model: "qwen3.5:0.8b", stream: true });
+  });
+
+  it("--model picks the model; -o json prints the chat.completion", async () => {
+    const r = await cynork(["-o", "json", "chat", "--model", "other:1b", "-m", "hi"]);
+    const done = JSON.parse(r.stdout);
+    expect([r.code, done.object, done.model, done.choices[0].message.content]).toEqual([
+      0,
+      "chat.completion",
+      "other:1b",
+      testReply("hi"),
+    ]);
+  });
+
+  it("reads one message per line, keeps the conversation, and ends at end of input", async () => {
+    const r = await cynork(["chat"], { stdin: "first\n\n/unknown-is-a-message\nsecond\n" });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe([testReply("first"), testReply("/unknown-is-a-message"), testReply("second"), ""].join("\n"));
+    expect(lastChat().messages.map((m: { role: string }) => m.role)).toEqual([
+      "user",
+      "assistant",
+      "user",
+      "assistant",
+      "user",
+    ]);
+  });
+
+  it("on a TTY shows a prompt per line and stops at /exit", async () => {
+    const r = await cynork(["chat"], { stdin: "one\n/exit\nnever sent\n", tty: true });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${testReply("one")}\n`);
+    expect(r.stderr).toBe("Type a message and press Enter; /exit, /quit or Ctrl+D ends the chat.\n> > \n");
+  });
+
+  it("reports a failed turn and goes on; -m exits with the gateway error's code", async () => {
+    const r = await cynork(["chat", "--model", "missing"], { stdin: "a\n/quit\n" });
+    expect([r.code, r.stderr]).toEqual([0, "Error: 404 Not Found: The model 'missing' does not exist\n"]);
+    const one = await cynork(["chat", "--model", "missing", "-m", "a"]);
+    expect([one.code, one.stderr]).toEqual([4, "Error: 404 Not Found: The model 'missing' does not exist\n"]);
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * `cynork chat`: talk to a model through the gateway's OpenAI-compatible `POST /v1/chat/completions`, printing tokens
+ * as they stream in. `-m` sends one message; without it, each line read is a message (a prompt on a TTY) and the
+ * conversation is kept for the next turn; `/exit`, `/quit` or end of input (Ctrl+D) ends it.
+ */
+import { type ArgsDef, defineCommand } from "citty";
+import type { ChatCompletionRequest } from "../../contracts/openai";
+import { chatDeltas } from "../chat-stream";
+import type { Ctx } from "../context";
+import { CliError } from "../errors";
+import { parseFlags } from "../flags";
+import type { GatewayClient } from "../gateway-client";
+
+const args = {
+  message: { type: "string", alias: "m", description: "send one message and print response (non-interactive)" },
+  model: {
+    type: "string",
+    description: "model ID for chat completions (sent as OpenAI model field; gateway default if omitted)",
+  },
+  plain: {
+    type: "boolean",
+    description: "print model responses as raw text without Markdown formatting (for scripting or piping)",
+  },
+} satisfies ArgsDef;
+
+type Messages = ChatCompletionRequest["messages"];
+
+/** Sends the conversation and prints the reply as it arrives; resolves to the reply text. */
+async function turn(ctx: Ctx, client: GatewayClient, messages: Messages, model: string | undefined): Promise<string> {
+  const body = { ...(model ? { model } : {}), messages };
+  if (ctx.globals.output === "json") {
+    const completion = await client.decodeCompletion(await client.chat({ ...body, stream: false }));
+    ctx.print(completion, {});
+    return completion.choices[0]?.message.content ?? "";
+  }
+  const res = await client.chat({ ...body, stream: true }, ctx.io.interrupt);
+  let reply = "";
+  for await (const piece of chatDeltas(res.body!)) {
+    ctx.io.stdout.write(piece);
+    reply += piece;
+  }
+  ctx.io.stdout.write("\n");
+  return reply;
+}
+
+async function conversation(ctx: Ctx, client: GatewayClient, model: string | undefined): Promise<void> {
+  const { stdin, stderr } = ctx.io;
+  if (stdin.isTTY) stderr.write("Type a message and press Enter; /exit, /quit or Ctrl+D ends the chat.\n");
+  const messages: Messages = [];
+  for (;;) {
+    if (stdin.isTTY) stderr.write("> ");
+    const line = (await stdin.readLine())?.trim();
+    if (line === undefined || line === "/exit" || line === "/quit") break;
+    if (!line) continue;
+    messages.push({ role: "user", content: line });
+    try {
+      messages.push({ role: "assistant", content: await turn(ctx, client, messages, model) });
+    } catch (err) {
+      // A failed turn is reported and forgotten; the chat goes on, as the reference's.
+      if (!(err instanceof CliError)) throw err;
+      messages.pop();
+      stderr.write(`Error: ${err.message}\n`);
+      if (ctx.io.interrupt.aborted) break;
+    }
+  }
+  if (stdin.isTTY) stderr.write("\n");
+}
+
+export function chatCommand(ctx: Ctx) {
+  return defineCommand({
+    meta: {
+      name: "chat",
+      description: "Chat with a model (POST /v1/chat/completions); -m sends one message, else one message per line",
+    },
+    args,
+    async run({ rawArgs }) {
+      const flags = parseFlags(rawArgs, args);
+      const client = ctx.authedClient();
+      const model = flags.string("model") || undefined;
+      const message = flags.string("message");
+      // Output is raw text either way: cynork renders no Markdown, so --plain only states the intent.
+      flags.bool("plain");
+      if (message) await turn(ctx, client, [{ role: "user", content: message }], model);
+      else await conversation(ctx, client, model);
+    },
+  });
+}

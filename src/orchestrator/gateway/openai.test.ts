@@ -1,0 +1,229 @@
+/**
+ * The OpenAI-compatible surface end to end with the official `openai` npm client: the real orchestrator on a real
+ * database, a real worker node whose Worker API relays to its Ollama — here the Ollama-API-compatible TEST DOUBLE.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import OpenAI from "openai";
+import { WORKER_INFERENCE_API } from "../../contracts/openai";
+import { TELEMETRY_API } from "../../contracts/telemetry";
+import { memoryLogger } from "../../lib/log";
+import { freePort } from "../../testing/free-port";
+import { replyChunks, startOllamaTestServer, testReply, type OllamaTestServer } from "../../testing/ollama-test-server";
+import { createTestDatabase, type TestDatabase } from "../../testing/test-db";
+import { loadNodeConfig } from "../../worker-node/config";
+import { ensureProxyImage } from "../../worker-node/inference/test-inference";
+import { startNode, type RunningNode } from "../../worker-node/node-manager/start-node";
+import { ensureSandboxImage, testPodman } from "../../worker-node/sandbox/test-sandbox";
+import { createSecretBox, loadSecretKey } from "../auth/secret-box";
+import { loadConfig } from "../config";
+import { startOrchestrator, type RunningOrchestrator } from "../start";
+
+const PSK = "openai-e2e-psk";
+const ADMIN_PASSWORD = "openai-e2e-admin-password";
+const MODELS = ["qwen3.5:0.8b", "tiny-test:latest"];
+let db: TestDatabase;
+let ollama: OllamaTestServer;
+let orchestrator: RunningOrchestrator;
+let node: RunningNode;
+let dir: string;
+let client: OpenAI;
+let token: string;
+
+beforeAll(async () => {
+  const podman = testPodman();
+  await Promise.all([ensureSandboxImage(podman), ensureProxyImage(podman)]);
+  [db, ollama, dir] = await Promise.all([
+    createTestDatabase(),
+    startOllamaTestServer({ port: 0, models: MODELS }),
+    mkdtemp(join(tmpdir(), "cynode-openai-")),
+  ]);
+  const controlPort = freePort();
+  const config = loadConfig(
+    {
+      DATABASE_URL: db.url,
+      USER_GATEWAY_LISTEN_ADDR: "127.0.0.1:0",
+      CONTROL_PLANE_LISTEN_ADDR: `127.0.0.1:${controlPort}`,
+      ORCHESTRATOR_PUBLIC_URL: `http://127.0.0.1:${controlPort}`,
+      NODE_REGISTRATION_PSK: PSK,
+      BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      JWT_SECRET: "openai-e2e-secret-0123456789abcdef0123",
+      INFERENCE_MODEL: "qwen3.5:0.8b",
+    },
+    { stateDir: join(dir, "orchestrator") },
+  );
+  orchestrator = await startOrchestrator(config, memoryLogger("orchestrator"), { announce: () => {} });
+  await Bun.write(join(dir, "node.yaml"), "worker_api: { listen_host: 127.0.0.1, listen_port: 0 }\n");
+  const nodeConfig = await loadNodeConfig({
+    path: join(dir, "node.yaml"),
+    env: {
+      ORCHESTRATOR_URL: `http://127.0.0.1:${controlPort}`,
+      NODE_SLUG: "openai-e2e-node",
+      NODE_REGISTRATION_PSK: PSK,
+      CYNODE_STATE_DIR: join(dir, "node"),
+      OLLAMA_UPSTREAM_URL: ollama.url!,
+    },
+  });
+  node = await startNode({ config: nodeConfig, log: memoryLogger("node"), runCommand: async () => undefined });
+  const login = await fetch(new URL("/v1/auth/login", orchestrator.gateway.url), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ handle: "admin", password: ADMIN_PASSWORD }),
+  });
+  token = ((await login.json()) as { access_token: string }).access_token;
+  client = new OpenAI({ baseURL: new URL("/v1", orchestrator.gateway.url).href, apiKey: token, maxRetries: 0 });
+}, 300_000);
+
+afterAll(async () => {
+  await node?.stop();
+  await orchestrator?.stop();
+  await ollama?.stop();
+  await db?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const gateway = (path: string, init: RequestInit = {}) => fetch(new URL(path, orchestrator.gateway.url), init);
+
+describe("GET /v1/models", () => {
+  it("lists the models the live node's Ollama has, in OpenAI's list format", async () => {
+    const page = await client.models.list();
+    expect(page.data.map((m) => m.id)).toEqual(MODELS);
+    for (const m of page.data)
+      expect([m.object, m.owned_by, typeof m.created]).toEqual(["model", "cynodeai", "number"]);
+  });
+
+  it("answers 401 in OpenAI's error shape without a token", async () => {
+    const res = await gateway("/v1/models");
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({
+      error: {
+        message: "Missing authorization header",
+        type: "authentication_error",
+        param: null,
+        code: "invalid_api_key",
+      },
+    });
+  });
+});
+
+describe("POST /v1/chat/completions", () => {
+  it("answers one chat.completion with the model's reply", async () => {
+    const done = await client.chat.completions.create({
+      model: "tiny-test:latest",
+      messages: [
+        { role: "system", content: "be brief" },
+        { role: "user", content: "hello <there> & you" },
+      ],
+      temperature: 0.2,
+    });
+    expect(done.object).toBe("chat.completion");
+    expect(done.model).toBe("tiny-test:latest");
+    expect(done.choices[0]!.message).toMatchObject({ role: "assistant", content: testReply("hello <there> & you") });
+    expect(done.choices[0]!.finish_reason).toBe("stop");
+    const asked = JSON.parse(ollama.requests.findLast((r) => r.path === "/api/chat")!.body);
+    expect(asked).toEqual({
+      model: "tiny-test:latest",
+      messages: [
+        { role: "system", content: "be brief" },
+        { role: "user", content: "hello <there> & you" },
+      ],
+      stream: false,
+      options: { temperature: 0.2 },
+    });
+  });
+
+  it("streams chat.completion.chunk events, one per piece, ending with [DONE]", async () => {
+    const prompt = "stream these several words please";
+    const stream = await client.chat.completions.create({
+      model: "",
+      messages: [{ role: "user", content: prompt }],
+      stream: true,
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const pieces = chunks.map((c) => c.choices[0]?.delta.content ?? "").filter(Boolean);
+    expect(pieces).toEqual(replyChunks(testReply(prompt)));
+    expect(pieces.length).toBeGreaterThan(3);
+    expect(chunks[0]!.choices[0]!.delta.role).toBe("assistant");
+    expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe("stop");
+    expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+    expect(chunks.every((c) => c.object === "chat.completion.chunk" && c.model === "qwen3.5:0.8b")).toBe(true);
+    const raw = await gateway("/v1/chat/completions", {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ messages: [{ role: "user", content: "hi" }], stream: true }),
+    });
+    expect(raw.headers.get("content-type")).toStartWith("text/event-stream");
+    expect((await raw.text()).trimEnd()).toEndWith("data: [DONE]");
+  });
+
+  it("uses the default model when none is named, and ignores unknown fields", async () => {
+    const res = await gateway("/v1/chat/completions", {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        messages: [{ role: "user", content: [{ type: "text", text: "parts" }], name: "me" }],
+        frobnicate: true,
+      }),
+    });
+    const body = (await res.json()) as OpenAI.ChatCompletion;
+    expect([res.status, body.model, body.choices[0]!.message.content]).toEqual([200, "qwen3.5:0.8b", "echo: parts"]);
+  });
+
+  it("answers 404 model_not_found for a model no live node has", async () => {
+    const err = await client.chat.completions
+      .create({ model: "no-such-model", messages: [{ role: "user", content: "x" }] })
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+    expect([err.status, err.code, err.type, err.param]).toEqual([
+      404,
+      "model_not_found",
+      "invalid_request_error",
+      "model",
+    ]);
+  });
+
+  it("answers 400 invalid_request for empty messages", async () => {
+    const err = await client.chat.completions.create({ messages: [], model: "qwen3.5:0.8b" }).catch((e) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect([err.status, err.code, err.param]).toEqual([400, "invalid_request", "messages"]);
+  });
+
+  it("writes one audit row per request, without message content", async () => {
+    const rows = await db.db.selectFrom("chat_audit_log").selectAll().orderBy("created_at").execute();
+    expect(rows.length).toBeGreaterThanOrEqual(5);
+    expect(rows.map((r) => r.outcome)).toContain("model_not_found");
+    expect(rows.filter((r) => r.outcome === "completed" && r.stream).length).toBeGreaterThanOrEqual(2);
+    expect(rows.every((r) => r.user_id && r.message_count >= 0)).toBe(true);
+    expect(JSON.stringify(rows)).not.toContain("stream these several words");
+  });
+});
+
+describe("the Worker API inference route", () => {
+  it("refuses a caller without the orchestrator's bearer token", async () => {
+    const res = await fetch(node.workerApiUrl + WORKER_INFERENCE_API.chat, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer wrong" },
+      body: JSON.stringify({ model: "qwen3.5:0.8b", messages: [], stream: false }),
+    });
+    expect(res.status).toBe(401);
+  });
+});
+
+describe("the node's Worker Telemetry API", () => {
+  it("answers the orchestrator's token with the node's info, its last capability report and its logs", async () => {
+    const secrets = createSecretBox(await loadSecretKey({ stateDir: join(dir, "orchestrator") }));
+    const row = await db.db.selectFrom("nodes").select("worker_api_bearer_token").executeTakeFirstOrThrow();
+    const auth = { authorization: `Bearer ${secrets.open(row.worker_api_bearer_token!)}` };
+    const info = (await (await fetch(node.workerApiUrl + TELEMETRY_API.nodeInfo, { headers: auth })).json()) as any;
+    expect(info).toMatchObject({ version: 1, node_slug: "openai-e2e-node" });
+    expect(info.last_capability_report.inference.available_models).toEqual(MODELS);
+    const logs = await fetch(`${node.workerApiUrl}${TELEMETRY_API.logs}?source_kind=service&source_name=worker_api`, {
+      headers: auth,
+    });
+    const body = (await logs.json()) as { events: { fields: { path?: string } }[] };
+    expect(body.events.some((e) => e.fields.path === WORKER_INFERENCE_API.chat)).toBe(true);
+  });
+});

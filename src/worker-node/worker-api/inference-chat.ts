@@ -1,0 +1,55 @@
+/**
+ * `POST /v1/worker/inference:chat` (bearer-protected): the orchestrator's way to the node's model for the gateway's
+ * OpenAI-compatible chat. The body is an Ollama `/api/chat` request; it goes to Ollama through the node's existing
+ * inference relay socket (no new network exposure) and Ollama's answer streams back as is.
+ */
+import { Hono, type MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import * as v from "valibot";
+import { OllamaChatRequest, WORKER_INFERENCE_API } from "../../contracts/openai";
+import { ProblemError } from "../../lib/http-problem";
+import type { Logger } from "../../lib/log";
+
+/** As the inference-proxy's limits: 10 MiB bodies, 120 s per request. */
+export const CHAT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+export const CHAT_TIMEOUT_MS = 120_000;
+
+export type InferenceChatDeps = {
+  auth: MiddlewareHandler;
+  /** The relay's Unix socket to Ollama, or undefined while the node has no inference running. */
+  relaySocket: () => string | undefined;
+  log: Logger;
+  timeoutMs?: number;
+};
+
+export function inferenceChatRoutes({ auth, relaySocket, log, timeoutMs = CHAT_TIMEOUT_MS }: InferenceChatDeps) {
+  const limit = bodyLimit({
+    maxSize: CHAT_MAX_BODY_BYTES,
+    onError: () => {
+      throw new ProblemError(413, "Request body exceeds maximum size");
+    },
+  });
+  return new Hono().post(WORKER_INFERENCE_API.chat, auth, limit, async (c) => {
+    const socket = relaySocket();
+    if (!socket) throw new ProblemError(503, "Inference is not running on this node");
+    const parsed = v.safeParse(OllamaChatRequest, await c.req.json().catch(() => undefined));
+    if (!parsed.success) throw new ProblemError(400, parsed.issues[0].message);
+    let res: Response;
+    try {
+      res = await fetch("http://ollama/api/chat", {
+        unix: socket,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(parsed.output),
+        // The orchestrator hanging up stops the model too.
+        signal: AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(timeoutMs)]),
+        timeout: false,
+      });
+    } catch (err) {
+      log.warn("inference chat: relay request failed", { error: (err as Error).message });
+      throw new ProblemError(502, "Inference upstream unreachable");
+    }
+    const type = res.headers.get("content-type") ?? "application/json";
+    return new Response(res.body, { status: res.status, headers: { "content-type": type } });
+  });
+}
