@@ -3,6 +3,7 @@ import { vValidator } from "@hono/valibot-validator";
 import type { ValidationTargets } from "hono";
 import type { GenericSchema } from "valibot";
 import { ProblemError } from "./http-problem";
+import { markValidator } from "./openapi";
 
 /**
  * Validates `target` against `schema`. The problem's detail is `detail` when given (the gateway answers every
@@ -13,7 +14,9 @@ export function validated<T extends GenericSchema, Target extends keyof Validati
   schema: T,
   detail?: string,
 ) {
-  return vValidator(target, schema, (result) => {
+  const validator = vValidator(target, schema, (result) => {
     if (!result.success) throw new ProblemError(400, detail ?? result.issues[0]?.message ?? "Invalid request body");
   });
+  // The OpenAPI document reads the request schema from here: what is validated is what is documented.
+  return markValidator(validator, target, schema);
 }

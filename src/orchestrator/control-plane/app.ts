@@ -3,6 +3,8 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { ProblemError, notFoundHandler, problemHandler } from "../../lib/http-problem";
 import { accessLog } from "../../lib/access-log";
+import { mountApiReference } from "../../lib/api-reference";
+import { VERSION } from "../../lib/version";
 import { healthRoutes } from "../health-routes";
 import { checkReadiness, type Readiness } from "../readiness";
 import { nodeRoutes, randomWorkerToken, type NodeRoutesDeps } from "./nodes";
@@ -32,6 +34,11 @@ export function createControlPlane(deps: ControlPlaneDeps) {
     )
     .route("/", healthRoutes(deps.readiness ?? (() => checkReadiness(deps.db))))
     .route("/", nodeRoutes(full));
+  mountApiReference(app, {
+    title: "CyNodeAI control-plane (nodes)",
+    version: VERSION,
+    bearer: "The node JWT from POST /v1/nodes/register",
+  });
   app.onError(problemHandler({ log: deps.log }));
   app.notFound(notFoundHandler);
   return app;

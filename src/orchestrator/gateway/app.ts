@@ -3,6 +3,8 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "../../lib/log";
 import { accessLog } from "../../lib/access-log";
+import { mountApiReference } from "../../lib/api-reference";
+import { VERSION } from "../../lib/version";
 import { ProblemError, notFoundHandler, problemHandler } from "../../lib/http-problem";
 import type { Db } from "../db/connect";
 import type { LoginLimiter } from "../auth/login-limiter";
@@ -48,6 +50,11 @@ export function createGateway(deps: GatewayDeps) {
     .route("/v1/auth", authRoutes({ ...deps, now }))
     .route("/v1/users", userRoutes({ ...deps, now }))
     .route("/v1/tasks", taskRoutes({ ...deps, now }));
+  mountApiReference(app, {
+    title: "CyNodeAI user gateway",
+    version: VERSION,
+    bearer: "An access token from POST /v1/auth/login",
+  });
   app.onError(problemHandler({ log: deps.log }));
   app.notFound(notFoundHandler);
   return app;

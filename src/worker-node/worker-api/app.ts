@@ -4,10 +4,14 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import { HEALTH } from "../../contracts/routes";
-import { RunJobRequest, WORKER_API, type CancelJobResponse } from "../../contracts/worker-api";
+import { CancelJobResponse, RunJobRequest, RunJobResponse, WORKER_API } from "../../contracts/worker-api";
 import { accessLog } from "../../lib/access-log";
+import { mountApiReference } from "../../lib/api-reference";
+import { HEALTH_DOCS } from "../../lib/health-docs";
 import { notFoundHandler, ProblemError, problemHandler } from "../../lib/http-problem";
 import type { Logger } from "../../lib/log";
+import { describeRoute } from "../../lib/openapi";
+import { VERSION } from "../../lib/version";
 import type { SandboxRunner } from "../sandbox/run-job";
 
 export const DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
@@ -16,6 +20,25 @@ export const BAD_BODY = "Invalid request body";
 const COMMAND_REQUIRED = "sandbox.command is required when job_spec_json is not set";
 const IDS_REQUIRED = "task_id and job_id are required";
 const TEXT = { "content-type": "text/plain; charset=utf-8" };
+const tags = ["jobs"];
+const DOCS = {
+  run: describeRoute({
+    summary: "Run a job in a sandbox and wait for its end",
+    tags,
+    auth: true,
+    body: RunJobRequest,
+    responses: { 200: RunJobResponse },
+    problems: [400, 401, 413],
+  }),
+  cancel: describeRoute({
+    summary: "Cancel a running job",
+    description: "`target` is `<job_id>:cancel`.",
+    tags,
+    auth: true,
+    responses: { 200: CancelJobResponse },
+    problems: [401, 404],
+  }),
+};
 
 export type WorkerApiDeps = {
   runner: Pick<SandboxRunner, "run" | "cancel">;
@@ -66,21 +89,21 @@ export function createWorkerApi({
       },
     })(c, next);
 
-  return new Hono()
+  const app = new Hono()
     .use(accessLog(log))
-    .get(HEALTH.healthz, (c) => c.text("ok", 200, TEXT))
-    .get(HEALTH.readyz, (c) => {
+    .get(HEALTH.healthz, HEALTH_DOCS.healthz, (c) => c.text("ok", 200, TEXT))
+    .get(HEALTH.readyz, HEALTH_DOCS.readyz, (c) => {
       const reason = notReadyReason();
       return reason === null ? c.text("ready", 200, TEXT) : c.text(reason, 503, TEXT);
     })
-    .post(WORKER_API.runJob, requireBearer(bearerToken), limit, async (c) => {
+    .post(WORKER_API.runJob, DOCS.run, requireBearer(bearerToken), limit, async (c) => {
       const body: unknown = await c.req.json().catch(() => undefined);
       if (body === null || typeof body !== "object" || Array.isArray(body)) throw new ProblemError(400, BAD_BODY);
       const parsed = v.safeParse(RunJobRequest, body);
       if (!parsed.success) throw new ProblemError(400, validationDetail(parsed.issues));
       return c.json(await runner.run(parsed.output));
     })
-    .post("/v1/worker/jobs/:target", requireBearer(bearerToken), async (c) => {
+    .post("/v1/worker/jobs/:target", DOCS.cancel, requireBearer(bearerToken), async (c) => {
       const target = c.req.param("target");
       if (!target.endsWith(":cancel")) throw new ProblemError(404, "Not found");
       const jobId = target.slice(0, -":cancel".length);
@@ -89,6 +112,11 @@ export function createWorkerApi({
     })
     .notFound(notFoundHandler)
     .onError(problemHandler({ log, badBodyDetail: BAD_BODY }));
+  return mountApiReference(app, {
+    title: "CyNodeAI Worker API",
+    version: VERSION,
+    bearer: "The node's worker token, from its configuration",
+  });
 }
 
 export type WorkerApp = ReturnType<typeof createWorkerApi>;
