@@ -7,9 +7,9 @@ describe("login limiter", () => {
     const l = createLoginLimiter({ perMinute: 100, maxFailures: 2, lockoutMs: 60_000, now: () => t });
     l.failed("a");
     l.succeeded("a");
-    l.failed("a");
+    expect(l.failed("a")).toBe(false);
     expect(l.attempt("ip", "a")).toBeUndefined();
-    l.failed("a");
+    expect(l.failed("a")).toBe(true); // this failure locks the handle (the lock-out metric counts it)
     expect(l.attempt("ip", "a")).toBe(60);
     t = 59_001;
     expect(l.attempt("ip", "a")).toBe(1);

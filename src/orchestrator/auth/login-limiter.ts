@@ -41,7 +41,8 @@ export function createLoginLimiter(opts: LoginLimiterOptions) {
       const handleOk = hit(`handle:${handle}`, t);
       return ipOk && handleOk ? undefined : 60;
     },
-    failed(handle: string): void {
+    /** Counts a failure; true when it locked the handle out. */
+    failed(handle: string): boolean {
       const t = now();
       // Handles sprayed by an attacker must not grow this map without bound: forget stale, unlocked entries.
       if (failures.size > MAX_TRACKED)
@@ -49,11 +50,13 @@ export function createLoginLimiter(opts: LoginLimiterOptions) {
       const f = failures.get(handle) ?? { count: 0, lockedUntil: 0, last: t };
       f.count++;
       f.last = t;
-      if (f.count >= opts.maxFailures) {
+      const locks = f.count >= opts.maxFailures;
+      if (locks) {
         f.lockedUntil = t + opts.lockoutMs;
         f.count = 0;
       }
       failures.set(handle, f);
+      return locks;
     },
     succeeded(handle: string): void {
       failures.delete(handle);

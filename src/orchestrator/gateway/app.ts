@@ -10,6 +10,7 @@ import type { Db } from "../db/connect";
 import type { LoginLimiter } from "../auth/login-limiter";
 import type { Tokens } from "../auth/tokens";
 import { healthRoutes } from "../health-routes";
+import type { LoginMetrics } from "../metrics";
 import type { Readiness } from "../readiness";
 import type { JobDefaults } from "../tasks/job-payload";
 import { authRoutes } from "./auth";
@@ -28,6 +29,7 @@ export type GatewayDeps = {
   now?: () => Date;
   cancelJobsOnNodes?: CancelJobsOnNodes;
   onJobQueued?: () => void;
+  metrics?: LoginMetrics;
 };
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;

@@ -11,16 +11,24 @@ import { recordAuthEvent, type AuthEvent } from "../db/audit";
 import { createSession, endSession, findSessionByToken, revokeFamily, rotateSession } from "../db/sessions";
 import { findUserByHandle, findUserById, passwordHashOf } from "../db/users";
 import type { LoginLimiter } from "../auth/login-limiter";
+import type { LoginMetrics } from "../metrics";
 import { hashPassword, verifyPassword } from "../auth/passwords";
 import type { Tokens } from "../auth/tokens";
 import { requireUser, type GatewayEnv } from "./require-user";
 
-export type AuthDeps = { db: Db; tokens: Tokens; limiter: LoginLimiter; log: Logger; now: () => Date };
+export type AuthDeps = {
+  db: Db;
+  tokens: Tokens;
+  limiter: LoginLimiter;
+  log: Logger;
+  now: () => Date;
+  metrics?: LoginMetrics;
+};
 
 const BAD_BODY = "Invalid request body";
 const tags = ["auth"];
 
-export function authRoutes({ db, tokens, limiter, log, now }: AuthDeps) {
+export function authRoutes({ db, tokens, limiter, log, now, metrics }: AuthDeps) {
   // Verifying against a throwaway hash when the user is unknown keeps the answer time the same.
   let decoyHash: Promise<string> | undefined;
   const decoy = () => (decoyHash ??= hashPassword(crypto.randomUUID()));
@@ -49,6 +57,7 @@ export function authRoutes({ db, tokens, limiter, log, now }: AuthDeps) {
         const { handle, password } = c.req.valid("json");
         const wait = limiter.attempt(clientAddress(c), handle);
         if (wait !== undefined) {
+          metrics?.loginFailed("rate limited");
           await audit(c, { event: "login_failure", success: false, handle, reason: "rate limited" });
           throw new ProblemError(429, "Too many login attempts", { "retry-after": String(wait) });
         }
@@ -66,7 +75,8 @@ export function authRoutes({ db, tokens, limiter, log, now }: AuthDeps) {
                 ? "user inactive"
                 : undefined;
         if (reason || !user) {
-          limiter.failed(handle);
+          if (limiter.failed(handle)) metrics?.handleLockedOut();
+          metrics?.loginFailed(reason ?? "unknown");
           await audit(c, { event: "login_failure", success: false, userId: user?.id, handle, reason });
           throw new ProblemError(401, "Invalid credentials");
         }

@@ -15,6 +15,7 @@ import { rfc3339 } from "../../lib/rfc3339";
 import { createSandboxRunner, type SandboxSettings } from "../sandbox/run-job";
 import { checkSandboxRuntime } from "../sandbox/runtime-check";
 import { createWorkerApi } from "../worker-api/app";
+import { createNodeMetrics } from "../metrics";
 import { applyNodeConfig, type AppliedConfig } from "./apply-config";
 import { advertisedWorkerUrl, collectCapabilities, type RunCommand } from "./capabilities";
 import { createOrchestratorClient, OrchestratorError } from "./orchestrator-client";
@@ -90,9 +91,12 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     buildImage: deps.buildSandboxImage && (() => deps.buildSandboxImage!(podman)),
   });
 
+  // The warm pool, once there is one, reports its size here.
+  const metrics = createNodeMetrics({ warmPoolSize: () => 0 });
   const inference = await prepareInference({
     config,
     podman,
+    metrics,
     log: log.child({ part: "inference" }),
     fetch: deps.fetch,
     sleep: deps.sleep,
@@ -127,6 +131,7 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     bearerToken: () => applied?.bearerToken,
     notReadyReason: () => notReady,
     maxRequestBytes: () => applied?.maxRequestBytes ?? config.worker_api.max_request_bytes,
+    metrics,
   });
   // Jobs may run for hours on one request, so the connection never idles out.
   const server: Served = serveApp(

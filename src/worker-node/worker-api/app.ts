@@ -7,11 +7,13 @@ import { HEALTH } from "../../contracts/routes";
 import { CancelJobResponse, RunJobRequest, RunJobResponse, WORKER_API } from "../../contracts/worker-api";
 import { accessLog } from "../../lib/access-log";
 import { mountApiReference } from "../../lib/api-reference";
+import { mountMetrics } from "../../lib/metrics-route";
 import { HEALTH_DOCS } from "../../lib/health-docs";
 import { notFoundHandler, ProblemError, problemHandler } from "../../lib/http-problem";
 import type { Logger } from "../../lib/log";
 import { describeRoute } from "../../lib/openapi";
 import { VERSION } from "../../lib/version";
+import { createNodeMetrics, type NodeMetrics } from "../metrics";
 import type { SandboxRunner } from "../sandbox/run-job";
 
 export const DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
@@ -48,6 +50,8 @@ export type WorkerApiDeps = {
   notReadyReason: () => string | null;
   log: Logger;
   maxRequestBytes?: () => number;
+  /** Served at /metrics; the jobs:run handler reports each run to it. */
+  metrics?: NodeMetrics;
 };
 
 /** The reference's detail for the first problem, in its check order: command, version, ids, then the rest. */
@@ -80,6 +84,7 @@ export function createWorkerApi({
   notReadyReason,
   log,
   maxRequestBytes = () => DEFAULT_MAX_REQUEST_BYTES,
+  metrics = createNodeMetrics(),
 }: WorkerApiDeps) {
   const limit: MiddlewareHandler = (c, next) =>
     bodyLimit({
@@ -101,7 +106,13 @@ export function createWorkerApi({
       if (body === null || typeof body !== "object" || Array.isArray(body)) throw new ProblemError(400, BAD_BODY);
       const parsed = v.safeParse(RunJobRequest, body);
       if (!parsed.success) throw new ProblemError(400, validationDetail(parsed.issues));
-      return c.json(await runner.run(parsed.output));
+      const ended = metrics.runStarted();
+      const result = await runner.run(parsed.output).catch((err: unknown) => {
+        ended("error");
+        throw err;
+      });
+      ended(result.status);
+      return c.json(result);
     })
     .post("/v1/worker/jobs/:target", DOCS.cancel, requireBearer(bearerToken), async (c) => {
       const target = c.req.param("target");
@@ -112,6 +123,7 @@ export function createWorkerApi({
     })
     .notFound(notFoundHandler)
     .onError(problemHandler({ log, badBodyDetail: BAD_BODY }));
+  mountMetrics(app, metrics.registry);
   return mountApiReference(app, {
     title: "CyNodeAI Worker API",
     version: VERSION,
