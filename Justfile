@@ -27,6 +27,10 @@ typecheck: install
 lint: typecheck
     bunx biome check .
 
+# Audit the locked dependencies: known vulnerabilities (when the registry offers advisories), publication, integrity, deprecation
+audit: install
+    bun .ci/audit.ts
+
 # Format the tree in place (biome)
 fmt: install
     bunx biome format --write .
@@ -48,8 +52,8 @@ alias bdd := test-bdd
 e2e: build images
     CYNODE_BDD_BINARIES=1 bun --bun x cucumber-js --import 'bdd/**/*.ts' --format progress features/e2e/
 
-# What CI runs (.ci/run): lint, then every test
-ci: lint test
+# What CI runs (.ci/run): lint (type-check, biome lint and format check), the dependency audit, then every test
+ci: lint audit test
 
 # Run the whole system from dist/bin on embedded defaults (state in ./.state), show it working, stay up until Ctrl+C
 demo: build images

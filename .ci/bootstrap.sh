@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine lacks to build, run and test CyNodeAI. Idempotent; needs root for apt.
-# bun and just come from the npm registry; podman, runc and busybox (for the sandbox image) from Debian.
+# bun and just come from the npm registry; podman, runc and busybox (for the sandbox image) from Debian, and
+# chromium (headless, for the API reference test).
 set -euo pipefail
 
 need_npm=()
@@ -11,7 +12,7 @@ if ((${#need_npm[@]})); then
   npm install -g --silent "${need_npm[@]}"
 fi
 
-apt_pkgs=(podman runc catatonit uidmap busybox-static)
+apt_pkgs=(podman runc catatonit uidmap busybox-static chromium)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

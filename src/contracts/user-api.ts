@@ -88,6 +88,7 @@ export const TaskResultResponse = v.object({
 export const CancelTaskResponse = v.object({ task_id: v.string(), canceled: v.literal(true) });
 
 export const LOG_STREAMS = ["stdout", "stderr", "all"] as const;
+export const TaskLogsQuery = v.object({ stream: v.optional(v.picklist([...LOG_STREAMS, ""])) });
 export const TaskLogsResponse = v.object({ task_id: v.string(), stdout: v.string(), stderr: v.string() });
 
 export type LoginRequest = v.InferOutput<typeof LoginRequest>;

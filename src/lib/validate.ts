@@ -2,6 +2,7 @@
 import { vValidator } from "@hono/valibot-validator";
 import type { ValidationTargets } from "hono";
 import type { GenericSchema } from "valibot";
+import { markValidator } from "./openapi";
 import { assertStorable, schemaProblem } from "./storable-input";
 
 /**
@@ -14,9 +15,11 @@ export function validated<T extends GenericSchema, Target extends keyof Validati
   schema: T,
   detail?: string,
 ) {
-  return vValidator(target, schema, (result) => {
+  const validator = vValidator(target, schema, (result) => {
     if (!result.success)
       throw schemaProblem(result.issues, detail ?? result.issues[0]?.message ?? "Invalid request body");
     assertStorable(result.output);
   });
+  // The OpenAPI document reads the request schema from here: what is validated is what is documented.
+  return markValidator(validator, target, schema);
 }

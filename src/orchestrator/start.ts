@@ -14,6 +14,7 @@ import { openDatabase } from "./db/open-database";
 import { createJobCanceller } from "./dispatch/cancel-jobs";
 import { startDispatcher } from "./dispatch/dispatch-loop";
 import { createGateway } from "./gateway/app";
+import { createOrchestratorMetrics } from "./metrics";
 import { checkReadiness } from "./readiness";
 import { readOrCreateSecret } from "./state-secrets";
 
@@ -59,6 +60,7 @@ export async function startOrchestrator(
 
     const maxBodyBytes = config.MAX_REQUEST_BODY_MB * 1024 * 1024;
     const readiness = () => checkReadiness(db);
+    const metrics = createOrchestratorMetrics(db);
     const controlPlane = serveApp(
       createControlPlane({
         db,
@@ -72,6 +74,7 @@ export async function startOrchestrator(
         inferenceModel: config.INFERENCE_MODEL,
         maxBodyBytes,
         readiness,
+        metrics,
       }),
       config.CONTROL_PLANE_LISTEN_ADDR,
     );
@@ -85,6 +88,7 @@ export async function startOrchestrator(
           log: log.child({ role: "dispatcher" }),
           pollIntervalMs: config.DISPATCH_POLL_INTERVAL,
           maxHttpTimeoutMs: config.DISPATCH_HTTP_TIMEOUT,
+          metrics,
         })
       : undefined;
     if (dispatcher) stops.push(() => dispatcher.stop());
@@ -108,6 +112,7 @@ export async function startOrchestrator(
           openToken: (sealed) => secrets.open(sealed),
           rateLimitPerMinute: config.CHAT_RATE_LIMIT_PER_MINUTE,
         },
+        metrics,
       }),
       config.USER_GATEWAY_LISTEN_ADDR,
       { trustProxyHeaders: config.TRUST_PROXY_HEADERS },

@@ -9,9 +9,9 @@ describe("login limiter", () => {
     const l = createLoginLimiter({ perMinute: 100, maxFailures: 2, lockoutMs: 60_000, now: () => t });
     l.failed("ip1", "a");
     l.succeeded("ip1", "a");
-    l.failed("ip1", "a");
+    expect(l.failed("ip1", "a")).toBe(false);
     expect(l.attempt("ip1", "a")).toEqual(GO);
-    l.failed("ip1", "a");
+    expect(l.failed("ip1", "a")).toBe(true); // this failure locks the pair (the lock-out metric counts it)
     expect(l.attempt("ip1", "a")).toEqual({ retryAfter: 60 });
     expect("delayMs" in l.attempt("ip2", "a")).toBe(true); // the same handle from elsewhere is not locked
     expect(l.attempt("ip1", "b")).toEqual(GO); // nor another handle from the locked address

@@ -77,14 +77,17 @@ export function createLoginLimiter(opts: LoginLimiterOptions) {
       const beyond = (handles.get(handle, t)?.count ?? 0) - opts.maxFailures;
       return { delayMs: beyond < 0 ? 0 : Math.min(maxDelayMs, BASE_DELAY_MS * 2 ** Math.min(beyond, 20)) };
     },
-    failed(ip: string, handle: string): void {
+    /** Counts a failure from `ip` on `handle`; true when it locked that (handle, address) pair out. */
+    failed(ip: string, handle: string): boolean {
       const t = now();
       handles.add(handle, t);
       const pair = pairs.add(pairKey(ip, handle), t);
-      if (pair.count >= opts.maxFailures) {
+      const locks = pair.count >= opts.maxFailures;
+      if (locks) {
         pair.lockedUntil = t + opts.lockoutMs;
         pair.count = 0;
       }
+      return locks;
     },
     /** The right password: the pair and the handle start afresh. */
     succeeded(ip: string, handle: string): void {

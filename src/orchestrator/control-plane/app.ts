@@ -4,7 +4,11 @@ import { bodyLimit } from "hono/body-limit";
 import { ProblemError, notFoundHandler, problemHandler } from "../../lib/http-problem";
 import { accessLog } from "../../lib/access-log";
 import { storablePathAndQuery } from "../../lib/storable-input";
+import { mountApiReference } from "../../lib/api-reference";
+import { mountMetrics } from "../../lib/metrics-route";
+import { VERSION } from "../../lib/version";
 import { healthRoutes } from "../health-routes";
+import { createOrchestratorMetrics, type OrchestratorMetrics } from "../metrics";
 import { checkReadiness, type Readiness } from "../readiness";
 import { nodeRoutes, randomWorkerToken, type NodeRoutesDeps } from "./nodes";
 
@@ -12,6 +16,8 @@ export type ControlPlaneDeps = Omit<NodeRoutesDeps, "now" | "newId" | "newWorker
   Partial<Pick<NodeRoutesDeps, "now" | "newId" | "newWorkerToken">> & {
     readiness?: () => Promise<Readiness>;
     maxBodyBytes?: number;
+    /** Shared with the gateway and the dispatcher of the same process; served at /metrics here. */
+    metrics?: OrchestratorMetrics;
   };
 
 export function createControlPlane(deps: ControlPlaneDeps) {
@@ -34,6 +40,12 @@ export function createControlPlane(deps: ControlPlaneDeps) {
     .use(storablePathAndQuery())
     .route("/", healthRoutes(deps.readiness ?? (() => checkReadiness(deps.db))))
     .route("/", nodeRoutes(full));
+  mountMetrics(app, (deps.metrics ?? createOrchestratorMetrics(deps.db)).registry);
+  mountApiReference(app, {
+    title: "CyNodeAI control-plane (nodes)",
+    version: VERSION,
+    bearer: "The node JWT from POST /v1/nodes/register",
+  });
   app.onError(problemHandler({ log: deps.log }));
   app.notFound(notFoundHandler);
   return app;

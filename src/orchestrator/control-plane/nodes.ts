@@ -5,13 +5,15 @@ import * as v from "valibot";
 import {
   CONTROL_PLANE_API,
   NODE_ERRORS,
+  NodeBootstrapPayload,
   NodeCapabilityReport,
   NodeConfigAck,
+  NodeConfigurationPayload,
   RegistrationRequest,
-  type NodeBootstrapPayload,
 } from "../../contracts/node-payloads";
 import { ProblemError } from "../../lib/http-problem";
 import { assertStorable, schemaProblem } from "../../lib/storable-input";
+import { describeRoute } from "../../lib/openapi";
 import type { Logger } from "../../lib/log";
 import type { SecretBox } from "../auth/secret-box";
 import type { Tokens } from "../auth/tokens";
@@ -40,6 +42,39 @@ export type NodeRoutesDeps = NodeConfigOptions & {
 export const randomWorkerToken = () => randomBytes(32).toString("base64url");
 
 const KNOWN_DETAILS = new Set<string>(Object.values(NODE_ERRORS));
+const tags = ["nodes"];
+const DOCS = {
+  register: describeRoute({
+    summary: "Register a node (pre-shared key); returns its bootstrap (201 when new)",
+    tags,
+    body: RegistrationRequest,
+    responses: { 200: NodeBootstrapPayload, 201: NodeBootstrapPayload },
+    problems: [400, 401],
+  }),
+  config: describeRoute({
+    summary: "The node's configuration",
+    tags,
+    auth: true,
+    responses: { 200: NodeConfigurationPayload },
+    problems: [401, 404],
+  }),
+  ack: describeRoute({
+    summary: "Acknowledge a configuration",
+    tags,
+    auth: true,
+    body: NodeConfigAck,
+    responses: { 204: null },
+    problems: [400, 401, 404],
+  }),
+  capability: describeRoute({
+    summary: "Report the node's capabilities",
+    tags,
+    auth: true,
+    body: NodeCapabilityReport,
+    responses: { 204: null },
+    problems: [400, 401, 404],
+  }),
+};
 
 async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
   const body: unknown = await c.req.json().catch(() => undefined);
@@ -80,7 +115,7 @@ export function nodeRoutes(deps: NodeRoutesDeps) {
   }
 
   return new Hono<NodeAuthEnv>()
-    .post(CONTROL_PLANE_API.register, async (c) => {
+    .post(CONTROL_PLANE_API.register, DOCS.register, async (c) => {
       const body = await readJsonObject(c);
       if (!pskMatches(body.psk, deps.registrationPsk)) {
         const slug = (body.capability as { node?: { node_slug?: unknown } } | undefined)?.node?.node_slug;
@@ -123,7 +158,7 @@ export function nodeRoutes(deps: NodeRoutesDeps) {
     })
     .use(CONTROL_PLANE_API.config, requireNode(deps.tokens))
     .use(CONTROL_PLANE_API.capability, requireNode(deps.tokens))
-    .get(CONTROL_PLANE_API.config, async (c) => {
+    .get(CONTROL_PLANE_API.config, DOCS.config, async (c) => {
       const node = await existingNode(c.var.node.node_id);
       if (!node.worker_api_bearer_token) throw new Error(`node ${node.node_slug} has no worker token`);
       let workerToken = deps.secrets.open(node.worker_api_bearer_token);
@@ -135,7 +170,7 @@ export function nodeRoutes(deps: NodeRoutesDeps) {
       const config = await buildNodeConfig(db, node, workerToken, { ...deps, now: deps.now() });
       return c.json(config, 200);
     })
-    .post(CONTROL_PLANE_API.config, async (c) => {
+    .post(CONTROL_PLANE_API.config, DOCS.ack, async (c) => {
       const ack = parseOr400(NodeConfigAck, await readJsonObject(c));
       if (ack.node_slug !== c.var.node.node_slug) throw new ProblemError(400, NODE_ERRORS.ackSlugMismatch);
       const node = await existingNode(c.var.node.node_id);
@@ -157,7 +192,7 @@ export function nodeRoutes(deps: NodeRoutesDeps) {
       });
       return c.body(null, 204);
     })
-    .post(CONTROL_PLANE_API.capability, async (c) => {
+    .post(CONTROL_PLANE_API.capability, DOCS.capability, async (c) => {
       const report = parseOr400(NodeCapabilityReport, await readJsonObject(c));
       if (report.node.node_slug !== c.var.node.node_slug) throw new ProblemError(400, NODE_ERRORS.ackSlugMismatch);
       const node = await existingNode(c.var.node.node_id);

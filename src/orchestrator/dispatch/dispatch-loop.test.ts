@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "bun:test";
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { memoryLogger } from "../../lib/log";
 import { createTestDatabase, type TestDatabase } from "../../testing/test-db";
 import { createSecretBox, keyFromPassphrase } from "../auth/secret-box";
 import { createTokens } from "../auth/tokens";
 import { createControlPlane } from "../control-plane/app";
 import { connect } from "../db/connect";
+import { createOrchestratorMetrics } from "../metrics";
 import { createJobCanceller } from "./cancel-jobs";
 import { createDispatcher, startDispatcher, type Dispatcher, type DispatcherDeps } from "./dispatch-loop";
 import {
@@ -100,6 +102,30 @@ describe("dispatcher", () => {
     );
     expect(dispatchLines().length).toBe(12);
     expect(JSON.stringify(log.lines)).not.toContain(a.token);
+  });
+
+  it("is seen in the metrics: queue depth and statuses at scrape time, each claim's dispatch latency", async () => {
+    const metrics = createOrchestratorMetrics(t.db);
+    const read = async () => {
+      const families = parsePrometheusTextFormat(await metrics.registry.metrics());
+      return (name: string, labels: Record<string, string> = {}, field: "value" | "count" = "value") =>
+        families
+          .find((f) => f.name === name)
+          ?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.[field];
+    };
+    const a = worker();
+    await readyNode(cp, "node-a", a, 2);
+    await Promise.all([insertTaskWithJob(t.db), insertTaskWithJob(t.db)]);
+    const before = await read();
+    expect([before("cynode_queue_depth"), before("cynode_jobs", { status: "queued" })]).toEqual(["2", "2"]);
+    expect(before("cynode_nodes", { status: "active" })).toBe("1");
+    expect(before("cynode_dispatch_latency_seconds", {}, "count")).toBe("0");
+    await runToIdle(dispatcher({ metrics }));
+    const after = await read();
+    expect([after("cynode_queue_depth"), after("cynode_jobs", { status: "completed" })]).toEqual(["0", "2"]);
+    expect(after("cynode_tasks", { status: "completed" })).toBe("2");
+    expect(after("cynode_dispatch_latency_seconds", {}, "count")).toBe("2");
+    expect(after("cynode_node_last_seen_timestamp_seconds", { node_slug: "node-a" })).toBeDefined();
   });
 
   it("prefers the least-loaded node", async () => {

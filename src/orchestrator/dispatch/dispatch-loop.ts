@@ -13,6 +13,7 @@ import { jobErrorResult } from "../../contracts/job-result";
 import { claimJobForNode, finishJob, releaseLostJob, renewLeases, runningJobCounts } from "../db/job-queue";
 import { dispatchableNodes, latestCapabilities } from "../db/nodes";
 import type { Job } from "../db/schema";
+import type { DispatchMetrics } from "../metrics";
 import { reapExpiredLeases } from "./lease-reaper";
 import { runJobOnWorker } from "./worker-client";
 
@@ -36,6 +37,7 @@ export type DispatcherDeps = {
   retryDelayMs?: number;
   fetch?: typeof fetch;
   newLeaseId?: () => string;
+  metrics?: DispatchMetrics;
 };
 
 export type Dispatcher = {
@@ -216,6 +218,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         open = open.filter((s) => s !== node);
         continue;
       }
+      deps.metrics?.jobClaimed(claim.job.created_at, at);
       launch(claim.job, node, leaseId);
       started++;
       node.running++;

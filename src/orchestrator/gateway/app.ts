@@ -4,11 +4,14 @@ import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "../../lib/log";
 import { accessLog } from "../../lib/access-log";
 import { storablePathAndQuery } from "../../lib/storable-input";
+import { mountApiReference } from "../../lib/api-reference";
+import { VERSION } from "../../lib/version";
 import { ProblemError, notFoundHandler, problemHandler } from "../../lib/http-problem";
 import type { Db } from "../db/connect";
 import type { LoginLimiter } from "../auth/login-limiter";
 import type { Tokens } from "../auth/tokens";
 import { healthRoutes } from "../health-routes";
+import type { LoginMetrics } from "../metrics";
 import type { Readiness } from "../readiness";
 import type { JobDefaults } from "../tasks/job-payload";
 import { authRoutes } from "./auth";
@@ -30,6 +33,7 @@ export type GatewayDeps = {
   onJobQueued?: () => void;
   /** Options of the OpenAI-compatible routes (`/v1/models`, `/v1/chat/completions`). */
   chat?: Partial<OpenAIChatOptions>;
+  metrics?: LoginMetrics;
 };
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -63,6 +67,11 @@ export function createGateway(deps: GatewayDeps) {
     .route("/v1/auth", authRoutes({ ...deps, now }))
     .route("/v1/users", userRoutes({ ...deps, now }))
     .route("/v1/tasks", taskRoutes({ ...deps, now }));
+  mountApiReference(app, {
+    title: "CyNodeAI user gateway",
+    version: VERSION,
+    bearer: "An access token from POST /v1/auth/login",
+  });
   app.onError(problemHandler({ log: deps.log }));
   app.notFound(notFoundHandler);
   return app;

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { connect } from "node:net";
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
+import type { Db } from "../db/connect";
+import { createOrchestratorMetrics } from "../metrics";
 import { PASSWORD, problemOf, startGatewayFixture, type GatewayFixture } from "../../testing/gateway-fixture";
 
 let f: GatewayFixture;
@@ -58,13 +61,18 @@ describe("POST /v1/auth/login", () => {
 
 describe("login rate limits", () => {
   let g: GatewayFixture;
+  // Only the login counters are read here, so the database behind the gauges is never queried.
+  const metrics = createOrchestratorMetrics({} as Db);
   beforeAll(
     async () =>
       void (g = await startGatewayFixture({
         handles: ["carol", "dave"],
         limiter: { perMinute: 3, maxFailures: 2, lockoutMs: 60_000 },
+        deps: { metrics },
       })),
   );
+  const counter = async (name: string) =>
+    parsePrometheusTextFormat(`${await metrics.registry.getSingleMetricAsString(name)}\n`)[0]?.metrics ?? [];
   afterAll(() => g.close());
 
   it("locks the guessing (handle, address) pair with 429 and audits it, even with the right password", async () => {
@@ -89,6 +97,13 @@ describe("login rate limits", () => {
       .where("reason", "=", "rate limited")
       .execute();
     expect(rows.length).toBeGreaterThan(0);
+    expect(await counter("cynode_login_lockouts_total")).toEqual([{ value: "1" }]);
+    expect(await counter("cynode_login_failures_total")).toEqual(
+      expect.arrayContaining([
+        { labels: { reason: "invalid_password" }, value: "2" },
+        { labels: { reason: "rate_limited" }, value: "1" },
+      ]),
+    );
   });
 
   it("limits attempts per client IP across handles", async () => {

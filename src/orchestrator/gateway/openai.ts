@@ -6,9 +6,17 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
-import { ChatCompletionRequest, OllamaChatResponse, OPENAI_API, type ModelList } from "../../contracts/openai";
+import {
+  ChatCompletion,
+  ChatCompletionRequest,
+  ModelList,
+  OllamaChatResponse,
+  OPENAI_API,
+  OpenAIError,
+} from "../../contracts/openai";
 import { clientAddress } from "../../lib/client-address";
 import type { Logger } from "../../lib/log";
+import { describeRoute } from "../../lib/openapi";
 import type { Tokens } from "../auth/tokens";
 import { liveInferenceNodes, type InferenceNode } from "../chat/live-nodes";
 import { chatOnNode } from "../chat/node-chat";
@@ -68,6 +76,27 @@ async function parseRequest(raw: unknown) {
   throw new OpenAIApiError(400, raw === undefined ? "Invalid request body" : issue.message, "invalid_request", param);
 }
 
+// Errors on these routes are OpenAI's error objects, not problem+json, as OpenAI clients expect.
+const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, OpenAIError]));
+const DOCS = {
+  models: describeRoute({
+    summary: "Models of the live inference nodes (OpenAI list format)",
+    tags: ["openai"],
+    auth: true,
+    responses: { 200: ModelList, ...errors(401) },
+  }),
+  chat: describeRoute({
+    summary: "Chat completion (OpenAI format; `stream: true` answers server-sent chat.completion.chunk events)",
+    tags: ["openai"],
+    auth: true,
+    body: ChatCompletionRequest,
+    responses: {
+      200: ChatCompletion,
+      ...errors(400, 401, 404, 413, 429, 502, 503, 504),
+    },
+  }),
+};
+
 export function openaiRoutes({ db, tokens, log, now, maxBodyBytes, chat }: OpenAIDeps) {
   const limiter = createUserRateLimit(chat.rateLimitPerMinute ?? 60);
   const inFlight = new Map<string, number>();
@@ -93,8 +122,10 @@ export function openaiRoutes({ db, tokens, log, now, maxBodyBytes, chat }: OpenA
   }
 
   return new Hono<GatewayEnv>()
-    .get(OPENAI_API.models, requireUser(tokens), async (c) => c.json(modelList(await live(), chat.defaultModel, now())))
-    .post(OPENAI_API.chatCompletions, requireUser(tokens), limit, async (c) => {
+    .get(OPENAI_API.models, DOCS.models, requireUser(tokens), async (c) =>
+      c.json(modelList(await live(), chat.defaultModel, now())),
+    )
+    .post(OPENAI_API.chatCompletions, DOCS.chat, requireUser(tokens), limit, async (c) => {
       const started = performance.now();
       const user = c.get("user");
       const entry = { userId: user.id, model: "", nodeId: null as string | null, stream: false, messageCount: 0 };

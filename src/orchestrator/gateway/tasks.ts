@@ -3,16 +3,18 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import type { Logger } from "../../lib/log";
 import { ProblemError } from "../../lib/http-problem";
+import { describeRoute } from "../../lib/openapi";
 import { validated } from "../../lib/validate";
 import {
+  CancelTaskResponse,
   CreateTaskRequest,
   ListTasksQuery,
-  LOG_STREAMS,
+  ListTasksResponse,
+  TaskLogsQuery,
+  TaskLogsResponse,
+  TaskResponse,
+  TaskResultResponse,
   TaskStatus,
-  type CancelTaskResponse,
-  type ListTasksResponse,
-  type TaskLogsResponse,
-  type TaskResultResponse,
 } from "../../contracts/user-api";
 import type { Db } from "../db/connect";
 import { cancelTask, createTask, ensureDefaultProject, findTask, isUuid, jobsOfTask, listTasks } from "../db/tasks";
@@ -37,6 +39,9 @@ export type TaskDeps = {
 };
 
 const BAD_PAGE = "Invalid limit, offset, or cursor";
+const tags = ["tasks"];
+const doc = (summary: string, ok: Record<number, v.GenericSchema>, problems: (400 | 403 | 404)[]) =>
+  describeRoute({ summary, tags, auth: true, responses: ok, problems: [401, ...problems] });
 
 function intParam(text: string | undefined, fallback: number, min: number, max: number): number {
   if (text === undefined || text === "") return fallback;
@@ -58,50 +63,60 @@ export function taskRoutes({ db, tokens, log, now, jobDefaults, cancelJobsOnNode
 
   return new Hono<GatewayEnv>()
     .use(requireUser(tokens))
-    .post("/", validated("json", CreateTaskRequest, "Invalid request body"), async (c) => {
-      const req = c.req.valid("json");
-      const user = c.get("user");
-      if (!req.prompt.trim()) throw new ProblemError(400, "Prompt is required");
-      if (req.project_id && !isUuid(req.project_id)) throw new ProblemError(400, "Invalid project_id");
-      const mode = req.input_mode || "prompt";
-      const { task, attachments } = await createTask(db, {
-        userId: user.id,
-        projectId: req.project_id?.toLowerCase() ?? (await ensureDefaultProject(db, user.id)),
-        prompt: req.prompt,
-        name: normalizeTaskName(req.task_name),
-        attachments: req.attachments ?? [],
-        jobPayload: jobPayloadFor({ prompt: req.prompt, mode, useInference: req.use_inference }, jobDefaults),
-      });
-      log.info("task created", { task_id: task.id, user_id: user.id, input_mode: mode });
-      onJobQueued?.();
-      return c.json(taskView(task, attachments), 201);
-    })
-    .get("/", validated("query", ListTasksQuery, BAD_PAGE), async (c) => {
-      const q = c.req.valid("query");
-      const limit = intParam(q.limit, 50, 1, 200);
-      const offset =
-        q.cursor !== undefined && q.cursor !== ""
-          ? intParam(q.cursor, 0, 0, Number.MAX_SAFE_INTEGER)
-          : intParam(q.offset, 0, 0, Number.MAX_SAFE_INTEGER);
-      let status: TaskStatus | undefined;
-      if (q.status) {
-        const parsed = v.safeParse(TaskStatus, q.status === "cancelled" ? "canceled" : q.status);
-        if (!parsed.success) throw new ProblemError(400, "Invalid status");
-        status = parsed.output;
-      }
-      const page = await listTasks(db, c.get("user").id, { limit, offset, status: status && dbStatus(status) });
-      const body: ListTasksResponse = {
-        tasks: page.tasks.map((t) => taskView(t, t.attachments)),
-        ...(page.hasMore ? { next_offset: offset + limit } : {}),
-        next_cursor: page.hasMore ? String(offset + limit) : "",
-      };
-      return c.json(body);
-    })
-    .get("/:id", async (c) => {
+    .post(
+      "/",
+      doc("Create a task (its job is queued)", { 201: TaskResponse }, [400]),
+      validated("json", CreateTaskRequest, "Invalid request body"),
+      async (c) => {
+        const req = c.req.valid("json");
+        const user = c.get("user");
+        if (!req.prompt.trim()) throw new ProblemError(400, "Prompt is required");
+        if (req.project_id && !isUuid(req.project_id)) throw new ProblemError(400, "Invalid project_id");
+        const mode = req.input_mode || "prompt";
+        const { task, attachments } = await createTask(db, {
+          userId: user.id,
+          projectId: req.project_id?.toLowerCase() ?? (await ensureDefaultProject(db, user.id)),
+          prompt: req.prompt,
+          name: normalizeTaskName(req.task_name),
+          attachments: req.attachments ?? [],
+          jobPayload: jobPayloadFor({ prompt: req.prompt, mode, useInference: req.use_inference }, jobDefaults),
+        });
+        log.info("task created", { task_id: task.id, user_id: user.id, input_mode: mode });
+        onJobQueued?.();
+        return c.json(taskView(task, attachments), 201);
+      },
+    )
+    .get(
+      "/",
+      doc("List the caller's tasks", { 200: ListTasksResponse }, [400]),
+      validated("query", ListTasksQuery, BAD_PAGE),
+      async (c) => {
+        const q = c.req.valid("query");
+        const limit = intParam(q.limit, 50, 1, 200);
+        const offset =
+          q.cursor !== undefined && q.cursor !== ""
+            ? intParam(q.cursor, 0, 0, Number.MAX_SAFE_INTEGER)
+            : intParam(q.offset, 0, 0, Number.MAX_SAFE_INTEGER);
+        let status: TaskStatus | undefined;
+        if (q.status) {
+          const parsed = v.safeParse(TaskStatus, q.status === "cancelled" ? "canceled" : q.status);
+          if (!parsed.success) throw new ProblemError(400, "Invalid status");
+          status = parsed.output;
+        }
+        const page = await listTasks(db, c.get("user").id, { limit, offset, status: status && dbStatus(status) });
+        const body: ListTasksResponse = {
+          tasks: page.tasks.map((t) => taskView(t, t.attachments)),
+          ...(page.hasMore ? { next_offset: offset + limit } : {}),
+          next_cursor: page.hasMore ? String(offset + limit) : "",
+        };
+        return c.json(body);
+      },
+    )
+    .get("/:id", doc("A task (by id or name)", { 200: TaskResponse }, [403, 404]), async (c) => {
       const task = await ownedTask(c.get("user").id, c.req.param("id"));
       return c.json(taskView(task, task.attachments));
     })
-    .get("/:id/result", async (c) => {
+    .get("/:id/result", doc("A task's status and jobs", { 200: TaskResultResponse }, [403, 404]), async (c) => {
       const task = await ownedTask(c.get("user").id, c.req.param("id"));
       const jobs = await jobsOfTask(db, task.id);
       const body: TaskResultResponse = {
@@ -112,7 +127,7 @@ export function taskRoutes({ db, tokens, log, now, jobDefaults, cancelJobsOnNode
       };
       return c.json(body);
     })
-    .post("/:id/cancel", async (c) => {
+    .post("/:id/cancel", doc("Cancel a task", { 200: CancelTaskResponse }, [403, 404]), async (c) => {
       const task = await ownedTask(c.get("user").id, c.req.param("id"));
       const running = await cancelTask(db, task.id, now());
       if (running.length && cancelJobsOnNodes) await cancelJobsOnNodes(running);
@@ -120,17 +135,20 @@ export function taskRoutes({ db, tokens, log, now, jobDefaults, cancelJobsOnNode
       const body: CancelTaskResponse = { task_id: task.id, canceled: true };
       return c.json(body);
     })
-    .get("/:id/logs", async (c) => {
-      const stream = c.req.query("stream") || "all";
-      if (!(LOG_STREAMS as readonly string[]).includes(stream))
-        throw new ProblemError(400, "stream must be stdout, stderr or all");
-      const task = await ownedTask(c.get("user").id, c.req.param("id"));
-      const outputs = (await jobsOfTask(db, task.id)).map((j) => jobOutput(jsonText(j.result)));
-      const body: TaskLogsResponse = {
-        task_id: task.id,
-        stdout: stream === "stderr" ? "" : outputs.map((o) => o.stdout).join(""),
-        stderr: stream === "stdout" ? "" : outputs.map((o) => o.stderr).join(""),
-      };
-      return c.json(body);
-    });
+    .get(
+      "/:id/logs",
+      doc("A task's output", { 200: TaskLogsResponse }, [400, 403, 404]),
+      validated("query", TaskLogsQuery, "stream must be stdout, stderr or all"),
+      async (c) => {
+        const stream = c.req.valid("query").stream || "all";
+        const task = await ownedTask(c.get("user").id, c.req.param("id"));
+        const outputs = (await jobsOfTask(db, task.id)).map((j) => jobOutput(jsonText(j.result)));
+        const body: TaskLogsResponse = {
+          task_id: task.id,
+          stdout: stream === "stderr" ? "" : outputs.map((o) => o.stdout).join(""),
+          stderr: stream === "stdout" ? "" : outputs.map((o) => o.stderr).join(""),
+        };
+        return c.json(body);
+      },
+    );
 }

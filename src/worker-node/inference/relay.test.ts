@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memoryLogger } from "../../lib/log";
 import { startOllamaTestServer, testReply, type OllamaTestServer } from "../../testing/ollama-test-server";
+import { createNodeMetrics, type NodeMetrics } from "../metrics";
 import { startUpstreamRelay } from "./relay";
 
 let upstream: OllamaTestServer;
@@ -15,10 +16,10 @@ beforeAll(async () => {
 });
 afterAll(() => upstream.stop());
 
-async function relayTo(url: string) {
+async function relayTo(url: string, metrics?: NodeMetrics) {
   const socket = join(await mkdtemp(join(tmpdir(), "cynode-relay-test-")), "relay", "ollama.sock");
   const log = memoryLogger("relay");
-  return { relay: await startUpstreamRelay({ socket, upstreamUrl: `${url}/`, log }), log };
+  return { relay: await startUpstreamRelay({ socket, upstreamUrl: `${url}/`, log, metrics }), log };
 }
 
 describe("upstream relay (Unix socket → Ollama TCP)", () => {
@@ -63,6 +64,28 @@ describe("upstream relay (Unix socket → Ollama TCP)", () => {
       const res = await fetch("http://localhost/api/tags", { unix: relay.socket });
       expect([res.status, await res.text()]).toEqual([502, "inference upstream unreachable\n"]);
       expect(log.lines.map((l) => l.msg)).toContain("inference relay: upstream request failed");
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it("counts each relayed request and the bytes each way", async () => {
+    const metrics = createNodeMetrics();
+    const { relay } = await relayTo(upstream.url!, metrics);
+    const read = async (name: string, direction?: string) => {
+      const m = (await metrics.registry.getMetricsAsJSON()).find((f) => f.name === name);
+      return ((m?.values ?? []) as { value: number; labels: { direction?: string } }[]).find(
+        (v) => v.labels.direction === direction,
+      )?.value;
+    };
+    try {
+      const body = JSON.stringify({ model: "qwen3.5:0.8b", prompt: "count me", stream: false });
+      const res = await fetch("http://localhost/api/generate", { unix: relay.socket, method: "POST", body });
+      const answer = await res.arrayBuffer();
+      await (await fetch("http://localhost/api/tags", { unix: relay.socket })).arrayBuffer();
+      expect(await read("cynode_inference_requests_total")).toBe(2);
+      expect(await read("cynode_inference_bytes_total", "request")).toBe(Buffer.byteLength(body));
+      expect(await read("cynode_inference_bytes_total", "response")).toBeGreaterThan(answer.byteLength);
     } finally {
       await relay.stop();
     }

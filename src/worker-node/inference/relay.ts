@@ -7,6 +7,7 @@ import { chmod, mkdir, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { clientResponseHeaders, upstreamRequestHeaders } from "../../inference-proxy/forward-headers";
 import type { Logger } from "../../lib/log";
+import type { InferenceMetrics } from "../metrics";
 
 export type Relay = { socket: string; stop(): Promise<void> };
 
@@ -14,7 +15,26 @@ export type Relay = { socket: string; stop(): Promise<void> };
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const NO_IDLE_TIMEOUT = { idleTimeout: 0 };
 
-export async function startUpstreamRelay(opts: { socket: string; upstreamUrl: string; log: Logger }): Promise<Relay> {
+/** The body, counting its bytes as they pass (a no-op without metrics). */
+function counted(body: ReadableStream<Uint8Array> | null, add?: (n: number) => void) {
+  if (!body || !add) return body;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, out) {
+        add(chunk.byteLength);
+        out.enqueue(chunk);
+      },
+    }),
+  );
+}
+
+export async function startUpstreamRelay(opts: {
+  socket: string;
+  upstreamUrl: string;
+  log: Logger;
+  metrics?: InferenceMetrics;
+}): Promise<Relay> {
+  const m = opts.metrics;
   await mkdir(dirname(opts.socket), { recursive: true, mode: 0o700 });
   await rm(opts.socket, { force: true });
   const base = opts.upstreamUrl.replace(/\/+$/, "");
@@ -26,17 +46,18 @@ export async function startUpstreamRelay(opts: { socket: string; upstreamUrl: st
     maxRequestBodySize: MAX_BODY_BYTES,
     async fetch(req) {
       const { pathname, search } = new URL(req.url);
+      m?.inferenceRequest();
       try {
         const res = await fetch(base + pathname + search, {
           method: req.method,
           headers: upstreamRequestHeaders(req.headers),
-          body: req.body,
+          body: counted(req.body, m && ((n) => m.inferenceBytes("request", n))),
           // The sidecar hanging up (deadline, sandbox gone) stops the upstream request too.
           signal: req.signal,
           redirect: "manual",
           decompress: false,
         });
-        return new Response(res.body, {
+        return new Response(counted(res.body, m && ((n) => m.inferenceBytes("response", n))), {
           status: res.status,
           statusText: res.statusText,
           headers: clientResponseHeaders(res.headers),

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { InferenceBackend, NodeCapabilityReport } from "../../contracts/node-payloads";
 import type { Logger } from "../../lib/log";
 import type { NodeConfig } from "../config";
+import type { InferenceMetrics } from "../metrics";
 import { imageExistsArgs, type Podman } from "../sandbox/podman";
 import { OLLAMA_CONTAINER, probeOllama, pullModelInBackground, startManagedOllama, type ManagedOllama } from "./ollama";
 import type { InferenceRoute } from "./pod";
@@ -26,6 +27,8 @@ export type InferenceDeps = {
   buildProxyImage?: () => Promise<void>;
   /** Name of the managed Ollama container (tests use their own). */
   ollamaContainer?: string;
+  /** Told of each relayed request and its bytes. */
+  metrics?: InferenceMetrics;
 };
 
 export type InferenceService = Awaited<ReturnType<typeof prepareInference>>;
@@ -99,7 +102,12 @@ export async function prepareInference(deps: InferenceDeps) {
           void pullModelInBackground(podman, containerName, backend.selected_model, log);
         }
       }
-      relay = await startUpstreamRelay({ socket: join(relayDir, RELAY_SOCKET), upstreamUrl, log });
+      relay = await startUpstreamRelay({
+        socket: join(relayDir, RELAY_SOCKET),
+        upstreamUrl,
+        log,
+        metrics: deps.metrics,
+      });
     },
 
     /** The relay's socket while inference runs: the Worker API's chat route reaches Ollama through it. */

@@ -18,6 +18,7 @@ import { nodeInfo, nodeStats } from "../telemetry/node-facts";
 import { recordingRunner, storeLogger, teeLogger } from "../telemetry/recorder";
 import { openTelemetryStore } from "../telemetry/store";
 import { createWorkerApi } from "../worker-api/app";
+import { createNodeMetrics } from "../metrics";
 import { applyNodeConfig, type AppliedConfig } from "./apply-config";
 import { advertisedWorkerUrl, collectCapabilities, type RunCommand } from "./capabilities";
 import { createOrchestratorClient, OrchestratorError } from "./orchestrator-client";
@@ -101,9 +102,12 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     buildImage: deps.buildSandboxImage && (() => deps.buildSandboxImage!(podman)),
   });
 
+  // The warm pool, once there is one, reports its size here.
+  const metrics = createNodeMetrics({ warmPoolSize: () => 0 });
   const inference = await prepareInference({
     config,
     podman,
+    metrics,
     log: log.child({ part: "inference" }),
     fetch: deps.fetch,
     sleep: deps.sleep,
@@ -149,6 +153,7 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
       info: () => nodeInfo(config.node.id, lastReport),
       stats: () => nodeStats({ stateDir: config.storage.state_dir, podmanVersion, now: now() }),
     }),
+    metrics,
   });
   // Jobs may run for hours on one request, so the connection never idles out.
   const server: Served = serveApp(

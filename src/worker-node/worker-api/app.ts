@@ -4,11 +4,17 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import { HEALTH } from "../../contracts/routes";
-import { RunJobRequest, WORKER_API, type CancelJobResponse } from "../../contracts/worker-api";
+import { CancelJobResponse, RunJobRequest, RunJobResponse, WORKER_API } from "../../contracts/worker-api";
 import { accessLog } from "../../lib/access-log";
+import { mountApiReference } from "../../lib/api-reference";
+import { mountMetrics } from "../../lib/metrics-route";
+import { HEALTH_DOCS } from "../../lib/health-docs";
 import { notFoundHandler, ProblemError, problemHandler } from "../../lib/http-problem";
 import type { Logger } from "../../lib/log";
 import { assertStorable, schemaProblem, storablePathAndQuery } from "../../lib/storable-input";
+import { describeRoute } from "../../lib/openapi";
+import { VERSION } from "../../lib/version";
+import { createNodeMetrics, type NodeMetrics } from "../metrics";
 import type { SandboxRunner } from "../sandbox/run-job";
 import { inferenceChatRoutes } from "./inference-chat";
 import { telemetryRoutes, type TelemetrySource } from "./telemetry";
@@ -19,6 +25,25 @@ export const BAD_BODY = "Invalid request body";
 const COMMAND_REQUIRED = "sandbox.command is required when job_spec_json is not set";
 const IDS_REQUIRED = "task_id and job_id are required";
 const TEXT = { "content-type": "text/plain; charset=utf-8" };
+const tags = ["jobs"];
+const DOCS = {
+  run: describeRoute({
+    summary: "Run a job in a sandbox and wait for its end",
+    tags,
+    auth: true,
+    body: RunJobRequest,
+    responses: { 200: RunJobResponse },
+    problems: [400, 401, 413],
+  }),
+  cancel: describeRoute({
+    summary: "Cancel a running job",
+    description: "`target` is `<job_id>:cancel`.",
+    tags,
+    auth: true,
+    responses: { 200: CancelJobResponse },
+    problems: [401, 404],
+  }),
+};
 
 export type WorkerApiDeps = {
   runner: Pick<SandboxRunner, "run" | "cancel">;
@@ -32,6 +57,8 @@ export type WorkerApiDeps = {
   relaySocket?: () => string | undefined;
   /** The Worker Telemetry API's data; undefined answers 503. */
   telemetry?: () => TelemetrySource | undefined;
+  /** Served at /metrics; the jobs:run handler reports each run to it. */
+  metrics?: NodeMetrics;
 };
 
 /** The reference's detail for the first problem, in its check order: command, version, ids, then the rest. */
@@ -66,6 +93,7 @@ export function createWorkerApi({
   maxRequestBytes = () => DEFAULT_MAX_REQUEST_BYTES,
   relaySocket = () => undefined,
   telemetry = () => undefined,
+  metrics = createNodeMetrics(),
 }: WorkerApiDeps) {
   const limit: MiddlewareHandler = (c, next) =>
     bodyLimit({
@@ -75,23 +103,29 @@ export function createWorkerApi({
       },
     })(c, next);
 
-  return new Hono()
+  const app = new Hono()
     .use(accessLog(log))
     .use(storablePathAndQuery())
-    .get(HEALTH.healthz, (c) => c.text("ok", 200, TEXT))
-    .get(HEALTH.readyz, (c) => {
+    .get(HEALTH.healthz, HEALTH_DOCS.healthz, (c) => c.text("ok", 200, TEXT))
+    .get(HEALTH.readyz, HEALTH_DOCS.readyz, (c) => {
       const reason = notReadyReason();
       return reason === null ? c.text("ready", 200, TEXT) : c.text(reason, 503, TEXT);
     })
-    .post(WORKER_API.runJob, requireBearer(bearerToken), limit, async (c) => {
+    .post(WORKER_API.runJob, DOCS.run, requireBearer(bearerToken), limit, async (c) => {
       const body: unknown = await c.req.json().catch(() => undefined);
       if (body === null || typeof body !== "object" || Array.isArray(body)) throw new ProblemError(400, BAD_BODY);
       const parsed = v.safeParse(RunJobRequest, body);
       if (!parsed.success) throw schemaProblem(parsed.issues, validationDetail(parsed.issues));
       assertStorable(parsed.output);
-      return c.json(await runner.run(parsed.output));
+      const ended = metrics.runStarted();
+      const result = await runner.run(parsed.output).catch((err: unknown) => {
+        ended("error");
+        throw err;
+      });
+      ended(result.status);
+      return c.json(result);
     })
-    .post("/v1/worker/jobs/:target", requireBearer(bearerToken), async (c) => {
+    .post("/v1/worker/jobs/:target", DOCS.cancel, requireBearer(bearerToken), async (c) => {
       const target = c.req.param("target");
       if (!target.endsWith(":cancel")) throw new ProblemError(404, "Not found");
       const jobId = target.slice(0, -":cancel".length);
@@ -102,6 +136,12 @@ export function createWorkerApi({
     .route("/", telemetryRoutes({ auth: requireBearer(bearerToken), source: telemetry }))
     .notFound(notFoundHandler)
     .onError(problemHandler({ log, badBodyDetail: BAD_BODY }));
+  mountMetrics(app, metrics.registry);
+  return mountApiReference(app, {
+    title: "CyNodeAI Worker API",
+    version: VERSION,
+    bearer: "The node's worker token, from its configuration",
+  });
 }
 
 export type WorkerApp = ReturnType<typeof createWorkerApi>;

@@ -6,9 +6,10 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
-import { OllamaChatRequest, WORKER_INFERENCE_API } from "../../contracts/openai";
+import { OllamaChatRequest, OllamaChatResponse, WORKER_INFERENCE_API } from "../../contracts/openai";
 import { ProblemError } from "../../lib/http-problem";
 import type { Logger } from "../../lib/log";
+import { describeRoute } from "../../lib/openapi";
 
 /** As the inference-proxy's limits: 10 MiB bodies, 120 s per request. */
 export const CHAT_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -29,7 +30,15 @@ export function inferenceChatRoutes({ auth, relaySocket, log, timeoutMs = CHAT_T
       throw new ProblemError(413, "Request body exceeds maximum size");
     },
   });
-  return new Hono().post(WORKER_INFERENCE_API.chat, auth, limit, async (c) => {
+  const doc = describeRoute({
+    summary: "Chat with the node's Ollama (its /api/chat, streamed as NDJSON when asked)",
+    tags: ["inference"],
+    auth: true,
+    body: OllamaChatRequest,
+    responses: { 200: OllamaChatResponse },
+    problems: [400, 401, 413, 502, 503],
+  });
+  return new Hono().post(WORKER_INFERENCE_API.chat, doc, auth, limit, async (c) => {
     const socket = relaySocket();
     if (!socket) throw new ProblemError(503, "Inference is not running on this node");
     const parsed = v.safeParse(OllamaChatRequest, await c.req.json().catch(() => undefined));

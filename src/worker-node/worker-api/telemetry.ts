@@ -4,16 +4,20 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import * as v from "valibot";
+import type { GenericSchema } from "valibot";
+import type { ProblemStatus } from "../../contracts/problem";
 import {
+  ContainerList,
+  ContainerResponse,
   ContainersQuery,
   LogsQuery,
+  LogsResponse,
+  NodeInfo,
+  NodeStats,
   TELEMETRY_API,
-  type ContainerList,
-  type LogsResponse,
-  type NodeInfo,
-  type NodeStats,
 } from "../../contracts/telemetry";
 import { ProblemError } from "../../lib/http-problem";
+import { describeRoute } from "../../lib/openapi";
 import { pageOffset, type TelemetryStore } from "../telemetry/store";
 
 export type TelemetrySource = {
@@ -41,6 +45,16 @@ function offsetOf(pageToken: string | undefined): number {
   return offset;
 }
 
+const doc = (summary: string, ok: GenericSchema, query?: GenericSchema, problems: ProblemStatus[] = []) =>
+  describeRoute({
+    summary,
+    tags: ["telemetry"],
+    auth: true,
+    query,
+    responses: { 200: ok },
+    problems: [400, 401, ...problems, 503],
+  });
+
 export function telemetryRoutes({
   auth,
   source,
@@ -54,9 +68,11 @@ export function telemetryRoutes({
     return s;
   };
   return new Hono()
-    .get(TELEMETRY_API.nodeInfo, auth, (c) => c.json(need().info()))
-    .get(TELEMETRY_API.nodeStats, auth, async (c) => c.json(await need().stats()))
-    .get(TELEMETRY_API.containers, auth, (c) => {
+    .get(TELEMETRY_API.nodeInfo, doc("Node identity and platform", NodeInfo), auth, (c) => c.json(need().info()))
+    .get(TELEMETRY_API.nodeStats, doc("Node resource snapshot", NodeStats), auth, async (c) =>
+      c.json(await need().stats()),
+    )
+    .get(TELEMETRY_API.containers, doc("Containers the node ran", ContainerList, ContainersQuery), auth, (c) => {
       const q = parsed(ContainersQuery, c.req.query());
       const page = need().store.containers(q, offsetOf(q.page_token));
       const body: ContainerList = {
@@ -66,12 +82,12 @@ export function telemetryRoutes({
       };
       return c.json(body);
     })
-    .get(`${TELEMETRY_API.containers}/:id`, auth, (c) => {
+    .get(`${TELEMETRY_API.containers}/:id`, doc("One container", ContainerResponse, undefined, [404]), auth, (c) => {
       const container = need().store.container(c.req.param("id"));
       if (!container) throw new ProblemError(404, "Container not found");
       return c.json({ version: 1, container });
     })
-    .get(TELEMETRY_API.logs, auth, (c) => {
+    .get(TELEMETRY_API.logs, doc("Service or container logs", LogsResponse, LogsQuery), auth, (c) => {
       const q = parsed(LogsQuery, c.req.query());
       const service = q.source_kind === "service" && q.source_name;
       const container = q.source_kind === "container" && q.container_id;

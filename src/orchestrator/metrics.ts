@@ -1,0 +1,97 @@
+/**
+ * The orchestrator's Prometheus metrics, one registry per instance (tests build several). Counts of tasks, jobs and
+ * nodes are read from the database when scraped, so no code path has to remember to update them; the dispatcher and
+ * the login handler each call one hook.
+ */
+import { sql } from "kysely";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { JOB_STATUSES, TASK_STATUSES } from "../contracts/user-api";
+import type { Db } from "./db/connect";
+
+export type OrchestratorMetrics = ReturnType<typeof createOrchestratorMetrics>;
+/** What the login handler reports. */
+export type LoginMetrics = Pick<OrchestratorMetrics, "loginFailed" | "handleLockedOut">;
+/** What the dispatcher reports. */
+export type DispatchMetrics = Pick<OrchestratorMetrics, "jobClaimed">;
+
+const NODE_STATUSES = ["registered", "active", "inactive", "drained"] as const;
+
+async function countBy(db: Db, table: "tasks" | "jobs" | "nodes"): Promise<Map<string, number>> {
+  const rows = await sql<{ status: string; n: string }>`select status, count(*) as n from ${sql.table(table)}
+    group by status`.execute(db);
+  return new Map(rows.rows.map((r) => [r.status, Number(r.n)]));
+}
+
+/** A gauge per status, every known status present (0 when none), filled from the database at scrape time. */
+function statusGauge(registry: Registry, db: Db, name: string, help: string, table: "tasks" | "jobs" | "nodes") {
+  const statuses: readonly string[] =
+    table === "tasks" ? TASK_STATUSES : table === "jobs" ? JOB_STATUSES : NODE_STATUSES;
+  return new Gauge({
+    name,
+    help,
+    labelNames: ["status"],
+    registers: [registry],
+    async collect() {
+      const counts = await countBy(db, table);
+      // Tasks are `pending` in the database and `queued` in the API: the metric speaks the API's words.
+      for (const status of statuses)
+        this.set({ status }, counts.get(status === "queued" && table === "tasks" ? "pending" : status) ?? 0);
+    },
+  });
+}
+
+export function createOrchestratorMetrics(db: Db) {
+  const registry = new Registry();
+  const registers = [registry];
+  statusGauge(registry, db, "cynode_tasks", "Tasks by status", "tasks");
+  statusGauge(registry, db, "cynode_jobs", "Jobs by status", "jobs");
+  statusGauge(registry, db, "cynode_nodes", "Registered worker nodes by status", "nodes");
+  new Gauge({
+    name: "cynode_queue_depth",
+    help: "Jobs waiting for dispatch",
+    registers,
+    async collect() {
+      this.set((await countBy(db, "jobs")).get("queued") ?? 0);
+    },
+  });
+  new Gauge({
+    name: "cynode_node_last_seen_timestamp_seconds",
+    help: "When each node last reported to the control-plane (Unix time); alert on time() minus this",
+    labelNames: ["node_slug"],
+    registers,
+    async collect() {
+      const nodes = await db.selectFrom("nodes").select(["node_slug", "last_seen_at"]).execute();
+      this.reset();
+      for (const n of nodes) if (n.last_seen_at) this.set({ node_slug: n.node_slug }, n.last_seen_at.getTime() / 1000);
+    },
+  });
+  const dispatchLatency = new Histogram({
+    name: "cynode_dispatch_latency_seconds",
+    help: "From a job's creation to its claim for a node",
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+    registers,
+  });
+  const loginFailures = new Counter({
+    name: "cynode_login_failures_total",
+    help: "Refused logins by reason",
+    labelNames: ["reason"],
+    registers,
+  });
+  const lockouts = new Counter({
+    name: "cynode_login_lockouts_total",
+    help: "Handles locked out after consecutive login failures",
+    registers,
+  });
+  return {
+    registry,
+    jobClaimed(createdAt: Date, claimedAt: Date): void {
+      dispatchLatency.observe(Math.max(0, (claimedAt.getTime() - createdAt.getTime()) / 1000));
+    },
+    loginFailed(reason: string): void {
+      loginFailures.inc({ reason: reason.replaceAll(" ", "_") });
+    },
+    handleLockedOut(): void {
+      lockouts.inc();
+    },
+  };
+}
