@@ -115,13 +115,18 @@ function operation(method: string, handlers: Documented[]): Json | undefined {
   };
 }
 
+/** hono wraps the handlers of a sub-app that has its own error handler; the original is kept under this key. */
+const COMPOSED_HANDLER = "__COMPOSED_HANDLER";
+const unwrapped = (h: unknown): Documented =>
+  ((h as Record<string, unknown>)[COMPOSED_HANDLER] as Documented | undefined) ?? (h as Documented);
+
 /** The OpenAPI 3.1 document of every documented route mounted on `app`. */
 export function openApiDocument(app: Pick<Hono, "routes">, info: ApiInfo): Json {
   const byRoute = new Map<string, Documented[]>();
   for (const r of app.routes) {
     if (r.method === "ALL") continue; // `.use` middleware, not a route
     const key = `${r.method.toLowerCase()} ${r.path}`;
-    byRoute.set(key, [...(byRoute.get(key) ?? []), r.handler as Documented]);
+    byRoute.set(key, [...(byRoute.get(key) ?? []), unwrapped(r.handler)]);
   }
   const paths: Record<string, Json> = {};
   for (const [key, handlers] of byRoute) {
