@@ -1,13 +1,13 @@
 /**
  * Builds `localhost/cynode-<name>:latest` from `containers/<name>/Containerfile` with podman, offline.
- * The directory is copied into a fresh build context; an optional `prepare.ts` there (exporting
+ * The Containerfile is copied into a fresh build context; an optional `prepare.ts` beside it (exporting
  * `prepare({ contextDir })`) stages more files into it. The image is labelled with a hash of the staged context and
  * the build is skipped when the existing image carries the same hash (src/worker-node/images/ensure-image.ts, which
  * the worker node uses too).
  *
  *   bun containers/build-image.ts <name> [--force]
  */
-import { cp } from "node:fs/promises";
+import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ensureImage, type EnsureResult } from "../src/worker-node/images/ensure-image";
 import { createPodman, type Podman } from "../src/worker-node/sandbox/podman";
@@ -41,10 +41,8 @@ export async function buildImage({
     force,
     log,
     stage: async (contextDir) => {
-      await cp(sourceDir, contextDir, {
-        recursive: true,
-        filter: (src) => !/(^|\/)(prepare\.ts|[^/]*\.test\.ts)$/.test(src),
-      });
+      // The context is the Containerfile and what prepare.ts stages, as the worker node stages it (same hash).
+      await copyFile(join(sourceDir, "Containerfile"), join(contextDir, "Containerfile"));
       if (await Bun.file(join(sourceDir, "prepare.ts")).exists()) {
         const { prepare } = (await import(join(sourceDir, "prepare.ts"))) as { prepare: PrepareStep };
         await prepare({ contextDir, log });

@@ -17,7 +17,10 @@ async function run(argv: string[]): Promise<string> {
   return out;
 }
 
-/** Compiles src/inference-proxy/main.ts as build.ts does (same flags, git sha baked in). */
+/**
+ * Compiles src/inference-proxy/main.ts as build.ts does (same flags, git sha baked in): the output is byte for byte
+ * dist/bin/inference-proxy of the same commit, so a compiled node finds this image's contents current.
+ */
 export async function compileProxy(outfile: string): Promise<void> {
   const sha = await run(["git", "rev-parse", "--short=12", "HEAD"]).then(
     (s) => s.trim(),
@@ -27,6 +30,8 @@ export async function compileProxy(outfile: string): Promise<void> {
     process.execPath,
     "build",
     "--compile",
+    "--bytecode",
+    "--format=esm",
     "--minify-syntax",
     "--minify-whitespace",
     `--define=CYNODE_GIT_SHA=${JSON.stringify(sha)}`,

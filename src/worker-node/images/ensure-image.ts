@@ -2,8 +2,8 @@
  * Builds an image from a freshly staged context when it is missing or stale, offline (`--pull=never`).
  * Every image carries two labels: a hash of its staged context and the version of the build that made it.
  * Which one decides "stale" is the caller's choice: `just images` compares the context hash (it sees source
- * changes), a compiled worker-node compares its own version (no staging at all when the image is current), and a
- * node run from source only builds what is missing (`just images` keeps it current).
+ * changes), a compiled worker-node compares its own version (no staging at all when the image is current) and then
+ * the contents, and a node run from source only builds what is missing (`just images` keeps it current).
  */
 import { createHash } from "node:crypto";
 import { lstat, mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
@@ -71,7 +71,8 @@ export async function ensureImage(o: EnsureOptions): Promise<EnsureResult> {
   try {
     await o.stage(contextDir);
     const inputsHash = await hashTree(contextDir);
-    if (labels && freshness === "inputs" && labels[INPUTS_LABEL] === inputsHash) {
+    // Same contents (e.g. `just images` of this commit under a compiled node): nothing to rebuild.
+    if (labels && labels[INPUTS_LABEL] === inputsHash) {
       o.log(`${o.image} is up to date`);
       return { image: o.image, built: false, inputsHash };
     }

@@ -4,8 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadNodeConfig, type NodeConfig } from "../config";
 import { testPodman } from "../sandbox/test-sandbox";
-import { imageLabels, VERSION_LABEL } from "./ensure-image";
-import { ensureNodeImages, MissingProxyError, proxyBinaryPath } from "./node-images";
+import { prepare } from "../../../containers/sandbox/prepare";
+import { EMBEDDED_BUSYBOX } from "./busybox";
+import { hashTree, imageLabels, VERSION_LABEL } from "./ensure-image";
+import { ensureNodeImages, MissingProxyError, proxyBinaryPath, stageSandboxContext } from "./node-images";
 
 const podman = testPodman();
 const tag = `${process.pid}-${crypto.randomUUID().slice(0, 6)}`;
@@ -24,8 +26,19 @@ async function config(env: Record<string, string> = {}): Promise<NodeConfig> {
   });
 }
 
+describe("stageSandboxContext", () => {
+  it("stages what `just images` stages, so a node finds that image's contents current", async () => {
+    const [node, repo] = [await mkdtemp(join(tmpdir(), "cynode-ctx-")), await mkdtemp(join(tmpdir(), "cynode-ctx-"))];
+    dirs.push(node, repo);
+    await stageSandboxContext(node, { log: () => {} });
+    await copyFile(join(import.meta.dir, "../../../containers/sandbox/Containerfile"), join(repo, "Containerfile"));
+    await prepare({ contextDir: repo, log: () => {} });
+    expect(await hashTree(node)).toBe(await hashTree(repo));
+  });
+});
+
 describe("ensureNodeImages (real podman)", () => {
-  it("builds the sandbox image when missing and again only when another version built it", async () => {
+  it("builds the sandbox image when missing, and again when another version built other contents", async () => {
     const lines: string[] = [];
     const log = (l: string) => lines.push(l);
     const cfg = await config();
@@ -37,10 +50,17 @@ describe("ensureNodeImages (real podman)", () => {
 
     lines.length = 0;
     await ensureNodeImages({ config: cfg, podman, log, version: "1.0.0+aaa" });
-    expect(lines).toEqual([]);
+    expect(lines).toEqual([]); // its own version: not even staged
     await ensureNodeImages({ config: cfg, podman, log, version: "1.0.1+bbb" });
-    expect(lines).toContain(`building ${sandboxImage}: it was built by version 1.0.0+aaa, this is 1.0.1+bbb`);
-    expect((await imageLabels(podman, sandboxImage))?.[VERSION_LABEL]).toBe("1.0.1+bbb");
+    expect(lines.at(-1)).toBe(`${sandboxImage} is up to date`); // another version, the same contents
+    expect((await imageLabels(podman, sandboxImage))?.[VERSION_LABEL]).toBe("1.0.0+aaa");
+
+    // Another version that carries another busybox (here: the same one with a byte appended) rebuilds the image.
+    const busybox = new Blob([await Bun.file("/bin/busybox").arrayBuffer(), "\n"]);
+    const files = [Object.assign(busybox, { name: EMBEDDED_BUSYBOX })];
+    await ensureNodeImages({ config: cfg, podman, log, version: "1.0.2+ccc", files });
+    expect(lines).toContain(`building ${sandboxImage}: it was built by version 1.0.0+aaa, this is 1.0.2+ccc`);
+    expect((await imageLabels(podman, sandboxImage))?.[VERSION_LABEL]).toBe("1.0.2+ccc");
 
     const r = await podman.exec([
       "run",

@@ -52,6 +52,20 @@ async function proxyBinary(o: NodeImagesOptions, work: string): Promise<string> 
   );
 }
 
+/** The sandbox image's build context, exactly as `just images` stages it (the same contents hash the same). */
+export async function stageSandboxContext(
+  contextDir: string,
+  o: { log: (line: string) => void; files?: readonly Blob[] },
+): Promise<void> {
+  await writeFile(join(contextDir, "Containerfile"), SANDBOX_CONTAINERFILE);
+  await stageSandboxRootfs({
+    rootDir: join(contextDir, "rootfs"),
+    busybox: await busyboxBlob({ log: o.log, files: o.files }),
+    caBundle: await caBundleBlob({ files: o.files }),
+    log: o.log,
+  });
+}
+
 export async function ensureNodeImages(o: NodeImagesOptions): Promise<void> {
   const freshness: Freshness = o.version ? { version: o.version } : "present";
   await ensureImage({
@@ -59,15 +73,7 @@ export async function ensureNodeImages(o: NodeImagesOptions): Promise<void> {
     image: o.config.sandbox.default_image,
     freshness,
     log: o.log,
-    stage: async (contextDir) => {
-      await writeFile(join(contextDir, "Containerfile"), SANDBOX_CONTAINERFILE);
-      await stageSandboxRootfs({
-        rootDir: join(contextDir, "rootfs"),
-        busybox: await busyboxBlob({ log: o.log, files: o.files }),
-        caBundle: await caBundleBlob({ files: o.files }),
-        log: o.log,
-      });
-    },
+    stage: (contextDir) => stageSandboxContext(contextDir, o),
   });
   if (o.config.inference.mode === "disabled") return;
   await ensureImage({
