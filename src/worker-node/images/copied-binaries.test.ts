@@ -129,7 +129,7 @@ describe("a worker node from copied files alone", () => {
     expect(second.proc.jsonLines().filter((l) => String(l.msg).startsWith("building "))).toEqual([]);
     // Reported, never asserted: the figures the issue asks for (first start with and without the images).
     console.log(
-      `copied worker-node, start to ready: ${first.seconds.toFixed(1)} s building both images, ${second.seconds.toFixed(1)} s with them present`,
+      `copied worker-node, start to ready: ${first.seconds.toFixed(1)} s building both images (${lines.filter((l) => l.startsWith("built ")).join("; ")}), ${second.seconds.toFixed(1)} s with them present`,
     );
   }, 900_000);
 });
