@@ -9,11 +9,21 @@
  */
 import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
+import pkg from "../package.json" with { type: "json" };
 import { ensureImage, type EnsureResult } from "../src/worker-node/images/ensure-image";
 import { createPodman, type Podman } from "../src/worker-node/sandbox/podman";
 
 export { hashTree, INPUTS_LABEL } from "../src/worker-node/images/ensure-image";
 export const imageName = (name: string) => `localhost/cynode-${name}:latest`;
+
+/**
+ * The version `bun build.ts` bakes into executables of this checkout: the label these images carry, so compiled
+ * nodes of the same commit take them as their own.
+ */
+export function buildVersion(): string {
+  const git = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: import.meta.dir });
+  return `${pkg.version}+${git.exitCode === 0 ? git.stdout.toString().trim() : "unknown"}`;
+}
 
 export type PrepareStep = (opts: { contextDir: string; log: (line: string) => void }) => Promise<void>;
 export type BuildOptions = {
@@ -38,6 +48,7 @@ export async function buildImage({
     podman,
     image: imageName(name),
     freshness: "inputs",
+    version: buildVersion(),
     force,
     log,
     stage: async (contextDir) => {

@@ -23,6 +23,8 @@ export type EnsureOptions = {
   /** Writes the build context (a Containerfile and what it copies) into `contextDir`. */
   stage: (contextDir: string) => Promise<void>;
   freshness: Freshness;
+  /** The version label of a new build when freshness is not a version (default: this process's VERSION). */
+  version?: string;
   force?: boolean;
   log: (line: string) => void;
 };
@@ -78,7 +80,7 @@ export async function ensureImage(o: EnsureOptions): Promise<EnsureResult> {
     }
     o.log(`building ${o.image}: ${why}`);
     const started = performance.now();
-    const version = typeof freshness === "object" ? freshness.version : VERSION;
+    const version = typeof freshness === "object" ? freshness.version : (o.version ?? VERSION);
     const build = await o.podman.exec([
       "build",
       "--pull=never",
