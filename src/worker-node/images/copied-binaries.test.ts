@@ -93,6 +93,14 @@ describe("a worker node from copied files alone", () => {
     const orchestrator = await startOrchestrator({ SANDBOX_IMAGE: sandboxImage, INFERENCE_MODEL: model });
     cleanup.push(() => orchestrator.stop());
     const slug = `selftest-${tag}`;
+    // If the node dies before cleaning up, its pods and containers (labelled with its slug) go here.
+    cleanup.push(async () => {
+      const filter = `--filter=label=cynodeai.node=${slug}`;
+      const pods = (await podman.exec(["pod", "ps", "-q", filter])).stdout.split("\n").filter(Boolean);
+      if (pods.length) await podman.exec(["pod", "rm", "--force", "--time=0", ...pods]);
+      const left = (await podman.exec(["ps", "-aq", filter])).stdout.split("\n").filter(Boolean);
+      if (left.length) await podman.exec(["rm", "--force", "--time=0", ...left]);
+    });
 
     const first = await startCopiedNode(orchestrator.controlPlaneUrl, upstream.url!, slug);
     const lines = first.proc.jsonLines().map((l) => String(l.msg));
