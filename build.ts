@@ -1,12 +1,14 @@
 /**
  * Compiles the four executables into dist/bin with `bun build --compile`. The orchestrator also carries the
- * embedded Postgres server tree as a tarball (ARCHITECTURE decision 9), so the single file runs anywhere.
- * Usage: bun build.ts [name...]   (default: all four)
+ * embedded Postgres server tree as a tarball (ARCHITECTURE decision 9), so the single file runs anywhere; the
+ * worker-node carries Debian's static busybox and a CA bundle for the sandbox image it builds itself.
+ * Usage: bun build.ts [--outdir <dir>] [name...]   (default: all four into dist/bin)
  */
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { copyFile, mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { caBundleBlob, EMBEDDED_BUSYBOX, EMBEDDED_CA_BUNDLE, staticBusybox } from "./src/worker-node/images/busybox";
 
 const ENTRYPOINTS = ["orchestrator", "worker-node", "inference-proxy", "cynork"] as const;
 const root = import.meta.dir;
@@ -35,14 +37,31 @@ async function postgresTarball(): Promise<string> {
   return tgz;
 }
 
-const wanted = (process.argv.slice(2).length ? process.argv.slice(2) : ENTRYPOINTS) as string[];
+/** dist/assets/: what the worker-node embeds for its sandbox image (busybox, CA bundle), under their embedded names. */
+async function workerAssets(): Promise<string[]> {
+  const dir = join(root, "dist", "assets");
+  await mkdir(dir, { recursive: true });
+  const busybox = join(dir, EMBEDDED_BUSYBOX);
+  const ca = join(dir, EMBEDDED_CA_BUNDLE);
+  await copyFile(await staticBusybox({ log: console.log }), busybox);
+  await Bun.write(ca, await caBundleBlob());
+  return [busybox, ca];
+}
+
+const args = process.argv.slice(2);
+const outIndex = args.indexOf("--outdir");
+const outDir = outIndex >= 0 ? resolve(args.splice(outIndex, 2)[1] ?? "") : join(root, "dist", "bin");
+const wanted = (args.length ? args : ENTRYPOINTS) as string[];
 for (const name of wanted)
   if (!(ENTRYPOINTS as readonly string[]).includes(name)) throw new Error(`unknown executable: ${name}`);
 
-await mkdir(join(root, "dist", "bin"), { recursive: true });
+await mkdir(join(root, "dist"), { recursive: true });
+await mkdir(outDir, { recursive: true });
 const sha = await gitSha();
 for (const name of wanted) {
-  const extra = name === "orchestrator" ? [await postgresTarball(), "--asset-naming=[name].[ext]"] : [];
+  const assets =
+    name === "orchestrator" ? [await postgresTarball()] : name === "worker-node" ? await workerAssets() : [];
+  const extra = assets.length ? [...assets, "--asset-naming=[name].[ext]"] : [];
   const started = performance.now();
   await sh([
     "bun",
@@ -56,7 +75,7 @@ for (const name of wanted) {
     join("src", name, "main.ts"),
     ...extra,
     "--outfile",
-    join("dist", "bin", name),
+    join(outDir, name),
   ]);
-  console.log(`built dist/bin/${name} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  console.log(`built ${join(outDir, name)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }

@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPodman } from "../src/worker-node/sandbox/podman";
-import { buildImage, hashTree, imageName, main } from "./build-image";
+import { imageLabels, VERSION_LABEL } from "../src/worker-node/images/ensure-image";
+import { buildImage, buildVersion, hashTree, imageName, main } from "./build-image";
 
 const podman = createPodman({ containersConf: join(import.meta.dir, "containers.conf") });
 const quiet = () => {};
@@ -33,6 +34,9 @@ describe("buildImage (real podman)", () => {
     );
     const first = await buildImage({ name, podman, containersDir, log: quiet });
     expect(first).toMatchObject({ image: `localhost/cynode-${name}:latest`, built: true });
+    const labels = await imageLabels(podman, imageName(name));
+    expect(labels?.[VERSION_LABEL]).toBe(buildVersion());
+    expect(buildVersion()).toMatch(/^\d+\.\d+\.\d+\+[0-9a-f]{12}$/);
     const again = await buildImage({ name, podman, containersDir, log: quiet });
     expect(again).toEqual({ ...first, built: false });
     expect((await buildImage({ name, podman, containersDir, log: quiet, force: true })).built).toBe(true);

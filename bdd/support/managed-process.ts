@@ -40,13 +40,15 @@ export type StartOptions = {
   stdin?: string;
   /** Also append everything the process writes to this file. */
   logFile?: string;
+  /** Working directory (default: the repository root). */
+  cwd?: string;
   /** Own process group: a terminal's Ctrl+C reaches only the parent, which then stops the child in order. */
   detached?: boolean;
 };
 
 export function startProcess(name: string, argv: string[], opts: StartOptions = {}): ManagedProcess {
   const proc = Bun.spawn(argv, {
-    cwd: root,
+    cwd: opts.cwd ?? root,
     env: { ...process.env, ...opts.env },
     stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
     stdout: "pipe",

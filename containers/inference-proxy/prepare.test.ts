@@ -1,11 +1,10 @@
 import { afterAll, describe, expect, it } from "bun:test";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startOllamaTestServer } from "../../src/testing/ollama-test-server";
 import { createPodman } from "../../src/worker-node/sandbox/podman";
 import { buildImage } from "../build-image";
-import { parseLdd, stageProxyRootfs } from "./prepare";
 
 const podman = createPodman({ containersConf: join(import.meta.dir, "..", "containers.conf") });
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -18,33 +17,6 @@ async function tempDir(prefix: string): Promise<string> {
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
-
-describe("parseLdd", () => {
-  it("lists resolved libraries and the loader, not the vDSO", () => {
-    const out = [
-      "\tlinux-vdso.so.1 (0x00007ffd)",
-      "\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f00)",
-      "\t/lib64/ld-linux-x86-64.so.2 (0x00007f01)",
-    ].join("\n");
-    expect(parseLdd(out)).toEqual(["/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2"]);
-  });
-
-  it("fails on a missing library", () => {
-    expect(() => parseLdd("\tlibfoo.so.1 => not found\n")).toThrow(
-      "missing shared libraries: libfoo.so.1 => not found",
-    );
-  });
-});
-
-describe("stageProxyRootfs", () => {
-  it("copies a binary to /inference-proxy with the libraries it links at their own paths", async () => {
-    const root = await tempDir("cynode-proxy-rootfs-");
-    const libraries = await stageProxyRootfs({ binary: process.execPath, rootDir: root });
-    expect(libraries.some((l) => l.includes("libc.so"))).toBe(true);
-    expect(((await stat(join(root, "inference-proxy"))).mode & 0o777).toString(8)).toBe("755");
-    for (const lib of libraries) expect((await stat(join(root, lib))).isFile()).toBe(true);
-  });
-});
 
 describe("inference-proxy image (real podman)", () => {
   it("runs with no network, answers its healthcheck and proxies to a Unix-socket upstream", async () => {

@@ -1,11 +1,12 @@
 /**
- * Stages the inference-proxy image's root filesystem: the proxy compiled with `bun build --compile` at
- * /inference-proxy plus the shared libraries `ldd` says it loads (glibc, ld-linux). `stageProxyRootfs` also suits a
- * worker that builds the image from its own sibling binary.
+ * build-image.ts hook for the inference-proxy: compiles the proxy with `bun build --compile` and stages it with the
+ * shared libraries it loads (src/worker-node/images/proxy-rootfs.ts, which a compiled worker node uses with the
+ * `inference-proxy` executable beside it).
  */
-import { chmod, copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { stageProxyRootfs } from "../../src/worker-node/images/proxy-rootfs";
 
 const REPO = join(import.meta.dir, "..", "..");
 
@@ -16,25 +17,10 @@ async function run(argv: string[]): Promise<string> {
   return out;
 }
 
-/** Absolute paths of the libraries in `ldd` output; the vDSO has none. A missing library is an error. */
-export function parseLdd(output: string): string[] {
-  const missing = output.split("\n").filter((l) => l.includes("=> not found"));
-  if (missing.length) throw new Error(`missing shared libraries: ${missing.map((l) => l.trim()).join(", ")}`);
-  return [...output.matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x[0-9a-f]+\)/g)].map((m) => m[1]!);
-}
-
-/** Copies `binary` to `<rootDir>/inference-proxy` and its libraries to their own paths under rootDir. */
-export async function stageProxyRootfs({ binary, rootDir }: { binary: string; rootDir: string }): Promise<string[]> {
-  const libraries = parseLdd(await run(["ldd", binary]));
-  for (const [from, to] of [[binary, "/inference-proxy"], ...libraries.map((l) => [l, l])] as const) {
-    await mkdir(dirname(join(rootDir, to)), { recursive: true });
-    await copyFile(from, join(rootDir, to)); // follows symlinks: the image gets the real file under the linked name
-    await chmod(join(rootDir, to), 0o755);
-  }
-  return libraries;
-}
-
-/** Compiles src/inference-proxy/main.ts as build.ts does (same flags, git sha baked in). */
+/**
+ * Compiles src/inference-proxy/main.ts as build.ts does (same flags, git sha baked in): the output is byte for byte
+ * dist/bin/inference-proxy of the same commit, so a compiled node finds this image's contents current.
+ */
 export async function compileProxy(outfile: string): Promise<void> {
   const sha = await run(["git", "rev-parse", "--short=12", "HEAD"]).then(
     (s) => s.trim(),
@@ -44,6 +30,8 @@ export async function compileProxy(outfile: string): Promise<void> {
     process.execPath,
     "build",
     "--compile",
+    "--bytecode",
+    "--format=esm",
     "--minify-syntax",
     "--minify-whitespace",
     `--define=CYNODE_GIT_SHA=${JSON.stringify(sha)}`,

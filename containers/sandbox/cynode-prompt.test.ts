@@ -8,7 +8,7 @@ import { startListeners, type Listeners } from "../../src/inference-proxy/listen
 import { parseUpstream } from "../../src/inference-proxy/upstream";
 import { memoryLogger } from "../../src/lib/log";
 import { startOllamaTestServer, type OllamaTestServer } from "../../src/testing/ollama-test-server";
-import { staticBusybox } from "./prepare";
+import { staticBusybox } from "../../src/worker-node/images/busybox";
 
 const SCRIPT = join(import.meta.dir, "cynode-prompt");
 let bin: string;

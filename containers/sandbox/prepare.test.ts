@@ -2,18 +2,9 @@ import { describe, expect, it } from "bun:test";
 import { lstat, mkdtemp, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { prepare, staticBusybox } from "./prepare";
+import { prepare } from "./prepare";
 
 describe("sandbox prepare", () => {
-  it("fetches busybox-static with apt once into its cache", async () => {
-    const cacheDir = await mkdtemp(join(tmpdir(), "cynode-bb-"));
-    const lines: string[] = [];
-    const path = await staticBusybox({ cacheDir, log: (l) => lines.push(l), preferHost: false });
-    expect(path).toBe(join(cacheDir, "bin", "busybox"));
-    expect(await staticBusybox({ cacheDir, log: (l) => lines.push(l), preferHost: false })).toBe(path);
-    expect(lines).toEqual(["fetching busybox-static with apt-get download"]);
-  });
-
   it("stages busybox applets, CA bundle, hosts, the prompt client and mount points", async () => {
     const contextDir = await mkdtemp(join(tmpdir(), "cynode-ctx-"));
     await prepare({ contextDir, log: () => {} });

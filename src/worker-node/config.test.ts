@@ -45,6 +45,7 @@ describe("loadNodeConfig", () => {
       OLLAMA_IMAGE: "localhost/o:1",
       OLLAMA_MODELS_VOLUME: "models",
       INFERENCE_PROXY_IMAGE: "localhost/p:1",
+      INFERENCE_PROXY_BINARY: "/opt/cynode/inference-proxy",
     };
     expect((await loadNodeConfig({ path, env })).inference).toMatchObject({
       mode: "require",
@@ -53,6 +54,7 @@ describe("loadNodeConfig", () => {
       ollama_image: "localhost/o:1",
       models_volume: "models",
       proxy_image: "localhost/p:1",
+      proxy_binary: "/opt/cynode/inference-proxy",
     });
   });
 

@@ -73,6 +73,8 @@ export const NodeConfigSchema = v.object({
       models_volume: v.optional(v.string(), "cynodeai-ollama-models"),
       start_timeout_seconds: int(120),
       proxy_image: v.optional(v.string(), "localhost/cynode-inference-proxy:latest"),
+      /** The inference-proxy executable the sidecar image is built from (default: beside worker-node). */
+      proxy_binary: v.optional(v.string()),
       proxy_timeout_seconds: int(120),
     }),
     {},
@@ -115,6 +117,7 @@ function applyEnv(raw: Raw, env: Env, problems: string[]): void {
   set("inference", "ollama_image", env.OLLAMA_IMAGE);
   set("inference", "models_volume", env.OLLAMA_MODELS_VOLUME);
   set("inference", "proxy_image", env.INFERENCE_PROXY_IMAGE);
+  set("inference", "proxy_binary", env.INFERENCE_PROXY_BINARY);
   if (env.CAPABILITY_REPORT_INTERVAL) {
     try {
       set(

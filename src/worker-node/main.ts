@@ -2,14 +2,17 @@
 import { defineCommand, runMain } from "citty";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { buildImage } from "../../containers/build-image";
+import { compileProxy } from "../../containers/inference-proxy/prepare";
 import { exitOnSignals } from "../lib/exit-on-signals";
 import { createLogger, LOG_LEVELS, type LogLevel } from "../lib/log";
 import { VERSION } from "../lib/version";
+import type { Podman } from "./sandbox/podman";
 import { ConfigError, DEFAULT_CONFIG_PATH, loadNodeConfig } from "./config";
-import { startNode, type NodeDeps } from "./node-manager/start-node";
+import { ensureNodeImages } from "./images/node-images";
+import { startNode } from "./node-manager/start-node";
 
-const containersDir = fileURLToPath(new URL("../../containers", import.meta.url));
+// From source the repository is beside this file; a compiled binary carries what its images need instead.
+const fromSource = existsSync(fileURLToPath(new URL("../../containers/sandbox/Containerfile", import.meta.url)));
 
 const main = defineCommand({
   meta: {
@@ -21,7 +24,7 @@ const main = defineCommand({
   args: {
     config: {
       type: "string",
-      description: `Node YAML (default ${DEFAULT_CONFIG_PATH}; optional). Environment overrides: ORCHESTRATOR_URL, NODE_SLUG, NODE_NAME, NODE_REGISTRATION_PSK, NODE_ADVERTISED_WORKER_API_URL, WORKER_API_PORT, CYNODE_STATE_DIR, CYNODE_SANDBOX_MOUNT_ROOT, CYNODE_CONTAINERS_CONF, SANDBOX_IMAGE, CAPABILITY_REPORT_INTERVAL, OLLAMA_UPSTREAM_URL, OLLAMA_IMAGE, OLLAMA_MODELS_VOLUME, INFERENCE_PROXY_IMAGE`,
+      description: `Node YAML (default ${DEFAULT_CONFIG_PATH}; optional). Environment overrides: ORCHESTRATOR_URL, NODE_SLUG, NODE_NAME, NODE_REGISTRATION_PSK, NODE_ADVERTISED_WORKER_API_URL, WORKER_API_PORT, CYNODE_STATE_DIR, CYNODE_SANDBOX_MOUNT_ROOT, CYNODE_CONTAINERS_CONF, SANDBOX_IMAGE, CAPABILITY_REPORT_INTERVAL, OLLAMA_UPSTREAM_URL, OLLAMA_IMAGE, OLLAMA_MODELS_VOLUME, INFERENCE_PROXY_IMAGE, INFERENCE_PROXY_BINARY`,
     },
   },
   async run({ args }) {
@@ -36,16 +39,16 @@ const main = defineCommand({
       console.error(`worker-node: ${(err as Error).message}`);
       process.exit(err instanceof ConfigError ? 2 : 1);
     }
-    // From source the node can build its sandbox image itself; a compiled binary asks for `just images`.
-    const buildSandboxImage: NodeDeps["buildSandboxImage"] = existsSync(`${containersDir}/sandbox/Containerfile`)
-      ? async (podman) =>
-          void (await buildImage({ name: "sandbox", podman, containersDir, log: (line) => log.info(line) }))
-      : undefined;
-    const buildProxyImage: NodeDeps["buildProxyImage"] = existsSync(`${containersDir}/inference-proxy/Containerfile`)
-      ? async (podman) =>
-          void (await buildImage({ name: "inference-proxy", podman, containersDir, log: (line) => log.info(line) }))
-      : undefined;
-    const starting = startNode({ config, log, buildSandboxImage, buildProxyImage });
+    // Compiled: images labelled with this build's version, the sidecar from the inference-proxy beside this file.
+    // From source: only missing images are built (`just images` keeps them current), the proxy compiled from src/.
+    const ensureImages = (podman: Podman) =>
+      ensureNodeImages({
+        config,
+        podman,
+        log: (line) => log.info(line),
+        ...(fromSource ? { compileProxy } : { version: VERSION }),
+      });
+    const starting = startNode({ config, log, ensureImages });
     exitOnSignals(log, starting);
     try {
       await starting;

@@ -31,10 +31,8 @@ export type NodeDeps = {
   sleep?: (ms: number) => Promise<void>;
   /** Runs `fn` every `ms`; returns a stop function. */
   every?: (ms: number, fn: () => void) => () => void;
-  /** Builds the sandbox image when missing (from source); absent in a compiled binary. */
-  buildSandboxImage?: (podman: Podman) => Promise<void>;
-  /** Builds the inference-proxy sidecar image when missing (from source); absent in a compiled binary. */
-  buildProxyImage?: (podman: Podman) => Promise<void>;
+  /** Builds the sandbox and sidecar images when missing or stale (images/node-images.ts), before any check. */
+  ensureImages?: (podman: Podman) => Promise<void>;
   /** Name of the managed Ollama container (default cynodeai-ollama). */
   ollamaContainer?: string;
   runCommand?: RunCommand;
@@ -95,12 +93,8 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     maxOutputBytes: config.sandbox.max_output_bytes,
     maxConcurrency: config.sandbox.max_concurrency,
   };
-  const podmanVersion = await checkSandboxRuntime({
-    podman,
-    image: settings.defaultImage,
-    limits: settings.limits,
-    buildImage: deps.buildSandboxImage && (() => deps.buildSandboxImage!(podman)),
-  });
+  await deps.ensureImages?.(podman);
+  const podmanVersion = await checkSandboxRuntime({ podman, image: settings.defaultImage, limits: settings.limits });
 
   // The warm pool, once there is one, reports its size here.
   const metrics = createNodeMetrics({ warmPoolSize: () => 0 });
@@ -112,7 +106,6 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     fetch: deps.fetch,
     sleep: deps.sleep,
     ollamaContainer: deps.ollamaContainer,
-    buildProxyImage: deps.buildProxyImage && (() => deps.buildProxyImage!(podman)),
   });
   const placeInferenceJob = createInferencePlacement({
     podman,
