@@ -4,6 +4,7 @@
  * it refuses jobs until the config's bearer token is applied.
  */
 import { access, constants, mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import type { NodeConfigurationPayload } from "../../contracts/node-payloads";
 import type { Logger } from "../../lib/log";
 import { serveApp, type Served } from "../../lib/serve";
@@ -15,6 +16,7 @@ import { rfc3339 } from "../../lib/rfc3339";
 import { createSandboxRunner, type SandboxSettings } from "../sandbox/run-job";
 import { checkSandboxRuntime } from "../sandbox/runtime-check";
 import { createWorkerApi } from "../worker-api/app";
+import { createIdempotentRuns } from "../worker-api/idempotent-runs";
 import { applyNodeConfig, type AppliedConfig } from "./apply-config";
 import { advertisedWorkerUrl, collectCapabilities, type RunCommand } from "./capabilities";
 import { createOrchestratorClient, OrchestratorError } from "./orchestrator-client";
@@ -121,8 +123,14 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
   const left = await runner.removeLeftovers();
   if (left.length) log.warn("removed leftover sandbox containers", { containers: left });
 
+  // A repeated jobs:run (an orchestrator re-attaching after a crash) attaches to the run or gets its kept result.
+  const runs = createIdempotentRuns({
+    run: runner.run,
+    dir: join(config.storage.state_dir, "job-results"),
+    log: log.child({ part: "worker-api" }),
+  });
   const app = createWorkerApi({
-    runner,
+    runner: { run: runs.run, cancel: runner.cancel },
     log: log.child({ part: "worker-api" }),
     bearerToken: () => applied?.bearerToken,
     notReadyReason: () => notReady,
