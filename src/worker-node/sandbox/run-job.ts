@@ -87,6 +87,9 @@ type Active = {
   done: Promise<unknown>;
 };
 
+/** How long after the job timeout podman's own deadline kills a container whose worker did not. */
+export const SANDBOX_DEADLINE_GRACE_SECONDS = 2;
+
 /** `podman run` exits 125 when podman itself failed (bad image, bad flag): the job never started. */
 const PODMAN_FAILED = 125;
 
@@ -149,6 +152,7 @@ export function createSandboxRunner({
         },
       );
       if (self.canceled) return result("canceled", -1);
+      const seconds = effectiveTimeoutSeconds(job.sandbox.timeout_seconds, settings.timeouts, maxJobTimeoutSeconds?.());
       // One attached `podman run` (not create + start: that costs a second podman process per job).
       const proc = podman.spawn(
         containerArgs({
@@ -162,10 +166,11 @@ export function createSandboxRunner({
           workdir: WORKSPACE_DIR,
           mounts: [{ source: dirs.workspace, target: WORKSPACE_DIR }, ...placement.mounts],
           pull: image.startsWith("localhost/") ? "never" : "missing",
+          // The sandbox owns its deadline (decision 14); a little later than ours, so a live worker reports `timeout`.
+          deadlineSeconds: seconds + SANDBOX_DEADLINE_GRACE_SECONDS,
         }),
       );
       self.exited = proc.exited;
-      const seconds = effectiveTimeoutSeconds(job.sandbox.timeout_seconds, settings.timeouts, maxJobTimeoutSeconds?.());
       const timer = setTimeout(() => {
         self.timedOut = true;
         void self.kill();
