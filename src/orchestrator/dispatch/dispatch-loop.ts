@@ -270,14 +270,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const live = new Map(reporting.filter((s) => !s.suspectSince).map((s) => [s.id, s]));
     await recover(at, reporting, live);
     probe(reporting.filter((s) => s.suspectSince));
-    return fill(
-      at,
-      [...live.values()].filter((s) => s.max > 0),
-    );
+    return fill([...live.values()].filter((s) => s.max > 0));
   }
 
   /** Fills free slots with queued jobs, least-loaded node first; resolves to the number of jobs started. */
-  async function fill(at: Date, all: Slot[]): Promise<number> {
+  async function fill(all: Slot[]): Promise<number> {
     // Jobs that need a model go to nodes running inference; only when no node does, any node takes them and
     // fails them with its clear "cannot run inference jobs" error rather than leaving them queued forever.
     const anyInference = all.some((s) => s.inference);
@@ -292,13 +289,15 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       );
       const leaseId = deps.newLeaseId?.() ?? crypto.randomUUID();
       const inferenceJobs = node.inference || !anyInference;
+      // Each claim's own time: a pass over many nodes takes a while, and started_at should say when.
+      const claimedAt = now();
       const claim = await claimJobForNode(db, {
         nodeId: node.id,
         maxConcurrency: node.max,
         inferenceJobs,
         leaseId,
-        leaseExpiresAt: new Date(at.getTime() + leaseMs),
-        now: at,
+        leaseExpiresAt: new Date(claimedAt.getTime() + leaseMs),
+        now: claimedAt,
       });
       if ("none" in claim) {
         // Nothing left for a node that may take any job means nothing left at all (jobs excluded from this node
