@@ -49,7 +49,8 @@ export const WORKSPACE_DIR = "/workspace";
 const RESERVED_ENV = ["CYNODE_TASK_ID", "CYNODE_JOB_ID", "CYNODE_WORKSPACE_DIR"];
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export const containerName = (jobId: string) => `cynodeai-job-${jobId}`;
+/** Per node too: nodes sharing one podman (tests, one host) may each run the same job after the other was lost. */
+export const containerName = (jobId: string, nodeSlug: string) => `cynodeai-job-${nodeSlug}-${jobId}`;
 
 /** min(requested or node default, node max), further capped by the orchestrator's constraint. */
 export function effectiveTimeoutSeconds(
@@ -120,7 +121,7 @@ export function createSandboxRunner({
 
   async function execute(job: RunJobRequest, image: string, self: Active): Promise<RunJobResponse> {
     const startedAt = rfc3339(now());
-    const name = containerName(job.job_id);
+    const name = containerName(job.job_id, settings.nodeSlug);
     const result = (
       status: RunJobResponse["status"],
       exitCode: number,
@@ -206,7 +207,7 @@ export function createSandboxRunner({
     async run(job: RunJobRequest): Promise<RunJobResponse> {
       jobEnv(job); // validates the request's env before anything is created
       const image = admit(job);
-      const name = containerName(job.job_id);
+      const name = containerName(job.job_id, settings.nodeSlug);
       const self: Active = {
         canceled: false,
         timedOut: false,
