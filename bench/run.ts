@@ -5,6 +5,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { clusterBench } from "./cluster.bench";
 import { printComparison, type Comparison } from "./harness";
 import { dispatchBench } from "./dispatch.bench";
 import { gatewayBench } from "./gateway.bench";
@@ -20,6 +21,7 @@ const BENCHES: Record<string, (runs: number, cleanup: Cleanup) => Promise<Compar
   scale: (_runs, cleanup) => scaleBench(cleanup),
   startup: startupBench,
   gateway: gatewayBench,
+  cluster: (_runs, cleanup) => clusterBench(cleanup),
 };
 
 const args = process.argv.slice(2);

@@ -15,14 +15,22 @@ export type OrchestratorProcess = {
   gatewayUrl: string;
   controlPlaneUrl: string;
   process: ManagedProcess;
+  /** What a restart on the same state (fault tests) passes back in. */
+  restart: { stateDir: string; controlPlanePort: number; env: Record<string, string> };
   stop(): Promise<void>;
 };
 
-export async function startOrchestrator(env: Record<string, string> = {}): Promise<OrchestratorProcess> {
-  const stateDir = await mkdtemp(join(tmpdir(), "cynode-bdd-orch-"));
+/** `again`: start on a killed orchestrator's state dir, port and database; the state dir is then the caller's to remove. */
+export async function startOrchestrator(
+  env: Record<string, string> = {},
+  again?: OrchestratorProcess["restart"],
+): Promise<OrchestratorProcess> {
+  const stateDir = again?.stateDir ?? (await mkdtemp(join(tmpdir(), "cynode-bdd-orch-")));
   // Nodes are told where to fetch their config before the control-plane listens, so its port is chosen here.
-  const cpPort = await freePort();
-  const database = process.env.POSTGRES_TEST_DSN ? await createTestDatabase() : undefined;
+  const cpPort = again?.controlPlanePort ?? (await freePort());
+  const database = process.env.POSTGRES_TEST_DSN && !again ? await createTestDatabase() : undefined;
+  if (database) env = { ...env, DATABASE_URL: database.url };
+  if (again) env = { ...again.env, ...env };
   const proc = startProcess("orchestrator", [...command("orchestrator"), "--state-dir", stateDir], {
     env: {
       USER_GATEWAY_LISTEN_ADDR: "127.0.0.1:0",
@@ -32,14 +40,13 @@ export async function startOrchestrator(env: Record<string, string> = {}): Promi
       NODE_REGISTRATION_PSK: NODE_PSK,
       DISPATCH_POLL_INTERVAL: "200ms",
       LOG_LEVEL: "info",
-      DATABASE_URL: database?.url,
       ...env,
     },
   });
   const stop = async () => {
     await proc.stop();
     await database?.drop();
-    await rm(stateDir, { recursive: true, force: true });
+    if (!again) await rm(stateDir, { recursive: true, force: true });
   };
   try {
     const gateway = await proc.waitForLine(/"msg":"user gateway listening"/);
@@ -48,6 +55,7 @@ export async function startOrchestrator(env: Record<string, string> = {}): Promi
       gatewayUrl: logField(gateway, "url").replace(/\/$/, ""),
       controlPlaneUrl: logField(controlPlane, "url").replace(/\/$/, ""),
       process: proc,
+      restart: { stateDir, controlPlanePort: cpPort, env },
       stop,
     };
   } catch (err) {

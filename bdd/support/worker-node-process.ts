@@ -19,6 +19,8 @@ export type WorkerNodeOptions = {
   /** Replaces the generated node YAML (to test a bad one). */
   yaml?: string;
   env?: Record<string, string>;
+  /** The node's default job timeout (fault tests use a short one). */
+  jobTimeoutSeconds?: number;
 };
 
 export type WorkerNode = { slug: string; workerApiUrl: string; process: ManagedProcess; stop(): Promise<void> };
@@ -28,6 +30,7 @@ export function nodeYaml(o: {
   slug: string;
   stateDir: string;
   connectSeconds?: number;
+  jobTimeoutSeconds?: number;
 }): string {
   return [
     "orchestrator:",
@@ -40,7 +43,7 @@ export function nodeYaml(o: {
     "  listen_port: 0",
     "sandbox:",
     "  resources: { max_cpu_cores: 1, max_memory_mb: 256, max_pids: 64 }",
-    "  timeouts: { default_seconds: 60, max_seconds: 120 }",
+    `  timeouts: { default_seconds: ${o.jobTimeoutSeconds ?? 60}, max_seconds: 120 }`,
     "storage:",
     `  state_dir: ${o.stateDir}`,
     "",
@@ -55,7 +58,13 @@ export async function spawnWorkerNode(
   const configPath = join(dir, "node.yaml");
   await writeFile(
     configPath,
-    o.yaml ?? nodeYaml({ orchestratorUrl: o.orchestratorUrl, slug: runSlug(o.slug), stateDir: join(dir, "state") }),
+    o.yaml ??
+      nodeYaml({
+        orchestratorUrl: o.orchestratorUrl,
+        slug: runSlug(o.slug),
+        stateDir: join(dir, "state"),
+        jobTimeoutSeconds: o.jobTimeoutSeconds,
+      }),
   );
   const slug = runSlug(o.slug);
   const proc = startProcess(`worker-node ${slug}`, [...command("worker-node"), "--config", configPath], {

@@ -1,6 +1,7 @@
 /**
  * The dispatcher's side of the jobs table: claim (FOR UPDATE SKIP LOCKED, per-node capacity under a node row lock),
- * lease renewal, completion, and release of jobs whose worker or lease was lost. Terminal rows are never rewritten.
+ * lease renewal, completion, re-attachment after a lost holder, requeue of jobs whose node was lost, and failure of
+ * those no live node took in time. Terminal rows are never rewritten.
  */
 import { sql, type Transaction } from "kysely";
 import { jobErrorResult } from "../../contracts/job-result";
@@ -8,7 +9,8 @@ import type { Db } from "./connect";
 import type { Database, Job } from "./schema";
 import { TERMINAL_DB_STATUSES } from "./tasks";
 
-export type ClaimResult = { job: Job } | { none: "node_full" | "queue_empty" };
+/** `excluded`: nothing for this node, but queued jobs it may not take (lost there before) wait for others. */
+export type ClaimResult = { job: Job } | { none: "node_full" | "queue_empty" | "excluded" };
 
 export type ClaimInput = {
   nodeId: string;
@@ -49,6 +51,8 @@ export async function claimJobForNode(db: Db, input: ClaimInput): Promise<ClaimR
           .selectFrom("jobs as q")
           .select("q.id")
           .where("q.status", "=", "queued")
+          .where((eb) => eb.or([eb("q.not_before", "is", null), eb("q.not_before", "<=", input.now)]))
+          .where(sql<boolean>`not (${input.nodeId}::uuid = any(q.excluded_node_ids))`)
           .where(({ exists, selectFrom }) =>
             exists(
               selectFrom("tasks")
@@ -68,7 +72,16 @@ export async function claimJobForNode(db: Db, input: ClaimInput): Promise<ClaimR
       )
       .returningAll()
       .executeTakeFirst();
-    if (!job) return { none: "queue_empty" };
+    if (!job) {
+      const excluded = await tx
+        .selectFrom("jobs")
+        .select("id")
+        .where("status", "=", "queued")
+        .where(sql<boolean>`${input.nodeId}::uuid = any(excluded_node_ids)`)
+        .limit(1)
+        .executeTakeFirst();
+      return { none: excluded ? "excluded" : "queue_empty" };
+    }
     await tx
       .updateTable("tasks")
       .set({ status: "running", updated_at: input.now })
@@ -158,49 +171,90 @@ export async function finishJob(
   });
 }
 
-export type ReleaseOutcome = "requeued" | "failed" | "not_held";
+export type RequeueOutcome = "requeued" | "not_held";
+
+/** Backoff before a lost job is offered again: doubles with each loss, capped. */
+export const lostJobBackoffMs = (losses: number) => Math.min(500 * 2 ** losses, 5_000);
 
 /**
- * A job whose worker vanished or whose lease expired: requeued the first time, failed with `error` the second.
+ * A job whose node was lost (connection failed, reports stopped): back to the queue, never again to `nodeId`, after a
+ * backoff. Not a failure: `failUntakenJobs` fails it only if no live node takes it in time.
  * `leaseId` guards against releasing a job someone else has claimed since.
  */
-export async function releaseLostJob(
+export async function requeueLostJob(
   db: Db,
-  input: { jobId: string; leaseId: string; error: string; now: Date },
-): Promise<ReleaseOutcome> {
+  input: { jobId: string; leaseId: string; nodeId: string | null; now: Date },
+): Promise<RequeueOutcome> {
   return db.transaction().execute(async (tx) => {
     const job = await tx
       .selectFrom("jobs")
-      .select(["task_id", "lease_expirations"])
+      .select(["lease_expirations"])
       .where("id", "=", input.jobId)
       .where("status", "=", "running")
       .where("lease_id", "=", input.leaseId)
       .forUpdate()
       .executeTakeFirst();
     if (!job) return "not_held";
-    const base = {
-      lease_id: null,
-      lease_expires_at: null,
-      lease_expirations: job.lease_expirations + 1,
-      updated_at: input.now,
-    };
-    if (job.lease_expirations === 0) {
-      await tx
-        .updateTable("jobs")
-        .set({ ...base, status: "queued", node_id: null, started_at: null })
-        .where("id", "=", input.jobId)
-        .execute();
-      return "requeued";
-    }
-    const error = `${input.error}; the job was already requeued once, giving up`;
     await tx
       .updateTable("jobs")
-      .set({ ...base, status: "failed", result: jobErrorResult(error), ended_at: input.now })
+      .set((eb) => ({
+        status: "queued",
+        node_id: null,
+        started_at: null,
+        lease_id: null,
+        lease_expires_at: null,
+        lease_expirations: job.lease_expirations + 1,
+        excluded_node_ids: input.nodeId
+          ? sql<string[]>`array_append(excluded_node_ids, ${input.nodeId}::uuid)`
+          : eb.ref("excluded_node_ids"),
+        not_before: new Date(input.now.getTime() + lostJobBackoffMs(job.lease_expirations)),
+        lost_at: eb.fn.coalesce("lost_at", eb.val(input.now)),
+        updated_at: input.now,
+      }))
       .where("id", "=", input.jobId)
       .execute();
-    await settleTask(tx, job.task_id, "failed", input.now);
-    return "failed";
+    return "requeued";
   });
+}
+
+/** The reason a lost job fails with when no live node took it within `boundMs`. */
+export const untakenJobError = (boundMs: number) =>
+  `no live node took the job within ${Math.round(boundMs / 1000)}s after its node was lost (connection failed or capability reports stopped)`;
+
+/** Fails queued jobs that lost their node more than `boundMs` ago and found no live node since; returns their ids. */
+export async function failUntakenJobs(db: Db, input: { now: Date; boundMs: number }): Promise<string[]> {
+  const cutoff = new Date(input.now.getTime() - input.boundMs);
+  return db.transaction().execute(async (tx) => {
+    const failed = await tx
+      .updateTable("jobs")
+      .set({
+        status: "failed",
+        result: jobErrorResult(untakenJobError(input.boundMs)),
+        ended_at: input.now,
+        updated_at: input.now,
+      })
+      .where("status", "=", "queued")
+      .where("lost_at", "<", cutoff)
+      .returning(["id", "task_id"])
+      .execute();
+    for (const job of failed) await settleTask(tx, job.task_id, "failed", input.now);
+    return failed.map((j) => j.id);
+  });
+}
+
+/** Takes over a running job whose holder is gone, keeping its node: the caller attaches to the run there. */
+export async function reattachJob(
+  db: Db,
+  input: { jobId: string; oldLeaseId: string; leaseId: string; leaseExpiresAt: Date; now: Date },
+): Promise<Job | undefined> {
+  return db
+    .updateTable("jobs")
+    .set({ lease_id: input.leaseId, lease_expires_at: input.leaseExpiresAt, updated_at: input.now })
+    .where("id", "=", input.jobId)
+    .where("status", "=", "running")
+    .where("lease_id", "=", input.oldLeaseId)
+    .returningAll()
+    .executeTakeFirst();
 }
 
 /** Running jobs whose lease ran out before `now` (holder crashed or stopped renewing). */

@@ -2,11 +2,13 @@
 import type { Kysely } from "kysely";
 import { Migrator, type Migration } from "kysely/migration";
 import * as init from "./migrations/0001-init";
+import * as nodeLiveness from "./migrations/0002-node-liveness";
 import * as revokedSessions from "./migrations/0004-revoked-sessions";
 import * as chatAudit from "./migrations/0005-chat-audit-log";
 
 export const MIGRATIONS: Record<string, Migration> = {
   "0001-init": init,
+  "0002-node-liveness": nodeLiveness,
   "0004-revoked-sessions": revokedSessions,
   "0005-chat-audit-log": chatAudit,
 };

@@ -81,6 +81,7 @@ export async function recordCapability(
         capability_hash: input.hash,
         last_capability_at: input.now,
         last_seen_at: input.now,
+        suspect_since: null,
         worker_api_target_url: input.workerUrl ?? eb.ref("worker_api_target_url"),
         updated_at: input.now,
       }))
@@ -141,10 +142,11 @@ export async function recordConfigAck(db: Db, input: ConfigAckInput): Promise<vo
 }
 
 /**
- * Active nodes that acked `applied` for their current config version and have a worker URL and token.
- * Ordered by slug so callers that break ties pick deterministically.
+ * Active nodes that acked `applied` for their current config version and have a worker URL and token; with `live`,
+ * only those whose last capability report is not older than `live.reportedSince` (suspect ones included: the
+ * dispatcher probes them). Ordered by slug so callers that break ties pick deterministically.
  */
-export function dispatchableNodes(db: Db): Promise<Node[]> {
+export function dispatchableNodes(db: Db, live?: { reportedSince: Date }): Promise<Node[]> {
   return db
     .selectFrom("nodes")
     .selectAll()
@@ -153,7 +155,27 @@ export function dispatchableNodes(db: Db): Promise<Node[]> {
     .where((eb) => eb("config_ack_version", "=", eb.ref("config_version")))
     .where("worker_api_target_url", "<>", "")
     .where("worker_api_bearer_token", "<>", "")
+    .$if(live !== undefined, (q) => q.where("last_capability_at", ">=", live!.reportedSince))
     .orderBy("node_slug")
+    .execute();
+}
+
+/** A failed connection: no new work for the node until it answers a probe or reports again. */
+export async function markNodeSuspect(db: Db, nodeId: string, now: Date): Promise<void> {
+  await db
+    .updateTable("nodes")
+    .set((eb) => ({ suspect_since: eb.fn.coalesce("suspect_since", eb.val(now)), updated_at: now }))
+    .where("id", "=", nodeId)
+    .execute();
+}
+
+/** The node answered a probe; `since` guards against clearing a newer suspicion. */
+export async function clearNodeSuspect(db: Db, nodeId: string, since: Date): Promise<void> {
+  await db
+    .updateTable("nodes")
+    .set({ suspect_since: null })
+    .where("id", "=", nodeId)
+    .where("suspect_since", "<=", since)
     .execute();
 }
 

@@ -103,6 +103,12 @@ export interface JobsTable {
   lease_expires_at: NullableTimestamp;
   /** How many times a lease on this job expired; the second expiry fails the job. */
   lease_expirations: Generated<number>;
+  /** Nodes this job was lost on (connection failed, node dead); it is not offered to them again. */
+  excluded_node_ids: ColumnType<string[], string[] | undefined, string[]>;
+  /** Backoff after a loss: not claimed before this time. */
+  not_before: NullableTimestamp;
+  /** When the job first lost its node; it fails when no live node took it within the bound from here. */
+  lost_at: NullableTimestamp;
   started_at: NullableTimestamp;
   ended_at: NullableTimestamp;
   created_at: Timestamp;
@@ -127,6 +133,8 @@ export interface NodesTable {
   config_ack_version: string | null;
   last_seen_at: NullableTimestamp;
   last_capability_at: NullableTimestamp;
+  /** Set by a failed connection to the node; cleared when it answers a probe or reports again. */
+  suspect_since: NullableTimestamp;
   metadata: Json;
   created_at: Timestamp;
   updated_at: Timestamp;

@@ -50,8 +50,14 @@ async function runToIdle(d: Dispatcher): Promise<void> {
 const jobRow = (id: string) => t.db.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
 const taskRow = (id: string) => t.db.selectFrom("tasks").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
 const dispatchLines = () => log.lines.filter((l) => l.msg === "dispatch");
+const nodeRow = (slug: string) =>
+  t.db.selectFrom("nodes").selectAll().where("node_slug", "=", slug).executeTakeFirstOrThrow();
+const nodeId = async (slug: string) => (await nodeRow(slug)).id;
+const markSuspect = (slug: string) =>
+  t.db.updateTable("nodes").set({ suspect_since: clock.now }).where("node_slug", "=", slug).execute();
 
 beforeEach(async () => {
+  clock.now = new Date("2026-03-01T10:00:00Z");
   t = await createTestDatabase();
   log = memoryLogger("dispatch-test");
   cp = createControlPlane({
@@ -191,30 +197,56 @@ describe("dispatcher", () => {
     expect(b.peak).toBeLessThanOrEqual(3);
   });
 
-  it("requeues a job once when its worker dies mid-job, then fails it with a clear error", async () => {
-    const w = worker();
-    w.answer = () => {
-      void w.stop();
+  it("marks a node whose worker dies mid-job suspect and runs the job on another node instead", async () => {
+    const a = worker();
+    const b = worker();
+    a.answer = () => {
+      void a.stop();
       return new Promise<Response>(() => {});
     };
-    await readyNode(cp, "node-a", w, 2);
+    await readyNode(cp, "node-a", a, 2);
+    await readyNode(cp, "node-b", b, 2);
     const { taskId, jobId } = await insertTaskWithJob(t.db);
     const d = dispatcher();
 
     expect(await d.tick()).toBe(1);
     await d.drain();
+    expect(a.runs.length).toBe(1);
     expect(await jobRow(jobId)).toMatchObject({ status: "queued", node_id: null, lease_expirations: 1 });
+    expect((await jobRow(jobId)).excluded_node_ids).toEqual([await nodeId("node-a")]);
+    expect((await nodeRow("node-a")).suspect_since).not.toBeNull();
     expect((await taskRow(taskId)).status).toBe("running");
 
+    // New work goes to the live node only; the lost job waits out its backoff, then runs there too.
+    const fresh = await insertTaskWithJob(t.db);
     expect(await d.tick()).toBe(1);
     await d.drain();
+    expect(b.runs.map((r) => r.job_id)).toEqual([fresh.jobId]);
+    clock.now = new Date(clock.now.getTime() + 1_000);
+    await runToIdle(d);
+    expect(b.runs.map((r) => r.job_id)).toEqual([fresh.jobId, jobId]);
+    expect(await taskRow(taskId)).toMatchObject({ status: "completed", closed: true });
+    expect(dispatchLines().map((l) => l.status)).toEqual(["requeued", "completed", "completed"]);
+  });
+
+  it("fails a lost job with a clear reason when no live node takes it within the bound", async () => {
+    const w = worker();
+    await readyNode(cp, "node-a", w, 1);
+    await w.stop();
+    const { taskId, jobId } = await insertTaskWithJob(t.db);
+    const d = dispatcher({ lostJobBoundMs: 20_000 });
+    expect(await d.tick()).toBe(1);
+    await d.drain();
+    expect((await jobRow(jobId)).status).toBe("queued");
+    clock.now = new Date(clock.now.getTime() + 10_000);
+    expect(await d.tick()).toBe(0);
+    expect((await jobRow(jobId)).status).toBe("queued");
+    clock.now = new Date(clock.now.getTime() + 11_000);
+    expect(await d.tick()).toBe(0);
     const job = await jobRow(jobId);
     expect(job.status).toBe("failed");
-    expect(JSON.parse(job.result as string)).toMatchObject({ version: 1, status: "failed" });
-    expect(JSON.parse(job.result as string).error).toContain("requeued once, giving up");
+    expect(JSON.parse(job.result as string).error).toContain("no live node took the job within 20s");
     expect(await taskRow(taskId)).toMatchObject({ status: "failed", closed: true });
-    expect(dispatchLines().map((l) => l.status)).toEqual(["requeued", "failed"]);
-    expect(await d.tick()).toBe(0);
   });
 
   it("counts a worker that never answers within the HTTP timeout as lost", async () => {
@@ -229,26 +261,89 @@ describe("dispatcher", () => {
     w.release();
   });
 
-  it("requeues a job whose lease expired (orchestrator gone) once, then fails it", async () => {
+  it("gives a suspect node work again once it answers a probe", async () => {
     const w = worker({ hold: true });
     await readyNode(cp, "node-a", w, 1);
-    const { taskId, jobId } = await insertTaskWithJob(t.db);
-    const crashed = dispatcher({ leaseMs: 30_000 });
-    expect(await crashed.tick()).toBe(1);
-    await w.waitForRuns(1);
+    const lost = await insertTaskWithJob(t.db);
+    const d = dispatcher({ maxHttpTimeoutMs: 100 });
+    expect(await d.tick()).toBe(1);
+    await d.drain();
+    expect((await nodeRow("node-a")).suspect_since).not.toBeNull();
+    w.release();
+    clock.now = new Date(clock.now.getTime() + 1_000);
+    expect(await d.tick()).toBe(0); // suspect: probed, not dispatched to
+    await d.drain();
+    expect((await nodeRow("node-a")).suspect_since).toBeNull();
+    expect(log.lines.some((l) => l.msg === "suspect node answers again")).toBe(true);
+    const fresh = await insertTaskWithJob(t.db);
+    await runToIdle(dispatcher());
+    expect(w.runs.map((r) => r.job_id)).toEqual([lost.jobId, fresh.jobId]);
+  });
 
-    // The holder goes away without finishing; a later pass of another dispatcher takes the job back.
+  it("drops its call to a node whose capability reports stopped and requeues the job", async () => {
+    const w = worker({ hold: true });
+    await readyNode(cp, "node-a", w, 1);
+    const { jobId } = await insertTaskWithJob(t.db);
+    const d = dispatcher({ nodeStaleMs: 180_000 });
+    expect(await d.tick()).toBe(1);
+    await w.waitForRuns(1);
+    await t.db
+      .updateTable("nodes")
+      .set({ last_capability_at: new Date(clock.now.getTime() - 181_000) })
+      .execute();
+    expect(await d.tick()).toBe(0);
+    await d.drain();
+    expect(await jobRow(jobId)).toMatchObject({ status: "queued", node_id: null });
+    expect(dispatchLines()[0]).toMatchObject({ status: "requeued", error: "node lost: capability reports stopped" });
+    w.release();
+  });
+
+  it("re-attaches to a job whose holder is gone on its live node instead of running it elsewhere", async () => {
+    const a = worker({ hold: true });
+    const b = worker();
+    await readyNode(cp, "node-a", a, 1);
+    const { taskId, jobId } = await insertTaskWithJob(t.db);
+    const crashed = dispatcher({ leaseMs: 8_000 });
+    expect(await crashed.tick()).toBe(1);
+    await a.waitForRuns(1);
+    await readyNode(cp, "node-b", b, 1);
+
+    // The holder goes away without finishing; once its lease runs out another dispatcher attaches on the same node.
     await crashed.stop();
-    await w.stop();
-    clock.now = new Date(clock.now.getTime() + 31_000);
-    const survivor = dispatcher({ leaseMs: 30_000 });
-    expect(await survivor.tick()).toBe(1);
+    clock.now = new Date(clock.now.getTime() + 9_000);
+    const survivor = dispatcher({ leaseMs: 8_000 });
+    expect(await survivor.tick()).toBe(0);
+    await a.waitForRuns(2);
+    a.release();
     await survivor.drain();
-    expect(log.lines.filter((l) => l.msg === "job lease expired").map((l) => l.outcome)).toEqual(["requeued"]);
-    expect(dispatchLines().map((l) => l.status)).toEqual(["abandoned", "failed"]);
-    expect((await jobRow(jobId)).status).toBe("failed");
-    expect((await taskRow(taskId)).status).toBe("failed");
-    clock.now = new Date("2026-03-01T10:00:00Z");
+    expect(a.runs.map((r) => r.job_id)).toEqual([jobId, jobId]);
+    expect(b.runs.length).toBe(0);
+    expect(log.lines.filter((l) => l.msg === "job lease expired: re-attaching on its live node").length).toBe(1);
+    expect(dispatchLines().map((l) => l.status)).toEqual(["abandoned", "completed"]);
+    expect(await taskRow(taskId)).toMatchObject({ status: "completed", closed: true });
+  });
+
+  it("requeues a job whose holder is gone when its node is gone too", async () => {
+    const a = worker({ hold: true });
+    const b = worker();
+    await readyNode(cp, "node-a", a, 1);
+    const { jobId } = await insertTaskWithJob(t.db);
+    const crashed = dispatcher();
+    expect(await crashed.tick()).toBe(1);
+    await a.waitForRuns(1);
+    await crashed.stop();
+    await a.stop();
+    await markSuspect("node-a");
+    await readyNode(cp, "node-b", b, 1);
+    clock.now = new Date(clock.now.getTime() + 9_000);
+    const survivor = dispatcher();
+    expect(await survivor.tick()).toBe(0);
+    expect(await jobRow(jobId)).toMatchObject({ status: "queued", node_id: null });
+    expect(log.lines.filter((l) => l.msg === "job lease expired on a lost node: requeued").length).toBe(1);
+    clock.now = new Date(clock.now.getTime() + 1_000);
+    await runToIdle(survivor);
+    expect(b.runs.map((r) => r.job_id)).toEqual([jobId]);
+    expect((await jobRow(jobId)).status).toBe("completed");
   });
 
   it("renews the leases it holds so a long job is not reaped", async () => {

@@ -1,7 +1,9 @@
 /**
- * The dispatcher: each tick reaps expired leases, renews the leases it holds, and fills every dispatchable
- * node's free slots (sandbox.max_concurrency) with queued jobs, least-loaded node first. Each job runs as one
- * Worker API call; its answer (or error) becomes the job's result. One log line per dispatch.
+ * The dispatcher: each tick renews the leases it holds, drops its calls to nodes that stopped reporting, re-attaches
+ * or requeues jobs whose holder is gone, fails lost jobs no live node took in time, probes suspect nodes, and fills
+ * every live node's free slots (sandbox.max_concurrency) with queued jobs, least-loaded node first. Each job runs as
+ * one Worker API call; its answer becomes the job's result; a failed connection marks the node suspect and sends the
+ * job back to the queue for another node (decision 13). One log line per dispatch.
  */
 import * as v from "valibot";
 import { SandboxSpec } from "../../contracts/worker-api";
@@ -10,11 +12,19 @@ import type { SecretBox } from "../auth/secret-box";
 import { parseSnapshot } from "../control-plane/node-config";
 import type { Db } from "../db/connect";
 import { jobErrorResult } from "../../contracts/job-result";
-import { claimJobForNode, finishJob, releaseLostJob, renewLeases, runningJobCounts } from "../db/job-queue";
-import { dispatchableNodes, latestCapabilities } from "../db/nodes";
-import type { Job } from "../db/schema";
+import {
+  claimJobForNode,
+  failUntakenJobs,
+  finishJob,
+  reattachJob,
+  renewLeases,
+  requeueLostJob,
+  runningJobCounts,
+} from "../db/job-queue";
+import { clearNodeSuspect, dispatchableNodes, latestCapabilities, markNodeSuspect } from "../db/nodes";
+import type { Job, Node } from "../db/schema";
 import type { DispatchMetrics } from "../metrics";
-import { reapExpiredLeases } from "./lease-reaper";
+import { reapExpiredLeases, type ExpiredJob } from "./lease-reaper";
 import { runJobOnWorker } from "./worker-client";
 
 export type DispatcherDeps = {
@@ -26,8 +36,17 @@ export type DispatcherDeps = {
   pollIntervalMs?: number;
   /** Slots of a node whose capability report names no sandbox.max_concurrency. */
   defaultMaxConcurrency?: number;
-  /** Lease length; renewed every third of it while the worker call runs, so a dead orchestrator's jobs come back soon. */
+  /**
+   * Lease length; renewed every quarter of it while the worker call runs. Short, so a restarted or surviving
+   * orchestrator re-attaches to a dead one's jobs within seconds.
+   */
   leaseMs?: number;
+  /** A node whose last capability report is older than this is not live (a few report intervals). */
+  nodeStaleMs?: number;
+  /** A job that lost its node fails when no live node took it within this long. */
+  lostJobBoundMs?: number;
+  /** Bound on a probe of a suspect node's Worker API. */
+  probeTimeoutMs?: number;
   /** Job timeout assumed when the payload names none (the worker's default). */
   defaultJobTimeoutSeconds?: number;
   /** How much longer than the job timeout the Worker API call may take before the worker counts as lost. */
@@ -54,6 +73,7 @@ export type Dispatcher = {
 
 type Slot = {
   id: string;
+  suspectSince: Date | null;
   slug: string;
   url: string;
   sealedToken: string;
@@ -61,7 +81,10 @@ type Slot = {
   inference: boolean;
   running: number;
 };
-type InFlight = { leaseId: string; done: Promise<void>; abort: AbortController };
+type InFlight = { leaseId: string; nodeId: string; done: Promise<void>; abort: AbortController };
+
+/** Abort reason of a call to a node that stopped reporting: its job goes back to the queue. */
+const NODE_LOST = "node lost: capability reports stopped";
 
 const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -75,15 +98,41 @@ function parsePayload(raw: unknown): { ok: true; spec: SandboxSpec } | { ok: fal
   }
 }
 
+function toSlot(n: Node, report: ReturnType<typeof parseSnapshot>, running: number, defaultMax: number): Slot {
+  return {
+    id: n.id,
+    suspectSince: n.suspect_since,
+    slug: n.node_slug,
+    url: n.worker_api_target_url!,
+    sealedToken: n.worker_api_bearer_token!,
+    // A node that cannot run sandboxes stays live (re-attach, probes) but gets no slot.
+    max: report?.sandbox?.supported === false ? 0 : (report?.sandbox?.max_concurrency ?? defaultMax),
+    inference: report?.inference?.running === true,
+    running,
+  };
+}
+
+/** Whether the node's Worker API answers `/healthz` within `timeoutMs`. */
+async function answers(url: string, timeoutMs: number, doFetch: typeof fetch): Promise<boolean> {
+  try {
+    const res = await doFetch(`${url.trim().replace(/\/+$/, "")}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.body?.cancel();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const { db, log } = deps;
   const now = deps.now ?? (() => new Date());
-  const leaseMs = deps.leaseMs ?? 60_000;
+  const leaseMs = deps.leaseMs ?? 8_000;
   const defaultMax = deps.defaultMaxConcurrency ?? 4;
   const inFlight = new Map<string, InFlight>();
   let lastRenewal = 0;
   let stopped = true;
   let loop: Promise<void> | undefined;
+  let probing: Promise<void> | undefined;
   let woken = false;
   let resumeWait: (() => void) | undefined;
   const wake = () => {
@@ -91,30 +140,17 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     resumeWait?.();
   };
 
-  async function slots(): Promise<Slot[]> {
-    const nodes = await dispatchableNodes(db);
+  /** Nodes that still report (suspect ones too), with their capacity. */
+  async function reportingSlots(at: Date): Promise<Slot[]> {
+    const nodes = await dispatchableNodes(db, {
+      reportedSince: new Date(at.getTime() - (deps.nodeStaleMs ?? 180_000)),
+    });
     const reports = await latestCapabilities(
       db,
       nodes.map((n) => n.id),
     );
     const running = await runningJobCounts(db);
-    return nodes.flatMap((n) => {
-      const report = parseSnapshot(reports.get(n.id));
-      if (report?.sandbox?.supported === false) return [];
-      const max = report?.sandbox?.max_concurrency ?? defaultMax;
-      const inference = report?.inference?.running === true;
-      return [
-        {
-          id: n.id,
-          slug: n.node_slug,
-          url: n.worker_api_target_url!,
-          sealedToken: n.worker_api_bearer_token!,
-          max,
-          inference,
-          running: running.get(n.id) ?? 0,
-        },
-      ];
-    });
+    return nodes.map((n) => toSlot(n, parseSnapshot(reports.get(n.id)), running.get(n.id) ?? 0, defaultMax));
   }
 
   async function run(job: Job, node: Slot, leaseId: string, signal: AbortSignal): Promise<void> {
@@ -127,6 +163,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     };
     const finish = async (status: "completed" | "failed", result: string) =>
       (await finishJob(db, { jobId: job.id, leaseId, status, result, now: now() })) ? status : "discarded";
+    const requeue = () => requeueLostJob(db, { jobId: job.id, leaseId, nodeId: node.id, now: now() });
     let status: string;
     try {
       const payload = parsePayload(job.payload);
@@ -143,13 +180,16 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
               timeoutSeconds * 1000 + (deps.httpGraceMs ?? 60_000),
               deps.maxHttpTimeoutMs ?? Infinity,
             ),
-            retryDelayMs: deps.retryDelayMs,
+            // A refused connection is not retried here: the node turns suspect and the job goes to another one.
+            attempts: 1,
             fetch: deps.fetch,
             signal,
           },
         );
-        if (signal.aborted) status = "abandoned";
-        else if (outcome.kind === "answered") {
+        if (signal.aborted) {
+          fields.error = signal.reason === NODE_LOST ? NODE_LOST : undefined;
+          status = signal.reason === NODE_LOST ? await requeue() : "abandoned";
+        } else if (outcome.kind === "answered") {
           fields.worker_status = outcome.response.status;
           fields.exit_code = outcome.response.exit_code;
           status = await finish(outcome.response.status === "completed" ? "completed" : "failed", outcome.body);
@@ -158,7 +198,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           status = await finish("failed", jobErrorResult(outcome.error));
         } else {
           fields.error = outcome.error;
-          status = await releaseLostJob(db, { jobId: job.id, leaseId, error: outcome.error, now: now() });
+          await markNodeSuspect(db, node.id, now());
+          status = await requeue();
         }
       }
     } catch (err) {
@@ -175,13 +216,27 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       inFlight.delete(job.id);
       wake();
     });
-    inFlight.set(job.id, { leaseId, done, abort });
+    inFlight.set(job.id, { leaseId, nodeId: node.id, done, abort });
   }
 
-  async function tick(): Promise<number> {
-    const at = now();
-    await reapExpiredLeases(db, { now: at, log });
-    if (inFlight.size && at.getTime() - lastRenewal >= leaseMs / 3) {
+  /** A suspect node that answers again is live again; probes run beside the passes, one round at a time. */
+  function probe(suspects: Slot[]) {
+    if (probing || !suspects.length) return;
+    probing = Promise.all(
+      suspects.map(async (s) => {
+        if (!(await answers(s.url, deps.probeTimeoutMs ?? 2_000, deps.fetch ?? fetch))) return;
+        await clearNodeSuspect(db, s.id, s.suspectSince!);
+        log.info("suspect node answers again", { node_id: s.id, node_slug: s.slug });
+        wake();
+      }),
+    )
+      .catch((err) => log.warn("node probe failed", { error: describe(err) }))
+      .then(() => void (probing = undefined));
+  }
+
+  /** Keeps this process's leases, drops calls to nodes that stopped reporting, takes over jobs of gone holders. */
+  async function recover(at: Date, reporting: Slot[], live: Map<string, Slot>): Promise<void> {
+    if (inFlight.size && at.getTime() - lastRenewal >= leaseMs / 4) {
       await renewLeases(
         db,
         [...inFlight].map(([jobId, f]) => ({ jobId, leaseId: f.leaseId })),
@@ -189,7 +244,39 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       );
       lastRenewal = at.getTime();
     }
-    const all = await slots();
+    const reportingIds = new Set(reporting.map((s) => s.id));
+    for (const f of inFlight.values()) if (!reportingIds.has(f.nodeId)) f.abort.abort(NODE_LOST);
+    const reattach = async (expired: ExpiredJob) => {
+      const node = live.get(expired.node_id!)!;
+      const leaseId = deps.newLeaseId?.() ?? crypto.randomUUID();
+      const job = await reattachJob(db, {
+        jobId: expired.id,
+        oldLeaseId: expired.lease_id,
+        leaseId,
+        leaseExpiresAt: new Date(at.getTime() + leaseMs),
+        now: at,
+      });
+      if (job) launch(job, node, leaseId);
+      return job !== undefined;
+    };
+    const held = new Set([...inFlight.values()].map((f) => f.leaseId));
+    await reapExpiredLeases(db, { now: at, log, held, live: new Set(live.keys()), reattach });
+    const bound = deps.lostJobBoundMs ?? 20_000;
+    for (const jobId of await failUntakenJobs(db, { now: at, boundMs: bound }))
+      log.warn("lost job failed: no live node took it", { job_id: jobId, bound_ms: bound });
+  }
+
+  async function tick(): Promise<number> {
+    const at = now();
+    const reporting = await reportingSlots(at);
+    const live = new Map(reporting.filter((s) => !s.suspectSince).map((s) => [s.id, s]));
+    await recover(at, reporting, live);
+    probe(reporting.filter((s) => s.suspectSince));
+    return fill([...live.values()].filter((s) => s.max > 0));
+  }
+
+  /** Fills free slots with queued jobs, least-loaded node first; resolves to the number of jobs started. */
+  async function fill(all: Slot[]): Promise<number> {
     // Jobs that need a model go to nodes running inference; only when no node does, any node takes them and
     // fails them with its clear "cannot run inference jobs" error rather than leaving them queued forever.
     const anyInference = all.some((s) => s.inference);
@@ -204,21 +291,24 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       );
       const leaseId = deps.newLeaseId?.() ?? crypto.randomUUID();
       const inferenceJobs = node.inference || !anyInference;
+      // Each claim's own time: a pass over many nodes takes a while, and started_at should say when.
+      const claimedAt = now();
       const claim = await claimJobForNode(db, {
         nodeId: node.id,
         maxConcurrency: node.max,
         inferenceJobs,
         leaseId,
-        leaseExpiresAt: new Date(at.getTime() + leaseMs),
-        now: at,
+        leaseExpiresAt: new Date(claimedAt.getTime() + leaseMs),
+        now: claimedAt,
       });
       if ("none" in claim) {
-        // Nothing left for a node that may take any job means nothing left at all.
+        // Nothing left for a node that may take any job means nothing left at all (jobs excluded from this node
+        // after a loss there are reported as `excluded`, so other nodes still get their turn).
         if (claim.none === "queue_empty" && inferenceJobs) break;
         open = open.filter((s) => s !== node);
         continue;
       }
-      deps.metrics?.jobClaimed(claim.job.created_at, at);
+      deps.metrics?.jobClaimed(claim.job.created_at, claimedAt);
       launch(claim.job, node, leaseId);
       started++;
       node.running++;
@@ -229,6 +319,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
   async function drain(): Promise<void> {
     while (inFlight.size) await Promise.all([...inFlight.values()].map((f) => f.done));
+    await probing;
   }
 
   return {

@@ -65,6 +65,7 @@ export function startFakeWorker(opts: { hold?: boolean } = {}): FakeWorker {
     },
     stop: () => server.stop(true),
   };
+  app.get("/healthz", (c) => c.text("ok"));
   app.use(async (c, next) => {
     if (c.req.header("authorization") !== `Bearer ${worker.token}`)
       return c.json({ detail: "Invalid or missing bearer token" }, 401);

@@ -4,6 +4,7 @@
  * it refuses jobs until the config's bearer token is applied.
  */
 import { access, constants, mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import type { NodeCapabilityReport, NodeConfigurationPayload } from "../../contracts/node-payloads";
 import type { Logger } from "../../lib/log";
 import { serveApp, type Served } from "../../lib/serve";
@@ -19,6 +20,7 @@ import { recordingRunner, storeLogger, teeLogger } from "../telemetry/recorder";
 import { openTelemetryStore } from "../telemetry/store";
 import { createWorkerApi } from "../worker-api/app";
 import { createNodeMetrics } from "../metrics";
+import { createIdempotentRuns } from "../worker-api/idempotent-runs";
 import { applyNodeConfig, type AppliedConfig } from "./apply-config";
 import { advertisedWorkerUrl, collectCapabilities, type RunCommand } from "./capabilities";
 import { createOrchestratorClient, OrchestratorError } from "./orchestrator-client";
@@ -129,13 +131,17 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
   const left = await runner.removeLeftovers();
   if (left.length) log.warn("removed leftover sandbox containers", { containers: left });
 
+  // A repeated jobs:run (an orchestrator re-attaching after a crash) attaches to the run or gets its kept result.
+  const runs = createIdempotentRuns({
+    run: runner.run,
+    dir: join(config.storage.state_dir, "job-results"),
+    log: log.child({ part: "worker-api" }),
+  });
   const app = createWorkerApi({
-    runner: recordingRunner(runner, {
-      store: telemetry,
-      nodeSlug: config.node.id,
-      defaultImage: settings.defaultImage,
-      now,
-    }),
+    runner: recordingRunner(
+      { ...runner, run: runs.run },
+      { store: telemetry, nodeSlug: config.node.id, defaultImage: settings.defaultImage, now },
+    ),
     log: log.child({ part: "worker-api" }),
     bearerToken: () => applied?.bearerToken,
     notReadyReason: () => notReady,

@@ -12,6 +12,7 @@ import {
   resolveContainersConf,
   type ContainerSpec,
 } from "./podman";
+import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "./test-sandbox";
 
 const spec: ContainerSpec = {
   name: "cynodeai-job-j1",
@@ -56,6 +57,11 @@ describe("containerArgs", () => {
     expect(args).not.toContain("--hostname=sandbox");
     expect(containerArgs(spec)).toContain("--hostname=sandbox");
     expect(args).toContain("--mount=type=bind,source=/a,target=/run/cynode,ro");
+  });
+
+  it("gives the container its own deadline when one is set", () => {
+    expect(containerArgs({ ...spec, deadlineSeconds: 62 })).toContain("--timeout=62");
+    expect(containerArgs(spec).some((a) => a.startsWith("--timeout"))).toBe(false);
   });
 
   it("refuses argv that podman would misread", () => {
@@ -116,6 +122,41 @@ describe("createPodman (real podman)", () => {
     const info = await podman.exec(["info", "--format", "{{.Host.OCIRuntime.Name}}"]);
     expect(info).toMatchObject({ exitCode: 0, stdout: "runc\n" });
   });
+
+  it("a container dies at its own deadline even when the process that started it was killed", async () => {
+    const podman = testPodman();
+    await ensureSandboxImage(podman);
+    const name = `cynode-deadline-test-${crypto.randomUUID().slice(0, 8)}`;
+    const listed = async () =>
+      (await podman.exec(["ps", "--all", "--format={{.Names}}", `--filter=name=${name}`])).stdout;
+    const args = containerArgs({
+      ...spec,
+      name,
+      image: SANDBOX_IMAGE,
+      command: ["sleep", "300"],
+      mounts: [],
+      deadlineSeconds: 3,
+    });
+    const proc = Bun.spawn(["podman", ...args], {
+      env: podmanEnv(podman.containersConf, process.env),
+      stdout: "ignore",
+      stderr: "ignore",
+    });
+    try {
+      for (let i = 0; i < 300 && !(await listed()).includes(name); i++) await Bun.sleep(100);
+      expect(await listed()).toContain(name);
+      process.kill(proc.pid, "SIGKILL"); // the worker (and its attached podman) is gone
+      const deadline = Date.now() + 60_000;
+      let gone = false;
+      while (!gone && Date.now() < deadline) {
+        gone = !(await listed()).includes(name);
+        if (!gone) await Bun.sleep(200);
+      }
+      expect(gone).toBe(true);
+    } finally {
+      await podman.exec(removeContainersArgs([name]));
+    }
+  }, 120_000);
 
   it("reports a missing binary as exit 127", async () => {
     const podman = createPodman({ containersConf: "/x", bin: "/nonexistent/podman" });

@@ -25,6 +25,8 @@ export type ContainerSpec = {
   tmpfsMb?: number;
   pod?: string;
   pull?: "never" | "missing";
+  /** podman's own `--timeout`: conmon kills the container then, even if the worker that started it is dead. */
+  deadlineSeconds?: number;
 };
 
 const SAFE_MOUNT_PATH = /^\/[^,:\n]*$/;
@@ -35,6 +37,7 @@ export function containerArgs(spec: ContainerSpec): string[] {
   if (spec.image.startsWith("-")) throw new Error(`invalid image name: ${spec.image}`);
   const args = ["run", "--rm", `--name=${spec.name}`, `--pull=${spec.pull ?? "never"}`];
   args.push(spec.pod ? `--pod=${spec.pod}` : "--network=none");
+  if (spec.deadlineSeconds) args.push(`--timeout=${Math.ceil(spec.deadlineSeconds)}`);
   args.push(
     "--cap-drop=ALL",
     "--security-opt=no-new-privileges",

@@ -173,7 +173,7 @@ describe("sandbox runner (real podman)", () => {
     const result = r.run(j);
     await waitForFile(join(settings.mountRoot, j.job_id, "workspace", "started"));
     expect(await r.cancel(j.job_id)).toBe(true);
-    expect((await podman.exec(["container", "exists", containerName(j.job_id)])).exitCode).toBe(1);
+    expect((await podman.exec(["container", "exists", containerName(j.job_id, settings.nodeSlug)])).exitCode).toBe(1);
     expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
     expect(await r.cancel(j.job_id)).toBe(false);
   });
@@ -187,7 +187,7 @@ describe("sandbox runner (real podman)", () => {
     while (!existsSync(join(settings.mountRoot, j.job_id, "workspace"))) await Bun.sleep(1);
     expect(await r.cancel(j.job_id)).toBe(true);
     expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
-    expect((await podman.exec(["container", "exists", containerName(j.job_id)])).exitCode).toBe(1);
+    expect((await podman.exec(["container", "exists", containerName(j.job_id, settings.nodeSlug)])).exitCode).toBe(1);
   });
 
   it("stops every running job on shutdown", async () => {

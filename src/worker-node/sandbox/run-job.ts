@@ -49,7 +49,8 @@ export const WORKSPACE_DIR = "/workspace";
 const RESERVED_ENV = ["CYNODE_TASK_ID", "CYNODE_JOB_ID", "CYNODE_WORKSPACE_DIR"];
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export const containerName = (jobId: string) => `cynodeai-job-${jobId}`;
+/** Per node too: nodes sharing one podman (tests, one host) may each run the same job after the other was lost. */
+export const containerName = (jobId: string, nodeSlug: string) => `cynodeai-job-${nodeSlug}-${jobId}`;
 
 /** min(requested or node default, node max), further capped by the orchestrator's constraint. */
 export function effectiveTimeoutSeconds(
@@ -87,6 +88,9 @@ type Active = {
   done: Promise<unknown>;
 };
 
+/** How long after the job timeout podman's own deadline kills a container whose worker did not. */
+export const SANDBOX_DEADLINE_GRACE_SECONDS = 2;
+
 /** `podman run` exits 125 when podman itself failed (bad image, bad flag): the job never started. */
 const PODMAN_FAILED = 125;
 
@@ -117,7 +121,7 @@ export function createSandboxRunner({
 
   async function execute(job: RunJobRequest, image: string, self: Active): Promise<RunJobResponse> {
     const startedAt = rfc3339(now());
-    const name = containerName(job.job_id);
+    const name = containerName(job.job_id, settings.nodeSlug);
     const result = (
       status: RunJobResponse["status"],
       exitCode: number,
@@ -149,6 +153,7 @@ export function createSandboxRunner({
         },
       );
       if (self.canceled) return result("canceled", -1);
+      const seconds = effectiveTimeoutSeconds(job.sandbox.timeout_seconds, settings.timeouts, maxJobTimeoutSeconds?.());
       // One attached `podman run` (not create + start: that costs a second podman process per job).
       const proc = podman.spawn(
         containerArgs({
@@ -162,10 +167,11 @@ export function createSandboxRunner({
           workdir: WORKSPACE_DIR,
           mounts: [{ source: dirs.workspace, target: WORKSPACE_DIR }, ...placement.mounts],
           pull: image.startsWith("localhost/") ? "never" : "missing",
+          // The sandbox owns its deadline (decision 14); a little later than ours, so a live worker reports `timeout`.
+          deadlineSeconds: seconds + SANDBOX_DEADLINE_GRACE_SECONDS,
         }),
       );
       self.exited = proc.exited;
-      const seconds = effectiveTimeoutSeconds(job.sandbox.timeout_seconds, settings.timeouts, maxJobTimeoutSeconds?.());
       const timer = setTimeout(() => {
         self.timedOut = true;
         void self.kill();
@@ -201,7 +207,7 @@ export function createSandboxRunner({
     async run(job: RunJobRequest): Promise<RunJobResponse> {
       jobEnv(job); // validates the request's env before anything is created
       const image = admit(job);
-      const name = containerName(job.job_id);
+      const name = containerName(job.job_id, settings.nodeSlug);
       const self: Active = {
         canceled: false,
         timedOut: false,
