@@ -8,12 +8,14 @@ import { createSecretBox, loadSecretKey } from "./auth/secret-box";
 import { createTokens } from "./auth/tokens";
 import type { OrchestratorConfig } from "./config";
 import { createControlPlane } from "./control-plane/app";
+import { openNotifications } from "./db/notifications";
 import { openDatabase } from "./db/open-database";
 import { createJobCanceller } from "./dispatch/cancel-jobs";
 import { startDispatcher } from "./dispatch/dispatch-loop";
 import { createGateway } from "./gateway/app";
 import { checkReadiness } from "./readiness";
 import { readOrCreateSecret } from "./state-secrets";
+import { startTaskEndWaiter } from "./tasks/task-end-waiter";
 
 export type RunningOrchestrator = { gateway: Served; controlPlane: Served; stop(): Promise<void> };
 
@@ -25,7 +27,7 @@ export async function startOrchestrator(
   io: { announce: (line: string) => void },
 ): Promise<RunningOrchestrator> {
   const stateDir = config.CYNODE_STATE_DIR;
-  const { db, close } = await openDatabase({ databaseUrl: config.DATABASE_URL, stateDir, log });
+  const { db, url, close } = await openDatabase({ databaseUrl: config.DATABASE_URL, stateDir, log });
   const stops: (() => Promise<void>)[] = [close];
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await s();
@@ -82,6 +84,10 @@ export async function startOrchestrator(
       : undefined;
     if (dispatcher) stops.push(() => dispatcher.stop());
 
+    const notifications = openNotifications(url);
+    stops.push(() => notifications.close());
+    const taskEnds = await startTaskEndWaiter(notifications);
+
     const gateway = serveApp(
       createGateway({
         db,
@@ -97,11 +103,14 @@ export async function startOrchestrator(
         maxBodyBytes,
         cancelJobsOnNodes: createJobCanceller({ db, secrets, log: log.child({ role: "dispatcher" }) }),
         onJobQueued: dispatcher?.wake,
+        taskEnds,
       }),
       config.USER_GATEWAY_LISTEN_ADDR,
       { trustProxyHeaders: config.TRUST_PROXY_HEADERS },
     );
     stops.push(() => gateway.stop());
+    // Before the gateway's graceful stop: long-polls answer the current state at once instead of holding it up.
+    stops.push(() => taskEnds.close());
     log.info("user gateway listening", { url: gateway.url.href });
 
     return { gateway, controlPlane, stop };

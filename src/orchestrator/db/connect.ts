@@ -17,9 +17,11 @@ export function connectionOptions(url: string): postgres.Options<{}> {
   };
 }
 
+/** The URL without its `host=` parameter, which postgres.js takes as an option instead. */
+export const urlWithoutHost = (url: string) => url.replace(/([?&])host=[^&]*&?/, "$1").replace(/[?&]$/, "");
+
 export function connect(url: string): Db {
-  const clean = url.replace(/([?&])host=[^&]*&?/, "$1").replace(/[?&]$/, "");
   return new Kysely<Database>({
-    dialect: new PostgresJSDialect({ postgres: postgres(clean, connectionOptions(url)) }),
+    dialect: new PostgresJSDialect({ postgres: postgres(urlWithoutHost(url), connectionOptions(url)) }),
   });
 }

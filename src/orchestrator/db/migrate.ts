@@ -2,8 +2,9 @@
 import type { Kysely } from "kysely";
 import { Migrator, type Migration } from "kysely/migration";
 import * as init from "./migrations/0001-init";
+import * as taskEndedNotify from "./migrations/0002-task-ended-notify";
 
-export const MIGRATIONS: Record<string, Migration> = { "0001-init": init };
+export const MIGRATIONS: Record<string, Migration> = { "0001-init": init, "0002-task-ended-notify": taskEndedNotify };
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });

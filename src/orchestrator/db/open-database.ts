@@ -12,7 +12,7 @@ export async function openDatabase(opts: {
   databaseUrl?: string;
   stateDir: string;
   log: Logger;
-}): Promise<{ db: Db; close(): Promise<void> }> {
+}): Promise<{ db: Db; url: string; close(): Promise<void> }> {
   let url = opts.databaseUrl;
   let stopServer = async () => {};
   if (!url) {
@@ -36,6 +36,7 @@ export async function openDatabase(opts: {
   }
   return {
     db,
+    url,
     async close() {
       await db.destroy();
       await stopServer();

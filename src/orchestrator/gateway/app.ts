@@ -12,6 +12,7 @@ import type { Readiness } from "../readiness";
 import type { JobDefaults } from "../tasks/job-payload";
 import { authRoutes } from "./auth";
 import type { GatewayEnv } from "./require-user";
+import type { TaskEndWaiter } from "../tasks/task-end-waiter";
 import { taskRoutes, type CancelJobsOnNodes } from "./tasks";
 import { userRoutes } from "./users";
 
@@ -26,6 +27,7 @@ export type GatewayDeps = {
   now?: () => Date;
   cancelJobsOnNodes?: CancelJobsOnNodes;
   onJobQueued?: () => void;
+  taskEnds?: TaskEndWaiter;
 };
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
