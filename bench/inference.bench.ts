@@ -9,6 +9,7 @@ import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import { stats, type Comparison } from "./harness";
 import { measurePaths, tcp, type PathMeasurements } from "./inference-load";
+import { PROXY_IMAGE } from "./podman-floor";
 import {
   bin,
   CONTAINERS_CONF,
@@ -19,8 +20,6 @@ import {
   tempDir,
   type Cleanup,
 } from "./services";
-
-const PROXY_IMAGE = "localhost/cynode-inference-proxy:latest";
 
 function comparisons(where: string, m: PathMeasurements): Comparison[] {
   const system = stats(m.small.proxied);
