@@ -37,7 +37,7 @@ const MAX_HEAD_BYTES = 64 * 1024;
 const HEAD_END = Buffer.from("\r\n\r\n");
 const REASONS: Record<number, string> = {
   400: "Bad Request",
-  413: "Content Too Large",
+  413: "Payload Too Large",
   502: "Bad Gateway",
   504: "Gateway Timeout",
 };
