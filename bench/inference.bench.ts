@@ -9,6 +9,7 @@ import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import { stats, type Comparison } from "./harness";
 import { measurePaths, tcp, type PathMeasurements } from "./inference-load";
+import { PROXY_IMAGE } from "./podman-floor";
 import {
   bin,
   CONTAINERS_CONF,
@@ -19,8 +20,6 @@ import {
   tempDir,
   type Cleanup,
 } from "./services";
-
-const PROXY_IMAGE = "localhost/cynode-inference-proxy:latest";
 
 function comparisons(where: string, m: PathMeasurements): Comparison[] {
   const system = stats(m.small.proxied);
@@ -81,12 +80,14 @@ async function fromPod(runs: number, cleanup: Cleanup): Promise<Comparison[]> {
   const upstream = `--mount=type=bind,source=${dir},target=/run/upstream`;
   await podman(["pod", "create", `--name=${pod}`, "--network=none"]);
   cleanup.add(() => podman(["pod", "rm", "-f", "-t", "0", pod]));
+  // The sidecar runs the benchmarked build's proxy (dist/bin or CYNODE_BENCH_BIN_DIR) in the image's root filesystem.
   await podman([
     "run",
     "-d",
     `--pod=${pod}`,
     `--name=${pod}-proxy`,
     upstream,
+    `--mount=type=bind,source=${realpathSync(bin("inference-proxy"))},target=/inference-proxy,ro`,
     "--env=INFERENCE_PROXY_LISTEN=127.0.0.1:11434",
     "--env=OLLAMA_UPSTREAM_URL=unix:/run/upstream/ollama.sock",
     "--env=LOG_LEVEL=info",

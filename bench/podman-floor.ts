@@ -5,8 +5,11 @@
  */
 import { chmod } from "node:fs/promises";
 import { join } from "node:path";
+import { podCreateArgs, removePodsArgs, sidecarArgs } from "../src/worker-node/inference/pod";
 import { containerArgs, type ContainerLimits } from "../src/worker-node/sandbox/podman";
 import { CONTAINERS_CONF, SANDBOX_IMAGE } from "./services";
+
+export const PROXY_IMAGE = "localhost/cynode-inference-proxy:latest";
 
 /** The node's defaults (src/worker-node/config.ts), which the benchmark node also uses. */
 export const NODE_LIMITS: ContainerLimits = { pids: 512, memoryMb: 2048, cpus: 2 };
@@ -35,8 +38,28 @@ export async function bareRun(command = ["true"]): Promise<void> {
   await podman(containerArgs(spec(command)));
 }
 
+/**
+ * The naive inference pod, cold, with the node's own argv builders: `pod create --network none`, the sidecar,
+ * the sandbox running `command` in the pod, then `pod rm -f -t 0`. `runDir` and `relayDir` are the sidecar's mounts.
+ */
+export async function bareInferencePod(dirs: { runDir: string; relayDir: string }, command = ["true"]): Promise<void> {
+  const pod = `cynode-bench-pod-${crypto.randomUUID().slice(0, 8)}`;
+  const labels = { "cynode-bench": "1" };
+  await podman(podCreateArgs(pod, labels));
+  try {
+    await podman(sidecarArgs({ name: `${pod}-proxy`, pod, image: PROXY_IMAGE, ...dirs, timeoutSeconds: 120, labels }));
+    await podman(containerArgs({ ...spec(command), pod }));
+  } finally {
+    await podman(removePodsArgs([pod]));
+  }
+}
+
 export async function removeBareContainers(): Promise<void> {
   const env = { ...process.env, CONTAINERS_CONF };
+  const pods = Bun.spawn(["podman", "pod", "ps", "-q", "--filter=label=cynode-bench=1"], { env, stdout: "pipe" });
+  const podIds = (await new Response(pods.stdout).text()).split("\n").filter(Boolean);
+  if (podIds.length)
+    await Bun.spawn(["podman", ...removePodsArgs(podIds)], { env, stdout: "ignore", stderr: "ignore" }).exited;
   const ps = Bun.spawn(["podman", "ps", "-aq", "--filter=label=cynode-bench=1"], { env, stdout: "pipe" });
   const ids = (await new Response(ps.stdout).text()).split("\n").filter(Boolean);
   if (ids.length)

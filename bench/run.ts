@@ -1,6 +1,7 @@
 /**
  * `just bench`: every measurement, system vs baseline side by side in this one invocation; prints ratios and
  * writes a JSON report to bench/results/. Usage: bun bench/run.ts [--runs N] [name...]
+ * (names: dispatch, inference-job, inference, scale, startup, gateway)
  * Everything started (processes, state dirs, containers) is removed at the end, on failure and on Ctrl+C too.
  */
 import { mkdir } from "node:fs/promises";
@@ -10,6 +11,7 @@ import { printComparison, type Comparison } from "./harness";
 import { dispatchBench } from "./dispatch.bench";
 import { gatewayBench } from "./gateway.bench";
 import { inferenceBench } from "./inference.bench";
+import { inferenceJobBench } from "./inference-job.bench";
 import { removeBareContainers } from "./podman-floor";
 import { scaleBench } from "./scale.bench";
 import { createCleanup, type Cleanup } from "./services";
@@ -17,6 +19,7 @@ import { startupBench } from "./startup.bench";
 
 const BENCHES: Record<string, (runs: number, cleanup: Cleanup) => Promise<Comparison | Comparison[]>> = {
   dispatch: dispatchBench,
+  "inference-job": inferenceJobBench,
   inference: inferenceBench,
   scale: (_runs, cleanup) => scaleBench(cleanup),
   startup: startupBench,

@@ -142,6 +142,15 @@ export async function startWorkerNode(
 
 export async function removeNodeContainers(slug: string): Promise<void> {
   const env = { ...process.env, CONTAINERS_CONF };
+  // Its inference pods first (their containers go with them), then any other container of the node.
+  const pods = Bun.spawn(["podman", "pod", "ps", "-q", `--filter=label=cynodeai.node=${slug}`], {
+    env,
+    stdout: "pipe",
+  });
+  const podIds = (await new Response(pods.stdout).text()).split("\n").filter(Boolean);
+  if (podIds.length)
+    await Bun.spawn(["podman", "pod", "rm", "-f", "-t", "0", ...podIds], { env, stdout: "ignore", stderr: "ignore" })
+      .exited;
   const ps = Bun.spawn(["podman", "ps", "-aq", `--filter=label=cynodeai.node=${slug}`], { env, stdout: "pipe" });
   const ids = (await new Response(ps.stdout).text()).split("\n").filter(Boolean);
   if (ids.length)

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createProxyApp } from "../../src/inference-proxy/proxy-app";
+import { createProxy } from "../../src/inference-proxy/proxy-app";
 import { startListeners, type Listeners } from "../../src/inference-proxy/listeners";
 import { parseUpstream } from "../../src/inference-proxy/upstream";
 import { memoryLogger } from "../../src/lib/log";
@@ -21,8 +21,8 @@ beforeAll(async () => {
   const busybox = await staticBusybox({ log: () => {} });
   for (const applet of ["sh", "awk", "wget", "mktemp", "rm", "tail"]) await symlink(busybox, join(bin, applet));
   upstream = await startOllamaTestServer({ port: 0 });
-  const app = createProxyApp({ upstream: parseUpstream(upstream.url!), log: memoryLogger() });
-  proxy = await startListeners(app.fetch, { tcp: { hostname: "127.0.0.1", port: 0 } });
+  const app = createProxy({ upstream: parseUpstream(upstream.url!), log: memoryLogger() });
+  proxy = await startListeners(app, { tcp: { hostname: "127.0.0.1", port: 0 } });
 });
 
 afterAll(async () => {

@@ -78,6 +78,16 @@ export const TaskJob = v.object({
   ended_at: v.optional(Timestamp),
 });
 
+/** Longest long-poll on a task's result, in seconds. */
+export const MAX_RESULT_WAIT_S = 60;
+/** `GET /v1/tasks/{id}/result?wait=<seconds>`: long-poll until the task ends (0 or absent: answer now). */
+export const TaskResultQuery = v.object({
+  wait: v.optional(
+    v.pipe(v.string(), v.regex(/^\d{1,2}(\.\d{1,3})?$/), v.transform(Number), v.maxValue(MAX_RESULT_WAIT_S)),
+    "0",
+  ),
+});
+
 export const TaskResultResponse = v.object({
   task_id: v.string(),
   task_name: v.optional(v.string()),

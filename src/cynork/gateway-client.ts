@@ -33,7 +33,7 @@ type Call<S extends v.GenericSchema | undefined> = {
   /** Do not refresh on 401 (logout: refreshing would rotate away the token being revoked). */
   noRefresh?: boolean;
   timeoutMs?: number;
-  /** Aborts the request early (Ctrl+C while a chat streams). */
+  /** Ends the request early (Ctrl+C during a long-poll or a streamed chat); the caller sees the abort error itself. */
   signal?: AbortSignal;
 };
 type Answer<S> = S extends v.GenericSchema ? v.InferOutput<S> : undefined;
@@ -62,17 +62,17 @@ export function createGatewayClient(opts: ClientOptions) {
     if (call.auth && token) headers.authorization = `Bearer ${token}`;
     if (call.body !== undefined) headers["content-type"] = "application/json";
     const ms = call.timeoutMs ?? opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeout = AbortSignal.timeout(ms);
     try {
       return await opts.fetch(`${base}${call.path}`, {
         method: call.method ?? "GET",
         headers,
         body: call.body === undefined ? undefined : JSON.stringify(call.body),
-        signal: call.signal ? AbortSignal.any([call.signal, AbortSignal.timeout(ms)]) : AbortSignal.timeout(ms),
+        signal: call.signal ? AbortSignal.any([timeout, call.signal]) : timeout,
       });
     } catch (err) {
-      if (call.signal?.aborted) throw new CliError(EXIT.gateway, "interrupted");
-      if ((err as Error).name === "TimeoutError")
-        throw new CliError(EXIT.gateway, `gateway request timed out after ${ms / 1000}s`);
+      if (call.signal?.aborted) throw err;
+      if (timeout.aborted) throw new CliError(EXIT.gateway, `gateway request timed out after ${ms / 1000}s`);
       throw new CliError(EXIT.gateway, `gateway unreachable: ${(err as Error).message}`);
     }
   }
@@ -162,7 +162,15 @@ export function createGatewayClient(opts: ClientOptions) {
       return send({ path: `${USER_API.tasks}${qs ? `?${qs}` : ""}`, schema: api.ListTasksResponse, auth: true });
     },
     getTask: (id: string) => send({ path: USER_API.task(id), schema: api.TaskResponse, auth: true }),
-    taskResult: (id: string) => send({ path: USER_API.taskResult(id), schema: api.TaskResultResponse, auth: true }),
+    /** With `waitS`, a long-poll: the gateway answers when the task ends or after `waitS` seconds (older ones at once). */
+    taskResult: (id: string, waitS = 0, signal?: AbortSignal) =>
+      send({
+        path: waitS ? `${USER_API.taskResult(id)}?wait=${waitS}` : USER_API.taskResult(id),
+        schema: api.TaskResultResponse,
+        auth: true,
+        timeoutMs: waitS * 1000 + (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+        signal,
+      }),
     cancelTask: (id: string) =>
       send({ method: "POST", path: USER_API.taskCancel(id), schema: api.CancelTaskResponse, auth: true }),
     taskLogs: (id: string, stream: string) =>

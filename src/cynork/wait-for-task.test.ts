@@ -1,5 +1,12 @@
-import { describe, expect, it } from "bun:test";
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PASSWORD, startGatewayFixture, type GatewayFixture } from "../testing/gateway-fixture";
+import { runCli } from "./cli";
 import { CliError } from "./errors";
+import { finishTaskAsNode } from "./finish-task-as-node";
+import { memoryIo, type MemoryIoOptions } from "./memory-io";
 import { pollInterval, resultPollDelay } from "./wait-for-task";
 
 describe("pollInterval", () => {
@@ -26,4 +33,71 @@ describe("resultPollDelay", () => {
       250, 250, 250, 250, 250, 250, 250, 250, 2000, 2000,
     ]);
   });
+});
+
+describe("waiting on a gateway that long-polls", () => {
+  let f: GatewayFixture;
+  let configFile: string;
+  beforeAll(async () => {
+    f = await startGatewayFixture({ longPoll: true });
+    configFile = join(await mkdtemp(join(tmpdir(), "cynork-wait-")), "config.yaml");
+    await cynork(["auth", "login", "-u", "alice", "--password-stdin"], { stdin: `${PASSWORD}\n` });
+  });
+  afterAll(() => f.close());
+
+  async function cynork(argv: string[], opts: MemoryIoOptions = {}) {
+    const m = memoryIo({ ...opts, env: { CYNORK_GATEWAY_URL: f.server.url.href } });
+    const code = await runCli(["-c", configFile, ...argv], m.io);
+    return { code, stdout: m.stdout(), m };
+  }
+  const newTask = async () => /task_id=(\S+)/.exec((await cynork(["task", "create", "-p", "x"])).stdout)![1]!;
+  /** Ends the task from elsewhere once the CLI is (very likely) waiting; the CLI must not poll meanwhile. */
+  const finishSoon = (id: string) => setTimeout(() => void finishTaskAsNode(f.t.db, id, { stdout: "done\n" }), 200);
+
+  it("result --wait answers when the task ends, without polling", async () => {
+    const id = await newTask();
+    finishSoon(id);
+    const r = await cynork(["task", "result", id, "--wait"]);
+    expect(r).toMatchObject({ code: 0 });
+    expect(r.stdout).toContain("status=completed");
+    expect(r.m.sleeps).toEqual([]);
+  }, 30_000);
+
+  it("create --result answers when the task ends, without polling", async () => {
+    const ended = (async () => {
+      for (;;) {
+        const row = await f.t.db
+          .selectFrom("tasks")
+          .select("id")
+          .where("prompt", "=", "create-result")
+          .executeTakeFirst();
+        if (row) return finishTaskAsNode(f.t.db, row.id, { stdout: "made\n" });
+        await Bun.sleep(20);
+      }
+    })();
+    const r = await cynork(["task", "create", "-p", "create-result", "--result"]);
+    await ended;
+    expect(r.stdout).toContain("status=completed task_name=task-");
+    expect(r.stdout).toContain('stdout="made\\n"');
+    expect(r.m.sleeps).toEqual([]);
+  }, 30_000);
+
+  it("watch refreshes by long-poll and shows the end at once", async () => {
+    const id = await newTask();
+    finishSoon(id);
+    const r = await cynork(["task", "watch", id, "--interval", "20s"]);
+    expect(r.stdout).toContain("status=completed");
+    expect(r.m.sleeps).toEqual([]);
+  }, 30_000);
+
+  it("ends a long-poll quietly on Ctrl+C", async () => {
+    const id = await newTask();
+    const m = memoryIo({ env: { CYNORK_GATEWAY_URL: f.server.url.href } });
+    setTimeout(() => m.interrupt(), 200);
+    expect(await runCli(["-c", configFile, "task", "result", id, "--wait"], m.io)).toBe(0);
+    const w = memoryIo({ env: { CYNORK_GATEWAY_URL: f.server.url.href } });
+    setTimeout(() => w.interrupt(), 200);
+    expect(await runCli(["-c", configFile, "-o", "json", "task", "watch", id, "--interval", "20s"], w.io)).toBe(0);
+    expect(m.stdout() + w.stdout()).toBe("");
+  }, 30_000);
 });

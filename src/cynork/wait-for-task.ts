@@ -1,4 +1,8 @@
-/** Polling a task until it ends, with a progress line on stderr when a person is watching (TTY, table, not -q). */
+/**
+ * Waiting for a task's end by long-poll (`?wait=`), with a progress line on stderr when a person is watching
+ * (TTY, table, not -q). A gateway that answers a running task at once ignores `wait` (an older one): then the
+ * wait falls back to polling at the given interval.
+ */
 import type { TaskResultResponse } from "../contracts/user-api";
 import { parseDuration } from "../lib/duration";
 import type { Ctx } from "./context";
@@ -15,6 +19,29 @@ const QUICK_POLLS = 8;
 /** Delay after poll `tick` (0-based) when no interval was chosen: quick polls for 2 s, then the reference's 2 s. */
 export const resultPollDelay = (tick: number) => (tick < QUICK_POLLS ? QUICK_POLL_MS : DEFAULT_POLL_MS);
 const FRAMES = ["|", "/", "-", "\\"];
+
+/** Seconds each long-poll asks the gateway to hold the request. */
+export const LONG_POLL_S = 30;
+
+/**
+ * One long-poll for the result: undefined on Ctrl+C; `early` when a running task was answered well before `waitS`
+ * ran out, i.e. the gateway does not long-poll and the caller should pace its own polls.
+ */
+export async function longPollResult(
+  ctx: Ctx,
+  client: GatewayClient,
+  id: string,
+  waitS: number,
+): Promise<{ result: TaskResultResponse; early: boolean } | undefined> {
+  const asked = performance.now();
+  try {
+    const result = await client.taskResult(id, waitS, ctx.io.interrupt);
+    return { result, early: performance.now() - asked < (waitS * 1000) / 2 };
+  } catch (err) {
+    if (ctx.io.interrupt.aborted) return undefined;
+    throw err;
+  }
+}
 
 /** `2s`, `1500ms`, `5` (seconds): at least 1 s, as the reference's `--wait-interval`/`--interval`. */
 export function pollInterval(text: string | undefined, flag: string): number {
@@ -40,10 +67,12 @@ export async function waitForTask(
   const spinner = io.stderr.isTTY && !globals.quiet && globals.output === "table";
   try {
     for (let tick = 0; ; tick++) {
-      const result = await client.taskResult(id);
+      const answer = await longPollResult(ctx, client, id, LONG_POLL_S);
+      if (!answer) return undefined;
+      const { result, early } = answer;
       if (isTerminal(result.status)) return result;
       if (spinner) io.stderr.write(`\r${FRAMES[tick % FRAMES.length]} task ${result.task_id} ${result.status}…`);
-      await io.sleep(typeof interval === "number" ? interval : interval(tick), io.interrupt);
+      if (early) await io.sleep(typeof interval === "number" ? interval : interval(tick), io.interrupt);
       if (io.interrupt.aborted) return undefined;
     }
   } finally {

@@ -2,7 +2,10 @@ import { describe, expect, it } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { memoryLogger } from "../lib/log";
 import { startListeners } from "./listeners";
+import { createProxy } from "./proxy-app";
+import { parseUpstream } from "./upstream";
 
 describe("listeners", () => {
   it("keeps a stream open across a pause longer than Bun's default 10 s idle timer, on TCP and on the socket", async () => {
@@ -21,7 +24,10 @@ describe("listeners", () => {
           },
         }),
       );
-    const l = await startListeners(slowStream, {
+    // The upstream has no idle timer of its own: what is tested is the proxy's.
+    const upstream = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: slowStream });
+    const proxy = createProxy({ upstream: parseUpstream(upstream.url.origin), log: memoryLogger() });
+    const l = await startListeners(proxy, {
       tcp: { hostname: "127.0.0.1", port: 0 },
       socket,
     });
@@ -39,6 +45,7 @@ describe("listeners", () => {
       expect([tcp, unix]).toEqual(["first\nsecond\n", "first\nsecond\n"]);
     } finally {
       await l.stop();
+      await upstream.stop(true);
       await rm(dir, { recursive: true, force: true });
     }
     expect(await Bun.file(socket).exists()).toBe(false);

@@ -6,7 +6,7 @@ import { VERSION } from "../lib/version";
 import { loadConfig } from "./config";
 import { healthcheck } from "./healthcheck";
 import { startListeners } from "./listeners";
-import { createProxyApp } from "./proxy-app";
+import { createProxy } from "./proxy-app";
 
 const main = defineCommand({
   meta: {
@@ -38,13 +38,13 @@ const main = defineCommand({
       process.exit(2);
     }
     const log = createLogger({ name: "inference-proxy", level: config.LOG_LEVEL });
-    const app = createProxyApp({
+    const proxy = createProxy({
       upstream: config.OLLAMA_UPSTREAM_URL,
       log,
       maxBodyBytes: config.INFERENCE_PROXY_MAX_BODY_BYTES,
       timeoutMs: config.INFERENCE_PROXY_TIMEOUT,
     });
-    const starting = startListeners(app.fetch, {
+    const starting = startListeners(proxy, {
       tcp: config.INFERENCE_PROXY_LISTEN,
       socket: config.INFERENCE_PROXY_SOCKET,
     });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { memoryLogger } from "../lib/log";
 import { startOllamaTestServer, type OllamaTestServerOptions } from "../testing/ollama-test-server";
 import { startListeners } from "./listeners";
-import { createProxyApp, MAX_BODY_BYTES, type ProxyOptions } from "./proxy-app";
+import { createProxy, type ProxyOptions } from "./proxy-app";
 import { parseUpstream } from "./upstream";
 
 const MODEL = "qwen3.5:0.8b";
@@ -27,9 +27,9 @@ async function setup(
   );
   cleanup.push(() => upstream.stop());
   const log = memoryLogger();
-  const app = createProxyApp({ upstream: parseUpstream(upstream.url ?? `unix:${upstream.socket}`), log, ...proxyOpts });
+  const proxy = createProxy({ upstream: parseUpstream(upstream.url ?? `unix:${upstream.socket}`), log, ...proxyOpts });
   const socket = join(dir, "run", "inference-proxy.sock");
-  const listeners = await startListeners(app.fetch, { tcp: { hostname: "127.0.0.1", port: 0 }, socket });
+  const listeners = await startListeners(proxy, { tcp: { hostname: "127.0.0.1", port: 0 }, socket });
   cleanup.push(() => listeners.stop());
   return { upstream, log, proxy: listeners.tcpUrl!, socket };
 }
@@ -193,8 +193,10 @@ describe("inference proxy", () => {
     const dir = await mkdtemp(join(tmpdir(), "inference-proxy-"));
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
     const log = memoryLogger();
-    const app = createProxyApp({ upstream: parseUpstream(`unix:${join(dir, "absent.sock")}`), log });
-    const res = await app.request("/api/tags");
+    const proxy = createProxy({ upstream: parseUpstream(`unix:${join(dir, "absent.sock")}`), log });
+    const listeners = await startListeners(proxy, { tcp: { hostname: "127.0.0.1", port: 0 } });
+    cleanup.push(() => listeners.stop());
+    const res = await fetch(`${listeners.tcpUrl}/api/tags`);
     expect(res.status).toBe(502);
     expect(await res.json()).toMatchObject({
       type: "urn:cynodeai:error:upstream",

@@ -10,6 +10,7 @@ import { createSecretBox, loadSecretKey } from "./auth/secret-box";
 import { createTokens } from "./auth/tokens";
 import type { OrchestratorConfig } from "./config";
 import { createControlPlane } from "./control-plane/app";
+import { openNotifications } from "./db/notifications";
 import { openDatabase } from "./db/open-database";
 import { createJobCanceller } from "./dispatch/cancel-jobs";
 import { startDispatcher } from "./dispatch/dispatch-loop";
@@ -17,6 +18,7 @@ import { createGateway } from "./gateway/app";
 import { createOrchestratorMetrics } from "./metrics";
 import { checkReadiness } from "./readiness";
 import { readOrCreateSecret } from "./state-secrets";
+import { startTaskEndWaiter } from "./tasks/task-end-waiter";
 
 export type RunningOrchestrator = { gateway: Served; controlPlane: Served; stop(): Promise<void> };
 
@@ -93,6 +95,10 @@ export async function startOrchestrator(
       : undefined;
     if (dispatcher) stops.push(() => dispatcher.stop());
 
+    const notifications = openNotifications(url);
+    stops.push(() => notifications.close());
+    const taskEnds = await startTaskEndWaiter(notifications);
+
     const gateway = serveApp(
       createGateway({
         db,
@@ -113,11 +119,14 @@ export async function startOrchestrator(
           rateLimitPerMinute: config.CHAT_RATE_LIMIT_PER_MINUTE,
         },
         metrics,
+        taskEnds,
       }),
       config.USER_GATEWAY_LISTEN_ADDR,
       { trustProxyHeaders: config.TRUST_PROXY_HEADERS },
     );
     stops.push(() => gateway.stop());
+    // Before the gateway's graceful stop: long-polls answer the current state at once instead of holding it up.
+    stops.push(() => taskEnds.close());
     log.info("user gateway listening", { url: gateway.url.href });
 
     return { gateway, controlPlane, stop };

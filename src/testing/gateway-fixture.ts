@@ -7,6 +7,8 @@ import { createTokens } from "../orchestrator/auth/tokens";
 import { createUserWithPassword } from "../orchestrator/db/users";
 import { createGateway, type GatewayDeps } from "../orchestrator/gateway/app";
 import { checkReadiness } from "../orchestrator/readiness";
+import { openNotifications } from "../orchestrator/db/notifications";
+import { startTaskEndWaiter } from "../orchestrator/tasks/task-end-waiter";
 import { createTestDatabase, type TestDatabase } from "./test-db";
 
 export const PASSWORD = "correct horse battery staple";
@@ -37,18 +39,25 @@ export async function startGatewayFixture(
     limiter?: Partial<LoginLimiterOptions>;
     deps?: Partial<GatewayDeps>;
     trustProxyHeaders?: boolean;
+    /** Serve `?wait=` on task results through LISTEN/NOTIFY, as a started orchestrator does. */
+    longPoll?: boolean;
+    /** Another fixture's database (a second orchestrator on it): not dropped on close, users not created again. */
+    database?: { t: TestDatabase; users: Record<string, string> };
   } = {},
 ): Promise<GatewayFixture> {
-  const t = await createTestDatabase();
+  const t = opts.database?.t ?? (await createTestDatabase());
   const log = memoryLogger("gateway-test");
   const tokens = createTokens({
     secret: JWT_TEST_SECRET,
     ttl: { accessMs: 900_000, refreshMs: 7 * 86_400_000, nodeMs: 86_400_000 },
   });
   const hash = await hashPassword(PASSWORD);
-  const users: Record<string, string> = {};
-  for (const handle of opts.handles ?? ["admin", "alice", "bob"])
-    users[handle] = (await createUserWithPassword(t.db, { handle, passwordHash: hash })).id;
+  const users: Record<string, string> = { ...opts.database?.users };
+  if (!opts.database)
+    for (const handle of opts.handles ?? ["admin", "alice", "bob"])
+      users[handle] = (await createUserWithPassword(t.db, { handle, passwordHash: hash })).id;
+  const notifications = opts.longPoll ? openNotifications(t.url) : undefined;
+  const taskEnds = notifications && (await startTaskEndWaiter(notifications));
   const app = createGateway({
     db: t.db,
     tokens,
@@ -56,6 +65,7 @@ export async function startGatewayFixture(
     limiter: createLoginLimiter({ perMinute: 1000, maxFailures: 1000, lockoutMs: 60_000, ...opts.limiter }),
     readiness: () => checkReadiness(t.db),
     jobDefaults: { sandboxImage: "localhost/cynode-sandbox:latest", inferenceModel: "test-model" },
+    taskEnds,
     ...opts.deps,
   });
   // Tests vary the client address through X-Forwarded-For, as behind a trusted proxy, unless told otherwise.
@@ -92,8 +102,10 @@ export async function startGatewayFixture(
       return res.json() as Promise<{ access_token: string; refresh_token: string }>;
     },
     async close() {
+      await taskEnds?.close();
       await server.stop();
-      await t.drop();
+      await notifications?.close();
+      if (!opts.database) await t.drop();
     },
   };
 }

@@ -17,10 +17,12 @@ export function connectionOptions(url: string): postgres.Options<{}> {
   };
 }
 
+/** The URL without its `host=` parameter, which postgres.js takes as an option instead. */
+export const urlWithoutHost = (url: string) => url.replace(/([?&])host=[^&]*&?/, "$1").replace(/[?&]$/, "");
+
 /** A postgres.js client for a URL (the `host` query parameter moved into the options). */
 export function postgresClient(url: string, max = 10): postgres.Sql {
-  const clean = url.replace(/([?&])host=[^&]*&?/, "$1").replace(/[?&]$/, "");
-  return postgres(clean, { ...connectionOptions(url), max });
+  return postgres(urlWithoutHost(url), { ...connectionOptions(url), max });
 }
 
 export function connect(url: string): Db {

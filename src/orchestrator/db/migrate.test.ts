@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { sql } from "kysely";
 import { createTestDatabase, type TestDatabase } from "../../testing/test-db";
-import { migrateToLatest } from "./migrate";
+import { MIGRATIONS, migrateToLatest } from "./migrate";
 import * as revokedSessions from "./migrations/0004-revoked-sessions";
 
 describe("migrations", () => {
@@ -41,5 +41,16 @@ describe("migrations", () => {
 
   it("is idempotent: a second run applies nothing", async () => {
     expect(await migrateToLatest(t.db)).toEqual([]);
+  });
+
+  it("0002 installs the task-ended trigger, and its down removes it", async () => {
+    const triggers = async () =>
+      (await sql<{ tgname: string }>`select tgname from pg_trigger where tgname = 'tasks_notify_ended'`.execute(t.db))
+        .rows.length;
+    expect(await triggers()).toBe(1);
+    await MIGRATIONS["0002-task-ended-notify"]!.down!(t.db);
+    expect(await triggers()).toBe(0);
+    await MIGRATIONS["0002-task-ended-notify"]!.up(t.db);
+    expect(await triggers()).toBe(1);
   });
 });

@@ -5,12 +5,14 @@ import * as init from "./migrations/0001-init";
 import * as nodeLiveness from "./migrations/0002-node-liveness";
 import * as revokedSessions from "./migrations/0004-revoked-sessions";
 import * as chatAudit from "./migrations/0005-chat-audit-log";
+import * as taskEndedNotify from "./migrations/0006-task-ended-notify";
 
 export const MIGRATIONS: Record<string, Migration> = {
   "0001-init": init,
   "0002-node-liveness": nodeLiveness,
   "0004-revoked-sessions": revokedSessions,
   "0005-chat-audit-log": chatAudit,
+  "0006-task-ended-notify": taskEndedNotify,
 };
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {

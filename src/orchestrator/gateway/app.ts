@@ -17,6 +17,7 @@ import type { JobDefaults } from "../tasks/job-payload";
 import { authRoutes } from "./auth";
 import { openaiRoutes, type OpenAIChatOptions } from "./openai";
 import type { GatewayEnv } from "./require-user";
+import type { TaskEndWaiter } from "../tasks/task-end-waiter";
 import { taskRoutes, type CancelJobsOnNodes } from "./tasks";
 import { userRoutes } from "./users";
 
@@ -34,6 +35,7 @@ export type GatewayDeps = {
   /** Options of the OpenAI-compatible routes (`/v1/models`, `/v1/chat/completions`). */
   chat?: Partial<OpenAIChatOptions>;
   metrics?: LoginMetrics;
+  taskEnds?: TaskEndWaiter;
 };
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;

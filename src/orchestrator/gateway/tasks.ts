@@ -13,6 +13,7 @@ import {
   TaskLogsQuery,
   TaskLogsResponse,
   TaskResponse,
+  TaskResultQuery,
   TaskResultResponse,
   TaskStatus,
 } from "../../contracts/user-api";
@@ -23,6 +24,7 @@ import type { Tokens } from "../auth/tokens";
 import { requireUser, type GatewayEnv } from "./require-user";
 import { jobOutput } from "../../contracts/job-result";
 import { dbStatus, jobView, jsonText, taskView } from "./task-views";
+import type { TaskEndWaiter } from "../tasks/task-end-waiter";
 
 /** Asks the nodes running these jobs to stop them; failures are the callee's to log. */
 export type CancelJobsOnNodes = (jobs: { id: string; node_id: string }[]) => Promise<void>;
@@ -36,12 +38,15 @@ export type TaskDeps = {
   cancelJobsOnNodes?: CancelJobsOnNodes;
   /** Told after a job was queued (wakes this process's dispatcher instead of leaving the job to its next poll). */
   onJobQueued?: () => void;
+  /** Serves `?wait=` on the result (long-poll); without it the result answers at once, as the reference's does. */
+  taskEnds?: TaskEndWaiter;
 };
 
 const BAD_PAGE = "Invalid limit, offset, or cursor";
 const tags = ["tasks"];
 const doc = (summary: string, ok: Record<number, v.GenericSchema>, problems: (400 | 403 | 404)[]) =>
   describeRoute({ summary, tags, auth: true, responses: ok, problems: [401, ...problems] });
+const resultQuery = validated("query", TaskResultQuery, "wait must be a number of seconds from 0 to 60");
 
 function intParam(text: string | undefined, fallback: number, min: number, max: number): number {
   if (text === undefined || text === "") return fallback;
@@ -51,7 +56,7 @@ function intParam(text: string | undefined, fallback: number, min: number, max: 
   return n;
 }
 
-export function taskRoutes({ db, tokens, log, now, jobDefaults, cancelJobsOnNodes, onJobQueued }: TaskDeps) {
+export function taskRoutes({ db, tokens, log, now, jobDefaults, cancelJobsOnNodes, onJobQueued, taskEnds }: TaskDeps) {
   async function ownedTask(userId: string, idOrName: string) {
     const found = await findTask(db, userId, idOrName);
     if ("error" in found)
@@ -116,17 +121,30 @@ export function taskRoutes({ db, tokens, log, now, jobDefaults, cancelJobsOnNode
       const task = await ownedTask(c.get("user").id, c.req.param("id"));
       return c.json(taskView(task, task.attachments));
     })
-    .get("/:id/result", doc("A task's status and jobs", { 200: TaskResultResponse }, [403, 404]), async (c) => {
-      const task = await ownedTask(c.get("user").id, c.req.param("id"));
-      const jobs = await jobsOfTask(db, task.id);
-      const body: TaskResultResponse = {
-        task_id: task.id,
-        ...(task.summary ? { task_name: task.summary } : {}),
-        status: taskView(task).status,
-        jobs: jobs.map(jobView),
-      };
-      return c.json(body);
-    })
+    .get(
+      "/:id/result",
+      doc(
+        "A task's status and jobs (`wait`: long-poll up to 60 s for the end)",
+        { 200: TaskResultResponse },
+        [400, 403, 404],
+      ),
+      resultQuery,
+      async (c) => {
+        const userId = c.get("user").id;
+        let task = await ownedTask(userId, c.req.param("id"));
+        const waitMs = c.req.valid("query").wait * 1000;
+        if (waitMs && taskEnds)
+          task = await taskEnds.wait(task, waitMs, c.req.raw.signal, () => ownedTask(userId, task.id));
+        const jobs = await jobsOfTask(db, task.id);
+        const body: TaskResultResponse = {
+          task_id: task.id,
+          ...(task.summary ? { task_name: task.summary } : {}),
+          status: taskView(task).status,
+          jobs: jobs.map(jobView),
+        };
+        return c.json(body);
+      },
+    )
     .post("/:id/cancel", doc("Cancel a task", { 200: CancelTaskResponse }, [403, 404]), async (c) => {
       const task = await ownedTask(c.get("user").id, c.req.param("id"));
       const running = await cancelTask(db, task.id, now());

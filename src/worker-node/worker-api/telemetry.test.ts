@@ -93,7 +93,12 @@ describe("Worker Telemetry API", () => {
   it("lists the job's sandbox container and answers it by id, 404 for an unknown one", async () => {
     const list = await get(`${TELEMETRY_API.containers}?kind=sandbox&task_id=${TASK}`);
     const [c] = v.parse(ContainerList, list.body).containers;
-    expect(c).toMatchObject({ container_id: `cynodeai-job-tele-node-${JOB}`, status: "exited", exit_code: 0, job_id: JOB });
+    expect(c).toMatchObject({
+      container_id: `cynodeai-job-tele-node-${JOB}`,
+      status: "exited",
+      exit_code: 0,
+      job_id: JOB,
+    });
     expect(c!.labels["cynodeai.node"]).toBe("tele-node");
     expect((await get(TELEMETRY_API.container(c!.container_id))).body.container).toEqual(c);
     expect((await get(TELEMETRY_API.container("nope"))).status).toBe(404);

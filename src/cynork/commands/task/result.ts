@@ -1,4 +1,4 @@
-/** `cynork task result <id|name>`: status and job output; `--wait` polls until the task ends. */
+/** `cynork task result <id|name>`: status and job output; `--wait` long-polls until the task ends. */
 import { type ArgsDef, defineCommand } from "citty";
 import type { Ctx } from "../../context";
 import { parseFlags } from "../../flags";
@@ -8,7 +8,11 @@ import { pollInterval, waitForTask } from "../../wait-for-task";
 const args = {
   task: { type: "positional", description: "task id or name" },
   wait: { type: "boolean", alias: "w", description: "wait until the task ends" },
-  "wait-interval": { type: "string", description: "poll interval while waiting (min 1s)", default: "2s" },
+  "wait-interval": {
+    type: "string",
+    description: "poll interval while waiting on a gateway without long-poll (min 1s)",
+    default: "2s",
+  },
 } satisfies ArgsDef;
 
 export function resultCommand(ctx: Ctx) {

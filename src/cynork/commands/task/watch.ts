@@ -1,9 +1,13 @@
-/** `cynork task watch <id>`: re-prints the result every interval until the task ends (like watch(1)). */
+/**
+ * `cynork task watch <id>`: re-prints the result every interval until the task ends (like watch(1)); each
+ * refresh is a long-poll of one interval, so the end shows at once (an older gateway is polled instead).
+ */
 import { type ArgsDef, defineCommand } from "citty";
 import type { Ctx } from "../../context";
 import { parseFlags } from "../../flags";
 import { RESULT_LINE, isTerminal, resultValue } from "../../task-views";
-import { pollInterval } from "../../wait-for-task";
+import { longPollResult, pollInterval } from "../../wait-for-task";
+import { MAX_RESULT_WAIT_S } from "../../../contracts/user-api";
 
 const args = {
   task: { type: "positional", description: "task id or name" },
@@ -23,8 +27,11 @@ export function watchCommand(ctx: Ctx) {
       const client = ctx.authedClient();
       const { io } = ctx;
       const table = ctx.globals.output === "table";
+      const waitS = Math.min(interval / 1000, MAX_RESULT_WAIT_S);
       for (;;) {
-        const result = await client.taskResult(id!);
+        const answer = await longPollResult(ctx, client, id!, waitS);
+        if (!answer) return;
+        const { result, early } = answer;
         const done = isTerminal(result.status);
         // JSON mode prints one value: the final result.
         if (table) {
@@ -38,7 +45,7 @@ export function watchCommand(ctx: Ctx) {
         }
         if (table || done) ctx.print(resultValue(result), RESULT_LINE);
         if (done) return;
-        await io.sleep(interval, io.interrupt);
+        if (early) await io.sleep(interval, io.interrupt);
         if (io.interrupt.aborted) return;
       }
     },
