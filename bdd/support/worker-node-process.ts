@@ -19,6 +19,8 @@ export type WorkerNodeOptions = {
   /** Replaces the generated node YAML (to test a bad one). */
   yaml?: string;
   env?: Record<string, string>;
+  /** Appended to the generated node YAML (more top-level sections). */
+  extraYaml?: string;
 };
 
 export type WorkerNode = { slug: string; workerApiUrl: string; process: ManagedProcess; stop(): Promise<void> };
@@ -55,7 +57,9 @@ export async function spawnWorkerNode(
   const configPath = join(dir, "node.yaml");
   await writeFile(
     configPath,
-    o.yaml ?? nodeYaml({ orchestratorUrl: o.orchestratorUrl, slug: runSlug(o.slug), stateDir: join(dir, "state") }),
+    o.yaml ??
+      nodeYaml({ orchestratorUrl: o.orchestratorUrl, slug: runSlug(o.slug), stateDir: join(dir, "state") }) +
+        (o.extraYaml ?? ""),
   );
   const slug = runSlug(o.slug);
   const proc = startProcess(`worker-node ${slug}`, [...command("worker-node"), "--config", configPath], {

@@ -82,11 +82,15 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     timeouts: { defaultSeconds: timeouts.default_seconds, maxSeconds: timeouts.max_seconds },
     maxOutputBytes: config.sandbox.max_output_bytes,
     maxConcurrency: config.sandbox.max_concurrency,
+    maxDiskMb: resources.max_disk_mb,
+    warmPool: config.sandbox.warm_pool,
+    warmPods: config.inference.warm_pods,
   };
   const podmanVersion = await checkSandboxRuntime({
     podman,
     image: settings.defaultImage,
     limits: settings.limits,
+    mountRoot: config.mountRoot,
     buildImage: deps.buildSandboxImage && (() => deps.buildSandboxImage!(podman)),
   });
 
@@ -120,6 +124,7 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
   if (pods.length) log.warn("removed leftover inference pods", { pods });
   const left = await runner.removeLeftovers();
   if (left.length) log.warn("removed leftover sandbox containers", { containers: left });
+  runner.warmUp();
 
   const app = createWorkerApi({
     runner,
@@ -234,6 +239,7 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     };
   } catch (err) {
     stopReports();
+    await runner.stopAll();
     await inference.stop();
     await server.stop();
     throw err;

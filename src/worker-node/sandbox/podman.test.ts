@@ -58,6 +58,22 @@ describe("containerArgs", () => {
     expect(args).toContain("--mount=type=bind,source=/a,target=/run/cynode,ro");
   });
 
+  it("gives a sandbox its own user namespace, an owned workspace, and stdin for its launcher when asked", () => {
+    expect(containerArgs(spec)).toContain("--userns=auto");
+    expect(containerArgs({ ...spec, pod: "p1" })).not.toContain("--userns=auto");
+    const args = containerArgs({
+      ...spec,
+      interactive: true,
+      autoRemove: false,
+      mounts: [{ source: "/w", target: "/workspace", owned: true }],
+    });
+    expect(args.slice(0, 2)).toEqual(["run", "--name=cynodeai-job-j1"]);
+    expect(args).toContain("--interactive");
+    expect(args).not.toContain("--rm");
+    expect(args).toContain("--mount=type=bind,source=/w,target=/workspace,U=true");
+    expect(containerArgs(spec)).not.toContain("--interactive");
+  });
+
   it("refuses argv that podman would misread", () => {
     expect(() => containerArgs({ ...spec, image: "--privileged" })).toThrow("invalid image");
     expect(() => containerArgs({ ...spec, env: { "A=B": "x" } })).toThrow("invalid environment variable name");

@@ -9,7 +9,8 @@ import builtinContainersConf from "../../../containers/containers.conf" with { t
 
 export { builtinContainersConf };
 
-export type Mount = { source: string; target: string; readOnly?: boolean };
+/** `owned`: podman chowns the source to the container's root (its user namespace's uid), so root inside can write. */
+export type Mount = { source: string; target: string; readOnly?: boolean; owned?: boolean };
 export type ContainerLimits = { pids: number; memoryMb: number; cpus: number };
 
 /** Everything a sandbox container is started with; `pod` joins a pod (its network) instead of `--network=none`. */
@@ -25,6 +26,10 @@ export type ContainerSpec = {
   tmpfsMb?: number;
   pod?: string;
   pull?: "never" | "missing";
+  /** Keep stdin open: the job's launcher script arrives there (never in argv). */
+  interactive?: boolean;
+  /** false: the caller removes the container after reading its exit (the result need not wait for removal). */
+  autoRemove?: boolean;
 };
 
 const SAFE_MOUNT_PATH = /^\/[^,:\n]*$/;
@@ -33,8 +38,15 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** argv for `podman run` of a hardened, throw-away container. */
 export function containerArgs(spec: ContainerSpec): string[] {
   if (spec.image.startsWith("-")) throw new Error(`invalid image name: ${spec.image}`);
-  const args = ["run", "--rm", `--name=${spec.name}`, `--pull=${spec.pull ?? "never"}`];
-  args.push(spec.pod ? `--pod=${spec.pod}` : "--network=none");
+  const args = [
+    "run",
+    ...(spec.autoRemove === false ? [] : ["--rm"]),
+    `--name=${spec.name}`,
+    `--pull=${spec.pull ?? "never"}`,
+  ];
+  if (spec.interactive) args.push("--interactive");
+  // Root inside is an unprivileged host uid: a user namespace of its own (a pod's members share the pod's).
+  args.push(...(spec.pod ? [`--pod=${spec.pod}`] : ["--network=none", "--userns=auto"]));
   args.push(
     "--cap-drop=ALL",
     "--security-opt=no-new-privileges",
@@ -51,7 +63,9 @@ export function containerArgs(spec: ContainerSpec): string[] {
   for (const m of spec.mounts ?? []) {
     if (!SAFE_MOUNT_PATH.test(m.source) || !SAFE_MOUNT_PATH.test(m.target))
       throw new Error(`unsafe mount path: ${m.source}`);
-    args.push(`--mount=type=bind,source=${m.source},target=${m.target}${m.readOnly ? ",ro" : ""}`);
+    args.push(
+      `--mount=type=bind,source=${m.source},target=${m.target}${m.readOnly ? ",ro" : ""}${m.owned ? ",U=true" : ""}`,
+    );
   }
   if (spec.workdir) args.push(`--workdir=${spec.workdir}`);
   args.push(...labelFlags(spec.labels));
@@ -119,6 +133,8 @@ export async function resolveContainersConf(opts: {
 
 export type PodmanResult = { exitCode: number; stdout: string; stderr: string };
 export type PodmanProcess = {
+  /** Present when spawned with `{ stdin: "pipe" }`. */
+  stdin?: { write(data: string | Uint8Array): unknown; end(): unknown };
   stdout: ReadableStream<Uint8Array>;
   stderr: ReadableStream<Uint8Array>;
   exited: Promise<number>;
@@ -128,15 +144,19 @@ export type Podman = {
   readonly containersConf: string;
   /** Runs podman to completion and collects its (small) output. */
   exec(args: string[]): Promise<PodmanResult>;
-  /** Starts podman with piped output, for streams of any size. */
-  spawn(args: string[]): PodmanProcess;
+  /** Starts podman with piped output, for streams of any size; `stdin: "pipe"` keeps its stdin writable. */
+  spawn(args: string[], opts?: { stdin?: "pipe" }): PodmanProcess;
 };
 
 export type PodmanOptions = { containersConf: string; bin?: string; hostEnv?: Record<string, string | undefined> };
 
 export function createPodman({ containersConf, bin = "podman", hostEnv = process.env }: PodmanOptions): Podman {
   const env = podmanEnv(containersConf, hostEnv);
-  const spawn = (args: string[]): PodmanProcess => {
+  const spawn = (args: string[], opts: { stdin?: "pipe" } = {}): PodmanProcess => {
+    if (opts.stdin === "pipe") {
+      const proc = Bun.spawn([bin, ...args], { env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+      return { stdin: proc.stdin, stdout: proc.stdout, stderr: proc.stderr, exited: proc.exited };
+    }
     const proc = Bun.spawn([bin, ...args], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     return { stdout: proc.stdout, stderr: proc.stderr, exited: proc.exited };
   };
