@@ -182,7 +182,7 @@ export function createSandboxRunner({
     seconds: number,
     self: Active,
     result: Result,
-  ): Promise<{ res: RunJobResponse; code: number }> {
+  ): Promise<{ res: RunJobResponse }> {
     const timer = setTimeout(() => {
       self.timedOut = true;
       void self.kill();
@@ -193,13 +193,13 @@ export function createSandboxRunner({
       proc.exited,
     ]).finally(() => clearTimeout(timer));
     const truncated = { stdout: stdout.truncated, stderr: stderr.truncated };
-    if (self.canceled) return { code, res: result("canceled", -1, stdout.text, stderr.text, truncated) };
-    if (self.timedOut) return { code, res: result("timeout", -1, stdout.text, stderr.text, truncated) };
+    if (self.canceled) return { res: result("canceled", -1, stdout.text, stderr.text, truncated) };
+    if (self.timedOut) return { res: result("timeout", -1, stdout.text, stderr.text, truncated) };
     if (code === PODMAN_FAILED) {
       const why = `sandbox could not be started: ${stderr.text.trim()}`;
-      return { code, res: result("failed", -1, stdout.text, why, truncated) };
+      return { res: result("failed", -1, stdout.text, why, truncated) };
     }
-    return { code, res: result(code === 0 ? "completed" : "failed", code, stdout.text, stderr.text, truncated) };
+    return { res: result(code === 0 ? "completed" : "failed", code, stdout.text, stderr.text, truncated) };
   }
 
   /** A job in a warm sandbox: its launcher goes to the waiting shell; the sandbox is removed after, off the result's path. */
@@ -253,7 +253,6 @@ export function createSandboxRunner({
       throw new ProblemError(500, "Workspace creation failed");
     });
     let placement: Placement | undefined;
-    let cleanExit = false;
     try {
       placement = await (job.sandbox.use_inference && placeInferenceJob ? placeInferenceJob : plain)(job).catch(
         (err: Error) => {
@@ -274,6 +273,8 @@ export function createSandboxRunner({
           command: launched ? LAUNCHER_COMMAND : job.sandbox.command,
           env: launched ? {} : env,
           interactive: launched,
+          // Removed by us after its exit: `run --rm` can deadlock with its own cleanup (podman#29646) on a busy host.
+          autoRemove: false,
           labels: { "cynodeai.task_id": job.task_id, "cynodeai.job_id": job.job_id, [NODE_LABEL]: settings.nodeSlug },
           limits: settings.limits,
           pod: placement.pod,
@@ -285,15 +286,12 @@ export function createSandboxRunner({
       );
       self.exited = proc.exited;
       if (launched) deliver(proc, jobLauncher({ command: job.sandbox.command, env, timeoutSeconds: seconds }));
-      const { res, code } = await collect(proc, proc.stderr, seconds, self, result);
-      // 125-127 may be podman's own failure, after which the container can still exist.
-      cleanExit = !self.canceled && !self.timedOut && code < PODMAN_FAILED;
-      return res;
+      return (await collect(proc, proc.stderr, seconds, self, result)).res;
     } catch (err) {
       log.error("job execution failed", { job_id: job.job_id, error: err });
       return result("failed", -1, "", (err as Error).message);
     } finally {
-      if (!cleanExit) await podman.exec(removeContainersArgs([name]));
+      await podman.exec(removeContainersArgs([name]));
       await placement?.release();
       await dirs.remove();
     }

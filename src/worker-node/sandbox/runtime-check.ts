@@ -105,10 +105,11 @@ export async function checkSandboxRuntime({
       throw new RuntimeCheckError(`sandbox image ${image} is missing and building it failed: ${err.message}`);
     });
   }
-  const probe = await podman.exec(containerArgs({ name, image, command: ["true"], env: {}, labels: {}, limits }));
-  if (probe.exitCode !== 0) {
-    await podman.exec(removeContainersArgs([name]));
-    throw new RuntimeCheckError(explainPodmanFailure(probe.stderr, podman.containersConf));
-  }
+  // Removed by us, not `--rm`: that can deadlock with its own cleanup on a busy host (podman#29646).
+  const probe = await podman.exec(
+    containerArgs({ name, image, command: ["true"], env: {}, labels: {}, limits, autoRemove: false }),
+  );
+  await podman.exec(removeContainersArgs([name]));
+  if (probe.exitCode !== 0) throw new RuntimeCheckError(explainPodmanFailure(probe.stderr, podman.containersConf));
   return version.stdout.trim();
 }
