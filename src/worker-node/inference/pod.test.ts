@@ -33,7 +33,8 @@ describe("pod and sidecar argv", () => {
       "create",
       "--name=p",
       "--network=none",
-      "--userns=auto",
+      "--uidmap=0:2147483647:65536",
+      "--gidmap=0:2147483647:65536",
       "--hostname=sandbox",
       "--label=a=1",
     ]);

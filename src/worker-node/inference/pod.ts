@@ -5,7 +5,7 @@
  */
 import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { labelFilters, labelFlags, type ContainerLimits, type Podman } from "../sandbox/podman";
+import { labelFilters, labelFlags, USERNS_FLAGS, type ContainerLimits, type Podman } from "../sandbox/podman";
 import { NODE_LABEL, type Placement, type PlaceJob } from "../sandbox/run-job";
 
 export const SANDBOX_RUN_DIR = "/run/cynode";
@@ -25,14 +25,14 @@ export const podName = (jobId: string) => `cynodeai-pod-${jobId}`;
 export const sidecarName = (jobId: string) => `cynodeai-proxy-${jobId}`;
 
 export function podCreateArgs(name: string, labels: Record<string, string>): string[] {
-  // One user namespace for the pod (podman refuses --userns per member): root in the sidecar and the sandbox is an
+  // One user namespace for the pod (podman refuses one per member): root in the sidecar and the sandbox is an
   // unprivileged host uid.
   return [
     "pod",
     "create",
     `--name=${name}`,
     "--network=none",
-    "--userns=auto",
+    ...USERNS_FLAGS,
     "--hostname=sandbox",
     ...labelFlags(labels),
   ];

@@ -59,8 +59,9 @@ describe("containerArgs", () => {
   });
 
   it("gives a sandbox its own user namespace, an owned workspace, and stdin for its launcher when asked", () => {
-    expect(containerArgs(spec)).toContain("--userns=auto");
-    expect(containerArgs({ ...spec, pod: "p1" })).not.toContain("--userns=auto");
+    expect(containerArgs(spec)).toContain("--uidmap=0:2147483647:65536");
+    expect(containerArgs(spec)).toContain("--gidmap=0:2147483647:65536");
+    expect(containerArgs({ ...spec, pod: "p1" })).not.toContain("--uidmap=0:2147483647:65536");
     const args = containerArgs({
       ...spec,
       interactive: true,

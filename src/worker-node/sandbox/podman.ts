@@ -32,6 +32,18 @@ export type ContainerSpec = {
   autoRemove?: boolean;
 };
 
+/**
+ * The sandboxes' user namespace: uid/gid 0-65535 inside are 2147483647+ on the host, the range `.ci/bootstrap.sh`
+ * reserves for `containers` in /etc/subuid and /etc/subgid. A fixed map, not `--userns=auto`: podman 4.3's automatic
+ * allocation locks every container while holding the layer store and deadlocks with a concurrent cleanup.
+ */
+export const SANDBOX_ID_BASE = 2147483647;
+export const SANDBOX_ID_COUNT = 65536;
+export const USERNS_FLAGS = [
+  `--uidmap=0:${SANDBOX_ID_BASE}:${SANDBOX_ID_COUNT}`,
+  `--gidmap=0:${SANDBOX_ID_BASE}:${SANDBOX_ID_COUNT}`,
+];
+
 const SAFE_MOUNT_PATH = /^\/[^,:\n]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -45,8 +57,8 @@ export function containerArgs(spec: ContainerSpec): string[] {
     `--pull=${spec.pull ?? "never"}`,
   ];
   if (spec.interactive) args.push("--interactive");
-  // Root inside is an unprivileged host uid: a user namespace of its own (a pod's members share the pod's).
-  args.push(...(spec.pod ? [`--pod=${spec.pod}`] : ["--network=none", "--userns=auto"]));
+  // Root inside is an unprivileged host uid: a user namespace (a pod's members share the pod's).
+  args.push(...(spec.pod ? [`--pod=${spec.pod}`] : ["--network=none", ...USERNS_FLAGS]));
   args.push(
     "--cap-drop=ALL",
     "--security-opt=no-new-privileges",

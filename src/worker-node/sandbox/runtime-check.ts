@@ -36,7 +36,7 @@ export function explainPodmanFailure(stderr: string, containersConf: string): st
   return `podman cannot run a sandbox container.\n${why}`;
 }
 
-/** `--userns=auto` takes its ids from the `containers` entries of /etc/subuid and /etc/subgid. */
+/** The sandboxes' ids are the range reserved for `containers` in /etc/subuid and /etc/subgid (see podman.ts). */
 const SUBID_FIX =
   "add the line `containers:2147483647:2147483648` to /etc/subuid and /etc/subgid (.ci/bootstrap.sh does this)";
 const MIN_SUBORDINATE_IDS = 65536;

@@ -1,0 +1,16 @@
+import { memoryLogger } from "./src/lib/log";
+import { createSandboxRunner } from "./src/worker-node/sandbox/run-job";
+import { testPodman, testSettings } from "./src/worker-node/sandbox/test-sandbox";
+import { statfs } from "node:fs/promises";
+const settings = await testSettings({ maxDiskMb: 1024, limits: { pids: 512, memoryMb: 2048, cpus: 2 }, warmPool: 1 });
+const runner = createSandboxRunner({ podman: testPodman(), settings, log: memoryLogger() });
+runner.warmUp();
+while (runner.warm("plain") < 1) await Bun.sleep(50);
+const before = await statfs("/");
+const id = crypto.randomUUID();
+const res = await runner.run({ version: 1, task_id: id, job_id: id, sandbox: { command: ["sh", "-c", "id -u; cat /proc/self/uid_map; dd if=/dev/zero of=/workspace/x bs=1M count=3072; echo dd-exit=$?; ls -l /workspace/x; df -m /workspace"] } });
+const after = await statfs("/");
+console.log(JSON.stringify(res, null, 1));
+console.log("host / free MiB before", (before.bavail * before.bsize) / 2 ** 20, "after", (after.bavail * after.bsize) / 2 ** 20);
+console.log(runner.warm("plain"));
+await runner.stopAll();
