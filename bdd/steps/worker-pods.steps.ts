@@ -86,9 +86,11 @@ Then("the job saw its sidecar's socket in \\/run\\/cynode and only the loopback 
   expect(interfaces).toEqual(["lo"]);
 });
 
-Then("the node ran that job in a {word} sandbox", function (this: PodWorld, path: string) {
-  const line = this.workerNode!.process.logLines("job finished").find((l) => l.job_id === this.job!.job_id);
-  expect(line).toMatchObject({ inference: true, warm: path === "warm" });
+Then("the node ran that job in a {word} sandbox", { timeout: 30_000 }, async function (this: PodWorld, path: string) {
+  // The node's log line may reach us a moment after its HTTP answer.
+  const finished = () => this.workerNode!.process.logLines("job finished").find((l) => l.job_id === this.job!.job_id);
+  while (!finished()) await Bun.sleep(50);
+  expect(finished()).toMatchObject({ inference: true, warm: path === "warm" });
 });
 
 Then("no pod of that job is left", { timeout: 60_000 }, async function (this: PodWorld) {
