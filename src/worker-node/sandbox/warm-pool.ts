@@ -30,32 +30,34 @@ export function createWarmPool<K extends string, T extends Disposable>(opts: {
 
   function startOne(kind: K): void {
     starting.set(kind, starting.get(kind)! + 1);
-    const started = track(opts.start(kind)).then(
-      (item) => {
-        starting.set(kind, starting.get(kind)! - 1);
-        failing.delete(kind);
-        if (stopped) return void track(item.dispose());
-        opts.log.info("warm sandbox ready", { kind });
-        ready.get(kind)!.push(item);
-        // One that dies while waiting (removed from outside) is replaced.
-        void item.died.then(() => {
-          const list = ready.get(kind)!;
-          if (!list.includes(item)) return;
-          list.splice(list.indexOf(item), 1);
-          void track(item.dispose());
-          refill(kind);
-        });
-      },
-      (err: Error) => {
-        starting.set(kind, starting.get(kind)! - 1);
-        if (stopped) return;
-        if (!failing.has(kind))
-          opts.log.warn("warm sandbox could not be started; retrying later", { kind, error: err.message });
-        failing.add(kind);
-        setTimeout(() => refill(kind), opts.retryMs ?? 5000).unref();
-      },
+    // The whole chain is tracked, so stop() also waits for a late start to be disposed of.
+    void track(
+      opts.start(kind).then(
+        (item) => {
+          starting.set(kind, starting.get(kind)! - 1);
+          failing.delete(kind);
+          if (stopped) return item.dispose();
+          opts.log.info("warm sandbox ready", { kind });
+          ready.get(kind)!.push(item);
+          // One that dies while waiting (removed from outside) is replaced.
+          void item.died.then(() => {
+            const list = ready.get(kind)!;
+            if (!list.includes(item)) return;
+            list.splice(list.indexOf(item), 1);
+            void track(item.dispose());
+            refill(kind);
+          });
+        },
+        (err: Error) => {
+          starting.set(kind, starting.get(kind)! - 1);
+          if (stopped) return;
+          if (!failing.has(kind))
+            opts.log.warn("warm sandbox could not be started; retrying later", { kind, error: err.message });
+          failing.add(kind);
+          setTimeout(() => refill(kind), opts.retryMs ?? 5000).unref();
+        },
+      ),
     );
-    void started;
   }
 
   function refill(kind: K): void {
