@@ -21,6 +21,12 @@ if ((${#missing[@]})); then
   apt-get install -y -q "${missing[@]}" >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; }
 fi
 
+# Sandboxes run in a user namespace whose host ids are the range reserved here for `containers` in /etc/subuid and
+# /etc/subgid (root inside = 2147483647 on the host). Added once; an existing entry is left as it is.
+for f in /etc/subuid /etc/subgid; do
+  grep -q '^containers:' "$f" 2>/dev/null || echo 'containers:2147483647:2147483648' >>"$f"
+done
+
 cd "$(dirname "$0")/.."
 bun install --frozen-lockfile >/dev/null
 echo "bootstrap: bun $(bun --version), $(just --version), $(podman --version)"

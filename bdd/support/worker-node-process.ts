@@ -21,6 +21,8 @@ export type WorkerNodeOptions = {
   env?: Record<string, string>;
   /** The node's default job timeout (fault tests use a short one). */
   jobTimeoutSeconds?: number;
+  /** Appended to the generated node YAML (more top-level sections). */
+  extraYaml?: string;
 };
 
 export type WorkerNode = { slug: string; workerApiUrl: string; process: ManagedProcess; stop(): Promise<void> };
@@ -64,7 +66,7 @@ export async function spawnWorkerNode(
         slug: runSlug(o.slug),
         stateDir: join(dir, "state"),
         jobTimeoutSeconds: o.jobTimeoutSeconds,
-      }),
+      }) + (o.extraYaml ?? ""),
   );
   const slug = runSlug(o.slug);
   const proc = startProcess(`worker-node ${slug}`, [...command("worker-node"), "--config", configPath], {

@@ -21,7 +21,8 @@ describe("loadNodeConfig", () => {
       sandbox: {
         default_image: "localhost/cynode-sandbox:latest",
         timeouts: { default_seconds: 3600, max_seconds: 10800 },
-        resources: { max_pids: 512 },
+        resources: { max_pids: 512, max_disk_mb: 1024 },
+        warm_pool: 2,
       },
       storage: { state_dir: "/var/lib/cynode/state" },
       mountRoot: "/var/lib/cynode/state/sandbox_mounts",
@@ -33,6 +34,7 @@ describe("loadNodeConfig", () => {
         start_timeout_seconds: 120,
         proxy_image: "localhost/cynode-inference-proxy:latest",
         proxy_timeout_seconds: 120,
+        warm_pods: 1,
       },
     });
   });
@@ -88,7 +90,12 @@ storage: { state_dir: /srv/state }
     expect(cfg.orchestrator.url).toBe("http://orch.example:12082");
     expect(cfg.node).toEqual({ id: "env-slug", name: "Default Node", labels: ["sandbox_only"] });
     expect(cfg.worker_api.listen_port).toBe(12345);
-    expect(cfg.sandbox.resources).toEqual({ max_cpu_cores: 1.5, max_memory_mb: 1024, max_pids: 128 });
+    expect(cfg.sandbox.resources).toEqual({
+      max_cpu_cores: 1.5,
+      max_memory_mb: 1024,
+      max_pids: 128,
+      max_disk_mb: 1024,
+    });
     expect(cfg.orchestrator.capability_report_interval_seconds).toBe(120);
     expect(cfg.mountRoot).toBe("/env/mounts");
   });

@@ -50,10 +50,18 @@ export const NodeConfigSchema = v.object({
       timeouts: v.optional(v.object({ default_seconds: int(3600), max_seconds: int(10800) }), {}),
       mount_root: v.optional(v.string()),
       resources: v.optional(
-        v.object({ max_cpu_cores: positive(2), max_memory_mb: int(2048, 16), max_pids: int(512, 8) }),
+        v.object({
+          max_cpu_cores: positive(2),
+          max_memory_mb: int(2048, 16),
+          max_pids: int(512, 8),
+          /** Size of each job's /workspace (a tmpfs, so it also counts against max_memory_mb). */
+          max_disk_mb: int(1024),
+        }),
         {},
       ),
       max_concurrency: int(4),
+      /** Warm single-use sandboxes kept ready for jobs of the default image (0 turns them off). */
+      warm_pool: int(2, 0),
       max_output_bytes: int(262144),
       containers_conf: v.optional(v.string()),
     }),
@@ -76,6 +84,8 @@ export const NodeConfigSchema = v.object({
       /** The inference-proxy executable the sidecar image is built from (default: beside worker-node). */
       proxy_binary: v.optional(v.string()),
       proxy_timeout_seconds: int(120),
+      /** Warm inference pods (sidecar up, sandbox waiting) kept ready (0 turns them off). */
+      warm_pods: int(1, 0),
     }),
     {},
   ),

@@ -33,6 +33,8 @@ describe("pod and sidecar argv", () => {
       "create",
       "--name=p",
       "--network=none",
+      "--uidmap=0:2147483647:65536",
+      "--gidmap=0:2147483647:65536",
       "--hostname=sandbox",
       "--label=a=1",
     ]);
@@ -54,7 +56,7 @@ describe("pod and sidecar argv", () => {
       "--label=a=1",
     ])
       expect(args).toContain(flag);
-    expect(args).toContain("--mount=type=bind,source=/m/j/run,target=/run/cynode");
+    expect(args).toContain("--mount=type=bind,source=/m/j/run,target=/run/cynode,U=true");
     expect(args).toContain("--mount=type=bind,source=/state/relay,target=/run/upstream,ro");
     expect(args).toContain("--env=OLLAMA_UPSTREAM_URL=unix:/run/upstream/ollama.sock");
     expect(args).toContain("--env=INFERENCE_PROXY_TIMEOUT=7s");

@@ -3,14 +3,15 @@
  * listens on the pod's 127.0.0.1:11434 and on a socket in the job's run dir, which the sandbox also mounts at
  * /run/cynode; the sidecar's upstream is the node's relay socket, whose directory only the sidecar mounts.
  */
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { labelFilters, labelFlags, type ContainerLimits, type Podman } from "../sandbox/podman";
-import { NODE_LABEL, type PlaceJob } from "../sandbox/run-job";
+import { labelFilters, labelFlags, USERNS_FLAGS, type ContainerLimits, type Podman } from "../sandbox/podman";
+import { NODE_LABEL, type Placement, type PlaceJob } from "../sandbox/run-job";
 
 export const SANDBOX_RUN_DIR = "/run/cynode";
 const SIDECAR_UPSTREAM_DIR = "/run/upstream";
 const PROXY_TCP = "127.0.0.1:11434";
+const RELAY_SOCKET = "ollama.sock";
 /** What a sandbox in an inference pod is told; both lead to its own sidecar. */
 export const INFERENCE_ENV = {
   OLLAMA_BASE_URL: "http://localhost:11434",
@@ -24,7 +25,17 @@ export const podName = (jobId: string) => `cynodeai-pod-${jobId}`;
 export const sidecarName = (jobId: string) => `cynodeai-proxy-${jobId}`;
 
 export function podCreateArgs(name: string, labels: Record<string, string>): string[] {
-  return ["pod", "create", `--name=${name}`, "--network=none", "--hostname=sandbox", ...labelFlags(labels)];
+  // One user namespace for the pod (podman refuses one per member): root in the sidecar and the sandbox is an
+  // unprivileged host uid.
+  return [
+    "pod",
+    "create",
+    `--name=${name}`,
+    "--network=none",
+    ...USERNS_FLAGS,
+    "--hostname=sandbox",
+    ...labelFlags(labels),
+  ];
 }
 
 export type SidecarSpec = {
@@ -52,11 +63,12 @@ export function sidecarArgs(s: SidecarSpec): string[] {
     `--memory-swap=${SIDECAR_LIMITS.memoryMb}m`,
     `--cpus=${SIDECAR_LIMITS.cpus}`,
     ...labelFlags(s.labels),
-    `--mount=type=bind,source=${s.runDir},target=${SANDBOX_RUN_DIR}`,
+    // Owned by the pod's root, so the sidecar can create its socket there.
+    `--mount=type=bind,source=${s.runDir},target=${SANDBOX_RUN_DIR},U=true`,
     `--mount=type=bind,source=${s.relayDir},target=${SIDECAR_UPSTREAM_DIR},ro`,
     `--env=INFERENCE_PROXY_LISTEN=${PROXY_TCP}`,
     `--env=INFERENCE_PROXY_SOCKET=${PROXY_SOCKET}`,
-    `--env=OLLAMA_UPSTREAM_URL=unix:${SIDECAR_UPSTREAM_DIR}/ollama.sock`,
+    `--env=OLLAMA_UPSTREAM_URL=unix:${SIDECAR_UPSTREAM_DIR}/${RELAY_SOCKET}`,
     `--env=INFERENCE_PROXY_TIMEOUT=${s.timeoutSeconds}s`,
     s.image,
   ];
@@ -79,6 +91,17 @@ export async function removeLeftoverPods(podman: Podman, nodeSlug: string): Prom
   return names;
 }
 
+/**
+ * `pod rm --force` can race the job container's own `--rm` cleanup and give up ("removing container … from pod");
+ * a second pass then finds the pod without it.
+ */
+async function removePod(podman: Podman, pod: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if ((await podman.exec(removePodsArgs([pod]))).exitCode === 0) return;
+    await Bun.sleep(100);
+  }
+}
+
 /** Where inference jobs get their upstream: the relay's directory, or why this node has none. */
 export type InferenceRoute = { relayDir: string } | { unavailable: string };
 
@@ -91,6 +114,15 @@ export type PlacementDeps = {
   route: () => InferenceRoute;
   sleep?: (ms: number) => Promise<void>;
 };
+
+/**
+ * A sidecar's root is an unprivileged host uid (the pod's user namespace), so the relay socket must be reachable by
+ * any local uid: no more than Ollama's own 127.0.0.1 port already is. Re-applied per pod, as the relay may restart.
+ */
+async function exposeRelay(relayDir: string): Promise<void> {
+  await chmod(relayDir, 0o711);
+  await chmod(join(relayDir, RELAY_SOCKET), 0o666).catch(() => {});
+}
 
 /** Readiness probes, 100 ms apart (plus podman's own time), before a sidecar counts as failed. */
 const READINESS_ATTEMPTS = 100;
@@ -123,15 +155,15 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
     );
   }
 
-  return async (job) => {
+  async function place(id: string, labels: Record<string, string>): Promise<Placement> {
     const route = deps.route();
     if ("unavailable" in route) throw new Error(`this node cannot run inference jobs: ${route.unavailable}`);
-    const runDir = join(deps.mountRoot, job.job_id, "run");
+    await exposeRelay(route.relayDir);
+    const runDir = join(deps.mountRoot, id, "run");
     await mkdir(runDir, { recursive: true, mode: 0o700 });
-    const pod = podName(job.job_id);
-    const sidecar = sidecarName(job.job_id);
-    const labels = { "cynodeai.task_id": job.task_id, "cynodeai.job_id": job.job_id, [NODE_LABEL]: deps.nodeSlug };
-    const release = async () => void (await podman.exec(removePodsArgs([pod])));
+    const pod = podName(id);
+    const sidecar = sidecarName(id);
+    const release = () => removePod(podman, pod);
     try {
       await stage("pod create", podCreateArgs(pod, labels));
       await stage(
@@ -152,5 +184,11 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
       throw err;
     }
     return { pod, mounts: [{ source: runDir, target: SANDBOX_RUN_DIR }], env: INFERENCE_ENV, release };
-  };
+  }
+
+  const placeJob: PlaceJob = (job) =>
+    place(job.job_id, { "cynodeai.task_id": job.task_id, "cynodeai.job_id": job.job_id, [NODE_LABEL]: deps.nodeSlug });
+  // A warm pod: the same pod, sidecar and readiness, under the warm sandbox's own id and labels.
+  placeJob.prepare = place;
+  return placeJob;
 }

@@ -94,12 +94,21 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     timeouts: { defaultSeconds: timeouts.default_seconds, maxSeconds: timeouts.max_seconds },
     maxOutputBytes: config.sandbox.max_output_bytes,
     maxConcurrency: config.sandbox.max_concurrency,
+    maxDiskMb: resources.max_disk_mb,
+    warmPool: config.sandbox.warm_pool,
+    warmPods: config.inference.warm_pods,
   };
   await deps.ensureImages?.(podman);
-  const podmanVersion = await checkSandboxRuntime({ podman, image: settings.defaultImage, limits: settings.limits });
+  const podmanVersion = await checkSandboxRuntime({
+    podman,
+    image: settings.defaultImage,
+    limits: settings.limits,
+    mountRoot: config.mountRoot,
+  });
 
-  // The warm pool, once there is one, reports its size here.
-  const metrics = createNodeMetrics({ warmPoolSize: () => 0 });
+  // The runner (created below, after inference) tells its warm pool's size at scrape time.
+  let warmSandboxes = () => 0;
+  const metrics = createNodeMetrics({ warmPoolSize: () => warmSandboxes() });
   const inference = await prepareInference({
     config,
     podman,
@@ -130,6 +139,8 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
   if (pods.length) log.warn("removed leftover inference pods", { pods });
   const left = await runner.removeLeftovers();
   if (left.length) log.warn("removed leftover sandbox containers", { containers: left });
+  runner.warmUp();
+  warmSandboxes = () => runner.warmSandboxes;
 
   // A repeated jobs:run (an orchestrator re-attaching after a crash) attaches to the run or gets its kept result.
   const runs = createIdempotentRuns({
@@ -263,6 +274,7 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     };
   } catch (err) {
     stopReports();
+    await runner.stopAll();
     await inference.stop();
     await server.stop();
     for (const stopTimer of stopRetention) stopTimer();

@@ -64,6 +64,23 @@ describe("containerArgs", () => {
     expect(containerArgs(spec).some((a) => a.startsWith("--timeout"))).toBe(false);
   });
 
+  it("gives a sandbox its own user namespace, an owned workspace, and stdin for its launcher when asked", () => {
+    expect(containerArgs(spec)).toContain("--uidmap=0:2147483647:65536");
+    expect(containerArgs(spec)).toContain("--gidmap=0:2147483647:65536");
+    expect(containerArgs({ ...spec, pod: "p1" })).not.toContain("--uidmap=0:2147483647:65536");
+    const args = containerArgs({
+      ...spec,
+      interactive: true,
+      autoRemove: false,
+      mounts: [{ source: "/w", target: "/workspace", owned: true }],
+    });
+    expect(args.slice(0, 2)).toEqual(["run", "--name=cynodeai-job-j1"]);
+    expect(args).toContain("--interactive");
+    expect(args).not.toContain("--rm");
+    expect(args).toContain("--mount=type=bind,source=/w,target=/workspace,U=true");
+    expect(containerArgs(spec)).not.toContain("--interactive");
+  });
+
   it("refuses argv that podman would misread", () => {
     expect(() => containerArgs({ ...spec, image: "--privileged" })).toThrow("invalid image");
     expect(() => containerArgs({ ...spec, env: { "A=B": "x" } })).toThrow("invalid environment variable name");

@@ -9,7 +9,8 @@ import builtinContainersConf from "../../../containers/containers.conf" with { t
 
 export { builtinContainersConf };
 
-export type Mount = { source: string; target: string; readOnly?: boolean };
+/** `owned`: podman chowns the source to the container's root (its user namespace's uid), so root inside can write. */
+export type Mount = { source: string; target: string; readOnly?: boolean; owned?: boolean };
 export type ContainerLimits = { pids: number; memoryMb: number; cpus: number };
 
 /** Everything a sandbox container is started with; `pod` joins a pod (its network) instead of `--network=none`. */
@@ -27,7 +28,23 @@ export type ContainerSpec = {
   pull?: "never" | "missing";
   /** podman's own `--timeout`: conmon kills the container then, even if the worker that started it is dead. */
   deadlineSeconds?: number;
+  /** Keep stdin open: the job's launcher script arrives there (never in argv). */
+  interactive?: boolean;
+  /** false: the caller removes the container after reading its exit (the result need not wait for removal). */
+  autoRemove?: boolean;
 };
+
+/**
+ * The sandboxes' user namespace: uid/gid 0-65535 inside are 2147483647+ on the host, the range `.ci/bootstrap.sh`
+ * reserves for `containers` in /etc/subuid and /etc/subgid. A fixed map, not `--userns=auto`: podman 4.3's automatic
+ * allocation locks every container while holding the layer store and deadlocks with a concurrent cleanup.
+ */
+export const SANDBOX_ID_BASE = 2147483647;
+export const SANDBOX_ID_COUNT = 65536;
+export const USERNS_FLAGS = [
+  `--uidmap=0:${SANDBOX_ID_BASE}:${SANDBOX_ID_COUNT}`,
+  `--gidmap=0:${SANDBOX_ID_BASE}:${SANDBOX_ID_COUNT}`,
+];
 
 const SAFE_MOUNT_PATH = /^\/[^,:\n]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -35,8 +52,15 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** argv for `podman run` of a hardened, throw-away container. */
 export function containerArgs(spec: ContainerSpec): string[] {
   if (spec.image.startsWith("-")) throw new Error(`invalid image name: ${spec.image}`);
-  const args = ["run", "--rm", `--name=${spec.name}`, `--pull=${spec.pull ?? "never"}`];
-  args.push(spec.pod ? `--pod=${spec.pod}` : "--network=none");
+  const args = [
+    "run",
+    ...(spec.autoRemove === false ? [] : ["--rm"]),
+    `--name=${spec.name}`,
+    `--pull=${spec.pull ?? "never"}`,
+  ];
+  if (spec.interactive) args.push("--interactive");
+  // Root inside is an unprivileged host uid: a user namespace (a pod's members share the pod's).
+  args.push(...(spec.pod ? [`--pod=${spec.pod}`] : ["--network=none", ...USERNS_FLAGS]));
   if (spec.deadlineSeconds) args.push(`--timeout=${Math.ceil(spec.deadlineSeconds)}`);
   args.push(
     "--cap-drop=ALL",
@@ -54,7 +78,9 @@ export function containerArgs(spec: ContainerSpec): string[] {
   for (const m of spec.mounts ?? []) {
     if (!SAFE_MOUNT_PATH.test(m.source) || !SAFE_MOUNT_PATH.test(m.target))
       throw new Error(`unsafe mount path: ${m.source}`);
-    args.push(`--mount=type=bind,source=${m.source},target=${m.target}${m.readOnly ? ",ro" : ""}`);
+    args.push(
+      `--mount=type=bind,source=${m.source},target=${m.target}${m.readOnly ? ",ro" : ""}${m.owned ? ",U=true" : ""}`,
+    );
   }
   if (spec.workdir) args.push(`--workdir=${spec.workdir}`);
   args.push(...labelFlags(spec.labels));
@@ -122,6 +148,8 @@ export async function resolveContainersConf(opts: {
 
 export type PodmanResult = { exitCode: number; stdout: string; stderr: string };
 export type PodmanProcess = {
+  /** Present when spawned with `{ stdin: "pipe" }`. */
+  stdin?: { write(data: string | Uint8Array): unknown; end(): unknown };
   stdout: ReadableStream<Uint8Array>;
   stderr: ReadableStream<Uint8Array>;
   exited: Promise<number>;
@@ -131,15 +159,19 @@ export type Podman = {
   readonly containersConf: string;
   /** Runs podman to completion and collects its (small) output. */
   exec(args: string[]): Promise<PodmanResult>;
-  /** Starts podman with piped output, for streams of any size. */
-  spawn(args: string[]): PodmanProcess;
+  /** Starts podman with piped output, for streams of any size; `stdin: "pipe"` keeps its stdin writable. */
+  spawn(args: string[], opts?: { stdin?: "pipe" }): PodmanProcess;
 };
 
 export type PodmanOptions = { containersConf: string; bin?: string; hostEnv?: Record<string, string | undefined> };
 
 export function createPodman({ containersConf, bin = "podman", hostEnv = process.env }: PodmanOptions): Podman {
   const env = podmanEnv(containersConf, hostEnv);
-  const spawn = (args: string[]): PodmanProcess => {
+  const spawn = (args: string[], opts: { stdin?: "pipe" } = {}): PodmanProcess => {
+    if (opts.stdin === "pipe") {
+      const proc = Bun.spawn([bin, ...args], { env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+      return { stdin: proc.stdin, stdout: proc.stdout, stderr: proc.stderr, exited: proc.exited };
+    }
     const proc = Bun.spawn([bin, ...args], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     return { stdout: proc.stdout, stderr: proc.stderr, exited: proc.exited };
   };

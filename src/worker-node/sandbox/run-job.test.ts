@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { existsSync } from "node:fs";
+import { readdir, statfs } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import type { RunJobRequest } from "../../contracts/worker-api";
@@ -279,5 +280,52 @@ describe("sandbox runner (real podman)", () => {
       log: memoryLogger(),
     });
     await expect(broken.removeLeftovers()).rejects.toThrow("podman ps failed: boom");
+  });
+});
+
+describe("sandbox isolation from the host's root", () => {
+  it("runs the job as root of its own user namespace, mapped to an unprivileged host uid", async () => {
+    const res = await (await runner()).run(sh("id -u; cat /proc/self/uid_map; echo x > /workspace/f && echo wrote"));
+    expect(res.status).toBe("completed");
+    const [uid, map, wrote] = res.stdout.trim().split("\n");
+    expect(uid).toBe("0");
+    const [inside, outside, count] = map!.trim().split(/\s+/).map(Number);
+    expect(inside).toBe(0);
+    expect(outside).toBeGreaterThan(0);
+    expect(count).toBeLessThan(4294967295);
+    expect(wrote).toBe("wrote");
+  });
+});
+
+describe("workspace quota and script delivery", () => {
+  it("stops writes to /workspace at sandbox.resources.max_disk_mb, and the host's disk never sees them", async () => {
+    const settings = await testSettings({ maxDiskMb: 16 });
+    const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
+    const before = (await statfs(settings.mountRoot.replace(/sandbox_mounts$/, ""))).bavail;
+    const res = await r.run(sh("dd if=/dev/zero of=/workspace/x bs=1M count=64; ls -l /workspace/x; df -m /workspace"));
+    expect(res.stderr).toContain("No space left on device");
+    const size = Number(res.stdout.split("\n")[0]!.trim().split(/\s+/)[4]);
+    expect(size).toBeLessThanOrEqual(16 * 1024 * 1024);
+    expect(size).toBeGreaterThan(8 * 1024 * 1024);
+    const { bavail, bsize } = await statfs(settings.mountRoot.replace(/sandbox_mounts$/, ""));
+    // Other engineers write to this disk too: allow them slack, but never the 64 MiB this job asked for.
+    expect((before - bavail) * bsize).toBeLessThan(48 * 1024 * 1024);
+    expect(await readdir(settings.mountRoot)).toEqual([]);
+  });
+
+  it("runs a 1 MiB script: it reaches the sandbox on stdin, never in argv", async () => {
+    const line = `echo ${"x".repeat(1000)} >/dev/null\n`;
+    const script = `${line.repeat(Math.ceil((1024 * 1024) / line.length))}echo "done $# $1"; cat /proc/1/cmdline | tr '\\0' ' '`;
+    expect(script.length).toBeGreaterThan(1024 * 1024);
+    const res = await (await runner()).run(job(["sh", "-c", script, "name", "arg'1"]));
+    expect(res).toMatchObject({ status: "completed", exit_code: 0, stderr: "" });
+    expect(res.stdout).toBe("done 1 arg'1\nsh -s ");
+  });
+
+  it("runs a non-shell command as argv with its env, stdin empty", async () => {
+    const res = await (await runner()).run(job(["env"], { env: { QUOTED: "it's $HOME `x`" } }));
+    expect(res.stdout).toContain("QUOTED=it's $HOME `x`\n");
+    const cat = await (await runner()).run(job(["cat"]));
+    expect(cat).toMatchObject({ status: "completed", stdout: "" });
   });
 });

@@ -1,6 +1,15 @@
 import { describe, expect, it } from "bun:test";
+import { mkdtemp, readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createPodman } from "./podman";
-import { checkSandboxRuntime, explainPodmanFailure, RuntimeCheckError } from "./runtime-check";
+import {
+  checkSandboxRuntime,
+  checkSubordinateIds,
+  checkWorkspaceMount,
+  explainPodmanFailure,
+  RuntimeCheckError,
+} from "./runtime-check";
 import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "./test-sandbox";
 
 const limits = { pids: 64, memoryMb: 128, cpus: 1 };
@@ -57,5 +66,40 @@ describe("checkSandboxRuntime (real podman)", () => {
     await expect(
       checkSandboxRuntime({ podman, image: SANDBOX_IMAGE, limits: { ...limits, memoryMb: 1 } }),
     ).rejects.toThrow("podman cannot");
+  });
+});
+
+describe("what the sandbox's isolation needs", () => {
+  it("requires subordinate ids for user namespaces and says how to add them", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cynode-subid-"));
+    const good = join(dir, "good");
+    const none = join(dir, "none");
+    await Bun.write(good, "someone:100000:65536\ncontainers:2147483647:2147483648\n");
+    await Bun.write(none, "someone:100000:65536\ncontainers:1:10\n");
+    await checkSubordinateIds([good, good]);
+    await expect(checkSubordinateIds([good, none])).rejects.toThrow(
+      `${none} has no subordinate ids for sandbox user namespaces: add the line \`containers:2147483647:2147483648\``,
+    );
+    await expect(checkSubordinateIds([join(dir, "absent")])).rejects.toBeInstanceOf(RuntimeCheckError);
+    const podman = testPodman();
+    await ensureSandboxImage(podman);
+    await expect(
+      checkSandboxRuntime({ podman, image: SANDBOX_IMAGE, limits, subordinateIdFiles: [none] }),
+    ).rejects.toThrow("no subordinate ids");
+    expect(explainPodmanFailure("Error: cannot find mappings for user containers", "/c.conf")).toContain(
+      "its own user namespace",
+    );
+  });
+
+  it("mounts a workspace tmpfs in the mount root, or says the node cannot", async () => {
+    const root = await mkdtemp(join(tmpdir(), "cynode-mount-check-"));
+    await checkWorkspaceMount(root);
+    expect(await readdir(root)).toEqual([]);
+    await expect(checkWorkspaceMount("/proc")).rejects.toThrow();
+    const podman = testPodman();
+    await ensureSandboxImage(podman);
+    const file = join(root, "file");
+    await Bun.write(file, "not a directory");
+    await expect(checkSandboxRuntime({ podman, image: SANDBOX_IMAGE, limits, mountRoot: file })).rejects.toThrow();
   });
 });

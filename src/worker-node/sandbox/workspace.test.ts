@@ -1,8 +1,8 @@
 import { describe, expect, it } from "bun:test";
-import { mkdtemp, stat } from "node:fs/promises";
+import { mkdtemp, readdir, stat, statfs } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createJobDirs, removeStaleJobDirs } from "./workspace";
+import { createJobDirs, mountsUnder, removeStaleJobDirs } from "./workspace";
 
 describe("job directories", () => {
   it("creates a private workspace per job and removes it", async () => {
@@ -26,5 +26,22 @@ describe("job directories", () => {
     await createJobDirs(root, "b");
     expect(await removeStaleJobDirs(root)).toBe(2);
     expect(await removeStaleJobDirs(join(root, "missing"))).toBe(0);
+  });
+});
+
+describe("workspace quota", () => {
+  it("mounts a tmpfs of the quota's size on the workspace and unmounts it on removal and at start-up", async () => {
+    const root = join(await mkdtemp(join(tmpdir(), "cynode-ws-")), "mounts");
+    const dirs = await createJobDirs(root, "job-q", 8);
+    expect(await mountsUnder(root)).toEqual([dirs.workspace]);
+    const fs = await statfs(dirs.workspace);
+    expect(fs.blocks * fs.bsize).toBe(8 * 1024 * 1024);
+    await dirs.remove();
+    expect(await mountsUnder(root)).toEqual([]);
+    await createJobDirs(root, "left-a", 4);
+    await createJobDirs(root, "left-b", 4);
+    expect(await removeStaleJobDirs(root)).toBe(2);
+    expect(await mountsUnder(root)).toEqual([]);
+    expect(await readdir(root)).toEqual([]);
   });
 });

@@ -1,0 +1,82 @@
+/** Warm inference pods on real podman: a pod with its sidecar up and a sandbox waiting, one job each. */
+import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
+import type { RunJobRequest } from "../../contracts/worker-api";
+import { startOllamaTestServer, testReply, type OllamaTestServer } from "../../testing/ollama-test-server";
+import { ensureSandboxImage, testPodman } from "../sandbox/test-sandbox";
+import { ensureProxyImage, startInferenceRunner } from "./test-inference";
+
+setDefaultTimeout(120_000);
+const podman = testPodman();
+const MODEL = "qwen3.5:0.8b";
+let upstream: OllamaTestServer;
+let env: Awaited<ReturnType<typeof startInferenceRunner>>;
+
+beforeAll(async () => {
+  await Promise.all([ensureSandboxImage(podman), ensureProxyImage(podman)]);
+  upstream = await startOllamaTestServer({ port: 0, models: [MODEL] });
+  env = await startInferenceRunner({ podman, upstreamUrl: upstream.url!, settings: { warmPods: 1, maxDiskMb: 64 } });
+  env.runner.warmUp();
+}, 300_000);
+afterAll(async () => {
+  await env.runner.stopAll();
+  expect(await env.leftovers()).toEqual([]);
+  await env.stop();
+  await upstream.stop();
+});
+
+function sh(script: string): RunJobRequest {
+  const id = crypto.randomUUID();
+  return {
+    version: 1,
+    task_id: `task-${id}`,
+    job_id: id,
+    sandbox: { command: ["sh", "-c", script], use_inference: true },
+  };
+}
+
+async function warmPods(): Promise<string[]> {
+  const r = await podman.exec([
+    "pod",
+    "ps",
+    "--format={{.Name}}",
+    `--filter=label=cynodeai.node=${env.settings.nodeSlug}`,
+    "--filter=label=cynodeai.warm=1",
+  ]);
+  return r.stdout.split("\n").filter(Boolean);
+}
+
+const waitForWarm = async () => {
+  while (env.runner.warm("inference") < 1) await Bun.sleep(50);
+};
+
+describe("warm inference pods (real podman)", () => {
+  it("runs an inference job in a warm pod through its sidecar, removes that pod after, and refills", async () => {
+    await waitForWarm();
+    const [pod] = await warmPods();
+    const body = JSON.stringify({ model: MODEL, prompt: "warm", stream: false });
+    const res = await env.runner.run(
+      sh(`wget -q -O - --post-data '${body}' "$OLLAMA_BASE_URL/api/generate"; echo; ls /run/cynode; id -u`),
+    );
+    expect(res.status).toBe("completed");
+    const [reply, socket, uid] = res.stdout.split("\n");
+    expect(JSON.parse(reply!).response).toBe(testReply("warm"));
+    expect(socket).toBe("inference-proxy.sock");
+    expect(uid).toBe("0");
+    expect(env.log.lines.find((l) => l.msg === "job finished")).toMatchObject({ warm: true, inference: true });
+    while ((await warmPods()).includes(pod!)) await Bun.sleep(50);
+    await waitForWarm();
+    expect(await warmPods()).toHaveLength(1);
+  });
+
+  it("never reuses a pod: job B sees nothing job A left in its pod's shared directory or workspace", async () => {
+    await waitForWarm();
+    await env.runner.run(sh("echo a > /run/cynode/from-a; echo a > /workspace/from-a; (sleep 600 &)"));
+    await waitForWarm();
+    const b = await env.runner.run(sh("ls -A /run/cynode /workspace; ps -o args"));
+    expect(b.status).toBe("completed");
+    expect(b.stdout).not.toContain("from-a");
+    expect(b.stdout).not.toContain("sleep 600");
+    const warmRuns = env.log.lines.filter((l) => l.msg === "job finished" && l.warm);
+    expect(warmRuns.length).toBeGreaterThanOrEqual(3);
+  });
+});

@@ -1,0 +1,213 @@
+import { afterEach, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
+import type { RunJobRequest } from "../../contracts/worker-api";
+import { memoryLogger } from "../../lib/log";
+import { jobLauncher } from "./launcher";
+import { createSandboxRunner, deliver, NODE_LABEL, type SandboxRunner, WORKSPACE_DIR } from "./run-job";
+import { ensureSandboxImage, SANDBOX_IMAGE, testPodman, testSettings } from "./test-sandbox";
+import { createWarmPool } from "./warm-pool";
+import { afterMark, startWarmSandbox, WARM_LABEL } from "./warm-sandbox";
+
+// Real containers on a shared, busy host.
+setDefaultTimeout(120_000);
+const podman = testPodman();
+const stopped: SandboxRunner[] = [];
+
+beforeAll(() => ensureSandboxImage(podman));
+afterEach(async () => {
+  await Promise.all(stopped.splice(0).map((r) => r.stopAll()));
+});
+
+function sh(script: string, sandbox: Partial<RunJobRequest["sandbox"]> = {}): RunJobRequest {
+  const id = crypto.randomUUID();
+  return { version: 1, task_id: `task-${id}`, job_id: id, sandbox: { command: ["sh", "-c", script], ...sandbox } };
+}
+
+async function warmRunner(warmPool: number) {
+  const settings = await testSettings({ warmPool, maxDiskMb: 64 });
+  const runner = createSandboxRunner({ podman, settings, log: memoryLogger() });
+  stopped.push(runner);
+  runner.warmUp();
+  return { runner, settings };
+}
+
+/** Polls until `n` warm sandboxes wait. */
+async function waitForWarm(runner: SandboxRunner, n: number): Promise<void> {
+  while (runner.warm("plain") < n) await Bun.sleep(50);
+}
+
+/** Full ids of this node's warm containers that exist now. */
+async function warmIds(nodeSlug: string, field = "ID"): Promise<string[]> {
+  const r = await podman.exec([
+    "ps",
+    "--all",
+    "--no-trunc",
+    `--format={{.${field}}}`,
+    `--filter=label=${NODE_LABEL}=${nodeSlug}`,
+    `--filter=label=${WARM_LABEL}=1`,
+  ]);
+  return r.stdout.split("\n").filter(Boolean).sort();
+}
+
+/** The container a job ran in, from inside: its cgroup path names it. */
+const WHO_AM_I = "grep -o '[0-9a-f]\\{64\\}' /proc/self/cgroup | head -1";
+
+describe("warm single-use sandboxes (real podman)", () => {
+  it("runs a job in a warm sandbox, removes that sandbox after, and refills the pool", async () => {
+    const { runner, settings } = await warmRunner(1);
+    await waitForWarm(runner, 1);
+    const [before] = await warmIds(settings.nodeSlug);
+    expect(runner.activeJobs).toBe(0);
+    const res = await runner.run(sh(`${WHO_AM_I}; id -u; echo $CYNODE_WORKSPACE_DIR; pwd`));
+    expect(res).toMatchObject({ status: "completed", exit_code: 0, stderr: "" });
+    expect(res.stdout).toBe(`${before}\n0\n${WORKSPACE_DIR}\n${WORKSPACE_DIR}\n`);
+    await waitForWarm(runner, 1);
+    while ((await warmIds(settings.nodeSlug)).includes(before!)) await Bun.sleep(50);
+    expect(await warmIds(settings.nodeSlug)).toHaveLength(1);
+  });
+
+  it("never reuses one: job A's file, process and env value are invisible to job B", async () => {
+    const { runner } = await warmRunner(2);
+    await waitForWarm(runner, 2);
+    const a = await runner.run(
+      sh(`${WHO_AM_I}; echo a > /workspace/from-a; echo a > /tmp/from-a; (sleep 600 &) ; echo "secret=$SECRET_A"`, {
+        env: { SECRET_A: "value-of-a" },
+      }),
+    );
+    expect(a.stdout).toEndWith("secret=value-of-a\n");
+    const b = await runner.run(
+      sh(`${WHO_AM_I}; ls -A /workspace /tmp; ps -o args; env | grep -c value-of-a; echo "secret=$SECRET_A"`),
+    );
+    const [idA] = a.stdout.split("\n");
+    const [idB, ...rest] = b.stdout.split("\n");
+    expect(idB).not.toBe(idA);
+    const out = rest.join("\n");
+    expect(out).not.toContain("from-a");
+    expect(out).not.toContain("sleep 600");
+    expect(out).not.toContain("value-of-a");
+    expect(out).toContain("\n0\nsecret=\n");
+  });
+
+  it("holds the job's timeout, cancels, and starts other images and network policies cold", async () => {
+    const { runner, settings } = await warmRunner(1);
+    await waitForWarm(runner, 1);
+    expect(await runner.run(sh("echo before; sleep 60", { timeout_seconds: 1 }))).toMatchObject({
+      status: "timeout",
+      stdout: "before\n",
+    });
+    await waitForWarm(runner, 1);
+    const [waiting] = await warmIds(settings.nodeSlug);
+    const cold = await runner.run(sh(WHO_AM_I, { network_policy: "restricted" }));
+    expect(cold.stdout.trim()).not.toBe(waiting);
+    expect(await warmIds(settings.nodeSlug)).toEqual([waiting!]);
+    const j = sh("sleep 60");
+    const result = runner.run(j);
+    while (runner.warm("plain") > 0) await Bun.sleep(20);
+    expect(await runner.cancel(j.job_id)).toBe(true);
+    expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
+  });
+
+  it("removes its warm sandboxes on shutdown, and a restarted node reaps those a crash left", async () => {
+    const { runner, settings } = await warmRunner(2);
+    await waitForWarm(runner, 2);
+    await runner.stopAll();
+    expect(await warmIds(settings.nodeSlug)).toEqual([]);
+    runner.warmUp();
+    await waitForWarm(runner, 2);
+    const left = await warmIds(settings.nodeSlug, "Names");
+    expect(left).toHaveLength(2);
+    // A new node process with the same slug: its start-up removes what the old one left.
+    const next = createSandboxRunner({ podman, settings, log: memoryLogger() });
+    expect(await next.removeLeftovers()).toEqual(expect.arrayContaining(left));
+    for (const name of left) expect((await podman.exec(["container", "exists", name])).exitCode).toBe(1);
+  });
+});
+
+describe("a warm sandbox's own deadline", () => {
+  it("dies at its job's timeout with no worker killing it", async () => {
+    const settings = await testSettings({ maxDiskMb: 16 });
+    const warm = await startWarmSandbox({
+      podman,
+      nodeLabel: { [NODE_LABEL]: settings.nodeSlug },
+      image: SANDBOX_IMAGE,
+      mountRoot: settings.mountRoot,
+      maxDiskMb: 16,
+      limits: settings.limits,
+      workdir: WORKSPACE_DIR,
+    });
+    try {
+      deliver(warm.proc, jobLauncher({ command: ["sh", "-c", "echo go; sleep 120"], env: {}, timeoutSeconds: 1 }));
+      expect(await warm.proc.exited).toBe(137);
+      expect(await new Response(warm.proc.stdout).text()).toBe("go\n");
+    } finally {
+      await warm.dispose();
+    }
+    expect(await warmIds(settings.nodeSlug)).toEqual([]);
+  });
+
+  it("reports podman's own failure instead of a ready mark", async () => {
+    const settings = await testSettings();
+    const start = startWarmSandbox({
+      podman,
+      nodeLabel: { [NODE_LABEL]: settings.nodeSlug },
+      image: "localhost/cynode-no-such-image:latest",
+      mountRoot: settings.mountRoot,
+      limits: settings.limits,
+      workdir: WORKSPACE_DIR,
+    });
+    await expect(start).rejects.toThrow("cynode-no-such-image");
+  });
+});
+
+describe("afterMark", () => {
+  const stream = (...chunks: string[]) =>
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const s of chunks) c.enqueue(new TextEncoder().encode(s));
+        c.close();
+      },
+    });
+  it("passes on what follows the mark, across chunk boundaries", async () => {
+    expect(await new Response(await afterMark(stream("rea", "dy\nout", "put"), "ready\n")).text()).toBe("output");
+  });
+  it("fails with what came instead, or when the stream ends first", async () => {
+    await expect(afterMark(stream("Error: no such ", "image"), "ready\n")).rejects.toThrow("Error: no such image");
+    await expect(afterMark(stream("rea"), "ready\n")).rejects.toThrow("rea");
+  });
+});
+
+describe("createWarmPool", () => {
+  it("keeps each kind full, gives each item out once, retries failed starts and disposes on stop", async () => {
+    let n = 0;
+    let fail = 1;
+    const disposed: number[] = [];
+    type Item = { id: number; died: Promise<unknown>; dispose(): Promise<void> };
+    const deaths = new Map<number, () => void>();
+    const log = memoryLogger();
+    const pool = createWarmPool<"a", Item>({
+      sizes: { a: 2 },
+      log,
+      retryMs: 10,
+      start: async () => {
+        if (fail-- > 0) throw new Error("not yet");
+        const id = ++n;
+        const died = new Promise<void>((r) => deaths.set(id, r));
+        return { id, died, dispose: async () => void disposed.push(id) };
+      },
+    });
+    expect(pool.take("a")).toBeUndefined();
+    pool.start();
+    while (pool.size("a") < 2) await Bun.sleep(5);
+    expect(log.lines.filter((l) => l.msg === "warm sandbox could not be started; retrying later")).toHaveLength(1);
+    const first = pool.take("a")!;
+    const second = pool.take("a")!;
+    expect(first.id).not.toBe(second.id);
+    while (pool.size("a") < 2) await Bun.sleep(5);
+    // One that dies while waiting is replaced.
+    deaths.get(3)!();
+    while (!disposed.includes(3)) await Bun.sleep(5);
+    while (pool.size("a") < 2) await Bun.sleep(5);
+    await pool.stop();
+    expect(pool.size("a")).toBe(0);
+    expect(disposed.sort()).toEqual([3, 4, 5]);
+  });
+});
