@@ -43,8 +43,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     db,
     url,
     async drop() {
-      await db.destroy();
+      // FORCE first: it ends every session on the database, so no query a test left running keeps destroy() waiting.
       await sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await db.destroy();
       await sql.end();
     },
   };

@@ -43,14 +43,14 @@ describe("migrations", () => {
     expect(await migrateToLatest(t.db)).toEqual([]);
   });
 
-  it("0002 installs the task-ended trigger, and its down removes it", async () => {
+  it("0006 installs the task-ended trigger, and its down removes it", async () => {
     const triggers = async () =>
       (await sql<{ tgname: string }>`select tgname from pg_trigger where tgname = 'tasks_notify_ended'`.execute(t.db))
         .rows.length;
     expect(await triggers()).toBe(1);
-    await MIGRATIONS["0002-task-ended-notify"]!.down!(t.db);
+    await MIGRATIONS["0006-task-ended-notify"]!.down!(t.db);
     expect(await triggers()).toBe(0);
-    await MIGRATIONS["0002-task-ended-notify"]!.up(t.db);
+    await MIGRATIONS["0006-task-ended-notify"]!.up(t.db);
     expect(await triggers()).toBe(1);
   });
 });
