@@ -2,8 +2,9 @@
 import type { Kysely } from "kysely";
 import { Migrator, type Migration } from "kysely/migration";
 import * as init from "./migrations/0001-init";
+import * as clusterSettings from "./migrations/0003-cluster-settings";
 
-export const MIGRATIONS: Record<string, Migration> = { "0001-init": init };
+export const MIGRATIONS: Record<string, Migration> = { "0001-init": init, "0003-cluster-settings": clusterSettings };
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });

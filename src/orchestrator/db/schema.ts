@@ -153,6 +153,13 @@ export interface ApiCredentialsTable {
   created_at: Timestamp;
 }
 
+/** Settings every orchestrator on the database shares (see cluster-key.ts). */
+export interface ClusterSettingsTable {
+  name: string;
+  value: string;
+  created_at: Generated<Date>;
+}
+
 export interface Database {
   users: UsersTable;
   password_credentials: PasswordCredentialsTable;
@@ -165,6 +172,7 @@ export interface Database {
   node_capabilities: NodeCapabilitiesTable;
   task_artifacts: TaskArtifactsTable;
   api_credentials: ApiCredentialsTable;
+  cluster_settings: ClusterSettingsTable;
 }
 
 export type User = Selectable<UsersTable>;
