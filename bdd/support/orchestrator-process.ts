@@ -12,17 +12,31 @@ export const BOOTSTRAP_PASSWORD = "bdd-admin-password";
 export const NODE_PSK = "bdd-node-registration-psk";
 
 export type OrchestratorProcess = {
+  stateDir: string;
+  controlPlanePort: number;
   gatewayUrl: string;
   controlPlaneUrl: string;
   process: ManagedProcess;
   stop(): Promise<void>;
 };
 
-export async function startOrchestrator(env: Record<string, string> = {}): Promise<OrchestratorProcess> {
-  const stateDir = await mkdtemp(join(tmpdir(), "cynode-bdd-orch-"));
+export type OrchestratorOptions = {
+  /** Its own embedded Postgres even when POSTGRES_TEST_DSN names a server. */
+  embedded?: boolean;
+  /** Restart on this state dir (kept at stop: its owner removes it) and control-plane port. */
+  stateDir?: string;
+  controlPlanePort?: number;
+};
+
+export async function startOrchestrator(
+  env: Record<string, string> = {},
+  opts: OrchestratorOptions = {},
+): Promise<OrchestratorProcess> {
+  const stateDir = opts.stateDir ?? (await mkdtemp(join(tmpdir(), "cynode-bdd-orch-")));
   // Nodes are told where to fetch their config before the control-plane listens, so its port is chosen here.
-  const cpPort = await freePort();
-  const database = process.env.POSTGRES_TEST_DSN ? await createTestDatabase() : undefined;
+  const cpPort = opts.controlPlanePort ?? (await freePort());
+  const ownDatabase = process.env.POSTGRES_TEST_DSN && !opts.embedded && !env.DATABASE_URL;
+  const database = ownDatabase ? await createTestDatabase() : undefined;
   const proc = startProcess("orchestrator", [...command("orchestrator"), "--state-dir", stateDir], {
     env: {
       USER_GATEWAY_LISTEN_ADDR: "127.0.0.1:0",
@@ -39,12 +53,14 @@ export async function startOrchestrator(env: Record<string, string> = {}): Promi
   const stop = async () => {
     await proc.stop();
     await database?.drop();
-    await rm(stateDir, { recursive: true, force: true });
+    if (!opts.stateDir) await rm(stateDir, { recursive: true, force: true });
   };
   try {
     const gateway = await proc.waitForLine(/"msg":"user gateway listening"/);
     const controlPlane = await proc.waitForLine(/"msg":"control-plane listening"/);
     return {
+      stateDir,
+      controlPlanePort: cpPort,
       gatewayUrl: logField(gateway, "url").replace(/\/$/, ""),
       controlPlaneUrl: logField(controlPlane, "url").replace(/\/$/, ""),
       process: proc,
