@@ -102,7 +102,7 @@ async function runTask(
   return { id, status };
 }
 
-async function waitReady(w: CyWorld, base: string): Promise<void> {
+async function waitReady(base: string): Promise<void> {
   await eventually(
     "/readyz answers 200",
     async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined),
@@ -129,7 +129,7 @@ async function orchestratorWithNode(w: FaultWorld, slug: string, env: Record<str
   const node = await startNodeWithInference(w.orchestrator, slug);
   w.scenario.add(`node ${slug}`, node.stop);
   w.workerNode = node;
-  await waitReady(w, w.orchestrator.gatewayUrl);
+  await waitReady(w.orchestrator.gatewayUrl);
   await login(w);
 }
 
@@ -277,7 +277,7 @@ Given(
       this.scenario.add(`node ${i}`, node.stop);
       this.nodes.push(node);
     }
-    for (const o of this.cluster) await waitReady(this, o.gatewayUrl);
+    for (const o of this.cluster) await waitReady(o.gatewayUrl);
     this.orchestrator = this.cluster[0];
     await login(this); // one login: the shared JWT_SECRET makes its token good on every gateway
   },
