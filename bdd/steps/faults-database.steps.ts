@@ -183,7 +183,14 @@ Then(
   "a task created after the outage completes within {int} seconds",
   { timeout: 180_000 },
   async function (this: FaultWorld, seconds: number) {
-    const { status } = await runTask(this, this.orchestrator!.gatewayUrl, "echo healed", seconds * 1000);
+    const { status } = await runTask(this, this.orchestrator!.gatewayUrl, "echo healed", seconds * 1000).catch(
+      (err: Error) => {
+        const tail = (p: { output(): string }) => p.output().split("\n").slice(-25).join("\n");
+        throw new Error(
+          `${err.message}\norchestrator:\n${tail(this.orchestrator!.process)}\nnode:\n${tail(this.workerNode!.process)}`,
+        );
+      },
+    );
     figure("heal (outage over → new task created and completed)", `${Date.now() - this.outageEndedAt!} ms`);
     expect(status).toBe("completed");
   },

@@ -89,6 +89,29 @@ describe("embedded Postgres", () => {
     }
   }, 90_000);
 
+  it("retries a restart that fails until it succeeds; a first start that fails leaves no server or owner", async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), "cynode-pg-"));
+    dirs.push(stateDir);
+    const log = memoryLogger();
+    const server = await startEmbeddedPostgres({ stateDir, log });
+    const conf = join(stateDir, "postgres-data", "postgresql.conf");
+    const good = await readFile(conf, "utf8");
+    await writeFile(conf, `${good}\nnot_a_setting = 1\n`); // every start now fails
+    process.kill(await postmaster(stateDir), "SIGKILL");
+    const logged = async (msg: string) => {
+      for (let i = 0; i < 600 && !log.lines.some((l) => l.msg === msg); i++) await Bun.sleep(100);
+      return log.lines.some((l) => l.msg === msg);
+    };
+    expect(await logged("embedded postgres restart failed; retrying")).toBe(true);
+    await writeFile(conf, good);
+    expect(await logged("embedded postgres restarted")).toBe(true);
+    await server.stop();
+
+    await writeFile(conf, `${good}\nnot_a_setting = 1\n`);
+    await expect(startEmbeddedPostgres({ stateDir, log })).rejects.toThrow("postgres exited");
+    expect(await Bun.file(join(stateDir, "postgres-owner.pid")).exists()).toBe(false);
+  }, 120_000);
+
   it("refuses a state dir whose owner is alive", async () => {
     const stateDir = await mkdtemp(join(tmpdir(), "cynode-pg-"));
     dirs.push(stateDir);
