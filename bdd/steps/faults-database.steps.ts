@@ -187,7 +187,7 @@ Then(
       (err: Error) => {
         const tail = (p: { output(): string }) => p.output().split("\n").slice(-25).join("\n");
         throw new Error(
-          `${err.message}\norchestrator:\n${tail(this.orchestrator!.process)}\nnode:\n${tail(this.workerNode!.process)}`,
+          `${err.message}\norchestrator:\n${tail(this.orchestrator!.process)}\nnode:\n${this.workerNode ? tail(this.workerNode.process) : "-"}`,
         );
       },
     );

@@ -12,9 +12,9 @@ import { DatabaseUnavailableError, isConnectionFailure } from "./unavailable";
 export type Db = Kysely<Database>;
 
 /** Bound on getting a connection (postgres.js' own connect timeout is below it). */
-export const DB_ACQUIRE_TIMEOUT_MS = 4_000;
+export const DB_ACQUIRE_TIMEOUT_MS = 3_000;
 /** Bound on one statement, measured by the client: a server that stopped answering cannot hold a request. */
-export const DB_QUERY_TIMEOUT_MS = 8_000;
+export const DB_QUERY_TIMEOUT_MS = 5_000;
 /** Bound on closing the pool at shutdown. */
 export const DB_CLOSE_TIMEOUT_MS = 2_000;
 
@@ -24,7 +24,7 @@ export function connectionOptions(url: string): postgres.Options<{}> {
   return {
     max: 10,
     onnotice: () => {},
-    connect_timeout: 3,
+    connect_timeout: 2,
     ...(socketDir?.startsWith("/") ? { host: socketDir } : {}),
   };
 }
