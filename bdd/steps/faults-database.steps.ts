@@ -158,6 +158,9 @@ When(
     while (Date.now() < until) await probeRound(this);
     await keepDown;
     this.outageEndedAt = Date.now();
+    const exited = await Promise.race([this.orchestrator!.process.exited, Bun.sleep(10).then(() => undefined)]);
+    if (exited !== undefined)
+      throw new Error(`the orchestrator exited (${exited}):\n${this.orchestrator!.process.output().slice(-4000)}`);
   },
 );
 

@@ -8,7 +8,11 @@ import { ProblemError } from "../../lib/http-problem";
 export const DATABASE_UNAVAILABLE = "Database unavailable; retry shortly";
 
 export class DatabaseUnavailableError extends ProblemError {
-  constructor(cause: unknown) {
+  constructor(
+    cause: unknown,
+    /** The call did not answer in time (rather than failing at once). */
+    readonly timedOut = false,
+  ) {
     super(503, DATABASE_UNAVAILABLE, { "retry-after": "5" });
     this.cause = cause;
   }
