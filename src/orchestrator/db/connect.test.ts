@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "kysely";
 import { createTestDatabase } from "../../testing/test-db";
-import { bounded, connect } from "./connect";
+import { bounded, connect, isLostSocketWrite } from "./connect";
 import { DATABASE_UNAVAILABLE, DatabaseUnavailableError, isConnectionFailure } from "./unavailable";
 
 const dirs: string[] = [];
@@ -51,5 +51,37 @@ describe("bounded database calls", () => {
       expect(isConnectionFailure({ code })).toBe(true);
     for (const e of [{ code: "23505" }, { code: 42 }, null, new Error("x")]) expect(isConnectionFailure(e)).toBe(false);
     expect(isConnectionFailure(new DatabaseUnavailableError(undefined))).toBe(true);
+  });
+
+  it("replaces the pool after a statement that did not answer in time, and rolls back nothing on it", async () => {
+    const t = await createTestDatabase();
+    try {
+      const slow = await sql`select pg_sleep(7)`.execute(t.db).catch((e: unknown) => e);
+      expect(slow).toBeInstanceOf(DatabaseUnavailableError);
+      expect((slow as DatabaseUnavailableError).timedOut).toBe(true);
+      const inTx = await t.db
+        .transaction()
+        .execute((tx) => sql`select pg_sleep(7)`.execute(tx))
+        .catch((e: unknown) => e);
+      expect(inTx).toBeInstanceOf(DatabaseUnavailableError);
+      expect((await sql<{ one: number }>`select 1 as one`.execute(t.db)).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await t.drop();
+    }
+  }, 60_000);
+
+  it("recognises postgres.js' write on a socket that closed, and nothing else", () => {
+    function nextWrite(): never {
+      throw new TypeError("null is not an object (evaluating 'socket.write')");
+    }
+    let thrown: unknown;
+    try {
+      nextWrite();
+    } catch (e) {
+      thrown = e;
+    }
+    expect(isLostSocketWrite(thrown)).toBe(true);
+    expect(isLostSocketWrite(new TypeError("null is not an object (evaluating 'socket.write')"))).toBe(false);
+    expect(isLostSocketWrite(new Error("nextWrite"))).toBe(false);
   });
 });
