@@ -269,9 +269,13 @@ Given(
   "two orchestrators on one Postgres set up as the README says, each with a worker node",
   { timeout: 600_000 },
   async function (this: FaultWorld) {
-    const { createTestDatabase } = await import("../../src/testing/test-db");
+    const { createTestDatabase, stopTestPostgres } = await import("../../src/testing/test-db");
     const database = await createTestDatabase();
-    this.scenario.add("cluster database", () => database.drop());
+    // The embedded server test-db starts (without POSTGRES_TEST_DSN) would keep the suite's process alive.
+    this.scenario.add("cluster database", async () => {
+      await database.drop();
+      await stopTestPostgres();
+    });
     this.clusterEnv = {
       DATABASE_URL: database.url,
       JWT_SECRET: crypto.randomUUID(),
