@@ -58,7 +58,7 @@ Given(
     // After a restart this stops the new process; the state dir is the first one's either way.
     this.scenario.add("orchestrator", async () => {
       await this.orchestrator!.stop();
-      await rm(orchestrator.restart.stateDir, { recursive: true, force: true });
+      await rm(orchestrator.stateDir, { recursive: true, force: true });
     });
     this.orchestrator = orchestrator;
     this.jobTimeoutSeconds = seconds;
@@ -163,7 +163,10 @@ When(
     process.kill(killed.process.pid, "SIGKILL");
     await killed.process.exited;
     this.killedAt = Date.now();
-    const again: OrchestratorProcess = await startOrchestrator({}, killed.restart);
+    const again: OrchestratorProcess = await startOrchestrator(killed.env, {
+      stateDir: killed.stateDir,
+      controlPlanePort: killed.controlPlanePort,
+    });
     this.orchestrator = again;
   },
 );

@@ -12,25 +12,34 @@ export const BOOTSTRAP_PASSWORD = "bdd-admin-password";
 export const NODE_PSK = "bdd-node-registration-psk";
 
 export type OrchestratorProcess = {
+  stateDir: string;
+  controlPlanePort: number;
   gatewayUrl: string;
   controlPlaneUrl: string;
   process: ManagedProcess;
-  /** What a restart on the same state (fault tests) passes back in. */
-  restart: { stateDir: string; controlPlanePort: number; env: Record<string, string> };
+  /** Its environment (with the database it was given): a restart on the same state passes it back in. */
+  env: Record<string, string>;
   stop(): Promise<void>;
 };
 
-/** `again`: start on a killed orchestrator's state dir, port and database; the state dir is then the caller's to remove. */
+export type OrchestratorOptions = {
+  /** Its own embedded Postgres even when POSTGRES_TEST_DSN names a server. */
+  embedded?: boolean;
+  /** Restart on this state dir (kept at stop: its owner removes it) and control-plane port. */
+  stateDir?: string;
+  controlPlanePort?: number;
+};
+
 export async function startOrchestrator(
   env: Record<string, string> = {},
-  again?: OrchestratorProcess["restart"],
+  opts: OrchestratorOptions = {},
 ): Promise<OrchestratorProcess> {
-  const stateDir = again?.stateDir ?? (await mkdtemp(join(tmpdir(), "cynode-bdd-orch-")));
+  const stateDir = opts.stateDir ?? (await mkdtemp(join(tmpdir(), "cynode-bdd-orch-")));
   // Nodes are told where to fetch their config before the control-plane listens, so its port is chosen here.
-  const cpPort = again?.controlPlanePort ?? (await freePort());
-  const database = process.env.POSTGRES_TEST_DSN && !again ? await createTestDatabase() : undefined;
+  const cpPort = opts.controlPlanePort ?? (await freePort());
+  const ownDatabase = process.env.POSTGRES_TEST_DSN && !opts.embedded && !env.DATABASE_URL;
+  const database = ownDatabase ? await createTestDatabase() : undefined;
   if (database) env = { ...env, DATABASE_URL: database.url };
-  if (again) env = { ...again.env, ...env };
   const proc = startProcess("orchestrator", [...command("orchestrator"), "--state-dir", stateDir], {
     env: {
       USER_GATEWAY_LISTEN_ADDR: "127.0.0.1:0",
@@ -46,16 +55,18 @@ export async function startOrchestrator(
   const stop = async () => {
     await proc.stop();
     await database?.drop();
-    if (!again) await rm(stateDir, { recursive: true, force: true });
+    if (!opts.stateDir) await rm(stateDir, { recursive: true, force: true });
   };
   try {
     const gateway = await proc.waitForLine(/"msg":"user gateway listening"/);
     const controlPlane = await proc.waitForLine(/"msg":"control-plane listening"/);
     return {
+      stateDir,
+      controlPlanePort: cpPort,
       gatewayUrl: logField(gateway, "url").replace(/\/$/, ""),
       controlPlaneUrl: logField(controlPlane, "url").replace(/\/$/, ""),
       process: proc,
-      restart: { stateDir, controlPlanePort: cpPort, env },
+      env,
       stop,
     };
   } catch (err) {

@@ -2,13 +2,13 @@ import { describe, expect, it } from "bun:test";
 import { join } from "node:path";
 
 /** Runs a process that starts a fake service with exitOnSignals, signals it, and reports how it ended. */
-async function signalled(startMs: number, stopFails = false) {
+async function signalled(startMs: number, stopFails = false, stopHangs = false) {
   const script = `
     import { exitOnSignals } from ${JSON.stringify(join(import.meta.dir, "exit-on-signals.ts"))};
     import { createLogger } from ${JSON.stringify(join(import.meta.dir, "log.ts"))};
     const log = createLogger({ name: "t", write: (l) => console.log(l) });
-    const running = Bun.sleep(${startMs}).then(() => ({ async stop() { console.log("stopped"); if (${stopFails}) throw new Error("stuck"); } }));
-    exitOnSignals(log, running);
+    const running = Bun.sleep(${startMs}).then(() => ({ async stop() { console.log("stopped"); if (${stopFails}) throw new Error("stuck"); if (${stopHangs}) await Bun.sleep(60_000); } }));
+    exitOnSignals(log, running, 500);
     console.log("installed");
     await running;
     await Bun.sleep(60_000);
@@ -34,5 +34,11 @@ describe("exitOnSignals", () => {
     const { code, out } = await signalled(0, true);
     expect(code).toBe(1);
     expect(out).toContain('"msg":"shutdown failed"');
+  });
+
+  it("exits 1 at its deadline when stopping hangs", async () => {
+    const { code, out } = await signalled(0, false, true);
+    expect(code).toBe(1);
+    expect(out).toContain('"msg":"shutdown timed out","deadline_ms":500');
   });
 });

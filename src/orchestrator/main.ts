@@ -37,7 +37,10 @@ const main = defineCommand({
     }
     const starting = startOrchestrator(config, log, { announce: (line) => process.stdout.write(line + "\n") });
     exitOnSignals(log, starting);
-    await starting;
+    await starting.catch((err: Error) => {
+      console.error(`orchestrator: ${err.message}`); // one line, e.g. a cluster key that does not match
+      process.exit(1);
+    });
   },
 });
 

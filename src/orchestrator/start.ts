@@ -8,6 +8,7 @@ import { listenForRevokedSessions } from "./auth/revoked-session-listener";
 import { createRevokedSessions } from "./auth/revoked-sessions";
 import { createSecretBox, loadSecretKey } from "./auth/secret-box";
 import { createTokens } from "./auth/tokens";
+import { verifyClusterKey } from "./cluster-key";
 import type { OrchestratorConfig } from "./config";
 import { createControlPlane } from "./control-plane/app";
 import { openNotifications } from "./db/notifications";
@@ -50,6 +51,7 @@ export async function startOrchestrator(
       },
     });
     const secrets = createSecretBox(await loadSecretKey({ envKey: config.ORCHESTRATOR_SECRET_KEY, stateDir }));
+    await verifyClusterKey(db, secrets);
     const psk = config.NODE_REGISTRATION_PSK ?? (await readOrCreateSecret(stateDir, PSK_FILE));
     if (!config.NODE_REGISTRATION_PSK)
       log.info("node registration PSK kept in the state dir", { file: join(stateDir, PSK_FILE) });

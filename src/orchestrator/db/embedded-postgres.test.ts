@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from "bun:test";
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { memoryLogger } from "../../lib/log";
+import { processAlive } from "../../lib/process-alive";
 import { connectionOptions } from "./connect";
 import { startEmbeddedPostgres } from "./embedded-postgres";
 
@@ -11,6 +12,9 @@ const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
+
+const postmaster = async (stateDir: string) =>
+  Number((await readFile(join(stateDir, "postgres-data", "postmaster.pid"), "utf8")).split("\n")[0]);
 
 const query = async (url: string, text: string): Promise<Record<string, unknown>[]> => {
   const sql = postgres(url.split("?")[0]!, { ...connectionOptions(url), max: 1 });
@@ -40,6 +44,73 @@ describe("embedded Postgres", () => {
     await second.stop();
     await first.stop(); // already gone: a no-op
   }, 60_000);
+
+  it("restarts a server killed with SIGKILL, and stops for good when asked", async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), "cynode-pg-"));
+    dirs.push(stateDir);
+    const log = memoryLogger();
+    const server = await startEmbeddedPostgres({ stateDir, log });
+    const url = server.url("postgres");
+    await query(url, "create table kept (v text); insert into kept values ('survives')");
+    const killed = await postmaster(stateDir);
+    process.kill(killed, "SIGKILL");
+    let rows: Record<string, unknown>[] = [];
+    for (let i = 0; i < 600 && !rows.length; i++) {
+      await Bun.sleep(100);
+      rows = await query(url, "select v from kept").catch(() => []);
+    }
+    expect(rows).toEqual([{ v: "survives" }]);
+    expect(log.lines.some((l) => l.msg === "embedded postgres died; restarting")).toBe(true);
+    const restarted = await postmaster(stateDir);
+    expect(restarted).not.toBe(killed);
+    await server.stop();
+    await Bun.sleep(500);
+    expect(processAlive(restarted)).toBe(false);
+    expect(await query(url, "select 1").catch((e: Error) => e.message)).not.toEqual([{ "?column?": 1 }]);
+  }, 90_000);
+
+  it("starts over a dead server's postmaster.pid that still says ready", async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), "cynode-pg-"));
+    dirs.push(stateDir);
+    const log = memoryLogger();
+    const first = await startEmbeddedPostgres({ stateDir, log });
+    const pidFile = join(stateDir, "postgres-data", "postmaster.pid");
+    const stale = await readFile(pidFile, "utf8");
+    await first.stop();
+    const dead = Bun.spawn(["true"]);
+    await dead.exited;
+    await writeFile(pidFile, stale.replace(/^\d+/, String(dead.pid)));
+    const second = await startEmbeddedPostgres({ stateDir, log });
+    try {
+      expect(await query(second.url("postgres"), "select 1 as one")).toEqual([{ one: 1 }]);
+      expect(log.lines.some((l) => l.msg === "removing stale postmaster.pid")).toBe(true);
+    } finally {
+      await second.stop();
+    }
+  }, 90_000);
+
+  it("retries a restart that fails until it succeeds; a first start that fails leaves no server or owner", async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), "cynode-pg-"));
+    dirs.push(stateDir);
+    const log = memoryLogger();
+    const server = await startEmbeddedPostgres({ stateDir, log });
+    const conf = join(stateDir, "postgres-data", "postgresql.conf");
+    const good = await readFile(conf, "utf8");
+    await writeFile(conf, `${good}\nnot_a_setting = 1\n`); // every start now fails
+    process.kill(await postmaster(stateDir), "SIGKILL");
+    const logged = async (msg: string) => {
+      for (let i = 0; i < 600 && !log.lines.some((l) => l.msg === msg); i++) await Bun.sleep(100);
+      return log.lines.some((l) => l.msg === msg);
+    };
+    expect(await logged("embedded postgres restart failed; retrying")).toBe(true);
+    await writeFile(conf, good);
+    expect(await logged("embedded postgres restarted")).toBe(true);
+    await server.stop();
+
+    await writeFile(conf, `${good}\nnot_a_setting = 1\n`);
+    await expect(startEmbeddedPostgres({ stateDir, log })).rejects.toThrow("postgres exited");
+    expect(await Bun.file(join(stateDir, "postgres-owner.pid")).exists()).toBe(false);
+  }, 120_000);
 
   it("refuses a state dir whose owner is alive", async () => {
     const stateDir = await mkdtemp(join(tmpdir(), "cynode-pg-"));

@@ -113,7 +113,7 @@ async function claimDataDir(stateDir: string, dataDir: string, log: Logger): Pro
   const owner = Number((await readFile(ownerFile, "utf8").catch(() => "")).trim());
   if (owner && owner !== process.pid && processAlive(owner))
     throw new Error(`state dir ${stateDir} is in use by process ${owner}`);
-  const postmaster = Number((await readFile(join(dataDir, "postmaster.pid"), "utf8").catch(() => "")).split("\n")[0]);
+  const postmaster = await postmasterPid(dataDir);
   if (postmaster && processAlive(postmaster)) {
     log.warn("stopping orphaned embedded postgres", { pid: postmaster });
     process.kill(postmaster, "SIGINT");
@@ -123,15 +123,124 @@ async function claimDataDir(stateDir: string, dataDir: string, log: Logger): Pro
   return ownerFile;
 }
 
+async function postmasterPid(dataDir: string): Promise<number> {
+  return Number((await readFile(join(dataDir, "postmaster.pid"), "utf8").catch(() => "")).split("\n")[0]);
+}
+
+/**
+ * A killed server leaves its postmaster.pid behind, still saying "ready": removed, so that only the new server's
+ * own file can say so. Postgres itself replaces stale socket lock files.
+ */
+async function removeStalePidFile(dataDir: string, log: Logger): Promise<void> {
+  const pid = await postmasterPid(dataDir);
+  if (pid && !processAlive(pid)) {
+    log.warn("removing stale postmaster.pid", { pid });
+    await rm(join(dataDir, "postmaster.pid"), { force: true });
+  }
+}
+
+/** Ready when the pid file is this server's (not a dead one's) and says so. */
 async function waitReady(dataDir: string, proc: Bun.Subprocess, output: () => string): Promise<void> {
   const pidFile = join(dataDir, "postmaster.pid");
   for (let i = 0; i < 600; i++) {
-    if (proc.exitCode !== null) throw new Error(`postgres exited ${proc.exitCode}: ${output().slice(-2000)}`);
-    const text = existsSync(pidFile) ? await readFile(pidFile, "utf8").catch(() => "") : "";
-    if (text.split("\n")[7]?.trim() === "ready") return;
+    if (proc.exitCode !== null || proc.signalCode)
+      throw new Error(`postgres exited ${proc.exitCode ?? proc.signalCode}: ${output().slice(-2000)}`);
+    const lines = (await readFile(pidFile, "utf8").catch(() => "")).split("\n");
+    if (Number(lines[0]) === proc.pid && lines[7]?.trim() === "ready") return;
     await Bun.sleep(50);
   }
   throw new Error(`postgres did not become ready: ${output().slice(-2000)}`);
+}
+
+type Launch = (current: (proc: Bun.Subprocess) => void) => Promise<Bun.Subprocess>;
+
+/** Spawns the server and waits until it is ready; `current` learns the process as soon as it exists. */
+function launcher(o: { tree: string; dataDir: string; socketDir: string; ids: Ids; log: Logger }): Launch {
+  return async (current) => {
+    await removeStalePidFile(o.dataDir, o.log);
+    const proc = Bun.spawn(
+      [
+        join(o.tree, "bin", "postgres"),
+        "-D",
+        o.dataDir,
+        "-k",
+        o.socketDir,
+        "-p",
+        String(PORT),
+        "-c",
+        "listen_addresses=",
+        "-c",
+        "unix_socket_permissions=0700",
+      ],
+      { stdout: "pipe", stderr: "pipe", env: { LD_LIBRARY_PATH: join(o.tree, "lib"), LANG: "C" }, ...o.ids },
+    );
+    current(proc);
+    let output = "";
+    const collect = async (s: ReadableStream<Uint8Array>) => {
+      for await (const chunk of s) output = (output + new TextDecoder().decode(chunk)).slice(-8000);
+    };
+    void collect(proc.stdout);
+    void collect(proc.stderr);
+    try {
+      await waitReady(o.dataDir, proc, () => output);
+    } catch (err) {
+      proc.kill("SIGKILL");
+      throw err;
+    }
+    return proc;
+  };
+}
+
+/** Restart delays after a crash: bounded exponential backoff. */
+export const RESTART_BACKOFF_MS = { first: 200, max: 5_000 };
+/** A server that does not stop on a fast shutdown within this is killed. */
+const STOP_GRACE_MS = 4_000;
+
+/**
+ * Keeps the server running: when it dies unasked (a crash, `kill -9`), it is started again after a bounded
+ * backoff, for as long as it is not stopped. Leftover backends of a killed server make a start fail for a moment;
+ * the next attempt succeeds.
+ */
+function supervise(launch: Launch, log: Logger): { first: Promise<void>; stop(): Promise<void> } {
+  let proc: Bun.Subprocess | undefined;
+  let stopping = false;
+  const track = (p: Bun.Subprocess) => void (proc = p);
+  const killOnExit = () => proc?.kill("SIGINT");
+  process.on("exit", killOnExit);
+  const watch = async (running: Bun.Subprocess): Promise<void> => {
+    const code = await running.exited;
+    if (stopping) return;
+    log.error("embedded postgres died; restarting", { exit_code: code, signal: running.signalCode });
+    for (let delay = RESTART_BACKOFF_MS.first; !stopping; delay = Math.min(delay * 2, RESTART_BACKOFF_MS.max)) {
+      await Bun.sleep(delay);
+      if (stopping) return;
+      try {
+        const next = await launch(track);
+        if (stopping) return void next.kill("SIGINT");
+        log.info("embedded postgres restarted", { pid: next.pid });
+        return void watch(next);
+      } catch (err) {
+        log.warn("embedded postgres restart failed; retrying", {
+          error: err,
+          retry_ms: Math.min(delay * 2, RESTART_BACKOFF_MS.max),
+        });
+      }
+    }
+  };
+  const first = launch(track).then((p) => void watch(p));
+  return {
+    first,
+    async stop() {
+      stopping = true;
+      process.off("exit", killOnExit);
+      const p = proc;
+      if (!p || p.exitCode !== null || p.signalCode) return;
+      p.kill("SIGINT"); // fast shutdown: abort open transactions, checkpoint, exit
+      const timer = setTimeout(() => p.kill("SIGKILL"), STOP_GRACE_MS);
+      await p.exited;
+      clearTimeout(timer);
+    },
+  };
 }
 
 export async function startEmbeddedPostgres(opts: { stateDir: string; log: Logger }): Promise<EmbeddedPostgres> {
@@ -143,7 +252,6 @@ export async function startEmbeddedPostgres(opts: { stateDir: string; log: Logge
   const ids = await systemUserIds();
   if (ids) await ensureTraversable(stateDir);
   const tree = await installTree(join(stateDir, "postgres"));
-  const env = { LD_LIBRARY_PATH: join(tree, "lib") };
   for (const d of [dataDir, socketDir]) {
     await mkdir(d, { recursive: true, mode: 0o700 });
     if (ids) await chown(d, ids.uid, ids.gid);
@@ -163,34 +271,19 @@ export async function startEmbeddedPostgres(opts: { stateDir: string; log: Logge
         "--no-instructions",
       ],
       ids,
-      env,
+      { LD_LIBRARY_PATH: join(tree, "lib") },
     );
   }
 
   const ownerFile = await claimDataDir(stateDir, dataDir, log);
-  const proc = Bun.spawn(
-    [
-      join(tree, "bin", "postgres"),
-      "-D",
-      dataDir,
-      "-k",
-      socketDir,
-      "-p",
-      String(PORT),
-      "-c",
-      "listen_addresses=",
-      "-c",
-      "unix_socket_permissions=0700",
-    ],
-    { stdout: "pipe", stderr: "pipe", env: { ...env, LANG: "C" }, ...ids },
-  );
-  let output = "";
-  const collect = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s) output = (output + new TextDecoder().decode(chunk)).slice(-8000);
-  };
-  void collect(proc.stdout);
-  void collect(proc.stderr);
-  await waitReady(dataDir, proc, () => output);
+  const server = supervise(launcher({ tree, dataDir, socketDir, ids, log }), log);
+  try {
+    await server.first;
+  } catch (err) {
+    await server.stop();
+    await rm(ownerFile, { force: true });
+    throw err;
+  }
   log.info("embedded postgres ready", { socket_dir: socketDir });
 
   return {
@@ -198,9 +291,7 @@ export async function startEmbeddedPostgres(opts: { stateDir: string; log: Logge
     port: PORT,
     url: (database) => `postgres://postgres@localhost:${PORT}/${database}?host=${encodeURIComponent(socketDir)}`,
     async stop() {
-      if (proc.exitCode !== null) return;
-      proc.kill("SIGINT"); // fast shutdown: abort open transactions, checkpoint, exit
-      await proc.exited;
+      await server.stop();
       await rm(ownerFile, { force: true });
     },
   };

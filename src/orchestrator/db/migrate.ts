@@ -3,6 +3,7 @@ import type { Kysely } from "kysely";
 import { Migrator, type Migration } from "kysely/migration";
 import * as init from "./migrations/0001-init";
 import * as nodeLiveness from "./migrations/0002-node-liveness";
+import * as clusterSettings from "./migrations/0003-cluster-settings";
 import * as revokedSessions from "./migrations/0004-revoked-sessions";
 import * as chatAudit from "./migrations/0005-chat-audit-log";
 import * as taskEndedNotify from "./migrations/0006-task-ended-notify";
@@ -10,6 +11,7 @@ import * as taskEndedNotify from "./migrations/0006-task-ended-notify";
 export const MIGRATIONS: Record<string, Migration> = {
   "0001-init": init,
   "0002-node-liveness": nodeLiveness,
+  "0003-cluster-settings": clusterSettings,
   "0004-revoked-sessions": revokedSessions,
   "0005-chat-audit-log": chatAudit,
   "0006-task-ended-notify": taskEndedNotify,

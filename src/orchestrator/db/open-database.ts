@@ -8,6 +8,16 @@ import { migrateToLatest } from "./migrate";
 
 export const EMBEDDED_DATABASE = "cynode";
 
+async function createEmbeddedDatabase(admin: string): Promise<void> {
+  const sql = postgres(admin.split("?")[0]!, { ...connectionOptions(admin), max: 1 });
+  try {
+    const exists = await sql`select 1 from pg_database where datname = ${EMBEDDED_DATABASE}`;
+    if (!exists.length) await sql.unsafe(`CREATE DATABASE ${EMBEDDED_DATABASE}`);
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}
+
 export async function openDatabase(opts: {
   databaseUrl?: string;
   stateDir: string;
@@ -18,11 +28,12 @@ export async function openDatabase(opts: {
   if (!url) {
     const server = await startEmbeddedPostgres({ stateDir: join(opts.stateDir), log: opts.log });
     stopServer = server.stop;
-    const admin = server.url("postgres");
-    const sql = postgres(admin.split("?")[0]!, { ...connectionOptions(admin), max: 1 });
-    const exists = await sql`select 1 from pg_database where datname = ${EMBEDDED_DATABASE}`;
-    if (!exists.length) await sql.unsafe(`CREATE DATABASE ${EMBEDDED_DATABASE}`);
-    await sql.end();
+    try {
+      await createEmbeddedDatabase(server.url("postgres"));
+    } catch (err) {
+      await stopServer(); // never leave a server behind that no one owns
+      throw err;
+    }
     url = server.url(EMBEDDED_DATABASE);
   }
   const db = connect(url);

@@ -183,6 +183,13 @@ export interface ChatAuditLogTable {
   created_at: Timestamp;
 }
 
+/** Settings every orchestrator on the database shares (see cluster-key.ts). */
+export interface ClusterSettingsTable {
+  name: string;
+  value: string;
+  created_at: Generated<Date>;
+}
+
 export interface Database {
   users: UsersTable;
   password_credentials: PasswordCredentialsTable;
@@ -197,6 +204,7 @@ export interface Database {
   task_artifacts: TaskArtifactsTable;
   api_credentials: ApiCredentialsTable;
   chat_audit_log: ChatAuditLogTable;
+  cluster_settings: ClusterSettingsTable;
 }
 
 export type User = Selectable<UsersTable>;
