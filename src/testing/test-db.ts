@@ -43,9 +43,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     db,
     url,
     async drop() {
-      // FORCE first: it ends every session on the database, so no query a test left running keeps destroy() waiting.
+      await db.destroy(); // bounded (connect.ts): a query a test left running cannot hold it up
       await sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await db.destroy();
       await sql.end();
     },
   };
