@@ -23,9 +23,9 @@ async function podmanJson(args: string[]): Promise<{ Labels?: Record<string, str
   if ((await proc.exited) !== 0) throw new Error(`podman ${args.join(" ")} failed`);
   return JSON.parse(out || "[]") ?? [];
 }
-/** Nodes (by slug) that hold a container of the task, in any state. */
+/** Nodes (by slug) that run a container of the task. */
 const taskSandboxNodes = async (taskId: string) =>
-  (await podmanJson(["ps", "--all", "--filter", `label=cynodeai.task_id=${taskId}`])).map(
+  (await podmanJson(["ps", "--filter", `label=cynodeai.task_id=${taskId}`])).map(
     (c) => c.Labels?.["cynodeai.node"] ?? "",
   );
 
@@ -69,6 +69,8 @@ Given(
           orchestratorUrl: orchestrator.controlPlaneUrl,
           slug,
           jobTimeoutSeconds: seconds,
+          // Cold sandboxes: the scenario finds the lost job's container by its task label (see WorkerNodeOptions).
+          warmPool: 0,
           env: { OLLAMA_UPSTREAM_URL: upstream },
         }),
       ),
@@ -141,7 +143,7 @@ Then("the lost task ends within {int} seconds of the kill", async function (this
 });
 
 Then(
-  "the lost task's sandbox on the killed node is gone by its own deadline",
+  "the lost task's sandbox on the killed node stops by its own deadline",
   { timeout: 120_000 },
   async function (this: FaultWorld) {
     // Its deadline counts from its start (before it was first seen); allow for podman's own latency on top.

@@ -12,6 +12,13 @@ type JobWorld = CyWorld & { job?: RunJobRequest; listener?: { port: number; conn
 Given("a running worker node {string}", { timeout: 240_000 }, async function (this: CyWorld, slug: string) {
   await runningWorkerNode(this, slug);
 });
+Given(
+  "a running worker node {string} without warm sandboxes",
+  { timeout: 240_000 },
+  async function (this: CyWorld, slug: string) {
+    await runningWorkerNode(this, slug, { warmPool: 0 });
+  },
+);
 
 /**
  * The token the orchestrator hands the node in its config, fetched the way the node does (register with the PSK,

@@ -30,18 +30,27 @@ export function inferenceUpstream(): Promise<{ url: string; fake: boolean }> {
 }
 
 /** Every node the suite starts has an inference upstream, as a node on a real machine with Ollama would. */
-export async function startNodeWithInference(orchestrator: OrchestratorProcess, slug: string): Promise<WorkerNode> {
+export async function startNodeWithInference(
+  orchestrator: OrchestratorProcess,
+  slug: string,
+  opts: { warmPool?: number } = {},
+): Promise<WorkerNode> {
   return startWorkerNode({
     orchestratorUrl: orchestrator.controlPlaneUrl,
     slug,
     env: { OLLAMA_UPSTREAM_URL: (await inferenceUpstream()).url },
+    ...opts,
   });
 }
 
-export async function runningWorkerNode(w: CyWorld, slug: string): Promise<WorkerNode> {
+export async function runningWorkerNode(
+  w: CyWorld,
+  slug: string,
+  opts: { warmPool?: number } = {},
+): Promise<WorkerNode> {
   const orchestrator = await runningOrchestrator(w);
   w.workerNode = await featureScope.shared(`node:${slug}`, async () => {
-    const node = await startNodeWithInference(orchestrator, slug);
+    const node = await startNodeWithInference(orchestrator, slug, opts);
     return { value: node, stop: node.stop };
   });
   return w.workerNode;

@@ -23,6 +23,11 @@ export type WorkerNodeOptions = {
   jobTimeoutSeconds?: number;
   /** Appended to the generated node YAML (more top-level sections). */
   extraYaml?: string;
+  /**
+   * `sandbox.warm_pool` (the node's default when unset). Warm sandboxes start before their job is known, so they do
+   * not carry its `cynodeai.task_id` label: scenarios that find a job's container by that label run cold (0).
+   */
+  warmPool?: number;
 };
 
 export type WorkerNode = { slug: string; workerApiUrl: string; process: ManagedProcess; stop(): Promise<void> };
@@ -33,6 +38,7 @@ export function nodeYaml(o: {
   stateDir: string;
   connectSeconds?: number;
   jobTimeoutSeconds?: number;
+  warmPool?: number;
 }): string {
   return [
     "orchestrator:",
@@ -46,6 +52,7 @@ export function nodeYaml(o: {
     "sandbox:",
     "  resources: { max_cpu_cores: 1, max_memory_mb: 256, max_pids: 64 }",
     `  timeouts: { default_seconds: ${o.jobTimeoutSeconds ?? 60}, max_seconds: 120 }`,
+    ...(o.warmPool === undefined ? [] : [`  warm_pool: ${o.warmPool}`]),
     "storage:",
     `  state_dir: ${o.stateDir}`,
     "",
@@ -66,6 +73,7 @@ export async function spawnWorkerNode(
         slug: runSlug(o.slug),
         stateDir: join(dir, "state"),
         jobTimeoutSeconds: o.jobTimeoutSeconds,
+        warmPool: o.warmPool,
       }) + (o.extraYaml ?? ""),
   );
   const slug = runSlug(o.slug);
@@ -76,9 +84,27 @@ export async function spawnWorkerNode(
     process: proc,
     async cleanup() {
       await proc.stop();
+      await removeWhatAKilledNodeLeft(slug, dir);
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A node killed with SIGKILL leaves what its next start would reap: exited sandbox containers (removed after their
+ * exit, never by `podman run --rm`) and workspace tmpfs mounts under its state dir. The suite removes them instead.
+ */
+async function removeWhatAKilledNodeLeft(slug: string, dir: string): Promise<void> {
+  const ps = Bun.spawn(["podman", "ps", "--all", "--quiet", `--filter=label=cynodeai.node=${slug}`], {
+    stdout: "pipe",
+  });
+  const ids = (await new Response(ps.stdout).text()).split("\n").filter(Boolean);
+  if (ids.length) await Bun.spawn(["podman", "rm", "--force", "--time=0", ...ids], { stderr: "ignore" }).exited;
+  const mounts = (await Bun.file("/proc/self/mounts").text())
+    .split("\n")
+    .map((line) => line.split(" ")[1] ?? "")
+    .filter((m) => m.startsWith(`${dir}/`));
+  for (const m of mounts.reverse()) await Bun.spawn(["umount", "--lazy", m], { stderr: "ignore" }).exited;
 }
 
 /** Starts a node and waits until it has registered, applied its config and acked it. */

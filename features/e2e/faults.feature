@@ -11,7 +11,7 @@ Feature: Faults: a dead node gets no work, a crash neither loses nor re-runs a j
     And I create 10 tasks running "true"
     Then all 10 tasks complete on the other node
     And the lost task ends within 30 seconds of the kill
-    And the lost task's sandbox on the killed node is gone by its own deadline
+    And the lost task's sandbox on the killed node stops by its own deadline
 
   Scenario: The orchestrator is killed mid-job and restarted on its state dir
     Given an orchestrator with worker nodes "bdd-fault-c" and "bdd-fault-d" whose jobs time out after 60 seconds
