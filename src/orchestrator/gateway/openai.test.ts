@@ -3,88 +3,27 @@
  * database, a real worker node whose Worker API relays to its Ollama — here the Ollama-API-compatible TEST DOUBLE.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import OpenAI from "openai";
 import { WORKER_INFERENCE_API } from "../../contracts/openai";
 import { TELEMETRY_API } from "../../contracts/telemetry";
-import { memoryLogger } from "../../lib/log";
-import { freePort } from "../../testing/free-port";
-import { replyChunks, startOllamaTestServer, testReply, type OllamaTestServer } from "../../testing/ollama-test-server";
-import { createTestDatabase, type TestDatabase } from "../../testing/test-db";
-import { loadNodeConfig } from "../../worker-node/config";
-import { ensureProxyImage } from "../../worker-node/inference/test-inference";
-import { startNode, type RunningNode } from "../../worker-node/node-manager/start-node";
-import { ensureSandboxImage, testPodman } from "../../worker-node/sandbox/test-sandbox";
+import { startLocalSystem, type LocalSystem } from "../../testing/local-system";
+import { replyChunks, testReply } from "../../testing/ollama-test-server";
 import { createSecretBox, loadSecretKey } from "../auth/secret-box";
-import { loadConfig } from "../config";
-import { startOrchestrator, type RunningOrchestrator } from "../start";
 
-const PSK = "openai-e2e-psk";
-const ADMIN_PASSWORD = "openai-e2e-admin-password";
 const MODELS = ["qwen3.5:0.8b", "tiny-test:latest"];
-let db: TestDatabase;
-let ollama: OllamaTestServer;
-let orchestrator: RunningOrchestrator;
-let node: RunningNode;
-let dir: string;
+let system: LocalSystem;
 let client: OpenAI;
 let token: string;
 
 beforeAll(async () => {
-  const podman = testPodman();
-  await Promise.all([ensureSandboxImage(podman), ensureProxyImage(podman)]);
-  [db, ollama, dir] = await Promise.all([
-    createTestDatabase(),
-    startOllamaTestServer({ port: 0, models: MODELS }),
-    mkdtemp(join(tmpdir(), "cynode-openai-")),
-  ]);
-  const controlPort = freePort();
-  const config = loadConfig(
-    {
-      DATABASE_URL: db.url,
-      USER_GATEWAY_LISTEN_ADDR: "127.0.0.1:0",
-      CONTROL_PLANE_LISTEN_ADDR: `127.0.0.1:${controlPort}`,
-      ORCHESTRATOR_PUBLIC_URL: `http://127.0.0.1:${controlPort}`,
-      NODE_REGISTRATION_PSK: PSK,
-      BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      JWT_SECRET: "openai-e2e-secret-0123456789abcdef0123",
-      INFERENCE_MODEL: "qwen3.5:0.8b",
-    },
-    { stateDir: join(dir, "orchestrator") },
-  );
-  orchestrator = await startOrchestrator(config, memoryLogger("orchestrator"), { announce: () => {} });
-  await Bun.write(join(dir, "node.yaml"), "worker_api: { listen_host: 127.0.0.1, listen_port: 0 }\n");
-  const nodeConfig = await loadNodeConfig({
-    path: join(dir, "node.yaml"),
-    env: {
-      ORCHESTRATOR_URL: `http://127.0.0.1:${controlPort}`,
-      NODE_SLUG: "openai-e2e-node",
-      NODE_REGISTRATION_PSK: PSK,
-      CYNODE_STATE_DIR: join(dir, "node"),
-      OLLAMA_UPSTREAM_URL: ollama.url!,
-    },
-  });
-  node = await startNode({ config: nodeConfig, log: memoryLogger("node"), runCommand: async () => undefined });
-  const login = await fetch(new URL("/v1/auth/login", orchestrator.gateway.url), {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ handle: "admin", password: ADMIN_PASSWORD }),
-  });
-  token = ((await login.json()) as { access_token: string }).access_token;
-  client = new OpenAI({ baseURL: new URL("/v1", orchestrator.gateway.url).href, apiKey: token, maxRetries: 0 });
+  system = await startLocalSystem({ name: "openai-e2e", models: MODELS });
+  token = await system.adminToken();
+  client = new OpenAI({ baseURL: new URL("/v1", system.orchestrator.gateway.url).href, apiKey: token, maxRetries: 0 });
 }, 300_000);
 
-afterAll(async () => {
-  await node?.stop();
-  await orchestrator?.stop();
-  await ollama?.stop();
-  await db?.drop();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => system?.stop());
 
-const gateway = (path: string, init: RequestInit = {}) => fetch(new URL(path, orchestrator.gateway.url), init);
+const gateway = (path: string, init: RequestInit = {}) => fetch(new URL(path, system.orchestrator.gateway.url), init);
 
 describe("GET /v1/models", () => {
   it("lists the models the live node's Ollama has, in OpenAI's list format", async () => {
@@ -122,7 +61,7 @@ describe("POST /v1/chat/completions", () => {
     expect(done.model).toBe("tiny-test:latest");
     expect(done.choices[0]!.message).toMatchObject({ role: "assistant", content: testReply("hello <there> & you") });
     expect(done.choices[0]!.finish_reason).toBe("stop");
-    const asked = JSON.parse(ollama.requests.findLast((r) => r.path === "/api/chat")!.body);
+    const asked = JSON.parse(system.ollama.requests.findLast((r) => r.path === "/api/chat")!.body);
     expect(asked).toEqual({
       model: "tiny-test:latest",
       messages: [
@@ -192,7 +131,7 @@ describe("POST /v1/chat/completions", () => {
   });
 
   it("writes one audit row per request, without message content", async () => {
-    const rows = await db.db.selectFrom("chat_audit_log").selectAll().orderBy("created_at").execute();
+    const rows = await system.db.db.selectFrom("chat_audit_log").selectAll().orderBy("created_at").execute();
     expect(rows.length).toBeGreaterThanOrEqual(5);
     expect(rows.map((r) => r.outcome)).toContain("model_not_found");
     expect(rows.filter((r) => r.outcome === "completed" && r.stream).length).toBeGreaterThanOrEqual(2);
@@ -203,7 +142,7 @@ describe("POST /v1/chat/completions", () => {
 
 describe("the Worker API inference route", () => {
   it("refuses a caller without the orchestrator's bearer token", async () => {
-    const res = await fetch(node.workerApiUrl + WORKER_INFERENCE_API.chat, {
+    const res = await fetch(system.node.workerApiUrl + WORKER_INFERENCE_API.chat, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: "Bearer wrong" },
       body: JSON.stringify({ model: "qwen3.5:0.8b", messages: [], stream: false }),
@@ -214,15 +153,20 @@ describe("the Worker API inference route", () => {
 
 describe("the node's Worker Telemetry API", () => {
   it("answers the orchestrator's token with the node's info, its last capability report and its logs", async () => {
-    const secrets = createSecretBox(await loadSecretKey({ stateDir: join(dir, "orchestrator") }));
-    const row = await db.db.selectFrom("nodes").select("worker_api_bearer_token").executeTakeFirstOrThrow();
+    const secrets = createSecretBox(await loadSecretKey({ stateDir: system.stateDir }));
+    const row = await system.db.db.selectFrom("nodes").select("worker_api_bearer_token").executeTakeFirstOrThrow();
     const auth = { authorization: `Bearer ${secrets.open(row.worker_api_bearer_token!)}` };
-    const info = (await (await fetch(node.workerApiUrl + TELEMETRY_API.nodeInfo, { headers: auth })).json()) as any;
+    const info = (await (
+      await fetch(system.node.workerApiUrl + TELEMETRY_API.nodeInfo, { headers: auth })
+    ).json()) as any;
     expect(info).toMatchObject({ version: 1, node_slug: "openai-e2e-node" });
     expect(info.last_capability_report.inference.available_models).toEqual(MODELS);
-    const logs = await fetch(`${node.workerApiUrl}${TELEMETRY_API.logs}?source_kind=service&source_name=worker_api`, {
-      headers: auth,
-    });
+    const logs = await fetch(
+      `${system.node.workerApiUrl}${TELEMETRY_API.logs}?source_kind=service&source_name=worker_api`,
+      {
+        headers: auth,
+      },
+    );
     const body = (await logs.json()) as { events: { fields: { path?: string } }[] };
     expect(body.events.some((e) => e.fields.path === WORKER_INFERENCE_API.chat)).toBe(true);
   });
