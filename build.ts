@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { copyFile, mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
+import { compileArgs } from "./containers/compile-args";
 import { caBundleBlob, EMBEDDED_BUSYBOX, EMBEDDED_CA_BUNDLE, staticBusybox } from "./src/worker-node/images/busybox";
 
 const ENTRYPOINTS = ["orchestrator", "worker-node", "inference-proxy", "cynork"] as const;
@@ -63,19 +64,6 @@ for (const name of wanted) {
     name === "orchestrator" ? [await postgresTarball()] : name === "worker-node" ? await workerAssets() : [];
   const extra = assets.length ? [...assets, "--asset-naming=[name].[ext]"] : [];
   const started = performance.now();
-  await sh([
-    "bun",
-    "build",
-    "--compile",
-    "--bytecode",
-    "--format=esm",
-    "--minify-syntax",
-    "--minify-whitespace",
-    `--define=CYNODE_GIT_SHA=${JSON.stringify(sha)}`,
-    join("src", name, "main.ts"),
-    ...extra,
-    "--outfile",
-    join(outDir, name),
-  ]);
+  await sh(["bun", ...compileArgs({ entry: join("src", name, "main.ts"), outfile: join(outDir, name), sha, extra })]);
   console.log(`built ${join(outDir, name)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }

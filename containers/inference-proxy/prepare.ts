@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { compileArgs } from "../compile-args";
 import { stageProxyRootfs } from "../../src/worker-node/images/proxy-rootfs";
 
 const REPO = join(import.meta.dir, "..", "..");
@@ -26,19 +27,7 @@ export async function compileProxy(outfile: string): Promise<void> {
     (s) => s.trim(),
     () => "unknown",
   );
-  await run([
-    process.execPath,
-    "build",
-    "--compile",
-    "--bytecode",
-    "--format=esm",
-    "--minify-syntax",
-    "--minify-whitespace",
-    `--define=CYNODE_GIT_SHA=${JSON.stringify(sha)}`,
-    join(REPO, "src/inference-proxy/main.ts"),
-    "--outfile",
-    outfile,
-  ]);
+  await run([process.execPath, ...compileArgs({ entry: join(REPO, "src/inference-proxy/main.ts"), outfile, sha })]);
 }
 
 /** build-image.ts hook: stage `rootfs/` in the build context. */
