@@ -50,7 +50,16 @@ export async function bareInferencePod(dirs: { runDir: string; relayDir: string 
     await podman(sidecarArgs({ name: `${pod}-proxy`, pod, image: PROXY_IMAGE, ...dirs, timeoutSeconds: 120, labels }));
     await podman(containerArgs({ ...spec(command), pod }));
   } finally {
-    await podman(removePodsArgs([pod]));
+    // podman 4.3 may still hold the `--rm` sandbox's shm mount while the pod goes ("device or resource busy"):
+    // removal is retried, as an operator would, so a flake of podman's does not end the measurement.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await podman(removePodsArgs([pod]));
+        break;
+      } catch (err) {
+        if (attempt === 3) throw err;
+      }
+    }
   }
 }
 
