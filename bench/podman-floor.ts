@@ -50,15 +50,20 @@ export async function bareInferencePod(dirs: { runDir: string; relayDir: string 
     await podman(sidecarArgs({ name: `${pod}-proxy`, pod, image: PROXY_IMAGE, ...dirs, timeoutSeconds: 120, labels }));
     await podman(containerArgs({ ...spec(command), pod }));
   } finally {
-    // podman 4.3 may still hold the `--rm` sandbox's shm mount while the pod goes ("device or resource busy"):
-    // removal is retried, as an operator would, so a flake of podman's does not end the measurement.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await podman(removePodsArgs([pod]));
-        break;
-      } catch (err) {
-        if (attempt === 3) throw err;
-      }
+    await removePod(pod);
+  }
+}
+
+/**
+ * podman 4.3 may still hold the `--rm` sandbox's shm mount while its pod goes ("device or resource busy"): removal
+ * is retried, as an operator would, so a flake of podman's does not end the measurement.
+ */
+async function removePod(pod: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await podman(removePodsArgs([pod]));
+    } catch (err) {
+      if (attempt === 3) throw err;
     }
   }
 }
