@@ -8,6 +8,7 @@
 import * as v from "valibot";
 import { CONTROL_PLANE_API, NodeBootstrapPayload, NodeConfigurationPayload } from "../src/contracts/node-payloads";
 import { RunJobRequest, type RunJobResponse } from "../src/contracts/worker-api";
+import { completedRun } from "../src/testing/completed-run";
 
 const [cpUrl, psk, count, prefix] = process.argv.slice(2) as [string, string, string, string];
 const MAX_CONCURRENCY = 4;
@@ -38,19 +39,7 @@ async function post(path: string, body: unknown, jwt?: string): Promise<Response
 }
 
 function answer(req: RunJobRequest): RunJobResponse {
-  const now = new Date().toISOString();
-  return {
-    version: 1,
-    task_id: req.task_id,
-    job_id: req.job_id,
-    status: "completed",
-    exit_code: 0,
-    stdout: "",
-    stderr: "",
-    started_at: now,
-    ended_at: now,
-    truncated: { stdout: false, stderr: false },
-  };
+  return completedRun(req, { at: new Date().toISOString() });
 }
 
 async function startNode(slug: string): Promise<void> {

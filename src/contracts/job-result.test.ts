@@ -1,19 +1,9 @@
 import { describe, expect, it } from "bun:test";
 import { jobErrorResult, jobOutput } from "./job-result";
+import { completedRun } from "../testing/completed-run";
 
 const run = (stdout: string, stderr = "") =>
-  JSON.stringify({
-    version: 1,
-    task_id: "t",
-    job_id: "j",
-    status: "completed",
-    exit_code: 0,
-    stdout,
-    stderr,
-    started_at: "x",
-    ended_at: "x",
-    truncated: { stdout: false, stderr: false },
-  });
+  JSON.stringify(completedRun({ task_id: "t", job_id: "j" }, { stdout, stderr }));
 
 describe("jobOutput", () => {
   it("reads stdout/stderr from the RunJobResponse JSON text", () => {

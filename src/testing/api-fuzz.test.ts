@@ -9,6 +9,7 @@ import { CONTROL_PLANE_API } from "../contracts/node-payloads";
 import { USER_API } from "../contracts/routes";
 import { WORKER_API, type RunJobRequest, type RunJobResponse } from "../contracts/worker-api";
 import { memoryLogger } from "../lib/log";
+import { completedRun } from "./completed-run";
 import { createLoginLimiter } from "../orchestrator/auth/login-limiter";
 import { hashPassword } from "../orchestrator/auth/passwords";
 import { createSecretBox, keyFromPassphrase } from "../orchestrator/auth/secret-box";
@@ -42,18 +43,7 @@ let nodeJwt: string;
 
 /** The sandbox runner is the only stand-in: this test is about the Worker API's input handling, not podman. */
 const echoRunner = {
-  run: async (req: RunJobRequest): Promise<RunJobResponse> => ({
-    version: 1,
-    task_id: req.task_id,
-    job_id: req.job_id,
-    status: "completed",
-    exit_code: 0,
-    stdout: "",
-    stderr: "",
-    started_at: "2026-01-01T00:00:00Z",
-    ended_at: "2026-01-01T00:00:00Z",
-    truncated: { stdout: false, stderr: false },
-  }),
+  run: async (req: RunJobRequest): Promise<RunJobResponse> => completedRun(req),
   cancel: async () => false,
 };
 const worker = createWorkerApi({
