@@ -38,7 +38,8 @@ fmt: install
 # All tests: unit and HTTP tests with coverage (>= 90 % lines per file, enforced by bunfig.toml), then the behaviour suite
 test: install typecheck images
     # Many tests drive real podman and Postgres: a loaded 2-core machine needs more than bun's 5 s default.
-    bun test --timeout 60000
+    # The failing tests are named again after the coverage table, so the tail of a CI log shows them.
+    log=$(mktemp); trap 'rm -f "$log"' EXIT; bun test --timeout 60000 2>&1 | tee "$log" || { echo "failed:"; grep -E '^\(fail\)' "$log" | sort -u; exit 1; }
     bun .ci/coverage-by-directory.ts
     just test-bdd
 

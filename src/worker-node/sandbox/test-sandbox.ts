@@ -8,6 +8,13 @@ import type { SandboxSettings } from "./run-job";
 
 export const SANDBOX_IMAGE = "localhost/cynode-sandbox:latest";
 
+/**
+ * A fork bomb, then proof the sandbox still serves its job: the script forks nothing after the bomb (a fork there
+ * could fail while the bomb holds every pid), so it waits on a FIFO opened beforehand and prints with builtins.
+ */
+export const FORK_BOMB_SCRIPT =
+  'mkfifo /tmp/wait; exec 3<>/tmp/wait; read -r max </sys/fs/cgroup/pids/pids.max; bomb() { bomb | bomb & }; bomb; read -t 2 <&3; echo "held at $max"';
+
 export function testPodman(): Podman {
   return createPodman({ containersConf: join(import.meta.dir, "../../../containers/containers.conf") });
 }

@@ -6,7 +6,7 @@ import { RunJobResponse, WORKER_API, type RunJobRequest } from "../../contracts/
 import { memoryLogger } from "../../lib/log";
 import { serveApp } from "../../lib/serve";
 import { createSandboxRunner } from "../sandbox/run-job";
-import { ensureSandboxImage, testPodman, testSettings } from "../sandbox/test-sandbox";
+import { ensureSandboxImage, FORK_BOMB_SCRIPT, testPodman, testSettings } from "../sandbox/test-sandbox";
 import { createWorkerApi } from "./app";
 
 const TOKEN = "worker-token-for-tests";
@@ -162,8 +162,9 @@ describe("POST /v1/worker/jobs:run — real podman", () => {
   });
 
   it("holds a fork bomb at the pids limit", async () => {
-    const res = await run("bomb() { bomb | bomb & }; bomb; sleep 1; echo held", { timeout_seconds: 30 });
-    expect(res).toMatchObject({ status: "completed", stdout: "held\n" });
+    const res = await run(FORK_BOMB_SCRIPT, { timeout_seconds: 30 });
+    expect(res).toMatchObject({ status: "completed", stdout: `held at ${settings.limits.pids}\n` });
+    expect(res.stderr).toContain("can't fork");
   });
 
   it("cancels a running job via POST /v1/worker/jobs/{job_id}:cancel", async () => {
