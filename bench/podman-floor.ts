@@ -6,7 +6,8 @@
 import { chmod } from "node:fs/promises";
 import { join } from "node:path";
 import { podCreateArgs, removePodsArgs, sidecarArgs } from "../src/worker-node/inference/pod";
-import { containerArgs, type ContainerLimits } from "../src/worker-node/sandbox/podman";
+import type { ContainerLimits } from "../src/worker-node/sandbox/container-spec";
+import { containerArgs } from "../src/worker-node/sandbox/podman";
 import { CONTAINERS_CONF, SANDBOX_IMAGE } from "./services";
 
 export const PROXY_IMAGE = "localhost/cynode-inference-proxy:latest";

@@ -80,10 +80,10 @@ describe("inference jobs in a no-network pod (real podman)", () => {
   });
 
   it("streams chunk by chunk through the sidecar, serves the official ollama client, and removes the pod on cancel", async () => {
-    const j = sh("touch /workspace/started; sleep 60");
+    const j = sh("touch /run/cynode-io/started; sleep 60");
     const result = env.runner.run(j);
     try {
-      await waitForFile(join(env.settings.mountRoot, j.job_id, "workspace", "started"));
+      await waitForFile(join(env.settings.mountRoot, j.job_id, "io", "started"));
       // The job's /run/cynode is a host directory: the host reaches the same sidecar socket the sandbox sees.
       const socket = join(env.settings.mountRoot, j.job_id, "run", "inference-proxy.sock");
 

@@ -5,8 +5,10 @@
  */
 import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { labelFilters, labelFlags, USERNS_FLAGS, type ContainerLimits, type Podman } from "../sandbox/podman";
-import { NODE_LABEL, type Placement, type PlaceJob } from "../sandbox/run-job";
+import { USERNS_FLAGS, type ContainerLimits } from "../sandbox/container-spec";
+import { labelFilters, labelFlags, type Podman } from "../sandbox/podman";
+import { NODE_LABEL, type PlaceJob } from "../sandbox/run-job";
+import type { Placement } from "../sandbox/sandbox";
 
 export const SANDBOX_RUN_DIR = "/run/cynode";
 const SIDECAR_UPSTREAM_DIR = "/run/upstream";

@@ -54,6 +54,7 @@ export async function startInferenceRunner(o: InferenceRunnerOptions) {
     log,
     /** Pods and containers of this runner's node that still exist. */
     async leftovers(): Promise<string[]> {
+      await runner.settled();
       const label = `--filter=label=cynodeai.node=${settings.nodeSlug}`;
       const pods = await o.podman.exec(["pod", "ps", "--format={{.Name}}", label]);
       const containers = await o.podman.exec(["ps", "--all", "--format={{.Names}}", label]);

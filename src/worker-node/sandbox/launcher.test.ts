@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { isShellScript, jobLauncher, shellQuote } from "./launcher";
+import { isShellScript, jobLauncher, newEndMark, shellQuote } from "./launcher";
 
 describe("jobLauncher", () => {
   it("exports the env quoted, arms the deadline, and writes a shell script to a file instead of argv", () => {
@@ -7,6 +7,7 @@ describe("jobLauncher", () => {
       command: ["sh", "-c", "echo 'hi'\necho $0 $1", "name", "a b"],
       env: { A: "it's", B: "$HOME" },
       timeoutSeconds: 30,
+      endMark: "cynode-end-1",
     });
     const lines = text.split("\n");
     expect(lines[0]).toBe(`export A='it'\\''s'`);
@@ -20,9 +21,22 @@ describe("jobLauncher", () => {
     expect(text.endsWith("\n")).toBe(true);
   });
 
+  it("reports the job's end on both streams and exits with its status", () => {
+    const text = jobLauncher({ command: ["true"], env: {}, timeoutSeconds: 5, endMark: "cynode-end-2" });
+    expect(text.split("\n").slice(2)).toEqual([
+      "rc=$?",
+      "printf '%s' 'cynode-end-2'",
+      `printf '%s %s\\n' 'cynode-end-2' "$rc" >&2`,
+      'exit "$rc"',
+      "",
+    ]);
+    expect(newEndMark()).toMatch(/^cynode-end-[0-9a-f]{32}$/);
+    expect(newEndMark()).not.toBe(newEndMark());
+  });
+
   it("runs any other command as quoted argv with an empty stdin", () => {
-    const text = jobLauncher({ command: ["cynode-prompt", "x y"], env: {}, timeoutSeconds: 5 });
-    expect(text.split("\n").slice(1)).toEqual(["'cynode-prompt' 'x y' </dev/null", ""]);
+    const text = jobLauncher({ command: ["cynode-prompt", "x y"], env: {}, timeoutSeconds: 5, endMark: "m" });
+    expect(text.split("\n")[1]).toBe("'cynode-prompt' 'x y' </dev/null");
   });
 
   it("knows a command that carries a script", () => {

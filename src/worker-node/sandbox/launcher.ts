@@ -1,15 +1,22 @@
 /**
- * A job's launcher: the shell script a sandbox's `sh -s` reads on its stdin. It carries the job's environment, its
+ * A job's launcher: the shell script a sandbox's `sh -s` reads as its stdin. It carries the job's environment, its
  * deadline and its command, so none of them travels in podman's argv (where one argument over 128 KiB is E2BIG) and
- * a warm sandbox, started before its job was known, can take any job.
+ * a sandbox started before its job was known (a warm one) can take any job. After the job it prints end marks, so
+ * the worker knows the job's output and exit status as soon as it exits, not when podman has noticed.
  */
+import { IO_DIR, LAUNCHER_FILE } from "./sandbox-io";
 
-/** What a cold sandbox runs: its launcher arrives on stdin. */
-export const LAUNCHER_COMMAND = ["sh", "-s"];
-/** Printed on stderr by a warm sandbox once its shell waits for a launcher; the job's own stderr follows it. */
+/** Printed on stderr once the sandbox holds its FIFOs and waits for its job; the job's own stderr follows it. */
 export const READY_MARK = "cynode-sandbox-ready\n";
-/** What a warm sandbox runs: it says it is ready, then waits for one launcher (EOF, e.g. its worker gone: it exits). */
-export const WAITING_COMMAND = ["sh", "-c", `printf '${READY_MARK.trim()}\\n' >&2; exec sh -s`];
+/**
+ * What every launched sandbox runs first: it takes the FIFOs as its standard streams, says it is ready, waits for
+ * the go line (EOF, e.g. its worker gone: it exits), then becomes `sh -s` reading the job's launcher.
+ */
+export const WAITING_COMMAND = [
+  "sh",
+  "-c",
+  `exec <${IO_DIR}/in >${IO_DIR}/out 2>${IO_DIR}/err; printf '${READY_MARK.trim()}\\n' >&2; read -r go || exit 0; exec sh -s <${IO_DIR}/${LAUNCHER_FILE}`,
+];
 /** Where a shell script is written inside the sandbox (its /tmp tmpfs) before it runs. */
 const SCRIPT_FILE = "/tmp/.cynode-job.sh";
 const SHELLS = /^(\/usr)?(\/bin\/)?(sh|ash|bash|dash)$/;
@@ -45,13 +52,23 @@ function commandLines(command: string[]): string[] {
   return [`${command.map(shellQuote).join(" ")} </dev/null`];
 }
 
+/** A fresh end mark per job: `<mark>` closes its stdout, `<mark> <status>` its stderr. */
+export const newEndMark = () => `cynode-end-${crypto.randomUUID().replaceAll("-", "")}`;
+
 /**
  * The launcher runs as the sandbox's pid 1, so the job is its child: a watchdog can kill every process but pid 1
- * at the deadline (pid 1 itself ignores signals from inside), after which pid 1 exits with the job's status.
+ * at the deadline (pid 1 itself ignores signals from inside), after which pid 1 reports and exits with the job's status.
  */
-export function jobLauncher(o: { command: string[]; env: Record<string, string>; timeoutSeconds: number }): string {
+export function jobLauncher(o: {
+  command: string[];
+  env: Record<string, string>;
+  timeoutSeconds: number;
+  endMark: string;
+}): string {
   const lines = Object.entries(o.env).map(([k, v]) => `export ${k}=${shellQuote(v)}`);
   lines.push(`(sleep ${o.timeoutSeconds + DEADLINE_GRACE_SECONDS}; kill -KILL -1) >/dev/null 2>&1 </dev/null &`);
   lines.push(...commandLines(o.command));
+  const mark = shellQuote(o.endMark);
+  lines.push("rc=$?", `printf '%s' ${mark}`, `printf '%s %s\\n' ${mark} "$rc" >&2`, 'exit "$rc"');
   return `${lines.join("\n")}\n`;
 }

@@ -10,8 +10,8 @@ import {
   podmanEnv,
   removeContainersArgs,
   resolveContainersConf,
-  type ContainerSpec,
 } from "./podman";
+import type { ContainerSpec } from "./container-spec";
 import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "./test-sandbox";
 
 const spec: ContainerSpec = {
@@ -64,21 +64,15 @@ describe("containerArgs", () => {
     expect(containerArgs(spec).some((a) => a.startsWith("--timeout"))).toBe(false);
   });
 
-  it("gives a sandbox its own user namespace, an owned workspace, and stdin for its launcher when asked", () => {
+  it("gives a sandbox its own user namespace and a size-limited workspace tmpfs; autoRemove false keeps it", () => {
     expect(containerArgs(spec)).toContain("--uidmap=0:2147483647:65536");
     expect(containerArgs(spec)).toContain("--gidmap=0:2147483647:65536");
     expect(containerArgs({ ...spec, pod: "p1" })).not.toContain("--uidmap=0:2147483647:65536");
-    const args = containerArgs({
-      ...spec,
-      interactive: true,
-      autoRemove: false,
-      mounts: [{ source: "/w", target: "/workspace", owned: true }],
-    });
+    const args = containerArgs({ ...spec, autoRemove: false, workspace: { target: "/workspace", sizeMb: 64 } });
     expect(args.slice(0, 2)).toEqual(["run", "--name=cynodeai-job-j1"]);
-    expect(args).toContain("--interactive");
     expect(args).not.toContain("--rm");
-    expect(args).toContain("--mount=type=bind,source=/w,target=/workspace,U=true");
-    expect(containerArgs(spec)).not.toContain("--interactive");
+    expect(args).toContain("--tmpfs=/workspace:rw,nosuid,nodev,mode=0700,size=64m");
+    expect(containerArgs(spec).some((a) => a.startsWith("--tmpfs=/workspace"))).toBe(false);
   });
 
   it("refuses argv that podman would misread", () => {

@@ -1,64 +1,27 @@
 /**
  * The one podman adapter: typed options become argv (pure functions), spawned with argv and a minimal
- * environment that always carries our CONTAINERS_CONF. Never a shell, never the node's own environment.
+ * environment that always carries our CONTAINERS_CONF (never a shell, never the node's own environment); sandboxes
+ * themselves go through `api`, the libpod API of the adapter's own podman service.
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import builtinContainersConf from "../../../containers/containers.conf" with { type: "text" };
+import { checkSpec, USERNS_FLAGS, type ContainerSpec } from "./container-spec";
+import { createLibpod, type Libpod } from "./libpod";
+import { createPodmanService } from "./podman-service";
 
 export { builtinContainersConf };
 
-/** `owned`: podman chowns the source to the container's root (its user namespace's uid), so root inside can write. */
-export type Mount = { source: string; target: string; readOnly?: boolean; owned?: boolean };
-export type ContainerLimits = { pids: number; memoryMb: number; cpus: number };
-
-/** Everything a sandbox container is started with; `pod` joins a pod (its network) instead of `--network=none`. */
-export type ContainerSpec = {
-  name: string;
-  image: string;
-  command: string[];
-  env: Record<string, string>;
-  labels: Record<string, string>;
-  limits: ContainerLimits;
-  workdir?: string;
-  mounts?: Mount[];
-  tmpfsMb?: number;
-  pod?: string;
-  pull?: "never" | "missing";
-  /** podman's own `--timeout`: conmon kills the container then, even if the worker that started it is dead. */
-  deadlineSeconds?: number;
-  /** Keep stdin open: the job's launcher script arrives there (never in argv). */
-  interactive?: boolean;
-  /** false: the caller removes the container after reading its exit (the result need not wait for removal). */
-  autoRemove?: boolean;
-};
-
-/**
- * The sandboxes' user namespace: uid/gid 0-65535 inside are 2147483647+ on the host, the range `.ci/bootstrap.sh`
- * reserves for `containers` in /etc/subuid and /etc/subgid. A fixed map, not `--userns=auto`: podman 4.3's automatic
- * allocation locks every container while holding the layer store and deadlocks with a concurrent cleanup.
- */
-export const SANDBOX_ID_BASE = 2147483647;
-export const SANDBOX_ID_COUNT = 65536;
-export const USERNS_FLAGS = [
-  `--uidmap=0:${SANDBOX_ID_BASE}:${SANDBOX_ID_COUNT}`,
-  `--gidmap=0:${SANDBOX_ID_BASE}:${SANDBOX_ID_COUNT}`,
-];
-
-const SAFE_MOUNT_PATH = /^\/[^,:\n]*$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
 /** argv for `podman run` of a hardened, throw-away container. */
 export function containerArgs(spec: ContainerSpec): string[] {
-  if (spec.image.startsWith("-")) throw new Error(`invalid image name: ${spec.image}`);
+  checkSpec(spec);
   const args = [
     "run",
     ...(spec.autoRemove === false ? [] : ["--rm"]),
     `--name=${spec.name}`,
     `--pull=${spec.pull ?? "never"}`,
   ];
-  if (spec.interactive) args.push("--interactive");
   // Root inside is an unprivileged host uid: a user namespace (a pod's members share the pod's).
   args.push(...(spec.pod ? [`--pod=${spec.pod}`] : ["--network=none", ...USERNS_FLAGS]));
   if (spec.deadlineSeconds) args.push(`--timeout=${Math.ceil(spec.deadlineSeconds)}`);
@@ -67,6 +30,9 @@ export function containerArgs(spec: ContainerSpec): string[] {
     "--security-opt=no-new-privileges",
     "--read-only",
     `--tmpfs=/tmp:rw,nosuid,nodev,mode=1777,size=${spec.tmpfsMb ?? 256}m`,
+    ...(spec.workspace
+      ? [`--tmpfs=${spec.workspace.target}:rw,nosuid,nodev,mode=0700,size=${spec.workspace.sizeMb}m`]
+      : []),
     `--pids-limit=${spec.limits.pids}`,
     `--memory=${spec.limits.memoryMb}m`,
     `--memory-swap=${spec.limits.memoryMb}m`,
@@ -75,20 +41,11 @@ export function containerArgs(spec: ContainerSpec): string[] {
   );
   // A pod's members share its UTS namespace, so the pod names the host instead.
   if (!spec.pod) args.push("--hostname=sandbox");
-  for (const m of spec.mounts ?? []) {
-    if (!SAFE_MOUNT_PATH.test(m.source) || !SAFE_MOUNT_PATH.test(m.target))
-      throw new Error(`unsafe mount path: ${m.source}`);
-    args.push(
-      `--mount=type=bind,source=${m.source},target=${m.target}${m.readOnly ? ",ro" : ""}${m.owned ? ",U=true" : ""}`,
-    );
-  }
+  for (const m of spec.mounts ?? [])
+    args.push(`--mount=type=bind,source=${m.source},target=${m.target}${m.readOnly ? ",ro" : ""}`);
   if (spec.workdir) args.push(`--workdir=${spec.workdir}`);
   args.push(...labelFlags(spec.labels));
-  for (const [k, v] of Object.entries(spec.env)) {
-    // A bare `--env NAME` would copy podman's own environment into the container.
-    if (!ENV_NAME.test(k)) throw new Error(`invalid environment variable name: ${k}`);
-    args.push(`--env=${k}=${v}`);
-  }
+  for (const [k, v] of Object.entries(spec.env)) args.push(`--env=${k}=${v}`);
   return [...args, spec.image, ...spec.command];
 }
 
@@ -161,6 +118,10 @@ export type Podman = {
   exec(args: string[]): Promise<PodmanResult>;
   /** Starts podman with piped output, for streams of any size; `stdin: "pipe"` keeps its stdin writable. */
   spawn(args: string[], opts?: { stdin?: "pipe" }): PodmanProcess;
+  /** The libpod API of this adapter's own podman service, started on first use. */
+  readonly api: Libpod;
+  /** Stops that service (the containers it started live on: conmon owns them). */
+  close(): Promise<void>;
 };
 
 export type PodmanOptions = { containersConf: string; bin?: string; hostEnv?: Record<string, string | undefined> };
@@ -175,9 +136,12 @@ export function createPodman({ containersConf, bin = "podman", hostEnv = process
     const proc = Bun.spawn([bin, ...args], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     return { stdout: proc.stdout, stderr: proc.stderr, exited: proc.exited };
   };
+  const service = createPodmanService({ bin, env });
   return {
     containersConf,
     spawn,
+    api: createLibpod(service),
+    close: () => service.close(),
     async exec(args) {
       let proc: PodmanProcess;
       try {

@@ -6,14 +6,8 @@ import { join } from "node:path";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
 import { removeContainersArgs } from "./podman";
-import {
-  containerName,
-  createSandboxRunner,
-  effectiveTimeoutSeconds,
-  jobEnv,
-  NODE_LABEL,
-  type RunnerDeps,
-} from "./run-job";
+import { effectiveTimeoutSeconds, jobEnv } from "./admission";
+import { containerName, createSandboxRunner, NODE_LABEL, type RunnerDeps } from "./run-job";
 import { ensureSandboxImage, FORK_BOMB_SCRIPT, testPodman, testSettings } from "./test-sandbox";
 
 // Real containers: seconds on a busy host, so the 5 s default would turn load into failures.
@@ -41,6 +35,9 @@ async function runner(overrides: Partial<RunnerDeps> = {}, settings = {}) {
 async function waitForFile(path: string): Promise<void> {
   while (!(await Bun.file(path).exists())) await Bun.sleep(20);
 }
+/** A job that says it has started: a file in its io directory, which the host sees. */
+const STARTED = "touch /run/cynode-io/started";
+const startedFlag = (mountRoot: string, jobId: string) => join(mountRoot, jobId, "io", "started");
 
 beforeAll(() => ensureSandboxImage(podman));
 
@@ -169,9 +166,9 @@ describe("sandbox runner (real podman)", () => {
   it("cancels a running job at once: the container is gone when cancel returns", async () => {
     const settings = await testSettings();
     const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
-    const j = sh("touch /workspace/started; sleep 60");
+    const j = sh(`${STARTED}; sleep 60`);
     const result = r.run(j);
-    await waitForFile(join(settings.mountRoot, j.job_id, "workspace", "started"));
+    await waitForFile(startedFlag(settings.mountRoot, j.job_id));
     expect(await r.cancel(j.job_id)).toBe(true);
     expect((await podman.exec(["container", "exists", containerName(j.job_id, settings.nodeSlug)])).exitCode).toBe(1);
     expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
@@ -183,8 +180,8 @@ describe("sandbox runner (real podman)", () => {
     const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
     const j = sh("sleep 600");
     const result = r.run(j);
-    // The workspace appears just before `podman run` is spawned, well before podman has created the container.
-    while (!existsSync(join(settings.mountRoot, j.job_id, "workspace"))) await Bun.sleep(1);
+    // The io directory appears just before the container is asked for, well before podman has created it.
+    while (!existsSync(join(settings.mountRoot, j.job_id, "io"))) await Bun.sleep(1);
     expect(await r.cancel(j.job_id)).toBe(true);
     expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
     expect((await podman.exec(["container", "exists", containerName(j.job_id, settings.nodeSlug)])).exitCode).toBe(1);
@@ -193,9 +190,9 @@ describe("sandbox runner (real podman)", () => {
   it("stops every running job on shutdown", async () => {
     const settings = await testSettings();
     const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
-    const j = sh("touch /workspace/started; sleep 60");
+    const j = sh(`${STARTED}; sleep 60`);
     const result = r.run(j);
-    await waitForFile(join(settings.mountRoot, j.job_id, "workspace", "started"));
+    await waitForFile(startedFlag(settings.mountRoot, j.job_id));
     await r.stopAll();
     expect(await result).toMatchObject({ status: "canceled" });
   });
@@ -203,17 +200,17 @@ describe("sandbox runner (real podman)", () => {
   it("rejects duplicate job ids, unsafe ids, disallowed images and jobs beyond capacity", async () => {
     const settings = await testSettings({ maxConcurrency: 1, allowedImages: ["localhost/cynode-sandbox:latest"] });
     const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
-    const j = sh("touch /workspace/started; sleep 60");
+    const j = sh(`${STARTED}; sleep 60`);
     const result = r.run(j);
-    await waitForFile(join(settings.mountRoot, j.job_id, "workspace", "started"));
-    await expect(r.run(j)).rejects.toMatchObject({ status: 409 });
-    await expect(r.run(sh("true"))).rejects.toMatchObject({ status: 503, detail: "sandbox capacity reached" });
+    await waitForFile(startedFlag(settings.mountRoot, j.job_id));
+    await expect(r.run(j)).rejects.toMatchObject({ kind: "duplicate" });
+    await expect(r.run(sh("true"))).rejects.toMatchObject({ kind: "full", message: "sandbox capacity reached" });
     await r.cancel(j.job_id);
     await result;
-    await expect(r.run({ ...sh("true"), job_id: "../x" })).rejects.toMatchObject({ status: 400 });
+    await expect(r.run({ ...sh("true"), job_id: "../x" })).rejects.toMatchObject({ kind: "invalid" });
     await expect(r.run(sh("true", { image: "docker.io/library/alpine" }))).rejects.toMatchObject({
-      status: 400,
-      detail: "image not allowed by node policy: docker.io/library/alpine",
+      kind: "invalid",
+      message: "image not allowed by node policy: docker.io/library/alpine",
     });
   });
 
@@ -235,6 +232,8 @@ describe("sandbox runner (real podman)", () => {
     });
     const res = await r.run(sh("echo $OLLAMA_BASE_URL", { use_inference: true }));
     expect(res).toMatchObject({ status: "completed", stdout: "http://localhost:11434\n" });
+    // Released after the result, off its path.
+    while (released === 0) await Bun.sleep(10);
     expect(released).toBe(1);
     const broken = await runner({ placeInferenceJob: () => Promise.reject(new Error("no proxy image")) });
     expect(await broken.run(sh("true", { use_inference: true }))).toMatchObject({
@@ -243,9 +242,9 @@ describe("sandbox runner (real podman)", () => {
     });
   });
 
-  it("reports a workspace that cannot be created as 500", async () => {
+  it("refuses a job whose directories cannot be created, as an internal failure", async () => {
     const r = await runner({}, { mountRoot: "/proc/cannot-create-here" });
-    await expect(r.run(sh("true"))).rejects.toMatchObject({ status: 500, detail: "Workspace creation failed" });
+    await expect(r.run(sh("true"))).rejects.toMatchObject({ kind: "internal", message: "Workspace creation failed" });
   });
 
   it("removes containers and workspaces this node left behind, and only those", async () => {
@@ -309,7 +308,8 @@ describe("workspace quota and script delivery", () => {
     const { bavail, bsize } = await statfs(settings.mountRoot.replace(/sandbox_mounts$/, ""));
     // Other engineers write to this disk too: allow them slack, but never the 64 MiB this job asked for.
     expect((before - bavail) * bsize).toBeLessThan(48 * 1024 * 1024);
-    expect(await readdir(settings.mountRoot)).toEqual([]);
+    // The sandbox's directories go after the result, off its path.
+    while ((await readdir(settings.mountRoot)).length > 0) await Bun.sleep(10);
   });
 
   it("runs a 1 MiB script: it reaches the sandbox on stdin, never in argv", async () => {

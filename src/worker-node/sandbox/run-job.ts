@@ -1,25 +1,19 @@
 /**
- * The sandbox runner: one hardened podman container per job, with a private workspace, capped output, a timeout
- * and cancel. A placement hook (e.g. a pod with an inference sidecar) can add mounts/env and a pod to join.
+ * The sandbox runner: one hardened single-use sandbox per job (sandbox.ts), taken warm from the pool when the job
+ * has exactly a warm sandbox's isolation, else started cold; capped output, a timeout and cancel. The result is
+ * known when the job exits; what the sandbox leaves is cleaned up after, off the result's path.
  */
 import type { RunJobRequest, RunJobResponse } from "../../contracts/worker-api";
-import { ProblemError } from "../../lib/http-problem";
-import { rfc3339 } from "../../lib/rfc3339";
 import type { Logger } from "../../lib/log";
-import {
-  containerArgs,
-  listContainersArgs,
-  removeContainersArgs,
-  type ContainerLimits,
-  type Mount,
-  type Podman,
-  type PodmanProcess,
-} from "./podman";
-import { isShellScript, jobLauncher, LAUNCHER_COMMAND } from "./launcher";
-import { captureText } from "./truncate-utf8";
-import { startWarmSandbox, type WarmSandbox } from "./warm-sandbox";
+import { admit, effectiveTimeoutSeconds, jobEnv, SandboxRejection, WORKSPACE_DIR, type Timeouts } from "./admission";
+import { runAttached } from "./attached-run";
+import type { ContainerLimits } from "./container-spec";
+import { createJobDirs, removeStaleJobDirs } from "./job-dirs";
+import { jobResult, PODMAN_FAILED, type RunEnd } from "./job-result";
+import { isShellScript } from "./launcher";
+import { listContainersArgs, removeContainersArgs, type Podman } from "./podman";
+import { startSandbox, type JobToRun, type Placement, type Sandbox } from "./sandbox";
 import { createWarmPool } from "./warm-pool";
-import { createJobDirs, removeStaleJobDirs, SAFE_JOB_ID } from "./workspace";
 
 export type SandboxSettings = {
   nodeSlug: string;
@@ -28,18 +22,16 @@ export type SandboxSettings = {
   /** Empty = any image. */
   allowedImages: string[];
   limits: ContainerLimits;
-  timeouts: { defaultSeconds: number; maxSeconds: number };
+  timeouts: Timeouts;
   maxOutputBytes: number;
   maxConcurrency: number;
   /** Warm sandboxes kept for plain jobs (`sandbox.warm_pool`) and warm inference pods (`inference.warm_pods`). */
   warmPool?: number;
   warmPods?: number;
-  /** Size of each job's /workspace tmpfs (`sandbox.resources.max_disk_mb`); unset: a plain directory (tests). */
+  /** Size of each job's /workspace tmpfs (`sandbox.resources.max_disk_mb`). */
   maxDiskMb?: number;
 };
 
-/** Where a job runs besides its own container; the plain placement adds nothing. */
-export type Placement = { pod?: string; mounts: Mount[]; env: Record<string, string>; release(): Promise<void> };
 /** `prepare` places a warm sandbox ahead of its job, under its own id and labels. */
 export type PlaceJob = ((job: RunJobRequest) => Promise<Placement>) & {
   prepare?: (id: string, labels: Record<string, string>) => Promise<Placement>;
@@ -58,98 +50,61 @@ export type RunnerDeps = {
 };
 
 export const NODE_LABEL = "cynodeai.node";
-export const WORKSPACE_DIR = "/workspace";
-const RESERVED_ENV = ["CYNODE_TASK_ID", "CYNODE_JOB_ID", "CYNODE_WORKSPACE_DIR"];
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const WARM_LABEL = "cynodeai.warm";
+const DEFAULT_DISK_MB = 1024;
+/** How long after the job timeout podman's own deadline kills a container whose worker did not. */
+export const SANDBOX_DEADLINE_GRACE_SECONDS = 2;
 
 /** Per node too: nodes sharing one podman (tests, one host) may each run the same job after the other was lost. */
 export const containerName = (jobId: string, nodeSlug: string) => `cynodeai-job-${nodeSlug}-${jobId}`;
 
-/** min(requested or node default, node max), further capped by the orchestrator's constraint. */
-export function effectiveTimeoutSeconds(
-  requested: number | undefined,
-  timeouts: SandboxSettings["timeouts"],
-  cap?: number,
-): number {
-  const t = Math.min(requested ?? timeouts.defaultSeconds, timeouts.maxSeconds);
-  return cap && cap > 0 ? Math.min(t, cap) : t;
-}
-
-/** Request env minus the reserved names, plus the reserved values; anything podman could misread is refused. */
-export function jobEnv(job: RunJobRequest, extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(job.sandbox.env ?? {})) {
-    if (!ENV_NAME.test(k)) throw new ProblemError(400, `sandbox.env key is not a valid variable name: ${k}`);
-    if (v.includes("\0")) throw new ProblemError(400, `sandbox.env value contains a NUL byte: ${k}`);
-    if (!RESERVED_ENV.includes(k)) env[k] = v;
-  }
-  return {
-    ...env,
-    ...extra,
-    CYNODE_TASK_ID: job.task_id,
-    CYNODE_JOB_ID: job.job_id,
-    CYNODE_WORKSPACE_DIR: WORKSPACE_DIR,
-  };
-}
-
-/** Writes the launcher and closes stdin; a sandbox that died first (its pipe closed) is reported by its exit. */
-export function deliver(proc: PodmanProcess, launcher: string): void {
-  // A failed write (the sandbox is gone) needs no handling: its exit code and stderr say why.
-  const ignore = (r: unknown) => void Promise.resolve(r).catch(() => {});
-  try {
-    ignore(proc.stdin?.write(launcher));
-    ignore(proc.stdin?.end());
-  } catch {}
-}
-
 type Active = {
-  /** The job's container: its own, or the warm sandbox it took. */
-  name: string;
-  warm?: boolean;
   canceled: boolean;
   timedOut: boolean;
-  /** The attached `podman run`, once spawned. */
-  exited?: Promise<number>;
+  warm: boolean;
+  /** Stops the job's sandbox at once; replaced once the sandbox exists. */
   kill(): Promise<void>;
   done: Promise<unknown>;
 };
 
-/** How long after the job timeout podman's own deadline kills a container whose worker did not. */
-export const SANDBOX_DEADLINE_GRACE_SECONDS = 2;
-
-/** `podman run` exits 125 when podman itself failed (bad image, bad flag): the job never started. */
-const PODMAN_FAILED = 125;
-
 export type SandboxRunner = ReturnType<typeof createSandboxRunner>;
 
-export function createSandboxRunner({
-  podman,
-  settings,
-  log,
-  now = () => new Date(),
-  maxJobTimeoutSeconds,
-  placeInferenceJob,
-}: RunnerDeps) {
+export function createSandboxRunner(deps: RunnerDeps) {
+  const { podman, settings, log, placeInferenceJob } = deps;
+  const now = deps.now ?? (() => new Date());
   const active = new Map<string, Active>();
-  const plain: PlaceJob = async () => ({ mounts: [], env: {}, release: async () => {} });
-  const removals = new Set<Promise<unknown>>();
+  /** Sandboxes being disposed of after their job: shutdown waits for them. */
+  const disposals = new Set<Promise<unknown>>();
   const prepareInference = placeInferenceJob?.prepare;
+  const workspaceMb = settings.maxDiskMb ?? DEFAULT_DISK_MB;
+  const nodeLabel = { [NODE_LABEL]: settings.nodeSlug };
+
+  async function start(o: { id: string; name: string; image: string; labels: Record<string, string> } & Extra) {
+    const dirs = await createJobDirs(settings.mountRoot, o.id).catch((err) => {
+      log.error("job directory creation failed", { id: o.id, error: err });
+      throw new SandboxRejection("internal", "Workspace creation failed");
+    });
+    const placement = o.place && (await placed(o.place()));
+    if (placement instanceof PlacementError) {
+      await dirs.remove();
+      throw placement;
+    }
+    const plan = { ...o, limits: settings.limits, workdir: WORKSPACE_DIR, workspaceMb, dirs, placement };
+    return startSandbox(podman, plan);
+  }
+
   const pool =
     settings.warmPool || (settings.warmPods && prepareInference)
-      ? createWarmPool<WarmKind, WarmSandbox>({
+      ? createWarmPool<WarmKind, Sandbox & { died: Promise<unknown> }>({
           sizes: { plain: settings.warmPool ?? 0, inference: prepareInference ? (settings.warmPods ?? 0) : 0 },
           log,
-          start: (kind) =>
-            startWarmSandbox({
-              podman,
-              nodeLabel: { [NODE_LABEL]: settings.nodeSlug },
-              image: settings.defaultImage,
-              mountRoot: settings.mountRoot,
-              maxDiskMb: settings.maxDiskMb,
-              limits: settings.limits,
-              workdir: WORKSPACE_DIR,
-              place: kind === "inference" ? prepareInference : undefined,
-            }),
+          start: async (kind) => {
+            const id = `warm-${crypto.randomUUID()}`;
+            const labels = { ...nodeLabel, [WARM_LABEL]: "1" };
+            const place = kind === "inference" ? () => prepareInference!(id, labels) : undefined;
+            const s = await start({ id, name: `cynodeai-${id}`, image: settings.defaultImage, labels, place });
+            return { ...s, died: s.exited };
+          },
         })
       : undefined;
 
@@ -159,147 +114,119 @@ export function createSandboxRunner({
     return job.sandbox.use_inference && placeInferenceJob ? (prepareInference ? "inference" : undefined) : "plain";
   }
 
-  function admit(job: RunJobRequest): string {
-    if (!SAFE_JOB_ID.test(job.job_id))
-      throw new ProblemError(400, "job_id may contain only letters, digits, '.', '_' and '-' (max 128)");
-    if (active.has(job.job_id)) throw new ProblemError(409, `job ${job.job_id} is already running`);
-    if (active.size >= settings.maxConcurrency) throw new ProblemError(503, "sandbox capacity reached");
-    const image = job.sandbox.image || settings.defaultImage;
-    if (settings.allowedImages.length > 0 && !settings.allowedImages.includes(image)) {
-      throw new ProblemError(400, `image not allowed by node policy: ${image}`);
-    }
-    return image;
+  function coldStart(job: RunJobRequest, image: string, seconds: number): Promise<Sandbox> {
+    const inference = job.sandbox.use_inference && placeInferenceJob;
+    return start({
+      id: job.job_id,
+      name: containerName(job.job_id, settings.nodeSlug),
+      image,
+      labels: { "cynodeai.task_id": job.task_id, "cynodeai.job_id": job.job_id, ...nodeLabel },
+      place: inference ? () => placeInferenceJob(job) : undefined,
+      // The sandbox owns its deadline (decision 14); a little later than ours, so a live worker reports `timeout`.
+      deadlineSeconds: seconds + SANDBOX_DEADLINE_GRACE_SECONDS,
+    });
   }
 
-  type Result = (
-    status: RunJobResponse["status"],
-    exitCode: number,
-    stdout?: string,
-    stderr?: string,
-    truncated?: RunJobResponse["truncated"],
-  ) => RunJobResponse;
+  /** Cleans up after a job off the result's path; shutdown and `settled` wait for it. */
+  function track(cleanup: Promise<unknown>): void {
+    const p = cleanup.catch((err: Error) => log.warn("sandbox removal failed", { error: err.message }));
+    disposals.add(p);
+    void p.finally(() => disposals.delete(p));
+  }
+  const dispose = (sandbox: Sandbox) => track(sandbox.dispose());
 
-  /** Waits for the sandbox's exit (killing it at the deadline) and turns its output into the job's result. */
-  async function collect(
-    proc: { stdout: ReadableStream<Uint8Array>; exited: Promise<number> },
-    stderrStream: ReadableStream<Uint8Array>,
-    seconds: number,
-    self: Active,
-    result: Result,
-  ): Promise<{ res: RunJobResponse }> {
+  /** Runs `work` under the job's timer: at the deadline the job counts as timed out and its sandbox is killed. */
+  async function timed<T>(self: Active, seconds: number, work: Promise<T>): Promise<T> {
     const timer = setTimeout(() => {
       self.timedOut = true;
       void self.kill();
     }, seconds * 1000);
-    const [stdout, stderr, code] = await Promise.all([
-      captureText(proc.stdout, settings.maxOutputBytes),
-      captureText(stderrStream, settings.maxOutputBytes),
-      proc.exited,
-    ]).finally(() => clearTimeout(timer));
-    const truncated = { stdout: stdout.truncated, stderr: stderr.truncated };
-    if (self.canceled) return { res: result("canceled", -1, stdout.text, stderr.text, truncated) };
-    if (self.timedOut) return { res: result("timeout", -1, stdout.text, stderr.text, truncated) };
-    if (code === PODMAN_FAILED) {
-      const why = `sandbox could not be started: ${stderr.text.trim()}`;
-      return { res: result("failed", -1, stdout.text, why, truncated) };
-    }
-    return { res: result(code === 0 ? "completed" : "failed", code, stdout.text, stderr.text, truncated) };
+    return work.finally(() => clearTimeout(timer));
   }
 
-  /** A job in a warm sandbox: its launcher goes to the waiting shell; the sandbox is removed after, off the result's path. */
-  async function runWarm(job: RunJobRequest, warm: WarmSandbox, self: Active, result: Result) {
-    self.name = warm.name;
-    self.warm = true;
-    self.exited = warm.proc.exited;
+  const ended = (self: Active, end: Extract<RunEnd, { kind: "exited" }>): RunEnd =>
+    self.canceled ? { ...end, kind: "canceled" } : self.timedOut ? { ...end, kind: "timeout" } : end;
+
+  /** A job whose command the sandbox's launcher runs (a script, or anything in our image). */
+  async function runLaunched(job: RunJobRequest, image: string, self: Active, seconds: number): Promise<RunEnd> {
+    const kind = warmKind(job, image);
+    const warm = kind && pool?.take(kind);
+    self.warm = !!warm;
+    let sandbox: Sandbox;
     try {
-      if (self.canceled) return result("canceled", -1);
-      const seconds = effectiveTimeoutSeconds(job.sandbox.timeout_seconds, settings.timeouts, maxJobTimeoutSeconds?.());
-      deliver(
-        warm.proc,
-        jobLauncher({ command: job.sandbox.command, env: jobEnv(job, warm.env), timeoutSeconds: seconds }),
-      );
-      return (await collect(warm.proc, warm.stderr, seconds, self, result)).res;
-    } finally {
-      const removal = warm
-        .dispose()
-        .catch((err: Error) => log.warn("warm sandbox removal failed", { error: err.message }));
-      removals.add(removal);
-      void removal.finally(() => removals.delete(removal));
+      sandbox = warm || (await coldStart(job, image, seconds));
+    } catch (err) {
+      if (err instanceof SandboxRejection) throw err;
+      if (self.canceled) return { kind: "canceled" };
+      const placement = err instanceof PlacementError;
+      return {
+        kind: "not-started",
+        why: placement ? err.message : `sandbox could not be started: ${(err as Error).message}`,
+      };
     }
+    self.kill = sandbox.kill;
+    if (self.canceled) {
+      await sandbox.dispose(); // never given its job: gone before the result says so
+      return { kind: "canceled" };
+    }
+    try {
+      const launched: JobToRun = {
+        command: job.sandbox.command,
+        env: jobEnv(job, sandbox.env),
+        timeoutSeconds: seconds,
+      };
+      const outcome = await timed(self, seconds, sandbox.run(launched, settings.maxOutputBytes));
+      return ended(self, { kind: "exited", ...outcome });
+    } finally {
+      dispose(sandbox);
+    }
+  }
+
+  /** Argv as given in an image that may have no shell (attached-run.ts), in its placement if it has one. */
+  async function runDirect(job: RunJobRequest, image: string, self: Active, seconds: number): Promise<RunEnd> {
+    const placement = job.sandbox.use_inference && placeInferenceJob ? await placed(placeInferenceJob(job)) : undefined;
+    if (placement instanceof PlacementError) return { kind: "not-started", why: placement.message };
+    const run = runAttached(
+      podman,
+      {
+        name: containerName(job.job_id, settings.nodeSlug),
+        image,
+        command: job.sandbox.command,
+        env: jobEnv(job, placement?.env),
+        labels: { "cynodeai.task_id": job.task_id, "cynodeai.job_id": job.job_id, ...nodeLabel },
+        limits: settings.limits,
+        workdir: WORKSPACE_DIR,
+        workspace: { target: WORKSPACE_DIR, sizeMb: workspaceMb },
+        mounts: placement?.mounts,
+        pod: placement?.pod,
+        pull: image.startsWith("localhost/") ? "never" : "missing",
+        deadlineSeconds: seconds + SANDBOX_DEADLINE_GRACE_SECONDS,
+      },
+      settings.maxOutputBytes,
+    );
+    self.kill = run.kill;
+    if (self.canceled) await run.kill();
+    const out = await timed(self, seconds, run.done).finally(() => placement && track(placement.release()));
+    if (out.exitCode === PODMAN_FAILED && !self.canceled && !self.timedOut)
+      return { kind: "not-started", why: `sandbox could not be started: ${out.stderr.text.trim()}` };
+    return ended(self, { kind: "exited", ...out });
   }
 
   async function execute(job: RunJobRequest, image: string, self: Active): Promise<RunJobResponse> {
-    const startedAt = rfc3339(now());
-    const name = containerName(job.job_id, settings.nodeSlug);
-    const result: Result = (
-      status,
-      exitCode,
-      stdout = "",
-      stderr = "",
-      truncated = { stdout: false, stderr: false },
-    ) => ({
-      version: 1,
-      task_id: job.task_id,
-      job_id: job.job_id,
-      status,
-      exit_code: exitCode,
-      stdout,
-      stderr,
-      started_at: startedAt,
-      ended_at: rfc3339(now()),
-      truncated,
-    });
-    const kind = warmKind(job, image);
-    const warm = kind && pool?.take(kind);
-    if (warm) return runWarm(job, warm, self, result);
-    const dirs = await createJobDirs(settings.mountRoot, job.job_id, settings.maxDiskMb).catch((err) => {
-      log.error("workspace creation failed", { job_id: job.job_id, error: err });
-      throw new ProblemError(500, "Workspace creation failed");
-    });
-    let placement: Placement | undefined;
+    const startedAt = now();
+    const seconds = effectiveTimeoutSeconds(
+      job.sandbox.timeout_seconds,
+      settings.timeouts,
+      deps.maxJobTimeoutSeconds?.(),
+    );
+    const launched = image === settings.defaultImage || isShellScript(job.sandbox.command);
     try {
-      placement = await (job.sandbox.use_inference && placeInferenceJob ? placeInferenceJob : plain)(job).catch(
-        (err: Error) => {
-          throw new Error(`sandbox placement failed: ${err.message}`);
-        },
-      );
-      if (self.canceled) return result("canceled", -1);
-      const seconds = effectiveTimeoutSeconds(job.sandbox.timeout_seconds, settings.timeouts, maxJobTimeoutSeconds?.());
-      const env = jobEnv(job, placement.env);
-      // One attached `podman run` (not create + start: that costs a second podman process per job). Where the image
-      // has a shell, command and env arrive on stdin in the launcher, so a script of any size runs; an image without
-      // one (its command carries no script) gets its argv as given.
-      const launched = image === settings.defaultImage || isShellScript(job.sandbox.command);
-      const proc = podman.spawn(
-        containerArgs({
-          name,
-          image,
-          command: launched ? LAUNCHER_COMMAND : job.sandbox.command,
-          env: launched ? {} : env,
-          interactive: launched,
-          // Removed by us after its exit: `run --rm` can deadlock with its own cleanup (podman#29646) on a busy host.
-          autoRemove: false,
-          labels: { "cynodeai.task_id": job.task_id, "cynodeai.job_id": job.job_id, [NODE_LABEL]: settings.nodeSlug },
-          limits: settings.limits,
-          pod: placement.pod,
-          workdir: WORKSPACE_DIR,
-          mounts: [{ source: dirs.workspace, target: WORKSPACE_DIR, owned: true }, ...placement.mounts],
-          pull: image.startsWith("localhost/") ? "never" : "missing",
-          // The sandbox owns its deadline (decision 14); a little later than ours, so a live worker reports `timeout`.
-          deadlineSeconds: seconds + SANDBOX_DEADLINE_GRACE_SECONDS,
-        }),
-        launched ? { stdin: "pipe" } : {},
-      );
-      self.exited = proc.exited;
-      if (launched) deliver(proc, jobLauncher({ command: job.sandbox.command, env, timeoutSeconds: seconds }));
-      return (await collect(proc, proc.stderr, seconds, self, result)).res;
+      const end = await (launched ? runLaunched : runDirect)(job, image, self, seconds);
+      return jobResult(job, startedAt, now(), end);
     } catch (err) {
+      if (err instanceof SandboxRejection) throw err;
       log.error("job execution failed", { job_id: job.job_id, error: err });
-      return result("failed", -1, "", (err as Error).message);
-    } finally {
-      await podman.exec(removeContainersArgs([name]));
-      await placement?.release();
-      await dirs.remove();
+      return jobResult(job, startedAt, now(), { kind: "not-started", why: (err as Error).message });
     }
   }
 
@@ -314,20 +241,12 @@ export function createSandboxRunner({
     },
 
     async run(job: RunJobRequest): Promise<RunJobResponse> {
-      jobEnv(job); // validates the request's env before anything is created
-      const image = admit(job);
+      const image = admit(job, settings, new Set(active.keys()));
       const self: Active = {
-        name: containerName(job.job_id, settings.nodeSlug),
         canceled: false,
         timedOut: false,
-        // The container may not exist yet when `podman run` was just spawned: remove until the run has ended.
-        kill: async () => {
-          for (let attempt = 0; attempt < 50; attempt++) {
-            await podman.exec(removeContainersArgs([self.name]));
-            if (!self.exited || (await Promise.race([self.exited.then(() => true), Bun.sleep(200).then(() => false)])))
-              return;
-          }
-        },
+        warm: false,
+        kill: async () => {},
         done: Promise.resolve(),
       };
       active.set(job.job_id, self);
@@ -339,7 +258,7 @@ export function createSandboxRunner({
         job_id: job.job_id,
         status: res.status,
         exit_code: res.exit_code,
-        warm: self.warm === true,
+        warm: self.warm,
         inference: job.sandbox.use_inference === true,
       });
       return res;
@@ -367,20 +286,24 @@ export function createSandboxRunner({
     /** Cancels every running job, waits for their results to settle and removes the warm sandboxes (SIGTERM). */
     async stopAll(): Promise<void> {
       await pool?.stop();
-      const jobs = [...active.values()];
       await Promise.all(
-        jobs.map(async (j) => {
+        [...active.values()].map(async (j) => {
           j.canceled = true;
           await j.kill();
           await j.done;
         }),
       );
-      while (removals.size > 0) await Promise.allSettled([...removals]);
+      await this.settled();
     },
 
-    /** Removes containers and workspaces this node left behind (previous crash). */
+    /** Resolves once what finished jobs left (sandboxes, pods, directories) is cleaned up. */
+    async settled(): Promise<void> {
+      while (disposals.size > 0) await Promise.allSettled([...disposals]);
+    },
+
+    /** Removes containers and job directories this node left behind (previous crash). */
     async removeLeftovers(): Promise<string[]> {
-      const listed = await podman.exec(listContainersArgs({ [NODE_LABEL]: settings.nodeSlug }));
+      const listed = await podman.exec(listContainersArgs(nodeLabel));
       if (listed.exitCode !== 0) throw new Error(`podman ps failed: ${listed.stderr.trim()}`);
       const names = listed.stdout.split("\n").filter(Boolean);
       if (names.length > 0) await podman.exec(removeContainersArgs(names));
@@ -389,3 +312,10 @@ export function createSandboxRunner({
     },
   };
 }
+
+type Extra = { place?: () => Promise<Placement>; deadlineSeconds?: number };
+
+/** A job's placement (e.g. its inference pod) could not be made: the job fails with this reason. */
+class PlacementError extends Error {}
+const placed = (p: Promise<Placement>) =>
+  p.catch((err: Error) => new PlacementError(`sandbox placement failed: ${err.message}`));

@@ -6,7 +6,7 @@ import { createPodman } from "./podman";
 import {
   checkSandboxRuntime,
   checkSubordinateIds,
-  checkWorkspaceMount,
+  checkSandboxIo,
   explainPodmanFailure,
   RuntimeCheckError,
 } from "./runtime-check";
@@ -91,11 +91,11 @@ describe("what the sandbox's isolation needs", () => {
     );
   });
 
-  it("mounts a workspace tmpfs in the mount root, or says the node cannot", async () => {
-    const root = await mkdtemp(join(tmpdir(), "cynode-mount-check-"));
-    await checkWorkspaceMount(root);
+  it("makes a sandbox's FIFOs in the mount root, or says the node cannot", async () => {
+    const root = await mkdtemp(join(tmpdir(), "cynode-io-check-"));
+    await checkSandboxIo(root);
     expect(await readdir(root)).toEqual([]);
-    await expect(checkWorkspaceMount("/proc")).rejects.toThrow();
+    await expect(checkSandboxIo("/proc")).rejects.toThrow();
     const podman = testPodman();
     await ensureSandboxImage(podman);
     const file = join(root, "file");

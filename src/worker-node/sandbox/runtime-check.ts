@@ -1,18 +1,13 @@
 /**
- * Start-up check: what the sandbox needs (subordinate ids for its user namespace, a tmpfs mount for its workspace
- * quota, podman, the image) is there and a tiny container runs with exactly our flags, or we say plainly what is not.
+ * Start-up check: what the sandbox needs (subordinate ids for its user namespace, FIFOs in the mount root, podman,
+ * its service, the image) is there and a tiny container runs through the podman service with exactly our flags and
+ * workspace tmpfs, or we say plainly what is not.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { mountsUnder, mountTmpfs, unmount } from "./workspace";
-import {
-  containerArgs,
-  imageExistsArgs,
-  removeContainersArgs,
-  versionArgs,
-  type ContainerLimits,
-  type Podman,
-} from "./podman";
+import type { ContainerLimits } from "./container-spec";
+import { imageExistsArgs, versionArgs, type Podman } from "./podman";
+import { openSandboxIo } from "./sandbox-io";
 
 export class RuntimeCheckError extends Error {}
 
@@ -52,17 +47,16 @@ export async function checkSubordinateIds(files = ["/etc/subuid", "/etc/subgid"]
   }
 }
 
-/** The workspace quota is a tmpfs mounted by the node, which needs root (CAP_SYS_ADMIN). */
-export async function checkWorkspaceMount(mountRoot: string): Promise<void> {
+/** A sandbox's streams are FIFOs in the mount root, owned by the sandboxes' root: the node must be able to make them. */
+export async function checkSandboxIo(mountRoot: string): Promise<void> {
   const dir = await mkdtemp(join(mountRoot, ".check-"));
   try {
-    await mountTmpfs(dir, 1);
+    (await openSandboxIo(dir)).close();
   } catch (err) {
     throw new RuntimeCheckError(
-      `cannot mount the size-limited tmpfs that holds each job's /workspace (the node must run as root): ${(err as Error).message}`,
+      `cannot make a sandbox's FIFOs under ${mountRoot} (the node must run as root): ${(err as Error).message}`,
     );
   } finally {
-    for (const m of await mountsUnder(dir)) await unmount(m);
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -74,7 +68,7 @@ export type RuntimeCheckOptions = {
   /** Builds the image when it is missing, if this node can (source tree present). */
   buildImage?: () => Promise<void>;
   name?: string;
-  /** Checked when given: the host can mount the workspace tmpfs there. */
+  /** Checked when given: the node can make a sandbox's FIFOs there. */
   mountRoot?: string;
   /** Where the subordinate ids are read (tests point elsewhere). */
   subordinateIdFiles?: string[];
@@ -95,7 +89,7 @@ export async function checkSandboxRuntime({
     throw new RuntimeCheckError(`podman is not usable (apt-get install podman runc): ${version.stderr.trim()}`);
   }
   await checkSubordinateIds(subordinateIdFiles);
-  if (mountRoot) await checkWorkspaceMount(mountRoot);
+  if (mountRoot) await checkSandboxIo(mountRoot);
   if ((await podman.exec(imageExistsArgs(image))).exitCode !== 0) {
     if (!buildImage)
       throw new RuntimeCheckError(
@@ -105,11 +99,10 @@ export async function checkSandboxRuntime({
       throw new RuntimeCheckError(`sandbox image ${image} is missing and building it failed: ${err.message}`);
     });
   }
-  // Removed by us, not `--rm`: that can deadlock with its own cleanup on a busy host (podman#29646).
-  const probe = await podman.exec(
-    containerArgs({ name, image, command: ["true"], env: {}, labels: {}, limits, autoRemove: false }),
-  );
-  await podman.exec(removeContainersArgs([name]));
-  if (probe.exitCode !== 0) throw new RuntimeCheckError(explainPodmanFailure(probe.stderr, podman.containersConf));
+  const probe = { name, image, command: ["true"], env: {}, labels: {}, limits, workspace: { target: "/w", sizeMb: 1 } };
+  const exitCode = await podman.api.run(probe).then(podman.api.wait, (err: Error) => {
+    throw new RuntimeCheckError(explainPodmanFailure(err.message, podman.containersConf));
+  });
+  if (exitCode !== 0) throw new RuntimeCheckError(`a sandbox container running \`true\` exited ${exitCode}`);
   return version.stdout.trim();
 }

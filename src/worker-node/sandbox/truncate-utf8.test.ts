@@ -21,7 +21,12 @@ describe("utf8Boundary", () => {
 
 describe("captureText", () => {
   it("returns small output untouched", async () => {
-    expect(await captureText(streamOf(enc("héllo\n")), 100)).toEqual({ text: "héllo\n", truncated: false });
+    expect(await captureText(streamOf(enc("héllo\n")), 100)).toEqual({
+      text: "héllo\n",
+      truncated: false,
+      marked: false,
+      trailer: "",
+    });
   });
 
   it("truncates at the cap on a character boundary across chunks and flags it", async () => {
@@ -32,6 +37,29 @@ describe("captureText", () => {
   });
 
   it("does not flag output of exactly the cap", async () => {
-    expect(await captureText(streamOf(enc("abcd")), 4)).toEqual({ text: "abcd", truncated: false });
+    expect(await captureText(streamOf(enc("abcd")), 4)).toMatchObject({ text: "abcd", truncated: false });
+  });
+
+  it("stops at an end mark split across chunks, and reads the rest of its line when asked", async () => {
+    const out = await captureText(streamOf(enc("job out"), enc("putMA"), enc("RK"), enc("later")), 100, {
+      mark: "MARK",
+    });
+    expect(out).toEqual({ text: "job output", truncated: false, marked: true, trailer: "" });
+    const err = streamOf(enc("oops\nMARK 1"), enc("37\nnot read"));
+    expect(await captureText(err, 100, { mark: "MARK ", line: true })).toEqual({
+      text: "oops\n",
+      truncated: false,
+      marked: true,
+      trailer: "137",
+    });
+  });
+
+  it("finds the mark past the cap, and keeps a mark-like tail when the stream ends without one", async () => {
+    const big = await captureText(streamOf(enc("x".repeat(50)), enc("yyMARK")), 10, { mark: "MARK" });
+    expect(big).toEqual({ text: "x".repeat(10), truncated: true, marked: true, trailer: "" });
+    expect(await captureText(streamOf(enc("endsMA")), 100, { mark: "MARK" })).toMatchObject({
+      text: "endsMA",
+      marked: false,
+    });
   });
 });

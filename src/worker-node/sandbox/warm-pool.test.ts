@@ -1,11 +1,13 @@
 import { afterEach, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
+import { readdir } from "node:fs/promises";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
-import { jobLauncher } from "./launcher";
-import { createSandboxRunner, deliver, NODE_LABEL, type SandboxRunner, WORKSPACE_DIR } from "./run-job";
+import { WORKSPACE_DIR } from "./admission";
+import { createJobDirs } from "./job-dirs";
+import { createSandboxRunner, NODE_LABEL, type SandboxRunner, WARM_LABEL } from "./run-job";
+import { afterMark, startSandbox } from "./sandbox";
 import { ensureSandboxImage, SANDBOX_IMAGE, testPodman, testSettings } from "./test-sandbox";
 import { createWarmPool } from "./warm-pool";
-import { afterMark, startWarmSandbox, WARM_LABEL } from "./warm-sandbox";
 
 // Real containers on a shared, busy host.
 setDefaultTimeout(120_000);
@@ -123,38 +125,42 @@ describe("warm single-use sandboxes (real podman)", () => {
 });
 
 describe("a warm sandbox's own deadline", () => {
+  /** A sandbox as the pool starts it: no job yet, so no podman deadline. */
+  async function warmSandbox(image = SANDBOX_IMAGE) {
+    const settings = await testSettings();
+    const id = `warm-${crypto.randomUUID()}`;
+    return {
+      settings,
+      start: startSandbox(podman, {
+        name: `cynodeai-${id}`,
+        image,
+        labels: { [NODE_LABEL]: settings.nodeSlug, [WARM_LABEL]: "1" },
+        limits: settings.limits,
+        workdir: WORKSPACE_DIR,
+        workspaceMb: 16,
+        dirs: await createJobDirs(settings.mountRoot, id),
+      }),
+    };
+  }
+
   it("dies at its job's timeout with no worker killing it", async () => {
-    const settings = await testSettings({ maxDiskMb: 16 });
-    const warm = await startWarmSandbox({
-      podman,
-      nodeLabel: { [NODE_LABEL]: settings.nodeSlug },
-      image: SANDBOX_IMAGE,
-      mountRoot: settings.mountRoot,
-      maxDiskMb: 16,
-      limits: settings.limits,
-      workdir: WORKSPACE_DIR,
-    });
+    const { settings, start } = await warmSandbox();
+    const warm = await start;
     try {
-      deliver(warm.proc, jobLauncher({ command: ["sh", "-c", "echo go; sleep 120"], env: {}, timeoutSeconds: 1 }));
-      expect(await warm.proc.exited).toBe(137);
-      expect(await new Response(warm.proc.stdout).text()).toBe("go\n");
+      const outcome = await warm.run({ command: ["sh", "-c", "echo go; sleep 120"], env: {}, timeoutSeconds: 1 }, 1024);
+      expect(outcome).toMatchObject({ exitCode: 137, stdout: { text: "go\n" } });
+      expect(await warm.exited).toBe(137);
     } finally {
       await warm.dispose();
     }
     expect(await warmIds(settings.nodeSlug)).toEqual([]);
   });
 
-  it("reports podman's own failure instead of a ready mark", async () => {
-    const settings = await testSettings();
-    const start = startWarmSandbox({
-      podman,
-      nodeLabel: { [NODE_LABEL]: settings.nodeSlug },
-      image: "localhost/cynode-no-such-image:latest",
-      mountRoot: settings.mountRoot,
-      limits: settings.limits,
-      workdir: WORKSPACE_DIR,
-    });
+  it("reports podman's own failure instead of a ready mark, and leaves nothing behind", async () => {
+    const { settings, start } = await warmSandbox("localhost/cynode-no-such-image:latest");
     await expect(start).rejects.toThrow("cynode-no-such-image");
+    expect(await warmIds(settings.nodeSlug)).toEqual([]);
+    expect(await readdir(settings.mountRoot)).toEqual([]);
   });
 });
 

@@ -168,9 +168,9 @@ describe("POST /v1/worker/jobs:run — real podman", () => {
   });
 
   it("cancels a running job via POST /v1/worker/jobs/{job_id}:cancel", async () => {
-    const body = jobBody("touch /workspace/started; sleep 60");
+    const body = jobBody("touch /run/cynode-io/started; sleep 60");
     const running = post(WORKER_API.runJob, body);
-    const flag = join(settings.mountRoot, body.job_id, "workspace", "started");
+    const flag = join(settings.mountRoot, body.job_id, "io", "started");
     while (!(await Bun.file(flag).exists())) await Bun.sleep(20);
     const cancel = await post(WORKER_API.cancelJob(body.job_id), "");
     expect(await cancel.json()).toEqual({ job_id: body.job_id, canceled: true });

@@ -10,6 +10,7 @@ import { mountApiReference } from "../../lib/api-reference";
 import { mountMetrics } from "../../lib/metrics-route";
 import { HEALTH_DOCS } from "../../lib/health-docs";
 import { notFoundHandler, ProblemError, problemHandler } from "../../lib/http-problem";
+import { SandboxRejection, type RejectionKind } from "../sandbox/admission";
 import type { Logger } from "../../lib/log";
 import { assertStorable, schemaProblem, storablePathAndQuery } from "../../lib/storable-input";
 import { describeRoute } from "../../lib/openapi";
@@ -25,6 +26,13 @@ export const BAD_BODY = "Invalid request body";
 const COMMAND_REQUIRED = "sandbox.command is required when job_spec_json is not set";
 const IDS_REQUIRED = "task_id and job_id are required";
 const TEXT = { "content-type": "text/plain; charset=utf-8" };
+/** The HTTP answer to each way the sandbox runner refuses a job. */
+const REJECTION_STATUS: Record<RejectionKind, 400 | 409 | 500 | 503> = {
+  invalid: 400,
+  duplicate: 409,
+  full: 503,
+  internal: 500,
+};
 const tags = ["jobs"];
 const DOCS = {
   run: describeRoute({
@@ -120,7 +128,7 @@ export function createWorkerApi({
       const ended = metrics.runStarted();
       const result = await runner.run(parsed.output).catch((err: unknown) => {
         ended("error");
-        throw err;
+        throw err instanceof SandboxRejection ? new ProblemError(REJECTION_STATUS[err.kind], err.message) : err;
       });
       ended(result.status);
       return c.json(result);

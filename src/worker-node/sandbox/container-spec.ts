@@ -1,0 +1,54 @@
+/**
+ * What a sandbox container is, whichever way podman is asked for it: the typed spec both the command line
+ * (`containerArgs` in podman.ts) and the libpod API (`createBody` in libpod.ts) are built from, and the checks
+ * that keep anything podman could misread out of it.
+ */
+export type Mount = { source: string; target: string; readOnly?: boolean };
+export type ContainerLimits = { pids: number; memoryMb: number; cpus: number };
+
+/** Everything a sandbox container is started with; `pod` joins a pod (its network) instead of `--network=none`. */
+export type ContainerSpec = {
+  name: string;
+  image: string;
+  command: string[];
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  limits: ContainerLimits;
+  workdir?: string;
+  mounts?: Mount[];
+  tmpfsMb?: number;
+  /** A size-limited tmpfs (the disk quota): charged to the container's memory, never on the host's disk. */
+  workspace?: { target: string; sizeMb: number };
+  pod?: string;
+  pull?: "never" | "missing";
+  /** podman's own `--timeout`: conmon kills the container then, even if the worker that started it is dead. */
+  deadlineSeconds?: number;
+  /** false: the caller removes the container after reading its exit (the result need not wait for removal). */
+  autoRemove?: boolean;
+};
+
+/**
+ * The sandboxes' user namespace: uid/gid 0-65535 inside are 2147483647+ on the host, the range `.ci/bootstrap.sh`
+ * reserves for `containers` in /etc/subuid and /etc/subgid. A fixed map, not `--userns=auto`: podman 4.3's automatic
+ * allocation locks every container while holding the layer store and deadlocks with a concurrent cleanup.
+ */
+export const SANDBOX_ID_BASE = 2147483647;
+export const SANDBOX_ID_COUNT = 65536;
+export const USERNS_FLAGS = [
+  `--uidmap=0:${SANDBOX_ID_BASE}:${SANDBOX_ID_COUNT}`,
+  `--gidmap=0:${SANDBOX_ID_BASE}:${SANDBOX_ID_COUNT}`,
+];
+
+const SAFE_MOUNT_PATH = /^\/[^,:\n]*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Refuses an image, env name or mount path that podman would misread as a flag or an option list. */
+export function checkSpec(spec: ContainerSpec): void {
+  if (spec.image.startsWith("-")) throw new Error(`invalid image name: ${spec.image}`);
+  for (const m of spec.mounts ?? [])
+    if (!SAFE_MOUNT_PATH.test(m.source) || !SAFE_MOUNT_PATH.test(m.target))
+      throw new Error(`unsafe mount path: ${m.source}`);
+  // A bare `--env NAME` would copy podman's own environment into the container.
+  for (const k of Object.keys(spec.env))
+    if (!ENV_NAME.test(k)) throw new Error(`invalid environment variable name: ${k}`);
+}
