@@ -126,8 +126,23 @@ async function exposeRelay(relayDir: string): Promise<void> {
   await chmod(join(relayDir, RELAY_SOCKET), 0o666).catch(() => {});
 }
 
-/** Readiness probes, 100 ms apart (plus podman's own time), before a sidecar counts as failed. */
-const READINESS_ATTEMPTS = 100;
+/** Readiness probes, 50 ms apart, before a sidecar that still runs counts as failed. */
+const READINESS_ATTEMPTS = 200;
+const READINESS_INTERVAL_MS = 50;
+
+/** Whether the proxy answers `/healthz` on its socket, probed from the host (the run dir is a host directory). */
+async function answers(socket: string): Promise<boolean> {
+  try {
+    const res = await fetch("http://sidecar/healthz", {
+      unix: socket,
+      signal: AbortSignal.timeout(1000),
+    } as RequestInit);
+    await res.body?.cancel();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
 
 export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
   const { podman } = deps;
@@ -139,17 +154,19 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
     if (r.exitCode !== 0) throw new Error(`${name}: ${r.stderr.trim()}`);
   }
 
-  const probe = (sidecar: string, url: string) =>
-    podman.exec(["exec", sidecar, "/inference-proxy", "--healthcheck-url", url]);
-
-  /** Both listeners must answer. Only the probe's own "not yet" (exit 1) keeps the wait going; any other failure
-   * (the sidecar stopped, no probe binary) ends it at once. */
-  async function waitUntilReady(sidecar: string): Promise<void> {
+  /**
+   * The proxy opens its TCP listener before its socket (listeners.ts), so a socket that answers means both do. A
+   * sidecar that stops ends the wait at once.
+   */
+  async function waitUntilReady(sidecar: string, runDir: string): Promise<void> {
+    const socket = join(runDir, PROXY_SOCKET.slice(SANDBOX_RUN_DIR.length + 1));
+    const stopped = podman.api.wait(sidecar).then(
+      () => true,
+      () => true,
+    );
     for (let attempt = 0; attempt < READINESS_ATTEMPTS; attempt++) {
-      const tcp = await probe(sidecar, `http://${PROXY_TCP}/healthz`);
-      if (tcp.exitCode === 0 && (await probe(sidecar, `unix:${PROXY_SOCKET}`)).exitCode === 0) return;
-      if (tcp.exitCode !== 1 && tcp.exitCode !== 0) break;
-      await sleep(100);
+      if (await answers(socket)) return;
+      if (await Promise.race([stopped, sleep(READINESS_INTERVAL_MS).then(() => false)])) break;
     }
     const logs = await podman.exec(["logs", "--tail=20", sidecar]);
     throw new Error(
@@ -180,7 +197,7 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
           labels,
         }),
       );
-      await waitUntilReady(sidecar);
+      await waitUntilReady(sidecar, runDir);
     } catch (err) {
       await release();
       throw err;

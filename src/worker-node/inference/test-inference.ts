@@ -61,6 +61,7 @@ export async function startInferenceRunner(o: InferenceRunnerOptions) {
       return (pods.stdout + containers.stdout).split("\n").filter(Boolean);
     },
     async stop() {
+      await runner.stopAll();
       await relay.stop();
       await rm(relayDir, { recursive: true, force: true });
     },

@@ -57,7 +57,17 @@ async function launch(opts: ServiceOptions, socket: string): Promise<Bun.Subproc
 
 const alive = (p: Bun.Subprocess) => p.exitCode === null && p.signalCode === null;
 
+/** One service per podman binary and environment in this process, however many adapters use it. */
+const services = new Map<string, PodmanService>();
+
 export function createPodmanService(opts: ServiceOptions): PodmanService {
+  const key = JSON.stringify([opts.bin, opts.env]);
+  const shared = services.get(key) ?? startable(opts, () => services.delete(key));
+  services.set(key, shared);
+  return shared;
+}
+
+function startable(opts: ServiceOptions, forget: () => void): PodmanService {
   let dir: Promise<string> | undefined;
   let proc: Bun.Subprocess | undefined;
   /** One (re)start at a time: callers arriving meanwhile wait for it. */
@@ -75,6 +85,7 @@ export function createPodmanService(opts: ServiceOptions): PodmanService {
       return starting;
     },
     async close() {
+      forget();
       await starting?.catch(() => {});
       proc?.kill("SIGTERM");
       await proc?.exited;

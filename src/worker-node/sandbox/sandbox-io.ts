@@ -4,9 +4,9 @@
  * job's output straight from the FIFOs, sees the job's end from marks the launcher prints after it, and hands the
  * job over by writing its launcher into the directory and one line on the sandbox's stdin.
  *
- * Who holds which end decides what an end of file means: the worker keeps a writer on `out` and `err` until the
- * sandbox has opened them (its ready mark), so from then on their EOF means every process of the sandbox is gone;
- * and it holds `in` open read-write until the hand-over, so a sandbox whose worker died reads EOF and exits.
+ * The worker holds every FIFO open read-write while the sandbox lives: the sandbox's opens never block, its writes
+ * never meet a FIFO without a reader (however late Bun opens its own), and `out`/`err` reach their end only once
+ * the worker lets go after the sandbox exited. A sandbox whose worker died reads EOF on `in` and exits.
  */
 import { chown, closeSync, constants, openSync, writeSync } from "node:fs";
 import { promisify } from "node:util";
@@ -23,11 +23,9 @@ export type SandboxIo = {
   /** Opened (and closed at their end or cancel) by Bun itself. */
   stdout: ReadableStream<Uint8Array>;
   stderr: ReadableStream<Uint8Array>;
-  /** The sandbox has opened its ends: from now on the streams end when it does. */
-  connected(): void;
   /** Writes the job's launcher and tells the waiting sandbox to run it. */
   handOver(launcher: string | Uint8Array): Promise<void>;
-  /** Drops the worker's own ends still held. */
+  /** Lets go of the worker's own ends: once the sandbox is gone too, the streams end. */
   close(): void;
 };
 
@@ -55,7 +53,6 @@ export async function openSandboxIo(dir: string): Promise<SandboxIo> {
   return {
     stdout: Bun.file(paths[1]!).stream(),
     stderr: Bun.file(paths[2]!).stream(),
-    connected: () => drop("out", "err"),
     async handOver(launcher) {
       await Bun.write(join(dir, LAUNCHER_FILE), launcher);
       const input = held.get("in");

@@ -113,7 +113,8 @@ export async function startSandbox(podman: Podman, plan: SandboxPlan): Promise<S
     // Whichever loses the race settles later, unobserved.
     for (const p of [stopped, ready]) p.catch(() => {});
     const stderr = await Promise.race([ready, stopped]);
-    io.connected();
+    // Without its marks (killed, timed out), a job's output ends when the sandbox is gone and the worker lets go.
+    void exited.then(() => io.close());
     return sandboxHandle(podman, plan, { io, stderr, exited, release });
   } catch (err) {
     if (exited) await podman.api.remove(plan.name).catch(() => {});
