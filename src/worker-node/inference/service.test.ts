@@ -7,7 +7,7 @@ import { startOllamaTestServer, type OllamaTestServer } from "../../testing/olla
 import { loadNodeConfig } from "../config";
 import { testPodman } from "../sandbox/test-sandbox";
 import { prepareInference, type InferenceDeps } from "./service";
-import { ensureProxyImage, hostAddress, PROXY_IMAGE } from "./test-inference";
+import { ensureProxyImage, hostAddress, PROXY_IMAGE } from "../../testing/inference-runner";
 
 setDefaultTimeout(60_000);
 const podman = testPodman();

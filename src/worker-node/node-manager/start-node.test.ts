@@ -12,7 +12,7 @@ import { dispatchableNodes } from "../../orchestrator/db/nodes";
 import { startOllamaTestServer, type OllamaTestServer } from "../../testing/ollama-test-server";
 import { createTestDatabase, type TestDatabase } from "../../testing/test-db";
 import { loadNodeConfig } from "../config";
-import { ensureProxyImage } from "../inference/test-inference";
+import { ensureProxyImage } from "../../testing/inference-runner";
 import { ensureSandboxImage, testPodman } from "../sandbox/test-sandbox";
 import { startNode } from "./start-node";
 
