@@ -4,9 +4,9 @@
  * warm pool fills.
  */
 import { createInferencePlacement, removeLeftoverPods } from "../inference/pod";
-import { prepareInference, type InferenceService } from "../inference/service";
-import { createNodeMetrics, type NodeMetrics } from "../metrics";
-import { createSandboxRunner, type SandboxRunner } from "../sandbox/run-job";
+import { prepareInference } from "../inference/service";
+import { createNodeMetrics } from "../metrics";
+import { createSandboxRunner } from "../sandbox/run-job";
 import type { NodeContext } from "./node-context";
 import type { SandboxRuntime } from "./sandbox-runtime";
 
@@ -17,19 +17,11 @@ export type SandboxServicesOptions = {
   ollamaContainer?: string;
 };
 
-export type SandboxServices = {
-  metrics: NodeMetrics;
-  inference: InferenceService;
-  runner: SandboxRunner;
-  /** Stops every sandbox (ending the requests that wait on them), then inference. */
-  stop(): Promise<void>;
-};
-
 export async function startSandboxServices(
   { config, state, log, now }: NodeContext,
   { podman, settings }: SandboxRuntime,
   o: SandboxServicesOptions = {},
-): Promise<SandboxServices> {
+) {
   // The runner (created below, after inference) tells its warm pool's size at scrape time.
   let warmSandboxes = () => 0;
   const metrics = createNodeMetrics({ warmPoolSize: () => warmSandboxes() });
@@ -68,7 +60,8 @@ export async function startSandboxServices(
     metrics,
     inference,
     runner,
-    async stop() {
+    /** Stops every sandbox (ending the requests that wait on them), then inference. */
+    async stop(): Promise<void> {
       await runner.stopAll();
       await inference.stop();
     },

@@ -29,10 +29,14 @@ export type NodeDeps = SandboxServicesOptions & {
 };
 
 export type RunningNode = {
+  /** The Worker API's URL as the orchestrator was told it, and the port it listens on. */
   workerApiUrl: string;
   port: number;
+  /** The orchestrator's config the node applied and acked. */
   configVersion: string;
+  /** Sends a capability report now (the periodic ones go on). */
   reportNow(): Promise<void>;
+  /** Readiness says "shutting down"; then every part stops, the telemetry store last. */
   stop(): Promise<void>;
 };
 
