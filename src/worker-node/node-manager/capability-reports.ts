@@ -1,7 +1,7 @@
 /**
- * Capability reports (contracts 3.1 step 9, 2.1): the report of this moment (registration sends one too), and after
- * the ack one report at once, then one per `capability_report_interval_seconds`. A periodic report that fails is
- * logged; the next one tries again.
+ * Capability reports (contracts 3.1 steps 4 and 9, 2.1): the report of this moment (registration sends one too),
+ * and after the ack one report at once, then one per `capability_report_interval_seconds`. A periodic report that
+ * fails is logged; the next one tries again.
  */
 import type { NodeCapabilityReport } from "../../contracts/node-payloads";
 import type { InferenceService } from "../inference/service";

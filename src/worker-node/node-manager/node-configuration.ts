@@ -1,6 +1,6 @@
 /**
- * The orchestrator's configuration (contracts 3.1 steps 5-7, 2.5): fetch it, apply it, start the inference it asks
- * for, then ack `applied`. A step that fails acks `failed` with its reason and ends the start.
+ * The orchestrator's configuration (contracts 3.1 steps 6, 8 and 9, 2.5): fetch it, apply it, start the inference
+ * it asks for, then ack `applied`. A step that fails acks `failed` with its reason and ends the start.
  */
 import type { NodeConfigAck, NodeConfigurationPayload } from "../../contracts/node-payloads";
 import { rfc3339 } from "../../lib/rfc3339";

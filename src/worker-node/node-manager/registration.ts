@@ -1,5 +1,5 @@
 /**
- * Registration (contracts 3.1 steps 3-4): the capability report with the PSK. An orchestrator that answers and
+ * Registration (contracts 3.1 steps 4-5): the capability report with the PSK. An orchestrator that answers and
  * refuses ends the start at once; one that does not answer yet is retried every second until the connect timeout.
  */
 import type { NodeCapabilityReport } from "../../contracts/node-payloads";

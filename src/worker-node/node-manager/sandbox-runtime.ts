@@ -1,5 +1,5 @@
 /**
- * The sandbox runtime before anything runs (contracts 3.1 step 1): the mount root, podman with our containers.conf,
+ * The sandbox runtime before anything runs (contracts 3.1 step 3): the mount root, podman with our containers.conf,
  * the node's images, then the start-up check that podman runs a container with our isolation and limits.
  */
 import type { NodeConfig } from "../config";

@@ -1,7 +1,7 @@
 /**
- * The services jobs run on (contracts 3.1 step 8 prepared, not yet started): the node's metrics, its inference side,
- * and the sandbox runner whose inference jobs get pods; what a previous run of this node left is removed, then the
- * warm pool fills.
+ * The services jobs run on: the node's metrics, its inference side (contracts 3.1 step 8, prepared here and started
+ * with the config) and the sandbox runner whose inference jobs get pods. What a previous run of this node left is
+ * removed, then the warm pool fills.
  */
 import { createInferencePlacement, removeLeftoverPods } from "../inference/pod";
 import { prepareInference } from "../inference/service";

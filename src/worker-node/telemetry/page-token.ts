@@ -1,4 +1,4 @@
-/** The Worker Telemetry API's opaque page tokens: an offset into the query's rows, nothing a client can forge into more. */
+/** The Worker Telemetry API's opaque page tokens: an offset into the query's rows. */
 
 export const pageToken = (offset: number) => Buffer.from(JSON.stringify({ o: offset })).toString("base64url");
 

@@ -1,4 +1,4 @@
-/** The telemetry store's reads for the Worker Telemetry API: containers (newest first) and log events (in time order). */
+/** The telemetry store's reads for the Worker Telemetry API: containers, newest first; log events, in time order. */
 import type { Database } from "bun:sqlite";
 import {
   LOGS_MAX_BYTES,
