@@ -3,8 +3,20 @@
  * its argv in one attached `podman run`, its env on podman's command line, its output read until podman exits.
  * Removed after its exit (not `run --rm`, which can deadlock with its own cleanup: podman#29646).
  */
+import type { RunJobRequest } from "../../contracts/worker-api";
+import { jobEnv, WORKSPACE_DIR } from "./admission";
 import type { ContainerSpec } from "./container-spec";
+import {
+  containerName,
+  jobLabels,
+  PlacementError,
+  placed,
+  SANDBOX_DEADLINE_GRACE_SECONDS,
+  type RunnerContext,
+} from "./job-sandbox";
+import { PODMAN_FAILED, type RunEnd } from "./job-result";
 import { containerArgs, removeContainersArgs, type Podman } from "./podman";
+import { endOf, underTimeout, type RunningJob } from "./running-job";
 import { captureText, type Captured } from "./truncate-utf8";
 
 export type AttachedRun = {
@@ -35,4 +47,38 @@ export function runAttached(podman: Podman, spec: ContainerSpec, maxOutputBytes:
       }
     },
   };
+}
+
+/** The job's argv as given, in its placement (an inference pod) if it has one. */
+export async function runAttachedJob(
+  ctx: RunnerContext,
+  job: RunJobRequest,
+  image: string,
+  seconds: number,
+  self: RunningJob,
+): Promise<RunEnd> {
+  const place = job.sandbox.use_inference ? ctx.placeInferenceJob : undefined;
+  const placement = place && (await placed(place(job)));
+  if (placement instanceof PlacementError) return { kind: "not-started", why: placement.message };
+  const spec: ContainerSpec = {
+    name: containerName(job.job_id, ctx.nodeSlug),
+    image,
+    command: job.sandbox.command,
+    env: jobEnv(job, placement?.env),
+    labels: jobLabels(job, ctx.nodeSlug),
+    limits: ctx.limits,
+    workdir: WORKSPACE_DIR,
+    workspace: { target: WORKSPACE_DIR, sizeMb: ctx.workspaceMb },
+    mounts: placement?.mounts,
+    pod: placement?.pod,
+    pull: image.startsWith("localhost/") ? "never" : "missing",
+    deadlineSeconds: seconds + SANDBOX_DEADLINE_GRACE_SECONDS,
+  };
+  const run = runAttached(ctx.podman, spec, ctx.maxOutputBytes);
+  self.kill = run.kill;
+  if (self.canceled) await run.kill();
+  const out = await underTimeout(self, seconds, run.done).finally(() => placement && ctx.track(placement.release()));
+  if (out.exitCode === PODMAN_FAILED && !self.canceled && !self.timedOut)
+    return { kind: "not-started", why: `sandbox could not be started: ${out.stderr.text.trim()}` };
+  return endOf(self, { kind: "exited", ...out });
 }
