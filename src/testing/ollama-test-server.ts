@@ -78,6 +78,29 @@ function tagsBody(models: string[], now: Date) {
   };
 }
 
+/** A reply as Ollama streams it: one NDJSON line per chunk, then the `done` line. */
+function streamedReply(
+  chunks: string[],
+  piece: (text: string, done: boolean) => unknown,
+  o: { delay: number; beforeChunk?: (index: number) => Promise<void> },
+): Response {
+  const encoder = new TextEncoder();
+  const line = (value: unknown) => encoder.encode(goJson(value) + "\n");
+  const stream = new ReadableStream({
+    async start(controller) {
+      for (const [i, chunk] of chunks.entries()) {
+        await o.beforeChunk?.(i);
+        if (i > 0) await sleep(o.delay);
+        controller.enqueue(line(piece(chunk, false)));
+      }
+      await o.beforeChunk?.(chunks.length);
+      controller.enqueue(line(piece("", true)));
+      controller.close();
+    },
+  });
+  return new Response(stream, { headers: { "content-type": "application/x-ndjson" } });
+}
+
 export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}): Promise<OllamaTestServer> {
   const models = opts.models ?? ["qwen3.5:0.8b"];
   const now = opts.now ?? (() => new Date());
@@ -103,21 +126,7 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
       await sleep(delay);
       return json(piece(reply, true));
     }
-    const chunks = replyChunks(reply);
-    const encoder = new TextEncoder();
-    const stream = new ReadableStream({
-      async start(controller) {
-        for (const [i, chunk] of chunks.entries()) {
-          await opts.beforeChunk?.(i);
-          if (i > 0) await sleep(delay);
-          controller.enqueue(encoder.encode(goJson(piece(chunk, false)) + "\n"));
-        }
-        await opts.beforeChunk?.(chunks.length);
-        controller.enqueue(encoder.encode(goJson(piece("", true)) + "\n"));
-        controller.close();
-      },
-    });
-    return new Response(stream, { headers: { "content-type": "application/x-ndjson" } });
+    return streamedReply(replyChunks(reply), piece, { delay, beforeChunk: opts.beforeChunk });
   };
 
   const fetch = async (req: Request): Promise<Response> => {
