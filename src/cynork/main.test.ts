@@ -2,21 +2,17 @@ import { describe, expect, it } from "bun:test";
 import { join } from "node:path";
 import { useCynorkFixture } from "../testing/cynork-fixture";
 import { PASSWORD } from "../testing/gateway-fixture";
+import { runToExit } from "../testing/run-to-exit";
 import { finishTaskAsNode } from "./finish-task-as-node";
 
 /** The real process: exit codes, stdin and env exactly as a shell sees them; the fixture's dir is its HOME. */
 const f = useCynorkFixture();
 
-async function spawnCynork(argv: string[], opts: { stdin?: string; env?: Record<string, string> } = {}) {
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "main.ts"), ...argv], {
+const spawnCynork = (argv: string[], opts: { stdin?: string; env?: Record<string, string> } = {}) =>
+  runToExit(["bun", join(import.meta.dir, "main.ts"), ...argv], {
     env: { PATH: process.env.PATH!, HOME: f.dir, CYNORK_GATEWAY_URL: f.server.url.href, ...opts.env },
-    stdin: new TextEncoder().encode(opts.stdin ?? ""),
-    stdout: "pipe",
-    stderr: "pipe",
+    stdin: opts.stdin ?? "",
   });
-  const [stdout, stderr] = [new Response(proc.stdout).text(), new Response(proc.stderr).text()];
-  return { code: await proc.exited, stdout: await stdout, stderr: await stderr };
-}
 
 describe("cynork process", () => {
   it("exits with the documented codes", async () => {
