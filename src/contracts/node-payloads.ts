@@ -5,12 +5,6 @@
 import * as v from "valibot";
 import { LIMITS, List, Text, Timestamp as RequestTime } from "./storable";
 
-export const CONTROL_PLANE_API = {
-  register: "/v1/nodes/register",
-  config: "/v1/nodes/config",
-  capability: "/v1/nodes/capability",
-} as const;
-
 /** Reference error details, also used as schema messages so a failed parse yields the documented detail. */
 export const NODE_ERRORS = {
   badBody: "Invalid request body",

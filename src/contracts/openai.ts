@@ -5,8 +5,6 @@
  */
 import * as v from "valibot";
 
-export const OPENAI_API = { models: "/v1/models", chatCompletions: "/v1/chat/completions" } as const;
-
 // ---- errors: `{error:{message,type,param,code}}`, never problem+json on these routes ----
 
 export const OpenAIError = v.object({
@@ -94,9 +92,6 @@ export type ChatCompletionChunk = v.InferOutput<typeof ChatCompletionChunk>;
 export const SSE_DONE = "[DONE]";
 
 // ---- Ollama /api/chat, as forwarded by the Worker API's inference route ----
-
-/** Bearer-protected Worker API route: an Ollama `/api/chat` body in, Ollama's answer (NDJSON when streamed) out. */
-export const WORKER_INFERENCE_API = { chat: "/v1/worker/inference:chat" } as const;
 
 export const OllamaChatRequest = v.looseObject({
   model: v.pipe(v.string(), v.nonEmpty("model is required")),

@@ -5,14 +5,6 @@
 import * as v from "valibot";
 import { NodeCapabilityReport } from "./node-payloads";
 
-export const TELEMETRY_API = {
-  nodeInfo: "/v1/worker/telemetry/node:info",
-  nodeStats: "/v1/worker/telemetry/node:stats",
-  containers: "/v1/worker/telemetry/containers",
-  container: (id: string) => `/v1/worker/telemetry/containers/${encodeURIComponent(id)}`,
-  logs: "/v1/worker/telemetry/logs",
-} as const;
-
 export const CONTAINER_KINDS = ["managed", "sandbox"] as const;
 export const LOG_SOURCE_KINDS = ["service", "container"] as const;
 export const SERVICE_NAMES = ["node_manager", "worker_api"] as const;

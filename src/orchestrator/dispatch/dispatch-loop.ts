@@ -6,10 +6,10 @@
  * job back to the queue for another node (decision 13). One log line per dispatch.
  */
 import * as v from "valibot";
+import type { NodeCapabilityReport } from "../../contracts/node-payloads";
 import { SandboxSpec } from "../../contracts/worker-api";
 import type { Logger } from "../../lib/log";
 import type { SecretBox } from "../auth/secret-box";
-import { parseSnapshot } from "../control-plane/node-config";
 import type { Db } from "../db/connect";
 import { jobErrorResult } from "../../contracts/job-result";
 import {
@@ -98,7 +98,7 @@ function parsePayload(raw: unknown): { ok: true; spec: SandboxSpec } | { ok: fal
   }
 }
 
-function toSlot(n: Node, report: ReturnType<typeof parseSnapshot>, running: number, defaultMax: number): Slot {
+function toSlot(n: Node, report: NodeCapabilityReport | undefined, running: number, defaultMax: number): Slot {
   return {
     id: n.id,
     suspectSince: n.suspect_since,
@@ -150,7 +150,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       nodes.map((n) => n.id),
     );
     const running = await runningJobCounts(db);
-    return nodes.map((n) => toSlot(n, parseSnapshot(reports.get(n.id)), running.get(n.id) ?? 0, defaultMax));
+    return nodes.map((n) => toSlot(n, reports.get(n.id), running.get(n.id) ?? 0, defaultMax));
   }
 
   async function run(job: Job, node: Slot, leaseId: string, signal: AbortSignal): Promise<void> {

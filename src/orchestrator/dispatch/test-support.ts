@@ -4,7 +4,8 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
-import { CONTROL_PLANE_API, NodeBootstrapPayload, NodeConfigurationPayload } from "../../contracts/node-payloads";
+import { NodeBootstrapPayload, NodeConfigurationPayload } from "../../contracts/node-payloads";
+import { CONTROL_PLANE_API } from "../../contracts/routes";
 import { RunJobRequest, type RunJobResponse } from "../../contracts/worker-api";
 import type { createControlPlane } from "../control-plane/app";
 import type { Db } from "../db/connect";
@@ -120,7 +121,7 @@ export async function readyNode(
   const boot = v.parse(
     NodeBootstrapPayload,
     await (
-      await post(CONTROL_PLANE_API.register, {
+      await post(CONTROL_PLANE_API.register.path(), {
         psk: TEST_PSK,
         capability: capability(slug, worker.url, maxConcurrency, opts.inference),
       })
@@ -129,11 +130,11 @@ export async function readyNode(
   const jwt = boot.auth.node_jwt;
   const config = v.parse(
     NodeConfigurationPayload,
-    await (await cp.request(CONTROL_PLANE_API.config, { headers: { authorization: `Bearer ${jwt}` } })).json(),
+    await (await cp.request(CONTROL_PLANE_API.config.path(), { headers: { authorization: `Bearer ${jwt}` } })).json(),
   );
   worker.token = config.worker_api!.orchestrator_bearer_token!;
   const ack = await post(
-    CONTROL_PLANE_API.config,
+    CONTROL_PLANE_API.config.path(),
     { version: 1, node_slug: slug, config_version: config.config_version, status: "applied" },
     jwt,
   );

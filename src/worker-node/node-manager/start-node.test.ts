@@ -3,7 +3,8 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
-import { RunJobResponse, WORKER_API } from "../../contracts/worker-api";
+import { RunJobResponse } from "../../contracts/worker-api";
+import { WORKER_API } from "../../contracts/routes";
 import { memoryLogger } from "../../lib/log";
 import { createSecretBox, keyFromPassphrase } from "../../orchestrator/auth/secret-box";
 import { createTokens } from "../../orchestrator/auth/tokens";
@@ -96,7 +97,7 @@ describe("startNode with the real control-plane", () => {
       const [row] = (await dispatchableNodes(t.db)).filter((n) => n.node_slug === "nm-happy");
       expect(row?.worker_api_target_url).toBe(node.workerApiUrl);
       expect(await (await fetch(new URL("/readyz", node.workerApiUrl))).text()).toBe("ready");
-      const url = `http://127.0.0.1:${node.port}${WORKER_API.runJob}`;
+      const url = `http://127.0.0.1:${node.port}${WORKER_API.runJob.path()}`;
       const job = {
         version: 1,
         task_id: crypto.randomUUID(),
@@ -249,7 +250,7 @@ describe("startNode with the real control-plane", () => {
         job_id: crypto.randomUUID(),
         sandbox: { command: ["cynode-prompt"], env: { CYNODE_PROMPT: "hi node" }, use_inference: true },
       };
-      const res = await fetch(`http://127.0.0.1:${node.port}${WORKER_API.runJob}`, {
+      const res = await fetch(`http://127.0.0.1:${node.port}${WORKER_API.runJob.path()}`, {
         method: "POST",
         headers: { authorization: `Bearer ${WORKER_TOKEN}` },
         body: JSON.stringify(job),
