@@ -223,3 +223,4 @@ export type SandboxPolicy = v.InferOutput<typeof SandboxPolicy>;
 export type NodeConstraints = v.InferOutput<typeof NodeConstraints>;
 export type NodeConfigurationPayload = v.InferOutput<typeof NodeConfigurationPayload>;
 export type NodeConfigAck = v.InferOutput<typeof NodeConfigAck>;
+export type ConfigAckStatus = (typeof CONFIG_ACK_STATUSES)[number];

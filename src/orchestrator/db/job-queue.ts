@@ -6,7 +6,7 @@
 import { sql, type Transaction } from "kysely";
 import { jobErrorResult } from "../../contracts/job-result";
 import type { Db } from "./connect";
-import type { Database, Job } from "./schema";
+import { ACTIVE_JOB_STATUSES, type Database, type Job } from "./schema";
 import { TERMINAL_DB_STATUSES } from "./tasks";
 
 /** `excluded`: nothing for this node, but queued jobs it may not take (lost there before) wait for others. */
@@ -134,7 +134,7 @@ async function settleTask(
           selectFrom("jobs")
             .select("jobs.id")
             .where("jobs.task_id", "=", taskId)
-            .where("jobs.status", "in", ["queued", "running"]),
+            .where("jobs.status", "in", ACTIVE_JOB_STATUSES),
         ),
       ),
     );

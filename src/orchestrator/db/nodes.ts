@@ -1,7 +1,7 @@
 /** Worker nodes: registration, capability snapshots, config versions and acks, and the dispatchable rule. */
 import { sql } from "kysely";
 import * as v from "valibot";
-import { NodeCapabilityReport } from "../../contracts/node-payloads";
+import { type ConfigAckStatus, NodeCapabilityReport } from "../../contracts/node-payloads";
 import type { Db } from "./connect";
 import type { Node } from "./schema";
 
@@ -134,7 +134,7 @@ export async function setConfigVersion(
 export type ConfigAckInput = {
   nodeId: string;
   version: string;
-  status: "applied" | "failed";
+  status: ConfigAckStatus;
   at: Date;
   error: string | null;
   now: Date;

@@ -17,12 +17,13 @@ import { ProblemError } from "../../lib/http-problem";
 import { describeRoute } from "../../lib/openapi";
 import { validated } from "../../lib/validate";
 import type { AnyRoute } from "../../contracts/route";
+import { dbTaskStatus } from "../db/schema";
 import { cancelTask, createTask, ensureDefaultProject, findTask, isUuid, jobsOfTask, listTasks } from "../db/tasks";
 import type { CancelJobsOnNodes } from "../dispatch/cancel-jobs";
 import { jobPayloadFor, normalizeTaskName, type JobDefaults } from "../tasks/job-payload";
 import type { TaskEndWaiter } from "../tasks/task-end-waiter";
 import { requireUser, type AuthedUser, type GatewayEnv, type GatewayRouteDeps } from "./require-user";
-import { dbStatus, jobView, jsonText, taskView } from "./task-views";
+import { jobView, jsonText, taskView } from "./task-views";
 
 export type TaskDeps = GatewayRouteDeps & {
   jobDefaults: JobDefaults;
@@ -83,7 +84,7 @@ async function list({ db }: TaskDeps, userId: string, q: ListQuery): Promise<Lis
     if (!parsed.success) throw new ProblemError(400, "Invalid status");
     status = parsed.output;
   }
-  const page = await listTasks(db, userId, { limit, offset, status: status && dbStatus(status) });
+  const page = await listTasks(db, userId, { limit, offset, status: status && dbTaskStatus(status) });
   return {
     tasks: page.tasks.map((t) => taskView(t, t.attachments)),
     ...(page.hasMore ? { next_offset: offset + limit } : {}),
