@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createTokens } from "../orchestrator/auth/tokens";
 import { JWT_TEST_SECRET, PASSWORD, startGatewayFixture, type GatewayFixture } from "../testing/gateway-fixture";
 import { runCli } from "./cli";
-import { finishTaskAsNode } from "./finish-task-as-node";
+import { finishTaskAsNode } from "../testing/finish-task-as-node";
 import { memoryIo, type MemoryIoOptions } from "./memory-io";
 
 let f: GatewayFixture;

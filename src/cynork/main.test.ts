@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { finishTaskAsNode } from "./finish-task-as-node";
+import { finishTaskAsNode } from "../testing/finish-task-as-node";
 import { PASSWORD, startGatewayFixture, type GatewayFixture } from "../testing/gateway-fixture";
 
 /** The real process: exit codes, stdin and env exactly as a shell sees them. */

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { PASSWORD, startGatewayFixture, type GatewayFixture } from "../testing/gateway-fixture";
 import { runCli } from "./cli";
 import { CliError } from "./errors";
-import { finishTaskAsNode } from "./finish-task-as-node";
+import { finishTaskAsNode } from "../testing/finish-task-as-node";
 import { memoryIo, type MemoryIoOptions } from "./memory-io";
 import { pollInterval, resultPollDelay } from "./wait-for-task";
 

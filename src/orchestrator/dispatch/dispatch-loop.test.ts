@@ -9,14 +9,9 @@ import { connect } from "../db/connect";
 import { createOrchestratorMetrics } from "../metrics";
 import { createJobCanceller } from "./cancel-jobs";
 import { createDispatcher, startDispatcher, type Dispatcher, type DispatcherDeps } from "./dispatch-loop";
-import {
-  completedResponse,
-  insertTaskWithJob,
-  readyNode,
-  startFakeWorker,
-  TEST_PSK,
-  type FakeWorker,
-} from "./test-support";
+import { fakeRunAnswer, startFakeWorker, type FakeWorker } from "../../testing/fake-worker";
+import { insertTaskWithJob } from "../../testing/queued-job";
+import { readyNode, TEST_PSK } from "../../testing/ready-node";
 
 const secrets = createSecretBox(keyFromPassphrase("dispatch-test"));
 const tokens = createTokens({
@@ -370,7 +365,7 @@ describe("dispatcher", () => {
     w.answer = (req) =>
       req.sandbox.command[0] === "boom"
         ? new Response("nope", { status: 500 })
-        : Response.json(completedResponse(req, "failed"));
+        : Response.json(fakeRunAnswer(req, "failed"));
     const rejected = await insertTaskWithJob(t.db, { command: ["boom"] });
     const failed = await insertTaskWithJob(t.db, { command: ["false"] });
     const invalid = await insertTaskWithJob(t.db, { command: [] });
