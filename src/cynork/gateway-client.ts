@@ -54,7 +54,22 @@ async function problemDetail(res: Response): Promise<string | undefined> {
   }
 }
 
-export function createGatewayClient(opts: ClientOptions) {
+/** A successful answer's body checked against `schema`; anything else is the gateway's fault (exit 7). */
+async function decode<S extends v.GenericSchema>(res: Response, schema: S): Promise<v.InferOutput<S>> {
+  const text = await res.text();
+  let parsed: v.SafeParseResult<S>;
+  try {
+    parsed = v.safeParse(schema, JSON.parse(text));
+  } catch {
+    throw new CliError(EXIT.gateway, `unexpected response from gateway: not JSON (${res.status})`);
+  }
+  if (!parsed.success)
+    throw new CliError(EXIT.gateway, `unexpected response from gateway: ${v.summarize(parsed.issues).split("\n")[0]}`);
+  return parsed.output;
+}
+
+/** Calls of USER_API's routes with the session's tokens: one refresh and retry on a 401, failures as CliErrors. */
+function createTransport(opts: ClientOptions) {
   const base = opts.baseUrl.replace(/\/+$/, "");
   let token = opts.token;
   let refreshToken = opts.refreshToken;
@@ -89,22 +104,6 @@ export function createGatewayClient(opts: ClientOptions) {
     return true;
   }
 
-  async function decode<S extends v.GenericSchema>(res: Response, schema: S): Promise<v.InferOutput<S>> {
-    const text = await res.text();
-    let parsed: v.SafeParseResult<S>;
-    try {
-      parsed = v.safeParse(schema, JSON.parse(text));
-    } catch {
-      throw new CliError(EXIT.gateway, `unexpected response from gateway: not JSON (${res.status})`);
-    }
-    if (!parsed.success)
-      throw new CliError(
-        EXIT.gateway,
-        `unexpected response from gateway: ${v.summarize(parsed.issues).split("\n")[0]}`,
-      );
-    return parsed.output;
-  }
-
   /** The answer of a successful call, unread (streams); a failure becomes its CliError. */
   async function open(call: Call<AnyRoute>): Promise<Response> {
     let res = await fetchOnce(call);
@@ -118,6 +117,11 @@ export function createGatewayClient(opts: ClientOptions) {
     return (call.route.response ? await decode(res, call.route.response) : undefined) as Answer<R>;
   }
 
+  return { fetchOnce, open, send };
+}
+
+export function createGatewayClient(opts: ClientOptions) {
+  const { fetchOnce, open, send } = createTransport(opts);
   return {
     /** `GET /healthz`: true when the gateway answers 200 with a body containing `ok`. */
     async healthy(): Promise<{ ok: boolean; detail: string }> {

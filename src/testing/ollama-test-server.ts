@@ -78,6 +78,28 @@ function tagsBody(models: string[], now: Date) {
   };
 }
 
+/** `chunks` as Ollama streams them: one NDJSON line per piece, then the `done` line. */
+function streamedReply(
+  chunks: string[],
+  piece: (text: string, done: boolean) => object,
+  opts: OllamaTestServerOptions,
+): Response {
+  const encoder = new TextEncoder();
+  const stream = new ReadableStream({
+    async start(controller) {
+      for (const [i, chunk] of chunks.entries()) {
+        await opts.beforeChunk?.(i);
+        if (i > 0) await sleep(opts.chunkDelayMs ?? 0);
+        controller.enqueue(encoder.encode(goJson(piece(chunk, false)) + "\n"));
+      }
+      await opts.beforeChunk?.(chunks.length);
+      controller.enqueue(encoder.encode(goJson(piece("", true)) + "\n"));
+      controller.close();
+    },
+  });
+  return new Response(stream, { headers: { "content-type": "application/x-ndjson" } });
+}
+
 export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}): Promise<OllamaTestServer> {
   const models = opts.models ?? ["qwen3.5:0.8b"];
   const now = opts.now ?? (() => new Date());
@@ -103,21 +125,7 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
       await sleep(delay);
       return json(piece(reply, true));
     }
-    const chunks = replyChunks(reply);
-    const encoder = new TextEncoder();
-    const stream = new ReadableStream({
-      async start(controller) {
-        for (const [i, chunk] of chunks.entries()) {
-          await opts.beforeChunk?.(i);
-          if (i > 0) await sleep(delay);
-          controller.enqueue(encoder.encode(goJson(piece(chunk, false)) + "\n"));
-        }
-        await opts.beforeChunk?.(chunks.length);
-        controller.enqueue(encoder.encode(goJson(piece("", true)) + "\n"));
-        controller.close();
-      },
-    });
-    return new Response(stream, { headers: { "content-type": "application/x-ndjson" } });
+    return streamedReply(replyChunks(reply), piece, opts);
   };
 
   const fetch = async (req: Request): Promise<Response> => {
