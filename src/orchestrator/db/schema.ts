@@ -2,6 +2,7 @@
 import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
 import type { ConfigAckStatus } from "../../contracts/node-payloads";
 import type { JobStatus, TaskStatus } from "../../contracts/user-api";
+import type { SandboxSpec } from "../../contracts/worker-api";
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -107,8 +108,11 @@ export interface JobsTable {
   task_id: string;
   node_id: string | null;
   status: JobStatus;
-  /** JSON text of the sandbox spec; `result` is the JSON text of the worker's answer (reference quirk). */
-  payload: Json;
+  /**
+   * The sandbox spec the job runs, written typed; read back as stored JSON, which db/job-queue.ts validates
+   * where the dispatcher reads it. `result` is the JSON text of the worker's answer (reference quirk).
+   */
+  payload: ColumnType<unknown, SandboxSpec, unknown>;
   result: Json;
   lease_id: string | null;
   lease_expires_at: NullableTimestamp;

@@ -2,6 +2,7 @@
 import { sql } from "kysely";
 import type { Db } from "./connect";
 import { TERMINAL_TASK_STATUSES } from "../../contracts/user-api";
+import type { SandboxSpec } from "../../contracts/worker-api";
 import { ACTIVE_JOB_STATUSES, dbTaskStatus, type DbTaskStatus, type Job, type Task } from "./schema";
 
 export const TERMINAL_DB_STATUSES: readonly DbTaskStatus[] = TERMINAL_TASK_STATUSES.map(dbTaskStatus);
@@ -25,7 +26,7 @@ export type NewTaskInput = {
   /** Normalized requested name, or "" for a generated one. */
   name: string;
   attachments: string[];
-  jobPayload: unknown;
+  jobPayload: SandboxSpec;
 };
 
 /** Picks `name`, or `name-2`, `name-3`…, or `task-NNN` when empty, among the names in `taken`. */

@@ -32,7 +32,7 @@ async function newTask(): Promise<TaskWithAttachments> {
     prompt: "x",
     name: "",
     attachments: [],
-    jobPayload: {},
+    jobPayload: { command: ["true"] },
   });
   return read(task.id)();
 }
