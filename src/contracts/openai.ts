@@ -57,11 +57,16 @@ export type ChatCompletionRequest = v.InferOutput<typeof ChatCompletionRequest>;
 
 export const FINISH_REASONS = ["stop", "length"] as const;
 
-export const ChatCompletion = v.object({
+/** The fields a completion and each of its chunks begin with. */
+const completionHead = <O extends string>(object: O) => ({
   id: v.string(),
-  object: v.literal("chat.completion"),
+  object: v.literal(object),
   created: v.number(),
   model: v.string(),
+});
+
+export const ChatCompletion = v.object({
+  ...completionHead("chat.completion"),
   choices: v.array(
     v.object({
       index: v.number(),
@@ -74,10 +79,7 @@ export const ChatCompletion = v.object({
 export type ChatCompletion = v.InferOutput<typeof ChatCompletion>;
 
 export const ChatCompletionChunk = v.object({
-  id: v.string(),
-  object: v.literal("chat.completion.chunk"),
-  created: v.number(),
-  model: v.string(),
+  ...completionHead("chat.completion.chunk"),
   choices: v.array(
     v.object({
       index: v.number(),

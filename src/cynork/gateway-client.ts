@@ -3,12 +3,11 @@
  * declaration the gateway mounts. Failures become CliErrors with the exit codes of reference-contracts 7.3.
  */
 import * as v from "valibot";
-import type * as openai from "../contracts/openai";
 import { ProblemSchema } from "../contracts/problem";
 import { withQuery, type AnyRoute, type Params } from "../contracts/route";
 import { USER_API } from "../contracts/routes";
 import type * as api from "../contracts/user-api";
-import { OpenAIError } from "../contracts/openai";
+import { type ChatCompletionRequest, OpenAIError } from "../contracts/openai";
 import { CliError, EXIT, exitCodeForStatus, statusMessage } from "./errors";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -160,7 +159,7 @@ export function createGatewayClient(opts: ClientOptions) {
     taskLogs: (id: string, stream: string) => send({ route: USER_API.taskLogs, params: { id }, query: { stream } }),
     listModels: () => send({ route: USER_API.models }),
     /** A chat completion; with `stream: true`, the open SSE response (read it with `chatDeltas`). */
-    chat: (body: openai.ChatCompletionRequest, signal?: AbortSignal) =>
+    chat: (body: ChatCompletionRequest, signal?: AbortSignal) =>
       open({ route: USER_API.chatCompletions, body, timeoutMs: CREATE_TIMEOUT_MS, signal }),
     decodeCompletion: (res: Response) => decode(res, USER_API.chatCompletions.response),
   };

@@ -4,8 +4,9 @@
  * the login handler each call one hook.
  */
 import { sql } from "kysely";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Gauge, Registry } from "prom-client";
 import { JOB_STATUSES, TASK_STATUSES } from "../contracts/user-api";
+import { metricsOn } from "../lib/prometheus";
 import type { Db } from "./db/connect";
 import { dbTaskStatus, NODE_STATUSES } from "./db/schema";
 
@@ -75,23 +76,14 @@ export function createOrchestratorMetrics(db: Db) {
       for (const n of nodes) if (n.last_seen_at) this.set({ node_slug: n.node_slug }, n.last_seen_at.getTime() / 1000);
     },
   });
-  const dispatchLatency = new Histogram({
-    name: "cynode_dispatch_latency_seconds",
-    help: "From a job's creation to its claim for a node",
-    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
-    registers,
-  });
-  const loginFailures = new Counter({
-    name: "cynode_login_failures_total",
-    help: "Refused logins by reason",
-    labelNames: ["reason"],
-    registers,
-  });
-  const lockouts = new Counter({
-    name: "cynode_login_lockouts_total",
-    help: "Handles locked out after consecutive login failures",
-    registers,
-  });
+  const { counter, histogram } = metricsOn(registry);
+  const dispatchLatency = histogram(
+    "cynode_dispatch_latency_seconds",
+    "From a job's creation to its claim for a node",
+    [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+  );
+  const loginFailures = counter("cynode_login_failures_total", "Refused logins by reason", ["reason"]);
+  const lockouts = counter("cynode_login_lockouts_total", "Handles locked out after consecutive login failures");
   return {
     registry,
     jobClaimed(createdAt: Date, claimedAt: Date): void {

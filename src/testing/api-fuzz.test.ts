@@ -5,10 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import type fc from "fast-check";
-import { CONTROL_PLANE_API } from "../contracts/routes";
-import { USER_API } from "../contracts/routes";
+import type { AnyRoute } from "../contracts/route";
+import { CONTROL_PLANE_API, USER_API, WORKER_API } from "../contracts/routes";
 import type { RunJobRequest, RunJobResponse } from "../contracts/worker-api";
-import { WORKER_API } from "../contracts/routes";
 import { memoryLogger } from "../lib/log";
 import { completedRun } from "./completed-run";
 import { createLoginLimiter } from "../orchestrator/auth/login-limiter";
@@ -128,13 +127,18 @@ async function freshSession(): Promise<string> {
   return (await tokens.issueAccess({ id: aliceId, handle: "alice" }, familyId)).token;
 }
 
-const endpoints: {
-  name: string;
-  app: () => App;
-  path: string;
-  token?: () => string | Promise<string>;
-  seed: unknown;
-}[] = [
+type Endpoint = { name: string; app: () => App; path: string; token?: () => string | Promise<string>; seed: unknown };
+
+/** A control-plane route called with the node's JWT. */
+const asNode = (name: string, route: AnyRoute, seed: unknown): Endpoint => ({
+  name,
+  app: () => controlPlane,
+  path: route.path(),
+  token: () => nodeJwt,
+  seed,
+});
+
+const endpoints: Endpoint[] = [
   {
     name: "gateway login",
     app: () => gateway,
@@ -169,27 +173,15 @@ const endpoints: {
     path: CONTROL_PLANE_API.register.path(),
     seed: { psk: PSK, capability: report("fuzz-node") },
   },
-  {
-    name: "control-plane config ack",
-    app: () => controlPlane,
-    path: CONTROL_PLANE_API.config.path(),
-    token: () => nodeJwt,
-    seed: {
-      version: 1,
-      node_slug: "fuzz-node",
-      config_version: "01J0000000000000000000000A",
-      ack_at: "2026-02-16T12:00:00Z",
-      status: "failed",
-      error: { type: "t", message: "m", details: { k: "v" } },
-    },
-  },
-  {
-    name: "control-plane capability",
-    app: () => controlPlane,
-    path: CONTROL_PLANE_API.capability.path(),
-    token: () => nodeJwt,
-    seed: report("fuzz-node"),
-  },
+  asNode("control-plane config ack", CONTROL_PLANE_API.configAck, {
+    version: 1,
+    node_slug: "fuzz-node",
+    config_version: "01J0000000000000000000000A",
+    ack_at: "2026-02-16T12:00:00Z",
+    status: "failed",
+    error: { type: "t", message: "m", details: { k: "v" } },
+  }),
+  asNode("control-plane capability", CONTROL_PLANE_API.capability, report("fuzz-node")),
   {
     name: "worker jobs:run",
     app: () => worker,

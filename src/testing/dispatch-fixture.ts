@@ -2,13 +2,19 @@
  * TEST SUPPORT for the dispatcher's tests: per test a fresh database, a control-plane to walk nodes to dispatchable,
  * fake workers stopped afterwards, a fixed clock, and readers of the rows and log lines the tests check.
  */
-import { afterEach, beforeEach } from "bun:test";
+import { afterEach, beforeEach, expect } from "bun:test";
 import { memoryLogger } from "../lib/log";
 import { createSecretBox, keyFromPassphrase } from "../orchestrator/auth/secret-box";
 import { createTokens } from "../orchestrator/auth/tokens";
 import { createControlPlane } from "../orchestrator/control-plane/app";
-import { createDispatcher, type Dispatcher, type DispatcherDeps } from "../orchestrator/dispatch/dispatch-loop";
+import {
+  createDispatcher,
+  startDispatcher,
+  type Dispatcher,
+  type DispatcherDeps,
+} from "../orchestrator/dispatch/dispatch-loop";
 import { startFakeWorker, type FakeWorker } from "./fake-worker";
+import { insertTaskWithJob } from "./queued-job";
 import { readyNode, TEST_PSK } from "./ready-node";
 import { createTestDatabase, type TestDatabase } from "./test-db";
 
@@ -52,6 +58,17 @@ export function useDispatchFixture() {
     },
     dispatcher: (extra: Partial<DispatcherDeps> = {}) =>
       createDispatcher({ db: f.t.db, secrets, log: f.log, now: () => f.clock.now, ...extra }),
+    /** A dispatcher whose loop runs. */
+    started: (extra: Partial<DispatcherDeps> = {}) =>
+      startDispatcher({ db: f.t.db, secrets, log: f.log, now: () => f.clock.now, ...extra }),
+    /** A held worker as `node-a` with one slot, one queued job, and a dispatcher whose first pass started it. */
+    async heldJob(extra: Partial<DispatcherDeps> = {}) {
+      const w = await f.node("node-a", 1, { hold: true });
+      const job = await insertTaskWithJob(f.t.db);
+      const d = f.dispatcher(extra);
+      expect(await d.tick()).toBe(1);
+      return { w, d, ...job };
+    },
     jobRow: (id: string) => f.t.db.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirstOrThrow(),
     taskRow: (id: string) => f.t.db.selectFrom("tasks").selectAll().where("id", "=", id).executeTakeFirstOrThrow(),
     nodeRow: (slug: string) =>

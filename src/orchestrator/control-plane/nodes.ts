@@ -9,6 +9,7 @@ import {
   type NodeCapabilityReport,
   type NodeConfigurationPayload,
 } from "../../contracts/node-payloads";
+import type { AnyRoute } from "../../contracts/route";
 import { CONTROL_PLANE_API } from "../../contracts/routes";
 import { ProblemError } from "../../lib/http-problem";
 import type { Logger } from "../../lib/log";
@@ -80,6 +81,8 @@ async function existingNode(d: NodeRoutesDeps, id: string) {
   return node;
 }
 
+type NodeCaller = NodeAuthEnv["Variables"]["node"];
+
 const capabilityOf = (d: NodeRoutesDeps, nodeId: string, report: NodeCapabilityReport, now: Date) => ({
   nodeId,
   report,
@@ -135,7 +138,7 @@ async function config(d: NodeRoutesDeps, nodeId: string): Promise<NodeConfigurat
   return buildNodeConfig(d.db, node, workerToken, { ...d, now: d.now() });
 }
 
-async function ack(d: NodeRoutesDeps, caller: NodeAuthEnv["Variables"]["node"], body: Record<string, unknown>) {
+async function ack(d: NodeRoutesDeps, caller: NodeCaller, body: Record<string, unknown>) {
   const ack = parseOr400(API.configAck.body, body);
   if (ack.node_slug !== caller.node_slug) throw new ProblemError(400, NODE_ERRORS.ackSlugMismatch);
   const node = await existingNode(d, caller.node_id);
@@ -157,7 +160,7 @@ async function ack(d: NodeRoutesDeps, caller: NodeAuthEnv["Variables"]["node"], 
   });
 }
 
-async function capability(d: NodeRoutesDeps, caller: NodeAuthEnv["Variables"]["node"], body: Record<string, unknown>) {
+async function capability(d: NodeRoutesDeps, caller: NodeCaller, body: Record<string, unknown>) {
   const report = parseOr400(API.capability.body, body);
   if (report.node.node_slug !== caller.node_slug) throw new ProblemError(400, NODE_ERRORS.ackSlugMismatch);
   const node = await existingNode(d, caller.node_id);
@@ -166,6 +169,14 @@ async function capability(d: NodeRoutesDeps, caller: NodeAuthEnv["Variables"]["n
 
 export function nodeRoutes(d: NodeRoutesDeps) {
   const authed = requireNode(d.tokens);
+  const doc = (route: AnyRoute, summary: string) => describeRoute(route, { summary, tags, problems: [400, 401, 404] });
+  /** A node's report (a JSON object) handed to `handle`; answers 204. */
+  const fromNode =
+    (handle: (d: NodeRoutesDeps, caller: NodeCaller, body: Record<string, unknown>) => Promise<void>) =>
+    async (c: Context<NodeAuthEnv>) => {
+      await handle(d, c.var.node, await readJsonObject(c));
+      return c.body(null, 204);
+    };
   return (
     new Hono<NodeAuthEnv>()
       .post(
@@ -189,21 +200,7 @@ export function nodeRoutes(d: NodeRoutesDeps) {
         describeRoute(API.config, { summary: "The node's configuration", tags, problems: [401, 404] }),
         async (c) => c.json(await config(d, c.var.node.node_id), 200),
       )
-      .post(
-        API.configAck.pattern,
-        describeRoute(API.configAck, { summary: "Acknowledge a configuration", tags, problems: [400, 401, 404] }),
-        async (c) => {
-          await ack(d, c.var.node, await readJsonObject(c));
-          return c.body(null, 204);
-        },
-      )
-      .post(
-        API.capability.pattern,
-        describeRoute(API.capability, { summary: "Report the node's capabilities", tags, problems: [400, 401, 404] }),
-        async (c) => {
-          await capability(d, c.var.node, await readJsonObject(c));
-          return c.body(null, 204);
-        },
-      )
+      .post(API.configAck.pattern, doc(API.configAck, "Acknowledge a configuration"), fromNode(ack))
+      .post(API.capability.pattern, doc(API.capability, "Report the node's capabilities"), fromNode(capability))
   );
 }

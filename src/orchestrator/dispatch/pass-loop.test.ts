@@ -1,7 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import { useDispatchFixture } from "../../testing/dispatch-fixture";
 import { insertTaskWithJob } from "../../testing/queued-job";
-import { startDispatcher } from "./dispatch-loop";
 import { createPassLoop } from "./pass-loop";
 
 const f = useDispatchFixture();
@@ -40,13 +39,7 @@ describe("the dispatcher's loop", () => {
   it("runs as a loop until stopped, abandoning in-flight calls to the lease", async () => {
     const w = await f.node("node-a", 1, { hold: true });
     const { jobId } = await insertTaskWithJob(f.t.db);
-    const d = startDispatcher({
-      db: f.t.db,
-      secrets: f.secrets,
-      log: f.log,
-      now: () => f.clock.now,
-      pollIntervalMs: 5,
-    });
+    const d = f.started({ pollIntervalMs: 5 });
     d.start();
     await w.waitForRuns(1);
     await d.stop();
@@ -56,13 +49,7 @@ describe("the dispatcher's loop", () => {
 
   it("dispatches a job queued while it idles as soon as it is woken, not at the next poll", async () => {
     const w = await f.node("node-a", 1);
-    const d = startDispatcher({
-      db: f.t.db,
-      secrets: f.secrets,
-      log: f.log,
-      now: () => f.clock.now,
-      pollIntervalMs: 3_600_000,
-    });
+    const d = f.started({ pollIntervalMs: 3_600_000 });
     await insertTaskWithJob(f.t.db);
     d.wake(); // the first pass may have run before the insert; the next one only comes when woken
     await w.waitForRuns(1);
@@ -72,13 +59,7 @@ describe("the dispatcher's loop", () => {
   });
 
   it("logs a failed pass and goes on", async () => {
-    const d = startDispatcher({
-      db: f.t.db,
-      secrets: f.secrets,
-      log: f.log,
-      now: () => new Date(Number.NaN),
-      pollIntervalMs: 5,
-    });
+    const d = f.started({ now: () => new Date(Number.NaN), pollIntervalMs: 5 });
     await Bun.sleep(50);
     await d.stop();
     expect(f.logged("dispatch pass failed").length).toBeGreaterThan(1);

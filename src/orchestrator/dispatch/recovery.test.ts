@@ -58,10 +58,7 @@ describe("recovering lost nodes and gone holders", () => {
   });
 
   it("drops its call to a node whose capability reports stopped and requeues the job", async () => {
-    const w = await f.node("node-a", 1, { hold: true });
-    const { jobId } = await insertTaskWithJob(f.t.db);
-    const d = f.dispatcher({ nodeStaleMs: 180_000 });
-    expect(await d.tick()).toBe(1);
+    const { w, d, jobId } = await f.heldJob({ nodeStaleMs: 180_000 });
     await w.waitForRuns(1);
     await f.t.db
       .updateTable("nodes")
@@ -126,10 +123,7 @@ describe("recovering lost nodes and gone holders", () => {
   });
 
   it("renews the leases it holds so a long job is not reaped", async () => {
-    const w = await f.node("node-a", 1, { hold: true });
-    const { jobId } = await insertTaskWithJob(f.t.db);
-    const d = f.dispatcher({ leaseMs: 30_000 });
-    expect(await d.tick()).toBe(1);
+    const { w, d, jobId } = await f.heldJob({ leaseMs: 30_000 });
     await w.waitForRuns(1);
     for (let i = 0; i < 4; i++) {
       f.advance(20_000);

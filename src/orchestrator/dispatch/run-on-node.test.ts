@@ -30,10 +30,7 @@ describe("running a job on its node", () => {
   });
 
   it("counts a worker that never answers within the HTTP timeout as lost", async () => {
-    const w = await f.node("node-a", 1, { hold: true });
-    const { jobId } = await insertTaskWithJob(f.t.db);
-    const d = f.dispatcher({ maxHttpTimeoutMs: 100 });
-    expect(await d.tick()).toBe(1);
+    const { w, d, jobId } = await f.heldJob({ maxHttpTimeoutMs: 100 });
     await d.drain();
     expect(await f.jobRow(jobId)).toMatchObject({ status: "queued", lease_expirations: 1 });
     expect(String(f.logged("dispatch")[0]?.error)).toContain("TimeoutError");
@@ -41,10 +38,7 @@ describe("running a job on its node", () => {
   });
 
   it("keeps a canceled job canceled when the worker answers late, and the cancel reaches the worker", async () => {
-    const w = await f.node("node-a", 1, { hold: true });
-    const { taskId, jobId } = await insertTaskWithJob(f.t.db);
-    const d = f.dispatcher();
-    await d.tick();
+    const { w, d, taskId, jobId } = await f.heldJob();
     await w.waitForRuns(1);
 
     // What the gateway's cancel does: mark task and jobs canceled, then tell the node.

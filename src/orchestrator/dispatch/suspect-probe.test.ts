@@ -23,10 +23,7 @@ describe("answers", () => {
 
 describe("probing suspect nodes", () => {
   it("gives a suspect node work again once it answers a probe", async () => {
-    const w = await f.node("node-a", 1, { hold: true });
-    const lost = await insertTaskWithJob(f.t.db);
-    const d = f.dispatcher({ maxHttpTimeoutMs: 100 });
-    expect(await d.tick()).toBe(1);
+    const { w, d, jobId: lost } = await f.heldJob({ maxHttpTimeoutMs: 100 });
     await d.drain();
     expect((await f.nodeRow("node-a")).suspect_since).not.toBeNull();
     w.release();
@@ -37,6 +34,6 @@ describe("probing suspect nodes", () => {
     expect(f.logged("suspect node answers again").length > 0).toBe(true);
     const fresh = await insertTaskWithJob(f.t.db);
     await runToIdle(f.dispatcher());
-    expect(w.runs.map((r) => r.job_id)).toEqual([lost.jobId, fresh.jobId]);
+    expect(w.runs.map((r) => r.job_id)).toEqual([lost, fresh.jobId]);
   });
 });

@@ -13,7 +13,6 @@ import { createChatNodes } from "./chat-nodes";
 import { OpenAIApiError, openaiErrorHandler } from "./openai-errors";
 import { requireUser, type GatewayEnv, type GatewayRouteDeps } from "./require-user";
 
-export type { OpenAIChatOptions } from "./chat-completion";
 export type OpenAIDeps = GatewayRouteDeps & { maxBodyBytes: number; chat: OpenAIChatOptions };
 
 const { models: MODELS, chatCompletions: CHAT } = USER_API;

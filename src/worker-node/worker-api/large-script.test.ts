@@ -18,13 +18,8 @@ beforeAll(async () => {
   await ensureSandboxImage(podman);
   const log = memoryLogger("worker-api");
   const runner = createSandboxRunner({ podman, settings: await testSettings({ maxDiskMb: 64 }), log });
-  const app = createWorkerApi({
-    runner,
-    bearerToken: () => TOKEN,
-    notReadyReason: () => null,
-    log,
-    maxRequestBytes: () => 10 * 1024 * 1024,
-  });
+  // The Worker API's default body limit (10 MiB) is the one under test.
+  const app = createWorkerApi({ runner, bearerToken: () => TOKEN, notReadyReason: () => null, log });
   server = serveApp(app, { hostname: "127.0.0.1", port: 0 });
 });
 afterAll(() => server.stop());
