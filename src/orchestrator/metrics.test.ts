@@ -13,7 +13,7 @@ import { startOllamaTestServer, type OllamaTestServer } from "../testing/ollama-
 import { type Scrape, scrape } from "../testing/scrape";
 import { createTestDatabase, type TestDatabase } from "../testing/test-db";
 import { loadNodeConfig } from "../worker-node/config";
-import { ensureProxyImage } from "../worker-node/inference/test-inference";
+import { ensureProxyImage } from "../testing/inference-runner";
 import { type RunningNode, startNode } from "../worker-node/node-manager/start-node";
 import { ensureSandboxImage, testPodman } from "../worker-node/sandbox/test-sandbox";
 import { loadConfig } from "./config";

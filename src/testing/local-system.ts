@@ -11,7 +11,7 @@ import { memoryLogger } from "../lib/log";
 import { loadConfig } from "../orchestrator/config";
 import { startOrchestrator, type RunningOrchestrator } from "../orchestrator/start";
 import { loadNodeConfig } from "../worker-node/config";
-import { ensureProxyImage } from "../worker-node/inference/test-inference";
+import { ensureProxyImage } from "./inference-runner";
 import { startNode, type RunningNode } from "../worker-node/node-manager/start-node";
 import { ensureSandboxImage, testPodman } from "../worker-node/sandbox/test-sandbox";
 import { freePort } from "./free-port";

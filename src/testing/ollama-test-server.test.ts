@@ -32,7 +32,7 @@ async function ndjson(res: Response): Promise<Record<string, any>[]> {
     .map((l) => JSON.parse(l));
 }
 
-describe("Ollama test double", () => {
+describe("Ollama test double: the API", () => {
   it("lists its models and version", async () => {
     const s = await start({ port: 0, models: ["a:1", "b:2"], now: () => new Date("2026-01-02T03:04:05Z") });
     const tags = (await (await fetch(`${s.url}/api/tags`)).json()) as any;
@@ -74,7 +74,9 @@ describe("Ollama test double", () => {
     const lines = await ndjson(await post(`${s.url}/api/chat`, { model: "qwen3.5:0.8b", messages, stream: true }));
     expect(lines.map((l) => l.message.content).join("")).toBe("echo: second one");
   });
+});
 
+describe("Ollama test double: test controls and listeners", () => {
   it("holds a stream open until the test releases it", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

@@ -78,22 +78,23 @@ function tagsBody(models: string[], now: Date) {
   };
 }
 
-/** `chunks` as Ollama streams them: one NDJSON line per piece, then the `done` line. */
+/** A reply as Ollama streams it: one NDJSON line per chunk, then the `done` line. */
 function streamedReply(
   chunks: string[],
-  piece: (text: string, done: boolean) => object,
-  opts: OllamaTestServerOptions,
+  piece: (text: string, done: boolean) => unknown,
+  o: { delay: number; beforeChunk?: (index: number) => Promise<void> },
 ): Response {
   const encoder = new TextEncoder();
+  const line = (value: unknown) => encoder.encode(goJson(value) + "\n");
   const stream = new ReadableStream({
     async start(controller) {
       for (const [i, chunk] of chunks.entries()) {
-        await opts.beforeChunk?.(i);
-        if (i > 0) await sleep(opts.chunkDelayMs ?? 0);
-        controller.enqueue(encoder.encode(goJson(piece(chunk, false)) + "\n"));
+        await o.beforeChunk?.(i);
+        if (i > 0) await sleep(o.delay);
+        controller.enqueue(line(piece(chunk, false)));
       }
-      await opts.beforeChunk?.(chunks.length);
-      controller.enqueue(encoder.encode(goJson(piece("", true)) + "\n"));
+      await o.beforeChunk?.(chunks.length);
+      controller.enqueue(line(piece("", true)));
       controller.close();
     },
   });
@@ -125,7 +126,7 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
       await sleep(delay);
       return json(piece(reply, true));
     }
-    return streamedReply(replyChunks(reply), piece, opts);
+    return streamedReply(replyChunks(reply), piece, { delay, beforeChunk: opts.beforeChunk });
   };
 
   const fetch = async (req: Request): Promise<Response> => {

@@ -10,7 +10,7 @@ async function yamlFile(text: string): Promise<string> {
   return path;
 }
 
-describe("loadNodeConfig", () => {
+describe("loadNodeConfig: defaults and the environment", () => {
   it("applies the documented defaults with only a PSK in the environment", async () => {
     const cfg = await loadNodeConfig({ path: await yamlFile(""), env: { NODE_REGISTRATION_PSK: " s3cret " } });
     expect(cfg).toMatchObject({
@@ -67,7 +67,9 @@ describe("loadNodeConfig", () => {
     });
     expect(cfg.node.id).toBe("env-only");
   });
+});
 
+describe("loadNodeConfig: YAML and the PSK file", () => {
   it("reads YAML keys, a PSK file, and lets the environment win", async () => {
     const dir = await mkdtemp(join(tmpdir(), "cynode-node-cfg-"));
     await writeFile(join(dir, "psk"), "file-psk\n");
@@ -99,7 +101,9 @@ storage: { state_dir: /srv/state }
     expect(cfg.orchestrator.capability_report_interval_seconds).toBe(120);
     expect(cfg.mountRoot).toBe("/env/mounts");
   });
+});
 
+describe("loadNodeConfig: what it refuses", () => {
   it("lists every problem at once, and refuses an inline PSK", async () => {
     const path = await yamlFile(
       "orchestrator: { url: not-a-url, registration_psk: inline }\nworker_api: { listen_port: 99999 }\nsandbox: { runtime: docker }\n",

@@ -14,6 +14,7 @@ import { cynorkSession, runCynork, type CynorkSession } from "../../../bdd/suppo
 import { root, startProcess, type ManagedProcess } from "../../../bdd/support/managed-process";
 import { BOOTSTRAP_PASSWORD, NODE_PSK, startOrchestrator } from "../../../bdd/support/orchestrator-process";
 import { startOllamaTestServer, testReply } from "../../testing/ollama-test-server";
+import { runToExit } from "../../testing/run-to-exit";
 import { testPodman } from "../sandbox/test-sandbox";
 
 const podman = testPodman();
@@ -36,17 +37,10 @@ async function tempDir(prefix: string): Promise<string> {
 
 beforeAll(async () => {
   const buildDir = await tempDir("cynode-selftest-build-");
-  const build = Bun.spawn(["bun", "build.ts", "--outdir", buildDir, "worker-node", "inference-proxy"], {
+  const build = await runToExit(["bun", "build.ts", "--outdir", buildDir, "worker-node", "inference-proxy"], {
     cwd: root,
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [out, err, code] = await Promise.all([
-    new Response(build.stdout).text(),
-    new Response(build.stderr).text(),
-    build.exited,
-  ]);
-  if (code !== 0) throw new Error(`bun build.ts failed (${code}):\n${out}\n${err}`);
+  if (build.code !== 0) throw new Error(`bun build.ts failed (${build.code}):\n${build.stdout}\n${build.stderr}`);
   nodeDir = await tempDir("cynode-selftest-node-");
   for (const name of ["worker-node", "inference-proxy"]) await copyFile(join(buildDir, name), join(nodeDir, name));
   await Bun.$`chmod 755 ${join(nodeDir, "worker-node")} ${join(nodeDir, "inference-proxy")}`;

@@ -37,7 +37,7 @@ describe("stageSandboxContext", () => {
   });
 });
 
-describe("ensureNodeImages (real podman)", () => {
+describe("ensureNodeImages: the sandbox image (real podman)", () => {
   it("builds the sandbox image when missing, and again when another version built other contents", async () => {
     const lines: string[] = [];
     const log = (l: string) => lines.push(l);
@@ -73,7 +73,9 @@ describe("ensureNodeImages (real podman)", () => {
     ]);
     expect(r).toMatchObject({ exitCode: 0, stdout: "/usr/local/bin/cynode-prompt\n" });
   }, 120_000);
+});
 
+describe("ensureNodeImages: the sidecar image (real podman)", () => {
   it("fails fast, naming the file to copy where, when inference is enabled and the proxy executable is missing", async () => {
     const dir = await mkdtemp(join(tmpdir(), "cynode-node-dir-"));
     dirs.push(dir);

@@ -8,7 +8,7 @@ import { Ollama } from "ollama";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { startOllamaTestServer, testReply, type OllamaTestServer } from "../../testing/ollama-test-server";
 import { ensureSandboxImage, testPodman } from "../sandbox/test-sandbox";
-import { ensureProxyImage, hostAddress, PROXY_IMAGE, startInferenceRunner } from "./test-inference";
+import { ensureProxyImage, hostAddress, PROXY_IMAGE, startInferenceRunner } from "../../testing/inference-runner";
 
 // Each job creates a pod and waits for its sidecar: seconds, not milliseconds.
 setDefaultTimeout(60_000);

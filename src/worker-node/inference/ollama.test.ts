@@ -4,7 +4,7 @@ import { memoryLogger } from "../../lib/log";
 import { startOllamaTestServer, type OllamaTestServer } from "../../testing/ollama-test-server";
 import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "../sandbox/test-sandbox";
 import { gpuFlags, ollamaRunArgs, probeOllama, pullModelInBackground, startManagedOllama } from "./ollama";
-import { ensureProxyImage, hostAddress, PROXY_IMAGE } from "./test-inference";
+import { ensureProxyImage, hostAddress, PROXY_IMAGE } from "../../testing/inference-runner";
 
 setDefaultTimeout(60_000);
 const podman = testPodman();

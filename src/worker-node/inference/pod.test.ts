@@ -4,7 +4,7 @@ import { startOllamaTestServer, type OllamaTestServer } from "../../testing/olla
 import { NODE_LABEL } from "../sandbox/run-job";
 import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "../sandbox/test-sandbox";
 import { listPodsArgs, podCreateArgs, podName, removeLeftoverPods, removePodsArgs, sidecarArgs } from "./pod";
-import { ensureProxyImage, startInferenceRunner } from "./test-inference";
+import { ensureProxyImage, startInferenceRunner } from "../../testing/inference-runner";
 
 setDefaultTimeout(60_000);
 const podman = testPodman();

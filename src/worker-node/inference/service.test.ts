@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memoryLogger } from "../../lib/log";
+import { ensureProxyImage, hostAddress, PROXY_IMAGE } from "../../testing/inference-runner";
+import { testNodeConfig } from "../../testing/node-config";
 import { startOllamaTestServer, type OllamaTestServer } from "../../testing/ollama-test-server";
-import { loadNodeConfig } from "../config";
 import { testPodman } from "../sandbox/test-sandbox";
 import { prepareInference, type InferenceDeps } from "./service";
-import { ensureProxyImage, hostAddress, PROXY_IMAGE } from "./test-inference";
 
 setDefaultTimeout(60_000);
 const podman = testPodman();
@@ -26,17 +24,12 @@ const closedPort = () => {
 };
 
 async function service(env: Record<string, string>, yaml = "", extra: Partial<InferenceDeps> = {}) {
-  const dir = await mkdtemp(join(tmpdir(), "cynode-inference-"));
-  await Bun.write(join(dir, "node.yaml"), yaml);
-  const config = await loadNodeConfig({
-    path: join(dir, "node.yaml"),
-    env: { NODE_REGISTRATION_PSK: "p", NODE_SLUG: "inf-node", CYNODE_STATE_DIR: dir, ...env },
-  });
+  const config = await testNodeConfig({ yaml, env: { NODE_SLUG: "inf-node", ...env } });
   const log = memoryLogger("inference");
   return { inference: await prepareInference({ config, podman, log, ...extra }), log };
 }
 
-describe("prepareInference", () => {
+describe("prepareInference: what the node can offer", () => {
   it("offers nothing when inference.mode is disabled, and says why", async () => {
     const { inference } = await service({ OLLAMA_UPSTREAM_URL: upstream.url! }, "inference: { mode: disabled }\n");
     expect(await inference.capability()).toEqual({
@@ -71,7 +64,9 @@ describe("prepareInference", () => {
     const rebuilt = await service(missing, "", { buildProxyImage: async () => void built++ });
     expect([built, (await rebuilt.inference.capability()).supported]).toEqual([1, true]);
   });
+});
 
+describe("prepareInference: the Ollama it reuses or starts", () => {
   it("reuses an Ollama that already answers, relays to it, and never starts another", async () => {
     const { inference } = await service({
       OLLAMA_UPSTREAM_URL: upstream.url!,

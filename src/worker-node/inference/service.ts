@@ -33,29 +33,52 @@ export type InferenceDeps = {
 
 export type InferenceService = Awaited<ReturnType<typeof prepareInference>>;
 
-/** Throws only for `inference.mode: require` on a node that cannot offer inference. */
-export async function prepareInference(deps: InferenceDeps) {
+/** Why this node cannot offer inference at all, or undefined when it can: a sidecar image exists or was just built. */
+async function whyUnavailable({ config, podman, buildProxyImage }: InferenceDeps): Promise<string | undefined> {
+  const { mode, proxy_image: image } = config.inference;
+  if (mode === "disabled") return "inference.mode is disabled in the node configuration";
+  if ((await podman.exec(imageExistsArgs(image))).exitCode === 0) return undefined;
+  const how = "build it with `just images` (bun containers/build-image.ts inference-proxy)";
+  if (!buildProxyImage) return `the inference-proxy image ${image} is missing; ${how}`;
+  return buildProxyImage().then(
+    () => undefined,
+    (err: Error) => `the inference-proxy image ${image} is missing and building it failed: ${err.message}`,
+  );
+}
+
+/** The managed Ollama `backend` asks for, its selected model pulled in the background when it lacks it. */
+async function startBackend(deps: InferenceDeps, backend: InferenceBackend): Promise<ManagedOllama> {
   const { config, podman, log } = deps;
   const settings = config.inference;
+  const name = deps.ollamaContainer ?? OLLAMA_CONTAINER;
+  const managed = await startManagedOllama(
+    {
+      name,
+      image: backend.image || settings.ollama_image,
+      hostPort: Number(new URL(settings.upstream_url).port || 11434),
+      modelsVolume: settings.models_volume,
+      variant: backend.variant,
+      env: backend.env,
+      labels: { "cynodeai.node": config.node.id },
+    },
+    { podman, log, fetch: deps.fetch, sleep: deps.sleep, probeAttempts: settings.start_timeout_seconds * 2 },
+  );
+  if (backend.selected_model && !managed.models.includes(backend.selected_model)) {
+    void pullModelInBackground(podman, name, backend.selected_model, log);
+  }
+  return managed;
+}
+
+/** Throws only for `inference.mode: require` on a node that cannot offer inference. */
+export async function prepareInference(deps: InferenceDeps) {
+  const { config, log } = deps;
+  const settings = config.inference;
   const relayDir = join(config.storage.state_dir, "inference-relay");
-  const containerName = deps.ollamaContainer ?? OLLAMA_CONTAINER;
   let upstreamUrl = settings.upstream_url;
   let relay: Relay | undefined;
   let managed: ManagedOllama | undefined;
 
-  async function sidecarImageProblem(): Promise<string | undefined> {
-    if ((await podman.exec(imageExistsArgs(settings.proxy_image))).exitCode === 0) return undefined;
-    const how = "build it with `just images` (bun containers/build-image.ts inference-proxy)";
-    if (!deps.buildProxyImage) return `the inference-proxy image ${settings.proxy_image} is missing; ${how}`;
-    return deps.buildProxyImage().then(
-      () => undefined,
-      (err: Error) =>
-        `the inference-proxy image ${settings.proxy_image} is missing and building it failed: ${err.message}`,
-    );
-  }
-
-  let unavailable =
-    settings.mode === "disabled" ? "inference.mode is disabled in the node configuration" : await sidecarImageProblem();
+  let unavailable = await whyUnavailable(deps);
   if (unavailable && settings.mode === "require") throw new Error(`inference.mode is require, but ${unavailable}`);
   if (unavailable && settings.mode !== "disabled")
     log.warn("inference unavailable on this node", { reason: unavailable });
@@ -84,23 +107,8 @@ export async function prepareInference(deps: InferenceDeps) {
           log.warn("inference unavailable on this node", { reason: unavailable });
           return;
         }
-        const image = backend.image || settings.ollama_image;
-        managed = await startManagedOllama(
-          {
-            name: containerName,
-            image,
-            hostPort: Number(new URL(upstreamUrl).port || 11434),
-            modelsVolume: settings.models_volume,
-            variant: backend.variant,
-            env: backend.env,
-            labels: { "cynodeai.node": config.node.id },
-          },
-          { podman, log, fetch: deps.fetch, sleep: deps.sleep, probeAttempts: settings.start_timeout_seconds * 2 },
-        );
+        managed = await startBackend(deps, backend);
         upstreamUrl = managed.url;
-        if (backend.selected_model && !managed.models.includes(backend.selected_model)) {
-          void pullModelInBackground(podman, containerName, backend.selected_model, log);
-        }
       }
       relay = await startUpstreamRelay({
         socket: join(relayDir, RELAY_SOCKET),

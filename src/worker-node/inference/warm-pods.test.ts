@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bu
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { startOllamaTestServer, testReply, type OllamaTestServer } from "../../testing/ollama-test-server";
 import { ensureSandboxImage, testPodman } from "../sandbox/test-sandbox";
-import { ensureProxyImage, startInferenceRunner } from "./test-inference";
+import { ensureProxyImage, startInferenceRunner } from "../../testing/inference-runner";
 
 setDefaultTimeout(120_000);
 const podman = testPodman();

@@ -1,24 +1,11 @@
 import { describe, expect, it } from "bun:test";
-import type { NodeConfigurationPayload } from "../../contracts/node-payloads";
+import { nodeConfigPayload as payload } from "../../testing/node-config";
 import { loadNodeConfig } from "../config";
 import { applyNodeConfig } from "./apply-config";
 
 const local = await loadNodeConfig({
   env: { NODE_REGISTRATION_PSK: "p", NODE_SLUG: "n1" },
   defaultPath: "/nonexistent/node.yaml",
-});
-const payload = (extra: Partial<NodeConfigurationPayload> = {}): NodeConfigurationPayload => ({
-  version: 1,
-  config_version: "01J0000000000000000000000A",
-  issued_at: "2026-03-01T10:00:00Z",
-  node_slug: "n1",
-  orchestrator: {
-    base_url: "http://o",
-    endpoints: { worker_api_target_url: "http://n1:12090", node_report_url: "http://o/v1/nodes/capability" },
-  },
-  model_cache: { cache_url: "" },
-  worker_api: { orchestrator_bearer_token: "tok" },
-  ...extra,
 });
 const now = new Date("2026-03-01T10:00:00Z");
 

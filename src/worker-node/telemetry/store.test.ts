@@ -4,7 +4,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LOGS_MAX_BYTES } from "../../contracts/telemetry";
-import { openTelemetryStore, pageOffset, RETENTION, type ContainerRecord, type TelemetryStore } from "./store";
+import { pageOffset } from "./page-token";
+import { openTelemetryStore, RETENTION, type ContainerRecord, type TelemetryStore } from "./store";
 
 let dir: string;
 let store: TelemetryStore;
@@ -36,7 +37,7 @@ const container = (id: string, over: Partial<ContainerRecord> = {}): ContainerRe
 const log = (at: string, message: string, source_name = "node_manager") =>
   store.appendLog({ occurred_at: at, source_kind: "service", source_name, message, fields: { n: 1 } });
 
-describe("telemetry store", () => {
+describe("telemetry store: schema and queries", () => {
   it("creates the reference's schema v1 in WAL mode under <state_dir>/telemetry", async () => {
     await open();
     const raw = new Database(join(dir, "telemetry", "telemetry.db"));
@@ -96,7 +97,9 @@ describe("telemetry store", () => {
     expect(JSON.stringify({ version: 1, ...cut }).length).toBeLessThanOrEqual(LOGS_MAX_BYTES);
     expect(store.logs({ source_kind: "service", source_name: "big", limit: 5000 }, 3).events.length).toBe(2);
   });
+});
 
+describe("telemetry store: retention and boots", () => {
   it("drops logs past 7 days, events and stopped inventory past 30 days, and keeps running containers", async () => {
     await open();
     clock = new Date("2026-03-01T00:00:00Z");

@@ -10,7 +10,8 @@ import { WORKER_API } from "../../contracts/routes";
 import type { ContainerList, LogsResponse, NodeInfo, NodeStats } from "../../contracts/telemetry";
 import { ProblemError } from "../../lib/http-problem";
 import { describeRoute } from "../../lib/openapi";
-import { pageOffset, type TelemetryStore } from "../telemetry/store";
+import { pageOffset } from "../telemetry/page-token";
+import type { TelemetryStore } from "../telemetry/store";
 
 export type TelemetrySource = {
   store: TelemetryStore;

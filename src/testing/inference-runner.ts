@@ -1,14 +1,14 @@
-/** Test fixture: a sandbox runner whose inference jobs get real pods and sidecars, relayed to a given upstream. */
+/** TEST SUPPORT: a sandbox runner whose inference jobs get real pods and sidecars, relayed to a given upstream. */
 import { mkdtemp, rm } from "node:fs/promises";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildImage } from "../../../containers/build-image";
-import { memoryLogger } from "../../lib/log";
-import type { Podman } from "../sandbox/podman";
-import { createSandboxRunner, type SandboxSettings } from "../sandbox/run-job";
-import { testSettings } from "../sandbox/test-sandbox";
-import { createInferencePlacement, type PlacementDeps } from "./pod";
-import { startUpstreamRelay } from "./relay";
+import { buildImage } from "../../containers/build-image";
+import { memoryLogger } from "../lib/log";
+import type { Podman } from "../worker-node/sandbox/podman";
+import { createSandboxRunner, type SandboxSettings } from "../worker-node/sandbox/run-job";
+import { testSettings } from "../worker-node/sandbox/test-sandbox";
+import { createInferencePlacement, type PlacementDeps } from "../worker-node/inference/pod";
+import { startUpstreamRelay } from "../worker-node/inference/relay";
 
 export const PROXY_IMAGE = "localhost/cynode-inference-proxy:latest";
 

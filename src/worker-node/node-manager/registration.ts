@@ -1,0 +1,44 @@
+/**
+ * Registration (contracts 3.1 steps 4-5): the capability report with the PSK. An orchestrator that answers and
+ * refuses ends the start at once; one that does not answer yet is retried every second until the connect timeout.
+ */
+import type { NodeCapabilityReport } from "../../contracts/node-payloads";
+import type { NodeContext } from "./node-context";
+import { createOrchestratorClient, OrchestratorError, type OrchestratorClient } from "./orchestrator-client";
+
+export const REGISTRATION_RETRY_MS = 1000;
+
+/** The node's client for the orchestrator named in its config, from registration on. */
+export function orchestratorClient({ config, log }: NodeContext, doFetch?: typeof fetch): OrchestratorClient {
+  return createOrchestratorClient({
+    baseUrl: config.orchestrator.url,
+    psk: config.psk,
+    log,
+    requestTimeoutMs: config.orchestrator.timeouts.request_seconds * 1000,
+    fetch: doFetch,
+  });
+}
+
+export type RegistrationParts = {
+  client: { register(report: NodeCapabilityReport): Promise<unknown> };
+  collect: () => Promise<NodeCapabilityReport>;
+  sleep: (ms: number) => Promise<void>;
+};
+
+export async function registerWithRetry({ config, state, log, now }: NodeContext, d: RegistrationParts): Promise<void> {
+  state.notReady = "starting: registering with the orchestrator";
+  const { url } = config.orchestrator;
+  const deadline = now().getTime() + config.orchestrator.timeouts.connect_seconds * 1000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await d.client.register(await d.collect());
+      return;
+    } catch (err) {
+      const error = (err as Error).message;
+      if (err instanceof OrchestratorError) throw new Error(error);
+      if (now().getTime() >= deadline) throw new Error(`orchestrator unreachable at ${url}: ${error}`);
+      if (attempt === 1) log.warn("orchestrator not reachable yet; retrying", { url, error });
+      await d.sleep(REGISTRATION_RETRY_MS);
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The services jobs run on: the node's metrics, its inference side (contracts 3.1 step 8, prepared here and started
+ * with the config) and the sandbox runner whose inference jobs get pods. What a previous run of this node left is
+ * removed, then the warm pool fills.
+ */
+import { createInferencePlacement, removeLeftoverPods } from "../inference/pod";
+import { prepareInference } from "../inference/service";
+import { createNodeMetrics } from "../metrics";
+import { createSandboxRunner } from "../sandbox/run-job";
+import type { NodeContext } from "./node-context";
+import type { SandboxRuntime } from "./sandbox-runtime";
+
+export type SandboxServicesOptions = {
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  /** Name of the managed Ollama container (default cynodeai-ollama). */
+  ollamaContainer?: string;
+};
+
+export async function startSandboxServices(
+  { config, state, log, now }: NodeContext,
+  { podman, settings }: SandboxRuntime,
+  o: SandboxServicesOptions = {},
+) {
+  // The runner (created below, after inference) tells its warm pool's size at scrape time.
+  let warmSandboxes = () => 0;
+  const metrics = createNodeMetrics({ warmPoolSize: () => warmSandboxes() });
+  const inference = await prepareInference({
+    config,
+    podman,
+    metrics,
+    log: log.child({ part: "inference" }),
+    fetch: o.fetch,
+    sleep: o.sleep,
+    ollamaContainer: o.ollamaContainer,
+  });
+  const placeInferenceJob = createInferencePlacement({
+    podman,
+    nodeSlug: config.node.id,
+    mountRoot: config.mountRoot,
+    proxyImage: config.inference.proxy_image,
+    proxyTimeoutSeconds: config.inference.proxy_timeout_seconds,
+    route: () => inference.route(),
+  });
+  const runner = createSandboxRunner({
+    podman,
+    settings,
+    log: log.child({ part: "sandbox" }),
+    now,
+    maxJobTimeoutSeconds: () => state.applied?.maxJobTimeoutSeconds,
+    placeInferenceJob,
+  });
+  const pods = await removeLeftoverPods(podman, config.node.id);
+  if (pods.length) log.warn("removed leftover inference pods", { pods });
+  const left = await runner.removeLeftovers();
+  if (left.length) log.warn("removed leftover sandbox containers", { containers: left });
+  runner.warmUp();
+  warmSandboxes = () => runner.warmSandboxes;
+  return {
+    metrics,
+    inference,
+    runner,
+    /** Stops every sandbox (ending the requests that wait on them), then inference. */
+    async stop(): Promise<void> {
+      await runner.stopAll();
+      await inference.stop();
+    },
+  };
+}
