@@ -140,7 +140,9 @@ describe("node registration → config → ack → ready", () => {
     expect(secrets.open(row.worker_api_bearer_token!)).toBe(tokenA);
     expect(JSON.stringify(log.lines)).not.toContain(tokenA);
   });
+});
 
+describe("config versions", () => {
   it("mints a newer config_version when a capability change alters the config, and only its ack counts", async () => {
     const slug = "node-c";
     const jwt = (await register(slug)).bootstrap.auth.node_jwt;
@@ -252,7 +254,9 @@ describe("bad input on the control-plane", () => {
       "Invalid request body",
     );
   });
+});
 
+describe("refused tokens, oversize bodies and a database failure on the control-plane", () => {
   it("answers 401 without a token, with a bad token and with a user's access token", async () => {
     await expectProblem(await call(CONTROL_PLANE_API.config.path()), 401, "Missing authorization header");
     await expectProblem(

@@ -98,7 +98,9 @@ describe("embedded Postgres", () => {
       await second.stop();
     }
   }, 90_000);
+});
 
+describe("embedded Postgres when a start fails", () => {
   it("retries a restart that fails until it succeeds; a first start that fails leaves no server or owner", async () => {
     const { stateDir, log, server } = await started();
     const conf = join(stateDir, "postgres-data", "postgresql.conf");

@@ -7,7 +7,7 @@ import { createDispatcher } from "./dispatch-loop";
 
 const f = useDispatchFixture();
 
-describe("filling free slots", () => {
+describe("filling free slots, least-loaded node first", () => {
   it("runs many jobs across two nodes without exceeding either node's max_concurrency", async () => {
     const a = await f.node("node-a", 2, { hold: true });
     const b = await f.node("node-b", 3, { hold: true });
@@ -53,7 +53,9 @@ describe("filling free slots", () => {
     b.release();
     await d.drain();
   });
+});
 
+describe("filling slots with jobs that need a model", () => {
   it("sends jobs that need a model only to nodes running inference, and plain jobs anywhere", async () => {
     const plainNode = await f.node("node-plain", 4);
     const modelNode = await f.node("node-model", 4, { inference: true });
@@ -76,7 +78,9 @@ describe("filling free slots", () => {
     await runToIdle(f.dispatcher());
     expect(plainNode.runs.map((r) => r.job_id)).toEqual([job.jobId]);
   });
+});
 
+describe("claiming from the shared queue", () => {
   it("never runs a job twice when two dispatchers share the database", async () => {
     const a = await f.node("node-a", 3);
     const b = await f.node("node-b", 3);

@@ -5,7 +5,7 @@ import { readyNode } from "../../testing/ready-node";
 
 const f = useDispatchFixture();
 
-describe("recovering lost nodes and gone holders", () => {
+describe("requeueing the jobs of lost nodes", () => {
   it("marks a node whose worker dies mid-job suspect and runs the job on another node instead", async () => {
     const a = f.worker();
     const b = f.worker();
@@ -73,7 +73,9 @@ describe("recovering lost nodes and gone holders", () => {
     });
     w.release();
   });
+});
 
+describe("taking over from a holder that is gone", () => {
   it("re-attaches to a job whose holder is gone on its live node instead of running it elsewhere", async () => {
     const a = f.worker({ hold: true });
     const b = f.worker();

@@ -109,7 +109,9 @@ describe("POST /v1/chat/completions", () => {
     const body = (await res.json()) as OpenAI.ChatCompletion;
     expect([res.status, body.model, body.choices[0]!.message.content]).toEqual([200, "qwen3.5:0.8b", "echo: parts"]);
   });
+});
 
+describe("POST /v1/chat/completions refusals and audit", () => {
   it("answers 404 model_not_found for a model no live node has", async () => {
     const err = await client.chat.completions
       .create({ model: "no-such-model", messages: [{ role: "user", content: "x" }] })
