@@ -6,7 +6,7 @@ import { useCynorkFixture } from "../testing/cynork-fixture";
 import { JWT_TEST_SECRET, PASSWORD } from "../testing/gateway-fixture";
 import { memoryIo } from "../testing/memory-io";
 import { runCli } from "./cli";
-import { finishTaskAsNode } from "./finish-task-as-node";
+import { finishTaskAsNode } from "../testing/finish-task-as-node";
 
 const f = useCynorkFixture();
 /** Each test runs cynork against the real gateway with a fresh config file. */

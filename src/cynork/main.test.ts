@@ -1,9 +1,9 @@
 import { describe, expect, it } from "bun:test";
 import { join } from "node:path";
 import { useCynorkFixture } from "../testing/cynork-fixture";
+import { finishTaskAsNode } from "../testing/finish-task-as-node";
 import { PASSWORD } from "../testing/gateway-fixture";
 import { runToExit } from "../testing/run-to-exit";
-import { finishTaskAsNode } from "./finish-task-as-node";
 
 /** The real process: exit codes, stdin and env exactly as a shell sees them; the fixture's dir is its HOME. */
 const f = useCynorkFixture();

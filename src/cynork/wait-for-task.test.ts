@@ -4,7 +4,7 @@ import { PASSWORD } from "../testing/gateway-fixture";
 import { memoryIo } from "../testing/memory-io";
 import { runCli } from "./cli";
 import { CliError } from "./errors";
-import { finishTaskAsNode } from "./finish-task-as-node";
+import { finishTaskAsNode } from "../testing/finish-task-as-node";
 import { pollInterval, resultPollDelay } from "./wait-for-task";
 
 describe("pollInterval", () => {
