@@ -6,7 +6,8 @@
  * Usage: bun bench/worker-api-double.ts <control-plane URL> <psk> <nodes> <slug prefix>
  */
 import * as v from "valibot";
-import { CONTROL_PLANE_API, NodeBootstrapPayload, NodeConfigurationPayload } from "../src/contracts/node-payloads";
+import { NodeBootstrapPayload, NodeConfigurationPayload } from "../src/contracts/node-payloads";
+import { CONTROL_PLANE_API } from "../src/contracts/routes";
 import { RunJobRequest, type RunJobResponse } from "../src/contracts/worker-api";
 import { completedRun } from "../src/testing/completed-run";
 
@@ -67,19 +68,21 @@ async function startNode(slug: string): Promise<void> {
   const url = `http://127.0.0.1:${server.port}`;
   const boot = v.parse(
     NodeBootstrapPayload,
-    await (await post(CONTROL_PLANE_API.register, { psk, capability: capability(slug, url) })).json(),
+    await (await post(CONTROL_PLANE_API.register.path(), { psk, capability: capability(slug, url) })).json(),
   );
   const jwt = boot.auth.node_jwt;
   const config = v.parse(
     NodeConfigurationPayload,
-    await (await fetch(cpUrl + CONTROL_PLANE_API.config, { headers: { authorization: `Bearer ${jwt}` } })).json(),
+    await (
+      await fetch(cpUrl + CONTROL_PLANE_API.config.path(), { headers: { authorization: `Bearer ${jwt}` } })
+    ).json(),
   );
   token = config.worker_api!.orchestrator_bearer_token!;
   const ack = { version: 1, node_slug: slug, config_version: config.config_version, status: "applied" };
-  const acked = await post(CONTROL_PLANE_API.config, ack, jwt);
+  const acked = await post(CONTROL_PLANE_API.config.path(), ack, jwt);
   if (acked.status !== 204) throw new Error(`${slug}: ack answered ${acked.status}`);
   setInterval(
-    () => void post(CONTROL_PLANE_API.capability, capability(slug, url), jwt).catch(() => {}),
+    () => void post(CONTROL_PLANE_API.capability.path(), capability(slug, url), jwt).catch(() => {}),
     REPORT_EVERY_MS,
   );
 }

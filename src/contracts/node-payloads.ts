@@ -5,12 +5,6 @@
 import * as v from "valibot";
 import { LIMITS, List, Text, Timestamp as RequestTime } from "./storable";
 
-export const CONTROL_PLANE_API = {
-  register: "/v1/nodes/register",
-  config: "/v1/nodes/config",
-  capability: "/v1/nodes/capability",
-} as const;
-
 /** Reference error details, also used as schema messages so a failed parse yields the documented detail. */
 export const NODE_ERRORS = {
   badBody: "Invalid request body",
@@ -229,3 +223,4 @@ export type SandboxPolicy = v.InferOutput<typeof SandboxPolicy>;
 export type NodeConstraints = v.InferOutput<typeof NodeConstraints>;
 export type NodeConfigurationPayload = v.InferOutput<typeof NodeConfigurationPayload>;
 export type NodeConfigAck = v.InferOutput<typeof NodeConfigAck>;
+export type ConfigAckStatus = (typeof CONFIG_ACK_STATUSES)[number];

@@ -5,8 +5,6 @@
  */
 import * as v from "valibot";
 
-export const OPENAI_API = { models: "/v1/models", chatCompletions: "/v1/chat/completions" } as const;
-
 // ---- errors: `{error:{message,type,param,code}}`, never problem+json on these routes ----
 
 export const OpenAIError = v.object({
@@ -59,11 +57,16 @@ export type ChatCompletionRequest = v.InferOutput<typeof ChatCompletionRequest>;
 
 export const FINISH_REASONS = ["stop", "length"] as const;
 
-export const ChatCompletion = v.object({
+/** The fields a completion and each of its chunks begin with. */
+const completionHead = <O extends string>(object: O) => ({
   id: v.string(),
-  object: v.literal("chat.completion"),
+  object: v.literal(object),
   created: v.number(),
   model: v.string(),
+});
+
+export const ChatCompletion = v.object({
+  ...completionHead("chat.completion"),
   choices: v.array(
     v.object({
       index: v.number(),
@@ -76,10 +79,7 @@ export const ChatCompletion = v.object({
 export type ChatCompletion = v.InferOutput<typeof ChatCompletion>;
 
 export const ChatCompletionChunk = v.object({
-  id: v.string(),
-  object: v.literal("chat.completion.chunk"),
-  created: v.number(),
-  model: v.string(),
+  ...completionHead("chat.completion.chunk"),
   choices: v.array(
     v.object({
       index: v.number(),
@@ -94,9 +94,6 @@ export type ChatCompletionChunk = v.InferOutput<typeof ChatCompletionChunk>;
 export const SSE_DONE = "[DONE]";
 
 // ---- Ollama /api/chat, as forwarded by the Worker API's inference route ----
-
-/** Bearer-protected Worker API route: an Ollama `/api/chat` body in, Ollama's answer (NDJSON when streamed) out. */
-export const WORKER_INFERENCE_API = { chat: "/v1/worker/inference:chat" } as const;
 
 export const OllamaChatRequest = v.looseObject({
   model: v.pipe(v.string(), v.nonEmpty("model is required")),

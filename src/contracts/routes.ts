@@ -1,17 +1,122 @@
-/** Route paths of every HTTP API, used by servers to mount and by clients to call. */
-const seg = (s: string) => encodeURIComponent(s);
+/**
+ * Every route of the three HTTP APIs, declared once (see route.ts): the servers mount these tables, the clients
+ * (cynork, the node manager, the dispatcher, the gateway's chat) call them, and routes.test.ts checks that each
+ * server mounts exactly its table.
+ */
+import * as openai from "./openai";
+import {
+  NodeBootstrapPayload,
+  NodeCapabilityReport,
+  NodeConfigAck,
+  NodeConfigurationPayload,
+  RegistrationRequest,
+} from "./node-payloads";
+import { route } from "./route";
+import * as telemetry from "./telemetry";
+import * as user from "./user-api";
+import { CancelJobResponse, RunJobRequest, RunJobResponse } from "./worker-api";
 
-export const HEALTH = { healthz: "/healthz", readyz: "/readyz" } as const;
+/** Plain-text liveness and readiness, without a token, on every API. */
+export const HEALTH = { healthz: route("GET", "/healthz"), readyz: route("GET", "/readyz") };
 
+/** Each API's OpenAPI document and interactive reference (lib/api-reference.ts). */
+export const REFERENCE = {
+  openapi: route("GET", "/openapi.json"),
+  docs: route("GET", "/docs"),
+  docsScript: route("GET", "/docs/scalar.js"),
+};
+
+/** Prometheus text format, on the control-plane and the Worker API (not on the gateway's public port). */
+export const METRICS = { metrics: route("GET", "/metrics") };
+
+/** The user gateway (:12080), reference-contracts 1.3 and 6, plus its OpenAI-compatible surface. */
 export const USER_API = {
-  login: "/v1/auth/login",
-  refresh: "/v1/auth/refresh",
-  logout: "/v1/auth/logout",
-  me: "/v1/users/me",
-  revokeSessions: (userId: string) => `/v1/users/${seg(userId)}/revoke_sessions`,
-  tasks: "/v1/tasks",
-  task: (id: string) => `/v1/tasks/${seg(id)}`,
-  taskResult: (id: string) => `/v1/tasks/${seg(id)}/result`,
-  taskCancel: (id: string) => `/v1/tasks/${seg(id)}/cancel`,
-  taskLogs: (id: string) => `/v1/tasks/${seg(id)}/logs`,
-} as const;
+  ...HEALTH,
+  ...REFERENCE,
+  login: route("POST", "/v1/auth/login", { body: user.LoginRequest, response: user.LoginResponse }),
+  refresh: route("POST", "/v1/auth/refresh", { body: user.RefreshRequest, response: user.LoginResponse }),
+  logout: route("POST", "/v1/auth/logout", { auth: true, body: user.LogoutRequest, status: 204 }),
+  me: route("GET", "/v1/users/me", { auth: true, response: user.UserResponse }),
+  revokeSessions: route("POST", "/v1/users/:id/revoke_sessions", { auth: true, status: 204 }),
+  createTask: route("POST", "/v1/tasks", {
+    auth: true,
+    body: user.CreateTaskRequest,
+    response: user.TaskResponse,
+    status: 201,
+  }),
+  listTasks: route("GET", "/v1/tasks", { auth: true, query: user.ListTasksQuery, response: user.ListTasksResponse }),
+  task: route("GET", "/v1/tasks/:id", { auth: true, response: user.TaskResponse }),
+  taskResult: route("GET", "/v1/tasks/:id/result", {
+    auth: true,
+    query: user.TaskResultQuery,
+    response: user.TaskResultResponse,
+  }),
+  cancelTask: route("POST", "/v1/tasks/:id/cancel", { auth: true, response: user.CancelTaskResponse }),
+  taskLogs: route("GET", "/v1/tasks/:id/logs", {
+    auth: true,
+    query: user.TaskLogsQuery,
+    response: user.TaskLogsResponse,
+  }),
+  models: route("GET", "/v1/models", { auth: true, response: openai.ModelList }),
+  /** `stream: true` answers server-sent `chat.completion.chunk` events instead of `response`. */
+  chatCompletions: route("POST", "/v1/chat/completions", {
+    auth: true,
+    body: openai.ChatCompletionRequest,
+    response: openai.ChatCompletion,
+  }),
+};
+
+/**
+ * Path scopes of the gateway (hono patterns), as the reference's: the body limit covers the versioned API, and any
+ * path below `users` or `tasks`, an unknown one too, answers 401 without a user token (before any 404).
+ */
+export const USER_API_SCOPES = { versioned: "/v1/*", users: "/v1/users/*", tasks: "/v1/tasks/*" } as const;
+
+/** The control-plane (:12082): node registration, configuration and reports, reference-contracts 1.2 and 2. */
+export const CONTROL_PLANE_API = {
+  ...HEALTH,
+  ...METRICS,
+  ...REFERENCE,
+  /** Answers 201 for a new node, 200 for a known one. */
+  register: route("POST", "/v1/nodes/register", { body: RegistrationRequest, response: NodeBootstrapPayload }),
+  config: route("GET", "/v1/nodes/config", { auth: true, response: NodeConfigurationPayload }),
+  configAck: route("POST", "/v1/nodes/config", { auth: true, body: NodeConfigAck, status: 204 }),
+  capability: route("POST", "/v1/nodes/capability", { auth: true, body: NodeCapabilityReport, status: 204 }),
+};
+
+/** `target` of the cancel route: `<job_id>:cancel`. */
+export const cancelTarget = (jobId: string) => `${jobId}:cancel`;
+/** The job id of a cancel `target`, or undefined when it is not one. */
+export const canceledJobId = (target: string) => (target.endsWith(":cancel") ? target.slice(0, -7) : undefined);
+
+/** The Worker API (node :12090), reference-contracts 1.4, its Telemetry API and the gateway's way to the model. */
+export const WORKER_API = {
+  ...HEALTH,
+  ...METRICS,
+  ...REFERENCE,
+  runJob: route("POST", "/v1/worker/jobs:run", { auth: true, body: RunJobRequest, response: RunJobResponse }),
+  /** `target` is `cancelTarget(jobId)`. */
+  cancelJob: route("POST", "/v1/worker/jobs/:target", { auth: true, response: CancelJobResponse }),
+  /** An Ollama `/api/chat` body in, Ollama's answer out (NDJSON lines of `response` when streamed). */
+  inferenceChat: route("POST", "/v1/worker/inference:chat", {
+    auth: true,
+    body: openai.OllamaChatRequest,
+    response: openai.OllamaChatResponse,
+  }),
+  nodeInfo: route("GET", "/v1/worker/telemetry/node:info", { auth: true, response: telemetry.NodeInfo }),
+  nodeStats: route("GET", "/v1/worker/telemetry/node:stats", { auth: true, response: telemetry.NodeStats }),
+  containers: route("GET", "/v1/worker/telemetry/containers", {
+    auth: true,
+    query: telemetry.ContainersQuery,
+    response: telemetry.ContainerList,
+  }),
+  container: route("GET", "/v1/worker/telemetry/containers/:id", {
+    auth: true,
+    response: telemetry.ContainerResponse,
+  }),
+  logs: route("GET", "/v1/worker/telemetry/logs", {
+    auth: true,
+    query: telemetry.LogsQuery,
+    response: telemetry.LogsResponse,
+  }),
+};

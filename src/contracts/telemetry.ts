@@ -4,19 +4,11 @@
  */
 import * as v from "valibot";
 import { NodeCapabilityReport } from "./node-payloads";
-
-export const TELEMETRY_API = {
-  nodeInfo: "/v1/worker/telemetry/node:info",
-  nodeStats: "/v1/worker/telemetry/node:stats",
-  containers: "/v1/worker/telemetry/containers",
-  container: (id: string) => `/v1/worker/telemetry/containers/${encodeURIComponent(id)}`,
-  logs: "/v1/worker/telemetry/logs",
-} as const;
+import { OUTPUT_STREAMS } from "./worker-api";
 
 export const CONTAINER_KINDS = ["managed", "sandbox"] as const;
 export const LOG_SOURCE_KINDS = ["service", "container"] as const;
 export const SERVICE_NAMES = ["node_manager", "worker_api"] as const;
-export const LOG_STREAMS = ["stdout", "stderr"] as const;
 /** The log query's response body limit, reported as `truncated.max_bytes`. */
 export const LOGS_MAX_BYTES = 1_048_576;
 
@@ -66,7 +58,7 @@ export const LogEvent = v.object({
   source_kind: v.picklist(LOG_SOURCE_KINDS),
   source_name: v.string(),
   container_id: v.optional(v.string()),
-  stream: v.optional(v.picklist(LOG_STREAMS)),
+  stream: v.optional(v.picklist(OUTPUT_STREAMS)),
   level: v.optional(v.string()),
   message: v.string(),
   fields: v.record(v.string(), v.unknown()),
@@ -103,7 +95,7 @@ export const LogsQuery = v.object({
   source_kind: v.optional(v.picklist(LOG_SOURCE_KINDS, "source_kind must be service or container")),
   source_name: v.optional(v.string()),
   container_id: v.optional(v.string()),
-  stream: v.optional(v.picklist(LOG_STREAMS, "stream must be stdout or stderr")),
+  stream: v.optional(v.picklist(OUTPUT_STREAMS, "stream must be stdout or stderr")),
   since: v.optional(Rfc3339),
   until: v.optional(Rfc3339),
   limit: v.optional(Limit(5000), "1000"),

@@ -1,6 +1,7 @@
 /** User API (gateway :12080) payloads, shared by the gateway and cynork. Field names per reference-contracts 1.3 and 6. */
 import * as v from "valibot";
 import { LIMITS, List, Text } from "./storable";
+import { OUTPUT_STREAMS } from "./worker-api";
 
 const Timestamp = v.string();
 
@@ -97,7 +98,7 @@ export const TaskResultResponse = v.object({
 
 export const CancelTaskResponse = v.object({ task_id: v.string(), canceled: v.literal(true) });
 
-export const LOG_STREAMS = ["stdout", "stderr", "all"] as const;
+export const LOG_STREAMS = [...OUTPUT_STREAMS, "all"] as const;
 export const TaskLogsQuery = v.object({ stream: v.optional(v.picklist([...LOG_STREAMS, ""])) });
 export const TaskLogsResponse = v.object({ task_id: v.string(), stdout: v.string(), stderr: v.string() });
 

@@ -2,12 +2,9 @@
 import * as v from "valibot";
 import { LIMITS, List, Text, TextMap } from "./storable";
 
-export const WORKER_API = {
-  runJob: "/v1/worker/jobs:run",
-  cancelJob: (jobId: string) => `/v1/worker/jobs/${encodeURIComponent(jobId)}:cancel`,
-} as const;
-
 export const NETWORK_POLICIES = ["none", "restricted"] as const;
+/** A job's output streams (RunJobResponse, the user API's logs, the telemetry log query). */
+export const OUTPUT_STREAMS = ["stdout", "stderr"] as const;
 
 /** What a job runs: the `sandbox` object of RunJobRequest, also stored as the job payload by the orchestrator. */
 export const SandboxSpec = v.object({

@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "./cli";
-import { memoryIo, type MemoryIoOptions } from "./memory-io";
+import { memoryIo, type MemoryIoOptions } from "../testing/memory-io";
 
 /** Runs cynork where no gateway is needed (or reachable): usage, help, config and completion paths. */
 async function cynork(argv: string[], opts: MemoryIoOptions = {}) {

@@ -1,32 +1,19 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "bun:test";
-import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { beforeEach, describe, expect, it } from "bun:test";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createTokens } from "../orchestrator/auth/tokens";
-import { JWT_TEST_SECRET, PASSWORD, startGatewayFixture, type GatewayFixture } from "../testing/gateway-fixture";
+import { useCynorkFixture } from "../testing/cynork-fixture";
+import { JWT_TEST_SECRET, PASSWORD } from "../testing/gateway-fixture";
+import { memoryIo } from "../testing/memory-io";
 import { runCli } from "./cli";
-import { finishTaskAsNode } from "./finish-task-as-node";
-import { memoryIo, type MemoryIoOptions } from "./memory-io";
+import { finishTaskAsNode } from "../testing/finish-task-as-node";
 
-let f: GatewayFixture;
-let dir: string;
-let configFile: string;
-
-beforeAll(async () => {
-  f = await startGatewayFixture();
-  dir = await mkdtemp(join(tmpdir(), "cynork-cli-"));
-});
-afterAll(() => f.close());
+const f = useCynorkFixture();
+/** Each test runs cynork against the real gateway with a fresh config file. */
 beforeEach(() => {
-  configFile = join(dir, `${crypto.randomUUID()}`, "config.yaml");
+  f.config = join(f.dir, `${crypto.randomUUID()}`, "config.yaml");
 });
-
-/** Runs cynork in-process against the real gateway with a fresh config file per test. */
-async function cynork(argv: string[], opts: MemoryIoOptions = {}) {
-  const m = memoryIo({ ...opts, env: { CYNORK_GATEWAY_URL: f.server.url.href, ...opts.env } });
-  const code = await runCli(["-c", configFile, ...argv], m.io);
-  return { code, stdout: m.stdout(), stderr: m.stderr(), m };
-}
+const { cynork } = f;
 const json = (s: string) => JSON.parse(s);
 const login = (handle = "alice") =>
   cynork(["auth", "login", "-u", handle, "--password-stdin"], { stdin: `${PASSWORD}\n` });
@@ -54,15 +41,15 @@ describe("cynork status and version", () => {
   });
 });
 
-describe("cynork auth", () => {
+describe("cynork auth login", () => {
   it("logs in with --password-stdin, stores the tokens privately, and whoami uses them", async () => {
     const r = await login();
     expect(r).toMatchObject({ code: 0, stdout: "logged_in=true user=alice\n" });
-    const saved = Bun.YAML.parse(await readFile(configFile, "utf8")) as Record<string, string>;
+    const saved = Bun.YAML.parse(await readFile(f.config, "utf8")) as Record<string, string>;
     expect(saved.token).toBeString();
     expect(saved.refresh_token).toBeString();
-    expect((await stat(configFile)).mode & 0o777).toBe(0o600);
-    expect((await stat(join(configFile, ".."))).mode & 0o777).toBe(0o700);
+    expect((await stat(f.config)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(f.config, ".."))).mode & 0o777).toBe(0o700);
     expect((await cynork(["auth", "whoami"])).stdout).toBe(`id=${f.users.alice} user=alice\n`);
     expect(json((await cynork(["auth", "whoami", "-o", "json"])).stdout)).toEqual({ id: f.users.alice, user: "alice" });
   });
@@ -89,13 +76,15 @@ describe("cynork auth", () => {
     expect((await cynork(["auth", "login", "-u", "alice", "--password-stdin"], { stdin: "" })).code).toBe(2);
     expect((await cynork(["auth", "login"], { stdin: "" })).code).toBe(2);
   });
+});
 
+describe("cynork auth refresh and logout", () => {
   it("refreshes the session, rotating both tokens", async () => {
     await login();
-    const before = await readFile(configFile, "utf8");
+    const before = await readFile(f.config, "utf8");
     const r = await cynork(["auth", "refresh"]);
     expect(r).toMatchObject({ code: 0, stdout: "Token refreshed successfully.\n" });
-    const after = Bun.YAML.parse(await readFile(configFile, "utf8")) as Record<string, string>;
+    const after = Bun.YAML.parse(await readFile(f.config, "utf8")) as Record<string, string>;
     const old = Bun.YAML.parse(before) as Record<string, string>;
     expect(after.token).not.toBe(old.token);
     expect(after.refresh_token).not.toBe(old.refresh_token);
@@ -106,18 +95,18 @@ describe("cynork auth", () => {
   it("exits 3 for refresh without a stored refresh token or with a revoked one", async () => {
     expect((await cynork(["auth", "refresh"])).stderr).toBe("Error: no refresh token: run 'cynork auth login' first\n");
     await login();
-    const stale = (Bun.YAML.parse(await readFile(configFile, "utf8")) as Record<string, string>).refresh_token!;
+    const stale = (Bun.YAML.parse(await readFile(f.config, "utf8")) as Record<string, string>).refresh_token!;
     await cynork(["auth", "refresh"]);
-    await writeFile(configFile, `refresh_token: ${stale}\n`);
+    await writeFile(f.config, `refresh_token: ${stale}\n`);
     expect((await cynork(["auth", "refresh"])).code).toBe(3);
   });
 
   it("logs out, ending the session at the gateway, after which whoami exits 3", async () => {
     await login();
-    const { token, refresh_token } = Bun.YAML.parse(await readFile(configFile, "utf8")) as Record<string, string>;
-    await writeFile(configFile, `${await readFile(configFile, "utf8")}credential_helper: keep-me\n`);
+    const { token, refresh_token } = Bun.YAML.parse(await readFile(f.config, "utf8")) as Record<string, string>;
+    await writeFile(f.config, `${await readFile(f.config, "utf8")}credential_helper: keep-me\n`);
     expect(await cynork(["auth", "logout"])).toMatchObject({ code: 0, stdout: "logged_out=true\n" });
-    const saved = Bun.YAML.parse(await readFile(configFile, "utf8")) as Record<string, string>;
+    const saved = Bun.YAML.parse(await readFile(f.config, "utf8")) as Record<string, string>;
     expect(saved).toEqual({ credential_helper: "keep-me" });
     expect((await f.call("POST", "/v1/auth/refresh", { body: { refresh_token } })).status).toBe(401);
     // The access token died with its session on the server, not only in the file.
@@ -129,8 +118,8 @@ describe("cynork auth", () => {
 
   it("ends the session at the gateway with only an access token stored", async () => {
     await login();
-    const { token } = Bun.YAML.parse(await readFile(configFile, "utf8")) as Record<string, string>;
-    await writeFile(configFile, `token: ${token}\n`);
+    const { token } = Bun.YAML.parse(await readFile(f.config, "utf8")) as Record<string, string>;
+    await writeFile(f.config, `token: ${token}\n`);
     expect((await cynork(["auth", "logout"])).code).toBe(0);
     expect((await f.call("GET", "/v1/users/me", { token })).status).toBe(401);
   });
@@ -140,38 +129,45 @@ describe("cynork auth", () => {
     const r = await cynork(["auth", "logout"], { env: { CYNORK_GATEWAY_URL: "http://127.0.0.1:1" } });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("warning: gateway logout failed");
-    expect(Bun.YAML.parse(await readFile(configFile, "utf8"))).toEqual({});
+    expect(Bun.YAML.parse(await readFile(f.config, "utf8"))).toEqual({});
   });
+});
 
+describe("cynork auth tokens", () => {
   it("prefers CYNORK_TOKEN and never writes it to the file", async () => {
     const { access_token } = await f.login("bob");
     await login("alice");
     const r = await cynork(["auth", "whoami"], { env: { CYNORK_TOKEN: access_token } });
     expect(r.stdout).toContain("user=bob");
     await cynork(["auth", "refresh"], { env: { CYNORK_TOKEN: access_token } });
-    expect(await readFile(configFile, "utf8")).not.toContain(access_token);
+    expect(await readFile(f.config, "utf8")).not.toContain(access_token);
   });
 
   it("refreshes an expired access token once, transparently, and keeps the new pair", async () => {
     await login();
-    const saved = Bun.YAML.parse(await readFile(configFile, "utf8")) as Record<string, string>;
+    const saved = Bun.YAML.parse(await readFile(f.config, "utf8")) as Record<string, string>;
     const past = createTokens({
       secret: JWT_TEST_SECRET,
       ttl: { accessMs: 60_000, refreshMs: 60_000, nodeMs: 60_000 },
       now: () => new Date(Date.now() - 3_600_000),
     });
     const { token: expired } = await past.issueAccess({ id: f.users.alice!, handle: "alice" }, crypto.randomUUID());
-    await writeFile(configFile, Bun.YAML.stringify({ token: expired, refresh_token: saved.refresh_token }));
+    await writeFile(f.config, Bun.YAML.stringify({ token: expired, refresh_token: saved.refresh_token }));
     expect((await cynork(["auth", "whoami"])).stdout).toContain("user=alice");
-    const now = Bun.YAML.parse(await readFile(configFile, "utf8")) as Record<string, string>;
+    const now = Bun.YAML.parse(await readFile(f.config, "utf8")) as Record<string, string>;
     expect(now.token).not.toBe(expired);
     expect(now.refresh_token).not.toBe(saved.refresh_token);
   });
 });
 
-describe("cynork task", () => {
-  beforeEach(async () => void (await login()));
+/** A describe whose tests each start logged in as alice. */
+const describeLoggedIn = (name: string, tests: () => void) =>
+  describe(name, () => {
+    beforeEach(async () => void (await login()));
+    tests();
+  });
 
+describeLoggedIn("cynork task create and show", () => {
   it("creates a task from a prompt and shows it with get, list and result", async () => {
     const created = await cynork(["task", "create", "-p", "What is 2+2?", "--task-name", "My Task"]);
     expect(created.code).toBe(0);
@@ -218,7 +214,9 @@ describe("cynork task", () => {
       lines: ["hello", "two"],
     });
   });
+});
 
+describeLoggedIn("cynork task waits and follows", () => {
   it("waits with --result and result --wait, polling until the task ends", async () => {
     const id = /task_id=(\S+)/.exec((await cynork(["task", "create", "-t", "do it"])).stdout)![1]!;
     const waited = await cynork(["task", "result", id, "-w", "--wait-interval", "1s"], {
@@ -246,7 +244,7 @@ describe("cynork task", () => {
   it("ends a wait quietly on Ctrl+C", async () => {
     const id = /task_id=(\S+)/.exec((await cynork(["task", "create", "-p", "x"])).stdout)![1]!;
     const m = memoryIo({ env: { CYNORK_GATEWAY_URL: f.server.url.href }, onSleep: () => m.interrupt() });
-    expect(await runCli(["-c", configFile, "task", "result", id, "--wait"], m.io)).toBe(0);
+    expect(await runCli(["-c", f.config, "task", "result", id, "--wait"], m.io)).toBe(0);
     expect(m.stdout()).toBe("");
   });
 
@@ -268,7 +266,9 @@ describe("cynork task", () => {
     const watchedJson = await cynork(["task", "watch", id2, "-o", "json"]);
     expect(json(watchedJson.stdout)).toMatchObject({ status: "completed" });
   });
+});
 
+describeLoggedIn("cynork task cancel and inputs", () => {
   it("cancels with -y, and asks first otherwise", async () => {
     const id = /task_id=(\S+)/.exec((await cynork(["task", "create", "-p", "x"])).stdout)![1]!;
     const no = await cynork(["task", "cancel", id], { stdin: "n\n" });
@@ -283,11 +283,11 @@ describe("cynork task", () => {
   });
 
   it("sends files, scripts, attachments and options as the gateway expects", async () => {
-    const script = join(dir, "job.sh");
+    const script = join(f.dir, "job.sh");
     await writeFile(script, "#!/bin/sh\necho s\n");
-    const commands = join(dir, "cmds.txt");
+    const commands = join(f.dir, "cmds.txt");
     await writeFile(commands, "echo a\n\n  \necho b\n");
-    const prompt = join(dir, "task.md");
+    const prompt = join(f.dir, "task.md");
     await writeFile(prompt, "# Do things\n");
     const s = json(
       (
@@ -316,7 +316,9 @@ describe("cynork task", () => {
     expect(await jobOf(p.task_id)).toMatchObject({ command: ["sh", "-c", "# Do things\n"] });
     expect(p.prompt).toBe("# Do things\n");
   });
+});
 
+describeLoggedIn("cynork task list and errors", () => {
   it("pages the task list with limit and cursor", async () => {
     for (let i = 0; i < 3; i++) await cynork(["task", "create", "-p", `page ${i}`]);
     const first = await cynork(["task", "list", "-l", "2", "-o", "json"]);
@@ -343,7 +345,7 @@ describe("cynork task", () => {
   });
 
   it("exits 3 for any task command without a token, after usage checks", async () => {
-    const env = { XDG_CONFIG_HOME: dir };
+    const env = { XDG_CONFIG_HOME: f.dir };
     const m = memoryIo({ env: { ...env, CYNORK_GATEWAY_URL: f.server.url.href } });
     expect(await runCli(["task", "list"], m.io)).toBe(3);
     const usage = memoryIo({ env });

@@ -1,47 +1,47 @@
-/** Walking the citty command tree: finding the command an argv names, and listing every command (completion). */
-import type { ArgsDef, CommandDef, Resolvable } from "citty";
-import { usageError } from "./errors";
+/**
+ * The cynork command tree. Groups are declared here; each command lives in its own file under commands/ and is
+ * loaded only when it is named (or listed by help or completion), so a start-up reads just the one that runs.
+ */
+import { VERSION } from "../lib/version";
+import type { CommandEntry, CynorkCommand } from "./command";
+import { GLOBAL_ARGS } from "./flags";
 
-type Cmd = CommandDef<any>;
+const load = (module: Promise<{ default: CynorkCommand }>) => module.then((m) => m.default);
 
-async function resolved<T>(value: Resolvable<T>): Promise<T> {
-  return typeof value === "function" ? await (value as () => T | Promise<T>)() : await value;
-}
+const group = (name: string, description: string, subCommands: Record<string, CommandEntry>): CynorkCommand => ({
+  meta: { name, description },
+  subCommands,
+});
 
-export type Found = { cmd: Cmd; names: string[]; rest: string[] };
+const AUTH = group("auth", "Log in, log out, show or renew the session", {
+  login: () => load(import("./commands/auth/login")),
+  logout: () => load(import("./commands/auth/logout")),
+  whoami: () => load(import("./commands/auth/whoami")),
+  refresh: () => load(import("./commands/auth/refresh")),
+});
 
-/** Follows sub-command names from the front of `argv`; a flag or unknown name where a sub-command belongs is a usage error. */
-export async function findCommand(root: Cmd, argv: readonly string[]): Promise<Found> {
-  let cmd = root;
-  const names = [String((await resolved(root.meta ?? {})).name)];
-  let i = 0;
-  for (;;) {
-    const subs = cmd.subCommands ? await resolved(cmd.subCommands) : undefined;
-    const next = argv[i];
-    if (!subs || next === undefined) break;
-    if (next.startsWith("-")) throw usageError(`unknown flag: ${next.split("=")[0]} for "${names.join(" ")}"`);
-    if (!(next in subs)) throw usageError(`unknown command "${next}" for "${names.join(" ")}"`);
-    cmd = await resolved(subs[next]!);
-    names.push(next);
-    i++;
-  }
-  return { cmd, names, rest: argv.slice(i) };
-}
+const TASK = group("task", "Create, list, inspect and cancel tasks", {
+  create: () => load(import("./commands/task/create")),
+  list: () => load(import("./commands/task/list")),
+  get: () => load(import("./commands/task/get")),
+  result: () => load(import("./commands/task/result")),
+  cancel: () => load(import("./commands/task/cancel")),
+  logs: () => load(import("./commands/task/logs")),
+  watch: () => load(import("./commands/task/watch")),
+});
 
-export type CommandInfo = { path: string[]; subCommands: string[]; flags: { long: string[]; short: string[] }[] };
-
-/** Every command under `cmd`, depth first, with its sub-command names and flags. */
-export async function listCommands(cmd: Cmd, path: string[] = []): Promise<CommandInfo[]> {
-  const subs = cmd.subCommands ? await resolved(cmd.subCommands) : {};
-  const args: ArgsDef = cmd.args ? await resolved(cmd.args) : {};
-  const flags = Object.entries(args)
-    .filter(([, d]) => d.type !== "positional")
-    .map(([name, d]) => {
-      const aliases = "alias" in d && d.alias !== undefined ? [d.alias].flat() : [];
-      return { long: [name, ...aliases.filter((a) => a.length > 1)], short: aliases.filter((a) => a.length === 1) };
-    });
-  const infos: CommandInfo[] = [{ path, subCommands: Object.keys(subs), flags }];
-  for (const [name, sub] of Object.entries(subs))
-    infos.push(...(await listCommands(await resolved(sub), [...path, name])));
-  return infos;
-}
+export const ROOT: CynorkCommand = {
+  meta: { name: "cynork", version: VERSION, description: "Command-line client for the CyNodeAI user gateway" },
+  args: GLOBAL_ARGS,
+  subCommands: {
+    version: () => load(import("./commands/version")),
+    status: () => load(import("./commands/status")),
+    auth: AUTH,
+    task: TASK,
+    models: group("models", "List available models (GET /v1/models)", {
+      list: () => load(import("./commands/models/list")),
+    }),
+    chat: () => load(import("./commands/chat")),
+    completion: () => load(import("./commands/completion")),
+  },
+};

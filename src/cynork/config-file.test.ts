@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, readdir, stat, writeFile } from "node:fs/prom
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configPath, loadConfig, saveConfig } from "./config-file";
-import { CliError } from "./errors";
+import type { CliError } from "./errors";
 
 const tmp = () => mkdtemp(join(tmpdir(), "cynork-config-"));
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "bun:test";
 import type { ArgsDef } from "citty";
 import { CliError } from "./errors";
-import { matchFlag, parseFlags } from "./flags";
+import { extractGlobals, matchFlag, parseFlags } from "./flags";
 
 const args = {
-  id: { type: "positional" },
+  id: { type: "positional", required: false },
   prompt: { type: "string", alias: "p" },
   name: { type: "string", alias: "task-name" },
   command: { type: "string" },
@@ -71,8 +71,65 @@ describe("parseFlags", () => {
     expect(usage(() => parseFlags([""], args))).toBe("ID must not be empty");
   });
 
+  it("names a missing positional before any other mistake, an unknown flag taking no value", () => {
+    const one = { task: { type: "positional" }, stream: { type: "string" } } satisfies ArgsDef;
+    expect(usage(() => parseFlags([], one))).toBe("Missing required positional argument: TASK");
+    expect(usage(() => parseFlags(["--bogus"], one))).toBe("Missing required positional argument: TASK");
+    expect(usage(() => parseFlags(["--stream", "x"], one))).toBe("Missing required positional argument: TASK");
+    expect(usage(() => parseFlags(["--stream"], one))).toBe("Missing required positional argument: TASK");
+    expect(usage(() => parseFlags(["--bogus", "x"], one))).toBe("unknown flag: --bogus");
+    expect(parseFlags(["x", "--stream=all"], one).positionals).toEqual(["x"]);
+  });
+
   it("does not treat a long alias as a short flag or the reverse", () => {
     expect(matchFlag("-task-name", args)).toBeUndefined();
     expect(matchFlag("--p", args)).toBeUndefined();
+  });
+});
+
+describe("extractGlobals", () => {
+  it("pulls global flags from anywhere before --, leaving the rest in order", () => {
+    const { globals, rest } = extractGlobals([
+      "-o",
+      "json",
+      "task",
+      "list",
+      "-q",
+      "--config=/x.yaml",
+      "-l",
+      "5",
+      "--no-color",
+      "--",
+      "-q",
+    ]);
+    expect(globals).toEqual({ output: "json", quiet: true, noColor: true, help: false, config: "/x.yaml" });
+    expect(rest).toEqual(["task", "list", "-l", "5", "--", "-q"]);
+  });
+
+  it("defaults to table output", () => {
+    expect(extractGlobals(["version"]).globals).toEqual({ output: "table", quiet: false, noColor: false, help: false });
+    expect(extractGlobals(["-h", "--output=table", "-c", "f"]).globals).toMatchObject({
+      help: true,
+      output: "table",
+      config: "f",
+    });
+    expect(extractGlobals(["--quiet=false"]).globals.quiet).toBe(false);
+  });
+
+  it("rejects a bad output format or a missing value with a usage error", () => {
+    for (const [argv, message] of [
+      [["-o", "yaml"], "output must be table or json"],
+      [["--output"], "flag needs an argument: --output"],
+    ] as const) {
+      const err = (() => {
+        try {
+          extractGlobals(argv);
+        } catch (e) {
+          return e as CliError;
+        }
+      })();
+      expect(err).toBeInstanceOf(CliError);
+      expect([err!.exitCode, err!.message]).toEqual([2, message]);
+    }
   });
 });

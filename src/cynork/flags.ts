@@ -1,11 +1,21 @@
 /**
- * Strict flag parsing over citty `args` blocks. citty 0.2 parses with node's parseArgs in non-strict mode: unknown
- * flags pass silently and a repeated flag keeps only its last value. cynork needs both to behave like the
- * reference's pflag (unknown flag → usage error, `--command` repeatable), so the args block stays the single
- * declaration and this module reads it.
+ * cynork's one flag parser. It reads citty `args` blocks, the single declaration of a command's flags, and behaves
+ * like the reference's pflag (unknown flag → usage error, `--command` repeatable, `--no-x`, `-x=v`), which citty's
+ * own non-strict parse does not. Global flags (reference-contracts 7.2) are taken out of the whole argv first.
  */
 import type { ArgDef, ArgsDef } from "citty";
-import { usageError } from "./errors";
+import { type CliError, usageError } from "./errors";
+
+export const GLOBAL_ARGS = {
+  config: { type: "string", alias: "c", description: "config file (default $XDG_CONFIG_HOME/cynork/config.yaml)" },
+  output: { type: "string", alias: "o", description: "output format: table or json", default: "table" },
+  quiet: { type: "boolean", alias: "q", description: "no progress or informational messages" },
+  "no-color": { type: "boolean", description: "never colour output" },
+  help: { type: "boolean", alias: "h", description: "show help" },
+} as const satisfies ArgsDef;
+
+export type OutputFormat = "table" | "json";
+export type Globals = { config?: string; output: OutputFormat; quiet: boolean; noColor: boolean; help: boolean };
 
 type FlagMatch = { name: string; def: ArgDef; inline?: string; negated: boolean; token: string };
 
@@ -38,31 +48,68 @@ export function matchFlag(token: string, args: ArgsDef): FlagMatch | undefined {
   return undefined;
 }
 
-const takesValue = (def: ArgDef) => def.type === "string" || def.type === "enum";
-
-function booleanValue(m: FlagMatch): boolean {
-  if (m.inline === undefined) return !m.negated;
-  if (m.inline !== "true" && m.inline !== "false")
-    throw usageError(`invalid argument "${m.inline}" for "${m.token.split("=")[0]}" flag`);
-  return (m.inline === "true") !== m.negated;
+/** Pulls the global flags out of argv, wherever they stand before `--`; the rest keeps its order. */
+export function extractGlobals(argv: readonly string[]): { globals: Globals; rest: string[] } {
+  const globals: Globals = { output: "table", quiet: false, noColor: false, help: false };
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (token === "--") {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    const m = token.startsWith("-") ? matchFlag(token, GLOBAL_ARGS) : undefined;
+    if (!m) {
+      rest.push(token);
+      continue;
+    }
+    if (m.name === "quiet" || m.name === "no-color" || m.name === "help") {
+      const on = m.inline === undefined ? !m.negated : m.inline === "true";
+      if (m.name === "quiet") globals.quiet = on;
+      else if (m.name === "no-color") globals.noColor = on;
+      else globals.help = on;
+      continue;
+    }
+    const value = m.inline ?? argv[++i];
+    if (value === undefined) throw usageError(`flag needs an argument: ${token}`);
+    if (m.name === "config") globals.config = value;
+    else if (value === "table" || value === "json") globals.output = value;
+    else throw usageError("output must be table or json");
+  }
+  return { globals, rest };
 }
 
-export type ParsedFlags = {
+/** The names of the flags in `A` declared with type `T` (any name for an args block not known in detail). */
+export type FlagName<A extends ArgsDef, T extends ArgDef["type"] = "string" | "boolean"> = string extends keyof A
+  ? string
+  : { [K in keyof A]: A[K] extends { type: T } ? K : never }[keyof A] & string;
+
+export type ParsedFlags<A extends ArgsDef = ArgsDef> = {
+  /** The positional arguments in order; every declared one is there (a missing one is a usage error). */
   positionals: string[];
-  string(name: string): string | undefined;
-  bool(name: string): boolean;
-  list(name: string): string[];
-  has(name: string): boolean;
+  string(name: FlagName<A, "string">): string | undefined;
+  bool(name: FlagName<A, "boolean">): boolean;
+  list(name: FlagName<A, "string">): string[];
+  has(name: FlagName<A>): boolean;
 };
+
+const takesValue = (def: ArgDef) => def.type === "string" || def.type === "enum";
 
 /**
  * Parses a command's own argv (after its name) against its args block. Flags in `repeatable` collect every
- * occurrence in order; others keep the last. Unknown flags, missing values and extra positionals are usage errors.
+ * occurrence in order; others keep the last. Usage errors, in the order they are reported: a missing positional
+ * (counted as if unknown flags took no value), the first unknown flag, missing value or bad boolean, extra
+ * positionals, an empty positional.
  */
-export function parseFlags(rawArgs: string[], args: ArgsDef, repeatable: readonly string[] = []): ParsedFlags {
+export function parseFlags<const A extends ArgsDef>(
+  rawArgs: readonly string[],
+  args: A,
+  repeatable: readonly string[] = [],
+): ParsedFlags<A> {
   const values = new Map<string, string[]>();
   const bools = new Map<string, boolean>();
   const positionals: string[] = [];
+  let mistake: CliError | undefined;
   for (let i = 0; i < rawArgs.length; i++) {
     const token = rawArgs[i]!;
     if (token === "--") {
@@ -74,21 +121,18 @@ export function parseFlags(rawArgs: string[], args: ArgsDef, repeatable: readonl
       continue;
     }
     const m = matchFlag(token, args);
-    if (!m) throw usageError(`unknown flag: ${token.split("=")[0]}`);
-    if (!takesValue(m.def)) {
-      bools.set(m.name, booleanValue(m));
-      continue;
+    if (!m) mistake ??= usageError(`unknown flag: ${token.split("=")[0]}`);
+    else if (!takesValue(m.def)) {
+      if (m.inline === undefined || m.inline === "true" || m.inline === "false")
+        bools.set(m.name, ((m.inline ?? "true") === "true") !== m.negated);
+      else mistake ??= usageError(`invalid argument "${m.inline}" for "${token.split("=")[0]}" flag`);
+    } else {
+      const value = m.inline ?? rawArgs[++i];
+      if (value === undefined) mistake ??= usageError(`flag needs an argument: ${token}`);
+      else values.set(m.name, [...(repeatable.includes(m.name) ? (values.get(m.name) ?? []) : []), value]);
     }
-    const value = m.inline ?? rawArgs[++i];
-    if (value === undefined) throw usageError(`flag needs an argument: ${token}`);
-    const seen = repeatable.includes(m.name) ? (values.get(m.name) ?? []) : [];
-    values.set(m.name, [...seen, value]);
   }
-  const wanted = Object.keys(args).filter((name) => args[name]!.type === "positional");
-  if (positionals.length > wanted.length)
-    throw usageError(`accepts ${wanted.length} arg(s), received ${positionals.length}`);
-  const empty = positionals.indexOf("");
-  if (empty >= 0) throw usageError(`${wanted[empty]!.toUpperCase()} must not be empty`);
+  checkPositionals(args, positionals, mistake);
   return {
     positionals,
     string: (name) => values.get(name)?.at(-1) ?? (args[name]?.default as string | undefined),
@@ -96,4 +140,18 @@ export function parseFlags(rawArgs: string[], args: ArgsDef, repeatable: readonl
     list: (name) => values.get(name) ?? [],
     has: (name) => values.has(name) || bools.has(name),
   };
+}
+
+function checkPositionals(args: ArgsDef, positionals: readonly string[], mistake: CliError | undefined): void {
+  const wanted = Object.keys(args).filter((name) => args[name]!.type === "positional");
+  // Required unless declared `required: false` or given a default, as citty has it.
+  const missing = wanted
+    .slice(positionals.length)
+    .find((n) => args[n]!.required !== false && args[n]!.default === undefined);
+  if (missing !== undefined) throw usageError(`Missing required positional argument: ${missing.toUpperCase()}`);
+  if (mistake) throw mistake;
+  if (positionals.length > wanted.length)
+    throw usageError(`accepts ${wanted.length} arg(s), received ${positionals.length}`);
+  const empty = positionals.indexOf("");
+  if (empty >= 0) throw usageError(`${wanted[empty]!.toUpperCase()} must not be empty`);
 }

@@ -1,12 +1,13 @@
 /**
- * Typed client for the user gateway: paths from USER_API, bodies and answers checked with the same valibot schemas
- * the gateway uses. Failures become CliErrors with the exit codes of reference-contracts 7.3.
+ * Typed client for the user gateway: each call is a route of USER_API (method, path, token, answer schema), the
+ * declaration the gateway mounts. Failures become CliErrors with the exit codes of reference-contracts 7.3.
  */
 import * as v from "valibot";
-import * as openai from "../contracts/openai";
 import { ProblemSchema } from "../contracts/problem";
-import { HEALTH, USER_API } from "../contracts/routes";
-import * as api from "../contracts/user-api";
+import { withQuery, type AnyRoute, type Params } from "../contracts/route";
+import { USER_API } from "../contracts/routes";
+import type * as api from "../contracts/user-api";
+import { type ChatCompletionRequest, OpenAIError } from "../contracts/openai";
 import { CliError, EXIT, exitCodeForStatus, statusMessage } from "./errors";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -24,19 +25,19 @@ export type ClientOptions = {
   onRefreshed?: (tokens: api.LoginResponse) => Promise<void>;
 };
 
-type Call<S extends v.GenericSchema | undefined> = {
-  method?: "GET" | "POST";
-  path: string;
-  schema: S;
+type Call<R extends AnyRoute> = {
+  route: R;
+  params?: Params<R["pattern"]>;
+  query?: Record<string, string | number | undefined>;
   body?: unknown;
-  auth?: boolean;
   /** Do not refresh on 401 (logout: refreshing would rotate away the token being revoked). */
   noRefresh?: boolean;
   timeoutMs?: number;
   /** Ends the request early (Ctrl+C during a long-poll or a streamed chat); the caller sees the abort error itself. */
   signal?: AbortSignal;
 };
-type Answer<S> = S extends v.GenericSchema ? v.InferOutput<S> : undefined;
+/** What a call answers: its route's `response`, checked, or nothing. */
+type Answer<R> = R extends { response: infer S extends v.GenericSchema } ? v.InferOutput<S> : undefined;
 
 async function problemDetail(res: Response): Promise<string | undefined> {
   const text = await res.text().catch(() => "");
@@ -45,27 +46,42 @@ async function problemDetail(res: Response): Promise<string | undefined> {
     const problem = v.safeParse(ProblemSchema, body);
     if (problem.success) return problem.output.detail;
     // The OpenAI-compatible routes answer in OpenAI's error shape.
-    const error = v.safeParse(openai.OpenAIError, body);
+    const error = v.safeParse(OpenAIError, body);
     return error.success ? error.output.error.message : undefined;
   } catch {
     return undefined;
   }
 }
 
-export function createGatewayClient(opts: ClientOptions) {
+/** A successful answer's body checked against `schema`; anything else is the gateway's fault (exit 7). */
+async function decode<S extends v.GenericSchema>(res: Response, schema: S): Promise<v.InferOutput<S>> {
+  const text = await res.text();
+  let parsed: v.SafeParseResult<S>;
+  try {
+    parsed = v.safeParse(schema, JSON.parse(text));
+  } catch {
+    throw new CliError(EXIT.gateway, `unexpected response from gateway: not JSON (${res.status})`);
+  }
+  if (!parsed.success)
+    throw new CliError(EXIT.gateway, `unexpected response from gateway: ${v.summarize(parsed.issues).split("\n")[0]}`);
+  return parsed.output;
+}
+
+/** Calls of USER_API's routes with the session's tokens: one refresh and retry on a 401, failures as CliErrors. */
+function createTransport(opts: ClientOptions) {
   const base = opts.baseUrl.replace(/\/+$/, "");
   let token = opts.token;
   let refreshToken = opts.refreshToken;
 
-  async function fetchOnce(call: Call<v.GenericSchema | undefined>): Promise<Response> {
+  async function fetchOnce(call: Call<AnyRoute>): Promise<Response> {
     const headers: Record<string, string> = { "user-agent": opts.userAgent, accept: "application/json" };
-    if (call.auth && token) headers.authorization = `Bearer ${token}`;
+    if (call.route.auth && token) headers.authorization = `Bearer ${token}`;
     if (call.body !== undefined) headers["content-type"] = "application/json";
     const ms = call.timeoutMs ?? opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const timeout = AbortSignal.timeout(ms);
     try {
-      return await opts.fetch(`${base}${call.path}`, {
-        method: call.method ?? "GET",
+      return await opts.fetch(base + withQuery(call.route.path(call.params), call.query ?? {}), {
+        method: call.route.method,
         headers,
         body: call.body === undefined ? undefined : JSON.stringify(call.body),
         signal: call.signal ? AbortSignal.any([timeout, call.signal]) : timeout,
@@ -79,119 +95,73 @@ export function createGatewayClient(opts: ClientOptions) {
 
   async function refreshOnce(): Promise<boolean> {
     if (!refreshToken || !opts.onRefreshed) return false;
-    const res = await fetchOnce({
-      method: "POST",
-      path: USER_API.refresh,
-      schema: undefined,
-      body: { refresh_token: refreshToken },
-    });
+    const res = await fetchOnce({ route: USER_API.refresh, body: { refresh_token: refreshToken } });
     if (!res.ok) return false;
-    const tokens = await decode(res, api.LoginResponse);
+    const tokens = await decode(res, USER_API.refresh.response);
     [token, refreshToken] = [tokens.access_token, tokens.refresh_token];
     await opts.onRefreshed(tokens);
     return true;
   }
 
-  async function decode<S extends v.GenericSchema>(res: Response, schema: S): Promise<v.InferOutput<S>> {
-    const text = await res.text();
-    let parsed: v.SafeParseResult<S>;
-    try {
-      parsed = v.safeParse(schema, JSON.parse(text));
-    } catch {
-      throw new CliError(EXIT.gateway, `unexpected response from gateway: not JSON (${res.status})`);
-    }
-    if (!parsed.success)
-      throw new CliError(
-        EXIT.gateway,
-        `unexpected response from gateway: ${v.summarize(parsed.issues).split("\n")[0]}`,
-      );
-    return parsed.output;
-  }
-
   /** The answer of a successful call, unread (streams); a failure becomes its CliError. */
-  async function open(call: Call<v.GenericSchema | undefined>): Promise<Response> {
+  async function open(call: Call<AnyRoute>): Promise<Response> {
     let res = await fetchOnce(call);
-    if (res.status === 401 && call.auth && !call.noRefresh && (await refreshOnce())) res = await fetchOnce(call);
+    if (res.status === 401 && call.route.auth && !call.noRefresh && (await refreshOnce())) res = await fetchOnce(call);
     if (!res.ok) throw new CliError(exitCodeForStatus(res.status), statusMessage(res.status, await problemDetail(res)));
     return res;
   }
 
-  async function send<S extends v.GenericSchema | undefined>(call: Call<S>): Promise<Answer<S>> {
+  async function send<R extends AnyRoute>(call: Call<R>): Promise<Answer<R>> {
     const res = await open(call);
-    return (call.schema ? await decode(res, call.schema) : undefined) as Answer<S>;
+    return (call.route.response ? await decode(res, call.route.response) : undefined) as Answer<R>;
   }
 
+  return { fetchOnce, open, send };
+}
+
+export function createGatewayClient(opts: ClientOptions) {
+  const { fetchOnce, open, send } = createTransport(opts);
   return {
     /** `GET /healthz`: true when the gateway answers 200 with a body containing `ok`. */
     async healthy(): Promise<{ ok: boolean; detail: string }> {
-      const res = await fetchOnce({ path: HEALTH.healthz, schema: undefined });
+      const res = await fetchOnce({ route: USER_API.healthz });
       const body = (await res.text()).trim();
       return {
         ok: res.status === 200 && body.includes("ok"),
         detail: res.status === 200 ? body : statusMessage(res.status),
       };
     },
-    login: (body: api.LoginRequest) => send({ method: "POST", path: USER_API.login, schema: api.LoginResponse, body }),
-    refresh: (refresh_token: string) =>
-      send({ method: "POST", path: USER_API.refresh, schema: api.LoginResponse, body: { refresh_token } }),
+    login: (body: api.LoginRequest) => send({ route: USER_API.login, body }),
+    refresh: (refresh_token: string) => send({ route: USER_API.refresh, body: { refresh_token } }),
     /** Ends the token's session at the gateway (and the refresh token's, when given). */
     logout: (refresh_token?: string) =>
       send({
-        method: "POST",
-        path: USER_API.logout,
-        schema: undefined,
+        route: USER_API.logout,
         body: refresh_token ? { refresh_token } : {},
-        auth: true,
         noRefresh: true,
         timeoutMs: 5_000,
       }),
-    me: () => send({ path: USER_API.me, schema: api.UserResponse, auth: true }),
+    me: () => send({ route: USER_API.me }),
     createTask: (body: api.CreateTaskRequest) =>
-      send({
-        method: "POST",
-        path: USER_API.tasks,
-        schema: api.TaskResponse,
-        body,
-        auth: true,
-        timeoutMs: CREATE_TIMEOUT_MS,
-      }),
-    listTasks: (query: v.InferOutput<typeof api.ListTasksQuery>) => {
-      const qs = new URLSearchParams(
-        Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined),
-      ).toString();
-      return send({ path: `${USER_API.tasks}${qs ? `?${qs}` : ""}`, schema: api.ListTasksResponse, auth: true });
-    },
-    getTask: (id: string) => send({ path: USER_API.task(id), schema: api.TaskResponse, auth: true }),
+      send({ route: USER_API.createTask, body, timeoutMs: CREATE_TIMEOUT_MS }),
+    listTasks: (query: v.InferOutput<typeof api.ListTasksQuery>) => send({ route: USER_API.listTasks, query }),
+    getTask: (id: string) => send({ route: USER_API.task, params: { id } }),
     /** With `waitS`, a long-poll: the gateway answers when the task ends or after `waitS` seconds (older ones at once). */
     taskResult: (id: string, waitS = 0, signal?: AbortSignal) =>
       send({
-        path: waitS ? `${USER_API.taskResult(id)}?wait=${waitS}` : USER_API.taskResult(id),
-        schema: api.TaskResultResponse,
-        auth: true,
+        route: USER_API.taskResult,
+        params: { id },
+        query: { wait: waitS || undefined },
         timeoutMs: waitS * 1000 + (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS),
         signal,
       }),
-    cancelTask: (id: string) =>
-      send({ method: "POST", path: USER_API.taskCancel(id), schema: api.CancelTaskResponse, auth: true }),
-    taskLogs: (id: string, stream: string) =>
-      send({
-        path: `${USER_API.taskLogs(id)}?${new URLSearchParams({ stream })}`,
-        schema: api.TaskLogsResponse,
-        auth: true,
-      }),
-    listModels: () => send({ path: openai.OPENAI_API.models, schema: openai.ModelList, auth: true }),
+    cancelTask: (id: string) => send({ route: USER_API.cancelTask, params: { id } }),
+    taskLogs: (id: string, stream: string) => send({ route: USER_API.taskLogs, params: { id }, query: { stream } }),
+    listModels: () => send({ route: USER_API.models }),
     /** A chat completion; with `stream: true`, the open SSE response (read it with `chatDeltas`). */
-    chat: (body: openai.ChatCompletionRequest, signal?: AbortSignal) =>
-      open({
-        method: "POST",
-        path: openai.OPENAI_API.chatCompletions,
-        schema: undefined,
-        body,
-        auth: true,
-        timeoutMs: CREATE_TIMEOUT_MS,
-        signal,
-      }),
-    decodeCompletion: (res: Response) => decode(res, openai.ChatCompletion),
+    chat: (body: ChatCompletionRequest, signal?: AbortSignal) =>
+      open({ route: USER_API.chatCompletions, body, timeoutMs: CREATE_TIMEOUT_MS, signal }),
+    decodeCompletion: (res: Response) => decode(res, USER_API.chatCompletions.response),
   };
 }
 

@@ -1,33 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { describe, expect, it } from "bun:test";
 import { join } from "node:path";
-import { finishTaskAsNode } from "./finish-task-as-node";
-import { PASSWORD, startGatewayFixture, type GatewayFixture } from "../testing/gateway-fixture";
+import { useCynorkFixture } from "../testing/cynork-fixture";
+import { finishTaskAsNode } from "../testing/finish-task-as-node";
+import { PASSWORD } from "../testing/gateway-fixture";
+import { runToExit } from "../testing/run-to-exit";
 
-/** The real process: exit codes, stdin and env exactly as a shell sees them. */
-let f: GatewayFixture;
-let home: string;
-beforeAll(async () => {
-  f = await startGatewayFixture();
-  home = await mkdtemp(join(tmpdir(), "cynork-main-"));
-});
-afterAll(() => f.close());
+/** The real process: exit codes, stdin and env exactly as a shell sees them; the fixture's dir is its HOME. */
+const f = useCynorkFixture();
 
-async function spawnCynork(argv: string[], opts: { stdin?: string; env?: Record<string, string> } = {}) {
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "main.ts"), ...argv], {
-    env: { PATH: process.env.PATH!, HOME: home, CYNORK_GATEWAY_URL: f.server.url.href, ...opts.env },
-    stdin: new TextEncoder().encode(opts.stdin ?? ""),
-    stdout: "pipe",
-    stderr: "pipe",
+const spawnCynork = (argv: string[], opts: { stdin?: string; env?: Record<string, string> } = {}) =>
+  runToExit(["bun", join(import.meta.dir, "main.ts"), ...argv], {
+    env: { PATH: process.env.PATH!, HOME: f.dir, CYNORK_GATEWAY_URL: f.server.url.href, ...opts.env },
+    stdin: opts.stdin ?? "",
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
 
 describe("cynork process", () => {
   it("exits with the documented codes", async () => {
@@ -45,7 +30,7 @@ describe("cynork process", () => {
   it("logs in from stdin into ~/.config, creates a task, logs out, and then whoami exits 3", async () => {
     const login = await spawnCynork(["auth", "login", "-u", "alice", "--password-stdin"], { stdin: `${PASSWORD}\n` });
     expect(login).toMatchObject({ code: 0, stdout: "logged_in=true user=alice\n", stderr: "" });
-    expect(await Bun.file(join(home, ".config", "cynork", "config.yaml")).exists()).toBe(true);
+    expect(await Bun.file(join(f.dir, ".config", "cynork", "config.yaml")).exists()).toBe(true);
     expect((await spawnCynork(["auth", "whoami"])).stdout).toBe(`id=${f.users.alice} user=alice\n`);
     const created = await spawnCynork(["-o", "json", "task", "create", "--command", "echo hello"]);
     expect(JSON.parse(created.stdout)).toMatchObject({ status: "queued", prompt: "echo hello" });

@@ -2,7 +2,7 @@
  * The one place output is formatted. A command hands over the value it would print as JSON plus a table spec that
  * picks that value's own fields, so table and `-o json` output cannot say different things.
  */
-import type { OutputFormat } from "./globals";
+import type { OutputFormat } from "./flags";
 
 type Value = Record<string, unknown>;
 

@@ -1,12 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { PASSWORD, startGatewayFixture, type GatewayFixture } from "../testing/gateway-fixture";
+import { beforeAll, describe, expect, it } from "bun:test";
+import { useCynorkFixture } from "../testing/cynork-fixture";
+import { PASSWORD } from "../testing/gateway-fixture";
+import { memoryIo } from "../testing/memory-io";
 import { runCli } from "./cli";
 import { CliError } from "./errors";
-import { finishTaskAsNode } from "./finish-task-as-node";
-import { memoryIo, type MemoryIoOptions } from "./memory-io";
+import { finishTaskAsNode } from "../testing/finish-task-as-node";
 import { pollInterval, resultPollDelay } from "./wait-for-task";
 
 describe("pollInterval", () => {
@@ -36,20 +34,11 @@ describe("resultPollDelay", () => {
 });
 
 describe("waiting on a gateway that long-polls", () => {
-  let f: GatewayFixture;
-  let configFile: string;
+  const f = useCynorkFixture({ longPoll: true });
+  const { cynork } = f;
   beforeAll(async () => {
-    f = await startGatewayFixture({ longPoll: true });
-    configFile = join(await mkdtemp(join(tmpdir(), "cynork-wait-")), "config.yaml");
     await cynork(["auth", "login", "-u", "alice", "--password-stdin"], { stdin: `${PASSWORD}\n` });
   });
-  afterAll(() => f.close());
-
-  async function cynork(argv: string[], opts: MemoryIoOptions = {}) {
-    const m = memoryIo({ ...opts, env: { CYNORK_GATEWAY_URL: f.server.url.href } });
-    const code = await runCli(["-c", configFile, ...argv], m.io);
-    return { code, stdout: m.stdout(), m };
-  }
   const newTask = async () => /task_id=(\S+)/.exec((await cynork(["task", "create", "-p", "x"])).stdout)![1]!;
   /** Ends the task from elsewhere once the CLI is (very likely) waiting; the CLI must not poll meanwhile. */
   const finishSoon = (id: string) => setTimeout(() => void finishTaskAsNode(f.t.db, id, { stdout: "done\n" }), 200);
@@ -94,10 +83,10 @@ describe("waiting on a gateway that long-polls", () => {
     const id = await newTask();
     const m = memoryIo({ env: { CYNORK_GATEWAY_URL: f.server.url.href } });
     setTimeout(() => m.interrupt(), 200);
-    expect(await runCli(["-c", configFile, "task", "result", id, "--wait"], m.io)).toBe(0);
+    expect(await runCli(["-c", f.config, "task", "result", id, "--wait"], m.io)).toBe(0);
     const w = memoryIo({ env: { CYNORK_GATEWAY_URL: f.server.url.href } });
     setTimeout(() => w.interrupt(), 200);
-    expect(await runCli(["-c", configFile, "-o", "json", "task", "watch", id, "--interval", "20s"], w.io)).toBe(0);
+    expect(await runCli(["-c", f.config, "-o", "json", "task", "watch", id, "--interval", "20s"], w.io)).toBe(0);
     expect(m.stdout() + w.stdout()).toBe("");
   }, 30_000);
 });

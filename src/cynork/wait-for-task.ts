@@ -5,7 +5,7 @@
  */
 import type { TaskResultResponse } from "../contracts/user-api";
 import { parseDuration } from "../lib/duration";
-import type { Ctx } from "./context";
+import type { Ctx } from "./command";
 import { usageError } from "./errors";
 import type { GatewayClient } from "./gateway-client";
 import { isTerminal } from "./task-views";

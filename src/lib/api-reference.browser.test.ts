@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";
 import { documentedApps } from "../testing/api-apps";
-import { API_REFERENCE } from "./api-reference";
+import { REFERENCE } from "../contracts/routes";
 import { serveApp, type Served } from "./serve";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -43,7 +43,7 @@ describe("GET /docs in headless Chromium", () => {
     });
     const errors: string[] = [];
     page.on("pageerror", (err) => errors.push(err.message));
-    await page.goto(new URL(API_REFERENCE.docs, server.url).href);
+    await page.goto(new URL(REFERENCE.docs.path(), server.url).href);
     // Summaries come from the routes' descriptions; the paths from the mounted routes.
     for (const text of ["Log in", "Create a task (its job is queued)", "Interactive API reference"])
       await page.getByText(text, { exact: true }).first().waitFor({ timeout: 60_000 });

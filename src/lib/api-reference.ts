@@ -7,9 +7,8 @@ import { Scalar } from "@scalar/hono-api-reference";
 import type { Hono } from "hono";
 // @ts-expect-error: a `type: "file"` import is the file's path (a string), which TypeScript cannot know.
 import scalarBundle from "../../node_modules/@scalar/api-reference/dist/browser/standalone.js" with { type: "file" };
+import { REFERENCE } from "../contracts/routes";
 import { type ApiInfo, describeRoute, openApiDocument } from "./openapi";
-
-export const API_REFERENCE = { document: "/openapi.json", docs: "/docs", script: "/docs/scalar.js" } as const;
 
 const tags = ["reference"];
 
@@ -17,8 +16,8 @@ const tags = ["reference"];
 export function mountApiReference<A extends Hono<any, any, any>>(app: A, info: ApiInfo): A {
   let doc: Record<string, unknown> | undefined;
   app.get(
-    API_REFERENCE.document,
-    describeRoute({
+    REFERENCE.openapi.pattern,
+    describeRoute(REFERENCE.openapi, {
       summary: "This OpenAPI 3.1 document",
       tags,
       responses: { 200: { contentType: "application/json" } },
@@ -26,11 +25,15 @@ export function mountApiReference<A extends Hono<any, any, any>>(app: A, info: A
     (c) => c.json((doc ??= openApiDocument(app, info))),
   );
   app.get(
-    API_REFERENCE.docs,
-    describeRoute({ summary: "Interactive API reference", tags, responses: { 200: { contentType: "text/html" } } }),
+    REFERENCE.docs.pattern,
+    describeRoute(REFERENCE.docs, {
+      summary: "Interactive API reference",
+      tags,
+      responses: { 200: { contentType: "text/html" } },
+    }),
     Scalar({
-      url: API_REFERENCE.document,
-      cdn: API_REFERENCE.script,
+      url: REFERENCE.openapi.path(),
+      cdn: REFERENCE.docsScript.path(),
       pageTitle: info.title,
       // Offline and self-contained: no web fonts, no telemetry, no hosted AI agent or developer-tools banner.
       withDefaultFonts: false,
@@ -41,8 +44,8 @@ export function mountApiReference<A extends Hono<any, any, any>>(app: A, info: A
     }),
   );
   app.get(
-    API_REFERENCE.script,
-    describeRoute({
+    REFERENCE.docsScript.pattern,
+    describeRoute(REFERENCE.docsScript, {
       summary: "The reference's script",
       tags,
       responses: { 200: { contentType: "text/javascript" } },

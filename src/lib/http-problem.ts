@@ -31,11 +31,18 @@ export type ProblemHandlerOptions = {
   log: Logger;
   /** Detail used when hono itself rejects a body (malformed JSON, too large). */
   badBodyDetail?: string;
+  /** The answer an error of a layer below the routes (a domain error) means, if it means one. */
+  mapError?: (err: unknown) => ProblemError | undefined;
 };
 
-export function problemHandler({ log, badBodyDetail = "Invalid request body" }: ProblemHandlerOptions): ErrorHandler {
+export function problemHandler({
+  log,
+  badBodyDetail = "Invalid request body",
+  mapError,
+}: ProblemHandlerOptions): ErrorHandler {
   return (err: Error, c: Context) => {
-    if (err instanceof ProblemError) return problemResponse(err.status, err.detail, err.headers);
+    const problem = err instanceof ProblemError ? err : mapError?.(err);
+    if (problem) return problemResponse(problem.status, problem.detail, problem.headers);
     if (err instanceof HTTPException && err.status < 500) {
       const status = (err.status === 413 ? 413 : err.status === 401 ? 401 : 400) as ProblemStatus;
       return problemResponse(status, status === 413 ? "Request body exceeds maximum size" : badBodyDetail);

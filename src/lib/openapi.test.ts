@@ -3,14 +3,16 @@ import SwaggerParser from "@apidevtools/swagger-parser";
 import { Hono } from "hono";
 import * as v from "valibot";
 import { documentedApps } from "../testing/api-apps";
-import { API_REFERENCE, mountApiReference } from "./api-reference";
+import { route } from "../contracts/route";
+import { REFERENCE } from "../contracts/routes";
+import { mountApiReference } from "./api-reference";
 import { describeRoute, openApiDocument } from "./openapi";
 import { validated } from "./validate";
 
 type Doc = { openapi: string; paths: Record<string, Record<string, any>> };
 
 async function documentOf(app: Hono<any, any, any>): Promise<Doc> {
-  const res = await app.request(API_REFERENCE.document);
+  const res = await app.request(REFERENCE.openapi.path());
   expect(res.status).toBe(200);
   return (await res.json()) as Doc;
 }
@@ -67,7 +69,7 @@ describe("the OpenAPI documents of the gateway, the control-plane and the Worker
     const app = new Hono()
       .post(
         "/a",
-        describeRoute({ summary: "a", responses: { 204: null } }),
+        describeRoute(route("POST", "/a", { status: 204 }), { summary: "a" }),
         validated("json", v.object({ x: v.number() })),
         (c) => c.body(null, 204),
       )
@@ -81,10 +83,10 @@ describe("the OpenAPI documents of the gateway, the control-plane and the Worker
 describe("/docs", () => {
   it("serves a page that loads the reference script from this server, and the script itself", async () => {
     const app = mountApiReference(new Hono(), { title: "Test API", version: "1" });
-    const page = await (await app.request(API_REFERENCE.docs)).text();
-    expect(page).toContain(`src="${API_REFERENCE.script}"`);
+    const page = await (await app.request(REFERENCE.docs.path())).text();
+    expect(page).toContain(`src="${REFERENCE.docsScript.path()}"`);
     expect(page).not.toMatch(/https?:\/\/(cdn|fonts)\./);
-    const script = await app.request(API_REFERENCE.script);
+    const script = await app.request(REFERENCE.docsScript.path());
     expect(script.headers.get("content-type")).toStartWith("text/javascript");
     expect((await script.text()).length).toBeGreaterThan(1_000_000);
   });

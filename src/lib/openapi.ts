@@ -1,19 +1,22 @@
 /**
  * OpenAPI 3.1 generated from the mounted routes themselves (decision 21), never written by hand.
  *
- * HOW TO ADD A ROUTE: give it `describeRoute({...})` as its first handler, e.g.
- *   .post("/v1/x", describeRoute({ summary: "…", auth: true, responses: { 200: XResponse }, problems: [400, 401] }),
- *         validated("json", XRequest), async (c) => …)
- * The request body / query come from the `validated(...)` middleware of the same route (the schema that validates
- * is the schema documented); a route that parses its body or query by hand names that schema in `body` or `query`. `responses` maps a
- * status to a valibot schema (JSON), to `{ contentType }` for other media types, or to `null` (no content);
- * `problems` lists the problem+json statuses. The document walks `app.routes`: a route mounted without
- * `describeRoute` is missing from it, which src/lib/openapi.test.ts (every mounted route is documented) catches.
+ * HOW TO ADD A ROUTE: declare it in src/contracts/routes.ts, then give it `describeRoute(route, {...})` as its first
+ * handler, e.g.
+ *   .post(API.x.pattern, describeRoute(API.x, { summary: "…", problems: [400, 401] }), validated("json", API.x.body), …)
+ * The route's declaration gives the request body and query (a `validated(...)` middleware of the same route wins:
+ * the schema that validates is the schema documented), the success answer (`response` at `status`, default 200)
+ * and whether a token is needed. `responses` adds answers: a status mapped to a valibot schema (JSON), to
+ * `{ contentType }` for other media types, or to `null` (no content); `problems` lists the problem+json statuses.
+ * The document walks `app.routes`: a route mounted without `describeRoute` is missing from it, which
+ * src/lib/openapi.test.ts (every mounted route is documented) catches, and one mounted at another method or path
+ * than its declaration fails the document.
  */
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type { Hono, MiddlewareHandler } from "hono";
 import type { GenericSchema } from "valibot";
 import { PROBLEM_CONTENT_TYPE, PROBLEM_KINDS, ProblemSchema, type ProblemStatus } from "../contracts/problem";
+import type { AnyRoute } from "../contracts/route";
 
 export type ResponseDoc = GenericSchema | { contentType: string; description?: string } | null;
 
@@ -21,13 +24,8 @@ export type RouteDoc = {
   summary: string;
   description?: string;
   tags?: string[];
-  /** Needs `Authorization: Bearer …` (which token is said in the document's security scheme). */
-  auth?: boolean;
-  /** The request body schema of a route that parses its body by hand (else taken from its `validated` middleware). */
-  body?: GenericSchema;
-  /** The query schema of a route that parses its query by hand (else taken from its `validated` middleware). */
-  query?: GenericSchema;
-  responses: Record<number, ResponseDoc>;
+  /** Answers besides (or instead of) the declared success, by status. */
+  responses?: Record<number, ResponseDoc>;
   problems?: ProblemStatus[];
 };
 
@@ -36,12 +34,13 @@ export type ApiInfo = { title: string; version: string; description?: string; be
 const DOC = Symbol("openapi.route");
 const VALIDATES = Symbol("openapi.validates");
 
-type Documented = { [DOC]?: RouteDoc; [VALIDATES]?: { target: string; schema: GenericSchema } };
+type Described = { route: AnyRoute; doc: RouteDoc };
+type Documented = { [DOC]?: Described; [VALIDATES]?: { target: string; schema: GenericSchema } };
 
-/** A pass-through middleware that carries the route's documentation. */
-export function describeRoute(doc: RouteDoc): MiddlewareHandler {
+/** A pass-through middleware that carries the route's declaration and documentation. */
+export function describeRoute(route: AnyRoute, doc: RouteDoc): MiddlewareHandler {
   const mw: MiddlewareHandler & Documented = (_c, next) => next();
-  mw[DOC] = doc;
+  mw[DOC] = { route, doc };
   return mw;
 }
 
@@ -93,20 +92,24 @@ function queryParameters(schema: GenericSchema): Json[] {
   }));
 }
 
-function operation(method: string, handlers: Documented[]): Json | undefined {
-  const doc = handlers.find((h) => h[DOC])?.[DOC];
-  if (!doc) return undefined;
+function operation(method: string, honoPath: string, handlers: Documented[]): Json | undefined {
+  const described = handlers.find((h) => h[DOC])?.[DOC];
+  if (!described) return undefined;
+  const { route, doc } = described;
+  if (route.method.toLowerCase() !== method || route.pattern !== honoPath)
+    throw new Error(`${method} ${honoPath} is mounted with the description of ${route.method} ${route.pattern}`);
   const validators = handlers.flatMap((h) => (h[VALIDATES] ? [h[VALIDATES]] : []));
-  const body = validators.find((v) => v.target === "json")?.schema ?? doc.body;
-  const query = validators.find((v) => v.target === "query")?.schema ?? doc.query;
+  const body = validators.find((v) => v.target === "json")?.schema ?? route.body;
+  const query = validators.find((v) => v.target === "query")?.schema ?? route.query;
+  const declared = { [route.status ?? 200]: route.response ?? null, ...doc.responses };
   const responses: Json = {};
-  for (const [status, r] of Object.entries(doc.responses)) responses[status] = responseObject(Number(status), r);
+  for (const [status, r] of Object.entries(declared)) responses[status] = responseObject(Number(status), r);
   for (const status of doc.problems ?? []) responses[status] = problemObject(status);
   return {
     summary: doc.summary,
     ...(doc.description ? { description: doc.description } : {}),
     ...(doc.tags ? { tags: doc.tags } : {}),
-    ...(doc.auth ? { security: [{ bearer: [] }] } : {}),
+    ...(route.auth ? { security: [{ bearer: [] }] } : {}),
     ...(query ? { parameters: queryParameters(query) } : {}),
     ...(body && method !== "get"
       ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(body) } } } }
@@ -131,7 +134,7 @@ export function openApiDocument(app: Pick<Hono, "routes">, info: ApiInfo): Json 
   const paths: Record<string, Json> = {};
   for (const [key, handlers] of byRoute) {
     const [method, honoPath] = key.split(" ") as [string, string];
-    const op = operation(method, handlers);
+    const op = operation(method, honoPath, handlers);
     if (!op) continue;
     const { path, params } = openApiPath(honoPath);
     const parameters = params.map((name) => ({ name, in: "path", required: true, schema: { type: "string" } }));

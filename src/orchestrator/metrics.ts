@@ -4,9 +4,11 @@
  * the login handler each call one hook.
  */
 import { sql } from "kysely";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Gauge, Registry } from "prom-client";
 import { JOB_STATUSES, TASK_STATUSES } from "../contracts/user-api";
+import { metricsOn } from "../lib/prometheus";
 import type { Db } from "./db/connect";
+import { dbTaskStatus, NODE_STATUSES } from "./db/schema";
 
 export type OrchestratorMetrics = ReturnType<typeof createOrchestratorMetrics>;
 /** What the login handler reports. */
@@ -14,28 +16,29 @@ export type LoginMetrics = Pick<OrchestratorMetrics, "loginFailed" | "handleLock
 /** What the dispatcher reports. */
 export type DispatchMetrics = Pick<OrchestratorMetrics, "jobClaimed">;
 
-const NODE_STATUSES = ["registered", "active", "inactive", "drained"] as const;
-
 async function countBy(db: Db, table: "tasks" | "jobs" | "nodes"): Promise<Map<string, number>> {
   const rows = await sql<{ status: string; n: string }>`select status, count(*) as n from ${sql.table(table)}
     group by status`.execute(db);
   return new Map(rows.rows.map((r) => [r.status, Number(r.n)]));
 }
 
+type StatusCount<S extends string> = {
+  table: "tasks" | "jobs" | "nodes";
+  statuses: readonly S[];
+  /** How a status is stored, when not as the metric names it. */
+  stored?: (status: S) => string;
+};
+
 /** A gauge per status, every known status present (0 when none), filled from the database at scrape time. */
-function statusGauge(registry: Registry, db: Db, name: string, help: string, table: "tasks" | "jobs" | "nodes") {
-  const statuses: readonly string[] =
-    table === "tasks" ? TASK_STATUSES : table === "jobs" ? JOB_STATUSES : NODE_STATUSES;
+function statusGauge<S extends string>(registry: Registry, db: Db, name: string, help: string, of: StatusCount<S>) {
   return new Gauge({
     name,
     help,
     labelNames: ["status"],
     registers: [registry],
     async collect() {
-      const counts = await countBy(db, table);
-      // Tasks are `pending` in the database and `queued` in the API: the metric speaks the API's words.
-      for (const status of statuses)
-        this.set({ status }, counts.get(status === "queued" && table === "tasks" ? "pending" : status) ?? 0);
+      const counts = await countBy(db, of.table);
+      for (const status of of.statuses) this.set({ status }, counts.get(of.stored?.(status) ?? status) ?? 0);
     },
   });
 }
@@ -43,9 +46,17 @@ function statusGauge(registry: Registry, db: Db, name: string, help: string, tab
 export function createOrchestratorMetrics(db: Db) {
   const registry = new Registry();
   const registers = [registry];
-  statusGauge(registry, db, "cynode_tasks", "Tasks by status", "tasks");
-  statusGauge(registry, db, "cynode_jobs", "Jobs by status", "jobs");
-  statusGauge(registry, db, "cynode_nodes", "Registered worker nodes by status", "nodes");
+  // Tasks are `pending` in the database and `queued` in the API: the metric speaks the API's words.
+  statusGauge(registry, db, "cynode_tasks", "Tasks by status", {
+    table: "tasks",
+    statuses: TASK_STATUSES,
+    stored: dbTaskStatus,
+  });
+  statusGauge(registry, db, "cynode_jobs", "Jobs by status", { table: "jobs", statuses: JOB_STATUSES });
+  statusGauge(registry, db, "cynode_nodes", "Registered worker nodes by status", {
+    table: "nodes",
+    statuses: NODE_STATUSES,
+  });
   new Gauge({
     name: "cynode_queue_depth",
     help: "Jobs waiting for dispatch",
@@ -65,23 +76,14 @@ export function createOrchestratorMetrics(db: Db) {
       for (const n of nodes) if (n.last_seen_at) this.set({ node_slug: n.node_slug }, n.last_seen_at.getTime() / 1000);
     },
   });
-  const dispatchLatency = new Histogram({
-    name: "cynode_dispatch_latency_seconds",
-    help: "From a job's creation to its claim for a node",
-    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
-    registers,
-  });
-  const loginFailures = new Counter({
-    name: "cynode_login_failures_total",
-    help: "Refused logins by reason",
-    labelNames: ["reason"],
-    registers,
-  });
-  const lockouts = new Counter({
-    name: "cynode_login_lockouts_total",
-    help: "Handles locked out after consecutive login failures",
-    registers,
-  });
+  const { counter, histogram } = metricsOn(registry);
+  const dispatchLatency = histogram(
+    "cynode_dispatch_latency_seconds",
+    "From a job's creation to its claim for a node",
+    [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+  );
+  const loginFailures = counter("cynode_login_failures_total", "Refused logins by reason", ["reason"]);
+  const lockouts = counter("cynode_login_lockouts_total", "Handles locked out after consecutive login failures");
   return {
     registry,
     jobClaimed(createdAt: Date, claimedAt: Date): void {

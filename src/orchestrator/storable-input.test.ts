@@ -1,7 +1,7 @@
 /** The 17 inputs of issue 13 that answered 500: each is now a 400 problem+json naming the field (decision 17). */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { safeParse } from "valibot";
-import { CONTROL_PLANE_API } from "../contracts/node-payloads";
+import { CONTROL_PLANE_API } from "../contracts/routes";
 import { PROBLEM_CONTENT_TYPE } from "../contracts/problem";
 import { SandboxSpec } from "../contracts/worker-api";
 import { memoryLogger } from "../lib/log";
@@ -23,13 +23,13 @@ const report = (slug: string) =>
   `{"version":1,"reported_at":"2026-02-16T12:00:00Z","node":{"node_slug":"${slug}"},` +
   `"platform":{"os":"linux","arch":"amd64"},"compute":{"cpu_cores":2,"ram_mb":1024}}`;
 const register = (slug: string) =>
-  cp.request(CONTROL_PLANE_API.register, {
+  cp.request(CONTROL_PLANE_API.register.path(), {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: `{"psk":"${PSK}","capability":${report(slug)}}`,
   });
 const ack = (fields: string) =>
-  cp.request(CONTROL_PLANE_API.config, {
+  cp.request(CONTROL_PLANE_API.config.path(), {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${nodeJwt}` },
     body: `{"version":1,"node_slug":"node-s","status":"failed",${fields}}`,

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import type fc from "fast-check";
-import { CONTROL_PLANE_API } from "../contracts/node-payloads";
-import { USER_API } from "../contracts/routes";
-import { WORKER_API, type RunJobRequest, type RunJobResponse } from "../contracts/worker-api";
+import type { AnyRoute } from "../contracts/route";
+import { CONTROL_PLANE_API, USER_API, WORKER_API } from "../contracts/routes";
+import type { RunJobRequest, RunJobResponse } from "../contracts/worker-api";
 import { memoryLogger } from "../lib/log";
 import { completedRun } from "./completed-run";
 import { createLoginLimiter } from "../orchestrator/auth/login-limiter";
@@ -99,7 +99,7 @@ beforeAll(async () => {
     inferenceModel: "",
     readiness: READY,
   });
-  const login = await gateway.request(USER_API.login, {
+  const login = await gateway.request(USER_API.login.path(), {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ handle: "alice", password: "pw" }),
@@ -107,7 +107,7 @@ beforeAll(async () => {
   userToken = ((await login.json()) as { access_token: string }).access_token;
   const reg = await postRaw(
     controlPlane,
-    CONTROL_PLANE_API.register,
+    CONTROL_PLANE_API.register.path(),
   )(JSON.stringify({ psk: PSK, capability: report("fuzz-node") }));
   nodeJwt = ((await reg.json()) as { auth: { node_jwt: string } }).auth.node_jwt;
 });
@@ -127,26 +127,36 @@ async function freshSession(): Promise<string> {
   return (await tokens.issueAccess({ id: aliceId, handle: "alice" }, familyId)).token;
 }
 
-const endpoints: {
-  name: string;
-  app: () => App;
-  path: string;
-  token?: () => string | Promise<string>;
-  seed: unknown;
-}[] = [
-  { name: "gateway login", app: () => gateway, path: USER_API.login, seed: { handle: "alice", password: "wrong" } },
-  { name: "gateway refresh", app: () => gateway, path: USER_API.refresh, seed: { refresh_token: "x.y.z" } },
+type Endpoint = { name: string; app: () => App; path: string; token?: () => string | Promise<string>; seed: unknown };
+
+/** A control-plane route called with the node's JWT. */
+const asNode = (name: string, route: AnyRoute, seed: unknown): Endpoint => ({
+  name,
+  app: () => controlPlane,
+  path: route.path(),
+  token: () => nodeJwt,
+  seed,
+});
+
+const endpoints: Endpoint[] = [
+  {
+    name: "gateway login",
+    app: () => gateway,
+    path: USER_API.login.path(),
+    seed: { handle: "alice", password: "wrong" },
+  },
+  { name: "gateway refresh", app: () => gateway, path: USER_API.refresh.path(), seed: { refresh_token: "x.y.z" } },
   {
     name: "gateway logout",
     app: () => gateway,
-    path: USER_API.logout,
+    path: USER_API.logout.path(),
     token: freshSession,
     seed: { refresh_token: "x.y.z" },
   },
   {
     name: "gateway task create",
     app: () => gateway,
-    path: USER_API.tasks,
+    path: USER_API.createTask.path(),
     token: () => userToken,
     seed: {
       prompt: "echo hi",
@@ -160,34 +170,22 @@ const endpoints: {
   {
     name: "control-plane register",
     app: () => controlPlane,
-    path: CONTROL_PLANE_API.register,
+    path: CONTROL_PLANE_API.register.path(),
     seed: { psk: PSK, capability: report("fuzz-node") },
   },
-  {
-    name: "control-plane config ack",
-    app: () => controlPlane,
-    path: CONTROL_PLANE_API.config,
-    token: () => nodeJwt,
-    seed: {
-      version: 1,
-      node_slug: "fuzz-node",
-      config_version: "01J0000000000000000000000A",
-      ack_at: "2026-02-16T12:00:00Z",
-      status: "failed",
-      error: { type: "t", message: "m", details: { k: "v" } },
-    },
-  },
-  {
-    name: "control-plane capability",
-    app: () => controlPlane,
-    path: CONTROL_PLANE_API.capability,
-    token: () => nodeJwt,
-    seed: report("fuzz-node"),
-  },
+  asNode("control-plane config ack", CONTROL_PLANE_API.configAck, {
+    version: 1,
+    node_slug: "fuzz-node",
+    config_version: "01J0000000000000000000000A",
+    ack_at: "2026-02-16T12:00:00Z",
+    status: "failed",
+    error: { type: "t", message: "m", details: { k: "v" } },
+  }),
+  asNode("control-plane capability", CONTROL_PLANE_API.capability, report("fuzz-node")),
   {
     name: "worker jobs:run",
     app: () => worker,
-    path: WORKER_API.runJob,
+    path: WORKER_API.runJob.path(),
     token: () => WORKER_TOKEN,
     seed: {
       version: 1,
@@ -250,16 +248,16 @@ describe("malformed paths and query strings", () => {
 describe("after the fuzz", () => {
   it("every server is healthy and still serves a valid request", async () => {
     for (const app of [gateway, controlPlane, worker]) expect((await app.request("/healthz")).status).toBe(200);
-    const task = await postRaw(gateway, USER_API.tasks, userToken)(JSON.stringify({ prompt: "echo ok" }));
+    const task = await postRaw(gateway, USER_API.createTask.path(), userToken)(JSON.stringify({ prompt: "echo ok" }));
     expect(task.status).toBe(201);
     const reg = await postRaw(
       controlPlane,
-      CONTROL_PLANE_API.register,
+      CONTROL_PLANE_API.register.path(),
     )(JSON.stringify({ psk: PSK, capability: report("after") }));
     expect(reg.status).toBe(201);
     const job = await postRaw(
       worker,
-      WORKER_API.runJob,
+      WORKER_API.runJob.path(),
       WORKER_TOKEN,
     )(JSON.stringify({ version: 1, task_id: "t", job_id: "j", sandbox: { command: ["true"] } }));
     expect(job.status).toBe(200);

@@ -1,4 +1,5 @@
 /** A real user gateway on a real database, served over real HTTP on a free port, with users ready to log in. */
+import { USER_API } from "../contracts/routes";
 import { memoryLogger } from "../lib/log";
 import { serveApp, type Served } from "../lib/serve";
 import { createLoginLimiter, type LoginLimiterOptions } from "../orchestrator/auth/login-limiter";
@@ -94,7 +95,7 @@ export async function startGatewayFixture(
     url,
     call,
     async login(handle, password = PASSWORD, ip = "10.0.0.1") {
-      const res = await call("POST", "/v1/auth/login", {
+      const res = await call("POST", USER_API.login.path(), {
         body: { handle, password },
         headers: { "x-forwarded-for": ip },
       });

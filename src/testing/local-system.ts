@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { USER_API } from "../contracts/routes";
 import { memoryLogger } from "../lib/log";
 import { loadConfig } from "../orchestrator/config";
 import { startOrchestrator, type RunningOrchestrator } from "../orchestrator/start";
@@ -80,7 +81,7 @@ export async function startLocalSystem(opts: {
     node,
     stateDir: join(dir, "orchestrator"),
     async adminToken() {
-      const login = await fetch(new URL("/v1/auth/login", orchestrator.gateway.url), {
+      const login = await fetch(new URL(USER_API.login.path(), orchestrator.gateway.url), {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ handle: "admin", password: LOCAL_ADMIN_PASSWORD }),

@@ -5,6 +5,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as v from "valibot";
+import { INFERENCE_MODES } from "../contracts/node-payloads";
+import { NETWORK_POLICIES } from "../contracts/worker-api";
 import { parseDuration } from "../lib/duration";
 
 export const DEFAULT_CONFIG_PATH = "/etc/cynode/node.yaml";
@@ -46,7 +48,7 @@ export const NodeConfigSchema = v.object({
       runtime: v.optional(v.picklist(["podman"], "only podman is supported"), "podman"),
       default_image: v.optional(v.string(), "localhost/cynode-sandbox:latest"),
       allowed_images: strings,
-      default_network_policy: v.optional(v.picklist(["none", "restricted"]), "none"),
+      default_network_policy: v.optional(v.picklist(NETWORK_POLICIES), "none"),
       timeouts: v.optional(v.object({ default_seconds: int(3600), max_seconds: int(10800) }), {}),
       mount_root: v.optional(v.string()),
       resources: v.optional(
@@ -69,7 +71,7 @@ export const NodeConfigSchema = v.object({
   ),
   inference: v.optional(
     v.object({
-      mode: v.optional(v.picklist(["allow", "disabled", "require"]), "allow"),
+      mode: v.optional(v.picklist(INFERENCE_MODES), "allow"),
       /** Ollama's TCP address: reused when it answers, else where the managed container is published. */
       upstream_url: v.pipe(
         v.optional(v.string(), "http://127.0.0.1:11434"),

@@ -1,41 +1,22 @@
 /** `cynork models list` and `cynork chat` in-process against a real gateway and a chat node (Ollama TEST DOUBLE). */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startChatNode, type ChatNode } from "../../testing/chat-node-fixture";
-import { PASSWORD, startGatewayFixture, type GatewayFixture } from "../../testing/gateway-fixture";
+import { useCynorkFixture } from "../../testing/cynork-fixture";
+import { PASSWORD } from "../../testing/gateway-fixture";
 import { testReply } from "../../testing/ollama-test-server";
-import { runCli } from "../cli";
-import { memoryIo, type MemoryIoOptions } from "../memory-io";
 
-let f: GatewayFixture;
+const f = useCynorkFixture({ deps: { chat: { openToken: (s) => s, defaultModel: "qwen3.5:0.8b" } } });
+const { cynork } = f;
 let node: ChatNode;
-let dir: string;
-let config: string;
 
 beforeAll(async () => {
-  [f, node, dir] = await Promise.all([
-    startGatewayFixture({ deps: { chat: { openToken: (s) => s, defaultModel: "qwen3.5:0.8b" } } }),
-    startChatNode({ models: ["qwen3.5:0.8b", "other:1b"] }),
-    mkdtemp(join(tmpdir(), "cynork-chat-")),
-  ]);
+  node = await startChatNode({ models: ["qwen3.5:0.8b", "other:1b"] });
   await node.register(f.t.db, "cynork-chat-node");
-  config = join(dir, "config.yaml");
   const login = await cynork(["auth", "login", "-u", "alice", "--password-stdin"], { stdin: `${PASSWORD}\n` });
   expect(login.code).toBe(0);
 });
-afterAll(async () => {
-  await node?.stop();
-  await f?.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function cynork(argv: string[], opts: MemoryIoOptions = {}) {
-  const m = memoryIo({ ...opts, env: { CYNORK_GATEWAY_URL: f.server.url.href, ...opts.env } });
-  const code = await runCli(["-c", config, ...argv], m.io);
-  return { code, stdout: m.stdout(), stderr: m.stderr(), m };
-}
+afterAll(() => node?.stop());
 
 const lastChat = () => JSON.parse(node.ollama.requests.findLast((r) => r.path === "/api/chat")!.body);
 
@@ -47,7 +28,7 @@ describe("cynork models list", () => {
   });
 
   it("exits 3 without a token", async () => {
-    const r = await cynork(["-c", join(dir, "none.yaml"), "models", "list"]);
+    const r = await cynork(["-c", join(f.dir, "none.yaml"), "models", "list"]);
     expect([r.code, r.stderr]).toEqual([3, "Error: not logged in: run 'cynork auth login'\n"]);
   });
 });

@@ -3,25 +3,11 @@
  * as they stream in. `-m` sends one message; without it, each line read is a message (a prompt on a TTY) and the
  * conversation is kept for the next turn; `/exit`, `/quit` or end of input (Ctrl+D) ends it.
  */
-import { type ArgsDef, defineCommand } from "citty";
 import type { ChatCompletionRequest } from "../../contracts/openai";
 import { chatDeltas } from "../chat-stream";
-import type { Ctx } from "../context";
+import { type Ctx, defineCynorkCommand } from "../command";
 import { CliError } from "../errors";
-import { parseFlags } from "../flags";
 import type { GatewayClient } from "../gateway-client";
-
-const args = {
-  message: { type: "string", alias: "m", description: "send one message and print response (non-interactive)" },
-  model: {
-    type: "string",
-    description: "model ID for chat completions (sent as OpenAI model field; gateway default if omitted)",
-  },
-  plain: {
-    type: "boolean",
-    description: "print model responses as raw text without Markdown formatting (for scripting or piping)",
-  },
-} satisfies ArgsDef;
 
 type Messages = ChatCompletionRequest["messages"];
 
@@ -66,22 +52,28 @@ async function conversation(ctx: Ctx, client: GatewayClient, model: string | und
   if (stdin.isTTY) stderr.write("\n");
 }
 
-export function chatCommand(ctx: Ctx) {
-  return defineCommand({
-    meta: {
-      name: "chat",
-      description: "Chat with a model (POST /v1/chat/completions); -m sends one message, else one message per line",
+export default defineCynorkCommand({
+  meta: {
+    name: "chat",
+    description: "Chat with a model (POST /v1/chat/completions); -m sends one message, else one message per line",
+  },
+  args: {
+    message: { type: "string", alias: "m", description: "send one message and print response (non-interactive)" },
+    model: {
+      type: "string",
+      description: "model ID for chat completions (sent as OpenAI model field; gateway default if omitted)",
     },
-    args,
-    async run({ rawArgs }) {
-      const flags = parseFlags(rawArgs, args);
-      const client = ctx.authedClient();
-      const model = flags.string("model") || undefined;
-      const message = flags.string("message");
-      // Output is raw text either way: cynork renders no Markdown, so --plain only states the intent.
-      flags.bool("plain");
-      if (message) await turn(ctx, client, [{ role: "user", content: message }], model);
-      else await conversation(ctx, client, model);
+    plain: {
+      type: "boolean",
+      description: "print model responses as raw text without Markdown formatting (for scripting or piping)",
     },
-  });
-}
+  },
+  async run(flags, ctx) {
+    const client = ctx.authedClient();
+    const model = flags.string("model") || undefined;
+    const message = flags.string("message");
+    // Output is raw text either way: cynork renders no Markdown, so --plain only states the intent.
+    if (message) await turn(ctx, client, [{ role: "user", content: message }], model);
+    else await conversation(ctx, client, model);
+  },
+});

@@ -1,11 +1,27 @@
 /** `cynork completion bash|zsh|fish`: a shell completion script generated from the command tree. */
-import { type ArgsDef, type CommandDef, defineCommand } from "citty";
-import { type CommandInfo, listCommands } from "../command-tree";
-import type { Ctx } from "../context";
+import type { ArgsDef } from "citty";
+import { type CynorkCommand, defineCynorkCommand, loadCommand } from "../command";
 import { usageError } from "../errors";
-import { parseFlags } from "../flags";
 
 const SHELLS = ["bash", "zsh", "fish"] as const;
+
+type CommandInfo = { path: string[]; subCommands: string[]; flags: { long: string[]; short: string[] }[] };
+
+/** Every command under `cmd`, depth first, with its sub-command names and flags. */
+async function listCommands(cmd: CynorkCommand, path: string[] = []): Promise<CommandInfo[]> {
+  const subs = cmd.subCommands ?? {};
+  const args: ArgsDef = cmd.args ?? {};
+  const flags = Object.entries(args)
+    .filter(([, d]) => d.type !== "positional")
+    .map(([name, d]) => {
+      const aliases = "alias" in d && d.alias !== undefined ? [d.alias].flat() : [];
+      return { long: [name, ...aliases.filter((a) => a.length > 1)], short: aliases.filter((a) => a.length === 1) };
+    });
+  const infos: CommandInfo[] = [{ path, subCommands: Object.keys(subs), flags }];
+  for (const [name, sub] of Object.entries(subs))
+    infos.push(...(await listCommands(await loadCommand(sub), [...path, name])));
+  return infos;
+}
 
 function words(info: CommandInfo, globals: CommandInfo): string {
   const flags = [...info.flags, ...(info.path.length ? globals.flags : [])];
@@ -45,23 +61,18 @@ function fish(infos: CommandInfo[]): string {
   return `${lines.join("\n")}\n`;
 }
 
-export function completionCommand(ctx: Ctx, root: CommandDef<any>) {
-  const args = { shell: { type: "positional", description: SHELLS.join(", ") } } satisfies ArgsDef;
-  return defineCommand({
-    meta: { name: "completion", description: "Print a shell completion script (bash, zsh or fish)" },
-    args,
-    async run({ rawArgs }) {
-      const [shell] = parseFlags(rawArgs, args).positionals;
-      if (!(SHELLS as readonly string[]).includes(shell!))
-        throw usageError(`shell must be one of ${SHELLS.join(", ")}`);
-      const infos = await listCommands(root);
-      const script =
-        shell === "fish"
-          ? fish(infos)
-          : shell === "zsh"
-            ? `#compdef cynork\nautoload -U +X bashcompinit && bashcompinit\n${bash(infos)}`
-            : bash(infos);
-      ctx.print({ shell, script }, { streams: ["script", "none"] });
-    },
-  });
-}
+export default defineCynorkCommand({
+  meta: { name: "completion", description: "Print a shell completion script (bash, zsh or fish)" },
+  args: { shell: { type: "positional", description: SHELLS.join(", ") } },
+  async run({ positionals: [shell] }, ctx) {
+    if (!(SHELLS as readonly string[]).includes(shell!)) throw usageError(`shell must be one of ${SHELLS.join(", ")}`);
+    const infos = await listCommands(ctx.root);
+    const script =
+      shell === "fish"
+        ? fish(infos)
+        : shell === "zsh"
+          ? `#compdef cynork\nautoload -U +X bashcompinit && bashcompinit\n${bash(infos)}`
+          : bash(infos);
+    ctx.print({ shell, script }, { streams: ["script", "none"] });
+  },
+});

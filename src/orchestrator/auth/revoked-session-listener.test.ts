@@ -70,17 +70,17 @@ afterAll(async () => {
 });
 
 const login = async (o: typeof a, handle: string) =>
-  (await (await o.call("POST", USER_API.login, undefined, { handle, password: "pw" })).json()) as {
+  (await (await o.call("POST", USER_API.login.path(), undefined, { handle, password: "pw" })).json()) as {
     access_token: string;
     refresh_token: string;
   };
-const meStatus = async (o: typeof a, token: string) => (await o.call("GET", USER_API.me, token)).status;
+const meStatus = async (o: typeof a, token: string) => (await o.call("GET", USER_API.me.path(), token)).status;
 
 describe("revoked sessions across orchestrators", () => {
   it("a logout on one orchestrator makes the token 401 on the other", async () => {
     const s = await login(a, "carol");
     expect([await meStatus(a, s.access_token), await meStatus(b, s.access_token)]).toEqual([200, 200]);
-    expect((await a.call("POST", USER_API.logout, s.access_token, {})).status).toBe(204);
+    expect((await a.call("POST", USER_API.logout.path(), s.access_token, {})).status).toBe(204);
     expect(await meStatus(a, s.access_token)).toBe(401); // at once where it happened
     await until(async () => (await meStatus(b, s.access_token)) === 401, "the other orchestrator to refuse it");
   });
@@ -90,14 +90,14 @@ describe("revoked sessions across orchestrators", () => {
     const admin = await login(a, "admin");
     const users = await t.db.selectFrom("users").select(["id", "handle"]).execute();
     const carolId = users.find((u) => u.handle === "carol")!.id;
-    expect((await a.call("POST", USER_API.revokeSessions(carolId), admin.access_token)).status).toBe(204);
+    expect((await a.call("POST", USER_API.revokeSessions.path({ id: carolId }), admin.access_token)).status).toBe(204);
     await until(async () => (await meStatus(b, carol.access_token)) === 401, "revoke_sessions to reach b");
     expect(await meStatus(b, admin.access_token)).toBe(200);
   });
 
   it("an orchestrator started later loads the sessions ended before it", async () => {
     const s = await login(a, "carol");
-    expect((await a.call("POST", USER_API.logout, s.access_token, {})).status).toBe(204);
+    expect((await a.call("POST", USER_API.logout.path(), s.access_token, {})).status).toBe(204);
     const late = await orchestrator();
     expect(await meStatus(late, s.access_token)).toBe(401);
     expect(late.revoked.size).toBeGreaterThanOrEqual(3);

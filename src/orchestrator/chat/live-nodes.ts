@@ -2,7 +2,6 @@
  * Which nodes can answer a chat now, and with which models. "Live" is one function, so the node-liveness rule can
  * change in one place: today a dispatchable node whose last capability report is recent and says inference runs.
  */
-import { parseSnapshot } from "../control-plane/node-config";
 import type { Db } from "../db/connect";
 import { runningJobCounts } from "../db/job-queue";
 import { dispatchableNodes, latestCapabilities } from "../db/nodes";
@@ -37,7 +36,7 @@ export async function liveInferenceNodes(
     runningJobCounts(db),
   ]);
   return nodes.flatMap((n) => {
-    const inference = parseSnapshot(reports.get(n.id))?.inference;
+    const inference = reports.get(n.id)?.inference;
     if (inference?.running !== true) return [];
     return [
       {

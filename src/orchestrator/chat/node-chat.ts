@@ -2,7 +2,8 @@
  * Sends one Ollama chat request to the least loaded live node that has the model, over the node's bearer-protected
  * Worker API route. A node that cannot be reached is skipped for the next one; any later failure is final.
  */
-import { WORKER_INFERENCE_API, type OllamaChatRequest } from "../../contracts/openai";
+import type { OllamaChatRequest } from "../../contracts/openai";
+import { WORKER_API } from "../../contracts/routes";
 import type { Logger } from "../../lib/log";
 import type { InferenceNode } from "./live-nodes";
 
@@ -26,8 +27,9 @@ export async function chatOnNode(
   let error = "no candidate node";
   for (const node of candidates) {
     try {
-      const res = await (opts.fetch ?? fetch)(node.url.trim().replace(/\/+$/, "") + WORKER_INFERENCE_API.chat, {
-        method: "POST",
+      const route = WORKER_API.inferenceChat;
+      const res = await (opts.fetch ?? fetch)(node.url.trim().replace(/\/+$/, "") + route.path(), {
+        method: route.method,
         headers: { "content-type": "application/json", authorization: `Bearer ${opts.openToken(node.sealedToken)}` },
         body: JSON.stringify(body),
         signal: opts.signal,

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { ulid } from "ulid";
 import * as v from "valibot";
-import { CONTROL_PLANE_API, NodeBootstrapPayload, NodeConfigurationPayload } from "../../contracts/node-payloads";
+import { NodeBootstrapPayload, NodeConfigurationPayload } from "../../contracts/node-payloads";
+import { CONTROL_PLANE_API } from "../../contracts/routes";
 import { PROBLEM_CONTENT_TYPE } from "../../contracts/problem";
 import { memoryLogger } from "../../lib/log";
 import { createTestDatabase, type TestDatabase } from "../../testing/test-db";
@@ -53,19 +54,19 @@ async function expectProblem(res: Response, status: number, detail: string) {
 }
 
 async function register(slug: string, extra: Record<string, unknown> = {}) {
-  const res = await call(CONTROL_PLANE_API.register, { body: { psk: PSK, capability: report(slug, extra) } });
+  const res = await call(CONTROL_PLANE_API.register.path(), { body: { psk: PSK, capability: report(slug, extra) } });
   return { res, bootstrap: v.parse(NodeBootstrapPayload, await res.json()) };
 }
 
 async function config(jwt: string) {
-  const res = await call(CONTROL_PLANE_API.config, { token: jwt });
+  const res = await call(CONTROL_PLANE_API.config.path(), { token: jwt });
   expect(res.status).toBe(200);
   const text = await res.text();
   return { text, config: v.parse(NodeConfigurationPayload, JSON.parse(text)) };
 }
 
 const ack = (jwt: string, slug: string, version: string, status = "applied") =>
-  call(CONTROL_PLANE_API.config, {
+  call(CONTROL_PLANE_API.config.path(), {
     token: jwt,
     body: { version: 1, node_slug: slug, config_version: version, ack_at: "2026-03-01T10:00:05Z", status },
   });
@@ -139,7 +140,9 @@ describe("node registration → config → ack → ready", () => {
     expect(secrets.open(row.worker_api_bearer_token!)).toBe(tokenA);
     expect(JSON.stringify(log.lines)).not.toContain(tokenA);
   });
+});
 
+describe("config versions", () => {
   it("mints a newer config_version when a capability change alters the config, and only its ack counts", async () => {
     const slug = "node-c";
     const jwt = (await register(slug)).bootstrap.auth.node_jwt;
@@ -148,7 +151,7 @@ describe("node registration → config → ack → ready", () => {
 
     clock = new Date(clock.getTime() + 60_000);
     const changed = report(slug, { inference: { supported: true, existing_service: true } });
-    expect((await call(CONTROL_PLANE_API.capability, { token: jwt, body: changed })).status).toBe(204);
+    expect((await call(CONTROL_PLANE_API.capability.path(), { token: jwt, body: changed })).status).toBe(204);
     const snapshots = await t.db
       .selectFrom("node_capabilities")
       .innerJoin("nodes", "nodes.id", "node_capabilities.node_id")
@@ -183,7 +186,7 @@ describe("node registration → config → ack → ready", () => {
 
 describe("bad input on the control-plane", () => {
   it("rejects a wrong PSK with 401 and never logs the PSK", async () => {
-    const res = await call(CONTROL_PLANE_API.register, {
+    const res = await call(CONTROL_PLANE_API.register.path(), {
       body: { psk: "guess-psk-value", capability: report("intruder") },
     });
     await expectProblem(res, 401, "Invalid registration PSK");
@@ -194,19 +197,23 @@ describe("bad input on the control-plane", () => {
   });
 
   it("rejects bad JSON, wrong versions and an empty slug with 400", async () => {
-    await expectProblem(await call(CONTROL_PLANE_API.register, { raw: "{not json" }), 400, "Invalid request body");
-    await expectProblem(await call(CONTROL_PLANE_API.register, { raw: "[1]" }), 400, "Invalid request body");
     await expectProblem(
-      await call(CONTROL_PLANE_API.register, { body: { psk: PSK, capability: report("x", { version: 2 }) } }),
+      await call(CONTROL_PLANE_API.register.path(), { raw: "{not json" }),
+      400,
+      "Invalid request body",
+    );
+    await expectProblem(await call(CONTROL_PLANE_API.register.path(), { raw: "[1]" }), 400, "Invalid request body");
+    await expectProblem(
+      await call(CONTROL_PLANE_API.register.path(), { body: { psk: PSK, capability: report("x", { version: 2 }) } }),
       400,
       "Unsupported capability version",
     );
     await expectProblem(
-      await call(CONTROL_PLANE_API.register, { body: { psk: PSK, capability: report("") } }),
+      await call(CONTROL_PLANE_API.register.path(), { body: { psk: PSK, capability: report("") } }),
       400,
       "Node slug is required",
     );
-    const res = await call(CONTROL_PLANE_API.register, {
+    const res = await call(CONTROL_PLANE_API.register.path(), {
       body: { psk: PSK, capability: report("x", { compute: { cpu_cores: "four", ram_mb: 1 } }) },
     });
     await expectProblem(
@@ -216,11 +223,15 @@ describe("bad input on the control-plane", () => {
     );
 
     const jwt = (await register("node-d")).bootstrap.auth.node_jwt;
-    await expectProblem(await call(CONTROL_PLANE_API.config, { token: jwt, raw: "nope" }), 400, "Invalid request body");
+    await expectProblem(
+      await call(CONTROL_PLANE_API.config.path(), { token: jwt, raw: "nope" }),
+      400,
+      "Invalid request body",
+    );
     await expectProblem(await ack(jwt, "node-d", "x", "rolled_back"), 400, "status must be applied or failed");
     await expectProblem(await ack(jwt, "node-other", "x"), 400, "node_slug does not match authenticated node");
     await expectProblem(
-      await call(CONTROL_PLANE_API.config, {
+      await call(CONTROL_PLANE_API.config.path(), {
         token: jwt,
         body: { version: 2, node_slug: "node-d", config_version: "x", status: "applied" },
       }),
@@ -228,34 +239,44 @@ describe("bad input on the control-plane", () => {
       "Unsupported config ack version",
     );
     await expectProblem(
-      await call(CONTROL_PLANE_API.capability, { token: jwt, body: report("node-d", { version: 3 }) }),
+      await call(CONTROL_PLANE_API.capability.path(), { token: jwt, body: report("node-d", { version: 3 }) }),
       400,
       "Unsupported capability version",
     );
     await expectProblem(
-      await call(CONTROL_PLANE_API.capability, { token: jwt, body: report("node-other") }),
+      await call(CONTROL_PLANE_API.capability.path(), { token: jwt, body: report("node-other") }),
       400,
       "node_slug does not match authenticated node",
     );
     await expectProblem(
-      await call(CONTROL_PLANE_API.capability, { token: jwt, raw: "{" }),
+      await call(CONTROL_PLANE_API.capability.path(), { token: jwt, raw: "{" }),
       400,
       "Invalid request body",
     );
   });
+});
 
+describe("refused tokens, oversize bodies and a database failure on the control-plane", () => {
   it("answers 401 without a token, with a bad token and with a user's access token", async () => {
-    await expectProblem(await call(CONTROL_PLANE_API.config), 401, "Missing authorization header");
+    await expectProblem(await call(CONTROL_PLANE_API.config.path()), 401, "Missing authorization header");
     await expectProblem(
-      await call(CONTROL_PLANE_API.config, { headers: { authorization: "Basic abc" } }),
+      await call(CONTROL_PLANE_API.config.path(), { headers: { authorization: "Basic abc" } }),
       401,
       "Invalid or expired token",
     );
-    await expectProblem(await call(CONTROL_PLANE_API.config, { token: "not.a.jwt" }), 401, "Invalid or expired token");
-    const user = await tokens.issueAccess({ id: crypto.randomUUID(), handle: "alice" }, crypto.randomUUID());
-    await expectProblem(await call(CONTROL_PLANE_API.config, { token: user.token }), 401, "Invalid or expired token");
     await expectProblem(
-      await call(CONTROL_PLANE_API.capability, { token: user.token, body: report("x") }),
+      await call(CONTROL_PLANE_API.config.path(), { token: "not.a.jwt" }),
+      401,
+      "Invalid or expired token",
+    );
+    const user = await tokens.issueAccess({ id: crypto.randomUUID(), handle: "alice" }, crypto.randomUUID());
+    await expectProblem(
+      await call(CONTROL_PLANE_API.config.path(), { token: user.token }),
+      401,
+      "Invalid or expired token",
+    );
+    await expectProblem(
+      await call(CONTROL_PLANE_API.capability.path(), { token: user.token, body: report("x") }),
       401,
       "Invalid or expired token",
     );
@@ -263,10 +284,10 @@ describe("bad input on the control-plane", () => {
 
   it("answers 404 for a node JWT whose node is unknown", async () => {
     const ghost = await tokens.issueNode({ id: crypto.randomUUID(), slug: "ghost" });
-    await expectProblem(await call(CONTROL_PLANE_API.config, { token: ghost.token }), 404, "Node not found");
+    await expectProblem(await call(CONTROL_PLANE_API.config.path(), { token: ghost.token }), 404, "Node not found");
     await expectProblem(await ack(ghost.token, "ghost", "x"), 404, "Node not found");
     await expectProblem(
-      await call(CONTROL_PLANE_API.capability, { token: ghost.token, body: report("ghost") }),
+      await call(CONTROL_PLANE_API.capability.path(), { token: ghost.token, body: report("ghost") }),
       404,
       "Node not found",
     );
@@ -283,7 +304,7 @@ describe("bad input on the control-plane", () => {
       publicUrl: "http://x",
       maxBodyBytes: 64,
     });
-    const res = await small.request(CONTROL_PLANE_API.register, {
+    const res = await small.request(CONTROL_PLANE_API.register.path(), {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ psk: PSK, capability: report("big") }),

@@ -1,15 +1,14 @@
-/** The control-plane app (:12082): health, readiness and the node routes, with one problem+json error handler. */
+/** The control-plane app (:12082): health, readiness, metrics and the node routes. */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { ProblemError, notFoundHandler, problemHandler } from "../../lib/http-problem";
 import { accessLog } from "../../lib/access-log";
+import { finishApi, limitBody } from "../../lib/api-app";
+import { healthRoutes, type Readiness } from "../../lib/health-routes";
+import { ProblemError } from "../../lib/http-problem";
 import { storablePathAndQuery } from "../../lib/storable-input";
-import { mountApiReference } from "../../lib/api-reference";
-import { mountMetrics } from "../../lib/metrics-route";
 import { VERSION } from "../../lib/version";
-import { healthRoutes } from "../health-routes";
+import { domainProblem } from "../http-errors";
 import { createOrchestratorMetrics, type OrchestratorMetrics } from "../metrics";
-import { checkReadiness, type Readiness } from "../readiness";
+import { checkReadiness } from "../readiness";
 import { nodeRoutes, randomWorkerToken, type NodeRoutesDeps } from "./nodes";
 
 export type ControlPlaneDeps = Omit<NodeRoutesDeps, "now" | "newId" | "newWorkerToken"> &
@@ -27,28 +26,21 @@ export function createControlPlane(deps: ControlPlaneDeps) {
     newId: deps.newId ?? (() => crypto.randomUUID()),
     newWorkerToken: deps.newWorkerToken ?? randomWorkerToken,
   };
+  const tooLarge = () => new ProblemError(413, "Request body exceeds maximum size");
   const app = new Hono()
     .use(accessLog(deps.log))
-    .use(
-      bodyLimit({
-        maxSize: deps.maxBodyBytes ?? 10 * 1024 * 1024,
-        onError: () => {
-          throw new ProblemError(413, "Request body exceeds maximum size");
-        },
-      }),
-    )
+    .use(limitBody(deps.maxBodyBytes ?? 10 * 1024 * 1024, tooLarge))
     .use(storablePathAndQuery())
     .route("/", healthRoutes(deps.readiness ?? (() => checkReadiness(deps.db))))
     .route("/", nodeRoutes(full));
-  mountMetrics(app, (deps.metrics ?? createOrchestratorMetrics(deps.db)).registry);
-  mountApiReference(app, {
-    title: "CyNodeAI control-plane (nodes)",
-    version: VERSION,
-    bearer: "The node JWT from POST /v1/nodes/register",
+  return finishApi(app, {
+    log: deps.log,
+    mapError: domainProblem,
+    metrics: (deps.metrics ?? createOrchestratorMetrics(deps.db)).registry,
+    reference: {
+      title: "CyNodeAI control-plane (nodes)",
+      version: VERSION,
+      bearer: "The node JWT from POST /v1/nodes/register",
+    },
   });
-  app.onError(problemHandler({ log: deps.log }));
-  app.notFound(notFoundHandler);
-  return app;
 }
-
-export type ControlPlaneApp = ReturnType<typeof createControlPlane>;

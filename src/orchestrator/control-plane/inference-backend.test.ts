@@ -53,12 +53,8 @@ describe("deriveInferenceBackend", () => {
     expect(contextSize("cuda", 2000)).toBe(16384);
     expect(contextSize("cuda", 100)).toBe(8192);
     expect(contextSize("cuda", 0)).toBe(8192);
-    expect([modelForVram(24000), modelForVram(8000), modelForVram(4000), modelForVram(0)]).toEqual([
-      "qwen3.5:35b",
-      "qwen3.5:9b",
-      "qwen3:8b",
-      "qwen3.5:0.8b",
-    ]);
+    const models = [24000, 8000, 4000, 0].map((mb) => modelForVram(mb));
+    expect(models).toEqual(["qwen3.5:35b", "qwen3.5:9b", "qwen3:8b", "qwen3.5:0.8b"]);
   });
 });
 

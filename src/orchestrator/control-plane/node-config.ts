@@ -3,15 +3,9 @@
  * is hashed; a new ULID `config_version`, greater than the last one, is minted whenever that hash changes.
  */
 import { incrementBase32, ulid } from "ulid";
-import * as v from "valibot";
+import type { NodeConfigurationPayload, NodeConstraints, SandboxPolicy } from "../../contracts/node-payloads";
+import { CONTROL_PLANE_API } from "../../contracts/routes";
 import { rfc3339 } from "../../lib/rfc3339";
-import {
-  CONTROL_PLANE_API,
-  NodeCapabilityReport,
-  type NodeConfigurationPayload,
-  type NodeConstraints,
-  type SandboxPolicy,
-} from "../../contracts/node-payloads";
 import type { Db } from "../db/connect";
 import { latestCapabilities, setConfigVersion } from "../db/nodes";
 import type { Node } from "../db/schema";
@@ -35,21 +29,12 @@ export type NodeConfigOptions = {
   sandboxPolicy?: SandboxPolicy;
 };
 
-/** RFC 3339 UTC with second precision, as every payload timestamp. */
-
 export const baseUrlOf = (publicUrl: string) => publicUrl.trim().replace(/\/+$/, "");
 
 /** A ULID for `now` that sorts after `previous`, even if the clock went back or two mint in one millisecond. */
 export function nextConfigVersion(previous: string | null, now: Date): string {
   const candidate = ulid(now.getTime());
   return previous && candidate <= previous ? incrementBase32(previous) : candidate;
-}
-
-/** The latest snapshot as a report, or undefined when none parses (a node may predate a schema change). */
-export function parseSnapshot(snapshot: unknown): NodeCapabilityReport | undefined {
-  const value = typeof snapshot === "string" ? JSON.parse(snapshot) : snapshot;
-  const parsed = v.safeParse(NodeCapabilityReport, value);
-  return parsed.success ? parsed.output : undefined;
 }
 
 export async function buildNodeConfig(
@@ -59,7 +44,7 @@ export async function buildNodeConfig(
   opts: NodeConfigOptions & { now: Date },
 ): Promise<NodeConfigurationPayload> {
   const base = baseUrlOf(opts.publicUrl);
-  const report = parseSnapshot((await latestCapabilities(db, [node.id])).get(node.id));
+  const report = (await latestCapabilities(db, [node.id])).get(node.id);
   const inference = deriveInferenceBackend(report, { model: opts.inferenceModel });
   const content = {
     node_slug: node.node_slug,
@@ -67,7 +52,7 @@ export async function buildNodeConfig(
       base_url: base,
       endpoints: {
         worker_api_target_url: node.worker_api_target_url ?? "",
-        node_report_url: base + CONTROL_PLANE_API.capability,
+        node_report_url: base + CONTROL_PLANE_API.capability.path(),
       },
     },
     model_cache: { cache_url: "" },

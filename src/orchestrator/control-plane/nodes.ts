@@ -3,25 +3,25 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { Hono, type Context } from "hono";
 import * as v from "valibot";
 import {
-  CONTROL_PLANE_API,
   NODE_ERRORS,
-  NodeBootstrapPayload,
-  NodeCapabilityReport,
-  NodeConfigAck,
-  NodeConfigurationPayload,
   RegistrationRequest,
+  type NodeBootstrapPayload,
+  type NodeCapabilityReport,
+  type NodeConfigurationPayload,
 } from "../../contracts/node-payloads";
+import type { AnyRoute } from "../../contracts/route";
+import { CONTROL_PLANE_API } from "../../contracts/routes";
 import { ProblemError } from "../../lib/http-problem";
-import { assertStorable, schemaProblem } from "../../lib/storable-input";
-import { describeRoute } from "../../lib/openapi";
 import type { Logger } from "../../lib/log";
+import { describeRoute } from "../../lib/openapi";
+import { rfc3339 } from "../../lib/rfc3339";
+import { assertStorable, schemaProblem } from "../../lib/storable-input";
 import type { SecretBox } from "../auth/secret-box";
 import type { Tokens } from "../auth/tokens";
 import type { Db } from "../db/connect";
 import { findNodeById, recordCapability, recordConfigAck, registerNode, setWorkerToken } from "../db/nodes";
 import { contentHash } from "./canonical-hash";
 import { requireNode, type NodeAuthEnv } from "./node-auth";
-import { rfc3339 } from "../../lib/rfc3339";
 import { baseUrlOf, buildNodeConfig, type NodeConfigOptions } from "./node-config";
 
 export type NodeRoutesDeps = NodeConfigOptions & {
@@ -41,40 +41,9 @@ export type NodeRoutesDeps = NodeConfigOptions & {
 
 export const randomWorkerToken = () => randomBytes(32).toString("base64url");
 
+const API = CONTROL_PLANE_API;
 const KNOWN_DETAILS = new Set<string>(Object.values(NODE_ERRORS));
 const tags = ["nodes"];
-const DOCS = {
-  register: describeRoute({
-    summary: "Register a node (pre-shared key); returns its bootstrap (201 when new)",
-    tags,
-    body: RegistrationRequest,
-    responses: { 200: NodeBootstrapPayload, 201: NodeBootstrapPayload },
-    problems: [400, 401],
-  }),
-  config: describeRoute({
-    summary: "The node's configuration",
-    tags,
-    auth: true,
-    responses: { 200: NodeConfigurationPayload },
-    problems: [401, 404],
-  }),
-  ack: describeRoute({
-    summary: "Acknowledge a configuration",
-    tags,
-    auth: true,
-    body: NodeConfigAck,
-    responses: { 204: null },
-    problems: [400, 401, 404],
-  }),
-  capability: describeRoute({
-    summary: "Report the node's capabilities",
-    tags,
-    auth: true,
-    body: NodeCapabilityReport,
-    responses: { 204: null },
-    problems: [400, 401, 404],
-  }),
-};
 
 async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
   const body: unknown = await c.req.json().catch(() => undefined);
@@ -103,106 +72,135 @@ function pskMatches(given: unknown, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-export function nodeRoutes(deps: NodeRoutesDeps) {
-  const { db, log } = deps;
-  const workerUrlFor = (report: NodeCapabilityReport) =>
-    deps.workerApiTargetUrl?.trim() || report.worker_api?.base_url.trim() || undefined;
+const workerUrlFor = (d: NodeRoutesDeps, report: NodeCapabilityReport) =>
+  d.workerApiTargetUrl?.trim() || report.worker_api?.base_url.trim() || undefined;
 
-  async function existingNode(id: string) {
-    const node = await findNodeById(db, id);
-    if (!node) throw new ProblemError(404, NODE_ERRORS.nodeNotFound);
-    return node;
+async function existingNode(d: NodeRoutesDeps, id: string) {
+  const node = await findNodeById(d.db, id);
+  if (!node) throw new ProblemError(404, NODE_ERRORS.nodeNotFound);
+  return node;
+}
+
+type NodeCaller = NodeAuthEnv["Variables"]["node"];
+
+const capabilityOf = (d: NodeRoutesDeps, nodeId: string, report: NodeCapabilityReport, now: Date) => ({
+  nodeId,
+  report,
+  hash: contentHash(report),
+  workerUrl: workerUrlFor(d, report),
+  now,
+});
+
+async function register(d: NodeRoutesDeps, body: Record<string, unknown>) {
+  if (!pskMatches(body.psk, d.registrationPsk)) {
+    const slug = (body.capability as { node?: { node_slug?: unknown } } | undefined)?.node?.node_slug;
+    d.log.warn("node registration rejected: invalid PSK", { node_slug: typeof slug === "string" ? slug : undefined });
+    throw new ProblemError(401, NODE_ERRORS.badPsk);
   }
+  const { capability } = parseOr400(RegistrationRequest, body);
+  const now = d.now();
+  const { node, created } = await registerNode(d.db, {
+    id: d.newId(),
+    slug: capability.node.node_slug,
+    workerUrl: workerUrlFor(d, capability),
+    sealedToken: d.secrets.seal(d.workerApiBearerToken || d.newWorkerToken()),
+    now,
+  });
+  await recordCapability(d.db, capabilityOf(d, node.id, capability, now));
+  const jwt = await d.tokens.issueNode({ id: node.id, slug: node.node_slug });
+  const base = baseUrlOf(d.publicUrl);
+  const payload: NodeBootstrapPayload = {
+    version: 1,
+    issued_at: rfc3339(now),
+    orchestrator: {
+      base_url: base,
+      endpoints: {
+        worker_registration_url: base + API.register.path(),
+        node_report_url: base + API.capability.path(),
+        node_config_url: base + API.config.path(),
+      },
+    },
+    auth: { node_jwt: jwt.token, expires_at: rfc3339(jwt.expiresAt) },
+  };
+  d.log.info("node registered", { node_id: node.id, node_slug: node.node_slug, created });
+  return { payload, created };
+}
 
-  return new Hono<NodeAuthEnv>()
-    .post(CONTROL_PLANE_API.register, DOCS.register, async (c) => {
-      const body = await readJsonObject(c);
-      if (!pskMatches(body.psk, deps.registrationPsk)) {
-        const slug = (body.capability as { node?: { node_slug?: unknown } } | undefined)?.node?.node_slug;
-        log.warn("node registration rejected: invalid PSK", { node_slug: typeof slug === "string" ? slug : undefined });
-        throw new ProblemError(401, NODE_ERRORS.badPsk);
-      }
-      const { capability } = parseOr400(RegistrationRequest, body);
-      const now = deps.now();
-      const { node, created } = await registerNode(db, {
-        id: deps.newId(),
-        slug: capability.node.node_slug,
-        workerUrl: workerUrlFor(capability),
-        sealedToken: deps.secrets.seal(deps.workerApiBearerToken || deps.newWorkerToken()),
-        now,
-      });
-      await recordCapability(db, {
-        nodeId: node.id,
-        report: capability,
-        hash: contentHash(capability),
-        workerUrl: workerUrlFor(capability),
-        now,
-      });
-      const jwt = await deps.tokens.issueNode({ id: node.id, slug: node.node_slug });
-      const base = baseUrlOf(deps.publicUrl);
-      const payload: NodeBootstrapPayload = {
-        version: 1,
-        issued_at: rfc3339(now),
-        orchestrator: {
-          base_url: base,
-          endpoints: {
-            worker_registration_url: base + CONTROL_PLANE_API.register,
-            node_report_url: base + CONTROL_PLANE_API.capability,
-            node_config_url: base + CONTROL_PLANE_API.config,
-          },
+async function config(d: NodeRoutesDeps, nodeId: string): Promise<NodeConfigurationPayload> {
+  const node = await existingNode(d, nodeId);
+  if (!node.worker_api_bearer_token) throw new Error(`node ${node.node_slug} has no worker token`);
+  let workerToken = d.secrets.open(node.worker_api_bearer_token);
+  // The operator's token replaces a node's own when the node fetches its config: that is when it learns it.
+  if (d.workerApiBearerToken && workerToken !== d.workerApiBearerToken) {
+    workerToken = d.workerApiBearerToken;
+    await setWorkerToken(d.db, { nodeId: node.id, sealedToken: d.secrets.seal(workerToken), now: d.now() });
+  }
+  return buildNodeConfig(d.db, node, workerToken, { ...d, now: d.now() });
+}
+
+async function ack(d: NodeRoutesDeps, caller: NodeCaller, body: Record<string, unknown>) {
+  const ack = parseOr400(API.configAck.body, body);
+  if (ack.node_slug !== caller.node_slug) throw new ProblemError(400, NODE_ERRORS.ackSlugMismatch);
+  const node = await existingNode(d, caller.node_id);
+  const now = d.now();
+  const ackAt = ack.ack_at ? new Date(ack.ack_at) : now;
+  await recordConfigAck(d.db, {
+    nodeId: node.id,
+    version: ack.config_version,
+    status: ack.status,
+    at: Number.isNaN(ackAt.getTime()) ? now : ackAt,
+    error: ack.error?.message ?? null,
+    now,
+  });
+  d.log.info("node config ack", {
+    node_slug: node.node_slug,
+    config_version: ack.config_version,
+    current: ack.config_version === node.config_version,
+    status: ack.status,
+  });
+}
+
+async function capability(d: NodeRoutesDeps, caller: NodeCaller, body: Record<string, unknown>) {
+  const report = parseOr400(API.capability.body, body);
+  if (report.node.node_slug !== caller.node_slug) throw new ProblemError(400, NODE_ERRORS.ackSlugMismatch);
+  const node = await existingNode(d, caller.node_id);
+  await recordCapability(d.db, capabilityOf(d, node.id, report, d.now()));
+}
+
+export function nodeRoutes(d: NodeRoutesDeps) {
+  const authed = requireNode(d.tokens);
+  const doc = (route: AnyRoute, summary: string) => describeRoute(route, { summary, tags, problems: [400, 401, 404] });
+  /** A node's report (a JSON object) handed to `handle`; answers 204. */
+  const fromNode =
+    (handle: (d: NodeRoutesDeps, caller: NodeCaller, body: Record<string, unknown>) => Promise<void>) =>
+    async (c: Context<NodeAuthEnv>) => {
+      await handle(d, c.var.node, await readJsonObject(c));
+      return c.body(null, 204);
+    };
+  return (
+    new Hono<NodeAuthEnv>()
+      .post(
+        API.register.pattern,
+        describeRoute(API.register, {
+          summary: "Register a node (pre-shared key); returns its bootstrap (201 when new)",
+          tags,
+          responses: { 201: API.register.response },
+          problems: [400, 401],
+        }),
+        async (c) => {
+          const { payload, created } = await register(d, await readJsonObject(c));
+          return c.json(payload, created ? 201 : 200);
         },
-        auth: { node_jwt: jwt.token, expires_at: rfc3339(jwt.expiresAt) },
-      };
-      log.info("node registered", { node_id: node.id, node_slug: node.node_slug, created });
-      return c.json(payload, created ? 201 : 200);
-    })
-    .use(CONTROL_PLANE_API.config, requireNode(deps.tokens))
-    .use(CONTROL_PLANE_API.capability, requireNode(deps.tokens))
-    .get(CONTROL_PLANE_API.config, DOCS.config, async (c) => {
-      const node = await existingNode(c.var.node.node_id);
-      if (!node.worker_api_bearer_token) throw new Error(`node ${node.node_slug} has no worker token`);
-      let workerToken = deps.secrets.open(node.worker_api_bearer_token);
-      // The operator's token replaces a node's own when the node fetches its config: that is when it learns it.
-      if (deps.workerApiBearerToken && workerToken !== deps.workerApiBearerToken) {
-        workerToken = deps.workerApiBearerToken;
-        await setWorkerToken(db, { nodeId: node.id, sealedToken: deps.secrets.seal(workerToken), now: deps.now() });
-      }
-      const config = await buildNodeConfig(db, node, workerToken, { ...deps, now: deps.now() });
-      return c.json(config, 200);
-    })
-    .post(CONTROL_PLANE_API.config, DOCS.ack, async (c) => {
-      const ack = parseOr400(NodeConfigAck, await readJsonObject(c));
-      if (ack.node_slug !== c.var.node.node_slug) throw new ProblemError(400, NODE_ERRORS.ackSlugMismatch);
-      const node = await existingNode(c.var.node.node_id);
-      const now = deps.now();
-      const ackAt = ack.ack_at ? new Date(ack.ack_at) : now;
-      await recordConfigAck(db, {
-        nodeId: node.id,
-        version: ack.config_version,
-        status: ack.status,
-        at: Number.isNaN(ackAt.getTime()) ? now : ackAt,
-        error: ack.error?.message ?? null,
-        now,
-      });
-      log.info("node config ack", {
-        node_slug: node.node_slug,
-        config_version: ack.config_version,
-        current: ack.config_version === node.config_version,
-        status: ack.status,
-      });
-      return c.body(null, 204);
-    })
-    .post(CONTROL_PLANE_API.capability, DOCS.capability, async (c) => {
-      const report = parseOr400(NodeCapabilityReport, await readJsonObject(c));
-      if (report.node.node_slug !== c.var.node.node_slug) throw new ProblemError(400, NODE_ERRORS.ackSlugMismatch);
-      const node = await existingNode(c.var.node.node_id);
-      await recordCapability(db, {
-        nodeId: node.id,
-        report,
-        hash: contentHash(report),
-        workerUrl: workerUrlFor(report),
-        now: deps.now(),
-      });
-      return c.body(null, 204);
-    });
+      )
+      // Any method on these paths needs the node's token (401 before 404).
+      .use(API.config.pattern, authed)
+      .use(API.capability.pattern, authed)
+      .get(
+        API.config.pattern,
+        describeRoute(API.config, { summary: "The node's configuration", tags, problems: [401, 404] }),
+        async (c) => c.json(await config(d, c.var.node.node_id), 200),
+      )
+      .post(API.configAck.pattern, doc(API.configAck, "Acknowledge a configuration"), fromNode(ack))
+      .post(API.capability.pattern, doc(API.capability, "Report the node's capabilities"), fromNode(capability))
+  );
 }

@@ -1,7 +1,8 @@
 /** `WORKER_API_BEARER_TOKEN`: one operator-chosen Worker API token for every node, instead of one per node. */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import * as v from "valibot";
-import { CONTROL_PLANE_API, NodeBootstrapPayload, NodeConfigurationPayload } from "../../contracts/node-payloads";
+import { NodeBootstrapPayload, NodeConfigurationPayload } from "../../contracts/node-payloads";
+import { CONTROL_PLANE_API } from "../../contracts/routes";
 import { memoryLogger } from "../../lib/log";
 import { createTestDatabase, type TestDatabase } from "../../testing/test-db";
 import { createSecretBox, keyFromPassphrase } from "../auth/secret-box";
@@ -44,13 +45,13 @@ async function tokenGiven(app: ReturnType<typeof plane>, slug: string): Promise<
     compute: { cpu_cores: 1, ram_mb: 512 },
     worker_api: { base_url: `http://${slug}.test:12090` },
   };
-  const reg = await app.request(CONTROL_PLANE_API.register, {
+  const reg = await app.request(CONTROL_PLANE_API.register.path(), {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ psk: PSK, capability }),
   });
   const jwt = v.parse(NodeBootstrapPayload, await reg.json()).auth.node_jwt;
-  const res = await app.request(CONTROL_PLANE_API.config, { headers: { authorization: `Bearer ${jwt}` } });
+  const res = await app.request(CONTROL_PLANE_API.config.path(), { headers: { authorization: `Bearer ${jwt}` } });
   return v.parse(NodeConfigurationPayload, await res.json()).worker_api!.orchestrator_bearer_token!;
 }
 

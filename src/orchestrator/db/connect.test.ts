@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "kysely";
 import { createTestDatabase } from "../../testing/test-db";
+import { domainProblem } from "../http-errors";
 import { bounded, connect, isLostSocketWrite } from "./connect";
 import { DATABASE_UNAVAILABLE, DatabaseUnavailableError, isConnectionFailure } from "./unavailable";
 
@@ -19,8 +20,8 @@ describe("bounded database calls", () => {
     const db = connect(`postgres://postgres@localhost:5432/none?host=${encodeURIComponent(dir)}`);
     const err = await sql`select 1`.execute(db).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatabaseUnavailableError);
-    expect((err as DatabaseUnavailableError).status).toBe(503);
-    expect((err as DatabaseUnavailableError).detail).toBe(DATABASE_UNAVAILABLE);
+    expect(domainProblem(err)?.status).toBe(503);
+    expect(domainProblem(err)?.detail).toBe(DATABASE_UNAVAILABLE);
     await db.destroy();
   });
 

@@ -13,6 +13,29 @@ afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
+/** A fresh state dir, removed after the file's tests. */
+async function stateDirFor(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "cynode-pg-"));
+  dirs.push(dir);
+  return dir;
+}
+
+/** A server started in a fresh state dir, logging to memory. */
+async function started() {
+  const stateDir = await stateDirFor();
+  const log = memoryLogger();
+  return { stateDir, log, server: await startEmbeddedPostgres({ stateDir, log }) };
+}
+
+/** The pid of a process that has exited. */
+async function deadPid(): Promise<number> {
+  const dead = Bun.spawn(["true"]);
+  await dead.exited;
+  return dead.pid;
+}
+
+const said = (log: ReturnType<typeof memoryLogger>, msg: string) => log.lines.some((l) => l.msg === msg);
+
 const postmaster = async (stateDir: string) =>
   Number((await readFile(join(stateDir, "postgres-data", "postmaster.pid"), "utf8")).split("\n")[0]);
 
@@ -27,29 +50,21 @@ const query = async (url: string, text: string): Promise<Record<string, unknown>
 
 describe("embedded Postgres", () => {
   it("keeps data across restarts and recovers a server orphaned by a dead owner", async () => {
-    const stateDir = await mkdtemp(join(tmpdir(), "cynode-pg-"));
-    dirs.push(stateDir);
-    const log = memoryLogger();
-    const first = await startEmbeddedPostgres({ stateDir, log });
+    const { stateDir, log, server: first } = await started();
     await query(first.url("postgres"), "create table kept (v text); insert into kept values ('survives')");
 
     // The owner "crashes": its pid is gone but its server still runs.
-    const dead = Bun.spawn(["true"]);
-    await dead.exited;
-    await writeFile(join(stateDir, "postgres-owner.pid"), `${dead.pid}\n`);
+    await writeFile(join(stateDir, "postgres-owner.pid"), `${await deadPid()}\n`);
 
     const second = await startEmbeddedPostgres({ stateDir, log });
-    expect(log.lines.some((l) => l.msg === "stopping orphaned embedded postgres")).toBe(true);
+    expect(said(log, "stopping orphaned embedded postgres")).toBe(true);
     expect(await query(second.url("postgres"), "select v from kept")).toEqual([{ v: "survives" }]);
     await second.stop();
     await first.stop(); // already gone: a no-op
   }, 60_000);
 
   it("restarts a server killed with SIGKILL, and stops for good when asked", async () => {
-    const stateDir = await mkdtemp(join(tmpdir(), "cynode-pg-"));
-    dirs.push(stateDir);
-    const log = memoryLogger();
-    const server = await startEmbeddedPostgres({ stateDir, log });
+    const { stateDir, log, server } = await started();
     const url = server.url("postgres");
     await query(url, "create table kept (v text); insert into kept values ('survives')");
     const killed = await postmaster(stateDir);
@@ -60,7 +75,7 @@ describe("embedded Postgres", () => {
       rows = await query(url, "select v from kept").catch(() => []);
     }
     expect(rows).toEqual([{ v: "survives" }]);
-    expect(log.lines.some((l) => l.msg === "embedded postgres died; restarting")).toBe(true);
+    expect(said(log, "embedded postgres died; restarting")).toBe(true);
     const restarted = await postmaster(stateDir);
     expect(restarted).not.toBe(killed);
     await server.stop();
@@ -70,37 +85,31 @@ describe("embedded Postgres", () => {
   }, 90_000);
 
   it("starts over a dead server's postmaster.pid that still says ready", async () => {
-    const stateDir = await mkdtemp(join(tmpdir(), "cynode-pg-"));
-    dirs.push(stateDir);
-    const log = memoryLogger();
-    const first = await startEmbeddedPostgres({ stateDir, log });
+    const { stateDir, log, server: first } = await started();
     const pidFile = join(stateDir, "postgres-data", "postmaster.pid");
     const stale = await readFile(pidFile, "utf8");
     await first.stop();
-    const dead = Bun.spawn(["true"]);
-    await dead.exited;
-    await writeFile(pidFile, stale.replace(/^\d+/, String(dead.pid)));
+    await writeFile(pidFile, stale.replace(/^\d+/, String(await deadPid())));
     const second = await startEmbeddedPostgres({ stateDir, log });
     try {
       expect(await query(second.url("postgres"), "select 1 as one")).toEqual([{ one: 1 }]);
-      expect(log.lines.some((l) => l.msg === "removing stale postmaster.pid")).toBe(true);
+      expect(said(log, "removing stale postmaster.pid")).toBe(true);
     } finally {
       await second.stop();
     }
   }, 90_000);
+});
 
+describe("embedded Postgres when a start fails", () => {
   it("retries a restart that fails until it succeeds; a first start that fails leaves no server or owner", async () => {
-    const stateDir = await mkdtemp(join(tmpdir(), "cynode-pg-"));
-    dirs.push(stateDir);
-    const log = memoryLogger();
-    const server = await startEmbeddedPostgres({ stateDir, log });
+    const { stateDir, log, server } = await started();
     const conf = join(stateDir, "postgres-data", "postgresql.conf");
     const good = await readFile(conf, "utf8");
     await writeFile(conf, `${good}\nnot_a_setting = 1\n`); // every start now fails
     process.kill(await postmaster(stateDir), "SIGKILL");
     const logged = async (msg: string) => {
-      for (let i = 0; i < 600 && !log.lines.some((l) => l.msg === msg); i++) await Bun.sleep(100);
-      return log.lines.some((l) => l.msg === msg);
+      for (let i = 0; i < 600 && !said(log, msg); i++) await Bun.sleep(100);
+      return said(log, msg);
     };
     expect(await logged("embedded postgres restart failed; retrying")).toBe(true);
     await writeFile(conf, good);
@@ -113,8 +122,7 @@ describe("embedded Postgres", () => {
   }, 120_000);
 
   it("refuses a state dir whose owner is alive", async () => {
-    const stateDir = await mkdtemp(join(tmpdir(), "cynode-pg-"));
-    dirs.push(stateDir);
+    const stateDir = await stateDirFor();
     const owner = Bun.spawn(["sleep", "30"]);
     await writeFile(join(stateDir, "postgres-owner.pid"), `${owner.pid}\n`);
     try {
@@ -127,8 +135,7 @@ describe("embedded Postgres", () => {
   }, 60_000);
 
   it("explains a state dir Postgres' own user could not reach, and one too deep for a Unix socket", async () => {
-    const parent = await mkdtemp(join(tmpdir(), "cynode-pg-"));
-    dirs.push(parent);
+    const parent = await stateDirFor();
     if (process.getuid?.() === 0) {
       await chmod(parent, 0o700); // as root, the server runs as another user, who cannot pass through this
       await expect(startEmbeddedPostgres({ stateDir: join(parent, "state"), log: memoryLogger() })).rejects.toThrow(

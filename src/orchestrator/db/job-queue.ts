@@ -4,13 +4,41 @@
  * those no live node took in time. Terminal rows are never rewritten.
  */
 import { sql, type Transaction } from "kysely";
+import * as v from "valibot";
 import { jobErrorResult } from "../../contracts/job-result";
+import { SandboxSpec } from "../../contracts/worker-api";
 import type { Db } from "./connect";
-import type { Database, Job } from "./schema";
+import { ACTIVE_JOB_STATUSES, type Database, type Job } from "./schema";
 import { TERMINAL_DB_STATUSES } from "./tasks";
 
+/**
+ * A job as the dispatcher runs it. Its payload is validated here, where it is read: a row written before a schema
+ * change (or by hand) yields the reason instead, and the dispatcher fails the job with it.
+ */
+export type DispatchJob = Pick<Job, "id" | "task_id" | "created_at"> & {
+  payload: { spec: SandboxSpec } | { error: string };
+};
+
 /** `excluded`: nothing for this node, but queued jobs it may not take (lost there before) wait for others. */
-export type ClaimResult = { job: Job } | { none: "node_full" | "queue_empty" | "excluded" };
+export type ClaimResult = { job: DispatchJob } | { none: "node_full" | "queue_empty" | "excluded" };
+
+/** The stored payload (a JSON value, or JSON text as the reference stores it) as the sandbox spec it must be. */
+export function readJobPayload(stored: unknown): DispatchJob["payload"] {
+  try {
+    const parsed = v.safeParse(SandboxSpec, typeof stored === "string" ? JSON.parse(stored) : stored);
+    if (parsed.success) return { spec: parsed.output };
+    return { error: `invalid job payload: ${parsed.issues[0].message}` };
+  } catch (err) {
+    return { error: `invalid job payload: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+const dispatchJob = (row: Job): DispatchJob => ({
+  id: row.id,
+  task_id: row.task_id,
+  created_at: row.created_at,
+  payload: readJobPayload(row.payload),
+});
 
 export type ClaimInput = {
   nodeId: string;
@@ -88,7 +116,7 @@ export async function claimJobForNode(db: Db, input: ClaimInput): Promise<ClaimR
       .where("id", "=", job.task_id)
       .where("status", "=", "pending")
       .execute();
-    return { job };
+    return { job: dispatchJob(job) };
   });
 }
 
@@ -134,7 +162,7 @@ async function settleTask(
           selectFrom("jobs")
             .select("jobs.id")
             .where("jobs.task_id", "=", taskId)
-            .where("jobs.status", "in", ["queued", "running"]),
+            .where("jobs.status", "in", ACTIVE_JOB_STATUSES),
         ),
       ),
     );
@@ -246,8 +274,8 @@ export async function failUntakenJobs(db: Db, input: { now: Date; boundMs: numbe
 export async function reattachJob(
   db: Db,
   input: { jobId: string; oldLeaseId: string; leaseId: string; leaseExpiresAt: Date; now: Date },
-): Promise<Job | undefined> {
-  return db
+): Promise<DispatchJob | undefined> {
+  const row = await db
     .updateTable("jobs")
     .set({ lease_id: input.leaseId, lease_expires_at: input.leaseExpiresAt, updated_at: input.now })
     .where("id", "=", input.jobId)
@@ -255,6 +283,7 @@ export async function reattachJob(
     .where("lease_id", "=", input.oldLeaseId)
     .returningAll()
     .executeTakeFirst();
+  return row && dispatchJob(row);
 }
 
 /** Running jobs whose lease ran out before `now` (holder crashed or stopped renewing). */

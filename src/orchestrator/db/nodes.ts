@@ -1,5 +1,7 @@
 /** Worker nodes: registration, capability snapshots, config versions and acks, and the dispatchable rule. */
 import { sql } from "kysely";
+import * as v from "valibot";
+import { type ConfigAckStatus, NodeCapabilityReport } from "../../contracts/node-payloads";
 import type { Db } from "./connect";
 import type { Node } from "./schema";
 
@@ -90,8 +92,15 @@ export async function recordCapability(
   });
 }
 
-/** The most recent capability snapshots of the given nodes, by node id. */
-export async function latestCapabilities(db: Db, nodeIds: string[]): Promise<Map<string, unknown>> {
+/** A stored snapshot as a report, or undefined when it does not parse (a node may predate a schema change). */
+function parseSnapshot(snapshot: unknown): NodeCapabilityReport | undefined {
+  const value = typeof snapshot === "string" ? JSON.parse(snapshot) : snapshot;
+  const parsed = v.safeParse(NodeCapabilityReport, value);
+  return parsed.success ? parsed.output : undefined;
+}
+
+/** The most recent capability report of each given node whose latest snapshot parses, by node id. */
+export async function latestCapabilities(db: Db, nodeIds: string[]): Promise<Map<string, NodeCapabilityReport>> {
   if (!nodeIds.length) return new Map();
   const rows = await db
     .selectFrom("node_capabilities")
@@ -102,7 +111,12 @@ export async function latestCapabilities(db: Db, nodeIds: string[]): Promise<Map
     .orderBy("reported_at", "desc")
     .orderBy("id", "desc")
     .execute();
-  return new Map(rows.map((r) => [r.node_id, r.capability_snapshot]));
+  return new Map(
+    rows.flatMap((r) => {
+      const report = parseSnapshot(r.capability_snapshot);
+      return report ? [[r.node_id, report]] : [];
+    }),
+  );
 }
 
 /** Stores a freshly minted config version for the content hash it was minted for. */
@@ -120,7 +134,7 @@ export async function setConfigVersion(
 export type ConfigAckInput = {
   nodeId: string;
   version: string;
-  status: "applied" | "failed";
+  status: ConfigAckStatus;
   at: Date;
   error: string | null;
   now: Date;

@@ -1,5 +1,8 @@
 /** The kysely `Database` interface: every table and column the orchestrator uses (reference-contracts section 8). */
 import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
+import type { ConfigAckStatus } from "../../contracts/node-payloads";
+import type { JobStatus, TaskStatus } from "../../contracts/user-api";
+import type { SandboxSpec } from "../../contracts/worker-api";
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -72,7 +75,16 @@ export interface ProjectsTable {
   updated_by: string | null;
 }
 
-export type DbTaskStatus = "pending" | "running" | "completed" | "failed" | "canceled" | "superseded";
+/** Task status as stored: the API's, but `queued` is stored as `pending` (as the reference does). */
+export type DbTaskStatus = Exclude<TaskStatus, "queued"> | "pending";
+export const dbTaskStatus = (s: TaskStatus): DbTaskStatus => (s === "queued" ? "pending" : s);
+export const apiTaskStatus = (s: DbTaskStatus): TaskStatus => (s === "pending" ? "queued" : s);
+
+/** Jobs still to run or running: what a cancel stops, and what keeps a task from completing. */
+export const ACTIVE_JOB_STATUSES = ["queued", "running"] as const satisfies readonly JobStatus[];
+
+export const NODE_STATUSES = ["registered", "active", "inactive", "drained"] as const;
+export type NodeStatus = (typeof NODE_STATUSES)[number];
 
 export interface TasksTable {
   id: string;
@@ -95,9 +107,12 @@ export interface JobsTable {
   id: string;
   task_id: string;
   node_id: string | null;
-  status: "queued" | "running" | "completed" | "failed" | "canceled" | "lease_expired";
-  /** JSON text of the sandbox spec; `result` is the JSON text of the worker's answer (reference quirk). */
-  payload: Json;
+  status: JobStatus;
+  /**
+   * The sandbox spec the job runs, written typed; read back as stored JSON, which db/job-queue.ts validates
+   * where the dispatcher reads it. `result` is the JSON text of the worker's answer (reference quirk).
+   */
+  payload: ColumnType<unknown, SandboxSpec, unknown>;
   result: Json;
   lease_id: string | null;
   lease_expires_at: NullableTimestamp;
@@ -118,7 +133,7 @@ export interface JobsTable {
 export interface NodesTable {
   id: string;
   node_slug: string;
-  status: "registered" | "active" | "inactive" | "drained";
+  status: NodeStatus;
   capability_hash: string | null;
   config_version: string | null;
   /** sha256 of the config content `config_version` was minted for; a change mints a new version. */
@@ -127,7 +142,7 @@ export interface NodesTable {
   /** Encrypted at rest (AES-GCM, see auth/secret-box.ts). */
   worker_api_bearer_token: string | null;
   config_ack_at: NullableTimestamp;
-  config_ack_status: "applied" | "failed" | null;
+  config_ack_status: ConfigAckStatus | null;
   config_ack_error: string | null;
   /** The config_version the last ack was for; a node is dispatchable only when it equals config_version. */
   config_ack_version: string | null;

@@ -6,10 +6,10 @@ export async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }
 
-export async function createSession(
-  db: Db,
-  s: { userId: string; familyId: string; token: string; expiresAt: Date },
-): Promise<void> {
+/** A refresh token just issued: its session is stored with the token's hash, never the token. */
+export type NewSession = { userId: string; familyId: string; token: string; expiresAt: Date };
+
+export async function createSession(db: Db, s: NewSession): Promise<void> {
   await db
     .insertInto("refresh_sessions")
     .values({
@@ -60,19 +60,26 @@ export async function revokeFamily(db: Db, familyId: string, now: Date): Promise
   });
 }
 
-/** Ends every live session of a user (admin `revoke_sessions`). */
-export async function revokeUserSessions(db: Db, userId: string, now: Date): Promise<Revocation[]> {
+/**
+ * Deactivates a user's sessions, the live ones or those of the given login families, and revokes each family they
+ * belong to: their refresh tokens die, and their access tokens with them.
+ */
+function endUserSessions(db: Db, userId: string, now: Date, familyIds?: string[]): Promise<Revocation[]> {
   return db.transaction().execute(async (tx) => {
     const rows = await tx
       .updateTable("refresh_sessions")
       .set({ is_active: false, updated_at: now })
       .where("user_id", "=", userId)
-      .where("is_active", "=", true)
+      .$call((q) => (familyIds ? q.where("family_id", "in", familyIds) : q.where("is_active", "=", true)))
       .returning("family_id")
       .execute();
     return recordRevocations(tx, [...new Set(rows.map((r) => r.family_id))], now);
   });
 }
+
+/** Ends every live session of a user (admin `revoke_sessions`). */
+export const revokeUserSessions = (db: Db, userId: string, now: Date): Promise<Revocation[]> =>
+  endUserSessions(db, userId, now);
 
 /** The login family of the caller's own refresh `token`; a token of another user yields nothing. */
 export async function familyOfToken(db: Db, userId: string, token: string): Promise<string | undefined> {
@@ -85,16 +92,6 @@ export async function familyOfToken(db: Db, userId: string, token: string): Prom
   return row?.family_id;
 }
 
-/** Ends the caller's own sessions (logout): their refresh tokens die, and their access tokens with them. */
-export async function endSessions(db: Db, userId: string, familyIds: string[], now: Date): Promise<Revocation[]> {
-  return db.transaction().execute(async (tx) => {
-    const rows = await tx
-      .updateTable("refresh_sessions")
-      .set({ is_active: false, updated_at: now })
-      .where("user_id", "=", userId)
-      .where("family_id", "in", familyIds)
-      .returning("family_id")
-      .execute();
-    return recordRevocations(tx, [...new Set(rows.map((r) => r.family_id))], now);
-  });
-}
+/** Ends the caller's own sessions of these login families (logout). */
+export const endSessions = (db: Db, userId: string, familyIds: string[], now: Date): Promise<Revocation[]> =>
+  endUserSessions(db, userId, now, familyIds);

@@ -1,10 +1,11 @@
 /** Tasks, their jobs and attachment references, always scoped to the owning user. */
 import { sql } from "kysely";
 import type { Db } from "./connect";
-import type { DbTaskStatus, Job, Task } from "./schema";
+import { TERMINAL_TASK_STATUSES } from "../../contracts/user-api";
+import type { SandboxSpec } from "../../contracts/worker-api";
+import { ACTIVE_JOB_STATUSES, dbTaskStatus, type DbTaskStatus, type Job, type Task } from "./schema";
 
-export const TERMINAL_DB_STATUSES: DbTaskStatus[] = ["completed", "failed", "canceled", "superseded"];
-const ACTIVE_JOB_STATUSES = ["queued", "running"] as const;
+export const TERMINAL_DB_STATUSES: readonly DbTaskStatus[] = TERMINAL_TASK_STATUSES.map(dbTaskStatus);
 const MAX_ATTACHMENT_PATH = 2048;
 
 export async function ensureDefaultProject(db: Db, userId: string): Promise<string> {
@@ -25,7 +26,7 @@ export type NewTaskInput = {
   /** Normalized requested name, or "" for a generated one. */
   name: string;
   attachments: string[];
-  jobPayload: unknown;
+  jobPayload: SandboxSpec;
 };
 
 /** Picks `name`, or `name-2`, `name-3`…, or `task-NNN` when empty, among the names in `taken`. */

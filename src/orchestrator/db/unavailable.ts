@@ -1,20 +1,18 @@
 /**
  * A database that cannot be reached (down, restarting, too slow to answer) is a 503 problem for the caller, never
  * a 500 or a hang (ARCHITECTURE decision 15). The bounded driver (connect.ts) turns every such failure into this
- * one error, which the problem handler renders like any other ProblemError.
+ * one error, which the routes map to their 503 (http-errors.ts).
  */
-import { ProblemError } from "../../lib/http-problem";
 
 export const DATABASE_UNAVAILABLE = "Database unavailable; retry shortly";
 
-export class DatabaseUnavailableError extends ProblemError {
+export class DatabaseUnavailableError extends Error {
   constructor(
     cause: unknown,
     /** The call did not answer in time (rather than failing at once). */
     readonly timedOut = false,
   ) {
-    super(503, DATABASE_UNAVAILABLE, { "retry-after": "5" });
-    this.cause = cause;
+    super(DATABASE_UNAVAILABLE, { cause });
   }
 }
 

@@ -3,8 +3,10 @@ import type { Logger } from "../../lib/log";
 import type { SecretBox } from "../auth/secret-box";
 import type { Db } from "../db/connect";
 import { nodeEndpoints } from "../db/nodes";
-import type { CancelJobsOnNodes } from "../gateway/tasks";
 import { cancelJobOnWorker } from "./worker-client";
+
+/** Asks the nodes running these jobs to stop them; failures are the callee's to log. */
+export type CancelJobsOnNodes = (jobs: { id: string; node_id: string }[]) => Promise<void>;
 
 export function createJobCanceller(deps: {
   db: Db;

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { cancelJobOnWorker, runJobOnWorker } from "./worker-client";
-import { startFakeWorker } from "./test-support";
+import { startFakeWorker } from "../../testing/fake-worker";
 
 const request: RunJobRequest = { version: 1, task_id: "t1", job_id: "j1", sandbox: { command: ["true"] } };
 const w = startFakeWorker();

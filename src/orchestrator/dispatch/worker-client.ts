@@ -3,7 +3,8 @@
  * failure may mean the job already started, so it is reported as `lost` and handled like an expired lease.
  */
 import * as v from "valibot";
-import { RunJobResponse, WORKER_API, type RunJobRequest } from "../../contracts/worker-api";
+import { cancelTarget, WORKER_API } from "../../contracts/routes";
+import type { RunJobRequest, RunJobResponse } from "../../contracts/worker-api";
 
 export type WorkerTarget = { baseUrl: string; token: string };
 
@@ -37,8 +38,8 @@ export async function runJobOnWorker(
     let res: Response;
     try {
       const signals = [AbortSignal.timeout(opts.timeoutMs), ...(opts.signal ? [opts.signal] : [])];
-      res = await doFetch(url(target, WORKER_API.runJob), {
-        method: "POST",
+      res = await doFetch(url(target, WORKER_API.runJob.path()), {
+        method: WORKER_API.runJob.method,
         headers: { "content-type": "application/json", authorization: `Bearer ${target.token}` },
         body: JSON.stringify(request),
         signal: AbortSignal.any(signals),
@@ -60,7 +61,7 @@ export async function runJobOnWorker(
     } catch {
       return { kind: "rejected", error: "worker answered 200 with a body that is not JSON" };
     }
-    const parsed = v.safeParse(RunJobResponse, body);
+    const parsed = v.safeParse(WORKER_API.runJob.response, body);
     if (!parsed.success)
       return {
         kind: "rejected",
@@ -78,8 +79,9 @@ export async function cancelJobOnWorker(
   opts: { timeoutMs: number; fetch?: typeof fetch },
 ): Promise<{ ok: boolean; detail: string }> {
   try {
-    const res = await (opts.fetch ?? fetch)(url(target, WORKER_API.cancelJob(jobId)), {
-      method: "POST",
+    const route = WORKER_API.cancelJob;
+    const res = await (opts.fetch ?? fetch)(url(target, route.path({ target: cancelTarget(jobId) })), {
+      method: route.method,
       headers: { authorization: `Bearer ${target.token}` },
       signal: AbortSignal.timeout(opts.timeoutMs),
     });

@@ -1,24 +1,26 @@
-/** The user API gateway (:12080): health, auth, users, tasks, with one problem+json error path. */
+/** The user API gateway (:12080): health, auth, users, tasks and the OpenAI-compatible routes. */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import type { Logger } from "../../lib/log";
+import { USER_API_SCOPES } from "../../contracts/routes";
 import { accessLog } from "../../lib/access-log";
+import { finishApi, limitBody } from "../../lib/api-app";
+import { healthRoutes, type Readiness } from "../../lib/health-routes";
+import { ProblemError } from "../../lib/http-problem";
+import type { Logger } from "../../lib/log";
 import { storablePathAndQuery } from "../../lib/storable-input";
-import { mountApiReference } from "../../lib/api-reference";
 import { VERSION } from "../../lib/version";
-import { ProblemError, notFoundHandler, problemHandler } from "../../lib/http-problem";
-import type { Db } from "../db/connect";
 import type { LoginLimiter } from "../auth/login-limiter";
 import type { Tokens } from "../auth/tokens";
-import { healthRoutes } from "../health-routes";
+import type { Db } from "../db/connect";
+import type { CancelJobsOnNodes } from "../dispatch/cancel-jobs";
+import { domainProblem } from "../http-errors";
 import type { LoginMetrics } from "../metrics";
-import type { Readiness } from "../readiness";
 import type { JobDefaults } from "../tasks/job-payload";
-import { authRoutes } from "./auth";
-import { openaiRoutes, type OpenAIChatOptions } from "./openai";
-import type { GatewayEnv } from "./require-user";
 import type { TaskEndWaiter } from "../tasks/task-end-waiter";
-import { taskRoutes, type CancelJobsOnNodes } from "./tasks";
+import { authRoutes } from "./auth";
+import type { OpenAIChatOptions } from "./chat-completion";
+import { openaiRoutes } from "./openai";
+import type { GatewayEnv } from "./require-user";
+import { taskRoutes } from "./tasks";
 import { userRoutes } from "./users";
 
 export type GatewayDeps = {
@@ -48,35 +50,25 @@ const chatDefaults = (deps: GatewayDeps): OpenAIChatOptions => ({
 });
 
 export function createGateway(deps: GatewayDeps) {
-  const now = deps.now ?? (() => new Date());
+  const routeDeps = { ...deps, now: deps.now ?? (() => new Date()) };
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const app = new Hono<GatewayEnv>()
     .use(accessLog(deps.log))
     // Before the shared body limit: these routes answer every error, an oversize body too, in OpenAI's shape.
-    .route("/", openaiRoutes({ ...deps, now, maxBodyBytes, chat: { ...chatDefaults(deps), ...deps.chat } }))
-    // As in the reference, an oversize body is one more "Invalid request body" on the gateway.
+    .route("/", openaiRoutes({ ...routeDeps, maxBodyBytes, chat: { ...chatDefaults(deps), ...deps.chat } }))
+    // As in the reference, an oversize body is one more "Invalid request body" on the gateway's versioned routes.
     .use(
-      "/v1/*",
-      bodyLimit({
-        maxSize: maxBodyBytes,
-        onError: () => {
-          throw new ProblemError(400, "Invalid request body");
-        },
-      }),
+      USER_API_SCOPES.versioned,
+      limitBody(maxBodyBytes, () => new ProblemError(400, "Invalid request body")),
     )
     .use(storablePathAndQuery())
     .route("/", healthRoutes(deps.readiness))
-    .route("/v1/auth", authRoutes({ ...deps, now }))
-    .route("/v1/users", userRoutes({ ...deps, now }))
-    .route("/v1/tasks", taskRoutes({ ...deps, now }));
-  mountApiReference(app, {
-    title: "CyNodeAI user gateway",
-    version: VERSION,
-    bearer: "An access token from POST /v1/auth/login",
+    .route("/", authRoutes(routeDeps))
+    .route("/", userRoutes(routeDeps))
+    .route("/", taskRoutes(routeDeps));
+  return finishApi(app, {
+    log: deps.log,
+    mapError: domainProblem,
+    reference: { title: "CyNodeAI user gateway", version: VERSION, bearer: "An access token from POST /v1/auth/login" },
   });
-  app.onError(problemHandler({ log: deps.log }));
-  app.notFound(notFoundHandler);
-  return app;
 }
-
-export type GatewayApp = ReturnType<typeof createGateway>;

@@ -9,6 +9,16 @@ let f: GatewayFixture;
 beforeAll(async () => void (f = await startGatewayFixture()));
 afterAll(() => f.close());
 
+/** The statuses of four failed logins through `g`, the i-th as handle `handle(i)` from X-Forwarded-For `ip(i)`. */
+async function fourBadLogins(g: GatewayFixture, handle: (i: number) => string, ip: (i: number) => string) {
+  const statuses = [];
+  for (let i = 0; i < 4; i++) {
+    const body = { handle: handle(i), password: "bad" };
+    statuses.push((await g.call("POST", "/v1/auth/login", { body, headers: { "x-forwarded-for": ip(i) } })).status);
+  }
+  return statuses;
+}
+
 const audit = (event: string) =>
   f.t.db.selectFrom("auth_audit_log").selectAll().where("event_type", "=", event).execute();
 
@@ -107,16 +117,11 @@ describe("login rate limits", () => {
   });
 
   it("limits attempts per client IP across handles", async () => {
-    const statuses = [];
-    for (let i = 0; i < 4; i++)
-      statuses.push(
-        (
-          await g.call("POST", "/v1/auth/login", {
-            body: { handle: `x${i}`, password: "bad" },
-            headers: { "x-forwarded-for": "10.9.9.9" },
-          })
-        ).status,
-      );
+    const statuses = await fourBadLogins(
+      g,
+      (i) => `x${i}`,
+      () => "10.9.9.9",
+    );
     expect(statuses).toEqual([401, 401, 401, 429]);
   });
 });
@@ -188,16 +193,11 @@ describe("client address without a trusted proxy", () => {
   afterAll(() => g.close());
 
   it("ignores forged X-Forwarded-For headers: the per-IP limit still applies to the socket peer", async () => {
-    const statuses = [];
-    for (let i = 0; i < 4; i++)
-      statuses.push(
-        (
-          await g.call("POST", "/v1/auth/login", {
-            body: { handle: `y${i}`, password: "bad" },
-            headers: { "x-forwarded-for": `10.7.0.${i}` },
-          })
-        ).status,
-      );
+    const statuses = await fourBadLogins(
+      g,
+      (i) => `y${i}`,
+      (i) => `10.7.0.${i}`,
+    );
     expect(statuses).toEqual([401, 401, 401, 429]);
     const ips = await g.t.db.selectFrom("auth_audit_log").select("ip_address").distinct().execute();
     expect(ips).toEqual([{ ip_address: "127.0.0.1" }]);

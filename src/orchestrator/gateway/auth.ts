@@ -1,13 +1,13 @@
 /** POST /v1/auth/login|refresh|logout (contracts 1.3, decision 10). */
 import { Hono, type Context } from "hono";
-import type { Logger } from "../../lib/log";
-import { ProblemError } from "../../lib/http-problem";
+import { USER_API } from "../../contracts/routes";
+import type { LoginRequest, LoginResponse } from "../../contracts/user-api";
 import { clientAddress } from "../../lib/client-address";
+import { ProblemError } from "../../lib/http-problem";
 import { describeRoute } from "../../lib/openapi";
 import { validated } from "../../lib/validate";
-import { LoginRequest, LoginResponse, LogoutRequest, RefreshRequest } from "../../contracts/user-api";
-import type { Db } from "../db/connect";
-import { recordAuthEvent, type AuthEvent } from "../db/audit";
+import type { LoginLimiter } from "../auth/login-limiter";
+import { hashPassword, verifyPassword } from "../auth/passwords";
 import {
   createSession,
   endSessions,
@@ -16,148 +16,132 @@ import {
   revokeFamily,
   rotateSession,
 } from "../db/sessions";
+import type { User } from "../db/schema";
 import { findUserByHandle, findUserById, passwordHashOf } from "../db/users";
-import type { LoginLimiter } from "../auth/login-limiter";
 import type { LoginMetrics } from "../metrics";
-import { hashPassword, verifyPassword } from "../auth/passwords";
-import type { Tokens } from "../auth/tokens";
-import { requireUser, type GatewayEnv } from "./require-user";
+import { auditRequest } from "./request-audit";
+import { requireUser, type AuthedUser, type GatewayEnv, type GatewayRouteDeps } from "./require-user";
 
-export type AuthDeps = {
-  db: Db;
-  tokens: Tokens;
-  limiter: LoginLimiter;
-  log: Logger;
-  now: () => Date;
-  metrics?: LoginMetrics;
-};
+export type AuthDeps = GatewayRouteDeps & { limiter: LoginLimiter; metrics?: LoginMetrics };
+/** Verifying against a throwaway hash when the user is unknown keeps the answer time the same. */
+type AuthContext = AuthDeps & { decoyHash: () => Promise<string> };
 
 const BAD_BODY = "Invalid request body";
 const tags = ["auth"];
 
-export function authRoutes({ db, tokens, limiter, log, now, metrics }: AuthDeps) {
-  // Verifying against a throwaway hash when the user is unknown keeps the answer time the same.
-  let decoyHash: Promise<string> | undefined;
-  const decoy = () => (decoyHash ??= hashPassword(crypto.randomUUID()));
+async function issuePair(d: AuthDeps, user: { id: string; handle: string }, familyId: string): Promise<LoginResponse> {
+  const access = await d.tokens.issueAccess(user, familyId);
+  const refresh = await d.tokens.issueRefresh(user, familyId);
+  await createSession(d.db, { userId: user.id, familyId, token: refresh.token, expiresAt: refresh.expiresAt });
+  return {
+    access_token: access.token,
+    refresh_token: refresh.token,
+    token_type: "Bearer",
+    expires_in: d.tokens.accessTtlSeconds,
+  };
+}
 
-  const audit = (c: Context, e: Omit<AuthEvent, "ip" | "userAgent">) =>
-    recordAuthEvent(db, { ...e, ip: clientAddress(c), userAgent: c.req.header("user-agent") ?? null });
+/** Why a login with these credentials fails, or undefined when it succeeds. */
+function refusal(user: User | undefined, hash: string | undefined, valid: boolean): string | undefined {
+  if (!user) return "user not found";
+  if (!hash) return "no password credential";
+  if (!valid) return "invalid password";
+  return user.is_active ? undefined : "user inactive";
+}
 
-  async function issuePair(user: { id: string; handle: string }, familyId: string): Promise<LoginResponse> {
-    const access = await tokens.issueAccess(user, familyId);
-    const refresh = await tokens.issueRefresh(user, familyId);
-    await createSession(db, { userId: user.id, familyId, token: refresh.token, expiresAt: refresh.expiresAt });
-    return {
-      access_token: access.token,
-      refresh_token: refresh.token,
-      token_type: "Bearer",
-      expires_in: tokens.accessTtlSeconds,
-    };
+async function login(d: AuthContext, c: Context, { handle, password }: LoginRequest): Promise<LoginResponse> {
+  const ip = clientAddress(c);
+  const verdict = d.limiter.attempt(ip, handle);
+  if ("retryAfter" in verdict) {
+    d.metrics?.loginFailed("rate limited");
+    await auditRequest(d.db, c, { event: "login_failure", success: false, handle, reason: "rate limited" });
+    throw new ProblemError(429, "Too many login attempts", { "retry-after": String(verdict.retryAfter) });
   }
+  // A handle under attack from many addresses answers slowly rather than locking its owner out.
+  if (verdict.delayMs) await Bun.sleep(verdict.delayMs);
+  if (!handle || !password) throw new ProblemError(400, "Handle and password are required");
+  const user = await findUserByHandle(d.db, handle);
+  const hash = user ? await passwordHashOf(d.db, user.id) : undefined;
+  const reason = refusal(user, hash, await verifyPassword(password, hash ?? (await d.decoyHash())));
+  if (reason || !user) {
+    if (d.limiter.failed(ip, handle)) d.metrics?.handleLockedOut();
+    d.metrics?.loginFailed(reason ?? "unknown");
+    await auditRequest(d.db, c, { event: "login_failure", success: false, userId: user?.id, handle, reason });
+    throw new ProblemError(401, "Invalid credentials");
+  }
+  d.limiter.succeeded(ip, handle);
+  const body = await issuePair(d, user, crypto.randomUUID());
+  await auditRequest(d.db, c, { event: "login_success", success: true, userId: user.id, handle });
+  return body;
+}
 
+async function refresh(d: AuthDeps, c: Context, token: string): Promise<LoginResponse> {
+  if (!token) throw new ProblemError(400, "Refresh token is required");
+  const fail = async (reason: string, userId?: string, detail = "Invalid refresh token"): Promise<never> => {
+    await auditRequest(d.db, c, { event: "refresh_failure", success: false, userId, reason });
+    throw new ProblemError(401, detail);
+  };
+  if (!(await d.tokens.verify(token, "refresh"))) return fail("invalid token");
+  const session = await findSessionByToken(d.db, token);
+  if (!session) return fail("session not found");
+  const t = d.now();
+  if (!session.is_active || !(await rotateSession(d.db, session.id, t))) {
+    // A rotated token presented again means it leaked: end every session descended from the same login.
+    if (!session.rotated_at && !session.is_active) return fail("session not active", session.user_id);
+    d.tokens.revoked.add(await revokeFamily(d.db, session.family_id, t));
+    d.log.warn("refresh token reuse detected; session revoked", {
+      user_id: session.user_id,
+      session: session.family_id,
+    });
+    return fail("refresh token reuse", session.user_id);
+  }
+  if (session.expires_at <= t) return fail("session expired", session.user_id);
+  const user = await findUserById(d.db, session.user_id);
+  if (!user) return fail("user not found", session.user_id, "User not found");
+  if (!user.is_active) return fail("user inactive", user.id, "Account is disabled");
+  const body = await issuePair(d, user, session.family_id);
+  await auditRequest(d.db, c, { event: "refresh_success", success: true, userId: user.id, handle: user.handle });
+  return body;
+}
+
+/** The caller's own session always ends; a refresh token given names one more of theirs (reference behaviour). */
+async function logout(d: AuthDeps, c: Context, user: AuthedUser, token: string | undefined): Promise<void> {
+  const other = token ? await familyOfToken(d.db, user.id, token) : undefined;
+  const ended = await endSessions(d.db, user.id, other ? [user.sessionId, other] : [user.sessionId], d.now());
+  d.tokens.revoked.add(ended);
+  await auditRequest(d.db, c, {
+    event: "logout",
+    success: true,
+    userId: user.id,
+    handle: user.handle,
+    reason: ended.length ? null : "no matching session",
+  });
+}
+
+export function authRoutes(deps: AuthDeps) {
+  let decoy: Promise<string> | undefined;
+  const d: AuthContext = { ...deps, decoyHash: () => (decoy ??= hashPassword(crypto.randomUUID())) };
+  const { login: LOGIN, refresh: REFRESH, logout: LOGOUT } = USER_API;
   return new Hono<GatewayEnv>()
     .post(
-      "/login",
-      describeRoute({ summary: "Log in", tags, responses: { 200: LoginResponse }, problems: [400, 401, 429] }),
-      validated("json", LoginRequest, BAD_BODY),
-      async (c) => {
-        const { handle, password } = c.req.valid("json");
-        const ip = clientAddress(c);
-        const verdict = limiter.attempt(ip, handle);
-        if ("retryAfter" in verdict) {
-          metrics?.loginFailed("rate limited");
-          await audit(c, { event: "login_failure", success: false, handle, reason: "rate limited" });
-          throw new ProblemError(429, "Too many login attempts", { "retry-after": String(verdict.retryAfter) });
-        }
-        // A handle under attack from many addresses answers slowly rather than locking its owner out.
-        if (verdict.delayMs) await Bun.sleep(verdict.delayMs);
-        if (!handle || !password) throw new ProblemError(400, "Handle and password are required");
-        const user = await findUserByHandle(db, handle);
-        const hash = user ? await passwordHashOf(db, user.id) : undefined;
-        const valid = await verifyPassword(password, hash ?? (await decoy()));
-        const reason = !user
-          ? "user not found"
-          : !hash
-            ? "no password credential"
-            : !valid
-              ? "invalid password"
-              : !user.is_active
-                ? "user inactive"
-                : undefined;
-        if (reason || !user) {
-          if (limiter.failed(ip, handle)) metrics?.handleLockedOut();
-          metrics?.loginFailed(reason ?? "unknown");
-          await audit(c, { event: "login_failure", success: false, userId: user?.id, handle, reason });
-          throw new ProblemError(401, "Invalid credentials");
-        }
-        limiter.succeeded(ip, handle);
-        const body = await issuePair(user, crypto.randomUUID());
-        await audit(c, { event: "login_success", success: true, userId: user.id, handle });
-        return c.json(body);
-      },
+      LOGIN.pattern,
+      describeRoute(LOGIN, { summary: "Log in", tags, problems: [400, 401, 429] }),
+      validated("json", LOGIN.body, BAD_BODY),
+      async (c) => c.json(await login(d, c, c.req.valid("json"))),
     )
     .post(
-      "/refresh",
-      describeRoute({
-        summary: "Rotate the refresh token",
-        tags,
-        responses: { 200: LoginResponse },
-        problems: [400, 401],
-      }),
-      validated("json", RefreshRequest, BAD_BODY),
-      async (c) => {
-        const { refresh_token: token } = c.req.valid("json");
-        if (!token) throw new ProblemError(400, "Refresh token is required");
-        const fail = async (reason: string, userId?: string, detail = "Invalid refresh token"): Promise<never> => {
-          await audit(c, { event: "refresh_failure", success: false, userId, reason });
-          throw new ProblemError(401, detail);
-        };
-        const claims = await tokens.verify(token, "refresh");
-        if (!claims) return fail("invalid token");
-        const session = await findSessionByToken(db, token);
-        if (!session) return fail("session not found");
-        const t = now();
-        if (!session.is_active || !(await rotateSession(db, session.id, t))) {
-          // A rotated token presented again means it leaked: end every session descended from the same login.
-          if (session.rotated_at || session.is_active) {
-            const revoked = await revokeFamily(db, session.family_id, t);
-            tokens.revoked.add(revoked);
-            log.warn("refresh token reuse detected; session revoked", {
-              user_id: session.user_id,
-              session: session.family_id,
-            });
-            return fail("refresh token reuse", session.user_id);
-          }
-          return fail("session not active", session.user_id);
-        }
-        if (session.expires_at <= t) return fail("session expired", session.user_id);
-        const user = await findUserById(db, session.user_id);
-        if (!user) return fail("user not found", session.user_id, "User not found");
-        if (!user.is_active) return fail("user inactive", user.id, "Account is disabled");
-        const body = await issuePair(user, session.family_id);
-        await audit(c, { event: "refresh_success", success: true, userId: user.id, handle: user.handle });
-        return c.json(body);
-      },
+      REFRESH.pattern,
+      describeRoute(REFRESH, { summary: "Rotate the refresh token", tags, problems: [400, 401] }),
+      validated("json", REFRESH.body, BAD_BODY),
+      async (c) => c.json(await refresh(d, c, c.req.valid("json").refresh_token)),
     )
     .post(
-      "/logout",
-      describeRoute({ summary: "End a session", tags, auth: true, responses: { 204: null }, problems: [400, 401] }),
-      requireUser(tokens),
-      validated("json", LogoutRequest, BAD_BODY),
+      LOGOUT.pattern,
+      describeRoute(LOGOUT, { summary: "End a session", tags, problems: [400, 401] }),
+      requireUser(deps.tokens),
+      validated("json", LOGOUT.body, BAD_BODY),
       async (c) => {
-        const user = c.get("user");
-        const { refresh_token: token } = c.req.valid("json");
-        // The caller's own session always ends; a refresh token given names one more of theirs (reference behaviour).
-        const other = token ? await familyOfToken(db, user.id, token) : undefined;
-        const ended = await endSessions(db, user.id, other ? [user.sessionId, other] : [user.sessionId], now());
-        tokens.revoked.add(ended);
-        await audit(c, {
-          event: "logout",
-          success: true,
-          userId: user.id,
-          handle: user.handle,
-          reason: ended.length ? null : "no matching session",
-        });
+        await logout(d, c, c.get("user"), c.req.valid("json").refresh_token);
         return c.body(null, 204);
       },
     );

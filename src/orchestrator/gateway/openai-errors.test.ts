@@ -83,7 +83,9 @@ describe("OpenAI-compatible routes when things go wrong", () => {
       await g.close();
     }
   });
+});
 
+describe("OpenAI-compatible routes when the node fails", () => {
   it("answers 502 when the node cannot be reached, after trying every node that has the model", async () => {
     const { g, token } = await gatewayWith({});
     try {

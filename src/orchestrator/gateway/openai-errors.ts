@@ -1,6 +1,7 @@
 /**
  * Errors of the OpenAI-compatible routes: `{error:{message,type,param,code}}` as OpenAI clients expect (never
- * problem+json there). One exception type, one handler; ProblemErrors from shared middleware are translated.
+ * problem+json there). One exception type, one handler; ProblemErrors from shared middleware and domain errors are
+ * translated.
  */
 import type { ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
@@ -8,6 +9,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { OpenAIError } from "../../contracts/openai";
 import { ProblemError } from "../../lib/http-problem";
 import type { Logger } from "../../lib/log";
+import { domainProblem } from "../http-errors";
 
 export class OpenAIApiError extends Error {
   constructor(
@@ -42,13 +44,14 @@ const PROBLEM_CODES: Record<number, string> = {
 /** Any error thrown on these routes as an OpenAIApiError (unexpected ones become a 500 without detail). */
 export function asOpenAIError(err: unknown): OpenAIApiError | undefined {
   if (err instanceof OpenAIApiError) return err;
-  if (err instanceof ProblemError)
+  const problem = err instanceof ProblemError ? err : domainProblem(err);
+  if (problem)
     return new OpenAIApiError(
-      err.status,
-      err.detail ?? "Request failed",
-      PROBLEM_CODES[err.status] ?? null,
+      problem.status,
+      problem.detail ?? "Request failed",
+      PROBLEM_CODES[problem.status] ?? null,
       null,
-      err.headers,
+      problem.headers,
     );
   if (err instanceof HTTPException && err.status < 500) return new OpenAIApiError(400, "Invalid request body", null);
   return undefined;

@@ -4,8 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import OpenAI from "openai";
-import { WORKER_INFERENCE_API } from "../../contracts/openai";
-import { TELEMETRY_API } from "../../contracts/telemetry";
+import { WORKER_API } from "../../contracts/routes";
 import { startLocalSystem, type LocalSystem } from "../../testing/local-system";
 import { replyChunks, testReply } from "../../testing/ollama-test-server";
 import { createSecretBox, loadSecretKey } from "../auth/secret-box";
@@ -110,7 +109,9 @@ describe("POST /v1/chat/completions", () => {
     const body = (await res.json()) as OpenAI.ChatCompletion;
     expect([res.status, body.model, body.choices[0]!.message.content]).toEqual([200, "qwen3.5:0.8b", "echo: parts"]);
   });
+});
 
+describe("POST /v1/chat/completions refusals and audit", () => {
   it("answers 404 model_not_found for a model no live node has", async () => {
     const err = await client.chat.completions
       .create({ model: "no-such-model", messages: [{ role: "user", content: "x" }] })
@@ -142,7 +143,7 @@ describe("POST /v1/chat/completions", () => {
 
 describe("the Worker API inference route", () => {
   it("refuses a caller without the orchestrator's bearer token", async () => {
-    const res = await fetch(system.node.workerApiUrl + WORKER_INFERENCE_API.chat, {
+    const res = await fetch(system.node.workerApiUrl + WORKER_API.inferenceChat.path(), {
       method: "POST",
       headers: { "content-type": "application/json", authorization: "Bearer wrong" },
       body: JSON.stringify({ model: "qwen3.5:0.8b", messages: [], stream: false }),
@@ -157,17 +158,17 @@ describe("the node's Worker Telemetry API", () => {
     const row = await system.db.db.selectFrom("nodes").select("worker_api_bearer_token").executeTakeFirstOrThrow();
     const auth = { authorization: `Bearer ${secrets.open(row.worker_api_bearer_token!)}` };
     const info = (await (
-      await fetch(system.node.workerApiUrl + TELEMETRY_API.nodeInfo, { headers: auth })
+      await fetch(system.node.workerApiUrl + WORKER_API.nodeInfo.path(), { headers: auth })
     ).json()) as any;
     expect(info).toMatchObject({ version: 1, node_slug: "openai-e2e-node" });
     expect(info.last_capability_report.inference.available_models).toEqual(MODELS);
     const logs = await fetch(
-      `${system.node.workerApiUrl}${TELEMETRY_API.logs}?source_kind=service&source_name=worker_api`,
+      `${system.node.workerApiUrl}${WORKER_API.logs.path()}?source_kind=service&source_name=worker_api`,
       {
         headers: auth,
       },
     );
     const body = (await logs.json()) as { events: { fields: { path?: string } }[] };
-    expect(body.events.some((e) => e.fields.path === WORKER_INFERENCE_API.chat)).toBe(true);
+    expect(body.events.some((e) => e.fields.path === WORKER_API.inferenceChat.path())).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { finishTaskAsNode } from "../../cynork/finish-task-as-node";
+import { finishTaskAsNode } from "../../testing/finish-task-as-node";
 import { problemOf, startGatewayFixture, type GatewayFixture } from "../../testing/gateway-fixture";
 
 // Two orchestrators' gateways on one database, each with its own LISTEN connection.

@@ -1,17 +1,14 @@
 /** Database rows → user API shapes (status `pending` shows as `queued`; jobs' results are JSON text). */
-import type { TaskJob, TaskResponse, TaskStatus } from "../../contracts/user-api";
+import type { TaskJob, TaskResponse } from "../../contracts/user-api";
 import { rfc3339 } from "../../lib/rfc3339";
-import type { DbTaskStatus, Job, Task } from "../db/schema";
-
-export const apiStatus = (s: DbTaskStatus): TaskStatus => (s === "pending" ? "queued" : s);
-export const dbStatus = (s: TaskStatus): DbTaskStatus => (s === "queued" ? "pending" : s);
+import { apiTaskStatus, type Job, type Task } from "../db/schema";
 
 export function taskView(t: Task, attachments: string[] = []): TaskResponse {
   const name = t.summary ?? undefined;
   return {
     id: t.id,
     task_id: t.id,
-    status: apiStatus(t.status),
+    status: apiTaskStatus(t.status),
     ...(name !== undefined ? { task_name: name, summary: name } : {}),
     ...(t.prompt !== null ? { prompt: t.prompt } : {}),
     created_at: rfc3339(t.created_at),

@@ -85,7 +85,9 @@ describe("POST /v1/tasks", () => {
       "/tmp/b.txt",
     ]);
   });
+});
 
+describe("POST /v1/tasks with bad input or no valid token", () => {
   it("rejects bad input with the documented 400 problems", async () => {
     const cases: [unknown, string][] = [
       [{ prompt: "   " }, "Prompt is required"],

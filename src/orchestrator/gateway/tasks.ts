@@ -1,39 +1,31 @@
 /** Task endpoints: create, list, get, result, cancel, logs (contracts 1.3, 6). Ids are UUIDs or task names. */
 import { Hono } from "hono";
 import * as v from "valibot";
-import type { Logger } from "../../lib/log";
+import { jobOutput } from "../../contracts/job-result";
+import type { ProblemStatus } from "../../contracts/problem";
+import { USER_API, USER_API_SCOPES } from "../../contracts/routes";
+import {
+  type CancelTaskResponse,
+  type CreateTaskRequest,
+  type ListTasksResponse,
+  type TaskLogsResponse,
+  type TaskResponse,
+  type TaskResultResponse,
+  TaskStatus,
+} from "../../contracts/user-api";
 import { ProblemError } from "../../lib/http-problem";
 import { describeRoute } from "../../lib/openapi";
 import { validated } from "../../lib/validate";
-import {
-  CancelTaskResponse,
-  CreateTaskRequest,
-  ListTasksQuery,
-  ListTasksResponse,
-  TaskLogsQuery,
-  TaskLogsResponse,
-  TaskResponse,
-  TaskResultQuery,
-  TaskResultResponse,
-  TaskStatus,
-} from "../../contracts/user-api";
-import type { Db } from "../db/connect";
+import type { AnyRoute } from "../../contracts/route";
+import { dbTaskStatus } from "../db/schema";
 import { cancelTask, createTask, ensureDefaultProject, findTask, isUuid, jobsOfTask, listTasks } from "../db/tasks";
+import type { CancelJobsOnNodes } from "../dispatch/cancel-jobs";
 import { jobPayloadFor, normalizeTaskName, type JobDefaults } from "../tasks/job-payload";
-import type { Tokens } from "../auth/tokens";
-import { requireUser, type GatewayEnv } from "./require-user";
-import { jobOutput } from "../../contracts/job-result";
-import { dbStatus, jobView, jsonText, taskView } from "./task-views";
 import type { TaskEndWaiter } from "../tasks/task-end-waiter";
+import { requireUser, type AuthedUser, type GatewayEnv, type GatewayRouteDeps } from "./require-user";
+import { jobView, jsonText, taskView } from "./task-views";
 
-/** Asks the nodes running these jobs to stop them; failures are the callee's to log. */
-export type CancelJobsOnNodes = (jobs: { id: string; node_id: string }[]) => Promise<void>;
-
-export type TaskDeps = {
-  db: Db;
-  tokens: Tokens;
-  log: Logger;
-  now: () => Date;
+export type TaskDeps = GatewayRouteDeps & {
   jobDefaults: JobDefaults;
   cancelJobsOnNodes?: CancelJobsOnNodes;
   /** Told after a job was queued (wakes this process's dispatcher instead of leaving the job to its next poll). */
@@ -42,11 +34,12 @@ export type TaskDeps = {
   taskEnds?: TaskEndWaiter;
 };
 
+type ListQuery = v.InferOutput<typeof USER_API.listTasks.query>;
+
 const BAD_PAGE = "Invalid limit, offset, or cursor";
 const tags = ["tasks"];
-const doc = (summary: string, ok: Record<number, v.GenericSchema>, problems: (400 | 403 | 404)[]) =>
-  describeRoute({ summary, tags, auth: true, responses: ok, problems: [401, ...problems] });
-const resultQuery = validated("query", TaskResultQuery, "wait must be a number of seconds from 0 to 60");
+const doc = (route: AnyRoute, summary: string, problems: ProblemStatus[]) =>
+  describeRoute(route, { summary, tags, problems: [401, ...problems] });
 
 function intParam(text: string | undefined, fallback: number, min: number, max: number): number {
   if (text === undefined || text === "") return fallback;
@@ -56,117 +49,120 @@ function intParam(text: string | undefined, fallback: number, min: number, max: 
   return n;
 }
 
-export function taskRoutes({ db, tokens, log, now, jobDefaults, cancelJobsOnNodes, onJobQueued, taskEnds }: TaskDeps) {
-  async function ownedTask(userId: string, idOrName: string) {
-    const found = await findTask(db, userId, idOrName);
-    if ("error" in found)
-      throw found.error === "not_owner"
-        ? new ProblemError(403, "Not task owner")
-        : new ProblemError(404, "Task not found");
-    return found.task;
-  }
+async function ownedTask({ db }: TaskDeps, userId: string, idOrName: string) {
+  const found = await findTask(db, userId, idOrName);
+  if ("error" in found)
+    throw found.error === "not_owner"
+      ? new ProblemError(403, "Not task owner")
+      : new ProblemError(404, "Task not found");
+  return found.task;
+}
 
+async function create(d: TaskDeps, user: AuthedUser, req: CreateTaskRequest): Promise<TaskResponse> {
+  if (!req.prompt.trim()) throw new ProblemError(400, "Prompt is required");
+  if (req.project_id && !isUuid(req.project_id)) throw new ProblemError(400, "Invalid project_id");
+  const mode = req.input_mode || "prompt";
+  const { task, attachments } = await createTask(d.db, {
+    userId: user.id,
+    projectId: req.project_id?.toLowerCase() ?? (await ensureDefaultProject(d.db, user.id)),
+    prompt: req.prompt,
+    name: normalizeTaskName(req.task_name),
+    attachments: req.attachments ?? [],
+    jobPayload: jobPayloadFor({ prompt: req.prompt, mode, useInference: req.use_inference }, d.jobDefaults),
+  });
+  d.log.info("task created", { task_id: task.id, user_id: user.id, input_mode: mode });
+  d.onJobQueued?.();
+  return taskView(task, attachments);
+}
+
+async function list({ db }: TaskDeps, userId: string, q: ListQuery): Promise<ListTasksResponse> {
+  const limit = intParam(q.limit, 50, 1, 200);
+  const offset = intParam(q.cursor || q.offset, 0, 0, Number.MAX_SAFE_INTEGER);
+  let status: TaskStatus | undefined;
+  if (q.status) {
+    const parsed = v.safeParse(TaskStatus, q.status === "cancelled" ? "canceled" : q.status);
+    if (!parsed.success) throw new ProblemError(400, "Invalid status");
+    status = parsed.output;
+  }
+  const page = await listTasks(db, userId, { limit, offset, status: status && dbTaskStatus(status) });
+  return {
+    tasks: page.tasks.map((t) => taskView(t, t.attachments)),
+    ...(page.hasMore ? { next_offset: offset + limit } : {}),
+    next_cursor: page.hasMore ? String(offset + limit) : "",
+  };
+}
+
+async function result(d: TaskDeps, userId: string, id: string, waitMs: number, signal: AbortSignal) {
+  let task = await ownedTask(d, userId, id);
+  if (waitMs && d.taskEnds) task = await d.taskEnds.wait(task, waitMs, signal, () => ownedTask(d, userId, task.id));
+  const jobs = await jobsOfTask(d.db, task.id);
+  const body: TaskResultResponse = {
+    task_id: task.id,
+    ...(task.summary ? { task_name: task.summary } : {}),
+    status: taskView(task).status,
+    jobs: jobs.map(jobView),
+  };
+  return body;
+}
+
+async function cancel(d: TaskDeps, userId: string, id: string): Promise<CancelTaskResponse> {
+  const task = await ownedTask(d, userId, id);
+  const running = await cancelTask(d.db, task.id, d.now());
+  if (running.length && d.cancelJobsOnNodes) await d.cancelJobsOnNodes(running);
+  d.log.info("task canceled", { task_id: task.id, jobs_on_nodes: running.length });
+  return { task_id: task.id, canceled: true };
+}
+
+async function logs(d: TaskDeps, userId: string, id: string, stream: string): Promise<TaskLogsResponse> {
+  const task = await ownedTask(d, userId, id);
+  const outputs = (await jobsOfTask(d.db, task.id)).map((j) => jobOutput(jsonText(j.result)));
+  return {
+    task_id: task.id,
+    stdout: stream === "stderr" ? "" : outputs.map((o) => o.stdout).join(""),
+    stderr: stream === "stdout" ? "" : outputs.map((o) => o.stderr).join(""),
+  };
+}
+
+export function taskRoutes(d: TaskDeps) {
+  const { createTask: CREATE, listTasks: LIST, task: GET, taskResult: RESULT, cancelTask: CANCEL } = USER_API;
+  const LOGS = USER_API.taskLogs;
   return new Hono<GatewayEnv>()
-    .use(requireUser(tokens))
+    .use(USER_API_SCOPES.tasks, requireUser(d.tokens))
     .post(
-      "/",
-      doc("Create a task (its job is queued)", { 201: TaskResponse }, [400]),
-      validated("json", CreateTaskRequest, "Invalid request body"),
-      async (c) => {
-        const req = c.req.valid("json");
-        const user = c.get("user");
-        if (!req.prompt.trim()) throw new ProblemError(400, "Prompt is required");
-        if (req.project_id && !isUuid(req.project_id)) throw new ProblemError(400, "Invalid project_id");
-        const mode = req.input_mode || "prompt";
-        const { task, attachments } = await createTask(db, {
-          userId: user.id,
-          projectId: req.project_id?.toLowerCase() ?? (await ensureDefaultProject(db, user.id)),
-          prompt: req.prompt,
-          name: normalizeTaskName(req.task_name),
-          attachments: req.attachments ?? [],
-          jobPayload: jobPayloadFor({ prompt: req.prompt, mode, useInference: req.use_inference }, jobDefaults),
-        });
-        log.info("task created", { task_id: task.id, user_id: user.id, input_mode: mode });
-        onJobQueued?.();
-        return c.json(taskView(task, attachments), 201);
-      },
+      CREATE.pattern,
+      doc(CREATE, "Create a task (its job is queued)", [400]),
+      validated("json", CREATE.body, "Invalid request body"),
+      async (c) => c.json(await create(d, c.get("user"), c.req.valid("json")), 201),
     )
     .get(
-      "/",
-      doc("List the caller's tasks", { 200: ListTasksResponse }, [400]),
-      validated("query", ListTasksQuery, BAD_PAGE),
-      async (c) => {
-        const q = c.req.valid("query");
-        const limit = intParam(q.limit, 50, 1, 200);
-        const offset =
-          q.cursor !== undefined && q.cursor !== ""
-            ? intParam(q.cursor, 0, 0, Number.MAX_SAFE_INTEGER)
-            : intParam(q.offset, 0, 0, Number.MAX_SAFE_INTEGER);
-        let status: TaskStatus | undefined;
-        if (q.status) {
-          const parsed = v.safeParse(TaskStatus, q.status === "cancelled" ? "canceled" : q.status);
-          if (!parsed.success) throw new ProblemError(400, "Invalid status");
-          status = parsed.output;
-        }
-        const page = await listTasks(db, c.get("user").id, { limit, offset, status: status && dbStatus(status) });
-        const body: ListTasksResponse = {
-          tasks: page.tasks.map((t) => taskView(t, t.attachments)),
-          ...(page.hasMore ? { next_offset: offset + limit } : {}),
-          next_cursor: page.hasMore ? String(offset + limit) : "",
-        };
-        return c.json(body);
-      },
+      LIST.pattern,
+      doc(LIST, "List the caller's tasks", [400]),
+      validated("query", LIST.query, BAD_PAGE),
+      async (c) => c.json(await list(d, c.get("user").id, c.req.valid("query"))),
     )
-    .get("/:id", doc("A task (by id or name)", { 200: TaskResponse }, [403, 404]), async (c) => {
-      const task = await ownedTask(c.get("user").id, c.req.param("id"));
+    .get(GET.pattern, doc(GET, "A task (by id or name)", [403, 404]), async (c) => {
+      const task = await ownedTask(d, c.get("user").id, c.req.param("id"));
       return c.json(taskView(task, task.attachments));
     })
     .get(
-      "/:id/result",
-      doc(
-        "A task's status and jobs (`wait`: long-poll up to 60 s for the end)",
-        { 200: TaskResultResponse },
-        [400, 403, 404],
-      ),
-      resultQuery,
+      RESULT.pattern,
+      doc(RESULT, "A task's status and jobs (`wait`: long-poll up to 60 s for the end)", [400, 403, 404]),
+      validated("query", RESULT.query, "wait must be a number of seconds from 0 to 60"),
       async (c) => {
-        const userId = c.get("user").id;
-        let task = await ownedTask(userId, c.req.param("id"));
         const waitMs = c.req.valid("query").wait * 1000;
-        if (waitMs && taskEnds)
-          task = await taskEnds.wait(task, waitMs, c.req.raw.signal, () => ownedTask(userId, task.id));
-        const jobs = await jobsOfTask(db, task.id);
-        const body: TaskResultResponse = {
-          task_id: task.id,
-          ...(task.summary ? { task_name: task.summary } : {}),
-          status: taskView(task).status,
-          jobs: jobs.map(jobView),
-        };
-        return c.json(body);
+        return c.json(await result(d, c.get("user").id, c.req.param("id"), waitMs, c.req.raw.signal));
       },
     )
-    .post("/:id/cancel", doc("Cancel a task", { 200: CancelTaskResponse }, [403, 404]), async (c) => {
-      const task = await ownedTask(c.get("user").id, c.req.param("id"));
-      const running = await cancelTask(db, task.id, now());
-      if (running.length && cancelJobsOnNodes) await cancelJobsOnNodes(running);
-      log.info("task canceled", { task_id: task.id, jobs_on_nodes: running.length });
-      const body: CancelTaskResponse = { task_id: task.id, canceled: true };
-      return c.json(body);
-    })
+    .post(CANCEL.pattern, doc(CANCEL, "Cancel a task", [403, 404]), async (c) =>
+      c.json(await cancel(d, c.get("user").id, c.req.param("id"))),
+    )
     .get(
-      "/:id/logs",
-      doc("A task's output", { 200: TaskLogsResponse }, [400, 403, 404]),
-      validated("query", TaskLogsQuery, "stream must be stdout, stderr or all"),
+      LOGS.pattern,
+      doc(LOGS, "A task's output", [400, 403, 404]),
+      validated("query", LOGS.query, "stream must be stdout, stderr or all"),
       async (c) => {
         const stream = c.req.valid("query").stream || "all";
-        const task = await ownedTask(c.get("user").id, c.req.param("id"));
-        const outputs = (await jobsOfTask(db, task.id)).map((j) => jobOutput(jsonText(j.result)));
-        const body: TaskLogsResponse = {
-          task_id: task.id,
-          stdout: stream === "stderr" ? "" : outputs.map((o) => o.stdout).join(""),
-          stderr: stream === "stdout" ? "" : outputs.map((o) => o.stderr).join(""),
-        };
-        return c.json(body);
+        return c.json(await logs(d, c.get("user").id, c.req.param("id"), stream));
       },
     );
 }

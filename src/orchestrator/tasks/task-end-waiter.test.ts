@@ -3,7 +3,7 @@ import { sql } from "kysely";
 import { createUserWithPassword } from "../db/users";
 import { openNotifications, type Notifications } from "../db/notifications";
 import { cancelTask, createTask, ensureDefaultProject, findTask, type TaskWithAttachments } from "../db/tasks";
-import { finishTaskAsNode } from "../../cynork/finish-task-as-node";
+import { finishTaskAsNode } from "../../testing/finish-task-as-node";
 import { createTestDatabase, type TestDatabase } from "../../testing/test-db";
 import { startTaskEndWaiter, type TaskEndWaiter } from "./task-end-waiter";
 
@@ -32,7 +32,7 @@ async function newTask(): Promise<TaskWithAttachments> {
     prompt: "x",
     name: "",
     attachments: [],
-    jobPayload: {},
+    jobPayload: { command: ["true"] },
   });
   return read(task.id)();
 }

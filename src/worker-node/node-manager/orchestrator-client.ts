@@ -3,13 +3,14 @@
  * endpoints from the bootstrap payload. A 401 on config or report means the JWT expired: re-register once, retry.
  */
 import * as v from "valibot";
-import {
-  CONTROL_PLANE_API,
+import type {
   NodeBootstrapPayload,
+  NodeCapabilityReport,
+  NodeConfigAck,
   NodeConfigurationPayload,
-  type NodeCapabilityReport,
-  type NodeConfigAck,
 } from "../../contracts/node-payloads";
+import type { AnyRoute } from "../../contracts/route";
+import { CONTROL_PLANE_API as API } from "../../contracts/routes";
 import type { Logger } from "../../lib/log";
 
 export class OrchestratorError extends Error {
@@ -41,7 +42,7 @@ export function createOrchestratorClient({
   let bootstrap: NodeBootstrapPayload | undefined;
   let lastReport: NodeCapabilityReport | undefined;
 
-  async function send(method: string, url: string, body: unknown, jwt?: string): Promise<Response> {
+  async function send(method: AnyRoute["method"], url: string, body: unknown, jwt?: string): Promise<Response> {
     try {
       return await doFetch(url, {
         method,
@@ -66,9 +67,9 @@ export function createOrchestratorClient({
 
   async function register(report: NodeCapabilityReport): Promise<NodeBootstrapPayload> {
     lastReport = report;
-    const res = await send("POST", `${baseUrl}${CONTROL_PLANE_API.register}`, { psk, capability: report });
+    const res = await send(API.register.method, baseUrl + API.register.path(), { psk, capability: report });
     if (res.status !== 200 && res.status !== 201) return fail("registration failed", res);
-    const parsed = v.safeParse(NodeBootstrapPayload, await res.json().catch(() => undefined));
+    const parsed = v.safeParse(API.register.response, await res.json().catch(() => undefined));
     if (!parsed.success)
       throw new OrchestratorError(
         res.status,
@@ -78,18 +79,21 @@ export function createOrchestratorClient({
     return bootstrap;
   }
 
-  /** A node-JWT call to an endpoint from the bootstrap payload; re-registers once on 401. */
+  /**
+   * A node-JWT call of `route` at its URL from the bootstrap payload (the orchestrator names where it serves it);
+   * re-registers once on 401.
+   */
   async function authed(
-    method: string,
+    route: AnyRoute,
     endpoint: "node_config_url" | "node_report_url",
     body?: unknown,
   ): Promise<Response> {
     if (!bootstrap || !lastReport) throw new Error("not registered");
-    let res = await send(method, bootstrap.orchestrator.endpoints[endpoint], body, bootstrap.auth.node_jwt);
+    let res = await send(route.method, bootstrap.orchestrator.endpoints[endpoint], body, bootstrap.auth.node_jwt);
     if (res.status === 401) {
       log.info("node token rejected; registering again");
       await register(lastReport);
-      res = await send(method, bootstrap.orchestrator.endpoints[endpoint], body, bootstrap.auth.node_jwt);
+      res = await send(route.method, bootstrap.orchestrator.endpoints[endpoint], body, bootstrap.auth.node_jwt);
     }
     return res;
   }
@@ -98,9 +102,9 @@ export function createOrchestratorClient({
     register,
 
     async fetchConfig(): Promise<NodeConfigurationPayload> {
-      const res = await authed("GET", "node_config_url");
+      const res = await authed(API.config, "node_config_url");
       if (res.status !== 200) return fail("config fetch failed", res);
-      const parsed = v.safeParse(NodeConfigurationPayload, await res.json().catch(() => undefined));
+      const parsed = v.safeParse(API.config.response, await res.json().catch(() => undefined));
       if (!parsed.success)
         throw new OrchestratorError(
           200,
@@ -110,13 +114,13 @@ export function createOrchestratorClient({
     },
 
     async ack(ack: NodeConfigAck): Promise<void> {
-      const res = await authed("POST", "node_config_url", ack);
+      const res = await authed(API.configAck, "node_config_url", ack);
       if (res.status !== 204 && res.status !== 200) await fail("config ack failed", res);
     },
 
     async report(report: NodeCapabilityReport): Promise<void> {
       lastReport = report;
-      const res = await authed("POST", "node_report_url", report);
+      const res = await authed(API.capability, "node_report_url", report);
       if (res.status !== 204 && res.status !== 200) await fail("capability report failed", res);
     },
   };

@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from "bun:test";
 import { join } from "node:path";
 import * as v from "valibot";
 import type { Problem } from "../../contracts/problem";
-import { RunJobResponse, WORKER_API, type RunJobRequest } from "../../contracts/worker-api";
+import { cancelTarget, WORKER_API } from "../../contracts/routes";
+import { RunJobResponse, type RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
 import { serveApp } from "../../lib/serve";
 import { createSandboxRunner } from "../sandbox/run-job";
@@ -37,7 +38,7 @@ function jobBody(script: string, sandbox: Partial<RunJobRequest["sandbox"]> = {}
   };
 }
 async function run(script: string, sandbox: Partial<RunJobRequest["sandbox"]> = {}) {
-  const res = await post(WORKER_API.runJob, jobBody(script, sandbox));
+  const res = await post(WORKER_API.runJob.path(), jobBody(script, sandbox));
   expect(res.status).toBe(200);
   return v.parse(RunJobResponse, await res.json());
 }
@@ -66,17 +67,20 @@ describe("health", () => {
 describe("POST /v1/worker/jobs:run — request checks", () => {
   it("rejects a missing, wrong or differently-cased bearer token with 401", async () => {
     for (const authorization of [undefined, "Bearer nope", `bearer ${TOKEN}`, `Bearer ${TOKEN}x`]) {
-      const res = await post(WORKER_API.runJob, jobBody("true"), authorization ? { authorization } : {});
+      const res = await post(WORKER_API.runJob.path(), jobBody("true"), authorization ? { authorization } : {});
       expect(await problem(res)).toMatchObject({ status: 401, detail: "Invalid or missing bearer token" });
     }
     const noToken = createWorkerApi({ runner, bearerToken: () => undefined, notReadyReason: () => null, log });
-    const res = await noToken.request(WORKER_API.runJob, { method: "POST", headers: { authorization: "Bearer " } });
+    const res = await noToken.request(WORKER_API.runJob.path(), {
+      method: "POST",
+      headers: { authorization: "Bearer " },
+    });
     expect(res.status).toBe(401);
   });
 
   it("rejects bodies over the limit with 413 problem+json", async () => {
     const big = JSON.stringify({ ...jobBody("true"), pad: "x".repeat(10 * 1024 * 1024) });
-    expect(await problem(await post(WORKER_API.runJob, big))).toMatchObject({
+    expect(await problem(await post(WORKER_API.runJob.path(), big))).toMatchObject({
       status: 413,
       title: "Request Entity Too Large",
       detail: "Request body exceeds maximum size",
@@ -100,7 +104,7 @@ describe("POST /v1/worker/jobs:run — request checks", () => {
       [jobBody("true", { env: { "BAD-NAME": "x" } }), "sandbox.env key is not a valid variable name: BAD-NAME"],
     ];
     for (const [body, detail] of cases) {
-      expect(await problem(await post(WORKER_API.runJob, body))).toEqual({
+      expect(await problem(await post(WORKER_API.runJob.path(), body))).toEqual({
         status: 400,
         type: "urn:cynodeai:error:validation",
         title: "Bad Request",
@@ -143,7 +147,7 @@ describe("POST /v1/worker/jobs:run — real podman", () => {
 
   it("ignores CYNODE_TASK_ID=forged", async () => {
     const body = jobBody("echo $CYNODE_TASK_ID", { env: { CYNODE_TASK_ID: "forged" } });
-    const res = v.parse(RunJobResponse, await (await post(WORKER_API.runJob, body)).json());
+    const res = v.parse(RunJobResponse, await (await post(WORKER_API.runJob.path(), body)).json());
     expect(res.stdout).toBe(`${body.task_id}\n`);
   });
 
@@ -169,13 +173,13 @@ describe("POST /v1/worker/jobs:run — real podman", () => {
 
   it("cancels a running job via POST /v1/worker/jobs/{job_id}:cancel", async () => {
     const body = jobBody("touch /run/cynode-io/started; sleep 60");
-    const running = post(WORKER_API.runJob, body);
+    const running = post(WORKER_API.runJob.path(), body);
     const flag = join(settings.mountRoot, body.job_id, "io", "started");
     while (!(await Bun.file(flag).exists())) await Bun.sleep(20);
-    const cancel = await post(WORKER_API.cancelJob(body.job_id), "");
+    const cancel = await post(WORKER_API.cancelJob.path({ target: cancelTarget(body.job_id) }), "");
     expect(await cancel.json()).toEqual({ job_id: body.job_id, canceled: true });
     expect(await (await running).json()).toMatchObject({ status: "canceled", exit_code: -1 });
-    expect(await (await post(WORKER_API.cancelJob(body.job_id), "")).json()).toEqual({
+    expect(await (await post(WORKER_API.cancelJob.path({ target: cancelTarget(body.job_id) }), "")).json()).toEqual({
       job_id: body.job_id,
       canceled: false,
     });
@@ -186,7 +190,7 @@ describe("over real HTTP", () => {
   it("serves a job and rejects an oversized body with 413", async () => {
     const served = serveApp(app, { hostname: "127.0.0.1", port: 0 });
     try {
-      const url = new URL(WORKER_API.runJob, served.url);
+      const url = new URL(WORKER_API.runJob.path(), served.url);
       const ok = await fetch(url, { method: "POST", headers: auth, body: JSON.stringify(jobBody("echo via-http")) });
       expect(await ok.json()).toMatchObject({ status: "completed", stdout: "via-http\n" });
       const big = await fetch(url, { method: "POST", headers: auth, body: "x".repeat(11 * 1024 * 1024) });

@@ -1,15 +1,13 @@
 /** Worker API (:12090): health, readiness, and synchronous job runs / cancels for the orchestrator's dispatcher. */
 import { timingSafeEqual } from "node:crypto";
 import { Hono, type MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
-import { HEALTH } from "../../contracts/routes";
-import { CancelJobResponse, RunJobRequest, RunJobResponse, WORKER_API } from "../../contracts/worker-api";
+import { canceledJobId, WORKER_API } from "../../contracts/routes";
+import type { CancelJobResponse } from "../../contracts/worker-api";
 import { accessLog } from "../../lib/access-log";
-import { mountApiReference } from "../../lib/api-reference";
-import { mountMetrics } from "../../lib/metrics-route";
-import { HEALTH_DOCS } from "../../lib/health-docs";
-import { notFoundHandler, ProblemError, problemHandler } from "../../lib/http-problem";
+import { finishApi, limitBody } from "../../lib/api-app";
+import { healthRoutes } from "../../lib/health-routes";
+import { ProblemError } from "../../lib/http-problem";
 import { SandboxRejection, type RejectionKind } from "../sandbox/admission";
 import type { Logger } from "../../lib/log";
 import { assertStorable, schemaProblem, storablePathAndQuery } from "../../lib/storable-input";
@@ -25,7 +23,7 @@ export const BAD_BEARER = "Invalid or missing bearer token";
 export const BAD_BODY = "Invalid request body";
 const COMMAND_REQUIRED = "sandbox.command is required when job_spec_json is not set";
 const IDS_REQUIRED = "task_id and job_id are required";
-const TEXT = { "content-type": "text/plain; charset=utf-8" };
+const { runJob: RUN, cancelJob: CANCEL } = WORKER_API;
 /** The HTTP answer to each way the sandbox runner refuses a job. */
 const REJECTION_STATUS: Record<RejectionKind, 400 | 409 | 500 | 503> = {
   invalid: 400,
@@ -35,20 +33,11 @@ const REJECTION_STATUS: Record<RejectionKind, 400 | 409 | 500 | 503> = {
 };
 const tags = ["jobs"];
 const DOCS = {
-  run: describeRoute({
-    summary: "Run a job in a sandbox and wait for its end",
-    tags,
-    auth: true,
-    body: RunJobRequest,
-    responses: { 200: RunJobResponse },
-    problems: [400, 401, 413],
-  }),
-  cancel: describeRoute({
+  run: describeRoute(RUN, { summary: "Run a job in a sandbox and wait for its end", tags, problems: [400, 401, 413] }),
+  cancel: describeRoute(CANCEL, {
     summary: "Cancel a running job",
     description: "`target` is `<job_id>:cancel`.",
     tags,
-    auth: true,
-    responses: { 200: CancelJobResponse },
     problems: [401, 404],
   }),
 };
@@ -103,26 +92,23 @@ export function createWorkerApi({
   telemetry = () => undefined,
   metrics = createNodeMetrics(),
 }: WorkerApiDeps) {
-  const limit: MiddlewareHandler = (c, next) =>
-    bodyLimit({
-      maxSize: maxRequestBytes(),
-      onError: () => {
-        throw new ProblemError(413, "Request body exceeds maximum size");
-      },
-    })(c, next);
+  const tooLarge = () => new ProblemError(413, "Request body exceeds maximum size");
+  const limit: MiddlewareHandler = (c, next) => limitBody(maxRequestBytes(), tooLarge)(c, next);
 
   const app = new Hono()
     .use(accessLog(log))
     .use(storablePathAndQuery())
-    .get(HEALTH.healthz, HEALTH_DOCS.healthz, (c) => c.text("ok", 200, TEXT))
-    .get(HEALTH.readyz, HEALTH_DOCS.readyz, (c) => {
-      const reason = notReadyReason();
-      return reason === null ? c.text("ready", 200, TEXT) : c.text(reason, 503, TEXT);
-    })
-    .post(WORKER_API.runJob, DOCS.run, requireBearer(bearerToken), limit, async (c) => {
+    .route(
+      "/",
+      healthRoutes(() => {
+        const reason = notReadyReason();
+        return reason === null ? { ready: true } : { ready: false, reason };
+      }),
+    )
+    .post(RUN.pattern, DOCS.run, requireBearer(bearerToken), limit, async (c) => {
       const body: unknown = await c.req.json().catch(() => undefined);
       if (body === null || typeof body !== "object" || Array.isArray(body)) throw new ProblemError(400, BAD_BODY);
-      const parsed = v.safeParse(RunJobRequest, body);
+      const parsed = v.safeParse(RUN.body, body);
       if (!parsed.success) throw schemaProblem(parsed.issues, validationDetail(parsed.issues));
       assertStorable(parsed.output);
       const ended = metrics.runStarted();
@@ -133,23 +119,22 @@ export function createWorkerApi({
       ended(result.status);
       return c.json(result);
     })
-    .post("/v1/worker/jobs/:target", DOCS.cancel, requireBearer(bearerToken), async (c) => {
-      const target = c.req.param("target");
-      if (!target.endsWith(":cancel")) throw new ProblemError(404, "Not found");
-      const jobId = target.slice(0, -":cancel".length);
+    .post(CANCEL.pattern, DOCS.cancel, requireBearer(bearerToken), async (c) => {
+      const jobId = canceledJobId(c.req.param("target"));
+      if (jobId === undefined) throw new ProblemError(404, "Not found");
       const res: CancelJobResponse = { job_id: jobId, canceled: await runner.cancel(jobId) };
       return c.json(res);
     })
     .route("/", inferenceChatRoutes({ auth: requireBearer(bearerToken), relaySocket, log }))
-    .route("/", telemetryRoutes({ auth: requireBearer(bearerToken), source: telemetry }))
-    .notFound(notFoundHandler)
-    .onError(problemHandler({ log, badBodyDetail: BAD_BODY }));
-  mountMetrics(app, metrics.registry);
-  return mountApiReference(app, {
-    title: "CyNodeAI Worker API",
-    version: VERSION,
-    bearer: "The node's worker token, from its configuration",
+    .route("/", telemetryRoutes({ auth: requireBearer(bearerToken), source: telemetry }));
+  return finishApi(app, {
+    log,
+    badBodyDetail: BAD_BODY,
+    metrics: metrics.registry,
+    reference: {
+      title: "CyNodeAI Worker API",
+      version: VERSION,
+      bearer: "The node's worker token, from its configuration",
+    },
   });
 }
-
-export type WorkerApp = ReturnType<typeof createWorkerApi>;

@@ -4,9 +4,9 @@
  * inference relay socket (no new network exposure) and Ollama's answer streams back as is.
  */
 import { Hono, type MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
-import { OllamaChatRequest, OllamaChatResponse, WORKER_INFERENCE_API } from "../../contracts/openai";
+import { WORKER_API } from "../../contracts/routes";
+import { limitBody } from "../../lib/api-app";
 import { ProblemError } from "../../lib/http-problem";
 import type { Logger } from "../../lib/log";
 import { describeRoute } from "../../lib/openapi";
@@ -24,24 +24,17 @@ export type InferenceChatDeps = {
 };
 
 export function inferenceChatRoutes({ auth, relaySocket, log, timeoutMs = CHAT_TIMEOUT_MS }: InferenceChatDeps) {
-  const limit = bodyLimit({
-    maxSize: CHAT_MAX_BODY_BYTES,
-    onError: () => {
-      throw new ProblemError(413, "Request body exceeds maximum size");
-    },
-  });
-  const doc = describeRoute({
+  const CHAT = WORKER_API.inferenceChat;
+  const limit = limitBody(CHAT_MAX_BODY_BYTES, () => new ProblemError(413, "Request body exceeds maximum size"));
+  const doc = describeRoute(CHAT, {
     summary: "Chat with the node's Ollama (its /api/chat, streamed as NDJSON when asked)",
     tags: ["inference"],
-    auth: true,
-    body: OllamaChatRequest,
-    responses: { 200: OllamaChatResponse },
     problems: [400, 401, 413, 502, 503],
   });
-  return new Hono().post(WORKER_INFERENCE_API.chat, doc, auth, limit, async (c) => {
+  return new Hono().post(CHAT.pattern, doc, auth, limit, async (c) => {
     const socket = relaySocket();
     if (!socket) throw new ProblemError(503, "Inference is not running on this node");
-    const parsed = v.safeParse(OllamaChatRequest, await c.req.json().catch(() => undefined));
+    const parsed = v.safeParse(CHAT.body, await c.req.json().catch(() => undefined));
     if (!parsed.success) throw new ProblemError(400, parsed.issues[0].message);
     let res: Response;
     try {

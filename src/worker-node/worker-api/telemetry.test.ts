@@ -4,7 +4,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
-import { ContainerList, LogsResponse, NodeInfo, NodeStats, TELEMETRY_API } from "../../contracts/telemetry";
+import { WORKER_API } from "../../contracts/routes";
+import { ContainerList, LogsResponse, NodeInfo, NodeStats } from "../../contracts/telemetry";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
 import { nodeInfo, nodeStats } from "../telemetry/node-facts";
@@ -78,20 +79,25 @@ const get = async (path: string, token = TOKEN) => {
 
 describe("Worker Telemetry API", () => {
   it("refuses every route without the orchestrator's bearer token", async () => {
-    for (const path of [TELEMETRY_API.nodeInfo, TELEMETRY_API.nodeStats, TELEMETRY_API.containers, TELEMETRY_API.logs])
+    for (const path of [
+      WORKER_API.nodeInfo.path(),
+      WORKER_API.nodeStats.path(),
+      WORKER_API.containers.path(),
+      WORKER_API.logs.path(),
+    ])
       expect((await get(path, "wrong")).status).toBe(401);
   });
 
   it("answers node:info and node:stats in the reference's shapes", async () => {
-    const info = await get(TELEMETRY_API.nodeInfo);
+    const info = await get(WORKER_API.nodeInfo.path());
     expect(v.parse(NodeInfo, info.body)).toMatchObject({ version: 1, node_slug: "tele-node" });
-    const stats = await get(TELEMETRY_API.nodeStats);
+    const stats = await get(WORKER_API.nodeStats.path());
     expect(v.parse(NodeStats, stats.body).container_runtime).toEqual({ runtime: "podman", version: "5.0.0" });
     expect(stats.body.memory.total_mb).toBeGreaterThan(0);
   });
 
   it("lists the job's sandbox container and answers it by id, 404 for an unknown one", async () => {
-    const list = await get(`${TELEMETRY_API.containers}?kind=sandbox&task_id=${TASK}`);
+    const list = await get(`${WORKER_API.containers.path()}?kind=sandbox&task_id=${TASK}`);
     const [c] = v.parse(ContainerList, list.body).containers;
     expect(c).toMatchObject({
       container_id: `cynodeai-job-tele-node-${JOB}`,
@@ -100,23 +106,25 @@ describe("Worker Telemetry API", () => {
       job_id: JOB,
     });
     expect(c!.labels["cynodeai.node"]).toBe("tele-node");
-    expect((await get(TELEMETRY_API.container(c!.container_id))).body.container).toEqual(c);
-    expect((await get(TELEMETRY_API.container("nope"))).status).toBe(404);
-    expect((await get(`${TELEMETRY_API.containers}?kind=managed`)).body.containers).toEqual([]);
+    expect((await get(WORKER_API.container.path({ id: c!.container_id }))).body.container).toEqual(c);
+    expect((await get(WORKER_API.container.path({ id: "nope" }))).status).toBe(404);
+    expect((await get(`${WORKER_API.containers.path()}?kind=managed`)).body.containers).toEqual([]);
   });
 
   it("answers container and service logs, bounded, with no secret in them", async () => {
     const id = `cynodeai-job-tele-node-${JOB}`;
-    const out = await get(`${TELEMETRY_API.logs}?source_kind=container&container_id=${id}&stream=stdout&limit=2`);
+    const out = await get(`${WORKER_API.logs.path()}?source_kind=container&container_id=${id}&stream=stdout&limit=2`);
     const body = v.parse(LogsResponse, out.body);
     expect([body.events.map((e) => e.message), body.truncated.limited_by]).toEqual([[JOB, "x"], "count"]);
-    const all = await get(`${TELEMETRY_API.logs}?source_kind=container&container_id=${id}&stream=stdout&limit=5000`);
+    const all = await get(
+      `${WORKER_API.logs.path()}?source_kind=container&container_id=${id}&stream=stdout&limit=5000`,
+    );
     expect(all.body.events.length).toBe(MAX_JOB_LOG_LINES);
-    const manager = await get(`${TELEMETRY_API.logs}?source_kind=service&source_name=node_manager`);
+    const manager = await get(`${WORKER_API.logs.path()}?source_kind=service&source_name=node_manager`);
     expect(manager.body.events.map((e: { message: string }) => e.message)).toEqual(["node ready"]);
     expect(manager.body.events[0].fields.psk).toBe("[REDACTED]");
     expect(JSON.stringify(manager.body)).not.toContain("must-not-be-stored");
-    const api = await get(`${TELEMETRY_API.logs}?source_kind=service&source_name=worker_api`);
+    const api = await get(`${WORKER_API.logs.path()}?source_kind=service&source_name=worker_api`);
     expect(api.body.events.length).toBeGreaterThan(0);
     expect(api.body.events.every((e: { fields: { part: string } }) => e.fields.part === "worker-api")).toBe(true);
   });
@@ -130,9 +138,9 @@ describe("Worker Telemetry API", () => {
       "?source_kind=service&source_name=worker_api&since=yesterday",
       "?source_kind=service&source_name=worker_api&page_token=nope",
     ])
-      expect((await get(TELEMETRY_API.logs + q)).status).toBe(400);
-    expect((await get(`${TELEMETRY_API.containers}?limit=1001`)).status).toBe(400);
-    expect((await get(`${TELEMETRY_API.containers}?task_id=not-a-uuid`)).status).toBe(400);
+      expect((await get(WORKER_API.logs.path() + q)).status).toBe(400);
+    expect((await get(`${WORKER_API.containers.path()}?limit=1001`)).status).toBe(400);
+    expect((await get(`${WORKER_API.containers.path()}?task_id=not-a-uuid`)).status).toBe(400);
   });
 
   it("answers 503 before the node has a telemetry store", async () => {
@@ -142,7 +150,7 @@ describe("Worker Telemetry API", () => {
       notReadyReason: () => null,
       log: memoryLogger("bare"),
     });
-    const res = await bare.request(TELEMETRY_API.nodeInfo, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const res = await bare.request(WORKER_API.nodeInfo.path(), { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(res.status).toBe(503);
   });
 });

@@ -4,18 +4,10 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import * as v from "valibot";
-import type { GenericSchema } from "valibot";
 import type { ProblemStatus } from "../../contracts/problem";
-import {
-  ContainerList,
-  ContainerResponse,
-  ContainersQuery,
-  LogsQuery,
-  LogsResponse,
-  NodeInfo,
-  NodeStats,
-  TELEMETRY_API,
-} from "../../contracts/telemetry";
+import type { AnyRoute } from "../../contracts/route";
+import { WORKER_API } from "../../contracts/routes";
+import type { ContainerList, LogsResponse, NodeInfo, NodeStats } from "../../contracts/telemetry";
 import { ProblemError } from "../../lib/http-problem";
 import { describeRoute } from "../../lib/openapi";
 import { pageOffset } from "../telemetry/page-token";
@@ -46,15 +38,9 @@ function offsetOf(pageToken: string | undefined): number {
   return offset;
 }
 
-const doc = (summary: string, ok: GenericSchema, query?: GenericSchema, problems: ProblemStatus[] = []) =>
-  describeRoute({
-    summary,
-    tags: ["telemetry"],
-    auth: true,
-    query,
-    responses: { 200: ok },
-    problems: [400, 401, ...problems, 503],
-  });
+const doc = (route: AnyRoute, summary: string, problems: ProblemStatus[] = []) =>
+  describeRoute(route, { summary, tags: ["telemetry"], problems: [400, 401, ...problems, 503] });
+const { nodeInfo: INFO, nodeStats: STATS, containers: CONTAINERS, container: CONTAINER, logs: LOGS } = WORKER_API;
 
 export function telemetryRoutes({
   auth,
@@ -69,12 +55,10 @@ export function telemetryRoutes({
     return s;
   };
   return new Hono()
-    .get(TELEMETRY_API.nodeInfo, doc("Node identity and platform", NodeInfo), auth, (c) => c.json(need().info()))
-    .get(TELEMETRY_API.nodeStats, doc("Node resource snapshot", NodeStats), auth, async (c) =>
-      c.json(await need().stats()),
-    )
-    .get(TELEMETRY_API.containers, doc("Containers the node ran", ContainerList, ContainersQuery), auth, (c) => {
-      const q = parsed(ContainersQuery, c.req.query());
+    .get(INFO.pattern, doc(INFO, "Node identity and platform"), auth, (c) => c.json(need().info()))
+    .get(STATS.pattern, doc(STATS, "Node resource snapshot"), auth, async (c) => c.json(await need().stats()))
+    .get(CONTAINERS.pattern, doc(CONTAINERS, "Containers the node ran"), auth, (c) => {
+      const q = parsed(CONTAINERS.query, c.req.query());
       const page = need().store.containers(q, offsetOf(q.page_token));
       const body: ContainerList = {
         version: 1,
@@ -83,13 +67,13 @@ export function telemetryRoutes({
       };
       return c.json(body);
     })
-    .get(`${TELEMETRY_API.containers}/:id`, doc("One container", ContainerResponse, undefined, [404]), auth, (c) => {
+    .get(CONTAINER.pattern, doc(CONTAINER, "One container", [404]), auth, (c) => {
       const container = need().store.container(c.req.param("id"));
       if (!container) throw new ProblemError(404, "Container not found");
       return c.json({ version: 1, container });
     })
-    .get(TELEMETRY_API.logs, doc("Service or container logs", LogsResponse, LogsQuery), auth, (c) => {
-      const q = parsed(LogsQuery, c.req.query());
+    .get(LOGS.pattern, doc(LOGS, "Service or container logs"), auth, (c) => {
+      const q = parsed(LOGS.query, c.req.query());
       const service = q.source_kind === "service" && q.source_name;
       const container = q.source_kind === "container" && q.container_id;
       if (!service && !container)

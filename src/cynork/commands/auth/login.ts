@@ -1,13 +1,6 @@
 /** `cynork auth login`: exchanges handle + password for tokens and stores them. Never a `--password` flag. */
-import { type ArgsDef, defineCommand } from "citty";
-import type { Ctx } from "../../context";
+import { type Ctx, defineCynorkCommand } from "../../command";
 import { usageError } from "../../errors";
-import { parseFlags } from "../../flags";
-
-const args = {
-  user: { type: "string", alias: ["u", "handle"], description: "user handle (prompted when absent)" },
-  "password-stdin": { type: "boolean", description: "read the password from stdin (requires --user)" },
-} satisfies ArgsDef;
 
 async function prompt(ctx: Ctx, label: string, secret: boolean): Promise<string> {
   ctx.io.stderr.write(label);
@@ -15,24 +8,24 @@ async function prompt(ctx: Ctx, label: string, secret: boolean): Promise<string>
   return value ?? "";
 }
 
-export function loginCommand(ctx: Ctx) {
-  return defineCommand({
-    meta: { name: "login", description: "Log in and store the session in the config file" },
-    args,
-    async run({ rawArgs }) {
-      const flags = parseFlags(rawArgs, args);
-      const fromStdin = flags.bool("password-stdin");
-      let handle = flags.string("user");
-      if (fromStdin && !handle) throw usageError("--password-stdin requires --user");
-      handle ||= (await prompt(ctx, "User: ", false)).trim();
-      if (!handle) throw usageError("a user handle is required");
-      const password = fromStdin
-        ? (await ctx.io.stdin.readAll()).replace(/\r?\n$/, "")
-        : await prompt(ctx, "Password: ", true);
-      if (!password) throw usageError("a password is required");
-      const tokens = await ctx.client().login({ handle, password });
-      await ctx.saveTokens({ token: tokens.access_token, refresh_token: tokens.refresh_token });
-      ctx.print({ logged_in: true, user: handle }, { keys: ["logged_in", "user"] });
-    },
-  });
-}
+export default defineCynorkCommand({
+  meta: { name: "login", description: "Log in and store the session in the config file" },
+  args: {
+    user: { type: "string", alias: ["u", "handle"], description: "user handle (prompted when absent)" },
+    "password-stdin": { type: "boolean", description: "read the password from stdin (requires --user)" },
+  },
+  async run(flags, ctx) {
+    const fromStdin = flags.bool("password-stdin");
+    let handle = flags.string("user");
+    if (fromStdin && !handle) throw usageError("--password-stdin requires --user");
+    handle ||= (await prompt(ctx, "User: ", false)).trim();
+    if (!handle) throw usageError("a user handle is required");
+    const password = fromStdin
+      ? (await ctx.io.stdin.readAll()).replace(/\r?\n$/, "")
+      : await prompt(ctx, "Password: ", true);
+    if (!password) throw usageError("a password is required");
+    const tokens = await ctx.client().login({ handle, password });
+    await ctx.saveTokens({ token: tokens.access_token, refresh_token: tokens.refresh_token });
+    ctx.print({ logged_in: true, user: handle }, { keys: ["logged_in", "user"] });
+  },
+});

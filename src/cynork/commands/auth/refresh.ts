@@ -1,21 +1,14 @@
 /** `cynork auth refresh`: rotates the stored token pair with the refresh token. */
-import { defineCommand } from "citty";
-import type { Ctx } from "../../context";
+import { defineCynorkCommand } from "../../command";
 import { CliError, EXIT } from "../../errors";
-import { parseFlags } from "../../flags";
 
-export function refreshCommand(ctx: Ctx) {
-  const args = {};
-  return defineCommand({
-    meta: { name: "refresh", description: "Renew the stored session" },
-    args,
-    async run({ rawArgs }) {
-      parseFlags(rawArgs, args);
-      const refreshToken = ctx.config.file.refresh_token;
-      if (!refreshToken) throw new CliError(EXIT.auth, "no refresh token: run 'cynork auth login' first");
-      const tokens = await ctx.client().refresh(refreshToken);
-      await ctx.saveTokens({ token: tokens.access_token, refresh_token: tokens.refresh_token });
-      ctx.print({ refreshed: true }, { prefix: "Token refreshed successfully." });
-    },
-  });
-}
+export default defineCynorkCommand({
+  meta: { name: "refresh", description: "Renew the stored session" },
+  async run(_, ctx) {
+    const refreshToken = ctx.config.file.refresh_token;
+    if (!refreshToken) throw new CliError(EXIT.auth, "no refresh token: run 'cynork auth login' first");
+    const tokens = await ctx.client().refresh(refreshToken);
+    await ctx.saveTokens({ token: tokens.access_token, refresh_token: tokens.refresh_token });
+    ctx.print({ refreshed: true }, { prefix: "Token refreshed successfully." });
+  },
+});

@@ -1,15 +1,7 @@
 /** `cynork models list`: one model id per line; `-o json` prints the gateway's OpenAI list as is. */
-import { defineCommand } from "citty";
-import type { Ctx } from "../../context";
-import { parseFlags } from "../../flags";
+import { defineCynorkCommand } from "../../command";
 
-export function listModelsCommand(ctx: Ctx) {
-  return defineCommand({
-    meta: { name: "list", description: "List models from the gateway" },
-    args: {},
-    async run({ rawArgs }) {
-      parseFlags(rawArgs, {});
-      ctx.print(await ctx.authedClient().listModels(), { rows: "data", keys: ["id"], bare: true });
-    },
-  });
-}
+export default defineCynorkCommand({
+  meta: { name: "list", description: "List models from the gateway" },
+  run: async (_, ctx) => ctx.print(await ctx.authedClient().listModels(), { rows: "data", keys: ["id"], bare: true }),
+});

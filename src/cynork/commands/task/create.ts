@@ -1,10 +1,28 @@
-/** `cynork task create`: one input mode → POST /v1/tasks; `--result` then waits and prints the result. */
-import { type ArgsDef, defineCommand } from "citty";
-import type { Ctx } from "../../context";
-import { parseFlags } from "../../flags";
-import { buildCreateTaskRequest } from "../../task-input";
+/**
+ * `cynork task create`: one input mode → POST /v1/tasks; `--result` then waits and prints the result. The inputs
+ * (reference-contracts 7.4): exactly one input mode, local files checked (regular, readable, within size) before any
+ * request, attachments ≤ 16 files of ≤ 10 MiB sent as path strings.
+ */
+import { lstat, readFile } from "node:fs/promises";
+import type { ArgsDef } from "citty";
+import { type CreateTaskRequest, INPUT_MODES, type InputMode } from "../../../contracts/user-api";
+import { defineCynorkCommand } from "../../command";
+import { usageError } from "../../errors";
+import type { ParsedFlags } from "../../flags";
 import { RESULT_LINE, resultValue } from "../../task-views";
 import { resultPollDelay, waitForTask } from "../../wait-for-task";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+export const INPUT_LIMITS = {
+  taskFile: MiB,
+  script: 256 * KiB,
+  commandsFile: 64 * KiB,
+  attachment: 10 * MiB,
+  attachments: 16,
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const args = {
   prompt: { type: "string", alias: "p", description: "task text (input mode prompt)" },
@@ -24,20 +42,96 @@ const args = {
   "input-mode": { type: "string", description: "prompt, script or commands (relabels -p/-t/-f text)" },
   result: { type: "boolean", description: "wait for the task to end and print its result" },
 } satisfies ArgsDef;
+type CreateFlags = ParsedFlags<typeof args>;
 
-export function createCommand(ctx: Ctx) {
-  return defineCommand({
-    meta: { name: "create", description: "Create a task" },
-    args,
-    async run({ rawArgs }) {
-      const flags = parseFlags(rawArgs, args, ["command", "attach"]);
-      const request = await buildCreateTaskRequest(flags);
-      const client = ctx.authedClient();
-      const task = await client.createTask(request);
-      if (!flags.bool("result")) return ctx.print(task, { keys: ["task_id", "task_name"] });
-      ctx.info(`task_id=${task.task_id} created, waiting for its result`);
-      const result = await waitForTask(ctx, client, task.task_id, resultPollDelay);
-      if (result) ctx.print(resultValue(result), RESULT_LINE);
-    },
+/** Checks a local file the way the reference does (lstat: symlinks and directories are refused). */
+async function checkFile(path: string, maxBytes: number, what: string): Promise<void> {
+  const st = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+    throw usageError(`${what} ${path}: ${err.code === "ENOENT" ? "no such file" : err.message}`);
+  });
+  if (!st.isFile()) throw usageError(`${what} ${path}: not a regular file`);
+  if (st.size > maxBytes) throw usageError(`${what} ${path}: larger than ${maxBytes} bytes`);
+}
+
+async function readChecked(path: string, maxBytes: number, what: string): Promise<string> {
+  await checkFile(path, maxBytes, what);
+  return readFile(path, "utf8").catch((err: Error) => {
+    throw usageError(`${what} ${path}: not readable (${err.message})`);
   });
 }
+
+type Mode = { input_mode: InputMode; prompt: () => Promise<string> };
+
+const nonBlankLines = (text: string) =>
+  text
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== "")
+    .join("\n");
+
+function chosenMode(flags: CreateFlags): Mode {
+  const modes: Mode[] = [];
+  for (const name of ["prompt", "task"] as const) {
+    const text = flags.string(name);
+    if (text) modes.push({ input_mode: "prompt", prompt: async () => text });
+  }
+  const taskFile = flags.string("task-file");
+  if (taskFile)
+    modes.push({ input_mode: "prompt", prompt: () => readChecked(taskFile, INPUT_LIMITS.taskFile, "task file") });
+  const script = flags.string("script");
+  if (script) modes.push({ input_mode: "script", prompt: () => readChecked(script, INPUT_LIMITS.script, "script") });
+  const commands = flags.list("command").filter((c) => c !== "");
+  if (commands.length) modes.push({ input_mode: "commands", prompt: async () => commands.join("\n") });
+  const commandsFile = flags.string("commands-file");
+  if (commandsFile) {
+    const prompt = async () =>
+      nonBlankLines(await readChecked(commandsFile, INPUT_LIMITS.commandsFile, "commands file"));
+    modes.push({ input_mode: "commands", prompt });
+  }
+  if (modes.length !== 1) throw usageError("exactly one task input mode is required");
+  return modes[0]!;
+}
+
+/** Builds the CreateTaskRequest from `task create` flags, or throws a usage error. */
+export async function buildCreateTaskRequest(flags: CreateFlags): Promise<CreateTaskRequest> {
+  const mode = chosenMode(flags);
+  let inputMode = mode.input_mode;
+  const override = flags.string("input-mode");
+  if (override !== undefined) {
+    if (!(INPUT_MODES as readonly string[]).includes(override))
+      throw usageError(`--input-mode must be one of ${INPUT_MODES.join(", ")}`);
+    // As in the reference, the override only re-labels text given as a prompt (-p/-t/-f).
+    if (inputMode === "prompt") inputMode = override as InputMode;
+  }
+  const projectId = flags.string("project-id");
+  if (projectId !== undefined && !UUID.test(projectId)) throw usageError("--project-id must be a UUID");
+  const attachments = flags.list("attach");
+  if (attachments.length > INPUT_LIMITS.attachments)
+    throw usageError(`at most ${INPUT_LIMITS.attachments} attachments are allowed`);
+  for (const path of attachments) await checkFile(path, INPUT_LIMITS.attachment, "attachment");
+  const prompt = await mode.prompt();
+  if (prompt.trim() === "") throw usageError("the task input is empty");
+  const name = flags.string("name");
+  return {
+    prompt,
+    input_mode: inputMode,
+    ...(name ? { task_name: name } : {}),
+    ...(projectId ? { project_id: projectId.toLowerCase() } : {}),
+    ...(attachments.length ? { attachments } : {}),
+    ...(flags.bool("use-inference") ? { use_inference: true } : {}),
+  };
+}
+
+export default defineCynorkCommand({
+  meta: { name: "create", description: "Create a task" },
+  args,
+  repeatable: ["command", "attach"],
+  async run(flags, ctx) {
+    const request = await buildCreateTaskRequest(flags);
+    const client = ctx.authedClient();
+    const task = await client.createTask(request);
+    if (!flags.bool("result")) return ctx.print(task, { keys: ["task_id", "task_name"] });
+    ctx.info(`task_id=${task.task_id} created, waiting for its result`);
+    const result = await waitForTask(ctx, client, task.task_id, resultPollDelay);
+    if (result) ctx.print(resultValue(result), RESULT_LINE);
+  },
+});

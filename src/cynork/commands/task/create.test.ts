@@ -2,17 +2,15 @@ import { beforeAll, describe, expect, it } from "bun:test";
 import { chmod, mkdir, mkdtemp, symlink, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseFlags } from "./flags";
-import { createCommand } from "./commands/task/create";
-import type { Ctx } from "./context";
-import { CliError } from "./errors";
-import { INPUT_LIMITS, buildCreateTaskRequest } from "./task-input";
+import { CliError } from "../../errors";
+import { parseFlags } from "../../flags";
+import createCommand, { INPUT_LIMITS, buildCreateTaskRequest } from "./create";
 
 let dir: string;
 const file = (name: string) => join(dir, name);
-// The create command's own args block, so these tests parse exactly what `cynork task create` accepts.
-const args = createCommand({} as Ctx).args as Parameters<typeof parseFlags>[1];
-const build = (argv: string[]) => buildCreateTaskRequest(parseFlags(argv, args, ["command", "attach"]));
+// The create command's own declaration, so these tests parse exactly what `cynork task create` accepts.
+const { args, repeatable } = createCommand;
+const build = (argv: string[]) => buildCreateTaskRequest(parseFlags(argv, args!, repeatable));
 
 async function usage(argv: string[]): Promise<string> {
   try {

@@ -1,6 +1,6 @@
 /** An in-memory CliIo for tests: scripted stdin, captured stdout/stderr, a fixed clock and instant sleeps. */
-import { createInput } from "./input";
-import type { CliIo } from "./io";
+import { createInput } from "../cynork/input";
+import type { CliIo } from "../cynork/io";
 
 export type MemoryIoOptions = {
   stdin?: string;

@@ -1,0 +1,102 @@
+/**
+ * One job on one node: a Worker API call whose answer becomes the job's result. A failed connection marks the node
+ * suspect and sends the job back to the queue for another node (decision 13); a call dropped because the node
+ * stopped reporting does the same. One log line per dispatch, whatever the outcome.
+ */
+import { jobErrorResult } from "../../contracts/job-result";
+import type { Logger } from "../../lib/log";
+import type { SecretBox } from "../auth/secret-box";
+import type { Db } from "../db/connect";
+import { finishJob, requeueLostJob, type DispatchJob } from "../db/job-queue";
+import { markNodeSuspect } from "../db/nodes";
+import type { Slot } from "./node-slots";
+import { runJobOnWorker } from "./worker-client";
+
+export type RunContext = {
+  db: Db;
+  secrets: SecretBox;
+  log: Logger;
+  now: () => Date;
+  fetch?: typeof fetch;
+  /** Job timeout assumed when the payload names none (the worker's default). */
+  defaultJobTimeoutSeconds: number;
+  /** How much longer than the job timeout the Worker API call may take before the worker counts as lost. */
+  httpGraceMs: number;
+  /** Upper bound on one Worker API call whatever the job timeout. */
+  maxHttpTimeoutMs: number;
+};
+
+/** Abort reason of a call to a node that stopped reporting: its job goes back to the queue. */
+export const NODE_LOST = "node lost: capability reports stopped";
+
+/** What a dispatch ended as (the log line's `status`). */
+type DispatchStatus = "completed" | "failed" | "discarded" | "requeued" | "not_held" | "abandoned" | "error";
+
+export async function runOnNode(
+  ctx: RunContext,
+  job: DispatchJob,
+  node: Slot,
+  leaseId: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const started = performance.now();
+  const fields: Record<string, unknown> = {
+    task_id: job.task_id,
+    job_id: job.id,
+    node_id: node.id,
+    node_slug: node.slug,
+  };
+  let status: DispatchStatus;
+  try {
+    status = await dispatch(ctx, job, node, leaseId, signal, fields);
+  } catch (err) {
+    // The lease is no longer renewed, so the reaper takes the job back.
+    fields.error = err instanceof Error ? err.message : String(err);
+    status = "error";
+  }
+  ctx.log.info("dispatch", { ...fields, status, duration_ms: Math.round(performance.now() - started) });
+}
+
+/** Runs the job and stores what came of it; `fields` gathers what the log line says about it. */
+async function dispatch(
+  ctx: RunContext,
+  job: DispatchJob,
+  node: Slot,
+  leaseId: string,
+  signal: AbortSignal,
+  fields: Record<string, unknown>,
+): Promise<DispatchStatus> {
+  const finish = async (status: "completed" | "failed", result: string) =>
+    (await finishJob(ctx.db, { jobId: job.id, leaseId, status, result, now: ctx.now() })) ? status : "discarded";
+  const requeue = () => requeueLostJob(ctx.db, { jobId: job.id, leaseId, nodeId: node.id, now: ctx.now() });
+  if ("error" in job.payload) {
+    fields.error = job.payload.error;
+    return finish("failed", jobErrorResult(job.payload.error));
+  }
+  const { spec } = job.payload;
+  const timeoutSeconds = spec.timeout_seconds ?? ctx.defaultJobTimeoutSeconds;
+  const outcome = await runJobOnWorker(
+    { baseUrl: node.url, token: ctx.secrets.open(node.sealedToken) },
+    { version: 1, task_id: job.task_id, job_id: job.id, sandbox: spec },
+    {
+      timeoutMs: Math.min(timeoutSeconds * 1000 + ctx.httpGraceMs, ctx.maxHttpTimeoutMs),
+      // A refused connection is not retried here: the node turns suspect and the job goes to another one.
+      attempts: 1,
+      fetch: ctx.fetch,
+      signal,
+    },
+  );
+  if (signal.aborted) {
+    fields.error = signal.reason === NODE_LOST ? NODE_LOST : undefined;
+    return signal.reason === NODE_LOST ? requeue() : "abandoned";
+  }
+  if (outcome.kind === "answered") {
+    fields.worker_status = outcome.response.status;
+    fields.exit_code = outcome.response.exit_code;
+    return finish(outcome.response.status === "completed" ? "completed" : "failed", outcome.body);
+  }
+  fields.error = outcome.error;
+  if (outcome.kind === "rejected") return finish("failed", jobErrorResult(outcome.error));
+  await markNodeSuspect(ctx.db, node.id, ctx.now());
+  return requeue();
+}

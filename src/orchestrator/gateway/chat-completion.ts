@@ -1,0 +1,157 @@
+/**
+ * `POST /v1/chat/completions`: admitted (rate limit, request shape), sent to the least loaded live node that has the
+ * model over its Worker API, answered as one `chat.completion` or as SSE chunks. Every request writes one audit row.
+ */
+import type { Context } from "hono";
+import * as v from "valibot";
+import type { ChatCompletionRequest } from "../../contracts/openai";
+import { USER_API, WORKER_API } from "../../contracts/routes";
+import { clientAddress } from "../../lib/client-address";
+import type { Logger } from "../../lib/log";
+import { chatOnNode } from "../chat/node-chat";
+import { toCompletion, toOllamaChat, type CompletionMeta } from "../chat/ollama-chat";
+import { sseCompletion } from "../chat/sse-completion";
+import type { UserRateLimit } from "../chat/user-rate-limit";
+import { recordChatRequest } from "../db/chat-audit";
+import type { Db } from "../db/connect";
+import type { ChatNodes } from "./chat-nodes";
+import { asOpenAIError, OpenAIApiError } from "./openai-errors";
+import type { GatewayEnv } from "./require-user";
+
+export type OpenAIChatOptions = {
+  /** Opens a node's sealed Worker API token. */
+  openToken: (sealed: string) => string;
+  /** The model of a request that names none (`INFERENCE_MODEL`). */
+  defaultModel: string;
+  rateLimitPerMinute?: number;
+  /** Whole-request deadline, as the inference proxy's. */
+  timeoutMs?: number;
+  maxReportAgeMs?: number;
+  fetch?: typeof fetch;
+};
+
+export type ChatContext = {
+  db: Db;
+  log: Logger;
+  now: () => Date;
+  chat: OpenAIChatOptions;
+  limiter: UserRateLimit;
+  nodes: ChatNodes;
+};
+
+export const CHAT_TIMEOUT_MS = 120_000;
+
+/** What the audit row says about the request, filled in as it is learned. */
+type Entry = { userId: string; model: string; nodeId: string | null; stream: boolean; messageCount: number };
+
+export async function chatCompletion(d: ChatContext, c: Context<GatewayEnv>): Promise<Response> {
+  const started = performance.now();
+  const user = c.get("user");
+  const entry: Entry = { userId: user.id, model: "", nodeId: null, stream: false, messageCount: 0 };
+  const audit = (statusCode: number, outcome: string) =>
+    recordChatRequest(d.db, {
+      ...entry,
+      statusCode,
+      outcome,
+      durationMs: performance.now() - started,
+      ip: clientAddress(c),
+    }).catch((err) => d.log.warn("chat audit row not written", { error: (err as Error).message }));
+  let release = () => {};
+  try {
+    const req = await admit(d, c, entry);
+    const candidates = await d.nodes.candidatesFor(entry.model);
+    const deadline = AbortSignal.timeout(d.chat.timeoutMs ?? CHAT_TIMEOUT_MS);
+    const upstream = new AbortController();
+    const sent = await chatOnNode(candidates, toOllamaChat(req, entry.model, entry.stream), {
+      openToken: d.chat.openToken,
+      signal: AbortSignal.any([c.req.raw.signal, deadline, upstream.signal]),
+      log: d.log,
+      fetch: d.chat.fetch,
+    });
+    if (sent.kind !== "answered") throw failure(sent.kind === "aborted" ? signalError(deadline) : sent.error);
+    entry.nodeId = sent.node.id;
+    release = d.nodes.hold(sent.node.id);
+    if (!sent.res.ok) throw await nodeRefusal(sent.res, entry.model);
+    const meta: CompletionMeta = {
+      id: `chatcmpl-${crypto.randomUUID()}`,
+      created: Math.floor(d.now().getTime() / 1000),
+      model: entry.model,
+    };
+    d.log.info("chat completion", { user_id: user.id, model: entry.model, node_slug: sent.node.slug });
+    if (entry.stream)
+      return sseCompletion(sent.res.body!, meta, {
+        abort: () => upstream.abort(),
+        onEnd: (outcome) => {
+          release();
+          void audit(200, outcome);
+        },
+      });
+    const answer = await readAnswer(sent.res, deadline);
+    await audit(200, "completed");
+    return c.json(toCompletion(answer, meta));
+  } catch (err) {
+    const e = asOpenAIError(err);
+    await audit(e?.status ?? 500, e?.code ?? "cynodeai_internal_error");
+    throw err;
+  } finally {
+    if (!entry.stream) release();
+  }
+}
+
+/** The rate limit, then the request's shape; fills in what the audit row says about it. */
+async function admit(d: ChatContext, c: Context<GatewayEnv>, entry: Entry): Promise<ChatCompletionRequest> {
+  const taken = d.limiter.take(entry.userId, d.now());
+  if (!taken.ok)
+    throw new OpenAIApiError(429, "Rate limit reached for chat requests", "rate_limit_exceeded", null, {
+      "retry-after": String(taken.retryAfterSeconds),
+    });
+  const raw: unknown = await c.req.json().catch(() => undefined);
+  const parsed = v.safeParse(USER_API.chatCompletions.body, raw);
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    const param = issue.path?.map((p) => String(p.key)).join(".") || null;
+    throw new OpenAIApiError(400, raw === undefined ? "Invalid request body" : issue.message, "invalid_request", param);
+  }
+  const req = parsed.output;
+  entry.model = req.model?.trim() || d.chat.defaultModel;
+  entry.stream = req.stream === true;
+  entry.messageCount = req.messages.length;
+  return req;
+}
+
+function signalError(deadline: AbortSignal): OpenAIApiError {
+  return deadline.aborted
+    ? new OpenAIApiError(504, "The completion did not finish in time", "cynodeai_completion_timeout")
+    : new OpenAIApiError(408, "The request was cancelled", "cynodeai_request_cancelled");
+}
+
+function failure(e: OpenAIApiError | string): OpenAIApiError {
+  if (e instanceof OpenAIApiError) return e;
+  return new OpenAIApiError(502, `No node answered the inference request (${e})`, "cynodeai_inference_failed");
+}
+
+/** A node's non-2xx answer: Ollama's 404 means the model is gone from that node; anything else is a 502. */
+async function nodeRefusal(res: Response, model: string): Promise<OpenAIApiError> {
+  const text = await res.text().catch(() => "");
+  if (res.status === 404 && /model/i.test(text))
+    return new OpenAIApiError(404, `The model '${model}' does not exist`, "model_not_found", "model");
+  return new OpenAIApiError(502, `Inference failed on the node (status ${res.status})`, "cynodeai_inference_failed");
+}
+
+async function readAnswer(res: Response, deadline: AbortSignal) {
+  let raw: unknown;
+  try {
+    raw = await res.json();
+  } catch (err) {
+    if (deadline.aborted) throw signalError(deadline);
+    throw new OpenAIApiError(
+      502,
+      `Inference answer unreadable: ${(err as Error).message}`,
+      "cynodeai_inference_failed",
+    );
+  }
+  const parsed = v.safeParse(WORKER_API.inferenceChat.response, raw);
+  if (!parsed.success || parsed.output.error)
+    throw new OpenAIApiError(502, "Inference failed on the node", "cynodeai_inference_failed");
+  return parsed.output;
+}
