@@ -26,6 +26,7 @@ async function podman(args: string[]): Promise<void> {
   if (code !== 0) throw new Error(`podman ${args[0]} exited ${code}: ${err.trim()}`);
 }
 
+/** The node's sandbox isolation (run-job.ts), its /workspace tmpfs at the node's default size included. */
 const spec = (command: string[]) => ({
   name: `cynode-bench-bare-${crypto.randomUUID().slice(0, 8)}`,
   image: SANDBOX_IMAGE,
@@ -33,6 +34,8 @@ const spec = (command: string[]) => ({
   env: {},
   labels: { "cynode-bench": "1" },
   limits: NODE_LIMITS,
+  workdir: "/workspace",
+  workspace: { target: "/workspace", sizeMb: 1024 },
 });
 
 export async function bareRun(command = ["true"]): Promise<void> {
