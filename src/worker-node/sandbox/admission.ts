@@ -4,7 +4,9 @@
  * is a `SandboxRejection` naming its kind; the Worker API turns kinds into HTTP statuses.
  */
 import type { RunJobRequest } from "../../contracts/worker-api";
-import { SAFE_JOB_ID } from "./job-dirs";
+
+/** Job ids become path segments and container names, so only a conservative alphabet is accepted. */
+export const SAFE_JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export type RejectionKind = "invalid" | "duplicate" | "full" | "internal";
 

@@ -8,16 +8,21 @@ import { jobEnv, WORKSPACE_DIR } from "./admission";
 import type { ContainerSpec } from "./container-spec";
 import {
   containerName,
+  endOf,
   jobLabels,
   PlacementError,
   placed,
   SANDBOX_DEADLINE_GRACE_SECONDS,
+  underTimeout,
+  type RunEnd,
   type RunnerContext,
+  type RunningJob,
 } from "./job-sandbox";
-import { PODMAN_FAILED, type RunEnd } from "./job-result";
 import { containerArgs, removeContainersArgs, type Podman } from "./podman";
-import { endOf, underTimeout, type RunningJob } from "./running-job";
 import { captureText, type Captured } from "./truncate-utf8";
+
+/** `podman run` exits 125 when podman itself failed (bad image, bad flag): the job never started. */
+export const PODMAN_FAILED = 125;
 
 export type AttachedRun = {
   /** stdout, stderr and podman's exit code (125: podman itself failed). */

@@ -1,14 +1,18 @@
 /**
- * Starting the sandbox a job (or a warm slot) runs in: its directories, its placement (an inference pod), then the
- * sandbox itself. What the runner's parts share is a `RunnerContext`.
+ * A launched job: the sandbox it runs in (a warm one when one with its isolation waits, else one started for it:
+ * its directories, its placement such as an inference pod, then the sandbox itself), the job's timer and cancel,
+ * and how its run ended. What the runner's parts share is a `RunnerContext`.
  */
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import type { Logger } from "../../lib/log";
-import { SandboxRejection, WORKSPACE_DIR } from "./admission";
+import { jobEnv, SAFE_JOB_ID, SandboxRejection, WORKSPACE_DIR } from "./admission";
 import type { ContainerLimits } from "./container-spec";
-import { createJobDirs } from "./job-dirs";
 import type { Podman } from "./podman";
 import { startSandbox, type Placement, type Sandbox } from "./sandbox";
+import type { Captured } from "./truncate-utf8";
+import type { WarmSandboxes } from "./warm-sandboxes";
 
 export type PlaceJob = ((job: RunJobRequest) => Promise<Placement>) & {
   /** Places a warm sandbox ahead of its job, under its own id and labels. */
@@ -89,4 +93,106 @@ export function coldSandbox(ctx: RunnerContext, job: RunJobRequest, image: strin
     // The sandbox owns its deadline (decision 14); a little later than ours, so a live worker reports `timeout`.
     deadlineSeconds: seconds + SANDBOX_DEADLINE_GRACE_SECONDS,
   });
+}
+
+export type JobDirs = { root: string; io: string; remove(): Promise<void> };
+
+export async function createJobDirs(mountRoot: string, jobId: string): Promise<JobDirs> {
+  if (!SAFE_JOB_ID.test(jobId)) throw new Error(`unsafe job id: ${jobId}`);
+  const root = join(mountRoot, jobId);
+  await mkdir(mountRoot, { recursive: true, mode: 0o700 });
+  await rm(root, { recursive: true, force: true });
+  const io = join(root, "io");
+  await mkdir(io, { recursive: true, mode: 0o700 });
+  return { root, io, remove: () => rm(root, { recursive: true, force: true }) };
+}
+
+/** Removes what a previous run of the node left under the mount root; returns how many there were. */
+export async function removeStaleJobDirs(mountRoot: string): Promise<number> {
+  const entries = await readdir(mountRoot).catch(() => [] as string[]);
+  await Promise.all(entries.map((e) => rm(join(mountRoot, e), { recursive: true, force: true })));
+  return entries.length;
+}
+
+/** How a run ended, as the runner saw it. */
+export type RunEnd =
+  | { kind: "exited"; exitCode: number; stdout: Captured; stderr: Captured }
+  | { kind: "canceled" | "timeout"; stdout?: Captured; stderr?: Captured }
+  /** The sandbox never ran the job (podman refused, a placement failed): `why` is its stderr. */
+  | { kind: "not-started"; why: string };
+
+export type RunningJob = {
+  canceled: boolean;
+  timedOut: boolean;
+  /** It took a warm sandbox. */
+  warm: boolean;
+  /** Stops the job's sandbox at once; replaced once the sandbox exists. */
+  kill(): Promise<void>;
+  /** Settles when the job's run has ended. */
+  done: Promise<unknown>;
+};
+
+export const newRunningJob = (): RunningJob => ({
+  canceled: false,
+  timedOut: false,
+  warm: false,
+  kill: async () => {},
+  done: Promise.resolve(),
+});
+
+/** Runs `work` under the job's timer: at the deadline the job counts as timed out and its sandbox is killed. */
+export async function underTimeout<T>(job: RunningJob, seconds: number, work: Promise<T>): Promise<T> {
+  const timer = setTimeout(() => {
+    job.timedOut = true;
+    void job.kill();
+  }, seconds * 1000);
+  return work.finally(() => clearTimeout(timer));
+}
+
+/** How a job whose sandbox exited ended: canceled and timed out win over its exit status. */
+export const endOf = (job: RunningJob, exited: Extract<RunEnd, { kind: "exited" }>): RunEnd =>
+  job.canceled ? { ...exited, kind: "canceled" } : job.timedOut ? { ...exited, kind: "timeout" } : exited;
+
+async function sandboxFor(
+  ctx: RunnerContext,
+  warm: WarmSandboxes | undefined,
+  job: RunJobRequest,
+  image: string,
+  seconds: number,
+  self: RunningJob,
+): Promise<Sandbox | RunEnd> {
+  const taken = warm?.take(job, image);
+  self.warm = !!taken;
+  try {
+    return taken ?? (await coldSandbox(ctx, job, image, seconds));
+  } catch (err) {
+    if (err instanceof SandboxRejection) throw err;
+    if (self.canceled) return { kind: "canceled" };
+    const why = err instanceof PlacementError ? err.message : `sandbox could not be started: ${(err as Error).message}`;
+    return { kind: "not-started", why };
+  }
+}
+
+export async function runLaunchedJob(
+  ctx: RunnerContext,
+  warm: WarmSandboxes | undefined,
+  job: RunJobRequest,
+  image: string,
+  seconds: number,
+  self: RunningJob,
+): Promise<RunEnd> {
+  const sandbox = await sandboxFor(ctx, warm, job, image, seconds, self);
+  if ("kind" in sandbox) return sandbox;
+  self.kill = sandbox.kill;
+  if (self.canceled) {
+    await sandbox.dispose(); // never given its job: gone before the result says so
+    return { kind: "canceled" };
+  }
+  try {
+    const run = { command: job.sandbox.command, env: jobEnv(job, sandbox.env), timeoutSeconds: seconds };
+    const outcome = await underTimeout(self, seconds, sandbox.run(run, ctx.maxOutputBytes));
+    return endOf(self, { kind: "exited", ...outcome });
+  } finally {
+    ctx.track(sandbox.dispose());
+  }
 }

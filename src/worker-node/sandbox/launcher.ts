@@ -4,8 +4,10 @@
  * a sandbox started before its job was known (a warm one) can take any job. After the job it prints end marks, so
  * the worker knows the job's output and exit status as soon as it exits, not when podman has noticed.
  */
-import { IO_DIR, LAUNCHER_FILE } from "./sandbox-io";
 
+/** Where a sandbox's FIFOs and its job's launcher are inside it (the worker's io directory, sandbox.ts). */
+export const IO_DIR = "/run/cynode-io";
+export const LAUNCHER_FILE = "launch.sh";
 /** Printed on stderr once the sandbox holds its FIFOs and waits for its job; the job's own stderr follows it. */
 export const READY_MARK = "cynode-sandbox-ready\n";
 /**

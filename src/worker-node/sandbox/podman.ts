@@ -8,8 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import builtinContainersConf from "../../../containers/containers.conf" with { type: "text" };
 import { checkSpec, USERNS_FLAGS, type ContainerSpec } from "./container-spec";
-import { createLibpod, type Libpod } from "./libpod";
-import { createPodmanService } from "./podman-service";
+import { createLibpod, createPodmanService, type Libpod } from "./libpod";
 
 export { builtinContainersConf };
 

@@ -5,17 +5,23 @@
  * job exits; what its sandbox leaves is cleaned up after, off the result's path.
  */
 import type { RunJobRequest, RunJobResponse } from "../../contracts/worker-api";
+import { rfc3339 } from "../../lib/rfc3339";
 import type { Logger } from "../../lib/log";
 import { admit, effectiveTimeoutSeconds, SandboxRejection, type Timeouts } from "./admission";
 import { runAttachedJob } from "./attached-run";
 import type { ContainerLimits } from "./container-spec";
-import { NODE_LABEL, type PlaceJob, type RunnerContext } from "./job-sandbox";
-import { removeStaleJobDirs } from "./job-dirs";
-import { jobResult } from "./job-result";
-import { runLaunchedJob } from "./launched-job";
+import {
+  NODE_LABEL,
+  newRunningJob,
+  removeStaleJobDirs,
+  runLaunchedJob,
+  type PlaceJob,
+  type RunEnd,
+  type RunnerContext,
+  type RunningJob,
+} from "./job-sandbox";
 import { isShellScript } from "./launcher";
 import { listContainersArgs, removeContainersArgs, type Podman } from "./podman";
-import { newRunningJob, type RunningJob } from "./running-job";
 import { createWarmSandboxes, type WarmKind } from "./warm-sandboxes";
 
 export { containerName, NODE_LABEL, SANDBOX_DEADLINE_GRACE_SECONDS, type PlaceJob } from "./job-sandbox";
@@ -66,6 +72,33 @@ function runnerContext(deps: RunnerDeps, cleanups: Set<Promise<unknown>>): Runne
       cleanups.add(p);
       void p.finally(() => cleanups.delete(p));
     },
+  };
+}
+
+function fields(end: RunEnd): Pick<RunJobResponse, "status" | "exit_code" | "stdout" | "stderr" | "truncated"> {
+  const truncated = { stdout: false, stderr: false };
+  if (end.kind === "not-started") return { status: "failed", exit_code: -1, stdout: "", stderr: end.why, truncated };
+  const out = { stdout: end.stdout?.text ?? "", stderr: end.stderr?.text ?? "" };
+  truncated.stdout = end.stdout?.truncated ?? false;
+  truncated.stderr = end.stderr?.truncated ?? false;
+  if (end.kind !== "exited")
+    return { status: end.kind === "canceled" ? "canceled" : "timeout", exit_code: -1, ...out, truncated };
+  return { status: end.exitCode === 0 ? "completed" : "failed", exit_code: end.exitCode, ...out, truncated };
+}
+
+export function jobResult(job: RunJobRequest, startedAt: Date, endedAt: Date, end: RunEnd): RunJobResponse {
+  const f = fields(end);
+  return {
+    version: 1,
+    task_id: job.task_id,
+    job_id: job.job_id,
+    status: f.status,
+    exit_code: f.exit_code,
+    stdout: f.stdout,
+    stderr: f.stderr,
+    started_at: rfc3339(startedAt),
+    ended_at: rfc3339(endedAt),
+    truncated: f.truncated,
   };
 }
 

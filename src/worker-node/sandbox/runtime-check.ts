@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { ContainerLimits } from "./container-spec";
 import { imageExistsArgs, versionArgs, type Podman } from "./podman";
-import { openSandboxIo } from "./sandbox-io";
+import { openSandboxIo } from "./sandbox";
 
 export class RuntimeCheckError extends Error {}
 

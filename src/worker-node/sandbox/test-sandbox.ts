@@ -15,6 +15,19 @@ export const SANDBOX_IMAGE = "localhost/cynode-sandbox:latest";
 export const FORK_BOMB_SCRIPT =
   'mkfifo /tmp/wait; exec 3<>/tmp/wait; read -r max </sys/fs/cgroup/pids/pids.max; bomb() { bomb | bomb & }; bomb; read -t 2 <&3; echo "held at $max"';
 
+/** Full ids (or another `podman ps` field) of a node's warm containers that exist now, sorted. */
+export async function warmContainers(podman: Podman, nodeSlug: string, field = "ID"): Promise<string[]> {
+  const r = await podman.exec([
+    "ps",
+    "--all",
+    "--no-trunc",
+    `--format={{.${field}}}`,
+    `--filter=label=cynodeai.node=${nodeSlug}`,
+    "--filter=label=cynodeai.warm=1",
+  ]);
+  return r.stdout.split("\n").filter(Boolean).sort();
+}
+
 export function testPodman(): Podman {
   return createPodman({ containersConf: join(import.meta.dir, "../../../containers/containers.conf") });
 }

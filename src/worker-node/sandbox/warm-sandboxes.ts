@@ -1,11 +1,12 @@
 /**
  * The runner's warm sandboxes (decision 19): plain ones for jobs in the default image with no network, and warm
- * inference pods; each kind kept full by a warm pool, each sandbox taken by exactly one job.
+ * inference pods. A warm pool keeps each kind full: a few started ahead, each taken by one job and then disposed of,
+ * never returned; taking one refills the pool in the background, and a start that fails is retried later.
  */
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { NODE_LABEL, startJobSandbox, type RunnerContext } from "./job-sandbox";
 import type { Sandbox } from "./sandbox";
-import { createWarmPool } from "./warm-pool";
+import type { Logger } from "../../lib/log";
 
 export const WARM_LABEL = "cynodeai.warm";
 export type WarmKind = "plain" | "inference";
@@ -48,5 +49,91 @@ export function createWarmSandboxes(ctx: RunnerContext, sizes: Record<WarmKind, 
     size: (kind) => pool.size(kind),
     start: () => pool.start(),
     stop: () => pool.stop(),
+  };
+}
+
+export type Disposable = { dispose(): Promise<void>; readonly died: Promise<unknown> };
+
+export type WarmPool<K extends string, T extends Disposable> = ReturnType<typeof createWarmPool<K, T>>;
+
+export function createWarmPool<K extends string, T extends Disposable>(opts: {
+  sizes: Record<K, number>;
+  start: (kind: K) => Promise<T>;
+  log: Logger;
+  retryMs?: number;
+}) {
+  const kinds = Object.keys(opts.sizes) as K[];
+  const ready = new Map<K, T[]>(kinds.map((k) => [k, []]));
+  const starting = new Map<K, number>(kinds.map((k) => [k, 0]));
+  const pending = new Set<Promise<unknown>>();
+  let stopped = true;
+  /** Kinds whose last start failed: the warning is logged once per streak, not every retry. */
+  const failing = new Set<K>();
+
+  const track = <P>(p: Promise<P>) => {
+    pending.add(p);
+    void p.finally(() => pending.delete(p)).catch(() => {});
+    return p;
+  };
+
+  function startOne(kind: K): void {
+    starting.set(kind, starting.get(kind)! + 1);
+    // The whole chain is tracked, so stop() also waits for a late start to be disposed of.
+    void track(
+      opts.start(kind).then(
+        (item) => {
+          starting.set(kind, starting.get(kind)! - 1);
+          failing.delete(kind);
+          if (stopped) return item.dispose();
+          opts.log.info("warm sandbox ready", { kind });
+          ready.get(kind)!.push(item);
+          // One that dies while waiting (removed from outside) is replaced.
+          void item.died.then(() => {
+            const list = ready.get(kind)!;
+            if (!list.includes(item)) return;
+            list.splice(list.indexOf(item), 1);
+            void track(item.dispose());
+            refill(kind);
+          });
+        },
+        (err: Error) => {
+          starting.set(kind, starting.get(kind)! - 1);
+          if (stopped) return;
+          if (!failing.has(kind))
+            opts.log.warn("warm sandbox could not be started; retrying later", { kind, error: err.message });
+          failing.add(kind);
+          setTimeout(() => refill(kind), opts.retryMs ?? 5000).unref();
+        },
+      ),
+    );
+  }
+
+  function refill(kind: K): void {
+    while (!stopped && ready.get(kind)!.length + starting.get(kind)! < opts.sizes[kind]) startOne(kind);
+  }
+
+  return {
+    /** Starts filling every kind. */
+    start(): void {
+      stopped = false;
+      for (const k of kinds) refill(k);
+    },
+    /** A ready sandbox of that kind for one job (never given out again), or undefined: the job starts cold. */
+    take(kind: K): T | undefined {
+      const item = ready.get(kind)?.shift();
+      if (item) refill(kind);
+      return item;
+    },
+    /** How many wait, per kind. */
+    size(kind: K): number {
+      return ready.get(kind)?.length ?? 0;
+    },
+    /** Stops refilling and disposes of every waiting sandbox, including those still starting. */
+    async stop(): Promise<void> {
+      stopped = true;
+      const all = kinds.flatMap((k) => ready.get(k)!.splice(0));
+      await Promise.all(all.map((i) => i.dispose()));
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
   };
 }

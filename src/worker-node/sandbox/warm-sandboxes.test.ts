@@ -1,13 +1,10 @@
 import { afterEach, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
-import { readdir } from "node:fs/promises";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
 import { WORKSPACE_DIR } from "./admission";
-import { createJobDirs } from "./job-dirs";
-import { createSandboxRunner, NODE_LABEL, type SandboxRunner, WARM_LABEL } from "./run-job";
-import { afterMark, startSandbox } from "./sandbox";
-import { ensureSandboxImage, SANDBOX_IMAGE, testPodman, testSettings } from "./test-sandbox";
-import { createWarmPool } from "./warm-pool";
+import { createSandboxRunner, type SandboxRunner } from "./run-job";
+import { ensureSandboxImage, testPodman, testSettings, warmContainers } from "./test-sandbox";
+import { createWarmPool } from "./warm-sandboxes";
 
 // Real containers on a shared, busy host.
 setDefaultTimeout(120_000);
@@ -37,19 +34,6 @@ async function waitForWarm(runner: SandboxRunner, n: number): Promise<void> {
   while (runner.warm("plain") < n) await Bun.sleep(50);
 }
 
-/** Full ids of this node's warm containers that exist now. */
-async function warmIds(nodeSlug: string, field = "ID"): Promise<string[]> {
-  const r = await podman.exec([
-    "ps",
-    "--all",
-    "--no-trunc",
-    `--format={{.${field}}}`,
-    `--filter=label=${NODE_LABEL}=${nodeSlug}`,
-    `--filter=label=${WARM_LABEL}=1`,
-  ]);
-  return r.stdout.split("\n").filter(Boolean).sort();
-}
-
 /** The container a job ran in, from inside: its cgroup path names it. */
 const WHO_AM_I = "grep -o '[0-9a-f]\\{64\\}' /proc/self/cgroup | head -1";
 
@@ -57,14 +41,14 @@ describe("warm single-use sandboxes (real podman)", () => {
   it("runs a job in a warm sandbox, removes that sandbox after, and refills the pool", async () => {
     const { runner, settings } = await warmRunner(1);
     await waitForWarm(runner, 1);
-    const [before] = await warmIds(settings.nodeSlug);
+    const [before] = await warmContainers(podman, settings.nodeSlug);
     expect(runner.activeJobs).toBe(0);
     const res = await runner.run(sh(`${WHO_AM_I}; id -u; echo $CYNODE_WORKSPACE_DIR; pwd`));
     expect(res).toMatchObject({ status: "completed", exit_code: 0, stderr: "" });
     expect(res.stdout).toBe(`${before}\n0\n${WORKSPACE_DIR}\n${WORKSPACE_DIR}\n`);
     await waitForWarm(runner, 1);
-    while ((await warmIds(settings.nodeSlug)).includes(before!)) await Bun.sleep(50);
-    expect(await warmIds(settings.nodeSlug)).toHaveLength(1);
+    while ((await warmContainers(podman, settings.nodeSlug)).includes(before!)) await Bun.sleep(50);
+    expect(await warmContainers(podman, settings.nodeSlug)).toHaveLength(1);
   });
 
   it("never reuses one: job A's file, process and env value are invisible to job B", async () => {
@@ -97,10 +81,10 @@ describe("warm single-use sandboxes (real podman)", () => {
       stdout: "before\n",
     });
     await waitForWarm(runner, 1);
-    const [waiting] = await warmIds(settings.nodeSlug);
+    const [waiting] = await warmContainers(podman, settings.nodeSlug);
     const cold = await runner.run(sh(WHO_AM_I, { network_policy: "restricted" }));
     expect(cold.stdout.trim()).not.toBe(waiting);
-    expect(await warmIds(settings.nodeSlug)).toEqual([waiting!]);
+    expect(await warmContainers(podman, settings.nodeSlug)).toEqual([waiting!]);
     const j = sh("sleep 60");
     const result = runner.run(j);
     while (runner.warm("plain") > 0) await Bun.sleep(20);
@@ -112,72 +96,15 @@ describe("warm single-use sandboxes (real podman)", () => {
     const { runner, settings } = await warmRunner(2);
     await waitForWarm(runner, 2);
     await runner.stopAll();
-    expect(await warmIds(settings.nodeSlug)).toEqual([]);
+    expect(await warmContainers(podman, settings.nodeSlug)).toEqual([]);
     runner.warmUp();
     await waitForWarm(runner, 2);
-    const left = await warmIds(settings.nodeSlug, "Names");
+    const left = await warmContainers(podman, settings.nodeSlug, "Names");
     expect(left).toHaveLength(2);
     // A new node process with the same slug: its start-up removes what the old one left.
     const next = createSandboxRunner({ podman, settings, log: memoryLogger() });
     expect(await next.removeLeftovers()).toEqual(expect.arrayContaining(left));
     for (const name of left) expect((await podman.exec(["container", "exists", name])).exitCode).toBe(1);
-  });
-});
-
-describe("a warm sandbox's own deadline", () => {
-  /** A sandbox as the pool starts it: no job yet, so no podman deadline. */
-  async function warmSandbox(image = SANDBOX_IMAGE) {
-    const settings = await testSettings();
-    const id = `warm-${crypto.randomUUID()}`;
-    return {
-      settings,
-      start: startSandbox(podman, {
-        name: `cynodeai-${id}`,
-        image,
-        labels: { [NODE_LABEL]: settings.nodeSlug, [WARM_LABEL]: "1" },
-        limits: settings.limits,
-        workdir: WORKSPACE_DIR,
-        workspaceMb: 16,
-        dirs: await createJobDirs(settings.mountRoot, id),
-      }),
-    };
-  }
-
-  it("dies at its job's timeout with no worker killing it", async () => {
-    const { settings, start } = await warmSandbox();
-    const warm = await start;
-    try {
-      const outcome = await warm.run({ command: ["sh", "-c", "echo go; sleep 120"], env: {}, timeoutSeconds: 1 }, 1024);
-      expect(outcome).toMatchObject({ exitCode: 137, stdout: { text: "go\n" } });
-      expect(await warm.exited).toBe(137);
-    } finally {
-      await warm.dispose();
-    }
-    expect(await warmIds(settings.nodeSlug)).toEqual([]);
-  });
-
-  it("reports podman's own failure instead of a ready mark, and leaves nothing behind", async () => {
-    const { settings, start } = await warmSandbox("localhost/cynode-no-such-image:latest");
-    await expect(start).rejects.toThrow("cynode-no-such-image");
-    expect(await warmIds(settings.nodeSlug)).toEqual([]);
-    expect(await readdir(settings.mountRoot)).toEqual([]);
-  });
-});
-
-describe("afterMark", () => {
-  const stream = (...chunks: string[]) =>
-    new ReadableStream<Uint8Array>({
-      start(c) {
-        for (const s of chunks) c.enqueue(new TextEncoder().encode(s));
-        c.close();
-      },
-    });
-  it("passes on what follows the mark, across chunk boundaries", async () => {
-    expect(await new Response(await afterMark(stream("rea", "dy\nout", "put"), "ready\n")).text()).toBe("output");
-  });
-  it("fails with what came instead, or when the stream ends first", async () => {
-    await expect(afterMark(stream("Error: no such ", "image"), "ready\n")).rejects.toThrow("Error: no such image");
-    await expect(afterMark(stream("rea"), "ready\n")).rejects.toThrow("rea");
   });
 });
 

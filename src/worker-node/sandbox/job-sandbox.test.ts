@@ -2,7 +2,7 @@ import { describe, expect, it } from "bun:test";
 import { mkdtemp, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createJobDirs, removeStaleJobDirs } from "./job-dirs";
+import { createJobDirs, removeStaleJobDirs } from "./job-sandbox";
 
 describe("job directories", () => {
   it("creates a private io directory per sandbox and removes it", async () => {
