@@ -1,21 +1,17 @@
 /**
- * The dispatcher: each pass recovers (leases, lost nodes, gone holders, untaken jobs; recovery.ts), probes suspect
- * nodes (suspect-probe.ts), and fills every live node's free slots with queued jobs (fill-slots.ts), each run as one
- * Worker API call (run-on-node.ts). Passes repeat on a poll interval and whenever something finishes or is queued
- * (pass-loop.ts).
+ * The dispatcher: each pass recovers (leases, lost nodes, gone holders, untaken jobs) and probes suspect nodes
+ * (recovery.ts), then fills every live node's free slots with queued jobs (fill-slots.ts), each run as one Worker API
+ * call (run-on-node.ts) tracked here in flight. Passes repeat on a poll interval and whenever something finishes or
+ * is queued (the pass loop below).
  */
 import type { Logger } from "../../lib/log";
 import type { SecretBox } from "../auth/secret-box";
 import type { Db } from "../db/connect";
 import type { DispatchJob } from "../db/job-queue";
 import type { DispatchMetrics } from "../metrics";
-import { fillSlots } from "./fill-slots";
-import { createInFlight } from "./in-flight";
-import { reportingSlots, type Slot } from "./node-slots";
-import { createPassLoop } from "./pass-loop";
-import { createRecovery } from "./recovery";
+import { fillSlots, reportingSlots, type Slot } from "./fill-slots";
+import { createRecovery, createSuspectProbe } from "./recovery";
 import { runOnNode } from "./run-on-node";
-import { createSuspectProbe } from "./suspect-probe";
 
 export type DispatcherDeps = {
   db: Db;
@@ -130,4 +126,92 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
   const dispatcher = createDispatcher(deps);
   dispatcher.start();
   return dispatcher;
+}
+
+/**
+ * Runs a pass again and again until stopped: at once when woken during a pass (something finished or was queued),
+ * else after the poll interval, which a wake cuts short.
+ */
+export type PassLoop = { start(): void; wake(): void; stop(): Promise<void> };
+
+export function createPassLoop(pass: () => Promise<void>, intervalMs: number): PassLoop {
+  let stopped = true;
+  let woken = false;
+  let loop: Promise<void> | undefined;
+  let resumeWait: (() => void) | undefined;
+  const wake = () => {
+    woken = true;
+    resumeWait?.();
+  };
+
+  const pause = () =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, intervalMs);
+      resumeWait = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).finally(() => void (resumeWait = undefined));
+
+  return {
+    wake,
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      loop = (async () => {
+        while (!stopped) {
+          woken = false;
+          await pass();
+          if (!stopped && !woken) await pause();
+        }
+      })();
+    },
+    async stop() {
+      stopped = true;
+      wake();
+      await loop;
+    },
+  };
+}
+
+/** The Worker API calls this dispatcher has going, by job id: what it renews leases for, aborts and waits on. */
+type Call = { leaseId: string; nodeId: string; done: Promise<void>; abort: AbortController };
+
+export type InFlight = ReturnType<typeof createInFlight>;
+
+/** `onDone` is told each time a call ends (a slot is free again). */
+export function createInFlight(onDone: () => void) {
+  const calls = new Map<string, Call>();
+  return {
+    get size() {
+      return calls.size;
+    },
+
+    /** Starts `run` for the job; its signal aborts with the reason given to `abort`. */
+    launch(jobId: string, call: { leaseId: string; nodeId: string }, run: (signal: AbortSignal) => Promise<void>) {
+      const abort = new AbortController();
+      const done = run(abort.signal).finally(() => {
+        calls.delete(jobId);
+        onDone();
+      });
+      calls.set(jobId, { ...call, done, abort });
+    },
+
+    leases: () => [...calls].map(([jobId, c]) => ({ jobId, leaseId: c.leaseId })),
+    leaseIds: () => new Set([...calls.values()].map((c) => c.leaseId)),
+
+    /** Aborts the calls to nodes not in `nodeIds`, with `reason`. */
+    abortOutside(nodeIds: Set<string>, reason: string): void {
+      for (const c of calls.values()) if (!nodeIds.has(c.nodeId)) c.abort.abort(reason);
+    },
+
+    abortAll(): void {
+      for (const c of calls.values()) c.abort.abort();
+    },
+
+    /** Resolves when every call started so far, and every one started meanwhile, has ended. */
+    async drain(): Promise<void> {
+      while (calls.size) await Promise.all([...calls.values()].map((c) => c.done));
+    },
+  };
 }

@@ -9,7 +9,7 @@ import type { SecretBox } from "../auth/secret-box";
 import type { Db } from "../db/connect";
 import { finishJob, requeueLostJob, type DispatchJob } from "../db/job-queue";
 import { markNodeSuspect } from "../db/nodes";
-import type { Slot } from "./node-slots";
+import type { Slot } from "./fill-slots";
 import { runJobOnWorker } from "./worker-client";
 
 export type RunContext = {
