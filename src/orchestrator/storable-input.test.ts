@@ -8,7 +8,7 @@ import { memoryLogger } from "../lib/log";
 import { startGatewayFixture, type GatewayFixture } from "../testing/gateway-fixture";
 import { createSecretBox, keyFromPassphrase } from "./auth/secret-box";
 import { createControlPlane } from "./control-plane/app";
-import { jobPayloadFor } from "./tasks/job-payload";
+import { jobPayloadFor } from "./gateway/tasks";
 
 const PSK = "storable-psk";
 const NUL = "\\u0000";

@@ -12,8 +12,7 @@ import { createGateway } from "../gateway/app";
 import { createLoginLimiter } from "./login-limiter";
 import { hashPassword } from "./passwords";
 import { listenForRevokedSessions } from "./revoked-session-listener";
-import { createRevokedSessions } from "./revoked-sessions";
-import { createTokens } from "./tokens";
+import { createRevokedSessions, createTokens } from "./tokens";
 
 const SECRET = "cluster-secret-0123456789-0123456789";
 const log = memoryLogger("cluster");

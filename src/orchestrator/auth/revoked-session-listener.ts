@@ -5,7 +5,7 @@
 import type { Logger } from "../../lib/log";
 import { postgresClient, type Db } from "../db/connect";
 import { liveRevocations, parseRevocationPayload, SESSION_REVOKED_CHANNEL } from "../db/revoked-sessions";
-import type { RevokedSessions } from "./revoked-sessions";
+import type { RevokedSessions } from "./tokens";
 
 export async function listenForRevokedSessions(opts: {
   db: Db;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import { SignJWT, UnsecuredJWT } from "jose";
-import { createTokens } from "./tokens";
+import { createTokens, createRevokedSessions } from "./tokens";
 
 const SECRET = "tokens-test-secret-0123456789-0123456789";
 const key = new TextEncoder().encode(SECRET);
@@ -36,5 +36,18 @@ describe("token verification", () => {
       .setExpirationTime("10m")
       .sign(key);
     expect(await tokens.verify(noSession, "access")).toBeUndefined();
+  });
+});
+
+describe("createRevokedSessions", () => {
+  it("holds a session until its last token expires, then forgets it", () => {
+    let now = new Date("2026-03-01T10:00:00Z");
+    const revoked = createRevokedSessions(() => now);
+    revoked.add([{ id: "s1", until: new Date("2026-03-01T10:15:00Z") }]);
+    revoked.add([{ id: "s1", until: new Date("2026-03-01T10:05:00Z") }]); // an earlier bound never shortens it
+    expect([revoked.has("s1"), revoked.has("s2")]).toEqual([true, false]);
+    now = new Date("2026-03-01T10:16:00Z");
+    expect(revoked.has("s1")).toBe(false);
+    expect(revoked.size).toBe(0);
   });
 });

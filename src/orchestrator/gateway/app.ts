@@ -14,13 +14,12 @@ import type { Db } from "../db/connect";
 import type { CancelJobsOnNodes } from "../dispatch/cancel-jobs";
 import { domainProblem } from "../http-errors";
 import type { LoginMetrics } from "../metrics";
-import type { JobDefaults } from "../tasks/job-payload";
+import { type JobDefaults, taskRoutes } from "./tasks";
 import type { TaskEndWaiter } from "../tasks/task-end-waiter";
 import { authRoutes } from "./auth";
 import type { OpenAIChatOptions } from "./chat-completion";
 import { openaiRoutes } from "./openai";
 import type { GatewayEnv } from "./require-user";
-import { taskRoutes } from "./tasks";
 import { userRoutes } from "./users";
 
 export type GatewayDeps = {

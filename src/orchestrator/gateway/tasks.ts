@@ -1,6 +1,10 @@
-/** Task endpoints: create, list, get, result, cancel, logs (contracts 1.3, 6). Ids are UUIDs or task names. */
-import { Hono } from "hono";
+/**
+ * Task endpoints: create, list, get, result, cancel, logs (contracts 1.3, 6). Ids are UUIDs or task names. Rows
+ * become the user API's shapes here (status `pending` shows as `queued`; jobs' results are JSON text), and a new
+ * task's job gets its sandbox spec by input mode (decision 7): prompts ask the model, scripts run `sh -c`.
+ */
 import * as v from "valibot";
+import { Hono } from "hono";
 import { jobOutput } from "../../contracts/job-result";
 import type { ProblemStatus } from "../../contracts/problem";
 import { USER_API, USER_API_SCOPES } from "../../contracts/routes";
@@ -12,18 +16,20 @@ import {
   type TaskResponse,
   type TaskResultResponse,
   TaskStatus,
+  type TaskJob,
+  type InputMode,
 } from "../../contracts/user-api";
 import { ProblemError } from "../../lib/http-problem";
 import { describeRoute } from "../../lib/openapi";
 import { validated } from "../../lib/validate";
 import type { AnyRoute } from "../../contracts/route";
-import { dbTaskStatus } from "../db/schema";
+import { dbTaskStatus, apiTaskStatus, type Job, type Task } from "../db/schema";
 import { cancelTask, createTask, ensureDefaultProject, findTask, isUuid, jobsOfTask, listTasks } from "../db/tasks";
 import type { CancelJobsOnNodes } from "../dispatch/cancel-jobs";
-import { jobPayloadFor, normalizeTaskName, type JobDefaults } from "../tasks/job-payload";
 import type { TaskEndWaiter } from "../tasks/task-end-waiter";
 import { requireUser, type AuthedUser, type GatewayEnv, type GatewayRouteDeps } from "./require-user";
-import { jobView, jsonText, taskView } from "./task-views";
+import { rfc3339 } from "../../lib/rfc3339";
+import type { SandboxSpec } from "../../contracts/worker-api";
 
 export type TaskDeps = GatewayRouteDeps & {
   jobDefaults: JobDefaults;
@@ -165,4 +171,66 @@ export function taskRoutes(d: TaskDeps) {
         return c.json(await logs(d, c.get("user").id, c.req.param("id"), stream));
       },
     );
+}
+
+/** A task row in the user API's shape. */
+export function taskView(t: Task, attachments: string[] = []): TaskResponse {
+  const name = t.summary ?? undefined;
+  return {
+    id: t.id,
+    task_id: t.id,
+    status: apiTaskStatus(t.status),
+    ...(name !== undefined ? { task_name: name, summary: name } : {}),
+    ...(t.prompt !== null ? { prompt: t.prompt } : {}),
+    created_at: rfc3339(t.created_at),
+    updated_at: rfc3339(t.updated_at),
+    ...(attachments.length ? { attachments } : {}),
+  };
+}
+
+/** postgres.js hands jsonb back parsed; the wire wants the JSON text, as the reference stores it. */
+export const jsonText = (value: unknown): string | undefined =>
+  value === null || value === undefined ? undefined : typeof value === "string" ? value : JSON.stringify(value);
+
+export function jobView(j: Job): TaskJob {
+  const result = jsonText(j.result);
+  return {
+    id: j.id,
+    status: j.status,
+    ...(result !== undefined ? { result } : {}),
+    ...(j.started_at ? { started_at: rfc3339(j.started_at) } : {}),
+    ...(j.ended_at ? { ended_at: rfc3339(j.ended_at) } : {}),
+  };
+}
+
+/** The sandbox spec a new task's job runs, by its input mode. */
+export type JobDefaults = { sandboxImage: string; inferenceModel: string };
+
+export function jobPayloadFor(
+  req: { prompt: string; mode: InputMode; useInference?: boolean },
+  d: JobDefaults,
+): SandboxSpec {
+  if (req.mode === "prompt")
+    return {
+      image: d.sandboxImage,
+      command: ["cynode-prompt"],
+      env: { CYNODE_PROMPT: req.prompt, CYNODE_INFERENCE_MODEL: d.inferenceModel },
+      use_inference: true,
+    };
+  return {
+    image: d.sandboxImage,
+    command: ["sh", "-c", req.prompt],
+    ...(req.useInference ? { use_inference: true } : {}),
+  };
+}
+
+/** Task names: lowercase, runs of anything but [a-z0-9] become one dash, no leading/trailing dash. */
+export function normalizeTaskName(name: string | undefined): string {
+  return (name ?? "")
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 100)
+    .replace(/-+$/, "");
 }
