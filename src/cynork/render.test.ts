@@ -1,5 +1,6 @@
 import { describe, expect, it } from "bun:test";
-import { render } from "./render";
+import { render, jobsOutput, logsValue, resultValue } from "./render";
+import { completedRun } from "../testing/completed-run";
 
 describe("render", () => {
   const task = { task_id: "t1", status: "completed", task_name: "my-task", stdout: "hello\n", stderr: "", jobs: [] };
@@ -42,5 +43,40 @@ describe("render", () => {
     expect(render({}, "table", { rows: "tasks", keys: ["task_id"] }).stdout).toBe("");
     expect(render({ o: "out", e: "err" }, "table", { streams: ["o", "e"] })).toEqual({ stdout: "out", stderr: "err" });
     expect(render({}, "table", { streams: ["o", "e"] })).toEqual({ stdout: "", stderr: "" });
+  });
+});
+
+const run = (stdout: string, stderr = "") =>
+  JSON.stringify(completedRun({ task_id: "t", job_id: "j" }, { stdout, stderr }));
+
+describe("job results", () => {
+  it("joins the jobs in order", () => {
+    expect(
+      jobsOutput([
+        { id: "1", status: "completed", result: run("a\n") },
+        { id: "2", status: "completed", result: run("b\n", "e") },
+      ]),
+    ).toEqual({ stdout: "a\nb\n", stderr: "e" });
+  });
+});
+
+describe("result and logs values", () => {
+  it("includes output once the task has ended or produced some", () => {
+    const queued = resultValue({ task_id: "t", status: "queued", jobs: [{ id: "j", status: "queued" }] });
+    expect(Object.keys(queued)).toEqual(["task_id", "task_name", "status", "jobs"]);
+    const running = resultValue({
+      task_id: "t",
+      status: "running",
+      jobs: [{ id: "j", status: "running", result: "partial" }],
+    });
+    expect(running).toMatchObject({ stdout: "partial", stderr: "" });
+    expect(resultValue({ task_id: "t", status: "canceled", jobs: [] })).toMatchObject({ stdout: "", stderr: "" });
+  });
+
+  it("splits the chosen stream into lines", () => {
+    const logs = { task_id: "t", stdout: "a\nb\n", stderr: "e\n" };
+    expect(logsValue(logs, "all").lines).toEqual(["a", "b", "e"]);
+    expect(logsValue(logs, "stderr").lines).toEqual(["e"]);
+    expect(logsValue({ ...logs, stdout: "" }, "stdout").lines).toEqual([]);
   });
 });

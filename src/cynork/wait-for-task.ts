@@ -8,7 +8,7 @@ import { parseDuration } from "../lib/duration";
 import type { Ctx } from "./command";
 import { usageError } from "./errors";
 import type { GatewayClient } from "./gateway-client";
-import { isTerminal } from "./task-views";
+import { isTerminal } from "./render";
 
 export const DEFAULT_POLL_MS = 2000;
 const MIN_POLL_MS = 1000;

@@ -9,7 +9,7 @@ import { type CreateTaskRequest, INPUT_MODES, type InputMode } from "../../../co
 import { defineCynorkCommand } from "../../command";
 import { usageError } from "../../errors";
 import type { ParsedFlags } from "../../flags";
-import { RESULT_LINE, resultValue } from "../../task-views";
+import { RESULT_LINE, resultValue } from "../../render";
 import { resultPollDelay, waitForTask } from "../../wait-for-task";
 
 const KiB = 1024;

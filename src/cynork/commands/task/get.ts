@@ -1,6 +1,6 @@
 /** `cynork task get <id|name>`: one task's status. */
 import { defineCynorkCommand } from "../../command";
-import { TASK_LINE } from "../../task-views";
+import { TASK_LINE } from "../../render";
 
 export default defineCynorkCommand({
   meta: { name: "get", description: "Show a task" },

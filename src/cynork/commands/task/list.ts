@@ -2,7 +2,7 @@
 import { TASK_STATUSES } from "../../../contracts/user-api";
 import { defineCynorkCommand } from "../../command";
 import { usageError } from "../../errors";
-import { TASK_LINE } from "../../task-views";
+import { TASK_LINE } from "../../render";
 
 function integer(text: string, flag: string): number {
   if (!/^-?\d+$/.test(text)) throw usageError(`${flag} must be an integer`);

@@ -2,7 +2,7 @@
 import { LOG_STREAMS, type TaskLogsResponse } from "../../../contracts/user-api";
 import { type Ctx, defineCynorkCommand } from "../../command";
 import { usageError } from "../../errors";
-import { LOGS_STREAMS, isTerminal, logsValue } from "../../task-views";
+import { LOGS_STREAMS, isTerminal, logsValue } from "../../render";
 import { DEFAULT_POLL_MS } from "../../wait-for-task";
 
 /** What `next` adds after `prev` (the gateway returns the whole output each time). */

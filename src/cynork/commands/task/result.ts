@@ -1,6 +1,6 @@
 /** `cynork task result <id|name>`: status and job output; `--wait` long-polls until the task ends. */
 import { defineCynorkCommand } from "../../command";
-import { RESULT_LINE, resultValue } from "../../task-views";
+import { RESULT_LINE, resultValue } from "../../render";
 import { pollInterval, waitForTask } from "../../wait-for-task";
 
 export default defineCynorkCommand({

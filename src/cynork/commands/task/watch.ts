@@ -4,7 +4,7 @@
  */
 import { MAX_RESULT_WAIT_S } from "../../../contracts/user-api";
 import { defineCynorkCommand } from "../../command";
-import { RESULT_LINE, isTerminal, resultValue } from "../../task-views";
+import { RESULT_LINE, isTerminal, resultValue } from "../../render";
 import { longPollResult, pollInterval } from "../../wait-for-task";
 
 export default defineCynorkCommand({
