@@ -8,7 +8,8 @@ import { Gauge, Registry } from "prom-client";
 import { JOB_STATUSES, TASK_STATUSES } from "../contracts/user-api";
 import { metricsOn } from "../lib/prometheus";
 import type { Db } from "./db/connect";
-import { dbTaskStatus, NODE_STATUSES } from "./db/schema";
+import { NODE_STATUSES } from "./db/schema";
+import { dbTaskStatus } from "./db/tasks";
 
 export type OrchestratorMetrics = ReturnType<typeof createOrchestratorMetrics>;
 /** What the login handler reports. */

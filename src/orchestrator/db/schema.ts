@@ -77,8 +77,6 @@ export interface ProjectsTable {
 
 /** Task status as stored: the API's, but `queued` is stored as `pending` (as the reference does). */
 export type DbTaskStatus = Exclude<TaskStatus, "queued"> | "pending";
-export const dbTaskStatus = (s: TaskStatus): DbTaskStatus => (s === "queued" ? "pending" : s);
-export const apiTaskStatus = (s: DbTaskStatus): TaskStatus => (s === "pending" ? "queued" : s);
 
 /** Jobs still to run or running: what a cancel stops, and what keeps a task from completing. */
 export const ACTIVE_JOB_STATUSES = ["queued", "running"] as const satisfies readonly JobStatus[];

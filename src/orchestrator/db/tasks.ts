@@ -1,9 +1,13 @@
 /** Tasks, their jobs and attachment references, always scoped to the owning user. */
 import { sql } from "kysely";
 import type { Db } from "./connect";
-import { TERMINAL_TASK_STATUSES } from "../../contracts/user-api";
+import { TERMINAL_TASK_STATUSES, type TaskStatus } from "../../contracts/user-api";
 import type { SandboxSpec } from "../../contracts/worker-api";
-import { ACTIVE_JOB_STATUSES, dbTaskStatus, type DbTaskStatus, type Job, type Task } from "./schema";
+import { ACTIVE_JOB_STATUSES, type DbTaskStatus, type Job, type Task } from "./schema";
+
+/** The API's task status as stored (`queued` is `pending`, as the reference stores it), and back. */
+export const dbTaskStatus = (s: TaskStatus): DbTaskStatus => (s === "queued" ? "pending" : s);
+export const apiTaskStatus = (s: DbTaskStatus): TaskStatus => (s === "pending" ? "queued" : s);
 
 export const TERMINAL_DB_STATUSES: readonly DbTaskStatus[] = TERMINAL_TASK_STATUSES.map(dbTaskStatus);
 const MAX_ATTACHMENT_PATH = 2048;

@@ -23,8 +23,18 @@ import { ProblemError } from "../../lib/http-problem";
 import { describeRoute } from "../../lib/openapi";
 import { validated } from "../../lib/validate";
 import type { AnyRoute } from "../../contracts/route";
-import { dbTaskStatus, apiTaskStatus, type Job, type Task } from "../db/schema";
-import { cancelTask, createTask, ensureDefaultProject, findTask, isUuid, jobsOfTask, listTasks } from "../db/tasks";
+import type { Job, Task } from "../db/schema";
+import {
+  cancelTask,
+  createTask,
+  ensureDefaultProject,
+  findTask,
+  isUuid,
+  jobsOfTask,
+  listTasks,
+  apiTaskStatus,
+  dbTaskStatus,
+} from "../db/tasks";
 import type { CancelJobsOnNodes } from "../dispatch/cancel-jobs";
 import type { TaskEndWaiter } from "../tasks/task-end-waiter";
 import { requireUser, type AuthedUser, type GatewayEnv, type GatewayRouteDeps } from "./require-user";

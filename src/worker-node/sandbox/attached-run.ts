@@ -4,9 +4,9 @@
  * Removed after its exit (not `run --rm`, which can deadlock with its own cleanup: podman#29646).
  */
 import type { RunJobRequest } from "../../contracts/worker-api";
-import { jobEnv, WORKSPACE_DIR } from "./admission";
-import type { ContainerSpec } from "./container-spec";
 import {
+  jobEnv,
+  WORKSPACE_DIR,
   containerName,
   endOf,
   jobLabels,
@@ -18,6 +18,7 @@ import {
   type RunnerContext,
   type RunningJob,
 } from "./job-sandbox";
+import type { ContainerSpec } from "./container-spec";
 import { containerArgs, removeContainersArgs, type Podman } from "./podman";
 import { captureText, type Captured } from "./truncate-utf8";
 

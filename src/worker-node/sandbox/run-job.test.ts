@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
 import { removeContainersArgs } from "./podman";
-import { effectiveTimeoutSeconds, jobEnv } from "./admission";
+import { effectiveTimeoutSeconds, jobEnv } from "./job-sandbox";
 import { containerName, createSandboxRunner, NODE_LABEL, type RunnerDeps } from "./run-job";
 import { ensureSandboxImage, FORK_BOMB_SCRIPT, testPodman, testSettings } from "./test-sandbox";
 

@@ -7,10 +7,11 @@
 import type { RunJobRequest, RunJobResponse } from "../../contracts/worker-api";
 import { rfc3339 } from "../../lib/rfc3339";
 import type { Logger } from "../../lib/log";
-import { admit, effectiveTimeoutSeconds, SandboxRejection, type Timeouts } from "./admission";
-import { runAttachedJob } from "./attached-run";
-import type { ContainerLimits } from "./container-spec";
 import {
+  admit,
+  effectiveTimeoutSeconds,
+  SandboxRejection,
+  type Timeouts,
   NODE_LABEL,
   newRunningJob,
   removeStaleJobDirs,
@@ -20,6 +21,8 @@ import {
   type RunnerContext,
   type RunningJob,
 } from "./job-sandbox";
+import { runAttachedJob } from "./attached-run";
+import type { ContainerLimits } from "./container-spec";
 import { isShellScript } from "./launcher";
 import { listContainersArgs, removeContainersArgs, type Podman } from "./podman";
 import { createWarmSandboxes, type WarmKind } from "./warm-sandboxes";

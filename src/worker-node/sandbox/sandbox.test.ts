@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { readdir } from "node:fs/promises";
-import { WORKSPACE_DIR } from "./admission";
-import { createJobDirs } from "./job-sandbox";
+import { WORKSPACE_DIR, createJobDirs } from "./job-sandbox";
 import { NODE_LABEL, WARM_LABEL } from "./run-job";
 import { afterMark, startSandbox } from "./sandbox";
 import { ensureSandboxImage, SANDBOX_IMAGE, testPodman, testSettings, warmContainers } from "./test-sandbox";

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
-import { WORKSPACE_DIR } from "./admission";
+import { WORKSPACE_DIR } from "./job-sandbox";
 import { createSandboxRunner, type SandboxRunner } from "./run-job";
 import { ensureSandboxImage, testPodman, testSettings, warmContainers } from "./test-sandbox";
 import { createWarmPool } from "./warm-sandboxes";

@@ -8,7 +8,7 @@ import { accessLog } from "../../lib/access-log";
 import { finishApi, limitBody } from "../../lib/api-app";
 import { healthRoutes } from "../../lib/health-routes";
 import { ProblemError } from "../../lib/http-problem";
-import { SandboxRejection, type RejectionKind } from "../sandbox/admission";
+import { SandboxRejection, type RejectionKind } from "../sandbox/job-sandbox";
 import type { Logger } from "../../lib/log";
 import { assertStorable, schemaProblem, storablePathAndQuery } from "../../lib/storable-input";
 import { describeRoute } from "../../lib/openapi";

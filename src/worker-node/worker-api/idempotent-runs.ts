@@ -8,7 +8,7 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { RunJobResponse, type RunJobRequest } from "../../contracts/worker-api";
 import type { Logger } from "../../lib/log";
-import { SAFE_JOB_ID } from "../sandbox/admission";
+import { SAFE_JOB_ID } from "../sandbox/job-sandbox";
 
 export const DEFAULT_RESULT_RETENTION_MS = 60 * 60 * 1000;
 /** Old results are swept at most this often (on a write), so a busy node does not list its dir per job. */
