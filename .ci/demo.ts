@@ -65,13 +65,8 @@ function nodeYaml(ollama: string | undefined): string {
   ].join("\n");
 }
 
-async function up(): Promise<void> {
-  for (const d of [join(state, "logs"), join(state, "cynork"), join(root, ".state")])
-    await mkdir(d, { recursive: true, mode: 0o755 });
-  await chmod(state, 0o755);
-  const psk = await secretFile(join(state, "node-psk"), () => crypto.randomUUID());
-  const passwordFile = join(state, "admin-password");
-  let password = process.env.BOOTSTRAP_ADMIN_PASSWORD || (await secretFile(passwordFile, () => undefined));
+/** The processes the demo started, and how it stops them (on a failure, Ctrl+C or SIGTERM). */
+function supervisor() {
   const children: ManagedProcess[] = [];
   let stopping = false;
   const stopAll = async () => {
@@ -79,40 +74,58 @@ async function up(): Promise<void> {
     for (const c of children.reverse()) await c.stop();
     await rm(pidFile, { force: true });
   };
-  const fail = async (message: string) => {
+  const fail = async (message: string): Promise<never> => {
     console.error(`demo: ${message}`);
     await stopAll();
     process.exit(1);
   };
   process.on("SIGINT", () => void stopAll().then(() => process.exit(0)));
   process.on("SIGTERM", () => void stopAll().then(() => process.exit(0)));
-  const remember = () =>
-    writeFile(pidFile, JSON.stringify({ demo: process.pid, children: children.map((c) => c.pid) }));
-
-  console.log(`demo: state in ${state}, logs in ${join(state, "logs")}`);
-  const orchestrator = startProcess("orchestrator", [bin("orchestrator"), "--state-dir", join(state, "orchestrator")], {
-    env: {
-      USER_GATEWAY_LISTEN_ADDR: "127.0.0.1:12080",
-      CONTROL_PLANE_LISTEN_ADDR: "127.0.0.1:12082",
-      ORCHESTRATOR_PUBLIC_URL: CONTROL_PLANE,
-      NODE_REGISTRATION_PSK: psk,
-      BOOTSTRAP_ADMIN_PASSWORD: password,
+  return {
+    fail,
+    get stopping() {
+      return stopping;
     },
-    logFile: join(state, "logs", "orchestrator.log"),
-    detached: true,
-  });
-  children.push(orchestrator);
-  await remember();
+    /** Starts a child and records its pid for `just down`. */
+    async start(name: string, argv: string[], opts: Parameters<typeof startProcess>[2]) {
+      const child = startProcess(name, argv, opts);
+      children.push(child);
+      await writeFile(pidFile, JSON.stringify({ demo: process.pid, children: children.map((c) => c.pid) }));
+      return child;
+    },
+    ended: () => Promise.race(children.map((c) => c.exited.then((code) => `${c.name} exited with code ${code}`))),
+  };
+}
+type Supervisor = ReturnType<typeof supervisor>;
+
+/** Starts the orchestrator; resolves to the admin password (the one it generated on a first start). */
+async function orchestratorUp(demo: Supervisor, psk: string, password: string | undefined) {
+  const orchestrator = await demo.start(
+    "orchestrator",
+    [bin("orchestrator"), "--state-dir", join(state, "orchestrator")],
+    {
+      env: {
+        USER_GATEWAY_LISTEN_ADDR: "127.0.0.1:12080",
+        CONTROL_PLANE_LISTEN_ADDR: "127.0.0.1:12082",
+        ORCHESTRATOR_PUBLIC_URL: CONTROL_PLANE,
+        NODE_REGISTRATION_PSK: psk,
+        BOOTSTRAP_ADMIN_PASSWORD: password,
+      },
+      logFile: join(state, "logs", "orchestrator.log"),
+      detached: true,
+    },
+  );
   await orchestrator
     .waitForLine(/"msg":"user gateway listening"/)
-    .catch((e: Error) => fail(`the orchestrator did not start:\n${e.message}`));
+    .catch((e: Error) => demo.fail(`the orchestrator did not start:\n${e.message}`));
   const generated = /bootstrap admin created: handle=admin password=(\S+)/.exec(orchestrator.output())?.[1];
-  if (generated) {
-    password = generated;
-    await writeFile(passwordFile, `${generated}\n`, { mode: 0o600 });
-  }
+  if (generated) await writeFile(join(state, "admin-password"), `${generated}\n`, { mode: 0o600 });
   console.log(`demo: orchestrator up (gateway ${GATEWAY}, control-plane ${CONTROL_PLANE}, embedded Postgres)`);
+  return generated ?? password;
+}
 
+/** Starts the worker node, with inference when an Ollama answers; resolves to that Ollama's URL, if any. */
+async function nodeUp(demo: Supervisor, psk: string): Promise<string | undefined> {
   const ollamaUrl = (process.env.OLLAMA_UPSTREAM_URL || "http://127.0.0.1:11434").replace(/\/+$/, "");
   const ollama = (await ollamaAt(ollamaUrl)) ? ollamaUrl : undefined;
   console.log(
@@ -122,22 +135,22 @@ async function up(): Promise<void> {
   );
   await mkdir(join(state, "node"), { recursive: true });
   await writeFile(join(state, "node", "node.yaml"), nodeYaml(ollama));
-  const node = startProcess("worker-node", [bin("worker-node"), "--config", join(state, "node", "node.yaml")], {
+  const node = await demo.start("worker-node", [bin("worker-node"), "--config", join(state, "node", "node.yaml")], {
     env: { NODE_REGISTRATION_PSK: psk },
     logFile: join(state, "logs", "worker-node.log"),
     detached: true,
   });
-  children.push(node);
-  await remember();
   await node
     .waitForLine(/"msg":"node ready"/, 300_000)
-    .catch((e: Error) => fail(`the worker node did not start:\n${e.message}`));
+    .catch((e: Error) => demo.fail(`the worker node did not start:\n${e.message}`));
   console.log("demo: worker node registered, configured and ready (Worker API http://127.0.0.1:12090)");
+  return ollama;
+}
 
-  if (!password)
-    return fail(`no admin password: this state was made earlier; set BOOTSTRAP_ADMIN_PASSWORD or remove ${state}`);
+/** A cynork session as a user would type it: login, a commands task, and a prompt task when there is a model. */
+async function session(demo: Supervisor, password: string, ollama: string | undefined): Promise<void> {
   const login = await cynork(["auth", "login", "-u", "admin", "--password-stdin"], `${password}\n`);
-  if (login.code !== 0) return fail(`cynork login failed: ${login.out}`);
+  if (login.code !== 0) return demo.fail(`cynork login failed: ${login.out}`);
   console.log(`\n$ cynork auth login -u admin --password-stdin\n${login.out}`);
   const show = async (args: string[]) => {
     const r = await cynork(args);
@@ -156,7 +169,22 @@ async function up(): Promise<void> {
     'echo "network interfaces:" $(ip -o link | cut -d: -f2)',
   ]);
   if (ollama) await runTask(["-p", "In one sentence: what is a sandbox?"]);
+}
 
+async function up(): Promise<void> {
+  for (const d of [join(state, "logs"), join(state, "cynork"), join(root, ".state")])
+    await mkdir(d, { recursive: true, mode: 0o755 });
+  await chmod(state, 0o755);
+  const psk = (await secretFile(join(state, "node-psk"), () => crypto.randomUUID()))!;
+  const passwordFile = join(state, "admin-password");
+  const demo = supervisor();
+  console.log(`demo: state in ${state}, logs in ${join(state, "logs")}`);
+  const given = process.env.BOOTSTRAP_ADMIN_PASSWORD || (await secretFile(passwordFile, () => undefined));
+  const password = await orchestratorUp(demo, psk, given);
+  const ollama = await nodeUp(demo, psk);
+  if (!password)
+    return demo.fail(`no admin password: this state was made earlier; set BOOTSTRAP_ADMIN_PASSWORD or remove ${state}`);
+  await session(demo, password, ollama);
   console.log(
     [
       "CyNodeAI is running. Keep using it with cynork:",
@@ -167,8 +195,8 @@ async function up(): Promise<void> {
       "Ctrl+C here, or `just down` elsewhere, stops it.",
     ].join("\n"),
   );
-  const ended = await Promise.race(children.map((c) => c.exited.then((code) => `${c.name} exited with code ${code}`)));
-  if (!stopping) await fail(ended);
+  const ended = await demo.ended();
+  if (!demo.stopping) await demo.fail(ended);
 }
 
 /** Stops a demo started by `up`: the demo itself when alive, else the children it left. */

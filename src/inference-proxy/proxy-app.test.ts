@@ -122,7 +122,9 @@ describe("inference proxy", () => {
     expect(((await res.json()) as { response: string }).response).toBe("echo: via sockets");
     expect(upstream.requests[0]!.headers.host).toBe("localhost");
   });
+});
 
+describe("inference proxy limits", () => {
   it("rejects a declared body over 10 MiB with 413 before contacting the upstream", async () => {
     const { proxy, upstream } = await setup();
     const res = await fetch(`${proxy}/api/generate`, { method: "POST", body: new Uint8Array(32 * 1024 * 1024) }); // far past the limit, past any server-level cap too
@@ -188,7 +190,9 @@ describe("inference proxy", () => {
       reason: "deadline",
     });
   });
+});
 
+describe("inference proxy failures and logs", () => {
   it("answers 502 problem when the upstream is unreachable", async () => {
     const dir = await mkdtemp(join(tmpdir(), "inference-proxy-"));
     cleanup.push(() => rm(dir, { recursive: true, force: true }));

@@ -15,7 +15,7 @@ import { openDatabase } from "./db/open-database";
 import { createJobCanceller } from "./dispatch/cancel-jobs";
 import { startDispatcher } from "./dispatch/dispatch-loop";
 import { createGateway } from "./gateway/app";
-import { createOrchestratorMetrics } from "./metrics";
+import { createOrchestratorMetrics, type OrchestratorMetrics } from "./metrics";
 import { checkReadiness } from "./readiness";
 import { readOrCreateSecret } from "./state-secrets";
 import { startTaskEndWaiter } from "./tasks/task-end-waiter";
@@ -24,112 +24,127 @@ export type RunningOrchestrator = { gateway: Served; controlPlane: Served; stop(
 
 export const PSK_FILE = "node-registration-psk";
 
+type Db = Awaited<ReturnType<typeof openDatabase>>["db"];
+/** What the parts share while they start: their database, config, logger, and the stops of what is running. */
+type Starting = { config: OrchestratorConfig; db: Db; url: string; log: Logger; stops: (() => Promise<void>)[] };
+
+/** Tokens (and the revoked sessions they die with), the key to node tokens, the node PSK, the bootstrap admin. */
+async function openSecrets(s: Starting, io: { announce: (line: string) => void }) {
+  const { config, db, log } = s;
+  const stateDir = config.CYNODE_STATE_DIR;
+  const secret = config.JWT_SECRET ?? (await readOrCreateSecret(stateDir, "jwt-secret"));
+  const revoked = createRevokedSessions();
+  const revocations = await listenForRevokedSessions({ db, url: s.url, revoked, log });
+  s.stops.push(() => revocations.stop());
+  const ttl = {
+    accessMs: config.JWT_ACCESS_DURATION,
+    refreshMs: config.JWT_REFRESH_DURATION,
+    nodeMs: config.JWT_NODE_DURATION,
+  };
+  const tokens = createTokens({ secret, revoked, ttl });
+  const secrets = createSecretBox(await loadSecretKey({ envKey: config.ORCHESTRATOR_SECRET_KEY, stateDir }));
+  await verifyClusterKey(db, secrets);
+  const psk = config.NODE_REGISTRATION_PSK ?? (await readOrCreateSecret(stateDir, PSK_FILE));
+  if (!config.NODE_REGISTRATION_PSK)
+    log.info("node registration PSK kept in the state dir", { file: join(stateDir, PSK_FILE) });
+  const admin = await bootstrapAdmin(db, config.BOOTSTRAP_ADMIN_PASSWORD);
+  if (admin.created && admin.generatedPassword)
+    io.announce(
+      `bootstrap admin created: handle=admin password=${admin.generatedPassword} (shown once; set BOOTSTRAP_ADMIN_PASSWORD to choose it)`,
+    );
+  return { tokens, secrets, psk };
+}
+type Secrets = Awaited<ReturnType<typeof openSecrets>>;
+type Shared = Secrets & { readiness: () => ReturnType<typeof checkReadiness>; metrics: OrchestratorMetrics };
+
+function serveControlPlane(s: Starting, x: Shared): Served {
+  const { config } = s;
+  const controlPlane = serveApp(
+    createControlPlane({
+      db: s.db,
+      tokens: x.tokens,
+      secrets: x.secrets,
+      log: s.log.child({ role: "control-plane" }),
+      registrationPsk: x.psk,
+      publicUrl: config.ORCHESTRATOR_PUBLIC_URL,
+      workerApiTargetUrl: config.WORKER_API_TARGET_URL,
+      workerApiBearerToken: config.WORKER_API_BEARER_TOKEN,
+      inferenceModel: config.INFERENCE_MODEL,
+      maxBodyBytes: config.MAX_REQUEST_BODY_MB * 1024 * 1024,
+      readiness: x.readiness,
+      metrics: x.metrics,
+    }),
+    config.CONTROL_PLANE_LISTEN_ADDR,
+  );
+  s.stops.push(() => controlPlane.stop());
+  s.log.info("control-plane listening", { url: controlPlane.url.href });
+  return controlPlane;
+}
+
+async function serveGateway(s: Starting, x: Shared, dispatcher?: { wake(): void }): Promise<Served> {
+  const { config, db, log } = s;
+  const notifications = openNotifications(s.url);
+  s.stops.push(() => notifications.close());
+  const taskEnds = await startTaskEndWaiter(notifications);
+  const gateway = serveApp(
+    createGateway({
+      db,
+      tokens: x.tokens,
+      log: log.child({ role: "user-gateway" }),
+      limiter: createLoginLimiter({
+        perMinute: config.RATE_LIMIT_PER_MINUTE,
+        maxFailures: config.LOGIN_MAX_FAILURES,
+        lockoutMs: config.LOGIN_LOCKOUT_DURATION,
+      }),
+      readiness: x.readiness,
+      jobDefaults: { sandboxImage: config.SANDBOX_IMAGE, inferenceModel: config.INFERENCE_MODEL },
+      maxBodyBytes: config.MAX_REQUEST_BODY_MB * 1024 * 1024,
+      cancelJobsOnNodes: createJobCanceller({ db, secrets: x.secrets, log: log.child({ role: "dispatcher" }) }),
+      onJobQueued: dispatcher?.wake,
+      chat: { openToken: (sealed) => x.secrets.open(sealed), rateLimitPerMinute: config.CHAT_RATE_LIMIT_PER_MINUTE },
+      metrics: x.metrics,
+      taskEnds,
+    }),
+    config.USER_GATEWAY_LISTEN_ADDR,
+    { trustProxyHeaders: config.TRUST_PROXY_HEADERS },
+  );
+  s.stops.push(() => gateway.stop());
+  // Before the gateway's graceful stop: long-polls answer the current state at once instead of holding it up.
+  s.stops.push(() => taskEnds.close());
+  log.info("user gateway listening", { url: gateway.url.href });
+  return gateway;
+}
+
 export async function startOrchestrator(
   config: OrchestratorConfig,
   log: Logger,
   io: { announce: (line: string) => void },
 ): Promise<RunningOrchestrator> {
-  const stateDir = config.CYNODE_STATE_DIR;
-  const { db, url, close } = await openDatabase({ databaseUrl: config.DATABASE_URL, stateDir, log });
-  const stops: (() => Promise<void>)[] = [close];
+  const { db, url, close } = await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    stateDir: config.CYNODE_STATE_DIR,
+    log,
+  });
+  const s: Starting = { config, db, url, log, stops: [close] };
   const stop = async () => {
-    for (const s of stops.splice(0).reverse()) await s();
+    for (const f of s.stops.splice(0).reverse()) await f();
   };
   try {
-    const secret = config.JWT_SECRET ?? (await readOrCreateSecret(stateDir, "jwt-secret"));
-    const revoked = createRevokedSessions();
-    const revocations = await listenForRevokedSessions({ db, url, revoked, log });
-    stops.push(() => revocations.stop());
-    const tokens = createTokens({
-      secret,
-      revoked,
-      ttl: {
-        accessMs: config.JWT_ACCESS_DURATION,
-        refreshMs: config.JWT_REFRESH_DURATION,
-        nodeMs: config.JWT_NODE_DURATION,
-      },
-    });
-    const secrets = createSecretBox(await loadSecretKey({ envKey: config.ORCHESTRATOR_SECRET_KEY, stateDir }));
-    await verifyClusterKey(db, secrets);
-    const psk = config.NODE_REGISTRATION_PSK ?? (await readOrCreateSecret(stateDir, PSK_FILE));
-    if (!config.NODE_REGISTRATION_PSK)
-      log.info("node registration PSK kept in the state dir", { file: join(stateDir, PSK_FILE) });
-
-    const admin = await bootstrapAdmin(db, config.BOOTSTRAP_ADMIN_PASSWORD);
-    if (admin.created && admin.generatedPassword)
-      io.announce(
-        `bootstrap admin created: handle=admin password=${admin.generatedPassword} (shown once; set BOOTSTRAP_ADMIN_PASSWORD to choose it)`,
-      );
-
-    const maxBodyBytes = config.MAX_REQUEST_BODY_MB * 1024 * 1024;
-    const readiness = () => checkReadiness(db);
-    const metrics = createOrchestratorMetrics(db);
-    const controlPlane = serveApp(
-      createControlPlane({
-        db,
-        tokens,
-        secrets,
-        log: log.child({ role: "control-plane" }),
-        registrationPsk: psk,
-        publicUrl: config.ORCHESTRATOR_PUBLIC_URL,
-        workerApiTargetUrl: config.WORKER_API_TARGET_URL,
-        workerApiBearerToken: config.WORKER_API_BEARER_TOKEN,
-        inferenceModel: config.INFERENCE_MODEL,
-        maxBodyBytes,
-        readiness,
-        metrics,
-      }),
-      config.CONTROL_PLANE_LISTEN_ADDR,
-    );
-    stops.push(() => controlPlane.stop());
-    log.info("control-plane listening", { url: controlPlane.url.href });
-
+    const secrets = await openSecrets(s, io);
+    const shared: Shared = { ...secrets, readiness: () => checkReadiness(db), metrics: createOrchestratorMetrics(db) };
+    const controlPlane = serveControlPlane(s, shared);
     const dispatcher = config.DISPATCHER_ENABLED
       ? startDispatcher({
           db,
-          secrets,
+          secrets: secrets.secrets,
           log: log.child({ role: "dispatcher" }),
           pollIntervalMs: config.DISPATCH_POLL_INTERVAL,
           maxHttpTimeoutMs: config.DISPATCH_HTTP_TIMEOUT,
-          metrics,
+          metrics: shared.metrics,
         })
       : undefined;
-    if (dispatcher) stops.push(() => dispatcher.stop());
-
-    const notifications = openNotifications(url);
-    stops.push(() => notifications.close());
-    const taskEnds = await startTaskEndWaiter(notifications);
-
-    const gateway = serveApp(
-      createGateway({
-        db,
-        tokens,
-        log: log.child({ role: "user-gateway" }),
-        limiter: createLoginLimiter({
-          perMinute: config.RATE_LIMIT_PER_MINUTE,
-          maxFailures: config.LOGIN_MAX_FAILURES,
-          lockoutMs: config.LOGIN_LOCKOUT_DURATION,
-        }),
-        readiness,
-        jobDefaults: { sandboxImage: config.SANDBOX_IMAGE, inferenceModel: config.INFERENCE_MODEL },
-        maxBodyBytes,
-        cancelJobsOnNodes: createJobCanceller({ db, secrets, log: log.child({ role: "dispatcher" }) }),
-        onJobQueued: dispatcher?.wake,
-        chat: {
-          openToken: (sealed) => secrets.open(sealed),
-          rateLimitPerMinute: config.CHAT_RATE_LIMIT_PER_MINUTE,
-        },
-        metrics,
-        taskEnds,
-      }),
-      config.USER_GATEWAY_LISTEN_ADDR,
-      { trustProxyHeaders: config.TRUST_PROXY_HEADERS },
-    );
-    stops.push(() => gateway.stop());
-    // Before the gateway's graceful stop: long-polls answer the current state at once instead of holding it up.
-    stops.push(() => taskEnds.close());
-    log.info("user gateway listening", { url: gateway.url.href });
-
+    if (dispatcher) s.stops.push(() => dispatcher.stop());
+    const gateway = await serveGateway(s, shared, dispatcher);
     return { gateway, controlPlane, stop };
   } catch (err) {
     await stop();

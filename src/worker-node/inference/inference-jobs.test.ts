@@ -78,7 +78,9 @@ describe("inference jobs in a no-network pod (real podman)", () => {
     );
     expect(res).toMatchObject({ status: "completed", stdout: `${testReply('what is 2+2? <say "4">')}\n` });
   });
+});
 
+describe("inference pod's sidecar (real podman)", () => {
   it("streams chunk by chunk through the sidecar, serves the official ollama client, and removes the pod on cancel", async () => {
     const j = sh("touch /run/cynode-io/started; sleep 60");
     const result = env.runner.run(j);
@@ -163,7 +165,9 @@ describe("inference jobs in a no-network pod (real podman)", () => {
       await slow.stop();
     }
   });
+});
 
+describe("inference pod's isolation (real podman)", () => {
   it("reaches nothing but its sidecar: no host port, no other address, only loopback", async () => {
     let accepted = 0;
     const workerApi = Bun.listen({

@@ -3,7 +3,6 @@
  * its argv in one attached `podman run`, its env on podman's command line, its output read until podman exits.
  * Removed after its exit (not `run --rm`, which can deadlock with its own cleanup: podman#29646).
  */
-import type { RunJobRequest } from "../../contracts/worker-api";
 import {
   jobEnv,
   WORKSPACE_DIR,
@@ -16,7 +15,7 @@ import {
   underTimeout,
   type RunEnd,
   type RunnerContext,
-  type RunningJob,
+  type JobRun,
 } from "./job-sandbox";
 import type { ContainerSpec } from "./container-spec";
 import { containerArgs, removeContainersArgs, type Podman } from "./podman";
@@ -56,13 +55,7 @@ export function runAttached(podman: Podman, spec: ContainerSpec, maxOutputBytes:
 }
 
 /** The job's argv as given, in its placement (an inference pod) if it has one. */
-export async function runAttachedJob(
-  ctx: RunnerContext,
-  job: RunJobRequest,
-  image: string,
-  seconds: number,
-  self: RunningJob,
-): Promise<RunEnd> {
+export async function runAttachedJob(ctx: RunnerContext, { job, image, seconds, self }: JobRun): Promise<RunEnd> {
   const place = job.sandbox.use_inference ? ctx.placeInferenceJob : undefined;
   const placement = place && (await placed(place(job)));
   if (placement instanceof PlacementError) return { kind: "not-started", why: placement.message };

@@ -155,13 +155,13 @@ export async function underTimeout<T>(job: RunningJob, seconds: number, work: Pr
 export const endOf = (job: RunningJob, exited: Extract<RunEnd, { kind: "exited" }>): RunEnd =>
   job.canceled ? { ...exited, kind: "canceled" } : job.timedOut ? { ...exited, kind: "timeout" } : exited;
 
+/** One job's run: the request, the image it runs in, its timeout and its running state. */
+export type JobRun = { job: RunJobRequest; image: string; seconds: number; self: RunningJob };
+
 async function sandboxFor(
   ctx: RunnerContext,
   warm: WarmSandboxes | undefined,
-  job: RunJobRequest,
-  image: string,
-  seconds: number,
-  self: RunningJob,
+  { job, image, seconds, self }: JobRun,
 ): Promise<Sandbox | RunEnd> {
   const taken = warm?.take(job, image);
   self.warm = !!taken;
@@ -175,15 +175,9 @@ async function sandboxFor(
   }
 }
 
-export async function runLaunchedJob(
-  ctx: RunnerContext,
-  warm: WarmSandboxes | undefined,
-  job: RunJobRequest,
-  image: string,
-  seconds: number,
-  self: RunningJob,
-): Promise<RunEnd> {
-  const sandbox = await sandboxFor(ctx, warm, job, image, seconds, self);
+export async function runLaunchedJob(ctx: RunnerContext, warm: WarmSandboxes | undefined, r: JobRun): Promise<RunEnd> {
+  const { job, seconds, self } = r;
+  const sandbox = await sandboxFor(ctx, warm, r);
   if ("kind" in sandbox) return sandbox;
   self.kill = sandbox.kill;
   if (self.canceled) {

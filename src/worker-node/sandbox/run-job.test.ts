@@ -104,7 +104,9 @@ describe("sandbox runner (real podman)", () => {
     expect(bytes.length).toBeGreaterThan(262140);
     expect(res.stdout).not.toContain("\uFFFD");
   });
+});
 
+describe("sandbox runner isolation (real podman)", () => {
   it("ignores a forged CYNODE_TASK_ID and passes other env through", async () => {
     const j = sh("env", { env: { CYNODE_TASK_ID: "forged", CYNODE_PROMPT: "hi there" } });
     const { stdout } = await (await runner()).run(j);
@@ -162,7 +164,9 @@ describe("sandbox runner (real podman)", () => {
     expect(res).toMatchObject({ status: "completed", stdout: "held at 32\n" });
     expect(res.stderr).toContain("can't fork");
   });
+});
 
+describe("sandbox runner cancel and admission (real podman)", () => {
   it("cancels a running job at once: the container is gone when cancel returns", async () => {
     const settings = await testSettings();
     const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
@@ -213,7 +217,9 @@ describe("sandbox runner (real podman)", () => {
       message: "image not allowed by node policy: docker.io/library/alpine",
     });
   });
+});
 
+describe("sandbox runner failures and leftovers (real podman)", () => {
   it("fails a job whose image does not exist without calling a registry", async () => {
     const res = await (await runner()).run(sh("true", { image: "localhost/cynode-no-such-image:latest" }));
     expect(res.status).toBe("failed");

@@ -122,9 +122,8 @@ export function createSandboxRunner(deps: RunnerDeps) {
     );
     const launched = image === settings.defaultImage || isShellScript(job.sandbox.command);
     try {
-      const end = launched
-        ? await runLaunchedJob(ctx, warm, job, image, seconds, self)
-        : await runAttachedJob(ctx, job, image, seconds, self);
+      const run = { job, image, seconds, self };
+      const end = launched ? await runLaunchedJob(ctx, warm, run) : await runAttachedJob(ctx, run);
       return jobResult(job, startedAt, now(), end);
     } catch (err) {
       if (err instanceof SandboxRejection) throw err;
