@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createProxy } from "../../src/inference-proxy/proxy-app";
 import { startListeners, type Listeners } from "../../src/inference-proxy/listeners";
-import { parseUpstream } from "../../src/inference-proxy/upstream";
+import { parseUpstream } from "../../src/lib/http-upstream";
 import { memoryLogger } from "../../src/lib/log";
 import { startOllamaTestServer, type OllamaTestServer } from "../../src/testing/ollama-test-server";
 import { staticBusybox } from "../../src/worker-node/images/busybox";

@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { durationVar, logLevelVar, parses, wholeNumberVar } from "../lib/env-vars";
 import { parseListenAddress } from "../lib/serve";
 import { MAX_BODY_BYTES } from "./proxy-app";
-import { parseUpstream } from "./upstream";
+import { parseUpstream } from "../lib/http-upstream";
 
 // `none` (or empty) turns TCP off, leaving only the Unix socket.
 const tcpListen = v.pipe(

@@ -1,5 +1,5 @@
 /** `--healthcheck-url` mode, the readiness probe the worker runs inside the sidecar: one GET, exit 0 only on HTTP 200. */
-import { parseUpstream } from "./upstream";
+import { parseUpstream } from "../lib/http-upstream";
 
 export const HEALTHCHECK_TIMEOUT_MS = 2000;
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { memoryLogger } from "../lib/log";
 import { startListeners } from "./listeners";
 import { createProxy } from "./proxy-app";
-import { parseUpstream } from "./upstream";
+import { parseUpstream } from "../lib/http-upstream";
 
 describe("listeners", () => {
   it("keeps a stream open across a pause longer than Bun's default 10 s idle timer, on TCP and on the socket", async () => {

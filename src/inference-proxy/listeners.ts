@@ -3,7 +3,7 @@
 import { chmod, mkdir, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { ListenAddress } from "../lib/serve";
-import { serveSplice, type SpliceOptions, type SpliceServer } from "./splice";
+import { serveSplice, type SpliceOptions, type SpliceServer } from "../lib/http-splice";
 
 export type Listeners = { tcpUrl?: string; socket?: string; stop(): Promise<void> };
 

@@ -6,7 +6,7 @@ import { memoryLogger } from "../lib/log";
 import { startOllamaTestServer, type OllamaTestServerOptions } from "../testing/ollama-test-server";
 import { startListeners } from "./listeners";
 import { createProxy, type ProxyOptions } from "./proxy-app";
-import { parseUpstream } from "./upstream";
+import { parseUpstream } from "../lib/http-upstream";
 
 const MODEL = "qwen3.5:0.8b";
 const cleanup: (() => Promise<unknown>)[] = [];

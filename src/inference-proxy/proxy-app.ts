@@ -3,8 +3,8 @@
  * limit (413) and a per-request deadline (504), with 502 when the upstream cannot be reached (see splice.ts).
  */
 import type { Logger } from "../lib/log";
-import type { SpliceOptions } from "./splice";
-import type { Upstream } from "./upstream";
+import type { SpliceOptions } from "../lib/http-splice";
+import type { Upstream } from "../lib/http-upstream";
 
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const REQUEST_TIMEOUT_MS = 120_000;

@@ -1,13 +1,13 @@
 /**
  * The node-local upstream of every inference sidecar: a Unix socket served by the worker process that splices each
- * request onto a TCP connection to Ollama and the answer back (see inference-proxy/splice.ts: heads filtered,
+ * request onto a TCP connection to Ollama and the answer back (see lib/http-splice.ts: heads filtered,
  * bodies copied as they arrive). Its directory is mounted into sidecars only, so a sidecar reaches Ollama without
  * any network, and a sandbox never sees this socket.
  */
 import { chmod, mkdir, rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import { serveSplice } from "../../inference-proxy/splice";
-import { parseUpstream } from "../../inference-proxy/upstream";
+import { serveSplice } from "../../lib/http-splice";
+import { parseUpstream } from "../../lib/http-upstream";
 import type { Logger } from "../../lib/log";
 import type { InferenceMetrics } from "../metrics";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { clientResponseHeaders, upstreamRequestHeaders } from "./forward-headers";
+import { clientResponseHeaders, upstreamRequestHeaders } from "./http-forward-headers";
 
 describe("upstreamRequestHeaders", () => {
   it("drops hop-by-hop headers, those named in Connection, Host and credentials", () => {

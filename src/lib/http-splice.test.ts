@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "bun:test";
 import { memoryLogger } from "../lib/log";
-import { parseHead, serveSplice, type SpliceServer } from "./splice";
-import { parseUpstream } from "./upstream";
+import { parseHead, serveSplice, type SpliceServer } from "./http-splice";
+import { parseUpstream } from "./http-upstream";
 
 const stops: (() => unknown)[] = [];
 afterEach(() => {

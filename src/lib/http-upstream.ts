@@ -1,4 +1,4 @@
-/** Where the proxy forwards to: `http(s)://host:port[/prefix]` or `unix:/path.sock` (HTTP over a Unix socket). */
+/** Where a proxy (the inference sidecar, the node relay) forwards to: `http(s)://host:port[/prefix]` or `unix:/path.sock` (HTTP over a Unix socket). */
 
 export type Upstream = { origin: string; basePath: string; unix?: string };
 

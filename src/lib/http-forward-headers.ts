@@ -1,4 +1,4 @@
-/** Header filtering for the proxy: hop-by-hop headers never cross it, and no credential passes either way. */
+/** Header filtering for the inference proxy and relay: hop-by-hop headers never cross them, and no credential passes either way. */
 
 // RFC 9110 §7.6.1 connection-specific fields, plus the non-standard Proxy-Connection.
 const HOP_BY_HOP = [

@@ -1,6 +1,6 @@
 /**
  * HTTP/1.1 proxying at the socket level, one exchange per client connection (answered with `Connection: close`).
- * Only the two heads are parsed and rewritten (hop-by-hop and credential headers dropped, see forward-headers.ts);
+ * Only the two heads are parsed and rewritten (hop-by-hop and credential headers dropped, see http-forward-headers.ts);
  * the bodies are copied between the sockets as the kernel hands them over, framing included: no per-chunk
  * streams, parsing or re-framing, so a streamed reply reaches the client at wire speed and each token as soon as
  * the upstream writes it. Backpressure pauses the sending side. No idle timer: a model may pause for minutes.
@@ -8,8 +8,8 @@
 import type { Socket, TCPSocketListener, UnixSocketListener } from "bun";
 import { PROBLEM_CONTENT_TYPE, problemBody, type ProblemStatus } from "../contracts/problem";
 import type { Logger } from "../lib/log";
-import { clientResponseHeaders, upstreamRequestHeaders } from "./forward-headers";
-import type { Upstream } from "./upstream";
+import { clientResponseHeaders, upstreamRequestHeaders } from "./http-forward-headers";
+import type { Upstream } from "./http-upstream";
 
 export type Answer = { status: number; type: string; body: string };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { parseUpstream, upstreamTarget } from "./upstream";
+import { parseUpstream, upstreamTarget } from "./http-upstream";
 
 describe("parseUpstream", () => {
   it("accepts http URLs and keeps a path prefix without its trailing slash", () => {
