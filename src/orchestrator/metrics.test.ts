@@ -15,7 +15,7 @@ import { createTestDatabase, type TestDatabase } from "../testing/test-db";
 import { loadNodeConfig } from "../worker-node/config";
 import { ensureProxyImage } from "../testing/inference-runner";
 import { type RunningNode, startNode } from "../worker-node/node-manager/start-node";
-import { ensureSandboxImage, testPodman } from "../worker-node/sandbox/test-sandbox";
+import { ensureSandboxImage, testPodman } from "../testing/sandbox-fixture";
 import { loadConfig } from "./config";
 import { type RunningOrchestrator, startOrchestrator } from "./start";
 

@@ -6,7 +6,7 @@ import { buildImage } from "../../containers/build-image";
 import { memoryLogger } from "../lib/log";
 import type { Podman } from "../worker-node/sandbox/podman";
 import { createSandboxRunner, type SandboxSettings } from "../worker-node/sandbox/run-job";
-import { testSettings } from "../worker-node/sandbox/test-sandbox";
+import { testSettings } from "./sandbox-fixture";
 import { createInferencePlacement, type PlacementDeps } from "../worker-node/inference/pod";
 import { startUpstreamRelay } from "../worker-node/inference/relay";
 

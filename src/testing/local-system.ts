@@ -13,7 +13,7 @@ import { startOrchestrator, type RunningOrchestrator } from "../orchestrator/sta
 import { loadNodeConfig } from "../worker-node/config";
 import { ensureProxyImage } from "./inference-runner";
 import { startNode, type RunningNode } from "../worker-node/node-manager/start-node";
-import { ensureSandboxImage, testPodman } from "../worker-node/sandbox/test-sandbox";
+import { ensureSandboxImage, testPodman } from "./sandbox-fixture";
 import { freePort } from "./free-port";
 import { startOllamaTestServer, type OllamaTestServer } from "./ollama-test-server";
 import { createTestDatabase, type TestDatabase } from "./test-db";

@@ -6,7 +6,7 @@ import { startControlPlaneFixture, type ControlPlaneFixture } from "../testing/c
 import { ensureProxyImage } from "../testing/inference-runner";
 import { TEST_NODE_PSK } from "../testing/node-config";
 import { runToExit } from "../testing/run-to-exit";
-import { ensureSandboxImage, testPodman } from "./sandbox/test-sandbox";
+import { ensureSandboxImage, testPodman } from "../testing/sandbox-fixture";
 
 // The process runs the real start-up checks on podman; under a busy host that takes seconds.
 setDefaultTimeout(60_000);

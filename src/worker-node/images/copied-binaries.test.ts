@@ -15,7 +15,7 @@ import { root, startProcess, type ManagedProcess } from "../../../bdd/support/ma
 import { BOOTSTRAP_PASSWORD, NODE_PSK, startOrchestrator } from "../../../bdd/support/orchestrator-process";
 import { startOllamaTestServer, testReply } from "../../testing/ollama-test-server";
 import { runToExit } from "../../testing/run-to-exit";
-import { testPodman } from "../sandbox/test-sandbox";
+import { testPodman } from "../../testing/sandbox-fixture";
 
 const podman = testPodman();
 const tag = `${process.pid}-${crypto.randomUUID().slice(0, 6)}`;

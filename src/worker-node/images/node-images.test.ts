@@ -3,7 +3,7 @@ import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadNodeConfig, type NodeConfig } from "../config";
-import { testPodman } from "../sandbox/test-sandbox";
+import { testPodman } from "../../testing/sandbox-fixture";
 import { prepare } from "../../../containers/sandbox/prepare";
 import { EMBEDDED_BUSYBOX } from "./busybox";
 import { hashTree, imageLabels, VERSION_LABEL } from "./ensure-image";

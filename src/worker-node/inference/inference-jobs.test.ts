@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Ollama } from "ollama";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { startOllamaTestServer, testReply, type OllamaTestServer } from "../../testing/ollama-test-server";
-import { ensureSandboxImage, testPodman } from "../sandbox/test-sandbox";
+import { ensureSandboxImage, testPodman } from "../../testing/sandbox-fixture";
 import { ensureProxyImage, hostAddress, PROXY_IMAGE, startInferenceRunner } from "../../testing/inference-runner";
 
 // Each job creates a pod and waits for its sidecar: seconds, not milliseconds.

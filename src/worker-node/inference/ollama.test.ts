@@ -2,7 +2,7 @@ import { freePort } from "../../testing/free-port";
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { memoryLogger } from "../../lib/log";
 import { startOllamaTestServer, type OllamaTestServer } from "../../testing/ollama-test-server";
-import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "../sandbox/test-sandbox";
+import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "../../testing/sandbox-fixture";
 import { gpuFlags, ollamaRunArgs, probeOllama, pullModelInBackground, startManagedOllama } from "./ollama";
 import { ensureProxyImage, hostAddress, PROXY_IMAGE } from "../../testing/inference-runner";
 

@@ -4,7 +4,7 @@ import { memoryLogger } from "../../lib/log";
 import { ensureProxyImage, hostAddress, PROXY_IMAGE } from "../../testing/inference-runner";
 import { testNodeConfig } from "../../testing/node-config";
 import { startOllamaTestServer, type OllamaTestServer } from "../../testing/ollama-test-server";
-import { testPodman } from "../sandbox/test-sandbox";
+import { testPodman } from "../../testing/sandbox-fixture";
 import { prepareInference, type InferenceDeps } from "./service";
 
 setDefaultTimeout(60_000);

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { startOllamaTestServer, testReply, type OllamaTestServer } from "../../testing/ollama-test-server";
-import { ensureSandboxImage, testPodman } from "../sandbox/test-sandbox";
+import { ensureSandboxImage, testPodman } from "../../testing/sandbox-fixture";
 import { ensureProxyImage, startInferenceRunner } from "../../testing/inference-runner";
 
 setDefaultTimeout(120_000);

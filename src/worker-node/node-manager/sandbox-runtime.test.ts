@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { testNodeConfig } from "../../testing/node-config";
-import { ensureSandboxImage, testPodman } from "../sandbox/test-sandbox";
+import { ensureSandboxImage, testPodman } from "../../testing/sandbox-fixture";
 import { prepareSandboxRuntime, sandboxSettings } from "./sandbox-runtime";
 
 // The start-up check runs a real container; under a busy host that takes seconds.

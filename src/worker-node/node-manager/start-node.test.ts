@@ -10,7 +10,7 @@ import {
 import { ensureProxyImage } from "../../testing/inference-runner";
 import { TEST_NODE_PSK, testNodeConfig } from "../../testing/node-config";
 import { startOllamaTestServer, type OllamaTestServer } from "../../testing/ollama-test-server";
-import { ensureSandboxImage, testPodman } from "../sandbox/test-sandbox";
+import { ensureSandboxImage, testPodman } from "../../testing/sandbox-fixture";
 import { startNode } from "./start-node";
 
 // Each start runs real podman checks; under a busy host that takes seconds.

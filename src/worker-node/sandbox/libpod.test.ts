@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bu
 import type { ContainerSpec } from "./container-spec";
 import { createBody, createPodmanService, LibpodError, serviceArgv } from "./libpod";
 import { containerArgs, podmanEnv, removeContainersArgs } from "./podman";
-import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "./test-sandbox";
+import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "../../testing/sandbox-fixture";
 
 setDefaultTimeout(60_000);
 const podman = testPodman();

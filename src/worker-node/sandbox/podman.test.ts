@@ -12,7 +12,7 @@ import {
   resolveContainersConf,
 } from "./podman";
 import type { ContainerSpec } from "./container-spec";
-import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "./test-sandbox";
+import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "../../testing/sandbox-fixture";
 
 const spec: ContainerSpec = {
   name: "cynodeai-job-j1",

@@ -8,7 +8,7 @@ import { memoryLogger } from "../../lib/log";
 import { removeContainersArgs } from "./podman";
 import { effectiveTimeoutSeconds, jobEnv } from "./job-sandbox";
 import { containerName, createSandboxRunner, NODE_LABEL, type RunnerDeps } from "./run-job";
-import { ensureSandboxImage, FORK_BOMB_SCRIPT, testPodman, testSettings } from "./test-sandbox";
+import { ensureSandboxImage, FORK_BOMB_SCRIPT, testPodman, testSettings } from "../../testing/sandbox-fixture";
 
 // Real containers: seconds on a busy host, so the 5 s default would turn load into failures.
 setDefaultTimeout(60_000);

@@ -10,7 +10,7 @@ import {
   explainPodmanFailure,
   RuntimeCheckError,
 } from "./runtime-check";
-import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "./test-sandbox";
+import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "../../testing/sandbox-fixture";
 
 const limits = { pids: 64, memoryMb: 128, cpus: 1 };
 

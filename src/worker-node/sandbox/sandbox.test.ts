@@ -3,7 +3,13 @@ import { readdir } from "node:fs/promises";
 import { WORKSPACE_DIR, createJobDirs } from "./job-sandbox";
 import { NODE_LABEL, WARM_LABEL } from "./run-job";
 import { afterMark, startSandbox } from "./sandbox";
-import { ensureSandboxImage, SANDBOX_IMAGE, testPodman, testSettings, warmContainers } from "./test-sandbox";
+import {
+  ensureSandboxImage,
+  SANDBOX_IMAGE,
+  testPodman,
+  testSettings,
+  warmContainers,
+} from "../../testing/sandbox-fixture";
 
 // Real containers on a shared, busy host.
 setDefaultTimeout(120_000);

@@ -3,7 +3,7 @@ import type { RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
 import { WORKSPACE_DIR } from "./job-sandbox";
 import { createSandboxRunner, type SandboxRunner } from "./run-job";
-import { ensureSandboxImage, testPodman, testSettings, warmContainers } from "./test-sandbox";
+import { ensureSandboxImage, testPodman, testSettings, warmContainers } from "../../testing/sandbox-fixture";
 import { createWarmPool } from "./warm-sandboxes";
 
 // Real containers on a shared, busy host.

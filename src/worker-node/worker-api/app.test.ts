@@ -7,7 +7,7 @@ import { RunJobResponse, type RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
 import { serveApp } from "../../lib/serve";
 import { createSandboxRunner } from "../sandbox/run-job";
-import { ensureSandboxImage, FORK_BOMB_SCRIPT, testPodman, testSettings } from "../sandbox/test-sandbox";
+import { ensureSandboxImage, FORK_BOMB_SCRIPT, testPodman, testSettings } from "../../testing/sandbox-fixture";
 import { createWorkerApi } from "./app";
 
 const TOKEN = "worker-token-for-tests";

@@ -6,7 +6,7 @@ import { WORKER_API } from "../../contracts/routes";
 import { memoryLogger } from "../../lib/log";
 import { serveApp, type Served } from "../../lib/serve";
 import { createSandboxRunner } from "../sandbox/run-job";
-import { ensureSandboxImage, testPodman, testSettings } from "../sandbox/test-sandbox";
+import { ensureSandboxImage, testPodman, testSettings } from "../../testing/sandbox-fixture";
 import { createWorkerApi } from "./app";
 
 setDefaultTimeout(120_000);

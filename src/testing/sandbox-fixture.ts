@@ -1,10 +1,10 @@
-/** Test fixture: real podman with the project's containers.conf and small, fast sandbox settings. */
+/** TEST SUPPORT: real podman with the project's containers.conf, small and fast sandbox settings, and sandbox probes. */
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildImage } from "../../../containers/build-image";
-import { createPodman, type Podman } from "./podman";
-import type { SandboxSettings } from "./run-job";
+import { buildImage } from "../../containers/build-image";
+import { createPodman, type Podman } from "../worker-node/sandbox/podman";
+import type { SandboxSettings } from "../worker-node/sandbox/run-job";
 
 export const SANDBOX_IMAGE = "localhost/cynode-sandbox:latest";
 
@@ -29,7 +29,7 @@ export async function warmContainers(podman: Podman, nodeSlug: string, field = "
 }
 
 export function testPodman(): Podman {
-  return createPodman({ containersConf: join(import.meta.dir, "../../../containers/containers.conf") });
+  return createPodman({ containersConf: join(import.meta.dir, "../../containers/containers.conf") });
 }
 
 /** Builds the sandbox image if it is missing or stale (a no-op when up to date). */
