@@ -161,7 +161,7 @@ describe("the node's podman service (real podman)", () => {
   });
 
   it("dies with the process that started it, even by SIGKILL", async () => {
-    const script = `import { testPodman } from ${JSON.stringify(`${import.meta.dir}/test-sandbox`)};
+    const script = `import { testPodman } from ${JSON.stringify(`${import.meta.dir}/../../testing/sandbox-fixture`)};
       const podman = testPodman(); await podman.api.list({}); console.log("up"); setInterval(() => {}, 1000);`;
     const child = Bun.spawn(["bun", "-e", script], { stdout: "pipe" });
     const reader = child.stdout.getReader();
