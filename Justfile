@@ -39,7 +39,7 @@ fmt: install
 test: install typecheck images
     # Many tests drive real podman and Postgres: a loaded 2-core machine needs more than bun's 5 s default.
     # The failing tests are named again after the coverage table, so the tail of a CI log shows them.
-    log=$(mktemp); trap 'rm -f "$log"' EXIT; bun test --timeout 60000 2>&1 | tee "$log" || { echo "failed:"; grep -E '^\(fail\)' "$log" | sort -u; exit 1; }
+    log=$(mktemp); trap 'rm -f "$log"' EXIT; bun test --timeout 60000 2>&1 | tee "$log" || { echo "failed:"; grep -E '^\(fail\)' "$log" | sort -u || echo "no failing test: a file is under the 90 % line coverage threshold (table above)"; exit 1; }
     bun .ci/coverage-by-directory.ts
     just test-bdd
 

@@ -8,7 +8,13 @@ import { memoryLogger } from "../../lib/log";
 import { removeContainersArgs } from "./podman";
 import { effectiveTimeoutSeconds, jobEnv } from "./job-sandbox";
 import { containerName, createSandboxRunner, NODE_LABEL, type RunnerDeps } from "./run-job";
-import { ensureSandboxImage, FORK_BOMB_SCRIPT, testPodman, testSettings } from "../../testing/sandbox-fixture";
+import {
+  ensureSandboxImage,
+  FORK_BOMB_SCRIPT,
+  SANDBOX_IMAGE,
+  testPodman,
+  testSettings,
+} from "../../testing/sandbox-fixture";
 
 // Real containers: seconds on a busy host, so the 5 s default would turn load into failures.
 setDefaultTimeout(60_000);
@@ -332,5 +338,51 @@ describe("workspace quota and script delivery", () => {
     expect(res.stdout).toContain("QUOTED=it's $HOME `x`\n");
     const cat = await (await runner()).run(job(["cat"]));
     expect(cat).toMatchObject({ status: "completed", stdout: "" });
+  });
+});
+
+describe("a command without a script in another image (one attached podman run)", () => {
+  const elsewhere = () => testSettings({ defaultImage: "localhost/cynode-some-other-default:latest" });
+
+  it("runs its argv as given, fails when podman cannot start it, and is canceled at once, even before podman created it", async () => {
+    const settings = await elsewhere();
+    const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
+    expect(await r.run(job(["echo", "attached"], { image: SANDBOX_IMAGE }))).toMatchObject({
+      status: "completed",
+      stdout: "attached\n",
+    });
+    expect(await r.run(job(["true"], { image: "localhost/cynode-no-such-image:latest" }))).toMatchObject({
+      status: "failed",
+      exit_code: -1,
+      stderr: expect.stringContaining("sandbox could not be started"),
+    });
+    const j = job(["sleep", "60"], { image: SANDBOX_IMAGE });
+    const result = r.run(j);
+    expect(await r.cancel(j.job_id)).toBe(true);
+    expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
+    expect((await podman.exec(["container", "exists", containerName(j.job_id, settings.nodeSlug)])).exitCode).toBe(1);
+  });
+
+  it("is canceled while its placement is being made, and then never started", async () => {
+    const settings = await elsewhere();
+    const placing = Promise.withResolvers<void>();
+    let released = 0;
+    const r = createSandboxRunner({
+      podman,
+      settings,
+      log: memoryLogger(),
+      placeInferenceJob: async () => {
+        await placing.promise;
+        return { mounts: [], env: {}, release: async () => void released++ };
+      },
+    });
+    const j = job(["sleep", "60"], { image: SANDBOX_IMAGE, use_inference: true });
+    const result = r.run(j);
+    expect(await r.cancel(j.job_id)).toBe(true);
+    placing.resolve();
+    expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
+    await r.settled();
+    expect(released).toBe(1);
+    expect((await podman.exec(["container", "exists", containerName(j.job_id, settings.nodeSlug)])).exitCode).toBe(1);
   });
 });
