@@ -7,6 +7,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { root, startProcess, type ManagedProcess } from "../bdd/support/managed-process";
 import { processAlive } from "../src/lib/process-alive";
+import { runToExit } from "../src/testing/run-to-exit";
 
 const bin = (name: string) => join(root, "dist", "bin", name);
 const GATEWAY = "http://127.0.0.1:12080";
@@ -39,18 +40,11 @@ async function ollamaAt(url: string): Promise<boolean> {
 }
 
 async function cynork(args: string[], stdin?: string): Promise<{ code: number; out: string }> {
-  const proc = Bun.spawn([bin("cynork"), "--config", cynorkConfig, ...args], {
+  const r = await runToExit([bin("cynork"), "--config", cynorkConfig, ...args], {
     env: { ...process.env, CYNORK_GATEWAY_URL: GATEWAY },
-    stdin: stdin === undefined ? "ignore" : new Blob([stdin]),
-    stdout: "pipe",
-    stderr: "pipe",
+    stdin,
   });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, out: out + err };
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 function nodeYaml(ollama: string | undefined): string {

@@ -94,7 +94,8 @@ export async function timingWrapper(dir: string): Promise<{ path: string; calls(
   const script = join(dir, "podman");
   await Bun.write(
     script,
-    `#!/bin/bash\nstart=$EPOCHREALTIME\n${real} "$@"\nrc=$?\necho "$start $EPOCHREALTIME $1" >> ${log}\nexit $rc\n`,
+    // The node's long-lived `podman system service` is exec'd: it must stay the process the node's death kills.
+    `#!/bin/bash\n[ "$1" = system ] && exec ${real} "$@"\nstart=$EPOCHREALTIME\n${real} "$@"\nrc=$?\necho "$start $EPOCHREALTIME $1" >> ${log}\nexit $rc\n`,
   );
   await chmod(script, 0o755);
   return {

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { command } from "./managed-process";
+import { runToExit } from "../../src/testing/run-to-exit";
 
 export type CynorkRun = { code: number; stdout: string; stderr: string };
 
@@ -25,19 +26,11 @@ export async function runCynork(
   opts: { stdin?: string; env?: Record<string, string> } = {},
 ): Promise<CynorkRun> {
   const { CYNORK_TOKEN: _token, ...env } = process.env;
-  const proc = Bun.spawn([...command("cynork"), "--config", s.configPath, ...args], {
+  return runToExit([...command("cynork"), "--config", s.configPath, ...args], {
     cwd: s.dir,
     env: { ...env, CYNORK_GATEWAY_URL: s.gatewayUrl, NO_COLOR: "1", ...opts.env },
-    stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
-    stdout: "pipe",
-    stderr: "pipe",
+    stdin: opts.stdin,
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
 }
 
 /** Splits a command line the way a shell would for plain words and '…' / "…" quoting. */
