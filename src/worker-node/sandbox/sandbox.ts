@@ -172,7 +172,7 @@ export async function startSandbox(podman: Podman, plan: SandboxPlan): Promise<S
     // Whichever loses the race settles later, unobserved.
     for (const p of [stopped, ready]) p.catch(() => {});
     const stderr = await Promise.race([ready, stopped]);
-    // Without its marks (killed, timed out), a job's output ends when the sandbox is gone and the worker lets go.
+    // Without its marks (it died by itself), a job's output ends when the sandbox is gone and the worker lets go.
     void exited.then(() => io.close());
     return sandboxHandle(podman, plan, { io, stderr, exited, release });
   } catch (err) {
@@ -191,7 +191,11 @@ type Started = {
 
 function sandboxHandle(podman: Podman, plan: SandboxPlan, s: Started): Sandbox {
   let handedOver = false;
-  const kill = () => podman.api.remove(plan.name);
+  // Once removed, nothing of the sandbox holds its FIFOs: letting go ends the job's streams at once.
+  const kill = async () => {
+    await podman.api.remove(plan.name);
+    s.io.close();
+  };
   return {
     name: plan.name,
     env: plan.placement?.env ?? {},
