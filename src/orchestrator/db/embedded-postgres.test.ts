@@ -98,6 +98,19 @@ describe("embedded Postgres", () => {
       await second.stop();
     }
   }, 90_000);
+
+  it("starts over an empty socket lock file, as a server killed while starting leaves it", async () => {
+    const { stateDir, log, server: first } = await started();
+    await first.stop();
+    await writeFile(join(stateDir, "postgres-run", ".s.PGSQL.5432.lock"), "");
+    const second = await startEmbeddedPostgres({ stateDir, log });
+    try {
+      expect(await query(second.url("postgres"), "select 1 as one")).toEqual([{ one: 1 }]);
+      expect(said(log, "removing stale socket lock")).toBe(true);
+    } finally {
+      await second.stop();
+    }
+  }, 90_000);
 });
 
 describe("embedded Postgres when a start fails", () => {

@@ -129,13 +129,20 @@ async function postmasterPid(dataDir: string): Promise<number> {
 
 /**
  * A killed server leaves its postmaster.pid behind, still saying "ready": removed, so that only the new server's
- * own file can say so. Postgres itself replaces stale socket lock files.
+ * own file can say so. Postgres replaces a stale socket lock file itself, but not an empty one (a server killed
+ * while starting): the socket directory is this orchestrator's alone, so a lock naming no live process goes too.
  */
-async function removeStalePidFile(dataDir: string, log: Logger): Promise<void> {
+async function removeStaleFiles(dataDir: string, socketDir: string, log: Logger): Promise<void> {
   const pid = await postmasterPid(dataDir);
   if (pid && !processAlive(pid)) {
     log.warn("removing stale postmaster.pid", { pid });
     await rm(join(dataDir, "postmaster.pid"), { force: true });
+  }
+  const lock = join(socketDir, `.s.PGSQL.${PORT}.lock`);
+  const holder = Number((await readFile(lock, "utf8").catch(() => undefined))?.split("\n")[0]);
+  if (holder === 0 || (holder && !processAlive(holder))) {
+    log.warn("removing stale socket lock", { pid: holder || undefined });
+    await rm(lock, { force: true });
   }
 }
 
@@ -157,7 +164,7 @@ type Launch = (current: (proc: Bun.Subprocess) => void) => Promise<Bun.Subproces
 /** Spawns the server and waits until it is ready; `current` learns the process as soon as it exists. */
 function launcher(o: { tree: string; dataDir: string; socketDir: string; ids: Ids; log: Logger }): Launch {
   return async (current) => {
-    await removeStalePidFile(o.dataDir, o.log);
+    await removeStaleFiles(o.dataDir, o.socketDir, o.log);
     const proc = Bun.spawn(
       [
         join(o.tree, "bin", "postgres"),
