@@ -1,6 +1,6 @@
 /**
  * The sandbox runner: one hardened single-use sandbox per job, taken warm when the job has exactly a warm sandbox's
- * isolation (warm-sandboxes.ts), else started for it (launched-job.ts); a command that carries no script in
+ * isolation (warm-sandboxes.ts), else started for it (job-sandbox.ts); a command that carries no script in
  * another image runs attached (attached-run.ts). Capped output, a timeout and cancel. The result is known when the
  * job exits; what its sandbox leaves is cleaned up after, off the result's path.
  */
