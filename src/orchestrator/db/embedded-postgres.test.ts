@@ -84,32 +84,36 @@ describe("embedded Postgres", () => {
     expect(await query(url, "select 1").catch((e: Error) => e.message)).not.toEqual([{ "?column?": 1 }]);
   }, 90_000);
 
-  it("starts over a dead server's postmaster.pid that still says ready", async () => {
+  /**
+   * Stops a server, leaves behind what `leave` writes (given the running server's postmaster.pid), and checks that
+   * the next start serves and says `logged`.
+   */
+  async function startsOver(leave: (stateDir: string, pidFile: string) => Promise<void>, logged: string) {
     const { stateDir, log, server: first } = await started();
-    const pidFile = join(stateDir, "postgres-data", "postmaster.pid");
-    const stale = await readFile(pidFile, "utf8");
+    const pidFile = await readFile(join(stateDir, "postgres-data", "postmaster.pid"), "utf8");
     await first.stop();
-    await writeFile(pidFile, stale.replace(/^\d+/, String(await deadPid())));
+    await leave(stateDir, pidFile);
     const second = await startEmbeddedPostgres({ stateDir, log });
     try {
       expect(await query(second.url("postgres"), "select 1 as one")).toEqual([{ one: 1 }]);
-      expect(said(log, "removing stale postmaster.pid")).toBe(true);
+      expect(said(log, logged)).toBe(true);
     } finally {
       await second.stop();
     }
+  }
+
+  it("starts over a dead server's postmaster.pid that still says ready", async () => {
+    await startsOver(async (stateDir, stale) => {
+      const pidFile = join(stateDir, "postgres-data", "postmaster.pid");
+      await writeFile(pidFile, stale.replace(/^\d+/, String(await deadPid())));
+    }, "removing stale postmaster.pid");
   }, 90_000);
 
   it("starts over an empty socket lock file, as a server killed while starting leaves it", async () => {
-    const { stateDir, log, server: first } = await started();
-    await first.stop();
-    await writeFile(join(stateDir, "postgres-run", ".s.PGSQL.5432.lock"), "");
-    const second = await startEmbeddedPostgres({ stateDir, log });
-    try {
-      expect(await query(second.url("postgres"), "select 1 as one")).toEqual([{ one: 1 }]);
-      expect(said(log, "removing stale socket lock")).toBe(true);
-    } finally {
-      await second.stop();
-    }
+    await startsOver(
+      (stateDir) => writeFile(join(stateDir, "postgres-run", ".s.PGSQL.5432.lock"), ""),
+      "removing stale socket lock",
+    );
   }, 90_000);
 });
 

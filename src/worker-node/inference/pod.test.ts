@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { startOllamaTestServer, type OllamaTestServer } from "../../testing/ollama-test-server";
-import { NODE_LABEL } from "../sandbox/run-job";
+import { NODE_LABEL } from "../sandbox/job-sandbox";
 import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "../../testing/sandbox-fixture";
 import { listPodsArgs, podCreateArgs, podName, removeLeftoverPods, removePodsArgs, sidecarArgs } from "./pod";
 import { ensureProxyImage, startInferenceRunner } from "../../testing/inference-runner";

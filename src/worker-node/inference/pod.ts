@@ -7,7 +7,7 @@ import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { USERNS_FLAGS, type ContainerLimits } from "../sandbox/container-spec";
 import { labelFilters, labelFlags, type Podman } from "../sandbox/podman";
-import { NODE_LABEL, type PlaceJob } from "../sandbox/run-job";
+import { NODE_LABEL, type PlaceJob } from "../sandbox/job-sandbox";
 import type { Placement } from "../sandbox/sandbox";
 
 export const SANDBOX_RUN_DIR = "/run/cynode";

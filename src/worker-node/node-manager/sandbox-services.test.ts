@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { testNodeConfig, testNodeContext } from "../../testing/node-config";
-import { NODE_LABEL } from "../sandbox/run-job";
+import { NODE_LABEL } from "../sandbox/job-sandbox";
 import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "../../testing/sandbox-fixture";
 import { prepareSandboxRuntime } from "./sandbox-runtime";
 import { startSandboxServices } from "./sandbox-services";

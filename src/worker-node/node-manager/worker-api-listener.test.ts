@@ -4,7 +4,7 @@ import type { RunJobRequest } from "../../contracts/worker-api";
 import { completedRun } from "../../testing/completed-run";
 import { testNodeConfig, testNodeContext } from "../../testing/node-config";
 import { createNodeMetrics } from "../metrics";
-import { containerName } from "../sandbox/run-job";
+import { containerName } from "../sandbox/job-sandbox";
 import { openTelemetryStore } from "../telemetry/store";
 import type { NodeState } from "./node-context";
 import { listenWorkerApi } from "./worker-api-listener";

@@ -22,16 +22,16 @@ import { containerArgs, removeContainersArgs, type Podman } from "./podman";
 import { captureText, type Captured } from "./truncate-utf8";
 
 /** `podman run` exits 125 when podman itself failed (bad image, bad flag): the job never started. */
-export const PODMAN_FAILED = 125;
+const PODMAN_FAILED = 125;
 
-export type AttachedRun = {
+type AttachedRun = {
   /** stdout, stderr and podman's exit code (125: podman itself failed). */
   done: Promise<{ stdout: Captured; stderr: Captured; exitCode: number }>;
   /** Removes the container (killing it), also when podman has not created it yet. */
   kill(): Promise<void>;
 };
 
-export function runAttached(podman: Podman, spec: ContainerSpec, maxOutputBytes: number): AttachedRun {
+function runAttached(podman: Podman, spec: ContainerSpec, maxOutputBytes: number): AttachedRun {
   const proc = podman.spawn(containerArgs({ ...spec, autoRemove: false }));
   const remove = () => podman.exec(removeContainersArgs([spec.name]));
   const done = Promise.all([

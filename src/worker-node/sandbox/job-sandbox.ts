@@ -54,7 +54,7 @@ export class PlacementError extends Error {}
 export const placed = (p: Promise<Placement>) =>
   p.catch((err: Error) => new PlacementError(`sandbox placement failed: ${err.message}`));
 
-export type SandboxRequest = {
+type SandboxRequest = {
   id: string;
   name: string;
   image: string;
@@ -84,7 +84,7 @@ export async function startJobSandbox(ctx: RunnerContext, r: SandboxRequest): Pr
 }
 
 /** A sandbox started for its job: the job's labels, and podman's deadline a little after the job's own. */
-export function coldSandbox(ctx: RunnerContext, job: RunJobRequest, image: string, seconds: number) {
+function coldSandbox(ctx: RunnerContext, job: RunJobRequest, image: string, seconds: number) {
   const place = job.sandbox.use_inference ? ctx.placeInferenceJob : undefined;
   return startJobSandbox(ctx, {
     id: job.job_id,

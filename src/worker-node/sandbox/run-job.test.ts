@@ -7,7 +7,8 @@ import type { RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
 import { removeContainersArgs } from "./podman";
 import { effectiveTimeoutSeconds, jobEnv } from "./job-sandbox";
-import { containerName, createSandboxRunner, NODE_LABEL, type RunnerDeps } from "./run-job";
+import { createSandboxRunner, type RunnerDeps } from "./run-job";
+import { containerName, NODE_LABEL } from "./job-sandbox";
 import {
   ensureSandboxImage,
   FORK_BOMB_SCRIPT,

@@ -27,9 +27,6 @@ import { isShellScript } from "./launcher";
 import { listContainersArgs, removeContainersArgs, type Podman } from "./podman";
 import { createWarmSandboxes, type WarmKind } from "./warm-sandboxes";
 
-export { containerName, NODE_LABEL, SANDBOX_DEADLINE_GRACE_SECONDS, type PlaceJob } from "./job-sandbox";
-export { WARM_LABEL } from "./warm-sandboxes";
-
 export type SandboxSettings = {
   nodeSlug: string;
   mountRoot: string;
@@ -89,7 +86,7 @@ function fields(end: RunEnd): Pick<RunJobResponse, "status" | "exit_code" | "std
   return { status: end.exitCode === 0 ? "completed" : "failed", exit_code: end.exitCode, ...out, truncated };
 }
 
-export function jobResult(job: RunJobRequest, startedAt: Date, endedAt: Date, end: RunEnd): RunJobResponse {
+function jobResult(job: RunJobRequest, startedAt: Date, endedAt: Date, end: RunEnd): RunJobResponse {
   const f = fields(end);
   return {
     version: 1,

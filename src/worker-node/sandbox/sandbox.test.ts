@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { readdir } from "node:fs/promises";
 import { WORKSPACE_DIR, createJobDirs } from "./job-sandbox";
-import { NODE_LABEL, WARM_LABEL } from "./run-job";
+import { NODE_LABEL } from "./job-sandbox";
+import { WARM_LABEL } from "./warm-sandboxes";
 import { afterMark, startSandbox } from "./sandbox";
 import {
   ensureSandboxImage,

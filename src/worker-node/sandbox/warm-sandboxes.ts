@@ -54,8 +54,6 @@ export function createWarmSandboxes(ctx: RunnerContext, sizes: Record<WarmKind, 
 
 export type Disposable = { dispose(): Promise<void>; readonly died: Promise<unknown> };
 
-export type WarmPool<K extends string, T extends Disposable> = ReturnType<typeof createWarmPool<K, T>>;
-
 export function createWarmPool<K extends string, T extends Disposable>(opts: {
   sizes: Record<K, number>;
   start: (kind: K) => Promise<T>;

@@ -6,7 +6,8 @@
 import type { RunJobRequest, RunJobResponse } from "../../contracts/worker-api";
 import { createLogger, type LogFields, type Logger } from "../../lib/log";
 import { rfc3339 } from "../../lib/rfc3339";
-import { containerName, NODE_LABEL, type SandboxRunner } from "../sandbox/run-job";
+import { type SandboxRunner } from "../sandbox/run-job";
+import { containerName, NODE_LABEL } from "../sandbox/job-sandbox";
 import type { ContainerRecord, TelemetryStore } from "./store";
 
 /** Log lines kept per stream of one job (the job result keeps the whole output). */
