@@ -1,5 +1,5 @@
 /** TEST SUPPORT: real podman with the project's containers.conf, small and fast sandbox settings, and sandbox probes. */
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildImage } from "../../containers/build-image";
@@ -49,4 +49,34 @@ export async function testSettings(overrides: Partial<SandboxSettings> = {}): Pr
     maxConcurrency: 8,
     ...overrides,
   };
+}
+
+/**
+ * A job that shows it has started without writing anything the host reads (its io directory is read-only to it):
+ * its `command` runs a `sleep` of a unique length, and `seen()` waits until the host sees that process in /proc.
+ */
+export function startedSignal(seconds = 60) {
+  const argv = ["sleep", `${seconds}.${crypto.getRandomValues(new Uint32Array(1))[0]}`];
+  return { command: argv.join(" "), seen: (timeoutMs = 30_000) => waitForHostProcess(argv, timeoutMs) };
+}
+
+/** Resolves once a host process runs exactly `argv`; fails with a message past the deadline. */
+export async function waitForHostProcess(argv: string[], timeoutMs = 30_000): Promise<void> {
+  const want = `${argv.join("\0")}\0`;
+  const deadline = Date.now() + timeoutMs;
+  while (!(await hostProcessRuns(want))) {
+    if (Date.now() > deadline) throw new Error(`no process ran \`${argv.join(" ")}\` within ${timeoutMs} ms`);
+    await Bun.sleep(20);
+  }
+}
+
+async function hostProcessRuns(cmdline: string): Promise<boolean> {
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    const text = await Bun.file(`/proc/${pid}/cmdline`)
+      .text()
+      .catch(() => "");
+    if (text === cmdline) return true;
+  }
+  return false;
 }

@@ -64,6 +64,8 @@ export const NodeConfigSchema = v.object({
       max_concurrency: int(4),
       /** Warm single-use sandboxes kept ready for jobs of the default image (0 turns them off). */
       warm_pool: int(2, 0),
+      /** A warm sandbox (or pod) that waited this long is replaced by a fresh one. */
+      warm_max_idle_seconds: int(900, 10),
       max_output_bytes: int(262144),
       containers_conf: v.optional(v.string()),
     }),

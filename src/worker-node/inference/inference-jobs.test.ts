@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Ollama } from "ollama";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { startOllamaTestServer, testReply, type OllamaTestServer } from "../../testing/ollama-test-server";
-import { ensureSandboxImage, testPodman } from "../../testing/sandbox-fixture";
+import { ensureSandboxImage, startedSignal, testPodman } from "../../testing/sandbox-fixture";
 import { ensureProxyImage, hostAddress, PROXY_IMAGE, startInferenceRunner } from "../../testing/inference-runner";
 
 // Each job creates a pod and waits for its sidecar: seconds, not milliseconds.
@@ -42,10 +42,6 @@ function job(command: string[], sandbox: Partial<RunJobRequest["sandbox"]> = {})
 }
 const sh = (script: string, sandbox: Partial<RunJobRequest["sandbox"]> = {}) => job(["sh", "-c", script], sandbox);
 const generate = (prompt: string, stream = false) => JSON.stringify({ model: MODEL, prompt, stream });
-
-async function waitForFile(path: string): Promise<void> {
-  while (!(await Bun.file(path).exists())) await Bun.sleep(20);
-}
 
 describe("inference jobs in a no-network pod (real podman)", () => {
   it("reaches the model at $OLLAMA_BASE_URL with busybox wget, and leaves no pod behind", async () => {
@@ -82,10 +78,11 @@ describe("inference jobs in a no-network pod (real podman)", () => {
 
 describe("inference pod's sidecar (real podman)", () => {
   it("streams chunk by chunk through the sidecar, serves the official ollama client, and removes the pod on cancel", async () => {
-    const j = sh("touch /run/cynode-io/started; sleep 60");
+    const started = startedSignal();
+    const j = sh(started.command);
     const result = env.runner.run(j);
     try {
-      await waitForFile(join(env.settings.mountRoot, j.job_id, "io", "started"));
+      await started.seen();
       // The job's /run/cynode is a host directory: the host reaches the same sidecar socket the sandbox sees.
       const socket = join(env.settings.mountRoot, j.job_id, "run", "inference-proxy.sock");
 

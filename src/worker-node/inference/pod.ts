@@ -202,7 +202,8 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
       await release();
       throw err;
     }
-    return { pod, mounts: [{ source: runDir, target: SANDBOX_RUN_DIR }], env: INFERENCE_ENV, release };
+    // Read-only for the sandbox: it connects to the sidecar's socket there (a socket stays usable), and writes nothing.
+    return { pod, mounts: [{ source: runDir, target: SANDBOX_RUN_DIR, readOnly: true }], env: INFERENCE_ENV, release };
   }
 
   const placeJob: PlaceJob = (job) =>

@@ -25,6 +25,7 @@ export function sandboxSettings(config: NodeConfig): SandboxSettings {
     maxConcurrency: sandbox.max_concurrency,
     maxDiskMb: resources.max_disk_mb,
     warmPool: sandbox.warm_pool,
+    warmMaxIdleSeconds: sandbox.warm_max_idle_seconds,
     warmPods: config.inference.warm_pods,
   };
 }

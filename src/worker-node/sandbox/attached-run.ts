@@ -11,6 +11,7 @@ import {
   jobLabels,
   PlacementError,
   placed,
+  holdJobDeadline,
   SANDBOX_DEADLINE_GRACE_SECONDS,
   underTimeout,
   type RunEnd,
@@ -73,10 +74,14 @@ export async function runAttachedJob(ctx: RunnerContext, { job, image, seconds, 
     pull: image.startsWith("localhost/") ? "never" : "missing",
     deadlineSeconds: seconds + SANDBOX_DEADLINE_GRACE_SECONDS,
   };
+  await holdJobDeadline(ctx, spec.name, spec.pod, seconds);
   const run = runAttached(ctx.podman, spec, ctx.maxOutputBytes);
   self.kill = run.kill;
   if (self.canceled) await run.kill();
-  const out = await underTimeout(self, seconds, run.done).finally(() => placement && ctx.track(placement.release()));
+  const out = await underTimeout(self, seconds, run.done).finally(() => {
+    if (placement) ctx.track(placement.release());
+    ctx.track(ctx.deadlines.release(spec.name));
+  });
   if (out.exitCode === PODMAN_FAILED && !self.canceled && !self.timedOut)
     return { kind: "not-started", why: `sandbox could not be started: ${out.stderr.text.trim()}` };
   return endOf(self, { kind: "exited", ...out });

@@ -39,6 +39,21 @@ export const USERNS_FLAGS = [
   `--gidmap=0:${SANDBOX_ID_BASE}:${SANDBOX_ID_COUNT}`,
 ];
 
+export type Tmpfs = { target: string; sizeMb: number; mode: string };
+
+/**
+ * Every writable path of a sandbox: size-limited tmpfs mounts (charged to the container's memory, never on the
+ * host's disk) over a read-only root. /run and /var/tmp are what `--read-only` would leave writable, unbounded.
+ */
+export function sandboxTmpfs(spec: Pick<ContainerSpec, "tmpfsMb" | "workspace">): Tmpfs[] {
+  return [
+    { target: "/run", sizeMb: 16, mode: "0755" },
+    { target: "/var/tmp", sizeMb: 64, mode: "1777" },
+    { target: "/tmp", sizeMb: spec.tmpfsMb ?? 256, mode: "1777" },
+    ...(spec.workspace ? [{ target: spec.workspace.target, sizeMb: spec.workspace.sizeMb, mode: "0700" }] : []),
+  ];
+}
+
 const SAFE_MOUNT_PATH = /^\/[^,:\n]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import type { Logger } from "../../lib/log";
 import type { ContainerLimits } from "./container-spec";
+import type { DeadlineKeeper } from "./deadline-keeper";
 import type { Podman } from "./podman";
 import { startSandbox, type Placement, type Sandbox } from "./sandbox";
 import type { Captured } from "./truncate-utf8";
@@ -31,6 +32,9 @@ export type RunnerContext = {
   workspaceMb: number;
   maxOutputBytes: number;
   placeInferenceJob?: PlaceJob;
+  /** Holds every sandbox's deadline outside it (deadline-keeper.ts). */
+  deadlines: DeadlineKeeper;
+  warmMaxIdleSeconds: number;
   /** Cleans up after a job off the result's path; the runner's shutdown waits for it. */
   track(cleanup: Promise<unknown>): void;
 };
@@ -38,6 +42,17 @@ export type RunnerContext = {
 export const NODE_LABEL = "cynodeai.node";
 /** How long after the job timeout podman's own deadline kills a container whose worker did not. */
 export const SANDBOX_DEADLINE_GRACE_SECONDS = 2;
+/** The keeper's deadline comes after podman's, so a live worker (or conmon) reports first. */
+const KEEPER_GRACE_SECONDS = SANDBOX_DEADLINE_GRACE_SECONDS + 1;
+/** Where the keeper's entries live, under the mount root. */
+export const DEADLINES_DIR = ".deadlines";
+
+/** Until its job is known, a sandbox's bound is its idle age, with time for the pool to replace it first. */
+const idleBound = (ctx: RunnerContext) => ctx.warmMaxIdleSeconds + 60;
+
+/** From hand-over on, a sandbox (and its pod) is removed from outside a little after its job's deadline. */
+export const holdJobDeadline = (ctx: RunnerContext, container: string, pod: string | undefined, seconds: number) =>
+  ctx.deadlines.hold({ container, pod, seconds: seconds + KEEPER_GRACE_SECONDS });
 
 /** Per node too: nodes sharing one podman (tests, one host) may each run the same job after the other was lost. */
 export const containerName = (jobId: string, nodeSlug: string) => `cynodeai-job-${nodeSlug}-${jobId}`;
@@ -73,14 +88,19 @@ export async function startJobSandbox(ctx: RunnerContext, r: SandboxRequest): Pr
     await dirs.remove();
     throw placement;
   }
-  return startSandbox(ctx.podman, {
-    ...r,
-    limits: ctx.limits,
-    workdir: WORKSPACE_DIR,
-    workspaceMb: ctx.workspaceMb,
-    dirs,
-    placement,
+  await ctx.deadlines.hold({ container: r.name, pod: placement?.pod, seconds: idleBound(ctx) }).catch(async (err) => {
+    await placement?.release();
+    await dirs.remove();
+    throw err;
   });
+  const release = () => ctx.deadlines.release(r.name);
+  const plan = { ...r, limits: ctx.limits, workdir: WORKSPACE_DIR, workspaceMb: ctx.workspaceMb, dirs, placement };
+  // startSandbox leaves nothing behind when it fails (placement and directories included).
+  const sandbox = await startSandbox(ctx.podman, plan).catch(async (err) => {
+    await release();
+    throw err;
+  });
+  return { ...sandbox, dispose: () => sandbox.dispose().finally(release) };
 }
 
 /** A sandbox started for its job: the job's labels, and podman's deadline a little after the job's own. */
@@ -185,6 +205,7 @@ export async function runLaunchedJob(ctx: RunnerContext, warm: WarmSandboxes | u
     return { kind: "canceled" };
   }
   try {
+    await holdJobDeadline(ctx, sandbox.name, sandbox.pod, seconds);
     const run = { command: job.sandbox.command, env: jobEnv(job, sandbox.env), timeoutSeconds: seconds };
     const outcome = await underTimeout(self, seconds, sandbox.run(run, ctx.maxOutputBytes));
     return endOf(self, { kind: "exited", ...outcome });

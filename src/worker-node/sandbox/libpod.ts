@@ -11,7 +11,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkSpec, SANDBOX_ID_BASE, SANDBOX_ID_COUNT, type ContainerSpec } from "./container-spec";
+import {
+  checkSpec,
+  SANDBOX_ID_BASE,
+  SANDBOX_ID_COUNT,
+  sandboxTmpfs,
+  type ContainerSpec,
+  type Tmpfs,
+} from "./container-spec";
 
 const API = "http://podman/v4.0.0/libpod";
 const MB = 1024 * 1024;
@@ -27,11 +34,11 @@ export class LibpodError extends Error {
 }
 
 const idMap = [{ container_id: 0, host_id: SANDBOX_ID_BASE, size: SANDBOX_ID_COUNT }];
-const tmpfs = (destination: string, sizeMb: number, mode: string) => ({
-  destination,
+const tmpfs = (t: Tmpfs) => ({
+  destination: t.target,
   type: "tmpfs",
   source: "tmpfs",
-  options: ["rw", "nosuid", "nodev", `mode=${mode}`, `size=${sizeMb}m`],
+  options: ["rw", "nosuid", "nodev", `mode=${t.mode}`, `size=${t.sizeMb}m`],
 });
 
 const bind = (m: NonNullable<ContainerSpec["mounts"]>[number]) => ({
@@ -65,18 +72,7 @@ export function createBody(spec: ContainerSpec) {
     cap_drop: ["ALL"],
     no_new_privileges: true,
     read_only_filesystem: true,
-    mounts: [
-      // As `--read-only` gives on the command line: /run and /var/tmp stay writable (podman 4.3's API has no flag).
-      ...["/run", "/var/tmp"].map((d) => ({
-        destination: d,
-        type: "tmpfs",
-        source: "tmpfs",
-        options: ["rw", "nosuid", "nodev"],
-      })),
-      tmpfs("/tmp", spec.tmpfsMb ?? 256, "1777"),
-      ...(spec.workspace ? [tmpfs(spec.workspace.target, spec.workspace.sizeMb, "0700")] : []),
-      ...(spec.mounts ?? []).map(bind),
-    ],
+    mounts: [...sandboxTmpfs(spec).map(tmpfs), ...(spec.mounts ?? []).map(bind)],
     resource_limits: {
       pids: { limit: spec.limits.pids },
       memory: { limit: memory, swap: memory },

@@ -7,7 +7,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import builtinContainersConf from "../../../containers/containers.conf" with { type: "text" };
-import { checkSpec, USERNS_FLAGS, type ContainerSpec } from "./container-spec";
+import { checkSpec, sandboxTmpfs, USERNS_FLAGS, type ContainerSpec } from "./container-spec";
 import { createLibpod, createPodmanService, type Libpod } from "./libpod";
 
 export { builtinContainersConf };
@@ -28,10 +28,7 @@ export function containerArgs(spec: ContainerSpec): string[] {
     "--cap-drop=ALL",
     "--security-opt=no-new-privileges",
     "--read-only",
-    `--tmpfs=/tmp:rw,nosuid,nodev,mode=1777,size=${spec.tmpfsMb ?? 256}m`,
-    ...(spec.workspace
-      ? [`--tmpfs=${spec.workspace.target}:rw,nosuid,nodev,mode=0700,size=${spec.workspace.sizeMb}m`]
-      : []),
+    ...sandboxTmpfs(spec).map((t) => `--tmpfs=${t.target}:rw,nosuid,nodev,mode=${t.mode},size=${t.sizeMb}m`),
     `--pids-limit=${spec.limits.pids}`,
     `--memory=${spec.limits.memoryMb}m`,
     `--memory-swap=${spec.limits.memoryMb}m`,
@@ -113,6 +110,8 @@ export type PodmanProcess = {
 
 export type Podman = {
   readonly containersConf: string;
+  /** The binary and environment every podman process of this adapter gets (for a process that outlives the node). */
+  readonly command: { bin: string; env: Record<string, string> };
   /** Runs podman to completion and collects its (small) output. */
   exec(args: string[]): Promise<PodmanResult>;
   /** Starts podman with piped output, for streams of any size; `stdin: "pipe"` keeps its stdin writable. */
@@ -138,6 +137,7 @@ export function createPodman({ containersConf, bin = "podman", hostEnv = process
   const service = createPodmanService({ bin, env });
   return {
     containersConf,
+    command: { bin, env },
     spawn,
     api: createLibpod(service),
     close: () => service.close(),

@@ -8,11 +8,12 @@ import { memoryLogger } from "../../lib/log";
 import { removeContainersArgs } from "./podman";
 import { effectiveTimeoutSeconds, jobEnv } from "./job-sandbox";
 import { createSandboxRunner, type RunnerDeps } from "./run-job";
-import { containerName, NODE_LABEL } from "./job-sandbox";
+import { containerName, DEADLINES_DIR, NODE_LABEL } from "./job-sandbox";
 import {
   ensureSandboxImage,
   FORK_BOMB_SCRIPT,
   SANDBOX_IMAGE,
+  startedSignal,
   testPodman,
   testSettings,
 } from "../../testing/sandbox-fixture";
@@ -37,14 +38,6 @@ async function runner(overrides: Partial<RunnerDeps> = {}, settings = {}) {
     ...overrides,
   });
 }
-
-/** Waits until a file appears (the job signalling it has started); polls a condition, not a clock. */
-async function waitForFile(path: string): Promise<void> {
-  while (!(await Bun.file(path).exists())) await Bun.sleep(20);
-}
-/** A job that says it has started: a file in its io directory, which the host sees. */
-const STARTED = "touch /run/cynode-io/started";
-const startedFlag = (mountRoot: string, jobId: string) => join(mountRoot, jobId, "io", "started");
 
 beforeAll(() => ensureSandboxImage(podman));
 
@@ -177,9 +170,10 @@ describe("sandbox runner cancel and admission (real podman)", () => {
   it("cancels a running job at once: the container is gone when cancel returns", async () => {
     const settings = await testSettings();
     const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
-    const j = sh(`${STARTED}; sleep 60`);
+    const started = startedSignal();
+    const j = sh(started.command);
     const result = r.run(j);
-    await waitForFile(startedFlag(settings.mountRoot, j.job_id));
+    await started.seen();
     expect(await r.cancel(j.job_id)).toBe(true);
     expect((await podman.exec(["container", "exists", containerName(j.job_id, settings.nodeSlug)])).exitCode).toBe(1);
     expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
@@ -201,9 +195,10 @@ describe("sandbox runner cancel and admission (real podman)", () => {
   it("stops every running job on shutdown", async () => {
     const settings = await testSettings();
     const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
-    const j = sh(`${STARTED}; sleep 60`);
+    const started = startedSignal();
+    const j = sh(started.command);
     const result = r.run(j);
-    await waitForFile(startedFlag(settings.mountRoot, j.job_id));
+    await started.seen();
     await r.stopAll();
     expect(await result).toMatchObject({ status: "canceled" });
   });
@@ -211,9 +206,10 @@ describe("sandbox runner cancel and admission (real podman)", () => {
   it("rejects duplicate job ids, unsafe ids, disallowed images and jobs beyond capacity", async () => {
     const settings = await testSettings({ maxConcurrency: 1, allowedImages: ["localhost/cynode-sandbox:latest"] });
     const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
-    const j = sh(`${STARTED}; sleep 60`);
+    const started = startedSignal();
+    const j = sh(started.command);
     const result = r.run(j);
-    await waitForFile(startedFlag(settings.mountRoot, j.job_id));
+    await started.seen();
     await expect(r.run(j)).rejects.toMatchObject({ kind: "duplicate" });
     await expect(r.run(sh("true"))).rejects.toMatchObject({ kind: "full", message: "sandbox capacity reached" });
     await r.cancel(j.job_id);
@@ -321,8 +317,38 @@ describe("workspace quota and script delivery", () => {
     const { bavail, bsize } = await statfs(settings.mountRoot.replace(/sandbox_mounts$/, ""));
     // Other engineers write to this disk too: allow them slack, but never the 64 MiB this job asked for.
     expect((before - bavail) * bsize).toBeLessThan(48 * 1024 * 1024);
-    // The sandbox's directories go after the result, off its path.
-    while ((await readdir(settings.mountRoot)).length > 0) await Bun.sleep(10);
+    // The sandbox's directories go after the result, off its path (the deadline keeper's own directory stays).
+    while ((await readdir(settings.mountRoot)).some((e) => e !== DEADLINES_DIR)) await Bun.sleep(10);
+  });
+
+  it("bounds every writable path: 3 GB written into each puts at most the quota on the node's disk", async () => {
+    const settings = await testSettings({ maxDiskMb: 16, warmPool: 1 });
+    const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
+    r.warmUp();
+    while (r.warm("plain") === 0) await Bun.sleep(20);
+    const disk = async () => {
+      const { bavail, bsize } = await statfs(settings.mountRoot);
+      return bavail * bsize;
+    };
+    const before = await disk();
+    const paths = ["/workspace", "/tmp", "/run", "/var/tmp", "/dev/shm", "/run/cynode-io", "/", "/etc"];
+    // Each path in a subshell of its own: the memory cgroup may kill a writer that fills memory-backed space.
+    const script = paths
+      .map((p) => `(dd if=/dev/zero of=${p}/fill bs=1M count=3072 2>/dev/null; echo "${p} $?"); rm -f ${p}/fill`)
+      .join("; ");
+    // Nor can it plant a link where the worker's FIFOs are.
+    const plant = "rm /run/cynode-io/out 2>&1 && ln -s /etc/shadow /run/cynode-io/out";
+    const res = await r.run(sh(`${script}; ${plant}`, { timeout_seconds: 100 }));
+    try {
+      const lines = res.stdout.trim().split("\n");
+      // Not one write of 3 GB succeeded anywhere (dd's status is never 0).
+      for (const p of paths) expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${p} [1-9]`)));
+      expect(lines.slice(paths.length)).toEqual([expect.stringContaining("Read-only file system")]);
+      // Other engineers write to this disk too: allow them slack, but never a write of this job's size.
+      expect(before - (await disk())).toBeLessThan(64 * 1024 * 1024);
+    } finally {
+      await r.stopAll();
+    }
   });
 
   it("runs a 1 MiB script: it reaches the sandbox on stdin, never in argv", async () => {

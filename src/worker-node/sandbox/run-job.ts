@@ -14,6 +14,7 @@ import {
   type Timeouts,
   NODE_LABEL,
   newRunningJob,
+  DEADLINES_DIR,
   removeStaleJobDirs,
   runLaunchedJob,
   type PlaceJob,
@@ -26,6 +27,8 @@ import type { ContainerLimits } from "./container-spec";
 import { isShellScript } from "./launcher";
 import { listContainersArgs, removeContainersArgs, type Podman } from "./podman";
 import { createWarmSandboxes, type WarmKind } from "./warm-sandboxes";
+import { createDeadlineKeeper } from "./deadline-keeper";
+import { join } from "node:path";
 
 export type SandboxSettings = {
   nodeSlug: string;
@@ -40,6 +43,8 @@ export type SandboxSettings = {
   /** Warm sandboxes kept for plain jobs (`sandbox.warm_pool`) and warm inference pods (`inference.warm_pods`). */
   warmPool?: number;
   warmPods?: number;
+  /** A warm sandbox that waited this long is replaced (`sandbox.warm_max_idle_seconds`). */
+  warmMaxIdleSeconds?: number;
   /** Size of each job's /workspace tmpfs (`sandbox.resources.max_disk_mb`). */
   maxDiskMb?: number;
 };
@@ -56,6 +61,7 @@ export type RunnerDeps = {
 };
 
 const DEFAULT_DISK_MB = 1024;
+const DEFAULT_WARM_MAX_IDLE_SECONDS = 900;
 
 export type SandboxRunner = ReturnType<typeof createSandboxRunner>;
 
@@ -66,6 +72,8 @@ function runnerContext(deps: RunnerDeps, cleanups: Set<Promise<unknown>>): Runne
     podman: deps.podman,
     log,
     workspaceMb: settings.maxDiskMb ?? DEFAULT_DISK_MB,
+    warmMaxIdleSeconds: settings.warmMaxIdleSeconds ?? DEFAULT_WARM_MAX_IDLE_SECONDS,
+    deadlines: createDeadlineKeeper({ dir: join(settings.mountRoot, DEADLINES_DIR), podman: deps.podman.command }),
     placeInferenceJob: deps.placeInferenceJob,
     track(cleanup) {
       const p = cleanup.catch((err: Error) => log.warn("sandbox removal failed", { error: err.message }));

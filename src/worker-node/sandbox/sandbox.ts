@@ -4,15 +4,17 @@
  * for one job (launcher.ts). A cold one is started for its job, a warm one ahead of it (warm-sandboxes.ts); either
  * runs one job and is gone, never reused. Its container removes itself when it exits.
  *
- * Its standard streams need no podman in between: three FIFOs in a per-sandbox host directory mounted at IO_DIR,
- * which its first shell opens as stdin, stdout and stderr. The worker reads the job's output straight from them,
+ * Its standard streams need no podman in between: three FIFOs in a per-sandbox host directory mounted read-only at
+ * IO_DIR (a FIFO stays writable on a read-only mount; nothing else there is), which its first shell opens as stdin,
+ * stdout and stderr. The worker opens its ends before the sandbox starts, never by path again (the sandbox cannot
+ * swap a FIFO for a link to a host file, and could not anyway), and reads the job's output straight from them,
  * sees the job's end from marks the launcher prints after it, and hands the job over by writing its launcher into
  * the directory and one line on the sandbox's stdin. The worker holds every FIFO open read-write while the sandbox
  * lives: the sandbox's opens never block, its writes never meet a FIFO without a reader (however late Bun opens its
  * own), and `out`/`err` reach their end only once the worker lets go after the sandbox exited. A sandbox whose
  * worker died reads EOF on `in` and exits.
  */
-import { chown, closeSync, constants, openSync, writeSync } from "node:fs";
+import { chown, chmod, closeSync, constants, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { SANDBOX_ID_BASE, type ContainerLimits, type Mount } from "./container-spec";
@@ -42,6 +44,8 @@ export type JobOutcome = { stdout: Captured; stderr: Captured; exitCode: number 
 
 export type Sandbox = {
   name: string;
+  /** The pod it shares (its placement's), if any. */
+  pod?: string;
   /** The placement's env (e.g. OLLAMA_BASE_URL in an inference pod). */
   env: Record<string, string>;
   /** The container's exit code once it has exited (-1 when podman cannot tell). */
@@ -55,7 +59,7 @@ export type Sandbox = {
 };
 
 const FIFOS = ["in", "out", "err"] as const;
-const { O_RDWR, O_NONBLOCK } = constants;
+const { O_RDONLY, O_RDWR, O_NONBLOCK, O_NOFOLLOW } = constants;
 
 export type SandboxIo = {
   /** Opened (and closed at their end or cancel) by Bun itself. */
@@ -73,14 +77,51 @@ async function mkfifos(dir: string): Promise<void> {
   if (code !== 0) throw new Error(`mkfifo failed: ${err.trim()}`);
 }
 
-/** Creates the FIFOs in `dir` (owned by the sandboxes' root, as the directory) and takes the worker's ends. */
+/**
+ * A stream of one FIFO read end, opened now: it closes its descriptor at its end or cancel, and `close()` cancels it
+ * if nobody ever read it.
+ */
+function fifoReader(path: string) {
+  const fd = openSync(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+  let open = true;
+  const closeFd = () => {
+    if (open) closeSync(fd);
+    open = false;
+  };
+  const reader = Bun.file(fd).stream().getReader();
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull: async (c) => {
+        const r = await reader.read();
+        if (!r.done) return c.enqueue(r.value);
+        closeFd();
+        c.close();
+      },
+      cancel: async (why) => {
+        await reader.cancel(why);
+        closeFd();
+      },
+      // Read only when asked: nothing waits on the descriptor of a stream nobody reads.
+    },
+    { highWaterMark: 0 },
+  );
+  return { stream, close: () => void (stream.locked ? undefined : stream.cancel().catch(() => {})) };
+}
+
+/**
+ * Creates the FIFOs in `dir` (owned by the sandboxes' root; the directory stays the host root's) and takes the
+ * worker's ends.
+ */
 export async function openSandboxIo(dir: string): Promise<SandboxIo> {
   await mkfifos(dir);
   const paths = FIFOS.map((f) => join(dir, f));
   const own = promisify(chown);
-  await Promise.all([dir, ...paths].map((p) => own(p, SANDBOX_ID_BASE, SANDBOX_ID_BASE)));
+  await Promise.all(paths.map((p) => own(p, SANDBOX_ID_BASE, SANDBOX_ID_BASE)));
+  // Searchable, not listable or writable, by the sandbox's root: it opens the FIFOs and its launcher by name.
+  await promisify(chmod)(dir, 0o711);
   // Read-write: opening never blocks or fails, with or without the sandbox at the other end.
-  const held = new Map(FIFOS.map((f, i) => [f, openSync(paths[i]!, O_RDWR | O_NONBLOCK)]));
+  const held = new Map(FIFOS.map((f, i) => [f, openSync(paths[i]!, O_RDWR | O_NONBLOCK | O_NOFOLLOW)]));
+  const readers = [fifoReader(paths[1]!), fifoReader(paths[2]!)] as const;
   const drop = (...names: (typeof FIFOS)[number][]) => {
     for (const n of names) {
       const fd = held.get(n);
@@ -89,8 +130,8 @@ export async function openSandboxIo(dir: string): Promise<SandboxIo> {
     }
   };
   return {
-    stdout: Bun.file(paths[1]!).stream(),
-    stderr: Bun.file(paths[2]!).stream(),
+    stdout: readers[0].stream,
+    stderr: readers[1].stream,
     async handOver(launcher) {
       await Bun.write(join(dir, LAUNCHER_FILE), launcher);
       const input = held.get("in");
@@ -99,7 +140,10 @@ export async function openSandboxIo(dir: string): Promise<SandboxIo> {
       writeSync(input, "go\n");
       drop("in");
     },
-    close: () => drop(...FIFOS),
+    close() {
+      drop(...FIFOS);
+      for (const r of readers) r.close();
+    },
   };
 }
 
@@ -147,7 +191,7 @@ function containerSpec(plan: SandboxPlan) {
     limits: plan.limits,
     workdir: plan.workdir,
     workspace: { target: plan.workdir, sizeMb: plan.workspaceMb },
-    mounts: [{ source: plan.dirs.io, target: IO_DIR }, ...(plan.placement?.mounts ?? [])],
+    mounts: [{ source: plan.dirs.io, target: IO_DIR, readOnly: true }, ...(plan.placement?.mounts ?? [])],
     pod: plan.placement?.pod,
     deadlineSeconds: plan.deadlineSeconds,
   };
@@ -198,6 +242,7 @@ function sandboxHandle(podman: Podman, plan: SandboxPlan, s: Started): Sandbox {
   };
   return {
     name: plan.name,
+    pod: plan.placement?.pod,
     env: plan.placement?.env ?? {},
     exited: s.exited,
     kill,

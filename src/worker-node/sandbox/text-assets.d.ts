@@ -1,5 +1,9 @@
-// Text files embedded with `import x from "./file.conf" with { type: "text" }` (kept in compiled binaries).
+// Text files embedded with `import x from "./file.conf" with { type: "text" }`, or `.sh` (kept in compiled binaries).
 declare module "*.conf" {
+  const text: string;
+  export default text;
+}
+declare module "*.sh" {
   const text: string;
   export default text;
 }

@@ -120,6 +120,7 @@ describe("createWarmPool", () => {
       sizes: { a: 2 },
       log,
       retryMs: 10,
+      maxIdleMs: 3_600_000,
       start: async () => {
         if (fail-- > 0) throw new Error("not yet");
         const id = ++n;
@@ -143,4 +144,37 @@ describe("createWarmPool", () => {
     expect(pool.size("a")).toBe(0);
     expect(disposed.sort()).toEqual([3, 4, 5]);
   });
+
+  it("replaces the ones that waited longer than their idle age, oldest first", async () => {
+    let n = 0;
+    const disposed: number[] = [];
+    const log = memoryLogger();
+    const pool = createWarmPool<"a", { id: number; died: Promise<unknown>; dispose(): Promise<void> }>({
+      sizes: { a: 2 },
+      log,
+      maxIdleMs: 200,
+      start: async () => {
+        const id = ++n;
+        return { id, died: new Promise(() => {}), dispose: async () => void disposed.push(id) };
+      },
+    });
+    pool.start();
+    try {
+      await until(() => log.lines.some((l) => l.msg === "warm sandboxes recycled"), "a recycle");
+      await until(() => pool.size("a") === 2 && n >= 4, "the pool refilled");
+      // The first two were disposed of before any take, and what is taken now is a newer one.
+      expect(disposed.slice(0, 2).sort()).toEqual([1, 2]);
+      expect(pool.take("a")!.id).toBeGreaterThan(2);
+    } finally {
+      await pool.stop();
+    }
+  });
 });
+
+async function until(ok: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(5);
+  }
+}

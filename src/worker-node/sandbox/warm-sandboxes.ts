@@ -25,6 +25,7 @@ export function createWarmSandboxes(ctx: RunnerContext, sizes: Record<WarmKind, 
   const pool = createWarmPool<WarmKind, Sandbox & { died: Promise<unknown> }>({
     sizes: wanted,
     log: ctx.log,
+    maxIdleMs: ctx.warmMaxIdleSeconds * 1000,
     start: async (kind) => {
       const id = `warm-${crypto.randomUUID()}`;
       const labels = { [NODE_LABEL]: ctx.nodeSlug, [WARM_LABEL]: "1" };
@@ -54,14 +55,26 @@ export function createWarmSandboxes(ctx: RunnerContext, sizes: Record<WarmKind, 
 
 export type Disposable = { dispose(): Promise<void>; readonly died: Promise<unknown> };
 
-export function createWarmPool<K extends string, T extends Disposable>(opts: {
+/** Takes the items ready since `before` or earlier off the front of `list` (the oldest are first in line). */
+function takeStale<T extends object>(list: T[], since: WeakMap<T, number>, before: number): T[] {
+  const fresh = list.findIndex((item) => since.get(item)! > before);
+  return list.splice(0, fresh === -1 ? list.length : fresh);
+}
+
+export type WarmPoolOptions<K extends string, T> = {
   sizes: Record<K, number>;
   start: (kind: K) => Promise<T>;
   log: Logger;
   retryMs?: number;
-}) {
+  /** One that waited this long is disposed of and replaced, so an orphan lives at most this plus its job's timeout. */
+  maxIdleMs: number;
+};
+
+export function createWarmPool<K extends string, T extends Disposable>(opts: WarmPoolOptions<K, T>) {
   const kinds = Object.keys(opts.sizes) as K[];
   const ready = new Map<K, T[]>(kinds.map((k) => [k, []]));
+  const readySince = new WeakMap<T, number>();
+  let sweeper: ReturnType<typeof setInterval> | undefined;
   const starting = new Map<K, number>(kinds.map((k) => [k, 0]));
   const pending = new Set<Promise<unknown>>();
   let stopped = true;
@@ -85,6 +98,7 @@ export function createWarmPool<K extends string, T extends Disposable>(opts: {
           if (stopped) return item.dispose();
           opts.log.info("warm sandbox ready", { kind });
           ready.get(kind)!.push(item);
+          readySince.set(item, Date.now());
           // One that dies while waiting (removed from outside) is replaced.
           void item.died.then(() => {
             const list = ready.get(kind)!;
@@ -110,11 +124,23 @@ export function createWarmPool<K extends string, T extends Disposable>(opts: {
     while (!stopped && ready.get(kind)!.length + starting.get(kind)! < opts.sizes[kind]) startOne(kind);
   }
 
+  /** Replaces the ones that waited too long. */
+  function recycle(): void {
+    for (const kind of kinds) {
+      const old = takeStale(ready.get(kind)!, readySince, Date.now() - opts.maxIdleMs);
+      for (const item of old) void track(item.dispose());
+      if (old.length) opts.log.info("warm sandboxes recycled", { kind, count: old.length });
+      refill(kind);
+    }
+  }
+
   return {
     /** Starts filling every kind. */
     start(): void {
       stopped = false;
       for (const k of kinds) refill(k);
+      sweeper ??= setInterval(recycle, opts.maxIdleMs / 4);
+      sweeper.unref();
     },
     /** A ready sandbox of that kind for one job (never given out again), or undefined: the job starts cold. */
     take(kind: K): T | undefined {
@@ -129,6 +155,8 @@ export function createWarmPool<K extends string, T extends Disposable>(opts: {
     /** Stops refilling and disposes of every waiting sandbox, including those still starting. */
     async stop(): Promise<void> {
       stopped = true;
+      clearInterval(sweeper);
+      sweeper = undefined;
       const all = kinds.flatMap((k) => ready.get(k)!.splice(0));
       await Promise.all(all.map((i) => i.dispose()));
       while (pending.size > 0) await Promise.allSettled([...pending]);

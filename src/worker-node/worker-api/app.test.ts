@@ -7,7 +7,13 @@ import { RunJobResponse, type RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
 import { serveApp } from "../../lib/serve";
 import { createSandboxRunner } from "../sandbox/run-job";
-import { ensureSandboxImage, FORK_BOMB_SCRIPT, testPodman, testSettings } from "../../testing/sandbox-fixture";
+import {
+  ensureSandboxImage,
+  FORK_BOMB_SCRIPT,
+  startedSignal,
+  testPodman,
+  testSettings,
+} from "../../testing/sandbox-fixture";
 import { createWorkerApi } from "./app";
 
 const TOKEN = "worker-token-for-tests";
@@ -172,10 +178,10 @@ describe("POST /v1/worker/jobs:run — real podman", () => {
   });
 
   it("cancels a running job via POST /v1/worker/jobs/{job_id}:cancel", async () => {
-    const body = jobBody("touch /run/cynode-io/started; sleep 60");
+    const started = startedSignal();
+    const body = jobBody(started.command);
     const running = post(WORKER_API.runJob.path(), body);
-    const flag = join(settings.mountRoot, body.job_id, "io", "started");
-    while (!(await Bun.file(flag).exists())) await Bun.sleep(20);
+    await started.seen();
     const cancel = await post(WORKER_API.cancelJob.path({ target: cancelTarget(body.job_id) }), "");
     expect(await cancel.json()).toEqual({ job_id: body.job_id, canceled: true });
     expect(await (await running).json()).toMatchObject({ status: "canceled", exit_code: -1 });

@@ -1,0 +1,24 @@
+# The deadline keeper (deadline-keeper.ts): removes each sandbox whose deadline has passed, whether or not its
+# worker still lives. $1: the directory of entries, $2: podman. An entry is a file `<container>` holding one line
+# `<deadline in seconds of /proc/uptime> <container> <pod or ->`. It exits once no entry is left.
+dir=$1 podman=$2
+exec 9>>"$dir/.lock" || exit 1
+# One keeper per directory: a second waits here until the first has gone.
+flock 9 || exit 1
+while :; do
+  read -r up _ </proc/uptime
+  now=${up%.*} left=
+  for f in "$dir"/*; do
+    [ -f "$f" ] || continue
+    read -r at container pod <"$f" || continue
+    if [ "$now" -lt "$at" ]; then
+      left=1
+      continue
+    fi
+    "$podman" rm --force --ignore --time=0 "$container" >/dev/null 2>&1 9>&-
+    [ "$pod" = - ] || "$podman" pod rm --force --ignore --time=0 "$pod" >/dev/null 2>&1 9>&-
+    rm -f "$f"
+  done
+  [ -n "$left" ] || exit 0
+  sleep 1 9>&-
+done
