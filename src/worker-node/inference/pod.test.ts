@@ -46,6 +46,9 @@ describe("pod and sidecar argv", () => {
       relayDir: "/state/relay",
       timeoutSeconds: 7,
       labels: { a: "1" },
+      allowedModels: ["qwen3.5:0.8b", "llama3"],
+      limits: { maxTokens: 100, maxContext: 2048, keepAlive: "1m" },
+      maxConnections: 3,
     });
     for (const flag of [
       "--pod=p",
@@ -60,6 +63,14 @@ describe("pod and sidecar argv", () => {
     expect(args).toContain("--mount=type=bind,source=/state/relay,target=/run/upstream,ro");
     expect(args).toContain("--env=OLLAMA_UPSTREAM_URL=unix:/run/upstream/ollama.sock");
     expect(args).toContain("--env=INFERENCE_PROXY_TIMEOUT=7s");
+    for (const env of [
+      "INFERENCE_ALLOWED_MODELS=qwen3.5:0.8b,llama3",
+      "INFERENCE_MAX_TOKENS=100",
+      "INFERENCE_MAX_CONTEXT=2048",
+      "INFERENCE_MAX_KEEP_ALIVE=1m",
+      "INFERENCE_PROXY_MAX_CONNECTIONS=3",
+    ])
+      expect(args).toContain(`--env=${env}`);
     expect(args.at(-1)).toBe("localhost/x:1");
     expect(removePodsArgs(["p"])).toEqual(["pod", "rm", "--force", "--ignore", "--time=0", "p"]);
     expect(listPodsArgs({ [NODE_LABEL]: "n" })).toEqual([

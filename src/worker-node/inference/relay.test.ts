@@ -69,6 +69,30 @@ describe("upstream relay (Unix socket → Ollama TCP)", () => {
     }
   });
 
+  it("counts each relayed request and the bytes each way", async () => {
+    const metrics = createNodeMetrics();
+    const { relay } = await relayTo(upstream.url!, metrics);
+    const read = async (name: string, direction?: string) => {
+      const m = (await metrics.registry.getMetricsAsJSON()).find((f) => f.name === name);
+      return ((m?.values ?? []) as { value: number; labels: { direction?: string } }[]).find(
+        (v) => v.labels.direction === direction,
+      )?.value;
+    };
+    try {
+      const body = JSON.stringify({ model: "qwen3.5:0.8b", prompt: "count me", stream: false });
+      const res = await fetch("http://localhost/api/generate", { unix: relay.socket, method: "POST", body });
+      const answer = await res.arrayBuffer();
+      await (await fetch("http://localhost/api/tags", { unix: relay.socket })).arrayBuffer();
+      expect(await read("cynode_inference_requests_total")).toBe(2);
+      expect(await read("cynode_inference_bytes_total", "request")).toBe(Buffer.byteLength(body));
+      expect(await read("cynode_inference_bytes_total", "response")).toBeGreaterThan(answer.byteLength);
+    } finally {
+      await relay.stop();
+    }
+  });
+});
+
+describe("upstream relay: the inference API only, heads in time", () => {
   it("refuses what is not the inference API with 403, as the sidecars do, and forwards the normalised path", async () => {
     const { relay } = await relayTo(upstream.url!);
     const before = upstream.requests.length;
@@ -117,26 +141,4 @@ describe("upstream relay (Unix socket → Ollama TCP)", () => {
     },
     { timeout: 20_000 },
   );
-
-  it("counts each relayed request and the bytes each way", async () => {
-    const metrics = createNodeMetrics();
-    const { relay } = await relayTo(upstream.url!, metrics);
-    const read = async (name: string, direction?: string) => {
-      const m = (await metrics.registry.getMetricsAsJSON()).find((f) => f.name === name);
-      return ((m?.values ?? []) as { value: number; labels: { direction?: string } }[]).find(
-        (v) => v.labels.direction === direction,
-      )?.value;
-    };
-    try {
-      const body = JSON.stringify({ model: "qwen3.5:0.8b", prompt: "count me", stream: false });
-      const res = await fetch("http://localhost/api/generate", { unix: relay.socket, method: "POST", body });
-      const answer = await res.arrayBuffer();
-      await (await fetch("http://localhost/api/tags", { unix: relay.socket })).arrayBuffer();
-      expect(await read("cynode_inference_requests_total")).toBe(2);
-      expect(await read("cynode_inference_bytes_total", "request")).toBe(Buffer.byteLength(body));
-      expect(await read("cynode_inference_bytes_total", "response")).toBeGreaterThan(answer.byteLength);
-    } finally {
-      await relay.stop();
-    }
-  });
 });
