@@ -3,7 +3,16 @@ import type { RunJobRequest } from "../../contracts/worker-api";
 import { startOllamaTestServer, type OllamaTestServer } from "../../testing/ollama-test-server";
 import { NODE_LABEL } from "../sandbox/job-sandbox";
 import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "../../testing/sandbox-fixture";
-import { listPodsArgs, podCreateArgs, podName, removeLeftoverPods, removePodsArgs, sidecarArgs } from "./pod";
+import {
+  jobModels,
+  listPodsArgs,
+  podCreateArgs,
+  podName,
+  removeLeftoverPods,
+  removePodsArgs,
+  sameModels,
+  sidecarArgs,
+} from "./pod";
 import { ensureProxyImage, startInferenceRunner } from "../../testing/inference-runner";
 
 setDefaultTimeout(60_000);
@@ -79,6 +88,25 @@ describe("pod and sidecar argv", () => {
       "--format={{.Name}}",
       "--filter=label=cynodeai.node=n",
     ]);
+  });
+});
+
+describe("the models a job's sidecar allows", () => {
+  const job = (allowed?: string[]) => ({
+    version: 1 as const,
+    task_id: "t",
+    job_id: "j",
+    sandbox: { command: ["true"], use_inference: true },
+    ...(allowed ? { inference: { allowed_models: allowed } } : {}),
+  });
+  it("are the job's own, else the node's default", () => {
+    expect(jobModels(job(["a:1"]), ["d"])).toEqual(["a:1"]);
+    expect(jobModels(job(), ["d"])).toEqual(["d"]);
+  });
+  it("match another list when both allow the same models, name and name:latest being one", () => {
+    expect(sameModels(["llama3", "q:1"], ["q:1", "llama3:latest"])).toBe(true);
+    expect(sameModels(["llama3"], ["llama3", "q:1"])).toBe(false);
+    expect(sameModels(["q:1"], ["q:2"])).toBe(false);
   });
 });
 
