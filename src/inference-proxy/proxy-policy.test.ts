@@ -173,6 +173,15 @@ describe("inference proxy: only the job's models", () => {
     expect((await fetch(`${l.tcpUrl}/api/tags`)).status).toBe(502);
   });
 
+  it("forwards a model request of nearly 10 MiB whole, its body read over many reads", async () => {
+    const { url, upstream } = await setup();
+    const prompt = "x".repeat(10200 * 1024);
+    const res = await post(url, "/api/generate", { model: ALLOWED, prompt, stream: false });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { response: string }).response.length).toBe(`echo: ${prompt}`.length);
+    expect(JSON.parse(upstream.requests[0]!.body).prompt).toBe(prompt);
+  });
+
   it("clamps num_ctx, num_predict, keep_alive and max_tokens to the node's limits in what reaches the upstream", async () => {
     const { url, upstream } = await setup({ limits: { maxTokens: 256, maxContext: 2048, keepAlive: "1m" } });
     const ask = { model: "llama3", prompt: "p", stream: false, options: { num_ctx: 131072, num_predict: -1 } };

@@ -220,6 +220,8 @@ class Exchange {
   /** What the upstream is sent once connected: the rewritten head, then body bytes that came before the connection. */
   private early: Uint8Array[] = [];
   private connecting = false;
+  /** Which upstream connection attempt is current. */
+  private attempt = 0;
   private connectFailure?: Error;
   private bodyBytes = 0;
   private responseHead?: Buffer = Buffer.alloc(0);
@@ -322,7 +324,18 @@ class Exchange {
     this.forward(method, admission.target, parsed.headers);
   }
 
+  /** Gives up the upstream connection opened while the head was read. */
+  private dropUpstream(): void {
+    this.attempt++;
+    this.upstream?.terminate();
+    this.upstream = undefined;
+    this.toUpstream = undefined;
+    this.connecting = false;
+    this.connectFailure = undefined;
+  }
+
   private forward(method: string, target: string, headers: Headers, body?: Uint8Array): void {
+    if (!this.connecting) this.connect();
     this.state = "forwarding";
     this.opts.counters?.inferenceRequest();
     if (this.opts.timeoutMs) this.timer ??= setTimeout(() => this.deadline(), this.opts.timeoutMs);
@@ -369,13 +382,15 @@ class Exchange {
     }
     this.state = "buffering";
     this.held = { method, target, headers, length: Number(declared), chunks: [], rewrite };
+    // Reading the body may take a while: the upstream is connected to once it is whole, not kept waiting idle.
+    this.dropUpstream();
     if (this.opts.timeoutMs) this.timer = setTimeout(() => this.deadline(), this.opts.timeoutMs);
     this.holdBody(Buffer.alloc(0));
   }
 
   private holdBody(data: Buffer): void {
     const held = this.held!;
-    held.chunks.push(data);
+    held.chunks.push(Buffer.from(data)); // a copy: the socket's buffer is not ours to keep
     this.heldBytes += data.byteLength;
     if (this.heldBytes < held.length) return;
     const body = Buffer.concat(held.chunks).subarray(0, held.length);
@@ -397,8 +412,16 @@ class Exchange {
     this.connecting = true;
     const { origin, unix } = this.opts.upstream;
     const url = new URL(origin);
+    // Events of a connection given up (see dropUpstream) are ignored.
+    const attempt = ++this.attempt;
+    const live = (s?: Socket<unknown>) => {
+      if (attempt === this.attempt) return true;
+      s?.terminate();
+      return false;
+    };
     const handlers = {
       open: (s: Socket<unknown>) => {
+        if (!live(s)) return;
         s.setNoDelay(true);
         this.upstream = s;
         if (this.state !== "head" && this.state !== "forwarding") {
@@ -408,11 +431,21 @@ class Exchange {
         this.toUpstream = new Outbox(s, () => this.client as Socket<unknown>);
         this.flushEarly();
       },
-      data: (_s: Socket<unknown>, data: Buffer) => this.fromUpstream(data),
-      drain: () => this.toUpstream?.drain(),
-      close: () => this.upstreamGone(),
-      error: (_s: Socket<unknown>, err: Error) => this.upstreamFailed(err),
-      connectError: (_s: Socket<unknown>, err: Error) => this.upstreamFailed(err),
+      data: (s: Socket<unknown>, data: Buffer) => {
+        if (live(s)) this.fromUpstream(data);
+      },
+      drain: (s: Socket<unknown>) => {
+        if (live(s)) this.toUpstream?.drain();
+      },
+      close: () => {
+        if (live()) this.upstreamGone();
+      },
+      error: (s: Socket<unknown>, err: Error) => {
+        if (live(s)) this.upstreamFailed(err);
+      },
+      connectError: (_s: Socket<unknown>, err: Error) => {
+        if (live()) this.upstreamFailed(err);
+      },
     };
     const connecting = unix
       ? Bun.connect({ unix, socket: handlers })
