@@ -182,6 +182,25 @@ describe("inference proxy: only the job's models", () => {
     expect(JSON.parse(upstream.requests[0]!.body).prompt).toBe(prompt);
   });
 
+  it("tells a client that expects 100-continue to send its body, then forwards it", async () => {
+    const { port, upstream } = await setup();
+    const body = JSON.stringify({ model: ALLOWED, prompt: "after continue", stream: false });
+    const c = await connect(port);
+    c.write(`POST /api/generate HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`);
+    await within(
+      (async () => {
+        while (!c.text().includes("100 Continue")) await Bun.sleep(5);
+      })(),
+      5000,
+      "no 100 Continue came",
+    );
+    c.write(body);
+    await within(c.closed, 5000, "the proxy did not answer and close");
+    expect(c.text()).toContain("HTTP/1.1 200");
+    expect(c.text()).toContain("echo: after continue");
+    expect(upstream.requests[0]!.headers.expect).toBeUndefined();
+  });
+
   it("clamps num_ctx, num_predict, keep_alive and max_tokens to the node's limits in what reaches the upstream", async () => {
     const { url, upstream } = await setup({ limits: { maxTokens: 256, maxContext: 2048, keepAlive: "1m" } });
     const ask = { model: "llama3", prompt: "p", stream: false, options: { num_ctx: 131072, num_predict: -1 } };

@@ -384,6 +384,9 @@ class Exchange {
     this.held = { method, target, headers, length: Number(declared), chunks: [], rewrite };
     // Reading the body may take a while: the upstream is connected to once it is whole, not kept waiting idle.
     this.dropUpstream();
+    // A client waiting for leave to send its body (curl does past 1 KiB) gets it now, not after its own timeout.
+    if (/^100-continue$/i.test(headers.get("expect") ?? ""))
+      this.toClient.write(Buffer.from("HTTP/1.1 100 Continue\r\n\r\n"));
     if (this.opts.timeoutMs) this.timer = setTimeout(() => this.deadline(), this.opts.timeoutMs);
     this.holdBody(Buffer.alloc(0));
   }
