@@ -8,7 +8,7 @@
 import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import { stats, type Comparison } from "./harness";
-import { measurePaths, tcp, type PathMeasurements } from "./inference-load";
+import { MODEL, measurePaths, tcp, type PathMeasurements } from "./inference-load";
 import { PROXY_IMAGE } from "./podman-floor";
 import {
   bin,
@@ -54,6 +54,7 @@ async function fromHost(runs: number, cleanup: Cleanup): Promise<Comparison[]> {
   const proxy = startService(cleanup, [bin("inference-proxy")], {
     INFERENCE_PROXY_LISTEN: "127.0.0.1:0",
     OLLAMA_UPSTREAM_URL: direct,
+    INFERENCE_ALLOWED_MODELS: MODEL,
     LOG_LEVEL: "info",
   });
   const proxied = String((await logLine(proxy, "listening")).tcp).replace(/\/$/, "");
@@ -90,6 +91,7 @@ async function fromPod(runs: number, cleanup: Cleanup): Promise<Comparison[]> {
     `--mount=type=bind,source=${realpathSync(bin("inference-proxy"))},target=/inference-proxy,ro`,
     "--env=INFERENCE_PROXY_LISTEN=127.0.0.1:11434",
     "--env=OLLAMA_UPSTREAM_URL=unix:/run/upstream/ollama.sock",
+    `--env=INFERENCE_ALLOWED_MODELS=${MODEL}`,
     "--env=LOG_LEVEL=info",
     PROXY_IMAGE,
   ]);

@@ -3,6 +3,7 @@
  * hardening and limits, from the node's own argv builder) with nothing of ours around it. `timingWrapper` puts a
  * `podman` first on PATH that records when each podman call of the worker-node starts and ends.
  */
+import { DEFAULT_INFERENCE_LIMITS } from "../src/lib/inference-request";
 import { chmod } from "node:fs/promises";
 import { join } from "node:path";
 import { podCreateArgs, removePodsArgs, sidecarArgs } from "../src/worker-node/inference/pod";
@@ -51,7 +52,19 @@ export async function bareInferencePod(dirs: { runDir: string; relayDir: string 
   const labels = { "cynode-bench": "1" };
   await podman(podCreateArgs(pod, labels));
   try {
-    await podman(sidecarArgs({ name: `${pod}-proxy`, pod, image: PROXY_IMAGE, ...dirs, timeoutSeconds: 120, labels }));
+    await podman(
+      sidecarArgs({
+        name: `${pod}-proxy`,
+        pod,
+        image: PROXY_IMAGE,
+        ...dirs,
+        timeoutSeconds: 120,
+        labels,
+        allowedModels: ["qwen3.5:0.8b"],
+        limits: DEFAULT_INFERENCE_LIMITS,
+        maxConnections: 16,
+      }),
+    );
     await podman(containerArgs({ ...spec(command), pod }));
   } finally {
     await removePod(pod);

@@ -32,6 +32,8 @@ export type BuildOptions = {
   containersDir?: string;
   force?: boolean;
   log?: (line: string) => void;
+  /** The tag to build (default `imageName(name)`): tests of one checkout use their own, as checkouts share podman. */
+  image?: string;
 };
 
 export async function buildImage({
@@ -40,13 +42,14 @@ export async function buildImage({
   containersDir = import.meta.dir,
   force = false,
   log = console.error,
+  image = imageName(name),
 }: BuildOptions): Promise<EnsureResult> {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`invalid image name: ${name}`);
   const sourceDir = join(containersDir, name);
   if (!(await Bun.file(join(sourceDir, "Containerfile")).exists())) throw new Error(`no Containerfile in ${sourceDir}`);
   return ensureImage({
     podman,
-    image: imageName(name),
+    image,
     freshness: "inputs",
     version: buildVersion(),
     force,

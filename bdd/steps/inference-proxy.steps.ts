@@ -19,7 +19,7 @@ Given("an Ollama-compatible test upstream", async function (this: ProxyWorld) {
 
 async function startProxy(w: ProxyWorld, env: Record<string, string>): Promise<string> {
   const proxy = startProcess("inference-proxy", command("inference-proxy"), {
-    env: { OLLAMA_UPSTREAM_URL: w.upstream!.url!, ...env },
+    env: { OLLAMA_UPSTREAM_URL: w.upstream!.url!, INFERENCE_ALLOWED_MODELS: MODEL, ...env },
   });
   w.scenario.add("inference-proxy", () => proxy.stop());
   w.proxy = proxy;

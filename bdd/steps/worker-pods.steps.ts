@@ -3,6 +3,7 @@ import { Given, Then, When } from "@cucumber/cucumber";
 import { expect } from "bun:test";
 import type { RunJobRequest } from "../../src/contracts/worker-api";
 import { testReply } from "../../src/testing/ollama-test-server";
+import { ensureProxyImage, PROXY_IMAGE } from "../../src/testing/inference-runner";
 import { createPodman } from "../../src/worker-node/sandbox/podman";
 import { inferenceModel, inferenceUpstream, runningOrchestrator } from "../support/system";
 import { root } from "../support/managed-process";
@@ -19,10 +20,12 @@ Given(
     const orchestrator = await runningOrchestrator(this);
     const upstream = (await inferenceUpstream()).url;
     this.workerNode = await featureScope.shared(`node:${slug}`, async () => {
+      // This checkout's sidecar, under its own tag: checkouts on one machine share podman's image store.
+      await ensureProxyImage(podman);
       const node = await startWorkerNode({
         orchestratorUrl: orchestrator.controlPlaneUrl,
         slug,
-        env: { OLLAMA_UPSTREAM_URL: upstream },
+        env: { OLLAMA_UPSTREAM_URL: upstream, INFERENCE_PROXY_IMAGE: PROXY_IMAGE },
         extraYaml: `inference:\n  warm_pods: ${pods}\n`,
       });
       return { value: node, stop: node.stop };
@@ -104,4 +107,50 @@ Then("no pod of that job is left", { timeout: 60_000 }, async function (this: Po
     if (jobPods.length === 0 && used <= 1) return;
     await Bun.sleep(100);
   }
+});
+
+/** Ollama's management API, as a hostile job would try it: `label method path body`. */
+const MANAGEMENT = [
+  ["delete", "DELETE", "/api/delete", `{"model":"${inferenceModel()}"}`],
+  ["pull", "POST", "/api/pull", '{"model":"evil"}'],
+  ["push", "POST", "/api/push", `{"model":"${inferenceModel()}"}`],
+  ["copy", "POST", "/api/copy", `{"source":"${inferenceModel()}","destination":"stolen"}`],
+  ["create", "POST", "/api/create", `{"model":"evil","from":"${inferenceModel()}"}`],
+  ["sneaky-pull", "POST", "/api/chat/../pull", '{"model":"evil"}'],
+] as const;
+
+/** One raw HTTP request with busybox nc to the sidecar, printing `<label> <status>`. */
+function ncRequest(label: string, method: string, path: string, body: string): string {
+  const head = `${method} ${path} HTTP/1.1\\r\\nHost: localhost\\r\\nContent-Length: ${body.length}\\r\\n\\r\\n`;
+  return `printf '${head}%s' '${body}' | nc -w 10 127.0.0.1 11434 | head -n 1 | { read -r _ code _; echo "${label} $code"; }`;
+}
+
+When(
+  "I run an inference job that tries Ollama's management API through its sidecar",
+  { timeout: 120_000 },
+  function (this: PodWorld) {
+    const tries = MANAGEMENT.map(([label, method, path, body]) => ncRequest(label, method, path, body));
+    // One allowed request too: it must reach the model server, so its record of requests is known to be live.
+    const control = `wget -q -O /dev/null "$OLLAMA_BASE_URL/api/version" && echo "version 200"`;
+    return runInferenceJob(this, [...tries, control].join("\n"));
+  },
+);
+
+Then("every management request was answered 403", function (this: PodWorld) {
+  const answers = Object.fromEntries(
+    (this.json.stdout as string)
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" ")),
+  );
+  expect(answers).toEqual({ ...Object.fromEntries(MANAGEMENT.map(([label]) => [label, "403"])), version: "200" });
+});
+
+Then("the model server received none of them, but the allowed request", async function (this: PodWorld) {
+  const upstream = await inferenceUpstream();
+  if (!upstream.requests) return; // a real Ollama keeps no record here; the 403s above are the proof
+  const paths = upstream.requests.map((r) => `${r.method} ${r.path}`);
+  expect(paths).toContain("GET /api/version");
+  const management = new Set(["/api/delete", "/api/pull", "/api/push", "/api/copy", "/api/create"]);
+  expect(upstream.requests.filter((r) => management.has(r.path))).toEqual([]);
 });

@@ -1,5 +1,5 @@
 /** The system under test, started once per feature: orchestrator, worker node, inference upstream. */
-import { startOllamaTestServer } from "../../src/testing/ollama-test-server";
+import { startOllamaTestServer, type RecordedRequest } from "../../src/testing/ollama-test-server";
 import { startOrchestrator, type OrchestratorProcess } from "./orchestrator-process";
 import { startWorkerNode, type WorkerNode } from "./worker-node-process";
 import { featureScope, type CyWorld } from "./world";
@@ -19,13 +19,20 @@ export const inferenceModel = () => process.env.INFERENCE_MODEL || "qwen3.5:0.8b
  * The node's inference upstream: a real Ollama when OLLAMA_UPSTREAM_URL names one, else the Ollama-API-compatible
  * TEST DOUBLE, whose replies are `echo: <prompt>`.
  */
-export function inferenceUpstream(): Promise<{ url: string; fake: boolean }> {
-  return featureScope.shared<{ url: string; fake: boolean }>("ollama", async () => {
+export type InferenceUpstream = {
+  url: string;
+  fake: boolean /** What reached the double (not a real Ollama). */;
+  requests?: RecordedRequest[];
+};
+
+export function inferenceUpstream(): Promise<InferenceUpstream> {
+  return featureScope.shared<InferenceUpstream>("ollama", async () => {
     if (process.env.OLLAMA_UPSTREAM_URL)
       return { value: { url: process.env.OLLAMA_UPSTREAM_URL, fake: false }, stop: async () => {} };
     // On all interfaces: a worker may reach its upstream from a container, not only from the host.
     const double = await startOllamaTestServer({ port: 0, hostname: "0.0.0.0", models: [inferenceModel()] });
-    return { value: { url: double.url!.replace("0.0.0.0", "127.0.0.1"), fake: true }, stop: double.stop };
+    const url = double.url!.replace("0.0.0.0", "127.0.0.1");
+    return { value: { url, fake: true, requests: double.requests }, stop: double.stop };
   });
 }
 

@@ -21,7 +21,11 @@ beforeAll(async () => {
   const busybox = await staticBusybox({ log: () => {} });
   for (const applet of ["sh", "awk", "wget", "mktemp", "rm", "tail"]) await symlink(busybox, join(bin, applet));
   upstream = await startOllamaTestServer({ port: 0 });
-  const app = createProxy({ upstream: parseUpstream(upstream.url!), log: memoryLogger() });
+  const app = createProxy({
+    upstream: parseUpstream(upstream.url!),
+    log: memoryLogger(),
+    allowedModels: ["qwen3.5:0.8b", "missing:1b"],
+  });
   proxy = await startListeners(app, { tcp: { hostname: "127.0.0.1", port: 0 } });
 });
 
@@ -60,7 +64,13 @@ describe("cynode-prompt (busybox sh)", () => {
     expect(r).toEqual({ stdout: `echo: ${TRICKY}\n`, stderr: "", code: 0 });
     const sent = upstream.requests.at(-1)!;
     expect(sent.path).toBe("/api/generate");
-    expect(JSON.parse(sent.body)).toEqual({ model: "qwen3.5:0.8b", prompt: TRICKY, stream: false });
+    // The proxy adds the node's token limit to a request that sets none.
+    expect(JSON.parse(sent.body)).toEqual({
+      model: "qwen3.5:0.8b",
+      prompt: TRICKY,
+      stream: false,
+      options: { num_predict: 4096 },
+    });
   });
 
   it("round-trips a large prompt of many lines", async () => {

@@ -1,7 +1,8 @@
 Feature: Worker node inference jobs in a pod
   A `use_inference` job runs in a pod with no network, next to an inference-proxy sidecar that is its only way to
   the model; OLLAMA_BASE_URL in the sandbox's env leads there. A node keeps warm pods ready (sidecar up, sandbox
-  waiting, one job each); a node without them starts a pod per job, cold.
+  waiting, one job each); a node without them starts a pod per job, cold. The sidecar forwards only the inference
+  API and only the job's allowed models: a job cannot pull, push, copy, create or delete the node's models.
 
   Scenario Outline: Job runs in a pod with the inference proxy (<path> path)
     Given a running worker node "<node>" with <pods> warm inference pods
@@ -33,3 +34,11 @@ Feature: Worker node inference jobs in a pod
       | path | node          | pods |
       | warm | bdd-pods-warm | 1    |
       | cold | bdd-pods-cold | 0    |
+
+  Scenario: A job cannot manage the node's models
+    Given a running worker node "bdd-pods-warm" with 1 warm inference pods
+    And I hold the orchestrator's bearer token for that node
+    When I run an inference job that tries Ollama's management API through its sidecar
+    Then the job status is "completed" with exit code 0
+    And every management request was answered 403
+    And the model server received none of them, but the allowed request

@@ -1,6 +1,6 @@
 Feature: Worker node inference proxy
-  The inference-proxy is a sandbox's only way to a model: it forwards Ollama API calls to the node's upstream,
-  refuses bodies over 10 MiB, and can listen on a Unix socket instead of TCP.
+  The inference-proxy is a sandbox's only way to a model: it forwards the inference API (for the allowed models) to
+  the node's upstream, refuses bodies over 10 MiB, and can listen on a Unix socket instead of TCP.
 
   Background:
     Given an Ollama-compatible test upstream

@@ -16,11 +16,33 @@ export const SandboxSpec = v.object({
   use_inference: v.optional(v.boolean()),
 });
 
+/** An Ollama model name (`name`, `name:tag`, `host:port/ns/name:tag`, `name@sha256:…`); never a comma or a space. */
+export const MODEL_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/;
+/** How many models one job may be allowed. */
+export const MAX_ALLOWED_MODELS = 32;
+
+/**
+ * What a `use_inference` job may ask of the model (decision 24). `allowed_models` absent: the node's own default list
+ * (`inference.default_models` in the node config); `name` and `name:latest` are one model.
+ */
+export const JobInference = v.object({
+  allowed_models: v.optional(
+    v.pipe(
+      List(
+        v.pipe(Text(LIMITS.name), v.regex(MODEL_NAME_RE, "inference.allowed_models: not a model name")),
+        MAX_ALLOWED_MODELS,
+      ),
+      v.minLength(1, "inference.allowed_models must name at least one model"),
+    ),
+  ),
+});
+
 export const RunJobRequest = v.object({
   version: v.literal(1, "unsupported version"),
   task_id: v.pipe(Text(LIMITS.name), v.nonEmpty("task_id and job_id are required")),
   job_id: v.pipe(Text(LIMITS.name), v.nonEmpty("task_id and job_id are required")),
   sandbox: SandboxSpec,
+  inference: v.optional(JobInference),
 });
 
 export const RUN_STATUSES = ["completed", "failed", "timeout", "canceled"] as const;
@@ -42,5 +64,6 @@ export const CancelJobResponse = v.object({ job_id: v.string(), canceled: v.bool
 
 export type SandboxSpec = v.InferOutput<typeof SandboxSpec>;
 export type RunJobRequest = v.InferOutput<typeof RunJobRequest>;
+export type JobInference = v.InferOutput<typeof JobInference>;
 export type RunJobResponse = v.InferOutput<typeof RunJobResponse>;
 export type CancelJobResponse = v.InferOutput<typeof CancelJobResponse>;

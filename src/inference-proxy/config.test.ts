@@ -9,6 +9,11 @@ describe("loadConfig", () => {
       OLLAMA_UPSTREAM_URL: { origin: "http://host.containers.internal:11434", basePath: "" },
       INFERENCE_PROXY_TIMEOUT: 120_000,
       INFERENCE_PROXY_MAX_BODY_BYTES: 10 * 1024 * 1024,
+      INFERENCE_PROXY_MAX_CONNECTIONS: 16,
+      INFERENCE_ALLOWED_MODELS: [],
+      INFERENCE_MAX_TOKENS: 4096,
+      INFERENCE_MAX_CONTEXT: 8192,
+      INFERENCE_MAX_KEEP_ALIVE: "5m",
       LOG_LEVEL: "info",
     });
   });
@@ -38,6 +43,31 @@ describe("loadConfig", () => {
     expect(c.INFERENCE_PROXY_SOCKET).toBe("/tmp/p.sock");
     expect(c.OLLAMA_UPSTREAM_URL.origin).toBe("http://b:2");
     expect(c.INFERENCE_PROXY_TIMEOUT).toBe(60_000);
+  });
+
+  it("reads the allowed models, the option limits and the connection cap", () => {
+    const c = loadConfig({
+      INFERENCE_ALLOWED_MODELS: " qwen3.5:0.8b, llama3 ,,",
+      INFERENCE_MAX_TOKENS: "100",
+      INFERENCE_MAX_CONTEXT: "2048",
+      INFERENCE_MAX_KEEP_ALIVE: "30s",
+      INFERENCE_PROXY_MAX_CONNECTIONS: "4",
+    });
+    expect(c.INFERENCE_ALLOWED_MODELS).toEqual(["qwen3.5:0.8b", "llama3"]);
+    expect([c.INFERENCE_MAX_TOKENS, c.INFERENCE_MAX_CONTEXT, c.INFERENCE_MAX_KEEP_ALIVE]).toEqual([100, 2048, "30s"]);
+    expect(c.INFERENCE_PROXY_MAX_CONNECTIONS).toBe(4);
+  });
+
+  it("refuses a body limit past 10 MiB, a bad keep-alive and a model list with spaces", () => {
+    const attempt = () =>
+      loadConfig({
+        INFERENCE_PROXY_MAX_BODY_BYTES: String(10 * 1024 * 1024 + 1),
+        INFERENCE_MAX_KEEP_ALIVE: "forever",
+        INFERENCE_ALLOWED_MODELS: "a b",
+      });
+    expect(attempt).toThrow(
+      /INFERENCE_PROXY_MAX_BODY_BYTES[\s\S]*INFERENCE_ALLOWED_MODELS[\s\S]*INFERENCE_MAX_KEEP_ALIVE/,
+    );
   });
 
   it("lists every problem at once", () => {

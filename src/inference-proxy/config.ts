@@ -2,8 +2,11 @@
 import * as v from "valibot";
 import { durationVar, logLevelVar, parses, wholeNumberVar } from "../lib/env-vars";
 import { parseListenAddress } from "../lib/serve";
-import { MAX_BODY_BYTES } from "./proxy-app";
+import { INFERENCE_MAX_BODY_BYTES } from "../contracts/inference-api";
+import { parseDuration } from "../lib/duration";
 import { parseUpstream } from "../lib/http-upstream";
+import { DEFAULT_INFERENCE_LIMITS } from "../lib/inference-request";
+import { MAX_CONNECTIONS } from "./proxy-app";
 
 // `none` (or empty) turns TCP off, leaving only the Unix socket.
 const tcpListen = v.pipe(
@@ -11,6 +14,23 @@ const tcpListen = v.pipe(
   v.transform((s) => s.trim()),
   v.check((s) => s === "" || s === "none" || parses(parseListenAddress)(s), "must be [host]:port or none"),
   v.transform((s) => (s === "" || s === "none" ? undefined : parseListenAddress(s))),
+);
+
+/** Comma-separated model names (empty: no model route is allowed). */
+const modelList = v.pipe(
+  v.optional(v.string(), ""),
+  v.transform((s) =>
+    s
+      .split(",")
+      .map((m) => m.trim())
+      .filter(Boolean),
+  ),
+  v.check((ms) => ms.every((m) => !/\s/.test(m)), "must be model names separated by commas"),
+);
+
+const keepAlive = v.pipe(
+  v.optional(v.string(), DEFAULT_INFERENCE_LIMITS.keepAlive),
+  v.check(parses(parseDuration), "must be a duration such as 5m"),
 );
 
 export const ProxyEnv = v.pipe(
@@ -23,7 +43,12 @@ export const ProxyEnv = v.pipe(
       v.transform(parseUpstream),
     ),
     INFERENCE_PROXY_TIMEOUT: durationVar("120s"),
-    INFERENCE_PROXY_MAX_BODY_BYTES: wholeNumberVar(MAX_BODY_BYTES, 1),
+    INFERENCE_PROXY_MAX_BODY_BYTES: wholeNumberVar(INFERENCE_MAX_BODY_BYTES, 1, INFERENCE_MAX_BODY_BYTES),
+    INFERENCE_PROXY_MAX_CONNECTIONS: wholeNumberVar(MAX_CONNECTIONS, 1),
+    INFERENCE_ALLOWED_MODELS: modelList,
+    INFERENCE_MAX_TOKENS: wholeNumberVar(DEFAULT_INFERENCE_LIMITS.maxTokens, 1),
+    INFERENCE_MAX_CONTEXT: wholeNumberVar(DEFAULT_INFERENCE_LIMITS.maxContext, 1),
+    INFERENCE_MAX_KEEP_ALIVE: keepAlive,
     LOG_LEVEL: logLevelVar,
   }),
   // A partial check still runs when other fields are invalid, so every problem is listed at once.

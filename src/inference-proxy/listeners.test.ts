@@ -26,7 +26,7 @@ describe("listeners", () => {
       );
     // The upstream has no idle timer of its own: what is tested is the proxy's.
     const upstream = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: slowStream });
-    const proxy = createProxy({ upstream: parseUpstream(upstream.url.origin), log: memoryLogger() });
+    const proxy = createProxy({ upstream: parseUpstream(upstream.url.origin), log: memoryLogger(), allowedModels: [] });
     const l = await startListeners(proxy, {
       tcp: { hostname: "127.0.0.1", port: 0 },
       socket,
@@ -39,8 +39,8 @@ describe("listeners", () => {
         return new Response(p.stdout).text();
       };
       const [tcp, unix] = await Promise.all([
-        fetchIn(`${l.tcpUrl}/api/generate`),
-        fetchIn("http://proxy/api/generate", socket),
+        fetchIn(`${l.tcpUrl}/api/version`),
+        fetchIn("http://proxy/api/version", socket),
       ]);
       expect([tcp, unix]).toEqual(["first\nsecond\n", "first\nsecond\n"]);
     } finally {

@@ -58,10 +58,11 @@ describe("inference-proxy executable", () => {
     cleanup.push(() => upstream.stop());
     const proc = Bun.spawn(["bun", MAIN, "--listen", "127.0.0.1:0", "--upstream", upstream.url!], {
       stderr: "pipe",
-      env: { PATH: process.env.PATH! },
+      env: { PATH: process.env.PATH!, INFERENCE_ALLOWED_MODELS: "qwen3.5:0.8b" },
     });
     cleanup.push(async () => proc.kill());
     const listening = await waitForLog(proc.stderr, "listening");
+    expect(listening.allowed_models as unknown).toEqual(["qwen3.5:0.8b"]);
     expect(listening.upstream).toBe(upstream.url!);
     const res = await fetch(`${listening.tcp}/api/generate`, {
       method: "POST",

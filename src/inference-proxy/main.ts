@@ -13,9 +13,13 @@ const main = defineCommand({
     name: "inference-proxy",
     version: VERSION,
     description:
-      "Inference proxy sidecar: forwards a sandbox's Ollama API calls to the node's inference upstream " +
-      "(10 MiB request bodies, 120 s per request, no credentials). Env: INFERENCE_PROXY_LISTEN, INFERENCE_PROXY_SOCKET, " +
-      "OLLAMA_UPSTREAM_URL, INFERENCE_PROXY_TIMEOUT, INFERENCE_PROXY_MAX_BODY_BYTES, LOG_LEVEL.",
+      "Inference proxy sidecar: forwards a sandbox's inference API calls (Ollama chat/generate/embed/show/tags/version, " +
+      "OpenAI /v1 chat/completions/embeddings/models; anything else 403) to the node's inference upstream, only for " +
+      "the allowed models (INFERENCE_ALLOWED_MODELS, comma-separated; lists filtered), options clamped to " +
+      "INFERENCE_MAX_TOKENS (4096), INFERENCE_MAX_CONTEXT (8192), INFERENCE_MAX_KEEP_ALIVE (5m); 10 MiB request " +
+      "bodies, 120 s per request, 16 connections (INFERENCE_PROXY_MAX_CONNECTIONS), no credentials. Env also: " +
+      "INFERENCE_PROXY_LISTEN, INFERENCE_PROXY_SOCKET, OLLAMA_UPSTREAM_URL, INFERENCE_PROXY_TIMEOUT, " +
+      "INFERENCE_PROXY_MAX_BODY_BYTES, LOG_LEVEL.",
   },
   args: {
     listen: { type: "string", description: "TCP address [host]:port, or none (default 127.0.0.1:11434)" },
@@ -43,6 +47,13 @@ const main = defineCommand({
       log,
       maxBodyBytes: config.INFERENCE_PROXY_MAX_BODY_BYTES,
       timeoutMs: config.INFERENCE_PROXY_TIMEOUT,
+      maxConnections: config.INFERENCE_PROXY_MAX_CONNECTIONS,
+      allowedModels: config.INFERENCE_ALLOWED_MODELS,
+      limits: {
+        maxTokens: config.INFERENCE_MAX_TOKENS,
+        maxContext: config.INFERENCE_MAX_CONTEXT,
+        keepAlive: config.INFERENCE_MAX_KEEP_ALIVE,
+      },
     });
     const starting = startListeners(proxy, {
       tcp: config.INFERENCE_PROXY_LISTEN,
@@ -55,6 +66,7 @@ const main = defineCommand({
       tcp: listeners.tcpUrl,
       socket: listeners.socket,
       upstream: unix ? `unix:${unix}` : origin + basePath,
+      allowed_models: config.INFERENCE_ALLOWED_MODELS,
     });
   },
 });

@@ -3,7 +3,9 @@
  * Only the two heads are parsed and rewritten (hop-by-hop and credential headers dropped, see http-forward-headers.ts);
  * the bodies are copied between the sockets as the kernel hands them over, framing included: no per-chunk
  * streams, parsing or re-framing, so a streamed reply reaches the client at wire speed and each token as soon as
- * the upstream writes it. Backpressure pauses the sending side. No idle timer: a model may pause for minutes.
+ * the upstream writes it. Backpressure pauses the sending side. No idle timer once a request is forwarded: a model may
+ * pause for minutes; but a request head must be complete within REQUEST_HEAD_TIMEOUT_MS. An `admit` hook may refuse
+ * a request, answer it itself, change its target, or take its whole body (Content-Length framed) and rewrite it.
  */
 import type { Socket, TCPSocketListener, UnixSocketListener } from "bun";
 import { PROBLEM_CONTENT_TYPE, problemBody, type ProblemStatus } from "../contracts/problem";
@@ -12,6 +14,34 @@ import { clientResponseHeaders, upstreamRequestHeaders } from "./http-forward-he
 import type { Upstream } from "./http-upstream";
 
 export type Answer = { status: number; type: string; body: string };
+
+/** What to do with a request whose head is complete (see `admit`). */
+export type Admission =
+  | { answer: Answer | Promise<Answer> }
+  | { target: string; rewriteBody?: (body: Uint8Array) => Uint8Array | Answer };
+
+/** A cap on the connections open at once, shared by the listeners of one proxy. */
+export type ConnectionSlots = { take(): (() => void) | undefined; readonly limit: number };
+
+export function createConnectionSlots(limit: number): ConnectionSlots {
+  let open = 0;
+  return {
+    limit,
+    take() {
+      if (open >= limit) return undefined;
+      open++;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        open--;
+      };
+    },
+  };
+}
+
+/** A connection whose request head is not complete this long after it opened is closed (slow-head clients). */
+export const REQUEST_HEAD_TIMEOUT_MS = 10_000;
 
 export type SpliceOptions = {
   upstream: Upstream;
@@ -22,6 +52,10 @@ export type SpliceOptions = {
   timeoutMs?: number;
   /** Answers a request itself (e.g. `/healthz`) instead of forwarding it. */
   local?: (method: string, path: string) => Answer | undefined;
+  /** Decides on every other request; without it, each is forwarded as it came. */
+  admit?: (method: string, target: string, headers: Headers) => Admission;
+  /** Connections beyond this cap are answered 503 at once. */
+  slots?: ConnectionSlots;
   /** The body of an error this proxy answers (502, 504, 413, 400); problem+json by default. */
   errorAnswer?: (status: ProblemStatus, detail: string) => Answer;
   /** Prefix of this proxy's log messages. */
@@ -42,8 +76,10 @@ const MAX_HEAD_BYTES = 64 * 1024;
 const HEAD_END = Buffer.from("\r\n\r\n");
 const REASONS: Record<number, string> = {
   400: "Bad Request",
+  403: "Forbidden",
   413: "Payload Too Large",
   502: "Bad Gateway",
+  503: "Service Unavailable",
   504: "Gateway Timeout",
 };
 
@@ -180,10 +216,12 @@ class Exchange {
   private toUpstream?: Outbox;
   private upstream?: Socket<unknown>;
   private head: Buffer = Buffer.alloc(0);
-  private state: "head" | "forwarding" | "answered" | "done" = "head";
+  private state: "head" | "buffering" | "answering" | "forwarding" | "answered" | "done" = "head";
   /** What the upstream is sent once connected: the rewritten head, then body bytes that came before the connection. */
   private early: Uint8Array[] = [];
   private connecting = false;
+  /** Which upstream connection attempt is current. */
+  private attempt = 0;
   private connectFailure?: Error;
   private bodyBytes = 0;
   private responseHead?: Buffer = Buffer.alloc(0);
@@ -192,17 +230,45 @@ class Exchange {
   private status = 0;
   private started = performance.now();
   private timer?: Timer;
+  private headTimer?: Timer;
+  private release?: () => void;
+  /** A body taken whole before it is forwarded (see `Admission.rewriteBody`). */
+  private held?: {
+    method: string;
+    target: string;
+    headers: Headers;
+    length: number;
+    chunks: Buffer[];
+    rewrite: (body: Uint8Array) => Uint8Array | Answer;
+  };
+  private heldBytes = 0;
+  /** Bytes of request body the head announced: anything a client sends after them is dropped, never forwarded. */
+  private bodyLimit = 0;
 
   constructor(
     private readonly client: ClientSocket,
     private readonly opts: SpliceOptions,
   ) {
     this.toClient = new Outbox(client as Socket<unknown>, () => this.upstream);
+    if (opts.slots) {
+      this.release = opts.slots.take();
+      if (!this.release) {
+        this.finish(problemAnswer(503, `too many connections to this proxy (limit ${opts.slots.limit})`));
+        return;
+      }
+    }
+    this.headTimer = setTimeout(() => {
+      if (this.state === "head") this.close();
+    }, REQUEST_HEAD_TIMEOUT_MS);
   }
 
   fromClient(data: Buffer): void {
     if (this.state === "forwarding") {
       this.forwardBody(data);
+      return;
+    }
+    if (this.state === "buffering") {
+      this.holdBody(data);
       return;
     }
     if (this.state !== "head") return;
@@ -215,9 +281,11 @@ class Exchange {
       return;
     }
     const rest = this.head.subarray(end + HEAD_END.byteLength);
+    clearTimeout(this.headTimer);
     this.startRequest(this.head.subarray(0, end).toString("latin1"));
-    // startRequest moved the state on: only a forwarded request has a body to pass.
+    // startRequest moved the state on: only a forwarded or held request has a body to pass.
     if (rest.byteLength && (this.state as string) === "forwarding") this.forwardBody(rest);
+    if ((this.state as string) === "buffering") this.holdBody(rest);
   }
 
   private startRequest(text: string): void {
@@ -229,6 +297,11 @@ class Exchange {
     }
     this.method = method;
     this.path = target.split("?")[0]!;
+    const length = parsed.headers.get("content-length");
+    if (length !== null && !/^\d+$/.test(length)) {
+      this.answer(400, "malformed Content-Length");
+      return;
+    }
     const local = this.opts.local?.(method, this.path);
     if (local) {
       this.finish(local);
@@ -239,15 +312,99 @@ class Exchange {
       this.tooLarge();
       return;
     }
+    const admission = this.opts.admit?.(method, target, parsed.headers) ?? { target };
+    if ("answer" in admission) {
+      this.answerWith(admission.answer);
+      return;
+    }
+    if (admission.rewriteBody) {
+      this.holdRequest(method, admission.target, parsed.headers, admission.rewriteBody);
+      return;
+    }
+    this.forward(method, admission.target, parsed.headers);
+  }
+
+  /** Gives up the upstream connection opened while the head was read. */
+  private dropUpstream(): void {
+    this.attempt++;
+    this.upstream?.terminate();
+    this.upstream = undefined;
+    this.toUpstream = undefined;
+    this.connecting = false;
+    this.connectFailure = undefined;
+  }
+
+  private forward(method: string, target: string, headers: Headers, body?: Uint8Array): void {
+    if (!this.connecting) this.connect();
     this.state = "forwarding";
     this.opts.counters?.inferenceRequest();
-    if (this.opts.timeoutMs) this.timer = setTimeout(() => this.deadline(), this.opts.timeoutMs);
-    this.early.push(upstreamHead(method, target, parsed.headers, this.opts.upstream));
+    if (this.opts.timeoutMs) this.timer ??= setTimeout(() => this.deadline(), this.opts.timeoutMs);
+    this.early.push(upstreamHead(method, target, headers, this.opts.upstream));
+    this.bodyLimit = isChunked(headers) ? Number.POSITIVE_INFINITY : Number(headers.get("content-length") ?? 0);
+    if (body) {
+      this.bodyBytes = body.byteLength;
+      this.opts.counters?.inferenceBytes("request", body.byteLength);
+      this.early.push(body);
+    }
     if (this.connectFailure) {
       this.unreachable(this.connectFailure);
       return;
     }
     if (this.toUpstream) this.flushEarly();
+  }
+
+  /** An answer of the proxy's own, possibly computed (e.g. a filtered model list); the upstream socket is not used. */
+  private answerWith(answer: Answer | Promise<Answer>): void {
+    this.state = "answering";
+    Promise.resolve(answer).then(
+      (a) => {
+        if (this.state === "answering") this.finish(a);
+      },
+      (err: Error) => {
+        if (this.state !== "answering") return;
+        this.opts.log.warn(`${this.opts.logPrefix ?? ""}answer failed`, { path: this.path, error: err.message });
+        this.finish((this.opts.errorAnswer ?? problemAnswer)(502, "inference upstream unreachable"));
+      },
+    );
+  }
+
+  /** Takes the whole body (Content-Length framed only, so nothing is left to interpret) under the request deadline. */
+  private holdRequest(
+    method: string,
+    target: string,
+    headers: Headers,
+    rewrite: (body: Uint8Array) => Uint8Array | Answer,
+  ): void {
+    const declared = headers.get("content-length");
+    if (headers.has("transfer-encoding") || declared === null || !/^\d+$/.test(declared)) {
+      this.finish(problemAnswer(400, "a request body here needs a Content-Length (no chunked encoding)"));
+      return;
+    }
+    this.state = "buffering";
+    this.held = { method, target, headers, length: Number(declared), chunks: [], rewrite };
+    // Reading the body may take a while: the upstream is connected to once it is whole, not kept waiting idle.
+    this.dropUpstream();
+    // A client waiting for leave to send its body (curl does past 1 KiB) gets it now, not after its own timeout.
+    if (/^100-continue$/i.test(headers.get("expect") ?? ""))
+      this.toClient.write(Buffer.from("HTTP/1.1 100 Continue\r\n\r\n"));
+    if (this.opts.timeoutMs) this.timer = setTimeout(() => this.deadline(), this.opts.timeoutMs);
+    this.holdBody(Buffer.alloc(0));
+  }
+
+  private holdBody(data: Buffer): void {
+    const held = this.held!;
+    held.chunks.push(Buffer.from(data)); // a copy: the socket's buffer is not ours to keep
+    this.heldBytes += data.byteLength;
+    if (this.heldBytes < held.length) return;
+    const body = Buffer.concat(held.chunks).subarray(0, held.length);
+    const out = held.rewrite(body);
+    if (!(out instanceof Uint8Array)) {
+      this.finish(out);
+      return;
+    }
+    const headers = new Headers(held.headers);
+    headers.set("content-length", String(out.byteLength));
+    this.forward(held.method, held.target, headers, out);
   }
 
   private flushEarly(): void {
@@ -258,8 +415,16 @@ class Exchange {
     this.connecting = true;
     const { origin, unix } = this.opts.upstream;
     const url = new URL(origin);
+    // Events of a connection given up (see dropUpstream) are ignored.
+    const attempt = ++this.attempt;
+    const live = (s?: Socket<unknown>) => {
+      if (attempt === this.attempt) return true;
+      s?.terminate();
+      return false;
+    };
     const handlers = {
       open: (s: Socket<unknown>) => {
+        if (!live(s)) return;
         s.setNoDelay(true);
         this.upstream = s;
         if (this.state !== "head" && this.state !== "forwarding") {
@@ -269,11 +434,21 @@ class Exchange {
         this.toUpstream = new Outbox(s, () => this.client as Socket<unknown>);
         this.flushEarly();
       },
-      data: (_s: Socket<unknown>, data: Buffer) => this.fromUpstream(data),
-      drain: () => this.toUpstream?.drain(),
-      close: () => this.upstreamGone(),
-      error: (_s: Socket<unknown>, err: Error) => this.upstreamFailed(err),
-      connectError: (_s: Socket<unknown>, err: Error) => this.upstreamFailed(err),
+      data: (s: Socket<unknown>, data: Buffer) => {
+        if (live(s)) this.fromUpstream(data);
+      },
+      drain: (s: Socket<unknown>) => {
+        if (live(s)) this.toUpstream?.drain();
+      },
+      close: () => {
+        if (live()) this.upstreamGone();
+      },
+      error: (s: Socket<unknown>, err: Error) => {
+        if (live(s)) this.upstreamFailed(err);
+      },
+      connectError: (_s: Socket<unknown>, err: Error) => {
+        if (live()) this.upstreamFailed(err);
+      },
     };
     const connecting = unix
       ? Bun.connect({ unix, socket: handlers })
@@ -286,7 +461,9 @@ class Exchange {
     connecting.catch(() => {}); // connectError answers it
   }
 
-  private forwardBody(data: Buffer): void {
+  private forwardBody(whole: Buffer): void {
+    const data = whole.subarray(0, Math.max(0, this.bodyLimit - this.bodyBytes));
+    if (!data.byteLength) return;
     this.bodyBytes += data.byteLength;
     this.opts.counters?.inferenceBytes("request", data.byteLength);
     const max = this.opts.maxBodyBytes;
@@ -360,6 +537,10 @@ class Exchange {
   }
 
   private deadline(): void {
+    if (this.state === "buffering") {
+      this.close();
+      return;
+    }
     if (this.state !== "forwarding") return;
     const seconds = (this.opts.timeoutMs ?? 0) / 1000;
     if (this.responseHead) {
@@ -383,6 +564,7 @@ class Exchange {
     this.state = "answered";
     this.status = answer.status;
     clearTimeout(this.timer);
+    clearTimeout(this.headTimer);
     this.upstream?.terminate();
     this.toClient.write(answerBytes(answer));
     this.toClient.end();
@@ -392,6 +574,8 @@ class Exchange {
   private close(): void {
     this.state = "done";
     clearTimeout(this.timer);
+    clearTimeout(this.headTimer);
+    this.release?.();
     this.upstream?.terminate();
     this.client.terminate();
     this.logRequest();
@@ -399,6 +583,8 @@ class Exchange {
 
   /** The client hung up: stop the upstream request too (a model stops generating). */
   clientGone(): void {
+    clearTimeout(this.headTimer);
+    this.release?.();
     if (this.state === "done") return;
     if (this.state === "forwarding") this.logRequest();
     this.state = "done";

@@ -1,7 +1,8 @@
 /** TEST SUPPORT: a sandbox runner whose inference jobs get real pods and sidecars, relayed to a given upstream. */
+import { DEFAULT_INFERENCE_LIMITS } from "../lib/inference-request";
 import { mkdtemp, rm } from "node:fs/promises";
 import { networkInterfaces, tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { buildImage } from "../../containers/build-image";
 import { memoryLogger } from "../lib/log";
 import type { Podman } from "../worker-node/sandbox/podman";
@@ -10,11 +11,17 @@ import { testSettings } from "./sandbox-fixture";
 import { createInferencePlacement, type PlacementDeps } from "../worker-node/inference/pod";
 import { startUpstreamRelay } from "../worker-node/inference/relay";
 
-export const PROXY_IMAGE = "localhost/cynode-inference-proxy:latest";
+/**
+ * The sidecar image these tests build and run: tagged per checkout, because checkouts of this repository on one
+ * machine share podman's image store, and each must test its own proxy.
+ */
+export const PROXY_IMAGE = `localhost/cynode-inference-proxy:test-${basename(join(import.meta.dir, "../.."))
+  .toLowerCase()
+  .replace(/[^a-z0-9_.-]/g, "-")}`;
 
 /** Builds the sidecar image if it is missing or stale (a no-op when up to date). */
 export async function ensureProxyImage(podman: Podman): Promise<void> {
-  await buildImage({ name: "inference-proxy", podman, log: () => {} });
+  await buildImage({ name: "inference-proxy", podman, log: () => {}, image: PROXY_IMAGE });
 }
 
 /** This host's first non-loopback IPv4 address: "the host" as a sandbox would try to reach it. */
@@ -44,6 +51,9 @@ export async function startInferenceRunner(o: InferenceRunnerOptions) {
     mountRoot: settings.mountRoot,
     proxyImage: PROXY_IMAGE,
     proxyTimeoutSeconds: 120,
+    defaultModels: ["qwen3.5:0.8b"],
+    limits: DEFAULT_INFERENCE_LIMITS,
+    proxyMaxConnections: 16,
     route: () => ({ relayDir }),
     ...o.placement,
   });

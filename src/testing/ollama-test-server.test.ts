@@ -38,6 +38,10 @@ describe("Ollama test double: the API", () => {
     const tags = (await (await fetch(`${s.url}/api/tags`)).json()) as any;
     expect(tags.models.map((m: { name: string }) => m.name)).toEqual(["a:1", "b:2"]);
     expect(tags.models[0].modified_at).toBe("2026-01-02T03:04:05.000Z");
+    expect(await (await fetch(`${s.url}/v1/models`)).json()).toEqual({
+      object: "list",
+      data: ["a:1", "b:2"].map((id) => ({ id, object: "model", created: 1767323045, owned_by: "library" })),
+    });
     expect(await (await fetch(`${s.url}/api/version`)).json()).toEqual({ version: TEST_SERVER_VERSION });
     expect(await (await fetch(`${s.url}/`)).text()).toBe("Ollama is running");
   });

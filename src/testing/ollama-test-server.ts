@@ -1,6 +1,6 @@
 /**
  * TEST DOUBLE — an Ollama-API-compatible fake for tests only, never shipped as inference.
- * Answers `/api/tags`, `/api/version`, `/api/generate` and `/api/chat` (streamed NDJSON or one JSON object) with a
+ * Answers `/api/tags`, `/v1/models`, `/api/version`, `/api/generate` and `/api/chat` (streamed NDJSON or one JSON object) with a
  * reply derived only from the input (`echo: <prompt>`), so tests can assert exactly what a model "said".
  */
 import { chmod, rm } from "node:fs/promises";
@@ -137,6 +137,13 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     if (route === "GET /" || route === "HEAD /") return new Response("Ollama is running");
     if (route === "GET /api/version") return json({ version: TEST_SERVER_VERSION });
     if (route === "GET /api/tags") return json(tagsBody(models, now()));
+    if (route === "GET /v1/models") {
+      const created = Math.floor(now().getTime() / 1000);
+      return json({
+        object: "list",
+        data: models.map((id) => ({ id, object: "model", created, owned_by: "library" })),
+      });
+    }
     if (route === "POST /api/generate" || route === "POST /api/chat") {
       let body: ApiBody;
       try {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "bun:test";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, loadNodeConfig } from "./config";
+import { ConfigError, inferenceLimits, loadNodeConfig } from "./config";
 
 async function yamlFile(text: string): Promise<string> {
   const path = join(await mkdtemp(join(tmpdir(), "cynode-node-cfg-")), "node.yaml");
@@ -35,6 +35,11 @@ describe("loadNodeConfig: defaults and the environment", () => {
         proxy_image: "localhost/cynode-inference-proxy:latest",
         proxy_timeout_seconds: 120,
         warm_pods: 1,
+        default_models: ["qwen3.5:0.8b"],
+        max_tokens: 4096,
+        max_context: 8192,
+        max_keep_alive: "5m",
+        proxy_max_connections: 16,
       },
     });
   });
@@ -58,6 +63,21 @@ describe("loadNodeConfig: defaults and the environment", () => {
       proxy_image: "localhost/p:1",
       proxy_binary: "/opt/cynode/inference-proxy",
     });
+  });
+
+  it("takes the inference limits and default models from YAML, and refuses bad ones", async () => {
+    const env = { NODE_REGISTRATION_PSK: "p" };
+    const good = await yamlFile(
+      "inference: { default_models: [llama3, 'q:1'], max_tokens: 100, max_context: 2048, max_keep_alive: 30s }\n",
+    );
+    const cfg = await loadNodeConfig({ path: good, env });
+    expect(inferenceLimits(cfg)).toEqual({ maxTokens: 100, maxContext: 2048, keepAlive: "30s" });
+    expect(cfg.inference.default_models).toEqual(["llama3", "q:1"]);
+    const bad = await yamlFile("inference: { default_models: ['a b'], max_keep_alive: forever, max_tokens: 0 }\n");
+    const err = await loadNodeConfig({ path: bad, env }).catch((e: Error) => e.message);
+    expect(err).toContain("inference.default_models.0: must be model names");
+    expect(err).toContain("inference.max_tokens");
+    expect(err).toContain("inference.max_keep_alive: must be a duration such as 5m");
   });
 
   it("runs on environment alone when the default YAML file does not exist", async () => {

@@ -6,8 +6,10 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as v from "valibot";
 import { INFERENCE_MODES } from "../contracts/node-payloads";
-import { NETWORK_POLICIES } from "../contracts/worker-api";
+import { MODEL_NAME_RE, NETWORK_POLICIES } from "../contracts/worker-api";
 import { parseDuration } from "../lib/duration";
+import { parses } from "../lib/env-vars";
+import { DEFAULT_INFERENCE_LIMITS, type InferenceLimits } from "../lib/inference-request";
 
 export const DEFAULT_CONFIG_PATH = "/etc/cynode/node.yaml";
 
@@ -15,6 +17,7 @@ const int = (def: number, min = 1) =>
   v.optional(v.pipe(v.number("must be a number"), v.integer("must be a whole number"), v.minValue(min)), def);
 const positive = (def: number) => v.optional(v.pipe(v.number("must be a number"), v.minValue(0.01)), def);
 const strings = v.optional(v.array(v.string()), []);
+const validDuration = parses(parseDuration);
 const slug = v.pipe(
   v.string(),
   v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be letters, digits, '.', '_' or '-'"),
@@ -90,6 +93,23 @@ export const NodeConfigSchema = v.object({
       proxy_timeout_seconds: int(120),
       /** Warm inference pods (sidecar up, sandbox waiting) kept ready (0 turns them off). */
       warm_pods: int(1, 0),
+      /** The models a job may use when its request names none; warm pods allow exactly these. */
+      default_models: v.optional(
+        v.pipe(
+          v.array(v.pipe(v.string(), v.regex(MODEL_NAME_RE, "must be model names"))),
+          v.minLength(1, "must name at least one model"),
+        ),
+        ["qwen3.5:0.8b"],
+      ),
+      /** Ceilings the sidecar (and the Worker API's chat) clamps requests to: tokens generated, context, keep-alive. */
+      max_tokens: int(DEFAULT_INFERENCE_LIMITS.maxTokens),
+      max_context: int(DEFAULT_INFERENCE_LIMITS.maxContext),
+      max_keep_alive: v.optional(
+        v.pipe(v.string(), v.check(validDuration, "must be a duration such as 5m")),
+        DEFAULT_INFERENCE_LIMITS.keepAlive,
+      ),
+      /** Connections one job's sidecar serves at once. */
+      proxy_max_connections: int(16),
     }),
     {},
   ),
@@ -103,6 +123,13 @@ export type NodeConfig = v.InferOutput<typeof NodeConfigSchema> & {
 };
 
 export class ConfigError extends Error {}
+
+/** The option ceilings of `inference` as the clamp takes them. */
+export const inferenceLimits = (c: Pick<NodeConfig, "inference">): InferenceLimits => ({
+  maxTokens: c.inference.max_tokens,
+  maxContext: c.inference.max_context,
+  keepAlive: c.inference.max_keep_alive,
+});
 
 type Env = Record<string, string | undefined>;
 type Raw = Record<string, Record<string, unknown>>;

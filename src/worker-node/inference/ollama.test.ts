@@ -121,6 +121,8 @@ describe("startManagedOllama (real podman)", () => {
     const name = `cynode-ollama-test-${crypto.randomUUID().slice(0, 8)}`;
     const env = {
       INFERENCE_PROXY_LISTEN: "0.0.0.0:11434",
+      // The stand-in lists only the models it allows.
+      INFERENCE_ALLOWED_MODELS: "m1,m2",
       OLLAMA_UPSTREAM_URL: `http://${hostAddress()}:${new URL(upstream.url!).port}`,
     };
     const log = memoryLogger();

@@ -3,7 +3,16 @@ import type { RunJobRequest } from "../../contracts/worker-api";
 import { startOllamaTestServer, type OllamaTestServer } from "../../testing/ollama-test-server";
 import { NODE_LABEL } from "../sandbox/job-sandbox";
 import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "../../testing/sandbox-fixture";
-import { listPodsArgs, podCreateArgs, podName, removeLeftoverPods, removePodsArgs, sidecarArgs } from "./pod";
+import {
+  jobModels,
+  listPodsArgs,
+  podCreateArgs,
+  podName,
+  removeLeftoverPods,
+  removePodsArgs,
+  sameModels,
+  sidecarArgs,
+} from "./pod";
 import { ensureProxyImage, startInferenceRunner } from "../../testing/inference-runner";
 
 setDefaultTimeout(60_000);
@@ -46,6 +55,9 @@ describe("pod and sidecar argv", () => {
       relayDir: "/state/relay",
       timeoutSeconds: 7,
       labels: { a: "1" },
+      allowedModels: ["qwen3.5:0.8b", "llama3"],
+      limits: { maxTokens: 100, maxContext: 2048, keepAlive: "1m" },
+      maxConnections: 3,
     });
     for (const flag of [
       "--pod=p",
@@ -60,6 +72,14 @@ describe("pod and sidecar argv", () => {
     expect(args).toContain("--mount=type=bind,source=/state/relay,target=/run/upstream,ro");
     expect(args).toContain("--env=OLLAMA_UPSTREAM_URL=unix:/run/upstream/ollama.sock");
     expect(args).toContain("--env=INFERENCE_PROXY_TIMEOUT=7s");
+    for (const env of [
+      "INFERENCE_ALLOWED_MODELS=qwen3.5:0.8b,llama3",
+      "INFERENCE_MAX_TOKENS=100",
+      "INFERENCE_MAX_CONTEXT=2048",
+      "INFERENCE_MAX_KEEP_ALIVE=1m",
+      "INFERENCE_PROXY_MAX_CONNECTIONS=3",
+    ])
+      expect(args).toContain(`--env=${env}`);
     expect(args.at(-1)).toBe("localhost/x:1");
     expect(removePodsArgs(["p"])).toEqual(["pod", "rm", "--force", "--ignore", "--time=0", "p"]);
     expect(listPodsArgs({ [NODE_LABEL]: "n" })).toEqual([
@@ -68,6 +88,25 @@ describe("pod and sidecar argv", () => {
       "--format={{.Name}}",
       "--filter=label=cynodeai.node=n",
     ]);
+  });
+});
+
+describe("the models a job's sidecar allows", () => {
+  const job = (allowed?: string[]) => ({
+    version: 1 as const,
+    task_id: "t",
+    job_id: "j",
+    sandbox: { command: ["true"], use_inference: true },
+    ...(allowed ? { inference: { allowed_models: allowed } } : {}),
+  });
+  it("are the job's own, else the node's default", () => {
+    expect(jobModels(job(["a:1"]), ["d"])).toEqual(["a:1"]);
+    expect(jobModels(job(), ["d"])).toEqual(["d"]);
+  });
+  it("match another list when both allow the same models, name and name:latest being one", () => {
+    expect(sameModels(["llama3", "q:1"], ["q:1", "llama3:latest"])).toBe(true);
+    expect(sameModels(["llama3"], ["llama3", "q:1"])).toBe(false);
+    expect(sameModels(["q:1"], ["q:2"])).toBe(false);
   });
 });
 

@@ -2,8 +2,13 @@
  * Per-job inference placement (decision 6, contracts 4.6): a pod with no network; the inference-proxy sidecar in it
  * listens on the pod's 127.0.0.1:11434 and on a socket in the job's run dir, which the sandbox also mounts at
  * /run/cynode; the sidecar's upstream is the node's relay socket, whose directory only the sidecar mounts.
+ * The sidecar is told the job's allowed models (INFERENCE_ALLOWED_MODELS) and the node's option limits at start. A
+ * warm pod starts before its job is known, so it gets the node's default models, and only a job allowed exactly
+ * those (`fitsWarm`) takes one; a job with its own list gets a pod of its own.
  */
 import { chmod, mkdir } from "node:fs/promises";
+import type { RunJobRequest } from "../../contracts/worker-api";
+import { modelAllowed, type InferenceLimits } from "../../lib/inference-request";
 import { join } from "node:path";
 import { USERNS_FLAGS, type ContainerLimits } from "../sandbox/container-spec";
 import { labelFilters, labelFlags, type Podman } from "../sandbox/podman";
@@ -48,6 +53,9 @@ export type SidecarSpec = {
   relayDir: string;
   timeoutSeconds: number;
   labels: Record<string, string>;
+  allowedModels: readonly string[];
+  limits: InferenceLimits;
+  maxConnections: number;
 };
 
 export function sidecarArgs(s: SidecarSpec): string[] {
@@ -72,6 +80,11 @@ export function sidecarArgs(s: SidecarSpec): string[] {
     `--env=INFERENCE_PROXY_SOCKET=${PROXY_SOCKET}`,
     `--env=OLLAMA_UPSTREAM_URL=unix:${SIDECAR_UPSTREAM_DIR}/${RELAY_SOCKET}`,
     `--env=INFERENCE_PROXY_TIMEOUT=${s.timeoutSeconds}s`,
+    `--env=INFERENCE_ALLOWED_MODELS=${s.allowedModels.join(",")}`,
+    `--env=INFERENCE_MAX_TOKENS=${s.limits.maxTokens}`,
+    `--env=INFERENCE_MAX_CONTEXT=${s.limits.maxContext}`,
+    `--env=INFERENCE_MAX_KEEP_ALIVE=${s.limits.keepAlive}`,
+    `--env=INFERENCE_PROXY_MAX_CONNECTIONS=${s.maxConnections}`,
     s.image,
   ];
 }
@@ -113,6 +126,11 @@ export type PlacementDeps = {
   mountRoot: string;
   proxyImage: string;
   proxyTimeoutSeconds: number;
+  /** The models a job that names none may use, and all a warm pod's sidecar allows. */
+  defaultModels: readonly string[];
+  limits: InferenceLimits;
+  /** Connections each sidecar holds at once. */
+  proxyMaxConnections: number;
   route: () => InferenceRoute;
   sleep?: (ms: number) => Promise<void>;
 };
@@ -142,6 +160,15 @@ async function answers(socket: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The models a job may use: its own list, or the node's default. */
+export const jobModels = (job: RunJobRequest, defaults: readonly string[]): readonly string[] =>
+  job.inference?.allowed_models ?? defaults;
+
+/** Whether two model lists allow the same models (`name` and `name:latest` being one). */
+export function sameModels(a: readonly string[], b: readonly string[]): boolean {
+  return a.every((m) => modelAllowed(m, b)) && b.every((m) => modelAllowed(m, a));
 }
 
 export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
@@ -174,7 +201,11 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
     );
   }
 
-  async function place(id: string, labels: Record<string, string>): Promise<Placement> {
+  async function place(
+    id: string,
+    labels: Record<string, string>,
+    allowedModels: readonly string[] = deps.defaultModels,
+  ): Promise<Placement> {
     const route = deps.route();
     if ("unavailable" in route) throw new Error(`this node cannot run inference jobs: ${route.unavailable}`);
     await exposeRelay(route.relayDir);
@@ -195,6 +226,9 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
           relayDir: route.relayDir,
           timeoutSeconds: deps.proxyTimeoutSeconds,
           labels,
+          allowedModels,
+          limits: deps.limits,
+          maxConnections: deps.proxyMaxConnections,
         }),
       );
       await waitUntilReady(sidecar, runDir);
@@ -207,8 +241,13 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
   }
 
   const placeJob: PlaceJob = (job) =>
-    place(job.job_id, { "cynodeai.task_id": job.task_id, "cynodeai.job_id": job.job_id, [NODE_LABEL]: deps.nodeSlug });
-  // A warm pod: the same pod, sidecar and readiness, under the warm sandbox's own id and labels.
-  placeJob.prepare = place;
+    place(
+      job.job_id,
+      { "cynodeai.task_id": job.task_id, "cynodeai.job_id": job.job_id, [NODE_LABEL]: deps.nodeSlug },
+      jobModels(job, deps.defaultModels),
+    );
+  // A warm pod: the same pod, sidecar and readiness, under the warm sandbox's own id and labels, the default models.
+  placeJob.prepare = (id, labels) => place(id, labels);
+  placeJob.fitsWarm = (job) => sameModels(jobModels(job, deps.defaultModels), deps.defaultModels);
   return placeJob;
 }

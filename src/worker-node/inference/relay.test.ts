@@ -23,7 +23,7 @@ async function relayTo(url: string, metrics?: NodeMetrics) {
 }
 
 describe("upstream relay (Unix socket → Ollama TCP)", () => {
-  it("forwards requests with their path and query, streams answers, and drops credentials", async () => {
+  it("forwards requests, streams answers, and drops credentials", async () => {
     const { relay } = await relayTo(upstream.url!);
     try {
       expect(((await stat(relay.socket)).mode & 0o777).toString(8)).toBe("600");
@@ -90,4 +90,55 @@ describe("upstream relay (Unix socket → Ollama TCP)", () => {
       await relay.stop();
     }
   });
+});
+
+describe("upstream relay: the inference API only, heads in time", () => {
+  it("refuses what is not the inference API with 403, as the sidecars do, and forwards the normalised path", async () => {
+    const { relay } = await relayTo(upstream.url!);
+    const before = upstream.requests.length;
+    try {
+      for (const [method, path] of [
+        ["DELETE", "/api/delete"],
+        ["POST", "/api/pull"],
+        ["POST", "/api/copy"],
+        ["POST", "/api/create"],
+        ["POST", "/api/push"],
+        ["POST", "/api//pull"],
+      ] as const) {
+        const res = await fetch(`http://localhost${path}`, { unix: relay.socket, method, body: "{}" });
+        expect(res.status).toBe(403);
+        expect(await res.text()).toMatch(/not part of the inference API|ambiguous request path/);
+      }
+      expect(upstream.requests.length).toBe(before);
+      await (await fetch("http://localhost/api/version?x=1", { unix: relay.socket })).arrayBuffer();
+      expect(upstream.requests.slice(before).map((r) => r.path)).toEqual(["/api/version"]);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it(
+    "closes a connection whose request head is not complete in time, within 15 s",
+    async () => {
+      const { relay } = await relayTo(upstream.url!);
+      try {
+        const opened = performance.now();
+        let closed!: () => void;
+        const gone = new Promise<void>((r) => (closed = r));
+        await Bun.connect({
+          unix: relay.socket,
+          socket: { open: (s) => void s.write("GET /api/ta"), data() {}, close: () => closed() },
+        });
+        let timer: Timer | undefined;
+        await Promise.race([
+          gone,
+          new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("still open after 15 s")), 15_000))),
+        ]).finally(() => clearTimeout(timer));
+        console.log(`relay: half head closed after ${((performance.now() - opened) / 1000).toFixed(2)} s`);
+      } finally {
+        await relay.stop();
+      }
+    },
+    { timeout: 20_000 },
+  );
 });

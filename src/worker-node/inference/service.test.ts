@@ -121,6 +121,8 @@ describe("prepareInference: the Ollama it reuses or starts", () => {
     // Stand-in for ollama/ollama (no registry here): the proxy image serving the test double's API on port 11434.
     const env = {
       INFERENCE_PROXY_LISTEN: "0.0.0.0:11434",
+      // The stand-in lists only the models it allows.
+      INFERENCE_ALLOWED_MODELS: "m1",
       OLLAMA_UPSTREAM_URL: `http://${hostAddress()}:${new URL(upstream.url!).port}`,
     };
     try {

@@ -79,4 +79,18 @@ describe("warm inference pods (real podman)", () => {
     const warmRuns = env.log.lines.filter((l) => l.msg === "job finished" && l.warm);
     expect(warmRuns.length).toBeGreaterThanOrEqual(3);
   });
+
+  it("gives a warm pod only to a job allowed exactly the node's default models; others start cold with their own", async () => {
+    await waitForWarm();
+    const finished = (jobId: string) => env.log.lines.find((l) => l.msg === "job finished" && l.job_id === jobId);
+    const own = { ...sh(`wget -q -O - "$OLLAMA_BASE_URL/api/tags"`), inference: { allowed_models: ["other:1b"] } };
+    const cold = await env.runner.run(own);
+    expect(JSON.parse(cold.stdout).models).toEqual([]);
+    expect(finished(own.job_id)).toMatchObject({ warm: false, inference: true });
+    // `name` and `name:latest` are one model, so a list spelling the default another way still fits.
+    const same = { ...sh(`wget -q -O - "$OLLAMA_BASE_URL/api/tags"`), inference: { allowed_models: [MODEL] } };
+    const warm = await env.runner.run(same);
+    expect(JSON.parse(warm.stdout).models.map((m: { name: string }) => m.name)).toEqual([MODEL]);
+    expect(finished(same.job_id)).toMatchObject({ warm: true, inference: true });
+  });
 });

@@ -3,6 +3,7 @@
  * with the config) and the sandbox runner whose inference jobs get pods. What a previous run of this node left is
  * removed, then the warm pool fills.
  */
+import { inferenceLimits } from "../config";
 import { createInferencePlacement, removeLeftoverPods } from "../inference/pod";
 import { prepareInference } from "../inference/service";
 import { createNodeMetrics } from "../metrics";
@@ -40,6 +41,9 @@ export async function startSandboxServices(
     mountRoot: config.mountRoot,
     proxyImage: config.inference.proxy_image,
     proxyTimeoutSeconds: config.inference.proxy_timeout_seconds,
+    defaultModels: config.inference.default_models,
+    limits: inferenceLimits(config),
+    proxyMaxConnections: config.inference.proxy_max_connections,
     route: () => inference.route(),
   });
   const runner = createSandboxRunner({

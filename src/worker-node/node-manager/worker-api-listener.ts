@@ -13,6 +13,7 @@ import { recordingRunner } from "../telemetry/recorder";
 import type { TelemetryStore } from "../telemetry/store";
 import { createWorkerApi } from "../worker-api/app";
 import { createIdempotentRuns } from "../worker-api/idempotent-runs";
+import { inferenceLimits } from "../config";
 import { advertisedWorkerUrl } from "./capabilities";
 import type { NodeContext } from "./node-context";
 
@@ -42,6 +43,7 @@ export function listenWorkerApi(ctx: NodeContext, d: WorkerApiParts): WorkerApiL
     notReadyReason: () => state.notReady,
     maxRequestBytes: () => state.applied?.maxRequestBytes ?? config.worker_api.max_request_bytes,
     relaySocket: () => d.inference.relaySocket(),
+    inferenceLimits: inferenceLimits(config),
     telemetry: () => ({
       store,
       info: () => nodeInfo(config.node.id, state.lastReport),

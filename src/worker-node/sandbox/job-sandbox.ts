@@ -20,6 +20,8 @@ import type { WarmSandboxes } from "./warm-sandboxes";
 export type PlaceJob = ((job: RunJobRequest) => Promise<Placement>) & {
   /** Places a warm sandbox ahead of its job, under its own id and labels. */
   prepare?: (id: string, labels: Record<string, string>) => Promise<Placement>;
+  /** Whether this job may take a placement `prepare` made before it was known (e.g. the same allowed models). */
+  fitsWarm?: (job: RunJobRequest) => boolean;
 };
 
 export type RunnerContext = {

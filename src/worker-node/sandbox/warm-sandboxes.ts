@@ -39,7 +39,7 @@ export function createWarmSandboxes(ctx: RunnerContext, sizes: Record<WarmKind, 
   function kindOf(job: RunJobRequest, image: string): WarmKind | undefined {
     if (image !== ctx.defaultImage || (job.sandbox.network_policy ?? "none") !== "none") return undefined;
     if (!job.sandbox.use_inference || !ctx.placeInferenceJob) return "plain";
-    return prepare ? "inference" : undefined;
+    return prepare && (ctx.placeInferenceJob.fitsWarm?.(job) ?? true) ? "inference" : undefined;
   }
 
   return {

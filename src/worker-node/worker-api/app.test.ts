@@ -108,6 +108,11 @@ describe("POST /v1/worker/jobs:run — request checks", () => {
         'sandbox.timeout_seconds: Invalid type: Expected number but received "5"',
       ],
       [jobBody("true", { env: { "BAD-NAME": "x" } }), "sandbox.env key is not a valid variable name: BAD-NAME"],
+      [{ ...jobBody("true"), inference: { allowed_models: ["a,b"] } }, "inference.allowed_models: not a model name"],
+      [
+        { ...jobBody("true"), inference: { allowed_models: [] } },
+        "inference.allowed_models must name at least one model",
+      ],
     ];
     for (const [body, detail] of cases) {
       expect(await problem(await post(WORKER_API.runJob.path(), body))).toEqual({

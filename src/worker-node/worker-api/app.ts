@@ -9,6 +9,7 @@ import { finishApi, limitBody } from "../../lib/api-app";
 import { healthRoutes } from "../../lib/health-routes";
 import { ProblemError } from "../../lib/http-problem";
 import { SandboxRejection, type RejectionKind } from "../sandbox/job-sandbox";
+import type { InferenceLimits } from "../../lib/inference-request";
 import type { Logger } from "../../lib/log";
 import { assertStorable, schemaProblem, storablePathAndQuery } from "../../lib/storable-input";
 import { describeRoute } from "../../lib/openapi";
@@ -52,6 +53,8 @@ export type WorkerApiDeps = {
   maxRequestBytes?: () => number;
   /** The node's inference relay socket, when inference runs (OpenAI-compatible chat from the gateway). */
   relaySocket?: () => string | undefined;
+  /** The node's ceilings for the chat route's generation options. */
+  inferenceLimits?: InferenceLimits;
   /** The Worker Telemetry API's data; undefined answers 503. */
   telemetry?: () => TelemetrySource | undefined;
   /** Served at /metrics; the jobs:run handler reports each run to it. */
@@ -89,6 +92,7 @@ export function createWorkerApi({
   log,
   maxRequestBytes = () => DEFAULT_MAX_REQUEST_BYTES,
   relaySocket = () => undefined,
+  inferenceLimits,
   telemetry = () => undefined,
   metrics = createNodeMetrics(),
 }: WorkerApiDeps) {
@@ -125,7 +129,7 @@ export function createWorkerApi({
       const res: CancelJobResponse = { job_id: jobId, canceled: await runner.cancel(jobId) };
       return c.json(res);
     })
-    .route("/", inferenceChatRoutes({ auth: requireBearer(bearerToken), relaySocket, log }))
+    .route("/", inferenceChatRoutes({ auth: requireBearer(bearerToken), relaySocket, log, limits: inferenceLimits }))
     .route("/", telemetryRoutes({ auth: requireBearer(bearerToken), source: telemetry }));
   return finishApi(app, {
     log,

@@ -1,19 +1,22 @@
 /**
  * `POST /v1/worker/inference:chat` (bearer-protected): the orchestrator's way to the node's model for the gateway's
  * OpenAI-compatible chat. The body is an Ollama `/api/chat` request; it goes to Ollama through the node's existing
- * inference relay socket (no new network exposure) and Ollama's answer streams back as is.
+ * inference relay socket (no new network exposure) and Ollama's answer streams back as is. The orchestrator is trusted
+ * with the node's models, but its generation options are clamped to the node's limits as a sandbox's are.
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import * as v from "valibot";
 import { WORKER_API } from "../../contracts/routes";
+import { INFERENCE_MAX_BODY_BYTES, INFERENCE_ROUTES } from "../../contracts/inference-api";
 import { limitBody } from "../../lib/api-app";
+import { clampInferenceOptions, DEFAULT_INFERENCE_LIMITS, type InferenceLimits } from "../../lib/inference-request";
 import { ProblemError } from "../../lib/http-problem";
 import type { Logger } from "../../lib/log";
 import { describeRoute } from "../../lib/openapi";
 
-/** As the inference-proxy's limits: 10 MiB bodies, 120 s per request. */
-export const CHAT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** As the inference-proxy's limits: 10 MiB bodies (INFERENCE_MAX_BODY_BYTES), 120 s per request. */
 export const CHAT_TIMEOUT_MS = 120_000;
+const CHAT_ROUTE = INFERENCE_ROUTES["POST /api/chat"]!;
 
 export type InferenceChatDeps = {
   auth: MiddlewareHandler;
@@ -21,11 +24,18 @@ export type InferenceChatDeps = {
   relaySocket: () => string | undefined;
   log: Logger;
   timeoutMs?: number;
+  limits?: InferenceLimits;
 };
 
-export function inferenceChatRoutes({ auth, relaySocket, log, timeoutMs = CHAT_TIMEOUT_MS }: InferenceChatDeps) {
+export function inferenceChatRoutes({
+  auth,
+  relaySocket,
+  log,
+  timeoutMs = CHAT_TIMEOUT_MS,
+  limits = DEFAULT_INFERENCE_LIMITS,
+}: InferenceChatDeps) {
   const CHAT = WORKER_API.inferenceChat;
-  const limit = limitBody(CHAT_MAX_BODY_BYTES, () => new ProblemError(413, "Request body exceeds maximum size"));
+  const limit = limitBody(INFERENCE_MAX_BODY_BYTES, () => new ProblemError(413, "Request body exceeds maximum size"));
   const doc = describeRoute(CHAT, {
     summary: "Chat with the node's Ollama (its /api/chat, streamed as NDJSON when asked)",
     tags: ["inference"],
@@ -36,13 +46,15 @@ export function inferenceChatRoutes({ auth, relaySocket, log, timeoutMs = CHAT_T
     if (!socket) throw new ProblemError(503, "Inference is not running on this node");
     const parsed = v.safeParse(CHAT.body, await c.req.json().catch(() => undefined));
     if (!parsed.success) throw new ProblemError(400, parsed.issues[0].message);
+    const body = clampInferenceOptions(parsed.output, CHAT_ROUTE, limits);
+    if (typeof body === "string") throw new ProblemError(400, body);
     let res: Response;
     try {
       res = await fetch("http://ollama/api/chat", {
         unix: socket,
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify(parsed.output),
+        body: JSON.stringify(body),
         // The orchestrator hanging up stops the model too.
         signal: AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(timeoutMs)]),
         timeout: false,
