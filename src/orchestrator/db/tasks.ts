@@ -106,6 +106,7 @@ export async function createTask(db: Db, input: NewTaskInput): Promise<{ task: T
       .values({
         id: crypto.randomUUID(),
         task_id: task.id,
+        owner_id: input.userId,
         node_id: null,
         status: "queued",
         payload: input.jobPayload,
