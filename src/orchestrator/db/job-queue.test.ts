@@ -129,7 +129,7 @@ describe("claimJobForNode: users take turns", () => {
     const handles = Array.from({ length: 9 }, (_, i) => `u${i}`);
     for (const handle of handles)
       users[handle] ??= (await createUserWithPassword(t.db, { handle, passwordHash: "x" })).id;
-    const jobs = [];
+    const jobs: string[] = [];
     for (const handle of handles) jobs.push(...(await queue(handle, 1)));
     const other = connect(t.url);
     let unlock = () => {};

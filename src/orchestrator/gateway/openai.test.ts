@@ -68,7 +68,7 @@ describe("POST /v1/chat/completions", () => {
         { role: "user", content: "hello <there> & you" },
       ],
       stream: false,
-      options: { temperature: 0.2 },
+      options: { temperature: 0.2, num_predict: 4096 },
     });
   });
 
