@@ -38,6 +38,23 @@ describe("loadConfig", () => {
     });
   });
 
+  it("caps chats and tokens by default, and active tasks per user only when MAX_ACTIVE_TASKS_PER_USER is set", () => {
+    const defaults = loadConfig({ MAX_ACTIVE_TASKS_PER_USER: " " }, { stateDir: "/s" });
+    expect([
+      defaults.CHAT_MAX_IN_FLIGHT_PER_USER,
+      defaults.CHAT_MAX_TOKENS,
+      defaults.MAX_ACTIVE_TASKS_PER_USER,
+    ]).toEqual([4, 4096, undefined]);
+    const set = loadConfig(
+      { MAX_ACTIVE_TASKS_PER_USER: "25", CHAT_MAX_IN_FLIGHT_PER_USER: "2", CHAT_MAX_TOKENS: "512" },
+      { stateDir: "/s" },
+    );
+    expect([set.CHAT_MAX_IN_FLIGHT_PER_USER, set.CHAT_MAX_TOKENS, set.MAX_ACTIVE_TASKS_PER_USER]).toEqual([2, 512, 25]);
+    const load = (value: string) => () => loadConfig({ MAX_ACTIVE_TASKS_PER_USER: value }, { stateDir: "/s" });
+    expect(load("lots")).toThrow("MAX_ACTIVE_TASKS_PER_USER: must be a whole number");
+    expect(load("0")).toThrow("MAX_ACTIVE_TASKS_PER_USER: must be at least 1");
+  });
+
   it("lists every problem at once", () => {
     const load = () =>
       loadConfig(

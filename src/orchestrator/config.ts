@@ -8,6 +8,14 @@ const optionalText = v.pipe(
   v.optional(v.string()),
   v.transform((s) => (s?.trim() ? s.trim() : undefined)),
 );
+/** A whole number at least `min`, or undefined when unset or empty (no limit). */
+const optionalWholeNumber = (min: number) =>
+  v.pipe(
+    optionalText,
+    v.check((s) => s === undefined || /^\d+$/.test(s), "must be a whole number"),
+    v.transform((s) => (s === undefined ? undefined : Number(s))),
+    v.check((n) => n === undefined || n >= min, `must be at least ${min}`),
+  );
 const url = (def: string) =>
   v.pipe(
     v.optional(v.string(), def),
@@ -31,6 +39,9 @@ export const OrchestratorEnv = v.object({
   JWT_NODE_DURATION: duration("24h"),
   RATE_LIMIT_PER_MINUTE: int(60, 1, 100_000),
   CHAT_RATE_LIMIT_PER_MINUTE: int(60, 1, 100_000),
+  CHAT_MAX_IN_FLIGHT_PER_USER: int(4, 1, 10_000),
+  CHAT_MAX_TOKENS: int(4096, 1, 1_000_000),
+  MAX_ACTIVE_TASKS_PER_USER: optionalWholeNumber(1),
   LOGIN_MAX_FAILURES: int(5, 1, 1000),
   LOGIN_LOCKOUT_DURATION: duration("15m"),
   BOOTSTRAP_ADMIN_PASSWORD: optionalText,

@@ -4,10 +4,11 @@ import type { Db } from "../orchestrator/db/connect";
 
 let sequence = 0;
 
-/** Jobs are created one millisecond apart so their order is defined. */
+/** Jobs are created one millisecond apart so their order is defined; `owner` is the creating user's id (default none). */
 export async function insertTaskWithJob(
   db: Db,
   payload: SandboxSpec = { image: "alpine", command: ["true"] },
+  owner?: string,
 ): Promise<{ taskId: string; jobId: string }> {
   const taskId = crypto.randomUUID();
   const jobId = crypto.randomUUID();
@@ -16,7 +17,7 @@ export async function insertTaskWithJob(
     .insertInto("tasks")
     .values({
       id: taskId,
-      created_by: null,
+      created_by: owner ?? null,
       project_id: null,
       plan_id: null,
       status: "pending",
@@ -34,6 +35,7 @@ export async function insertTaskWithJob(
     .values({
       id: jobId,
       task_id: taskId,
+      ...(owner ? { owner_id: owner } : {}),
       node_id: null,
       status: "queued",
       payload,

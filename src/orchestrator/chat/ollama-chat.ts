@@ -16,12 +16,25 @@ export function messageText(content: Message["content"]): string {
   return (content ?? []).map((p) => (p.type === "text" ? (p.text ?? "") : "")).join("");
 }
 
-export function toOllamaChat(req: ChatCompletionRequest, model: string, stream: boolean): OllamaChatRequest {
+/**
+ * The tokens a completion may generate: the request's `max_completion_tokens` or `max_tokens`, clamped to 1…`cap`
+ * (whole); `cap` itself when it names none, since Ollama's own default is no limit (and so is a negative value).
+ */
+export function clampMaxTokens(requested: number | null | undefined, cap: number): number {
+  if (requested == null || !Number.isFinite(requested)) return cap;
+  return Math.min(cap, Math.max(1, Math.floor(requested)));
+}
+
+export function toOllamaChat(
+  req: ChatCompletionRequest,
+  model: string,
+  stream: boolean,
+  maxTokens: number,
+): OllamaChatRequest {
   const options: Record<string, unknown> = {};
   if (req.temperature != null) options.temperature = req.temperature;
   if (req.top_p != null) options.top_p = req.top_p;
-  const maxTokens = req.max_completion_tokens ?? req.max_tokens;
-  if (maxTokens != null) options.num_predict = maxTokens;
+  options.num_predict = clampMaxTokens(req.max_completion_tokens ?? req.max_tokens, maxTokens);
   if (req.seed != null) options.seed = req.seed;
   if (req.stop != null) options.stop = [req.stop].flat();
   return {
@@ -31,7 +44,7 @@ export function toOllamaChat(req: ChatCompletionRequest, model: string, stream: 
       content: messageText(m.content),
     })),
     stream,
-    ...(Object.keys(options).length ? { options } : {}),
+    options,
   };
 }
 

@@ -1,6 +1,6 @@
 /**
- * The dispatcher's side of the jobs table: claim (FOR UPDATE SKIP LOCKED, per-node capacity under a node row lock),
- * lease renewal, completion, re-attachment after a lost holder, requeue of jobs whose node was lost, and failure of
+ * The dispatcher's side of the jobs table: claim (users in turn, FOR UPDATE SKIP LOCKED, per-node capacity under a
+ * node row lock), lease renewal, completion, re-attachment after a lost holder, requeue of jobs whose node was lost, and failure of
  * those no live node took in time. Terminal rows are never rewritten.
  */
 import { sql, type Transaction } from "kysely";
@@ -50,8 +50,85 @@ export type ClaimInput = {
   now: Date;
 };
 
+/** How many owners, best turn first, a claim tries before it falls back to the oldest claimable job of anyone. */
+const OWNERS_TRIED = 8;
+
+/** The one definition of a job the node may take now, on `jobs as q`: queued, due, allowed there, its task open. */
+function claimable(input: ClaimInput) {
+  const plainOnly = input.inferenceJobs
+    ? sql``
+    : sql`and coalesce((q.payload->>'use_inference')::boolean, false) = false`;
+  return sql<boolean>`(q.status = 'queued'
+    and (q.not_before is null or q.not_before <= ${input.now})
+    and not (${input.nodeId}::uuid = any(q.excluded_node_ids))
+    and exists (select 1 from tasks t where t.id = q.task_id and t.status not in (${sql.join(TERMINAL_DB_STATUSES)}))
+    ${plainOnly})`;
+}
+
 /**
- * Claims the oldest queued job (of a task not yet closed) the node may run, if the node has a free slot.
+ * Owners with a job the node may take, whose turn it is first: the fewest jobs running (over every node and
+ * orchestrator), then the longest since their last claim (never first), then the oldest waiting job. Owners are
+ * found by a skip scan of `jobs_status_owner_created_idx` (one probe per owner), so a long backlog costs nothing here.
+ */
+async function ownersByTurn(tx: Transaction<Database>, input: ClaimInput): Promise<string[]> {
+  const ok = claimable(input);
+  const { rows } = await sql<{ owner_id: string }>`
+    with recursive owners(owner_id) as (
+      (select q.owner_id from jobs q where ${ok} order by q.owner_id limit 1)
+      union all
+      select (select q.owner_id from jobs q where ${ok} and q.owner_id > o.owner_id order by q.owner_id limit 1)
+      from owners o where o.owner_id is not null
+    )
+    select o.owner_id from owners o left join dispatch_turns d on d.owner_id = o.owner_id
+    where o.owner_id is not null
+    order by (select count(*) from jobs r where r.status = 'running' and r.owner_id = o.owner_id),
+      d.turn nulls first,
+      (select q.created_at from jobs q where ${ok} and q.owner_id = o.owner_id order by q.created_at limit 1),
+      o.owner_id
+    limit ${OWNERS_TRIED}`.execute(tx);
+  return rows.map((r) => r.owner_id);
+}
+
+/** Takes the oldest claimable job (of `owner`, when given) that no other claim holds, for the node. */
+function takeOldest(tx: Transaction<Database>, input: ClaimInput, owner?: string) {
+  return tx
+    .updateTable("jobs")
+    .set({
+      status: "running",
+      node_id: input.nodeId,
+      lease_id: input.leaseId,
+      lease_expires_at: input.leaseExpiresAt,
+      started_at: input.now,
+      updated_at: input.now,
+    })
+    .where("id", "=", (eb) =>
+      eb
+        .selectFrom("jobs as q")
+        .select("q.id")
+        .where(claimable(input))
+        .$if(owner !== undefined, (q) => q.where("q.owner_id", "=", owner!))
+        .orderBy("q.created_at")
+        .orderBy("q.id")
+        .limit(1)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** The owner whose turn it is gets the slot; when every such owner's job is held by a concurrent claim, the oldest. */
+async function takeByTurn(tx: Transaction<Database>, input: ClaimInput): Promise<Job | undefined> {
+  for (const owner of await ownersByTurn(tx, input)) {
+    const job = await takeOldest(tx, input, owner);
+    if (job) return job;
+  }
+  return takeOldest(tx, input);
+}
+
+/**
+ * Claims a queued job (of a task not yet closed) the node may run, if the node has a free slot: the oldest job of
+ * the owner whose turn it is, so one user's backlog never delays another user's next job by more than a turn.
  * The node row lock makes the capacity check hold across orchestrators; SKIP LOCKED lets them claim side by side.
  */
 export async function claimJobForNode(db: Db, input: ClaimInput): Promise<ClaimResult> {
@@ -64,42 +141,7 @@ export async function claimJobForNode(db: Db, input: ClaimInput): Promise<ClaimR
       .where("status", "=", "running")
       .executeTakeFirstOrThrow();
     if (Number(running) >= input.maxConcurrency) return { none: "node_full" };
-    const job = await tx
-      .updateTable("jobs")
-      .set({
-        status: "running",
-        node_id: input.nodeId,
-        lease_id: input.leaseId,
-        lease_expires_at: input.leaseExpiresAt,
-        started_at: input.now,
-        updated_at: input.now,
-      })
-      .where("id", "=", (eb) =>
-        eb
-          .selectFrom("jobs as q")
-          .select("q.id")
-          .where("q.status", "=", "queued")
-          .where((eb) => eb.or([eb("q.not_before", "is", null), eb("q.not_before", "<=", input.now)]))
-          .where(sql<boolean>`not (${input.nodeId}::uuid = any(q.excluded_node_ids))`)
-          .where(({ exists, selectFrom }) =>
-            exists(
-              selectFrom("tasks")
-                .select("tasks.id")
-                .whereRef("tasks.id", "=", "q.task_id")
-                .where("tasks.status", "not in", TERMINAL_DB_STATUSES),
-            ),
-          )
-          .$if(!input.inferenceJobs, (q) =>
-            q.where(sql<boolean>`coalesce((q.payload->>'use_inference')::boolean, false)`, "=", false),
-          )
-          .orderBy("q.created_at")
-          .orderBy("q.id")
-          .limit(1)
-          .forUpdate()
-          .skipLocked(),
-      )
-      .returningAll()
-      .executeTakeFirst();
+    const job = await takeByTurn(tx, input);
     if (!job) {
       const excluded = await tx
         .selectFrom("jobs")
@@ -110,6 +152,11 @@ export async function claimJobForNode(db: Db, input: ClaimInput): Promise<ClaimR
         .executeTakeFirst();
       return { none: excluded ? "excluded" : "queue_empty" };
     }
+    await tx
+      .insertInto("dispatch_turns")
+      .values({ owner_id: job.owner_id, turn: sql`nextval('dispatch_turn_seq')` })
+      .onConflict((oc) => oc.column("owner_id").doUpdateSet({ turn: sql`excluded.turn` }))
+      .execute();
     await tx
       .updateTable("tasks")
       .set({ status: "running", updated_at: input.now })

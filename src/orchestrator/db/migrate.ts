@@ -7,6 +7,7 @@ import * as clusterSettings from "./migrations/0003-cluster-settings";
 import * as revokedSessions from "./migrations/0004-revoked-sessions";
 import * as chatAudit from "./migrations/0005-chat-audit-log";
 import * as taskEndedNotify from "./migrations/0006-task-ended-notify";
+import * as fairDispatch from "./migrations/0007-fair-dispatch";
 
 export const MIGRATIONS: Record<string, Migration> = {
   "0001-init": init,
@@ -15,6 +16,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0004-revoked-sessions": revokedSessions,
   "0005-chat-audit-log": chatAudit,
   "0006-task-ended-notify": taskEndedNotify,
+  "0007-fair-dispatch": fairDispatch,
 };
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {

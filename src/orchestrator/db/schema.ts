@@ -104,6 +104,8 @@ export interface TasksTable {
 export interface JobsTable {
   id: string;
   task_id: string;
+  /** The task's creator, copied so the claim can take turns by user (the nil uuid for a task without one). */
+  owner_id: Generated<string>;
   node_id: string | null;
   status: JobStatus;
   /**
@@ -196,6 +198,12 @@ export interface ChatAuditLogTable {
   created_at: Timestamp;
 }
 
+/** When each owner of jobs was last given a slot: `turn` is from a sequence, larger is more recent. */
+export interface DispatchTurnsTable {
+  owner_id: string;
+  turn: ColumnType<string, unknown, unknown>;
+}
+
 /** Settings every orchestrator on the database shares (see cluster-key.ts). */
 export interface ClusterSettingsTable {
   name: string;
@@ -218,6 +226,7 @@ export interface Database {
   api_credentials: ApiCredentialsTable;
   chat_audit_log: ChatAuditLogTable;
   cluster_settings: ClusterSettingsTable;
+  dispatch_turns: DispatchTurnsTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -31,7 +31,27 @@ export type NewTaskInput = {
   name: string;
   attachments: string[];
   jobPayload: SandboxSpec;
+  /** Jobs the user may have queued or running at once, this one included; undefined: no cap. */
+  maxActiveJobs?: number;
 };
+
+/** A task refused because its creator already has `limit` jobs queued or running. */
+export class ActiveJobLimitError extends Error {
+  constructor(readonly limit: number) {
+    super(`You already have ${limit} tasks queued or running; wait for one to finish`);
+  }
+}
+
+/** The user's jobs still to run or running (the `MAX_ACTIVE_TASKS_PER_USER` count). */
+export async function activeJobCount(db: Db, userId: string): Promise<number> {
+  const { n } = await db
+    .selectFrom("jobs")
+    .select((eb) => eb.fn.countAll<string>().as("n"))
+    .where("status", "in", ACTIVE_JOB_STATUSES)
+    .where("owner_id", "=", userId)
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
 
 /** Picks `name`, or `name-2`, `name-3`…, or `task-NNN` when empty, among the names in `taken`. */
 export function pickTaskName(name: string, taken: Set<string>, ownedCount: number): string {
@@ -45,11 +65,16 @@ export function pickTaskName(name: string, taken: Set<string>, ownedCount: numbe
   }
 }
 
-/** Creates the task, its attachment rows and its queued job in one transaction; names are unique per user. */
+/**
+ * Creates the task, its attachment rows and its queued job in one transaction; names are unique per user, and the cap
+ * on active jobs holds however many creates race (both are decided under the user's advisory lock).
+ */
 export async function createTask(db: Db, input: NewTaskInput): Promise<{ task: Task; attachments: string[] }> {
   return db.transaction().execute(async (tx) => {
-    // Serialize name picking per user so two concurrent creates cannot take the same name.
+    // Serialize name picking (and the active-job count) per user so two concurrent creates cannot take the same name.
     await sql`select pg_advisory_xact_lock(hashtext(${input.userId}))`.execute(tx);
+    if (input.maxActiveJobs !== undefined && (await activeJobCount(tx, input.userId)) >= input.maxActiveJobs)
+      throw new ActiveJobLimitError(input.maxActiveJobs);
     const prefix = input.name || "task-";
     const rows = await tx
       .selectFrom("tasks")
@@ -106,6 +131,7 @@ export async function createTask(db: Db, input: NewTaskInput): Promise<{ task: T
       .values({
         id: crypto.randomUUID(),
         task_id: task.id,
+        owner_id: input.userId,
         node_id: null,
         status: "queued",
         payload: input.jobPayload,

@@ -7,6 +7,7 @@ import { createDispatcher } from "./dispatch-loop";
 import type { NodeCapabilityReport } from "../../contracts/node-payloads";
 import type { Node } from "../db/schema";
 import { leastLoaded, toSlot, type Slot } from "./fill-slots";
+import { createUserWithPassword } from "../db/users";
 
 const f = useDispatchFixture();
 
@@ -117,6 +118,28 @@ describe("claiming from the shared queue", () => {
     await f.t.db.updateTable("nodes").set({ config_version: "01ZZZZZZZZZZZZZZZZZZZZZZZZ" }).execute();
     await insertTaskWithJob(f.t.db);
     expect(await f.dispatcher().tick()).toBe(0);
+  });
+});
+
+describe("users take turns on a node", () => {
+  it("runs B's new task right after the job of A's 40 that was running on a one-slot node", async () => {
+    const w = await f.node("node-a", 1, { hold: true });
+    const [a, b] = await Promise.all(
+      ["a", "b"].map(async (handle) => (await createUserWithPassword(f.t.db, { handle, passwordHash: "x" })).id),
+    );
+    const aJobs: string[] = [];
+    for (let i = 0; i < 40; i++) aJobs.push((await insertTaskWithJob(f.t.db, undefined, a)).jobId);
+    const d = f.dispatcher();
+    expect(await d.tick()).toBe(1);
+    await w.waitForRuns(1);
+    const bJob = (await insertTaskWithJob(f.t.db, undefined, b)).jobId;
+    w.release();
+    await d.drain();
+    await runToIdle(d);
+    const order = w.runs.map((r) => r.job_id);
+    expect(order.length).toBe(41);
+    expect(order.indexOf(bJob)).toBe(1);
+    expect(order.filter((id) => id !== bJob)).toEqual(aJobs);
   });
 });
 

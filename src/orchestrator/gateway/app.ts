@@ -37,6 +37,8 @@ export type GatewayDeps = {
   chat?: Partial<OpenAIChatOptions>;
   metrics?: LoginMetrics;
   taskEnds?: TaskEndWaiter;
+  /** `MAX_ACTIVE_TASKS_PER_USER`; unset: no cap. */
+  maxActiveTasksPerUser?: number;
 };
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;

@@ -1,6 +1,7 @@
 /**
- * `POST /v1/chat/completions`: admitted (rate limit, request shape), sent to the least loaded live node that has the
- * model over its Worker API, answered as one `chat.completion` or as SSE chunks. Every request writes one audit row.
+ * `POST /v1/chat/completions`: admitted (rate limit, the user's chats in flight, request shape), sent to the least
+ * loaded live node that has the model over its Worker API, answered as one `chat.completion` or as SSE chunks. Every
+ * request writes one audit row, and releases what it holds (its user's and its node's in-flight counts) however it ends.
  */
 import type { Context } from "hono";
 import * as v from "valibot";
@@ -8,6 +9,7 @@ import type { ChatCompletionRequest } from "../../contracts/openai";
 import { USER_API, WORKER_API } from "../../contracts/routes";
 import { clientAddress } from "../../lib/client-address";
 import type { Logger } from "../../lib/log";
+import type { InFlightCounts } from "../chat/in-flight-counts";
 import { chatOnNode } from "../chat/node-chat";
 import { toCompletion, toOllamaChat, type CompletionMeta } from "../chat/ollama-chat";
 import { sseCompletion } from "../chat/sse-completion";
@@ -24,6 +26,10 @@ export type OpenAIChatOptions = {
   /** The model of a request that names none (`INFERENCE_MODEL`). */
   defaultModel: string;
   rateLimitPerMinute?: number;
+  /** Chats one user may have in flight on this gateway (`CHAT_MAX_IN_FLIGHT_PER_USER`); beyond, 429. */
+  maxInFlightPerUser?: number;
+  /** Tokens a completion may generate (`CHAT_MAX_TOKENS`): a larger or missing `max_tokens` becomes this. */
+  maxTokens?: number;
   /** Whole-request deadline, as the inference proxy's. */
   timeoutMs?: number;
   maxReportAgeMs?: number;
@@ -37,9 +43,13 @@ export type ChatContext = {
   chat: OpenAIChatOptions;
   limiter: UserRateLimit;
   nodes: ChatNodes;
+  /** Chats in flight by user id. */
+  users: InFlightCounts;
 };
 
 export const CHAT_TIMEOUT_MS = 120_000;
+export const DEFAULT_CHAT_MAX_IN_FLIGHT_PER_USER = 4;
+export const DEFAULT_CHAT_MAX_TOKENS = 4096;
 
 /** What the audit row says about the request, filled in as it is learned. */
 type Entry = { userId: string; model: string; nodeId: string | null; stream: boolean; messageCount: number };
@@ -56,13 +66,19 @@ export async function chatCompletion(d: ChatContext, c: Context<GatewayEnv>): Pr
       durationMs: performance.now() - started,
       ip: clientAddress(c),
     }).catch((err) => d.log.warn("chat audit row not written", { error: (err as Error).message }));
-  let release = () => {};
+  const held: (() => void)[] = [];
+  const release = () => {
+    for (const r of held.splice(0)) r();
+  };
+  // Set once a stream owns the request: from then on the stream's end releases it, on every other path `finally`.
+  let streaming = false;
   try {
-    const req = await admit(d, c, entry);
+    const req = await admit(d, c, entry, held);
     const candidates = await d.nodes.candidatesFor(entry.model);
     const deadline = AbortSignal.timeout(d.chat.timeoutMs ?? CHAT_TIMEOUT_MS);
     const upstream = new AbortController();
-    const sent = await chatOnNode(candidates, toOllamaChat(req, entry.model, entry.stream), {
+    const maxTokens = d.chat.maxTokens ?? DEFAULT_CHAT_MAX_TOKENS;
+    const sent = await chatOnNode(candidates, toOllamaChat(req, entry.model, entry.stream, maxTokens), {
       openToken: d.chat.openToken,
       signal: AbortSignal.any([c.req.raw.signal, deadline, upstream.signal]),
       log: d.log,
@@ -70,7 +86,7 @@ export async function chatCompletion(d: ChatContext, c: Context<GatewayEnv>): Pr
     });
     if (sent.kind !== "answered") throw failure(sent.kind === "aborted" ? signalError(deadline) : sent.error);
     entry.nodeId = sent.node.id;
-    release = d.nodes.hold(sent.node.id);
+    held.push(d.nodes.hold(sent.node.id));
     if (!sent.res.ok) throw await nodeRefusal(sent.res, entry.model);
     const meta: CompletionMeta = {
       id: `chatcmpl-${crypto.randomUUID()}`,
@@ -78,7 +94,8 @@ export async function chatCompletion(d: ChatContext, c: Context<GatewayEnv>): Pr
       model: entry.model,
     };
     d.log.info("chat completion", { user_id: user.id, model: entry.model, node_slug: sent.node.slug });
-    if (entry.stream)
+    if (entry.stream) {
+      streaming = true;
       return sseCompletion(sent.res.body!, meta, {
         abort: () => upstream.abort(),
         onEnd: (outcome) => {
@@ -86,6 +103,7 @@ export async function chatCompletion(d: ChatContext, c: Context<GatewayEnv>): Pr
           void audit(200, outcome);
         },
       });
+    }
     const answer = await readAnswer(sent.res, deadline);
     await audit(200, "completed");
     return c.json(toCompletion(answer, meta));
@@ -94,17 +112,36 @@ export async function chatCompletion(d: ChatContext, c: Context<GatewayEnv>): Pr
     await audit(e?.status ?? 500, e?.code ?? "cynodeai_internal_error");
     throw err;
   } finally {
-    if (!entry.stream) release();
+    if (!streaming) release();
   }
 }
 
-/** The rate limit, then the request's shape; fills in what the audit row says about it. */
-async function admit(d: ChatContext, c: Context<GatewayEnv>, entry: Entry): Promise<ChatCompletionRequest> {
+/**
+ * The rate limit, the user's chats in flight (the hold goes into `held`), then the request's shape; fills in what
+ * the audit row says about it.
+ */
+async function admit(
+  d: ChatContext,
+  c: Context<GatewayEnv>,
+  entry: Entry,
+  held: (() => void)[],
+): Promise<ChatCompletionRequest> {
   const taken = d.limiter.take(entry.userId, d.now());
   if (!taken.ok)
     throw new OpenAIApiError(429, "Rate limit reached for chat requests", "rate_limit_exceeded", null, {
       "retry-after": String(taken.retryAfterSeconds),
     });
+  const max = d.chat.maxInFlightPerUser ?? DEFAULT_CHAT_MAX_IN_FLIGHT_PER_USER;
+  const hold = d.users.tryHold(entry.userId, max);
+  if (!hold)
+    throw new OpenAIApiError(
+      429,
+      `Too many chat requests in flight (at most ${max} per user); retry when one has finished`,
+      "rate_limit_exceeded",
+      null,
+      { "retry-after": "1" },
+    );
+  held.push(hold);
   const raw: unknown = await c.req.json().catch(() => undefined);
   const parsed = v.safeParse(USER_API.chatCompletions.body, raw);
   if (!parsed.success) {

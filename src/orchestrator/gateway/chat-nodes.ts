@@ -3,6 +3,7 @@
  * this gateway's chats in flight), and the model list they make up together.
  */
 import type { ModelList } from "../../contracts/openai";
+import { createInFlightCounts } from "../chat/in-flight-counts";
 import { liveInferenceNodes, type InferenceNode } from "../chat/live-nodes";
 import type { Db } from "../db/connect";
 import { OpenAIApiError } from "./openai-errors";
@@ -22,8 +23,8 @@ export function modelList(nodes: InferenceNode[], defaultModel: string, now: Dat
 export type ChatNodes = ReturnType<typeof createChatNodes>;
 
 export function createChatNodes(opts: { db: Db; now: () => Date; defaultModel: string; maxReportAgeMs?: number }) {
-  const inFlight = new Map<string, number>();
-  const load = (n: InferenceNode) => n.runningJobs + (inFlight.get(n.id) ?? 0);
+  const inFlight = createInFlightCounts();
+  const load = (n: InferenceNode) => n.runningJobs + inFlight.count(n.id);
   const live = () => liveInferenceNodes(opts.db, { now: opts.now(), maxReportAgeMs: opts.maxReportAgeMs });
   return {
     models: async () => modelList(await live(), opts.defaultModel, opts.now()),
@@ -41,13 +42,6 @@ export function createChatNodes(opts: { db: Db; now: () => Date; defaultModel: s
     },
 
     /** Counts a chat in flight on the node until the returned release is called (once). */
-    hold(nodeId: string): () => void {
-      inFlight.set(nodeId, (inFlight.get(nodeId) ?? 0) + 1);
-      let held = true;
-      return () => {
-        if (held) inFlight.set(nodeId, (inFlight.get(nodeId) ?? 1) - 1);
-        held = false;
-      };
-    },
+    hold: inFlight.hold,
   };
 }

@@ -68,7 +68,7 @@ describe("POST /v1/chat/completions", () => {
         { role: "user", content: "hello <there> & you" },
       ],
       stream: false,
-      // The node clamps generation to its token limit (4096 by default) when the request sets none.
+      // The gateway and the node both clamp generation to their token limit (4096 by default) when the request sets none.
       options: { temperature: 0.2, num_predict: 4096 },
     });
   });

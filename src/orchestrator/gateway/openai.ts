@@ -7,6 +7,7 @@ import { OpenAIError } from "../../contracts/openai";
 import { USER_API } from "../../contracts/routes";
 import { limitBody } from "../../lib/api-app";
 import { describeRoute } from "../../lib/openapi";
+import { createInFlightCounts } from "../chat/in-flight-counts";
 import { createUserRateLimit } from "../chat/user-rate-limit";
 import { chatCompletion, type ChatContext, type OpenAIChatOptions } from "./chat-completion";
 import { createChatNodes } from "./chat-nodes";
@@ -32,7 +33,15 @@ const DOCS = {
 
 export function openaiRoutes({ db, tokens, log, now, maxBodyBytes, chat }: OpenAIDeps) {
   const nodes = createChatNodes({ db, now, defaultModel: chat.defaultModel, maxReportAgeMs: chat.maxReportAgeMs });
-  const d: ChatContext = { db, log, now, chat, nodes, limiter: createUserRateLimit(chat.rateLimitPerMinute ?? 60) };
+  const d: ChatContext = {
+    db,
+    log,
+    now,
+    chat,
+    nodes,
+    limiter: createUserRateLimit(chat.rateLimitPerMinute ?? 60),
+    users: createInFlightCounts(),
+  };
   const tooLarge = () => new OpenAIApiError(413, "Request body exceeds maximum size", "request_too_large");
   return new Hono<GatewayEnv>()
     .get(MODELS.pattern, DOCS.models, requireUser(tokens), async (c) => c.json(await nodes.models()))

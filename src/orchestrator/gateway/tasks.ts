@@ -48,6 +48,8 @@ export type TaskDeps = GatewayRouteDeps & {
   onJobQueued?: () => void;
   /** Serves `?wait=` on the result (long-poll); without it the result answers at once, as the reference's does. */
   taskEnds?: TaskEndWaiter;
+  /** Tasks a user may have queued or running at once (`MAX_ACTIVE_TASKS_PER_USER`); beyond, 429. Unset: no cap. */
+  maxActiveTasksPerUser?: number;
 };
 
 type ListQuery = v.InferOutput<typeof USER_API.listTasks.query>;
@@ -85,6 +87,7 @@ async function create(d: TaskDeps, user: AuthedUser, req: CreateTaskRequest): Pr
     name: normalizeTaskName(req.task_name),
     attachments: req.attachments ?? [],
     jobPayload: jobPayloadFor({ prompt: req.prompt, mode, useInference: req.use_inference }, d.jobDefaults),
+    maxActiveJobs: d.maxActiveTasksPerUser,
   });
   d.log.info("task created", { task_id: task.id, user_id: user.id, input_mode: mode });
   d.onJobQueued?.();
@@ -146,7 +149,7 @@ export function taskRoutes(d: TaskDeps) {
     .use(USER_API_SCOPES.tasks, requireUser(d.tokens))
     .post(
       CREATE.pattern,
-      doc(CREATE, "Create a task (its job is queued)", [400]),
+      doc(CREATE, "Create a task (its job is queued; 429 past the per-user cap on active tasks)", [400, 429]),
       validated("json", CREATE.body, "Invalid request body"),
       async (c) => c.json(await create(d, c.get("user"), c.req.valid("json")), 201),
     )
