@@ -25,7 +25,8 @@ export function sandboxSettings(config: NodeConfig): SandboxSettings {
     maxConcurrency: sandbox.max_concurrency,
     maxDiskMb: resources.max_disk_mb,
     warmPool: sandbox.warm_pool,
-    warmPods: config.inference.warm_pods,
+    // A node that never offers inference keeps no warm inference pods (each start could only fail).
+    warmPods: config.inference.mode === "disabled" ? 0 : config.inference.warm_pods,
   };
 }
 
