@@ -26,7 +26,7 @@ async function until(ok: () => boolean, what: string, timeoutMs = 30_000): Promi
     await Bun.sleep(50);
   }
 }
-const warmFailures = (lines: { msg: string }[]) =>
+const warmFailures = (lines: { msg?: unknown }[]) =>
   lines.filter((l) => l.msg === "warm sandbox could not be started; retrying later");
 afterAll(async () => {
   const left = await ofThisNode();

@@ -48,7 +48,13 @@ describe("checkSandboxRuntime (real podman)", () => {
     // The wait arrives well after `true` has exited (and, were the probe self-removing, after its removal).
     const slowWait: Podman = {
       ...podman,
-      api: { ...podman.api, wait: async (id) => (await Bun.sleep(2000), podman.api.wait(id)) },
+      api: {
+        ...podman.api,
+        wait: async (id) => {
+          await Bun.sleep(2000);
+          return podman.api.wait(id);
+        },
+      },
     };
     expect(await checkSandboxRuntime({ podman: slowWait, image: SANDBOX_IMAGE, limits, name })).toMatch(/^\d+\.\d+/);
     // The check removes its probe itself.
