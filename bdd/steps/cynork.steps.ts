@@ -112,13 +112,10 @@ Then(
     expect(json(this).stderr).toContain(err);
   },
 );
-Then(
-  "cynork's JSON has stdout containing {string} and an empty stderr",
-  function (this: CliWorld, out: string) {
-    expect(json(this)).toMatchObject({ task_id: this.taskId, stderr: "" });
-    expect(json(this).stdout).toContain(out);
-  },
-);
+Then("cynork's JSON has stdout containing {string} and an empty stderr", function (this: CliWorld, out: string) {
+  expect(json(this)).toMatchObject({ task_id: this.taskId, stderr: "" });
+  expect(json(this).stdout).toContain(out);
+});
 Then("cynork lists the task I created", function (this: CliWorld) {
   expect(this.run!.stdout).toContain(`task_id=${this.taskId} `);
 });
