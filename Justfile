@@ -68,6 +68,10 @@ down:
 run-orchestrator: install
     bun src/orchestrator/main.ts --state-dir {{justfile_directory()}}/.state/orchestrator
 
+# Two worker nodes started together on one host, ROUNDS times: exits 1 unless both come up every time
+two-nodes rounds="10": install images
+    bun .ci/two-nodes-start.ts {{rounds}}
+
 # Benchmarks: each measurement against its baseline, side by side; report in bench/results/
 bench: install images build
     bun bench/run.ts

@@ -105,11 +105,17 @@ Then("cynork's JSON status is one of {string}", function (this: CliWorld, list: 
 Then(
   "cynork's JSON has stdout containing {string} and stderr containing {string}",
   function (this: CliWorld, out: string, err: string) {
+    // Every string contains "": an empty expectation would pass whatever stderr holds.
+    if (!out || !err) throw new Error('an empty "containing" proves nothing: say what the text must contain');
     expect(json(this)).toMatchObject({ task_id: this.taskId });
     expect(json(this).stdout).toContain(out);
     expect(json(this).stderr).toContain(err);
   },
 );
+Then("cynork's JSON has stdout containing {string} and an empty stderr", function (this: CliWorld, out: string) {
+  expect(json(this)).toMatchObject({ task_id: this.taskId, stderr: "" });
+  expect(json(this).stdout).toContain(out);
+});
 Then("cynork lists the task I created", function (this: CliWorld) {
   expect(this.run!.stdout).toContain(`task_id=${this.taskId} `);
 });

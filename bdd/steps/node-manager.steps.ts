@@ -59,12 +59,21 @@ Then("its output mentions {string}", function (this: ExitWorld, text: string) {
   expect(this.nodeProcess!.output()).toContain(text);
 });
 
-Then("the orchestrator logged the registration of {string}", function (this: CyWorld, slug: string) {
+/**
+ * The node being ready says the orchestrator wrote the line, not that the suite has read it from the orchestrator's
+ * pipe yet: wait for it (with a deadline) before looking.
+ */
+const orchestratorLogged = (w: CyWorld, msg: string, slug: string) =>
+  w.orchestrator!.process.waitForLine(new RegExp(`"msg":"${msg}".*"node_slug":"${runSlug(slug)}"`), 10_000);
+
+Then("the orchestrator logged the registration of {string}", async function (this: CyWorld, slug: string) {
+  await orchestratorLogged(this, "node registered", slug);
   expect(this.orchestrator!.process.logLines("node registered").some((l) => l.node_slug === runSlug(slug))).toBe(true);
 });
 Then(
   "the orchestrator logged an {string} ack of the current config from {string}",
-  function (this: CyWorld, status: string, slug: string) {
+  async function (this: CyWorld, status: string, slug: string) {
+    await orchestratorLogged(this, "node config ack", slug);
     const acks = this.orchestrator!.process.logLines("node config ack").filter((l) => l.node_slug === runSlug(slug));
     expect(acks.at(-1)).toMatchObject({ status, current: true });
   },

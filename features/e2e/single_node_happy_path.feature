@@ -16,7 +16,7 @@ Feature: Single-node happy path
     And the worker node logged that it ran the task
     When I run cynork "-o json task logs <task>"
     Then cynork exits with code 0
-    And cynork's JSON has stdout containing "hello from the sandbox" and stderr containing ""
+    And cynork's JSON has stdout containing "hello from the sandbox" and an empty stderr
 
   Scenario: A failing command fails the task and keeps its error output
     When I run cynork "-o json task create --command 'echo about to fail >&2; exit 4' --result"

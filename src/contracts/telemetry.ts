@@ -8,7 +8,6 @@ import { OUTPUT_STREAMS } from "./worker-api";
 
 export const CONTAINER_KINDS = ["managed", "sandbox"] as const;
 export const LOG_SOURCE_KINDS = ["service", "container"] as const;
-export const SERVICE_NAMES = ["node_manager", "worker_api"] as const;
 /** The log query's response body limit, reported as `truncated.max_bytes`. */
 export const LOGS_MAX_BYTES = 1_048_576;
 

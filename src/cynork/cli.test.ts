@@ -269,17 +269,34 @@ describeLoggedIn("cynork task waits and follows", () => {
 });
 
 describeLoggedIn("cynork task cancel and inputs", () => {
-  it("cancels with -y, and asks first otherwise", async () => {
+  it("cancels with -y, and asks first on a terminal", async () => {
     const id = /task_id=(\S+)/.exec((await cynork(["task", "create", "-p", "x"])).stdout)![1]!;
-    const no = await cynork(["task", "cancel", id], { stdin: "n\n" });
-    expect(no).toMatchObject({ code: 0, stdout: "", stderr: `Cancel task ${id}? [y/N] ` });
+    const no = await cynork(["task", "cancel", id], { stdin: "n\n", tty: true });
+    expect(no).toMatchObject({ code: 0, stdout: "", stderr: `Cancel task ${id}? [y/N] task ${id} not canceled\n` });
     expect((await cynork(["task", "get", id])).stdout).toContain("status=queued");
-    expect((await cynork(["task", "cancel", id], { stdin: "y\n" })).stdout).toBe(`task_id=${id} canceled=true\n`);
+    const yes = await cynork(["task", "cancel", id], { stdin: "y\n", tty: true });
+    expect(yes.stdout).toBe(`task_id=${id} canceled=true\n`);
     expect(json((await cynork(["task", "cancel", "-y", id, "-o", "json"])).stdout)).toEqual({
       task_id: id,
       canceled: true,
     });
     expect((await cynork(["task", "get", id])).stdout).toContain("status=canceled");
+  });
+
+  it("refuses without -y when no terminal can confirm, before any request, and cancels nothing", async () => {
+    const id = /task_id=(\S+)/.exec((await cynork(["task", "create", "-p", "x"])).stdout)![1]!;
+    for (const stdin of [undefined, "y\n"]) {
+      const r = await cynork(["task", "cancel", id], { stdin });
+      expect(r).toMatchObject({
+        code: 2,
+        stdout: "",
+        stderr: `Error: not canceling task ${id} without confirmation: pass -y (--yes)\n`,
+      });
+    }
+    expect((await cynork(["task", "get", id])).stdout).toContain("status=queued");
+    // A usage error comes before the missing token (reference-contracts 7.3).
+    const anonymous = await cynork(["-c", join(f.dir, "none.yaml"), "task", "cancel", id]);
+    expect(anonymous.code).toBe(2);
   });
 
   it("sends files, scripts, attachments and options as the gateway expects", async () => {

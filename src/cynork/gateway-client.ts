@@ -151,7 +151,8 @@ export function createGatewayClient(opts: ClientOptions) {
       send({
         route: USER_API.taskResult,
         params: { id },
-        query: { wait: waitS || undefined },
+        // The gateway takes seconds with at most three decimals (whole milliseconds).
+        query: { wait: Math.round(waitS * 1000) / 1000 || undefined },
         timeoutMs: waitS * 1000 + (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS),
         signal,
       }),

@@ -17,6 +17,12 @@ describe("pollInterval", () => {
     ]).toEqual([2000, 1000, 60_000, 3000]);
   });
 
+  it("keeps whole milliseconds, the finest wait the gateway takes", () => {
+    expect([pollInterval("1.0005s", "-n"), pollInterval("1.0004s", "-n"), pollInterval("1500.6ms", "-n")]).toEqual([
+      1001, 1000, 1501,
+    ]);
+  });
+
   it("rejects bad or too short intervals with a usage error", () => {
     expect(() => pollInterval("fast", "--wait-interval")).toThrow(
       new CliError(2, 'invalid --wait-interval "fast": use a duration such as 2s'),
@@ -77,6 +83,14 @@ describe("waiting on a gateway that long-polls", () => {
     const r = await cynork(["task", "watch", id, "--interval", "20s"]);
     expect(r.stdout).toContain("status=completed");
     expect(r.m.sleeps).toEqual([]);
+  }, 30_000);
+
+  it("watch sends an interval finer than a millisecond as a wait the gateway takes", async () => {
+    const id = await newTask();
+    await finishTaskAsNode(f.t.db, id, { stdout: "done\n" });
+    const r = await cynork(["task", "watch", id, "-n", "1.0005s"]);
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout).toContain("status=completed");
   }, 30_000);
 
   it("ends a long-poll quietly on Ctrl+C", async () => {

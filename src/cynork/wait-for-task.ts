@@ -43,7 +43,10 @@ export async function longPollResult(
   }
 }
 
-/** `2s`, `1500ms`, `5` (seconds): at least 1 s, as the reference's `--wait-interval`/`--interval`. */
+/**
+ * `2s`, `1500ms`, `5` (seconds): at least 1 s, as the reference's `--wait-interval`/`--interval`; in whole
+ * milliseconds (`1.0005s` is 1001 ms), the finest `wait` the gateway takes.
+ */
 export function pollInterval(text: string | undefined, flag: string): number {
   if (text === undefined) return DEFAULT_POLL_MS;
   let ms: number;
@@ -53,7 +56,7 @@ export function pollInterval(text: string | undefined, flag: string): number {
     throw usageError(`invalid ${flag} "${text}": use a duration such as 2s`);
   }
   if (ms < MIN_POLL_MS) throw usageError(`${flag} must be at least 1s`);
-  return ms;
+  return Math.round(ms);
 }
 
 /** The terminal result, or undefined when interrupted (Ctrl+C ends a wait quietly). */

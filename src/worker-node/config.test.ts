@@ -2,7 +2,7 @@ import { describe, expect, it } from "bun:test";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, inferenceLimits, loadNodeConfig } from "./config";
+import { ConfigError, inferenceLimits, isPinnedImage, loadNodeConfig } from "./config";
 
 async function yamlFile(text: string): Promise<string> {
   const path = join(await mkdtemp(join(tmpdir(), "cynode-node-cfg-")), "node.yaml");
@@ -29,7 +29,7 @@ describe("loadNodeConfig: defaults and the environment", () => {
       inference: {
         mode: "allow",
         upstream_url: "http://127.0.0.1:11434",
-        ollama_image: "ollama/ollama",
+        ollama_image: "docker.io/ollama/ollama:0.24.0",
         models_volume: "cynodeai-ollama-models",
         start_timeout_seconds: 120,
         proxy_image: "localhost/cynode-inference-proxy:latest",
@@ -142,6 +142,20 @@ describe("loadNodeConfig: what it refuses", () => {
     ]) {
       expect(err.message).toContain(part);
     }
+  });
+
+  it("refuses a managed Ollama image that is not pinned to a tag or digest", async () => {
+    const env = { NODE_REGISTRATION_PSK: "x" };
+    for (const image of ["ollama/ollama", "--privileged", "localhost:5000/ollama", "a b:1"]) {
+      await expect(loadNodeConfig({ path: await yamlFile(""), env: { ...env, OLLAMA_IMAGE: image } })).rejects.toThrow(
+        "inference.ollama_image: must be an image reference with a tag or digest",
+      );
+    }
+    const digest = `ollama/ollama@sha256:${"0".repeat(64)}`;
+    for (const image of ["docker.io/ollama/ollama:0.24.0", "localhost:5000/o/ollama:1", digest])
+      expect(isPinnedImage(image)).toBe(true);
+    const yaml = await yamlFile("inference: { ollama_image: 'quay.io/me/ollama:0.24.0-rocm' }\n");
+    expect((await loadNodeConfig({ path: yaml, env })).inference.ollama_image).toBe("quay.io/me/ollama:0.24.0-rocm");
   });
 
   it("explains a missing PSK, an unreadable or empty PSK file, a missing --config and bad YAML", async () => {

@@ -18,6 +18,16 @@ const int = (def: number, min = 1) =>
 const positive = (def: number) => v.optional(v.pipe(v.number("must be a number"), v.minValue(0.01)), def);
 const strings = v.optional(v.array(v.string()), []);
 const validDuration = parses(parseDuration);
+/** The managed Ollama's default image: a released version, so every node of a cluster runs the same Ollama. */
+export const DEFAULT_OLLAMA_IMAGE = "docker.io/ollama/ollama:0.24.0";
+const IMAGE_NAME = /^(?:[A-Za-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*$/;
+const PINNED_IMAGE_PROBLEM = "must be an image reference with a tag or digest (e.g. docker.io/ollama/ollama:0.24.0)";
+/** `name:tag`, `name@sha256:<hex>` or both; a bare name (an implied `latest`) or an option-like string is refused. */
+export function isPinnedImage(ref: string): boolean {
+  const m = /^(.+?)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@sha256:[a-f0-9]{64})?$/.exec(ref);
+  if (!m || !IMAGE_NAME.test(m[1]!)) return false;
+  return m[2] !== undefined || ref.includes("@sha256:");
+}
 const slug = v.pipe(
   v.string(),
   v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be letters, digits, '.', '_' or '-'"),
@@ -83,8 +93,8 @@ export const NodeConfigSchema = v.object({
         v.url("must be a URL"),
         v.transform((s) => s.replace(/\/+$/, "")),
       ),
-      /** Image of the managed Ollama when the orchestrator's config names none. */
-      ollama_image: v.optional(v.string(), "ollama/ollama"),
+      /** Image of the managed Ollama when the orchestrator's config names none: pinned, never an implied `latest`. */
+      ollama_image: v.pipe(v.optional(v.string(), DEFAULT_OLLAMA_IMAGE), v.check(isPinnedImage, PINNED_IMAGE_PROBLEM)),
       models_volume: v.optional(v.string(), "cynodeai-ollama-models"),
       start_timeout_seconds: int(120),
       proxy_image: v.optional(v.string(), "localhost/cynode-inference-proxy:latest"),

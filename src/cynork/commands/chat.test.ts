@@ -40,6 +40,17 @@ describe("cynork chat", () => {
     expect(lastChat()).toMatchObject({ model: "qwen3.5:0.8b", stream: true });
   });
 
+  it("renders the reply's Markdown (ASCII without a TTY) unless --plain asks for it as sent", async () => {
+    const message = "**strong** and `code`";
+    const rendered = await cynork(["chat", "-m", message]);
+    expect([rendered.code, rendered.stdout]).toEqual([0, `${testReply("strong and code")}\n`]);
+    const plain = await cynork(["chat", "-m", message, "--plain"]);
+    expect([plain.code, plain.stdout]).toEqual([0, `${testReply(message)}\n`]);
+    const tty = await cynork(["chat", "-m", message], { tty: true });
+    expect(tty.stdout).toBe(`${testReply("\u001b[1mstrong\u001b[0m and \u001b[36mcode\u001b[0m")}\n`);
+    expect((await cynork(["--no-color", "chat", "-m", message], { tty: true })).stdout).toBe(rendered.stdout);
+  });
+
   it("--model picks the model; -o json prints the chat.completion", async () => {
     const r = await cynork(["-o", "json", "chat", "--model", "other:1b", "-m", "hi"]);
     const done = JSON.parse(r.stdout);

@@ -1,18 +1,29 @@
 /**
- * `cynork chat`: talk to a model through the gateway's OpenAI-compatible `POST /v1/chat/completions`, printing tokens
- * as they stream in. `-m` sends one message; without it, each line read is a message (a prompt on a TTY) and the
+ * `cynork chat`: talk to a model through the gateway's OpenAI-compatible `POST /v1/chat/completions`, printing the
+ * reply as it streams in (its Markdown rendered line by line unless `--plain`). `-m` sends one message; without it, each line read is a message (a prompt on a TTY) and the
  * conversation is kept for the next turn; `/exit`, `/quit` or end of input (Ctrl+D) ends it.
  */
 import type { ChatCompletionRequest } from "../../contracts/openai";
 import { chatDeltas } from "../chat-stream";
 import { type Ctx, defineCynorkCommand } from "../command";
 import { CliError } from "../errors";
+import { markdownWriter } from "../terminal-markdown";
 import type { GatewayClient } from "../gateway-client";
 
 type Messages = ChatCompletionRequest["messages"];
 
+type Turn = { model: string | undefined; plain: boolean };
+
+/** `--plain`: the reply exactly as the model sent it; else its Markdown rendered (ASCII without colour). */
+function replyWriter(ctx: Ctx, plain: boolean) {
+  const { stdout, env } = ctx.io;
+  const write = (s: string) => stdout.write(s);
+  if (plain) return { write, end: () => write("\n") };
+  return markdownWriter(write, stdout.isTTY && !ctx.globals.noColor && !env.NO_COLOR);
+}
+
 /** Sends the conversation and prints the reply as it arrives; resolves to the reply text. */
-async function turn(ctx: Ctx, client: GatewayClient, messages: Messages, model: string | undefined): Promise<string> {
+async function turn(ctx: Ctx, client: GatewayClient, messages: Messages, { model, plain }: Turn): Promise<string> {
   const body = { ...(model ? { model } : {}), messages };
   if (ctx.globals.output === "json") {
     const completion = await client.decodeCompletion(await client.chat({ ...body, stream: false }));
@@ -20,16 +31,17 @@ async function turn(ctx: Ctx, client: GatewayClient, messages: Messages, model: 
     return completion.choices[0]?.message.content ?? "";
   }
   const res = await client.chat({ ...body, stream: true }, ctx.io.interrupt);
+  const out = replyWriter(ctx, plain);
   let reply = "";
   for await (const piece of chatDeltas(res.body!)) {
-    ctx.io.stdout.write(piece);
+    out.write(piece);
     reply += piece;
   }
-  ctx.io.stdout.write("\n");
+  out.end();
   return reply;
 }
 
-async function conversation(ctx: Ctx, client: GatewayClient, model: string | undefined): Promise<void> {
+async function conversation(ctx: Ctx, client: GatewayClient, options: Turn): Promise<void> {
   const { stdin, stderr } = ctx.io;
   if (stdin.isTTY) stderr.write("Type a message and press Enter; /exit, /quit or Ctrl+D ends the chat.\n");
   const messages: Messages = [];
@@ -40,7 +52,7 @@ async function conversation(ctx: Ctx, client: GatewayClient, model: string | und
     if (!line) continue;
     messages.push({ role: "user", content: line });
     try {
-      messages.push({ role: "assistant", content: await turn(ctx, client, messages, model) });
+      messages.push({ role: "assistant", content: await turn(ctx, client, messages, options) });
     } catch (err) {
       // A failed turn is reported and forgotten; the chat goes on, as the reference's.
       if (!(err instanceof CliError)) throw err;
@@ -65,15 +77,14 @@ export default defineCynorkCommand({
     },
     plain: {
       type: "boolean",
-      description: "print model responses as raw text without Markdown formatting (for scripting or piping)",
+      description: "print replies exactly as the model sent them (else Markdown is rendered; ASCII without colour)",
     },
   },
   async run(flags, ctx) {
     const client = ctx.authedClient();
-    const model = flags.string("model") || undefined;
+    const options = { model: flags.string("model") || undefined, plain: flags.bool("plain") };
     const message = flags.string("message");
-    // Output is raw text either way: cynork renders no Markdown, so --plain only states the intent.
-    if (message) await turn(ctx, client, [{ role: "user", content: message }], model);
-    else await conversation(ctx, client, model);
+    if (message) await turn(ctx, client, [{ role: "user", content: message }], options);
+    else await conversation(ctx, client, options);
   },
 });

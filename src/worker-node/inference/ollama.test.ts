@@ -44,12 +44,14 @@ describe("managed Ollama container argv", () => {
     modelsVolume: "vol",
     labels: { "cynodeai.node": "n1" },
   };
-  it("publishes on loopback only, keeps models in a volume, sorts env, and may pull only registry images", () => {
+  it("publishes on loopback only, with no capability, keeps models in a volume, sorts env, pulls only registry images", () => {
     expect(ollamaRunArgs({ ...spec, env: { B: "2", A: "1" } })).toEqual([
       "run",
       "--detach",
       "--name=cynodeai-ollama",
       "--pull=missing",
+      "--cap-drop=ALL",
+      "--security-opt=no-new-privileges",
       "--publish=127.0.0.1:11434:11434",
       "--volume=vol:/root/.ollama",
       "--label=cynodeai.node=n1",

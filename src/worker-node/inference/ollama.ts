@@ -53,6 +53,10 @@ export function ollamaRunArgs(spec: OllamaContainerSpec): string[] {
     "--detach",
     `--name=${spec.name}`,
     `--pull=${spec.image.startsWith("localhost/") ? "never" : "missing"}`,
+    // Least privilege: Ollama listens on an unprivileged port and writes only its own volume, so it needs no
+    // capability at all (GPUs come as devices, not capabilities), and nothing in it may gain one.
+    "--cap-drop=ALL",
+    "--security-opt=no-new-privileges",
     `--publish=127.0.0.1:${spec.hostPort}:${OLLAMA_PORT_IN_CONTAINER}`,
     `--volume=${spec.modelsVolume}:/root/.ollama`,
     ...gpuFlags(spec.variant, spec.image),

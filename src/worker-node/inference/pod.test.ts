@@ -187,4 +187,25 @@ describe("removeLeftoverPods (real podman)", () => {
     const broken = { ...podman, exec: async () => ({ exitCode: 125, stdout: "", stderr: "boom" }) };
     await expect(removeLeftoverPods(broken, slug)).rejects.toThrow("podman pod ps failed: boom");
   });
+
+  it("tolerates a pod that is gone between the listing and its removal", async () => {
+    const slug = `leftover-${crypto.randomUUID().slice(0, 8)}`;
+    const real = `cynodeai-pod-leftover-${crypto.randomUUID()}`;
+    const gone = `cynodeai-pod-gone-${crypto.randomUUID()}`;
+    await podman.exec(podCreateArgs(real, { [NODE_LABEL]: slug }));
+    // Another node (or the job's own clean-up) removed `gone` after podman listed it.
+    const racing = {
+      ...podman,
+      exec: async (args: string[]) => {
+        const r = await podman.exec(args);
+        return args[1] === "ps" ? { ...r, stdout: `${r.stdout}${gone}\n` } : r;
+      },
+    };
+    try {
+      expect(await removeLeftoverPods(racing, slug)).toEqual([real, gone]);
+      expect((await podman.exec(["pod", "exists", real])).exitCode).toBe(1);
+    } finally {
+      await podman.exec(removePodsArgs([real]));
+    }
+  });
 });

@@ -5,6 +5,7 @@ import { ensureProxyImage, hostAddress, PROXY_IMAGE } from "../../testing/infere
 import { testNodeConfig } from "../../testing/node-config";
 import { startOllamaTestServer, type OllamaTestServer } from "../../testing/ollama-test-server";
 import { testPodman } from "../../testing/sandbox-fixture";
+import { DEFAULT_OLLAMA_IMAGE } from "../config";
 import { prepareInference, type InferenceDeps } from "./service";
 
 setDefaultTimeout(60_000);
@@ -141,6 +142,39 @@ describe("prepareInference: the Ollama it reuses or starts", () => {
     } finally {
       await podman.exec(["rm", "--force", "--ignore", "--time=0", name]);
       await podman.exec(["volume", "rm", "--force", `${name}-models`]);
+    }
+  });
+});
+
+describe("prepareInference: the managed Ollama's container", () => {
+  it("starts the managed Ollama from the node's ollama_image (pinned by default), with no capability", async () => {
+    const runs: string[][] = [];
+    // Records the `podman run` (no image is pullable here) and fails it; every other call goes to podman.
+    const recording = {
+      ...podman,
+      exec: async (args: string[]) => {
+        if (args[0] !== "run") return podman.exec(args);
+        runs.push(args);
+        return { exitCode: 125, stdout: "", stderr: "recorded" };
+      },
+    };
+    const url = `http://127.0.0.1:${closedPort()}`;
+    const ollamaContainer = `cynode-ollama-svc-${crypto.randomUUID().slice(0, 8)}`;
+    for (const env of [{}, { OLLAMA_IMAGE: "quay.io/me/ollama:0.24.0" }] as Record<string, string>[]) {
+      const { inference } = await service({ OLLAMA_UPSTREAM_URL: url, ...env }, "", {
+        podman: recording,
+        ollamaContainer,
+      });
+      await expect(inference.start({ enabled: true })).rejects.toThrow("recorded");
+    }
+    expect(runs.map((argv) => argv.at(-1))).toEqual([DEFAULT_OLLAMA_IMAGE, "quay.io/me/ollama:0.24.0"]);
+    for (const argv of runs) {
+      expect(argv).toContain("--cap-drop=ALL");
+      expect(argv).toContain("--security-opt=no-new-privileges");
+      expect(argv.filter((a) => a.startsWith("--publish="))).toEqual([
+        `--publish=127.0.0.1:${new URL(url).port}:11434`,
+      ]);
+      expect(argv.some((a) => a.startsWith("--cap-add") || a === "--privileged")).toBe(false);
     }
   });
 });

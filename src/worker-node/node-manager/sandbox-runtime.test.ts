@@ -36,6 +36,11 @@ describe("sandboxSettings", () => {
       warmPods: 2,
     });
   });
+
+  it("keeps no warm inference pods on a node whose inference is disabled", async () => {
+    const config = await testNodeConfig({ yaml: "inference: { mode: disabled, warm_pods: 2 }" });
+    expect(sandboxSettings(config).warmPods).toBe(0);
+  });
 });
 
 describe("prepareSandboxRuntime", () => {

@@ -26,7 +26,8 @@ export function sandboxSettings(config: NodeConfig): SandboxSettings {
     maxDiskMb: resources.max_disk_mb,
     warmPool: sandbox.warm_pool,
     warmMaxIdleSeconds: sandbox.warm_max_idle_seconds,
-    warmPods: config.inference.warm_pods,
+    // A node that never offers inference keeps no warm inference pods (each start could only fail).
+    warmPods: config.inference.mode === "disabled" ? 0 : config.inference.warm_pods,
   };
 }
 

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
+import { ensureProxyImage } from "../../testing/inference-runner";
 import { testNodeConfig, testNodeContext } from "../../testing/node-config";
+import { startOllamaTestServer } from "../../testing/ollama-test-server";
 import { NODE_LABEL } from "../sandbox/job-sandbox";
 import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "../../testing/sandbox-fixture";
 import { prepareSandboxRuntime } from "./sandbox-runtime";
@@ -14,7 +16,18 @@ const ofThisNode = async () =>
     .split("\n")
     .filter(Boolean);
 
-beforeAll(() => ensureSandboxImage(podman), 300_000);
+beforeAll(() => Promise.all([ensureSandboxImage(podman), ensureProxyImage(podman)]), 300_000);
+
+/** Waits for `ok()` for at most `timeoutMs`, then fails naming `what`. */
+async function until(ok: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(50);
+  }
+}
+const warmFailures = (lines: { msg?: unknown }[]) =>
+  lines.filter((l) => l.msg === "warm sandbox could not be started; retrying later");
 afterAll(async () => {
   const left = await ofThisNode();
   if (left.length) await podman.exec(["rm", "--force", "--time=0", ...left]);
@@ -37,12 +50,35 @@ describe("startSandboxServices", () => {
       expect(services.inference.route()).toEqual({
         unavailable: "inference.mode is disabled in the node configuration",
       });
-      while (services.runner.warmSandboxes < 1) await Bun.sleep(50);
+      await until(() => services.runner.warmSandboxes >= 1, "a warm sandbox");
       const text = await services.metrics.registry.metrics();
       expect(text).toContain("cynode_sandbox_warm_pool_size 1");
+      // Inference is disabled, so no warm inference pod was ever tried (the plain one is ready by now).
+      expect(warmFailures(ctx.log.lines)).toEqual([]);
     } finally {
       await services.stop();
     }
     expect(await ofThisNode()).toEqual([]);
+  });
+
+  it("starts warm inference pods once inference has started, not before", async () => {
+    const upstream = await startOllamaTestServer({ port: 0, models: ["m"] });
+    const config = await testNodeConfig({
+      yaml: "sandbox: { warm_pool: 1 }\ninference: { warm_pods: 1 }\n",
+      env: { NODE_SLUG: `${slug}-pods`, OLLAMA_UPSTREAM_URL: upstream.url! },
+    });
+    const ctx = testNodeContext(config);
+    const services = await startSandboxServices(ctx, await prepareSandboxRuntime(config));
+    try {
+      await until(() => services.runner.warm("plain") >= 1, "a warm plain sandbox");
+      // Before this, every node's first warm pod failed ("inference has not been started") and waited for a retry.
+      expect(services.runner.warm("inference")).toBe(0);
+      await services.inference.start(undefined);
+      await until(() => services.runner.warm("inference") >= 1, "a warm inference pod", 60_000);
+      expect(warmFailures(ctx.log.lines)).toEqual([]);
+    } finally {
+      await services.stop();
+      await upstream.stop();
+    }
   });
 });

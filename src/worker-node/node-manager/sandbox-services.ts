@@ -5,8 +5,9 @@
  */
 import { inferenceLimits } from "../config";
 import { createInferencePlacement, removeLeftoverPods } from "../inference/pod";
-import { prepareInference } from "../inference/service";
+import { prepareInference, type InferenceService } from "../inference/service";
 import { createNodeMetrics } from "../metrics";
+import type { PlaceJob } from "../sandbox/job-sandbox";
 import { createSandboxRunner } from "../sandbox/run-job";
 import type { NodeContext } from "./node-context";
 import type { SandboxRuntime } from "./sandbox-runtime";
@@ -18,6 +19,24 @@ export type SandboxServicesOptions = {
   ollamaContainer?: string;
 };
 
+/**
+ * The warm pool fills at once, but inference starts only with the orchestrator's config: a warm inference pod waits
+ * for that start (or for `release`, at the node's stop) instead of failing before it and being retried later.
+ */
+function warmPodsAfterInferenceStart(prepared: InferenceService, placement: PlaceJob) {
+  const started = Promise.withResolvers<void>();
+  const prepare = placement.prepare!;
+  placement.prepare = async (id, labels) => {
+    await started.promise;
+    return prepare(id, labels);
+  };
+  const inference: InferenceService = {
+    ...prepared,
+    start: (backend) => prepared.start(backend).finally(started.resolve),
+  };
+  return { inference, placeInferenceJob: placement, release: started.resolve };
+}
+
 export async function startSandboxServices(
   { config, state, log, now }: NodeContext,
   { podman, settings }: SandboxRuntime,
@@ -26,7 +45,7 @@ export async function startSandboxServices(
   // The runner (created below, after inference) tells its warm pool's size at scrape time.
   let warmSandboxes = () => 0;
   const metrics = createNodeMetrics({ warmPoolSize: () => warmSandboxes() });
-  const inference = await prepareInference({
+  const prepared = await prepareInference({
     config,
     podman,
     metrics,
@@ -35,17 +54,20 @@ export async function startSandboxServices(
     sleep: o.sleep,
     ollamaContainer: o.ollamaContainer,
   });
-  const placeInferenceJob = createInferencePlacement({
-    podman,
-    nodeSlug: config.node.id,
-    mountRoot: config.mountRoot,
-    proxyImage: config.inference.proxy_image,
-    proxyTimeoutSeconds: config.inference.proxy_timeout_seconds,
-    defaultModels: config.inference.default_models,
-    limits: inferenceLimits(config),
-    proxyMaxConnections: config.inference.proxy_max_connections,
-    route: () => inference.route(),
-  });
+  const { inference, placeInferenceJob, release } = warmPodsAfterInferenceStart(
+    prepared,
+    createInferencePlacement({
+      podman,
+      nodeSlug: config.node.id,
+      mountRoot: config.mountRoot,
+      proxyImage: config.inference.proxy_image,
+      proxyTimeoutSeconds: config.inference.proxy_timeout_seconds,
+      defaultModels: config.inference.default_models,
+      limits: inferenceLimits(config),
+      proxyMaxConnections: config.inference.proxy_max_connections,
+      route: () => prepared.route(),
+    }),
+  );
   const runner = createSandboxRunner({
     podman,
     settings,
@@ -66,6 +88,7 @@ export async function startSandboxServices(
     runner,
     /** Stops every sandbox (ending the requests that wait on them), then inference. */
     async stop(): Promise<void> {
+      release();
       await runner.stopAll();
       await inference.stop();
     },

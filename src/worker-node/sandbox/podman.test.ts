@@ -169,6 +169,16 @@ describe("createPodman (real podman)", () => {
     }
   }, 120_000);
 
+  it("removes containers of which some are already gone, as a success", async () => {
+    const podman = testPodman();
+    await ensureSandboxImage(podman);
+    const name = `cynodeai-rm-${crypto.randomUUID().slice(0, 8)}`;
+    expect((await podman.exec(["create", `--name=${name}`, SANDBOX_IMAGE, "true"])).exitCode).toBe(0);
+    const r = await podman.exec(removeContainersArgs([`cynodeai-gone-${crypto.randomUUID()}`, name]));
+    expect(r).toMatchObject({ exitCode: 0 });
+    expect((await podman.exec(["container", "exists", name])).exitCode).toBe(1);
+  });
+
   it("reports a missing binary as exit 127", async () => {
     const podman = createPodman({ containersConf: "/x", bin: "/nonexistent/podman" });
     const r = await podman.exec(["version"]);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "bun:test";
 import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createPodman } from "./podman";
+import { createPodman, type Podman } from "./podman";
 import {
   checkSandboxRuntime,
   checkSubordinateIds,
@@ -39,6 +39,26 @@ describe("checkSandboxRuntime (real podman)", () => {
     const podman = testPodman();
     await ensureSandboxImage(podman);
     expect(await checkSandboxRuntime({ podman, image: SANDBOX_IMAGE, limits })).toMatch(/^\d+\.\d+/);
+  });
+
+  it("passes on a loaded host, where the probe has exited long before the wait reaches podman", async () => {
+    const podman = testPodman();
+    await ensureSandboxImage(podman);
+    const name = `cynodeai-check-slow-${process.pid}`;
+    // The wait arrives well after `true` has exited (and, were the probe self-removing, after its removal).
+    const slowWait: Podman = {
+      ...podman,
+      api: {
+        ...podman.api,
+        wait: async (id) => {
+          await Bun.sleep(2000);
+          return podman.api.wait(id);
+        },
+      },
+    };
+    expect(await checkSandboxRuntime({ podman: slowWait, image: SANDBOX_IMAGE, limits, name })).toMatch(/^\d+\.\d+/);
+    // The check removes its probe itself.
+    expect((await podman.exec(["container", "exists", name])).exitCode).toBe(1);
   });
 
   it("explains a missing podman, a missing image and a failed build", async () => {

@@ -80,7 +80,7 @@ export async function checkSandboxRuntime({
   image,
   limits,
   buildImage,
-  name = `cynodeai-check-${process.pid}`,
+  name = `cynodeai-check-${process.pid}-${crypto.randomUUID().slice(0, 8)}`,
   mountRoot,
   subordinateIdFiles,
 }: RuntimeCheckOptions): Promise<string> {
@@ -99,10 +99,37 @@ export async function checkSandboxRuntime({
       throw new RuntimeCheckError(`sandbox image ${image} is missing and building it failed: ${err.message}`);
     });
   }
-  const probe = { name, image, command: ["true"], env: {}, labels: {}, limits, workspace: { target: "/w", sizeMb: 1 } };
-  const exitCode = await podman.api.run(probe).then(podman.api.wait, (err: Error) => {
-    throw new RuntimeCheckError(explainPodmanFailure(err.message, podman.containersConf));
-  });
+  const exitCode = await runProbe(podman, { name, image, limits });
   if (exitCode !== 0) throw new RuntimeCheckError(`a sandbox container running \`true\` exited ${exitCode}`);
   return version.stdout.trim();
+}
+
+/**
+ * Runs `true` in a hardened container and returns its exit code. The probe is removed by us after the wait, never
+ * by itself: a self-removing probe can be gone before the wait reaches podman (a loaded host, two nodes starting),
+ * and the wait then fails with "no such container" although the check passed.
+ */
+async function runProbe(
+  podman: Podman,
+  { name, image, limits }: { name: string; image: string; limits: ContainerLimits },
+): Promise<number> {
+  const probe = {
+    name,
+    image,
+    command: ["true"],
+    env: {},
+    labels: {},
+    limits,
+    workspace: { target: "/w", sizeMb: 1 },
+    autoRemove: false,
+  };
+  try {
+    const id = await podman.api.run(probe).catch((err: Error) => {
+      throw new RuntimeCheckError(explainPodmanFailure(err.message, podman.containersConf));
+    });
+    return await podman.api.wait(id);
+  } finally {
+    // Also after a failed start, which leaves the created container behind.
+    await podman.api.remove(name).catch(() => {});
+  }
 }

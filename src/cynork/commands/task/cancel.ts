@@ -1,19 +1,30 @@
-/** `cynork task cancel <id|name>`: asks first unless `-y`. */
+/**
+ * `cynork task cancel <id|name>`: asks first unless `-y`. Only a person at a terminal is asked; without one (a
+ * script, a pipe) there is no one to answer, so `-y` is required and its absence is a usage error, never a silent
+ * exit 0 that canceled nothing.
+ */
 import { defineCynorkCommand } from "../../command";
+import { usageError } from "../../errors";
 
 export default defineCynorkCommand({
-  meta: { name: "cancel", description: "Cancel a task" },
+  meta: { name: "cancel", description: "Cancel a task (asks first on a terminal; -y is required otherwise)" },
   args: {
     task: { type: "positional", description: "task id or name" },
     yes: { type: "boolean", alias: "y", description: "do not ask for confirmation" },
   },
   async run(flags, ctx) {
     const [id] = flags.positionals;
+    const { stdin, stderr } = ctx.io;
+    const ask = !flags.bool("yes");
+    if (ask && !stdin.isTTY) throw usageError(`not canceling task ${id} without confirmation: pass -y (--yes)`);
     const client = ctx.authedClient();
-    if (!flags.bool("yes")) {
-      ctx.io.stderr.write(`Cancel task ${id}? [y/N] `);
-      const answer = (await ctx.io.stdin.readLine())?.trim();
-      if (answer !== "y" && answer !== "Y") return;
+    if (ask) {
+      stderr.write(`Cancel task ${id}? [y/N] `);
+      const answer = (await stdin.readLine())?.trim();
+      if (answer !== "y" && answer !== "Y") {
+        stderr.write(`task ${id} not canceled\n`);
+        return;
+      }
     }
     ctx.print(await client.cancelTask(id!), { keys: ["task_id", "canceled"] });
   },
