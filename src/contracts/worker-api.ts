@@ -20,6 +20,8 @@ export const SandboxSpec = v.object({
 export const MODEL_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/;
 /** How many models one job may be allowed. */
 export const MAX_ALLOWED_MODELS = 32;
+/** The variable that names a prompt job's model (containers/sandbox/cynode-prompt reads it). */
+export const PROMPT_MODEL_ENV = "CYNODE_INFERENCE_MODEL";
 
 /**
  * What a `use_inference` job may ask of the model (decision 24). `allowed_models` absent: the node's own default list

@@ -29,6 +29,21 @@ describe("running a job on its node", () => {
     expect(w.runs.length).toBe(2);
   });
 
+  it("tells the node which models a job may ask: a prompt job's own, else the node's defaults", async () => {
+    const w = await f.node("node-a", 4);
+    const prompt = await insertTaskWithJob(f.t.db, {
+      image: "alpine",
+      command: ["cynode-prompt"],
+      env: { CYNODE_PROMPT: "hi", CYNODE_INFERENCE_MODEL: "tiny:1b" },
+      use_inference: true,
+    });
+    const command = await insertTaskWithJob(f.t.db, { image: "alpine", command: ["true"], use_inference: true });
+    await runToIdle(f.dispatcher());
+    const sent = (jobId: string) => w.runs.find((r) => r.job_id === jobId)?.inference;
+    expect(sent(prompt.jobId)).toEqual({ allowed_models: ["tiny:1b"] });
+    expect(sent(command.jobId)).toBeUndefined();
+  });
+
   it("counts a worker that never answers within the HTTP timeout as lost", async () => {
     const { w, d, jobId } = await f.heldJob({ maxHttpTimeoutMs: 100 });
     await d.drain();

@@ -4,6 +4,7 @@
  * stopped reporting does the same. One log line per dispatch, whatever the outcome.
  */
 import { jobErrorResult } from "../../contracts/job-result";
+import { PROMPT_MODEL_ENV, type RunJobRequest, type SandboxSpec } from "../../contracts/worker-api";
 import type { Logger } from "../../lib/log";
 import type { SecretBox } from "../auth/secret-box";
 import type { Db } from "../db/connect";
@@ -57,6 +58,15 @@ export async function runOnNode(
   ctx.log.info("dispatch", { ...fields, status, duration_ms: Math.round(performance.now() - started) });
 }
 
+/**
+ * The models a job may ask (decision 24): a prompt job exactly the one it names; any other inference job the node's
+ * default models (no `inference` field).
+ */
+export function jobInference(spec: SandboxSpec): Pick<RunJobRequest, "inference"> {
+  const model = spec.use_inference ? spec.env?.[PROMPT_MODEL_ENV] : undefined;
+  return model ? { inference: { allowed_models: [model] } } : {};
+}
+
 /** Runs the job and stores what came of it; `fields` gathers what the log line says about it. */
 async function dispatch(
   ctx: RunContext,
@@ -77,7 +87,7 @@ async function dispatch(
   const timeoutSeconds = spec.timeout_seconds ?? ctx.defaultJobTimeoutSeconds;
   const outcome = await runJobOnWorker(
     { baseUrl: node.url, token: ctx.secrets.open(node.sealedToken) },
-    { version: 1, task_id: job.task_id, job_id: job.id, sandbox: spec },
+    { version: 1, task_id: job.task_id, job_id: job.id, sandbox: spec, ...jobInference(spec) },
     {
       timeoutMs: Math.min(timeoutSeconds * 1000 + ctx.httpGraceMs, ctx.maxHttpTimeoutMs),
       // A refused connection is not retried here: the node turns suspect and the job goes to another one.

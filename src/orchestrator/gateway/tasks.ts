@@ -39,7 +39,7 @@ import type { CancelJobsOnNodes } from "../dispatch/cancel-jobs";
 import type { TaskEndWaiter } from "../tasks/task-end-waiter";
 import { requireUser, type AuthedUser, type GatewayEnv, type GatewayRouteDeps } from "./require-user";
 import { rfc3339 } from "../../lib/rfc3339";
-import type { SandboxSpec } from "../../contracts/worker-api";
+import { PROMPT_MODEL_ENV, type SandboxSpec } from "../../contracts/worker-api";
 
 export type TaskDeps = GatewayRouteDeps & {
   jobDefaults: JobDefaults;
@@ -227,7 +227,7 @@ export function jobPayloadFor(
     return {
       image: d.sandboxImage,
       command: ["cynode-prompt"],
-      env: { CYNODE_PROMPT: req.prompt, CYNODE_INFERENCE_MODEL: d.inferenceModel },
+      env: { CYNODE_PROMPT: req.prompt, [PROMPT_MODEL_ENV]: d.inferenceModel },
       use_inference: true,
     };
   return {
