@@ -13,6 +13,7 @@ import { createLoginLimiter } from "./login-limiter";
 import { hashPassword } from "./passwords";
 import { listenForRevokedSessions } from "./revoked-session-listener";
 import { createRevokedSessions, createTokens } from "./tokens";
+import { until } from "../../testing/until";
 
 const SECRET = "cluster-secret-0123456789-0123456789";
 const log = memoryLogger("cluster");
@@ -44,14 +45,6 @@ async function orchestrator() {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   return { revoked, call };
-}
-
-async function until(check: () => Promise<boolean>, what: string) {
-  for (let i = 0; i < 400; i++) {
-    if (await check()) return;
-    await Bun.sleep(25);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 let a: Awaited<ReturnType<typeof orchestrator>>;

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import { startChatNode, type ChatNode } from "../../testing/chat-node-fixture";
 import { freePort } from "../../testing/free-port";
 import { startGatewayFixture, type GatewayFixture } from "../../testing/gateway-fixture";
+import { until } from "../../testing/until";
 
 /** A gate the double waits at while it is shut. */
 function gate() {
@@ -55,15 +56,6 @@ const ask = (body: Record<string, unknown>, signal?: AbortSignal) =>
     signal,
   });
 
-/** Waits (bounded) for `probe` to hold, polling; `what` names it in the failure. */
-async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
-
 /** Whether alice may start a chat now: an empty `messages` is refused with 400 once admitted, 429 when not. */
 const admitted = async () => (await ask({ messages: [] })).status === 400;
 
@@ -72,7 +64,7 @@ describe("POST /v1/chat/completions: chats in flight per user", () => {
     reply.shut();
     const before = chatRequests().length;
     const first = ask({});
-    await until("the first chat at the node", () => chatRequests().length > before);
+    await until(() => chatRequests().length > before, "the first chat at the node");
     const refused = await ask({});
     expect([refused.status, refused.headers.get("retry-after")]).toEqual([429, "1"]);
     expect(((await refused.json()) as { error: unknown }).error).toEqual({
@@ -92,11 +84,11 @@ describe("POST /v1/chat/completions: chats in flight per user", () => {
     const before = chatRequests().length;
     const client = new AbortController();
     const first = ask({}, client.signal).catch((err: Error) => err.name);
-    await until("the chat at the node", () => chatRequests().length > before);
+    await until(() => chatRequests().length > before, "the chat at the node");
     expect(await admitted()).toBe(false);
     client.abort();
     expect(await first).toBe("AbortError");
-    await until("alice admitted again", admitted);
+    await until(admitted, "alice admitted again");
   });
 
   it("releases a streamed chat whose client went away mid-stream, and one that streamed to the end", async () => {
@@ -107,7 +99,7 @@ describe("POST /v1/chat/completions: chats in flight per user", () => {
     expect(new TextDecoder().decode((await reader.read()).value)).toStartWith("data: ");
     expect(await admitted()).toBe(false);
     client.abort();
-    await until("alice admitted after the stream was dropped", admitted);
+    await until(admitted, "alice admitted after the stream was dropped");
     secondChunk.open();
     const whole = await (await ask({ stream: true })).text();
     expect(whole.trimEnd()).toEndWith("data: [DONE]");

@@ -6,6 +6,7 @@ import { NODE_LABEL } from "../sandbox/job-sandbox";
 import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "../../testing/sandbox-fixture";
 import { prepareSandboxRuntime } from "./sandbox-runtime";
 import { startSandboxServices } from "./sandbox-services";
+import { until } from "../../testing/until";
 
 // Real podman: a warm sandbox and a leftover container; under a busy host that takes seconds.
 setDefaultTimeout(60_000);
@@ -18,14 +19,6 @@ const ofThisNode = async () =>
 
 beforeAll(() => Promise.all([ensureSandboxImage(podman), ensureProxyImage(podman)]), 300_000);
 
-/** Waits for `ok()` for at most `timeoutMs`, then fails naming `what`. */
-async function until(ok: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
 const warmFailures = (lines: { msg?: unknown }[]) =>
   lines.filter((l) => l.msg === "warm sandbox could not be started; retrying later");
 afterAll(async () => {
@@ -50,7 +43,7 @@ describe("startSandboxServices", () => {
       expect(services.inference.route()).toEqual({
         unavailable: "inference.mode is disabled in the node configuration",
       });
-      await until(() => services.runner.warmSandboxes >= 1, "a warm sandbox");
+      await until(() => services.runner.warmSandboxes >= 1, "a warm sandbox", { timeoutMs: 30_000 });
       const text = await services.metrics.registry.metrics();
       expect(text).toContain("cynode_sandbox_warm_pool_size 1");
       // Inference is disabled, so no warm inference pod was ever tried (the plain one is ready by now).
@@ -70,11 +63,11 @@ describe("startSandboxServices", () => {
     const ctx = testNodeContext(config);
     const services = await startSandboxServices(ctx, await prepareSandboxRuntime(config));
     try {
-      await until(() => services.runner.warm("plain") >= 1, "a warm plain sandbox");
+      await until(() => services.runner.warm("plain") >= 1, "a warm plain sandbox", { timeoutMs: 30_000 });
       // Before this, every node's first warm pod failed ("inference has not been started") and waited for a retry.
       expect(services.runner.warm("inference")).toBe(0);
       await services.inference.start(undefined);
-      await until(() => services.runner.warm("inference") >= 1, "a warm inference pod", 60_000);
+      await until(() => services.runner.warm("inference") >= 1, "a warm inference pod", { timeoutMs: 60_000 });
       expect(warmFailures(ctx.log.lines)).toEqual([]);
     } finally {
       await services.stop();

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createDeadlineKeeper, uptimeSeconds } from "./deadline-keeper";
 import { ensureSandboxImage, SANDBOX_IMAGE, startedSignal, testPodman } from "../../testing/sandbox-fixture";
 import { ensureProxyImage } from "../../testing/inference-runner";
+import { until } from "../../testing/until";
 
 const podman = testPodman();
 
@@ -14,14 +15,6 @@ async function nodeLeftovers(nodeSlug: string): Promise<string[]> {
   const pods = await podman.exec(["pod", "ps", "--format={{.Name}}", label]);
   const containers = await podman.exec(["ps", "--all", "--format={{.Names}}", label]);
   return (pods.stdout + containers.stdout).split("\n").filter(Boolean);
-}
-
-async function until(ok: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(100);
-  }
 }
 
 const keeperRuns = (dir: string) => Bun.spawnSync(["pgrep", "-f", `deadline-keeper ${dir} `]).exitCode === 0;
@@ -38,9 +31,9 @@ describe("the deadline keeper (real podman)", () => {
     await keeper.hold({ container: name, seconds: 2 });
     expect(keeperRuns(dir)).toBe(true);
     const exists = async () => (await podman.exec(["container", "exists", name])).exitCode === 0;
-    await until(async () => !(await exists()), `${name} to be removed`, 15_000);
+    await until(async () => !(await exists()), `${name} to be removed`, { timeoutMs: 15_000 });
     expect(uptimeSeconds() - held).toBeGreaterThanOrEqual(2);
-    await until(async () => !keeperRuns(dir), "the keeper to exit", 5_000);
+    await until(async () => !keeperRuns(dir), "the keeper to exit", { timeoutMs: 5_000 });
     expect(await readdir(dir)).not.toContain(name);
   }, 30_000);
 
@@ -51,7 +44,7 @@ describe("the deadline keeper (real podman)", () => {
     expect(await Bun.file(join(dir, "gone-anyway")).text()).toMatch(/^\d+ gone-anyway its-pod\n$/);
     await keeper.release("gone-anyway");
     expect(await readdir(dir)).not.toContain("gone-anyway");
-    await until(async () => !keeperRuns(dir), "the keeper to exit", 5_000);
+    await until(async () => !keeperRuns(dir), "the keeper to exit", { timeoutMs: 5_000 });
     await expect(keeper.hold({ container: "../escape", seconds: 1 })).rejects.toThrow("unsafe container name");
     await expect(keeper.hold({ container: ".hidden", seconds: 1 })).rejects.toThrow("unsafe container name");
   }, 30_000);
@@ -103,7 +96,7 @@ describe("a job that kills its watchdog, whose worker is killed (real podman)", 
         worker.kill("SIGKILL");
         await worker.exited;
         const gone = async () => !(await exists("container", sandbox.id)) && !(await exists("pod", sandbox.pod));
-        await until(gone, `the ${place} sandbox to be gone`, 30_000);
+        await until(gone, `the ${place} sandbox to be gone`, { timeoutMs: 30_000 });
         expect(Date.now() - since).toBeLessThanOrEqual((TIMEOUT_SECONDS + 10) * 1000);
       } finally {
         worker.kill("SIGKILL");

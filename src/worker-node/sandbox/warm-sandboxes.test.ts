@@ -5,6 +5,7 @@ import { WORKSPACE_DIR } from "./job-sandbox";
 import { createSandboxRunner, type SandboxRunner } from "./run-job";
 import { ensureSandboxImage, testPodman, testSettings, warmContainers } from "../../testing/sandbox-fixture";
 import { createWarmPool } from "./warm-sandboxes";
+import { until } from "../../testing/until";
 
 // Real containers on a shared, busy host.
 setDefaultTimeout(120_000);
@@ -170,11 +171,3 @@ describe("createWarmPool", () => {
     }
   });
 });
-
-async function until(ok: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(5);
-  }
-}
