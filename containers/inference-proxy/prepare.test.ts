@@ -44,6 +44,7 @@ describe("inference-proxy image (real podman)", () => {
       `--mount=type=bind,source=${jobDir},target=/run/cynode`,
       "--env=OLLAMA_UPSTREAM_URL=unix:/run/upstream/ollama.sock",
       "--env=INFERENCE_PROXY_SOCKET=/run/cynode/inference-proxy.sock",
+      "--env=INFERENCE_ALLOWED_MODELS=qwen3.5:0.8b",
       image,
     ]);
     expect(started.exitCode).toBe(0);

@@ -99,7 +99,8 @@ async function startWorker(): Promise<RunningNode> {
 
 const completed = (token: string, id: string) => async () => {
   const task = (await (await call("GET", `/v1/tasks/${id}`, undefined, token)).json()) as { status: string };
-  if (["failed", "canceled"].includes(task.status)) throw new Error(`task ${id} ${task.status}`);
+  if (["failed", "canceled"].includes(task.status))
+    throw new Error(`task ${id} ${task.status}: ${JSON.stringify(task)}`);
   return task.status === "completed" ? task : undefined;
 };
 

@@ -149,7 +149,7 @@ export function taskRoutes(d: TaskDeps) {
     .use(USER_API_SCOPES.tasks, requireUser(d.tokens))
     .post(
       CREATE.pattern,
-      doc(CREATE, "Create a task (its job is queued; 429 past the per-user cap on active tasks)", [400, 429]),
+      doc(CREATE, "Create a task (its job is queued)", [400, 429]),
       validated("json", CREATE.body, "Invalid request body"),
       async (c) => c.json(await create(d, c.get("user"), c.req.valid("json")), 201),
     )
