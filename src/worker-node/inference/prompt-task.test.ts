@@ -45,6 +45,12 @@ describe("prompt-mode task end to end (gateway → dispatcher → node → pod �
     const run = JSON.parse(result.jobs[0].result);
     expect([result.status, run.stdout, run.exit_code]).toEqual(["completed", `${testReply(prompt)}\n`, 0]);
     const asked = system.ollama.requests.find((r) => r.path === "/api/generate");
-    expect(JSON.parse(asked!.body)).toEqual({ model: "qwen3.5:0.8b", prompt, stream: false });
+    // The sidecar bounds generation at the node's token limit when the request names none.
+    expect(JSON.parse(asked!.body)).toEqual({
+      model: "qwen3.5:0.8b",
+      prompt,
+      stream: false,
+      options: { num_predict: 4096 },
+    });
   }, 60_000);
 });

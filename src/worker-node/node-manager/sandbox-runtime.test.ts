@@ -33,6 +33,7 @@ describe("sandboxSettings", () => {
       maxConcurrency: 3,
       maxDiskMb: 100,
       warmPool: 0,
+      warmMaxIdleSeconds: 900,
       warmPods: 2,
     });
   });

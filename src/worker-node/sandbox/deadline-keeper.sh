@@ -15,9 +15,13 @@ while :; do
       left=1
       continue
     fi
-    "$podman" rm --force --ignore --time=0 "$container" >/dev/null 2>&1 9>&-
-    [ "$pod" = - ] || "$podman" pod rm --force --ignore --time=0 "$pod" >/dev/null 2>&1 9>&-
-    rm -f "$f"
+    # An entry goes only once both are gone: `pod rm` can give up when it races a member's own removal.
+    if "$podman" rm --force --ignore --time=0 "$container" >/dev/null 2>&1 9>&- &&
+      { [ "$pod" = - ] || "$podman" pod rm --force --ignore --time=0 "$pod" >/dev/null 2>&1 9>&-; }; then
+      rm -f "$f"
+    else
+      left=1
+    fi
   done
   [ -n "$left" ] || exit 0
   sleep 1 9>&-
