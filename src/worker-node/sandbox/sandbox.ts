@@ -62,7 +62,7 @@ const FIFOS = ["in", "out", "err"] as const;
 const { O_RDONLY, O_RDWR, O_NONBLOCK, O_NOFOLLOW } = constants;
 
 export type SandboxIo = {
-  /** Opened (and closed at their end or cancel) by Bun itself. */
+  /** Opened before the sandbox starts; each closes its descriptor at its end or cancel. */
   stdout: ReadableStream<Uint8Array>;
   stderr: ReadableStream<Uint8Array>;
   /** Writes the job's launcher and tells the waiting sandbox to run it. */
@@ -101,8 +101,8 @@ function fifoReader(path: string) {
         await reader.cancel(why);
         closeFd();
       },
-      // Read only when asked: nothing waits on the descriptor of a stream nobody reads.
     },
+    // Read only when asked: nothing waits on the descriptor of a stream nobody reads.
     { highWaterMark: 0 },
   );
   return { stream, close: () => void (stream.locked ? undefined : stream.cancel().catch(() => {})) };
