@@ -34,13 +34,17 @@ Feature: Worker node sandbox execution
     And the job saw only the loopback interface
 
     Examples:
-      | policy     |
-      | none       |
-      | restricted |
+      | policy |
+      | none   |
 
   Scenario: An unknown network policy is refused
     When I send a job with network policy "host"
     Then the response status is 400
+
+  Scenario: The restricted network policy is refused until restricted egress exists
+    When I send a job with network policy "restricted"
+    Then the response status is 400
+    And the response text contains "restricted egress is not implemented"
 
   Scenario: Sandbox has a writable working directory and the task context in its environment
     When I run the job "pwd; touch made-here && ls; echo task=$CYNODE_TASK_ID job=$CYNODE_JOB_ID ws=$CYNODE_WORKSPACE_DIR"

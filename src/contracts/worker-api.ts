@@ -3,6 +3,9 @@ import * as v from "valibot";
 import { LIMITS, List, Text, TextMap } from "./storable";
 
 export const NETWORK_POLICIES = ["none", "restricted"] as const;
+/** The 400 detail for `network_policy: "restricted"`: the reference names it, but no node enforces it yet. */
+export const RESTRICTED_EGRESS_UNAVAILABLE =
+  'network_policy "restricted" is not available yet: restricted egress is not implemented (use "none")';
 /** A job's output streams (RunJobResponse, the user API's logs, the telemetry log query). */
 export const OUTPUT_STREAMS = ["stdout", "stderr"] as const;
 

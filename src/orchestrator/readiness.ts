@@ -1,20 +1,20 @@
 /**
- * Readiness (contracts 1.2): ready once there is an inference path — a dispatchable node (active, `applied` ack
- * for its CURRENT config_version, worker URL and token known; see db/nodes.ts) or an active external credential.
+ * Readiness (contracts 1.2): ready once there is an inference path — a live node (by the one liveness rule,
+ * `liveNodes` in db/nodes.ts: configured, reporting, not suspect) or an active external credential.
  */
 import { sql } from "kysely";
 import type { Db } from "./db/connect";
-import { dispatchableNodes } from "./db/nodes";
+import { liveNodes } from "./db/nodes";
 
 export type Readiness = { ready: true } | { ready: false; reason: string };
 
 export const NO_INFERENCE_PATH =
-  "no inference path available (no dispatchable nodes; register and configure a worker node or configure external provider keys)";
+  "no inference path available (no live nodes; register and configure a worker node or configure external provider keys)";
 export const READINESS_DB_ERROR = "readiness check failed (database error)";
 
-export async function checkReadiness(db: Db): Promise<Readiness> {
+export async function checkReadiness(db: Db, now: Date = new Date()): Promise<Readiness> {
   try {
-    if ((await dispatchableNodes(db)).length) return { ready: true };
+    if ((await liveNodes(db, { now })).length) return { ready: true };
     const creds = await db
       .selectFrom("api_credentials")
       .select(sql<number>`1`.as("one"))

@@ -5,7 +5,7 @@
 import { createSecretBox, keyFromPassphrase } from "../orchestrator/auth/secret-box";
 import { createTokens } from "../orchestrator/auth/tokens";
 import { createControlPlane } from "../orchestrator/control-plane/app";
-import { dispatchableNodes } from "../orchestrator/db/nodes";
+import { liveNodes } from "../orchestrator/db/nodes";
 import { memoryLogger } from "../lib/log";
 import { TEST_NODE_PSK } from "./node-config";
 import { createTestDatabase, type TestDatabase } from "./test-db";
@@ -55,7 +55,7 @@ export async function startControlPlaneFixture() {
       }
     },
     nodeRow: (slug: string) => node(slug).executeTakeFirstOrThrow(),
-    dispatchable: async (slug: string) => (await dispatchableNodes(t.db)).find((n) => n.node_slug === slug),
+    dispatchable: async (slug: string) => (await liveNodes(t.db, { now: now() })).find((n) => n.node_slug === slug),
     /** The node's capability snapshots, newest first. */
     async capabilityReports(slug: string): Promise<Record<string, unknown>[]> {
       const rows = await t.db

@@ -1,10 +1,10 @@
 /**
- * Which nodes can answer a chat now, and with which models. "Live" is one function, so the node-liveness rule can
- * change in one place: today a dispatchable node whose last capability report is recent and says inference runs.
+ * Which nodes can answer a chat now, and with which models: the live nodes (the one rule, `liveNodes` in db/nodes.ts,
+ * so a suspect node never gets a chat) whose last capability report says inference runs.
  */
 import type { Db } from "../db/connect";
 import { runningJobCounts } from "../db/job-queue";
-import { dispatchableNodes, latestCapabilities } from "../db/nodes";
+import { latestCapabilities, liveNodes } from "../db/nodes";
 
 export type InferenceNode = {
   id: string;
@@ -17,17 +17,11 @@ export type InferenceNode = {
   reportedAt: Date;
 };
 
-/** Three missed reports at the node's default 60 s interval. */
-export const DEFAULT_MAX_REPORT_AGE_MS = 180_000;
-
 export async function liveInferenceNodes(
   db: Db,
   opts: { now: Date; maxReportAgeMs?: number },
 ): Promise<InferenceNode[]> {
-  const oldest = opts.now.getTime() - (opts.maxReportAgeMs ?? DEFAULT_MAX_REPORT_AGE_MS);
-  const nodes = (await dispatchableNodes(db)).filter(
-    (n) => n.last_capability_at && n.last_capability_at.getTime() >= oldest,
-  );
+  const nodes = await liveNodes(db, { now: opts.now, windowMs: opts.maxReportAgeMs });
   const [reports, running] = await Promise.all([
     latestCapabilities(
       db,
@@ -50,4 +44,21 @@ export async function liveInferenceNodes(
       },
     ];
   });
+}
+
+/** Every model the nodes serve, with how many of them serve it. */
+export function servedModels(nodes: Pick<InferenceNode, "models">[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const n of nodes) for (const id of new Set(n.models)) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * The model for work that names none: `preferred` (the configured default) when a node serves it, else the model
+ * most nodes serve, ties by name; undefined when the nodes serve no model at all.
+ */
+export function resolveModel(nodes: Pick<InferenceNode, "models">[], preferred: string): string | undefined {
+  const counts = servedModels(nodes);
+  if (counts.has(preferred)) return preferred;
+  return [...counts].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))[0]?.[0];
 }

@@ -31,7 +31,7 @@ export function createControlPlane(deps: ControlPlaneDeps) {
     .use(accessLog(deps.log))
     .use(limitBody(deps.maxBodyBytes ?? 10 * 1024 * 1024, tooLarge))
     .use(storablePathAndQuery())
-    .route("/", healthRoutes(deps.readiness ?? (() => checkReadiness(deps.db))))
+    .route("/", healthRoutes(deps.readiness ?? (() => checkReadiness(deps.db, full.now()))))
     .route("/", nodeRoutes(full));
   return finishApi(app, {
     log: deps.log,

@@ -155,12 +155,19 @@ export async function recordConfigAck(db: Db, input: ConfigAckInput): Promise<vo
     .execute();
 }
 
+/** Three missed capability reports at the node's default 60 s interval: the liveness window's default. */
+export const LIVE_REPORT_WINDOW_MS = 180_000;
+
+export type LivenessWindow = { now: Date; windowMs?: number };
+
 /**
- * Active nodes that acked `applied` for their current config version and have a worker URL and token; with `live`,
- * only those whose last capability report is not older than `live.reportedSince` (suspect ones included: the
- * dispatcher probes them). Ordered by slug so callers that break ties pick deterministically.
+ * Active nodes that acked `applied` for their current config version and have a worker URL and token, and whose
+ * last capability report is within the window, ordered by slug (callers that break ties pick deterministically).
+ * `suspect: false` is THE liveness rule (decision 13) that readiness, the dispatcher and the chat router all use;
+ * `suspect: true` gives the nodes that would be live but for a failed connection (the dispatcher probes them).
  */
-export function dispatchableNodes(db: Db, live?: { reportedSince: Date }): Promise<Node[]> {
+function nodesInWindow(db: Db, w: LivenessWindow & { suspect: boolean }): Promise<Node[]> {
+  const reportedSince = new Date(w.now.getTime() - (w.windowMs ?? LIVE_REPORT_WINDOW_MS));
   return db
     .selectFrom("nodes")
     .selectAll()
@@ -169,9 +176,20 @@ export function dispatchableNodes(db: Db, live?: { reportedSince: Date }): Promi
     .where((eb) => eb("config_ack_version", "=", eb.ref("config_version")))
     .where("worker_api_target_url", "<>", "")
     .where("worker_api_bearer_token", "<>", "")
-    .$if(live !== undefined, (q) => q.where("last_capability_at", ">=", live!.reportedSince))
+    .where("last_capability_at", ">=", reportedSince)
+    .where("suspect_since", w.suspect ? "is not" : "is", null)
     .orderBy("node_slug")
     .execute();
+}
+
+/** Live nodes: configured, reporting within the window and not suspect. New work and chats go only here. */
+export function liveNodes(db: Db, w: LivenessWindow): Promise<Node[]> {
+  return nodesInWindow(db, { ...w, suspect: false });
+}
+
+/** Nodes that are live but for a failed connection: no new work, but the dispatcher probes them. */
+export function suspectNodes(db: Db, w: LivenessWindow): Promise<Node[]> {
+  return nodesInWindow(db, { ...w, suspect: true });
 }
 
 /** A failed connection: no new work for the node until it answers a probe or reports again. */

@@ -8,7 +8,7 @@ import type { Db } from "../db/connect";
 import { claimJobForNode, type DispatchJob, runningJobCounts } from "../db/job-queue";
 import type { DispatchMetrics } from "../metrics";
 import type { NodeCapabilityReport } from "../../contracts/node-payloads";
-import { dispatchableNodes, latestCapabilities } from "../db/nodes";
+import { latestCapabilities, liveNodes, suspectNodes } from "../db/nodes";
 import type { Node } from "../db/schema";
 
 export type FillContext = {
@@ -84,9 +84,10 @@ export function toSlot(n: Node, report: NodeCapabilityReport | undefined, runnin
   };
 }
 
-/** Dispatchable nodes that still report (suspect ones too: they are probed), with their capacity. */
+/** Live nodes, then suspect ones (they are probed, never given work), with their capacity. */
 export async function reportingSlots(db: Db, opts: { at: Date; staleMs: number; defaultMax: number }): Promise<Slot[]> {
-  const nodes = await dispatchableNodes(db, { reportedSince: new Date(opts.at.getTime() - opts.staleMs) });
+  const w = { now: opts.at, windowMs: opts.staleMs };
+  const nodes = [...(await liveNodes(db, w)), ...(await suspectNodes(db, w))];
   const reports = await latestCapabilities(
     db,
     nodes.map((n) => n.id),

@@ -23,7 +23,7 @@ import type { GatewayEnv } from "./require-user";
 export type OpenAIChatOptions = {
   /** Opens a node's sealed Worker API token. */
   openToken: (sealed: string) => string;
-  /** The model of a request that names none (`INFERENCE_MODEL`). */
+  /** The model a request naming none prefers (`INFERENCE_MODEL`), when a live node serves it. */
   defaultModel: string;
   rateLimitPerMinute?: number;
   /** Chats one user may have in flight on this gateway (`CHAT_MAX_IN_FLIGHT_PER_USER`); beyond, 429. */
@@ -74,7 +74,8 @@ export async function chatCompletion(d: ChatContext, c: Context<GatewayEnv>): Pr
   let streaming = false;
   try {
     const req = await admit(d, c, entry, held);
-    const candidates = await d.nodes.candidatesFor(entry.model);
+    const { model, nodes: candidates } = await d.nodes.candidatesFor(entry.model || undefined);
+    entry.model = model;
     const deadline = AbortSignal.timeout(d.chat.timeoutMs ?? CHAT_TIMEOUT_MS);
     const upstream = new AbortController();
     const maxTokens = d.chat.maxTokens ?? DEFAULT_CHAT_MAX_TOKENS;
@@ -150,7 +151,8 @@ async function admit(
     throw new OpenAIApiError(400, raw === undefined ? "Invalid request body" : issue.message, "invalid_request", param);
   }
   const req = parsed.output;
-  entry.model = req.model?.trim() || d.chat.defaultModel;
+  // Empty until the router picks one (chat-nodes: the default when served, else a served model).
+  entry.model = req.model?.trim() ?? "";
   entry.stream = req.stream === true;
   entry.messageCount = req.messages.length;
   return req;

@@ -66,16 +66,21 @@ describe("OpenAI-compatible routes when things go wrong", () => {
     }
   });
 
-  it("answers 400 for a body that is not JSON, 413 for an oversize body, 503 for a known model no node has", async () => {
+  it("answers 400 for a body that is not JSON, 413 for an oversize body, 503 when live nodes serve no model", async () => {
     const { g, token } = await gatewayWith({});
     try {
-      await node.register(g.t.db, "live-node");
+      await node.register(g.t.db, "live-node", { models: [] });
       await expectError(await g.call("POST", "/v1/chat/completions", { token, raw: "{nope" }), 400, "invalid_request");
       const big = { messages: [{ role: "user", content: "x".repeat(11 * 1024 * 1024) }] };
       await expectError(await ask(g, token, big), 413, "request_too_large");
-      // test-model is the gateway's default: known, but no live node has it.
+      // A live node that serves no model: neither a chat naming none nor one naming the default has a node.
       await expectError(
         await ask(g, token, { messages: [{ role: "user", content: "x" }] }),
+        503,
+        "cynodeai_no_inference_node",
+      );
+      await expectError(
+        await ask(g, token, { model: "test-model", messages: [{ role: "user", content: "x" }] }),
         503,
         "cynodeai_no_inference_node",
       );

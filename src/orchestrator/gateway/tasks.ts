@@ -40,6 +40,7 @@ import type { TaskEndWaiter } from "../tasks/task-end-waiter";
 import { requireUser, type AuthedUser, type GatewayEnv, type GatewayRouteDeps } from "./require-user";
 import { rfc3339 } from "../../lib/rfc3339";
 import { PROMPT_MODEL_ENV, type SandboxSpec } from "../../contracts/worker-api";
+import { liveInferenceNodes, resolveModel } from "../chat/live-nodes";
 
 export type TaskDeps = GatewayRouteDeps & {
   jobDefaults: JobDefaults;
@@ -86,7 +87,10 @@ async function create(d: TaskDeps, user: AuthedUser, req: CreateTaskRequest): Pr
     prompt: req.prompt,
     name: normalizeTaskName(req.task_name),
     attachments: req.attachments ?? [],
-    jobPayload: jobPayloadFor({ prompt: req.prompt, mode, useInference: req.use_inference }, d.jobDefaults),
+    jobPayload: jobPayloadFor(
+      { prompt: req.prompt, mode, useInference: req.use_inference },
+      mode === "prompt" ? { ...d.jobDefaults, inferenceModel: await promptModel(d) } : d.jobDefaults,
+    ),
     maxActiveJobs: d.maxActiveTasksPerUser,
   });
   d.log.info("task created", { task_id: task.id, user_id: user.id, input_mode: mode });
@@ -214,6 +218,15 @@ export function jobView(j: Job): TaskJob {
     ...(j.started_at ? { started_at: rfc3339(j.started_at) } : {}),
     ...(j.ended_at ? { ended_at: rfc3339(j.ended_at) } : {}),
   };
+}
+
+/**
+ * The model a prompt task runs, fixed when the task is created: the configured default when a live node serves it,
+ * else the model most live nodes serve (then by name); the default when no live node serves any model yet.
+ */
+async function promptModel(d: TaskDeps): Promise<string> {
+  const fallback = d.jobDefaults.inferenceModel;
+  return resolveModel(await liveInferenceNodes(d.db, { now: d.now() }), fallback) ?? fallback;
 }
 
 /** The sandbox spec a new task's job runs, by its input mode. */

@@ -3,7 +3,7 @@ import { timingSafeEqual } from "node:crypto";
 import { Hono, type MiddlewareHandler } from "hono";
 import * as v from "valibot";
 import { canceledJobId, WORKER_API } from "../../contracts/routes";
-import type { CancelJobResponse } from "../../contracts/worker-api";
+import { type CancelJobResponse, RESTRICTED_EGRESS_UNAVAILABLE } from "../../contracts/worker-api";
 import { accessLog } from "../../lib/access-log";
 import { finishApi, limitBody } from "../../lib/api-app";
 import { healthRoutes } from "../../lib/health-routes";
@@ -115,6 +115,9 @@ export function createWorkerApi({
       const parsed = v.safeParse(RUN.body, body);
       if (!parsed.success) throw schemaProblem(parsed.issues, validationDetail(parsed.issues));
       assertStorable(parsed.output);
+      // Refused rather than run with no network at all: a job asking for egress must not believe it has some.
+      if (parsed.output.sandbox?.network_policy === "restricted")
+        throw new ProblemError(400, RESTRICTED_EGRESS_UNAVAILABLE);
       const ended = metrics.runStarted();
       const result = await runner.run(parsed.output).catch((err: unknown) => {
         ended("error");
