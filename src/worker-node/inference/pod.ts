@@ -111,10 +111,14 @@ export async function removeLeftoverPods(podman: Podman, nodeSlug: string): Prom
  * a second pass then finds the pod without it.
  */
 async function removePod(podman: Podman, pod: string): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    if ((await podman.exec(removePodsArgs([pod]))).exitCode === 0) return;
-    await Bun.sleep(100);
+  let failed = "";
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const r = await podman.exec(removePodsArgs([pod]));
+    if (r.exitCode === 0) return;
+    failed = r.stderr.trim();
+    await Bun.sleep(100 * Math.min(attempt + 1, 5));
   }
+  throw new Error(`pod rm ${pod}: ${failed}`);
 }
 
 /** Where inference jobs get their upstream: the relay's directory, or why this node has none. */

@@ -21,10 +21,12 @@ export type SandboxServicesOptions = {
 
 /**
  * The warm pool fills at once, but inference starts only with the orchestrator's config: a warm inference pod waits
- * for that start (or for `release`, at the node's stop) instead of failing before it and being retried later.
+ * for that start instead of failing before it and being retried later. At the node's stop (`release`) a waiting one
+ * gives up: a pod made while the node exits could be left half made.
  */
 function warmPodsAfterInferenceStart(prepared: InferenceService, placement: PlaceJob) {
   const started = Promise.withResolvers<void>();
+  started.promise.catch(() => {});
   const prepare = placement.prepare!;
   placement.prepare = async (id, labels) => {
     await started.promise;
@@ -34,7 +36,11 @@ function warmPodsAfterInferenceStart(prepared: InferenceService, placement: Plac
     ...prepared,
     start: (backend) => prepared.start(backend).finally(started.resolve),
   };
-  return { inference, placeInferenceJob: placement, release: started.resolve };
+  return {
+    inference,
+    placeInferenceJob: placement,
+    release: () => started.reject(new Error("the node is stopping")),
+  };
 }
 
 export async function startSandboxServices(

@@ -102,7 +102,12 @@ export async function startJobSandbox(ctx: RunnerContext, r: SandboxRequest): Pr
     await release();
     throw err;
   });
-  return { ...sandbox, dispose: () => sandbox.dispose().finally(release) };
+  // What could not be removed now is left to the keeper, at once: it retries until the container and pod are gone.
+  const retry = () => ctx.deadlines.hold({ container: r.name, pod: placement?.pod, seconds: 0 });
+  return {
+    ...sandbox,
+    dispose: () => sandbox.dispose().then(release, (err) => retry().then(() => Promise.reject(err))),
+  };
 }
 
 /** A sandbox started for its job: the job's labels, and podman's deadline a little after the job's own. */

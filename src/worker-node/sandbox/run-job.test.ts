@@ -9,6 +9,7 @@ import { removeContainersArgs } from "./podman";
 import { effectiveTimeoutSeconds, jobEnv } from "./job-sandbox";
 import { createSandboxRunner, type RunnerDeps } from "./run-job";
 import { containerName, DEADLINES_DIR, NODE_LABEL } from "./job-sandbox";
+import { uptimeSeconds } from "./deadline-keeper";
 import {
   ensureSandboxImage,
   FORK_BOMB_SCRIPT,
@@ -388,6 +389,25 @@ describe("a command without a script in another image (one attached podman run)"
     expect(await r.cancel(j.job_id)).toBe(true);
     expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
     expect((await podman.exec(["container", "exists", containerName(j.job_id, settings.nodeSlug)])).exitCode).toBe(1);
+  });
+
+  it("leaves what it could not remove to the deadline keeper, due at once", async () => {
+    const settings = await testSettings();
+    const log = memoryLogger();
+    const r = createSandboxRunner({
+      podman,
+      settings,
+      log,
+      placeInferenceJob: async () => ({ mounts: [], env: {}, release: () => Promise.reject(new Error("pod busy")) }),
+    });
+    const j = sh("true", { use_inference: true });
+    expect(await r.run(j)).toMatchObject({ status: "completed" });
+    await r.settled();
+    expect(log.lines).toContainEqual(expect.objectContaining({ msg: "sandbox removal failed", error: "pod busy" }));
+    const entry = join(settings.mountRoot, DEADLINES_DIR, containerName(j.job_id, settings.nodeSlug));
+    // The keeper takes it at its next scan (a second at most): due now, not at the job's deadline.
+    const due = Number((await Bun.file(entry).text().catch(() => "0 ")).split(" ")[0]);
+    expect(due).toBeLessThanOrEqual(Math.ceil(uptimeSeconds()));
   });
 
   it("is canceled while its placement is being made, and then never started", async () => {

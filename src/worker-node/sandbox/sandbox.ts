@@ -202,8 +202,11 @@ export async function startSandbox(podman: Podman, plan: SandboxPlan): Promise<S
   const io = await openSandboxIo(plan.dirs.io);
   const release = async () => {
     io.close();
-    await plan.placement?.release();
-    await plan.dirs.remove();
+    try {
+      await plan.placement?.release();
+    } finally {
+      await plan.dirs.remove();
+    }
   };
   let exited: Promise<number> | undefined;
   try {
