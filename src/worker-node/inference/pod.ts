@@ -252,6 +252,7 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
     );
   // A warm pod: the same pod, sidecar and readiness, under the warm sandbox's own id and labels, the default models.
   placeJob.prepare = (id, labels) => place(id, labels);
+  placeJob.podName = podName;
   placeJob.fitsWarm = (job) => sameModels(jobModels(job, deps.defaultModels), deps.defaultModels);
   return placeJob;
 }

@@ -1,6 +1,7 @@
 # The deadline keeper (deadline-keeper.ts): removes each sandbox whose deadline has passed, whether or not its
 # worker still lives. $1: the directory of entries, $2: podman. An entry is a file `<container>` holding one line
-# `<deadline in seconds of /proc/uptime> <container> <pod or ->`. It exits once no entry is left.
+# `<deadline in seconds of /proc/uptime> <container> <pod or -> <owner pid or ->`: an entry with an owner (a sandbox
+# still waiting for its job) is also due once that process is gone. It exits once no entry is left.
 dir=$1 podman=$2
 exec 9>>"$dir/.lock" || exit 1
 # One keeper per directory: a second waits here until the first has gone.
@@ -10,8 +11,8 @@ while :; do
   now=${up%.*} left=
   for f in "$dir"/*; do
     [ -f "$f" ] || continue
-    read -r at container pod <"$f" || continue
-    if [ "$now" -lt "$at" ]; then
+    read -r at container pod owner <"$f" || continue
+    if [ "$now" -lt "$at" ] && { [ "$owner" = - ] || kill -0 "$owner" 2>/dev/null; }; then
       left=1
       continue
     fi

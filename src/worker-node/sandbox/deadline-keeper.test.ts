@@ -37,11 +37,27 @@ describe("the deadline keeper (real podman)", () => {
     expect(await readdir(dir)).not.toContain(name);
   }, 30_000);
 
+  it("removes a sandbox still waiting for its job as soon as its owner is gone", async () => {
+    await ensureSandboxImage(podman);
+    const dead = Bun.spawn(["true"]);
+    await dead.exited;
+    const dir = join(await mkdtemp(join(tmpdir(), "cynode-keeper-")), ".deadlines");
+    const keeper = createDeadlineKeeper({ dir, podman: podman.command, pid: dead.pid });
+    const name = `cynode-keeper-test-${crypto.randomUUID().slice(0, 8)}`;
+    expect((await podman.exec(["run", "-d", "--rm", `--name=${name}`, SANDBOX_IMAGE, "sleep", "600"])).exitCode).toBe(
+      0,
+    );
+    await keeper.hold({ container: name, seconds: 600, idle: true });
+    expect(await Bun.file(join(dir, name)).text()).toEndWith(` ${dead.pid}\n`);
+    const exists = async () => (await podman.exec(["container", "exists", name])).exitCode === 0;
+    await until(async () => !(await exists()), `${name} to be removed`, { timeoutMs: 15_000 });
+  }, 30_000);
+
   it("forgets a released entry, and refuses a name that could leave its directory", async () => {
     const dir = join(await mkdtemp(join(tmpdir(), "cynode-keeper-")), ".deadlines");
     const keeper = createDeadlineKeeper({ dir, podman: podman.command });
     await keeper.hold({ container: "gone-anyway", pod: "its-pod", seconds: 600 });
-    expect(await Bun.file(join(dir, "gone-anyway")).text()).toMatch(/^\d+ gone-anyway its-pod\n$/);
+    expect(await Bun.file(join(dir, "gone-anyway")).text()).toMatch(/^\d+ gone-anyway its-pod -\n$/);
     await keeper.release("gone-anyway");
     expect(await readdir(dir)).not.toContain("gone-anyway");
     await until(async () => !keeperRuns(dir), "the keeper to exit", { timeoutMs: 5_000 });

@@ -12,7 +12,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import keeperScript from "./deadline-keeper.sh" with { type: "text" };
 
-export type DeadlineEntry = { container: string; pod?: string; seconds: number };
+/** `idle`: nothing will use it once this process is gone (a warm sandbox), so it is due then too. */
+export type DeadlineEntry = { container: string; pod?: string; seconds: number; idle?: boolean };
 
 /** Entries are files named after their container: nothing that could leave the directory or hide from the keeper. */
 const ENTRY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -31,8 +32,11 @@ export function createDeadlineKeeper(o: {
   dir: string;
   podman: { bin: string; env: Record<string, string> };
   uptime?: () => number;
+  /** The owner of idle entries (default: this process). */
+  pid?: number;
 }): DeadlineKeeper {
   const uptime = o.uptime ?? uptimeSeconds;
+  const owner = o.pid ?? process.pid;
   let keeper: Bun.Subprocess | undefined;
 
   function spawn(): void {
@@ -54,13 +58,13 @@ export function createDeadlineKeeper(o: {
   }
 
   return {
-    async hold({ container, pod, seconds }) {
+    async hold({ container, pod, seconds, idle }) {
       if (!ENTRY_NAME.test(container)) throw new Error(`unsafe container name: ${container}`);
       await mkdir(o.dir, { recursive: true, mode: 0o700 });
       const at = Math.ceil(uptime() + seconds);
       // Written aside and renamed: the keeper never reads half an entry (it skips dot files).
       const tmp = join(o.dir, `.${container}`);
-      await writeFile(tmp, `${at} ${container} ${pod ?? "-"}\n`);
+      await writeFile(tmp, `${at} ${container} ${pod ?? "-"} ${idle ? owner : "-"}\n`);
       await rename(tmp, join(o.dir, container));
       if (!keeper) spawn();
     },

@@ -20,6 +20,8 @@ import type { WarmSandboxes } from "./warm-sandboxes";
 export type PlaceJob = ((job: RunJobRequest) => Promise<Placement>) & {
   /** Places a warm sandbox ahead of its job, under its own id and labels. */
   prepare?: (id: string, labels: Record<string, string>) => Promise<Placement>;
+  /** The pod a placement for this id is made in, named before it exists (so its deadline is held first). */
+  podName?: (id: string) => string;
   /** Whether this job may take a placement `prepare` made before it was known (e.g. the same allowed models). */
   fitsWarm?: (job: RunJobRequest) => boolean;
 };
@@ -85,17 +87,19 @@ export async function startJobSandbox(ctx: RunnerContext, r: SandboxRequest): Pr
     ctx.log.error("job directory creation failed", { id: r.id, error: err });
     throw new SandboxRejection("internal", "Workspace creation failed");
   });
-  const placement = r.place && (await placed(r.place()));
-  if (placement instanceof PlacementError) {
-    await dirs.remove();
-    throw placement;
-  }
-  await ctx.deadlines.hold({ container: r.name, pod: placement?.pod, seconds: idleBound(ctx) }).catch(async (err) => {
-    await placement?.release();
+  // Held before anything exists, so not even a pod half made when the node died outlives its bound.
+  const pod = r.place && ctx.placeInferenceJob?.podName?.(r.id);
+  await ctx.deadlines.hold({ container: r.name, pod, seconds: idleBound(ctx), idle: true }).catch(async (err) => {
     await dirs.remove();
     throw err;
   });
   const release = () => ctx.deadlines.release(r.name);
+  const placement = r.place && (await placed(r.place()));
+  if (placement instanceof PlacementError) {
+    await dirs.remove();
+    await release();
+    throw placement;
+  }
   const plan = { ...r, limits: ctx.limits, workdir: WORKSPACE_DIR, workspaceMb: ctx.workspaceMb, dirs, placement };
   // startSandbox leaves nothing behind when it fails (placement and directories included).
   const sandbox = await startSandbox(ctx.podman, plan).catch(async (err) => {
