@@ -3,9 +3,6 @@
  * node's relay enforces again. Everything else of Ollama (pull, push, create, copy, delete, …) is refused.
  */
 
-/** Request bodies through the sidecar and the Worker API's inference chat, in bytes (decision 6). */
-export const INFERENCE_MAX_BODY_BYTES = 10 * 1024 * 1024;
-
 /** What a route's body or answer is checked for: a named model, or a model list to filter. */
 export type InferenceRouteKind = "model" | "tags" | "models" | "plain";
 /** `ollama` bodies carry `options`/`keep_alive`; `openai` ones `max_tokens`. `generates` routes produce tokens. */

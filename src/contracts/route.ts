@@ -7,6 +7,9 @@ import type { GenericSchema } from "valibot";
 
 export type Method = "GET" | "POST";
 
+/** Every HTTP API's bound on a request body unless configured lower (the sidecar's, the node's Worker API's). */
+export const MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;
+
 type Segments<P extends string> = P extends `${infer Head}/${infer Rest}` ? Head | Segments<Rest> : P;
 type ParamOf<S extends string> = S extends `:${infer Name}` ? Name : never;
 /** The names of a pattern's `:name` segments. */

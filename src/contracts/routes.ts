@@ -1,7 +1,7 @@
 /**
  * Every route of the three HTTP APIs, declared once (see route.ts): the servers mount these tables, the clients
- * (cynork, the node manager, the dispatcher, the gateway's chat) call them, and routes.test.ts checks that each
- * server mounts exactly its table.
+ * (cynork, the node manager, the dispatcher, the gateway's chat) call them, and src/testing/api-routes.test.ts
+ * checks that each server mounts exactly its table.
  */
 import * as openai from "./openai";
 import {

@@ -11,8 +11,8 @@ import { type ChatCompletionRequest, OpenAIError } from "../contracts/openai";
 import { CliError, EXIT, exitCodeForStatus, statusMessage } from "./errors";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
-/** Task creation may wait on the gateway's own model call (up to 120 s there), so it gets longer. */
-export const CREATE_TIMEOUT_MS = 300_000;
+/** A chat completion waits on the model (the gateway gives up after 120 s), so it gets longer. */
+export const CHAT_TIMEOUT_MS = 300_000;
 
 export type ClientOptions = {
   baseUrl: string;
@@ -142,8 +142,7 @@ export function createGatewayClient(opts: ClientOptions) {
         timeoutMs: 5_000,
       }),
     me: () => send({ route: USER_API.me }),
-    createTask: (body: api.CreateTaskRequest) =>
-      send({ route: USER_API.createTask, body, timeoutMs: CREATE_TIMEOUT_MS }),
+    createTask: (body: api.CreateTaskRequest) => send({ route: USER_API.createTask, body }),
     listTasks: (query: v.InferOutput<typeof api.ListTasksQuery>) => send({ route: USER_API.listTasks, query }),
     getTask: (id: string) => send({ route: USER_API.task, params: { id } }),
     /** With `waitS`, a long-poll: the gateway answers when the task ends or after `waitS` seconds (older ones at once). */
@@ -161,7 +160,7 @@ export function createGatewayClient(opts: ClientOptions) {
     listModels: () => send({ route: USER_API.models }),
     /** A chat completion; with `stream: true`, the open SSE response (read it with `chatDeltas`). */
     chat: (body: ChatCompletionRequest, signal?: AbortSignal) =>
-      open({ route: USER_API.chatCompletions, body, timeoutMs: CREATE_TIMEOUT_MS, signal }),
+      open({ route: USER_API.chatCompletions, body, timeoutMs: CHAT_TIMEOUT_MS, signal }),
     decodeCompletion: (res: Response) => decode(res, USER_API.chatCompletions.response),
   };
 }

@@ -2,7 +2,7 @@
 import * as v from "valibot";
 import { durationVar, logLevelVar, parses, wholeNumberVar } from "../lib/env-vars";
 import { parseListenAddress } from "../lib/serve";
-import { INFERENCE_MAX_BODY_BYTES } from "../contracts/inference-api";
+import { MAX_REQUEST_BODY_BYTES } from "../contracts/route";
 import { parseDuration } from "../lib/duration";
 import { parseUpstream } from "../lib/http-upstream";
 import { DEFAULT_INFERENCE_LIMITS } from "../lib/inference-request";
@@ -43,7 +43,7 @@ export const ProxyEnv = v.pipe(
       v.transform(parseUpstream),
     ),
     INFERENCE_PROXY_TIMEOUT: durationVar("120s"),
-    INFERENCE_PROXY_MAX_BODY_BYTES: wholeNumberVar(INFERENCE_MAX_BODY_BYTES, 1, INFERENCE_MAX_BODY_BYTES),
+    INFERENCE_PROXY_MAX_BODY_BYTES: wholeNumberVar(MAX_REQUEST_BODY_BYTES, 1, MAX_REQUEST_BODY_BYTES),
     INFERENCE_PROXY_MAX_CONNECTIONS: wholeNumberVar(MAX_CONNECTIONS, 1),
     INFERENCE_ALLOWED_MODELS: modelList,
     INFERENCE_MAX_TOKENS: wholeNumberVar(DEFAULT_INFERENCE_LIMITS.maxTokens, 1),

@@ -1,6 +1,6 @@
 /** inference-proxy entrypoint: the sandbox's only way to its node's Ollama (TCP and/or Unix socket → upstream). */
 import { defineCommand, runMain } from "citty";
-import { createLogger } from "../lib/log";
+import { batchedStderr, createLogger } from "../lib/log";
 import { exitOnSignals } from "../lib/exit-on-signals";
 import { VERSION } from "../lib/version";
 import { loadConfig } from "./config";
@@ -41,7 +41,9 @@ const main = defineCommand({
       console.error(`inference-proxy: ${(err as Error).message}`);
       process.exit(2);
     }
-    const log = createLogger({ name: "inference-proxy", level: config.LOG_LEVEL });
+    const stderr = batchedStderr();
+    process.on("exit", stderr.flush);
+    const log = createLogger({ name: "inference-proxy", level: config.LOG_LEVEL, write: stderr.write });
     const proxy = createProxy({
       upstream: config.OLLAMA_UPSTREAM_URL,
       log,

@@ -5,7 +5,8 @@
  * model lists are filtered to the allowed models. Body limit 413, per-request deadline 504, 502 when the upstream
  * cannot be reached, 503 past the connection cap (see lib/http-splice.ts).
  */
-import { decideInferenceRequest, INFERENCE_MAX_BODY_BYTES, type InferenceRoute } from "../contracts/inference-api";
+import { decideInferenceRequest, type InferenceRoute } from "../contracts/inference-api";
+import { MAX_REQUEST_BODY_BYTES } from "../contracts/route";
 import type { Logger } from "../lib/log";
 import {
   createConnectionSlots,
@@ -85,7 +86,7 @@ export function createProxy(opts: ProxyOptions): SpliceOptions {
   return {
     upstream: opts.upstream,
     log: opts.log,
-    maxBodyBytes: opts.maxBodyBytes ?? INFERENCE_MAX_BODY_BYTES,
+    maxBodyBytes: opts.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES,
     timeoutMs: opts.timeoutMs ?? REQUEST_TIMEOUT_MS,
     local: (method, path) => (path === "/healthz" && (method === "GET" || method === "HEAD") ? HEALTHY : undefined),
     admit: (method, target, headers) => admission(opts, method, target, headers),

@@ -3,12 +3,21 @@ import type { Hono, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Registry } from "prom-client";
 import { mountApiReference } from "./api-reference";
-import { notFoundHandler, problemHandler, type ProblemHandlerOptions } from "./http-problem";
+import {
+  BODY_TOO_LARGE,
+  notFoundHandler,
+  ProblemError,
+  problemHandler,
+  type ProblemHandlerOptions,
+} from "./http-problem";
 import { mountMetrics } from "./metrics-route";
 import type { ApiInfo } from "./openapi";
 
 /** hono's body limit, answering with the error `tooLarge` makes (thrown, so the app's error handler renders it). */
-export function limitBody(maxSize: number, tooLarge: () => Error): MiddlewareHandler {
+export function limitBody(
+  maxSize: number,
+  tooLarge: () => Error = () => new ProblemError(413, BODY_TOO_LARGE),
+): MiddlewareHandler {
   return bodyLimit({
     maxSize,
     onError: () => {

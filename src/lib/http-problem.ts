@@ -5,6 +5,9 @@ import { PROBLEM_CONTENT_TYPE, problemBody, type ProblemStatus } from "../contra
 import type { Logger } from "./log";
 import { requestDatabaseProblem } from "./request-database-error";
 
+export const BAD_REQUEST_BODY = "Invalid request body";
+export const BODY_TOO_LARGE = "Request body exceeds maximum size";
+
 export class ProblemError extends Error {
   constructor(
     readonly status: ProblemStatus,
@@ -37,7 +40,7 @@ export type ProblemHandlerOptions = {
 
 export function problemHandler({
   log,
-  badBodyDetail = "Invalid request body",
+  badBodyDetail = BAD_REQUEST_BODY,
   mapError,
 }: ProblemHandlerOptions): ErrorHandler {
   return (err: Error, c: Context) => {
@@ -45,7 +48,7 @@ export function problemHandler({
     if (problem) return problemResponse(problem.status, problem.detail, problem.headers);
     if (err instanceof HTTPException && err.status < 500) {
       const status = (err.status === 413 ? 413 : err.status === 401 ? 401 : 400) as ProblemStatus;
-      return problemResponse(status, status === 413 ? "Request body exceeds maximum size" : badBodyDetail);
+      return problemResponse(status, status === 413 ? BODY_TOO_LARGE : badBodyDetail);
     }
     const caused = requestDatabaseProblem(err);
     if (caused) return problemResponse(caused.status, caused.detail);

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { parseDuration } from "./duration";
 import { ProblemError, notFoundHandler, problemHandler } from "./http-problem";
-import { createLogger, lineBatcher, memoryLogger, REDACTED } from "./log";
+import { batchedStderr, createLogger, lineBatcher, memoryLogger, REDACTED } from "./log";
 import { rfc3339 } from "./rfc3339";
 import { parseListenAddress, serveApp } from "./serve";
 
@@ -164,8 +164,10 @@ describe("lineBatcher", () => {
 describe("logger on stderr", () => {
   it("batches the lines of one turn into one write, and writes what is pending at exit", async () => {
     const script = `
-      import { createLogger } from ${JSON.stringify(`${import.meta.dir}/log.ts`)};
-      const log = createLogger({ name: "t" });
+      import { batchedStderr, createLogger } from ${JSON.stringify(`${import.meta.dir}/log.ts`)};
+      const stderr = batchedStderr();
+      process.on("exit", stderr.flush);
+      const log = createLogger({ name: "t", write: stderr.write });
       const writes = [];
       const real = process.stderr.write.bind(process.stderr);
       process.stderr.write = (chunk, ...rest) => (writes.push(String(chunk)), real(chunk, ...rest));
@@ -185,5 +187,31 @@ describe("logger on stderr", () => {
         .split("\n")
         .map((l) => JSON.parse(l).msg),
     ).toEqual(["one", "two", "three", "at-exit"]);
+  });
+
+  it("hands a turn's lines to stderr in one write", async () => {
+    const writes: string[] = [];
+    const real = process.stderr.write;
+    process.stderr.write = ((chunk: string) => writes.push(chunk) > 0) as typeof real;
+    try {
+      const stderr = batchedStderr();
+      createLogger({ name: "t", write: stderr.write }).info("a");
+      stderr.write("b");
+      await new Promise((r) => setImmediate(r));
+      stderr.flush(); // nothing pending: writes nothing visible
+    } finally {
+      process.stderr.write = real;
+    }
+    expect(writes.map((w) => w.split("\n").length - 1)).toEqual([2]);
+  });
+
+  it("writes each line at once when no writer is given", async () => {
+    const script = `
+      import { createLogger } from ${JSON.stringify(`${import.meta.dir}/log.ts`)};
+      createLogger({ name: "t" }).info("now");
+      process.exit(0);
+    `;
+    const p = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
+    expect(JSON.parse(await new Response(p.stderr).text()).msg).toBe("now");
   });
 });

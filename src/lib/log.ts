@@ -28,6 +28,7 @@ function redact(value: unknown, depth = 0): unknown {
 export type LoggerOptions = {
   name: string;
   level?: LogLevel;
+  /** Where lines go: stderr, one write per line, unless given (an executable passes `batchedStderr().write`). */
   write?: (line: string) => void;
   now?: () => Date;
 };
@@ -52,24 +53,29 @@ export function lineBatcher(emit: (text: string) => void) {
   };
 }
 
-/** stderr through one batcher per process; lines still pending at exit are written synchronously. */
-function batchedStderr(): (line: string) => void {
+/**
+ * stderr through a line batcher, for an executable's logger. Its `main.ts` owns the process, so it installs the
+ * exit hook that writes what is still pending: `process.on("exit", stderr.flush)`.
+ */
+export function batchedStderr() {
   const batch = lineBatcher((text) => process.stderr.write(text));
-  process.on("exit", () => {
-    try {
-      writeSync(2, batch.drain());
-    } catch {
-      // stderr is gone: nowhere left to report to
-    }
-  });
-  return batch.write;
+  return {
+    write: batch.write,
+    flush() {
+      try {
+        writeSync(2, batch.drain());
+      } catch {
+        // stderr is gone: nowhere left to report to
+      }
+    },
+  };
 }
 
-let stderrLines: ((line: string) => void) | undefined;
+const stderrLine = (line: string) => process.stderr.write(line + "\n");
 
 export function createLogger(opts: LoggerOptions, bound: LogFields = {}): Logger {
   const min = LEVELS[opts.level ?? "info"];
-  const write = opts.write ?? (stderrLines ??= batchedStderr());
+  const write = opts.write ?? stderrLine;
   const now = opts.now ?? (() => new Date());
   const emit = (level: LogLevel) => (msg: string, fields?: LogFields) => {
     if (LEVELS[level] < min) return;

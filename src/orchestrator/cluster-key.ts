@@ -4,7 +4,9 @@
  * key cannot open it (or, on a database from before the check, an existing node token) refuses to start.
  */
 import type { SecretBox } from "./auth/secret-box";
+import { readClusterSetting, recordClusterSettingOnce } from "./db/cluster-settings";
 import type { Db } from "./db/connect";
+import { anySealedWorkerToken } from "./db/nodes";
 
 export const KEY_CHECK_SETTING = "secret_key_check";
 const KEY_CHECK_PLAIN = "cynodeai cluster secret key check v1";
@@ -25,26 +27,13 @@ const opens = (secrets: SecretBox, sealed: string, plain?: string): boolean => {
 
 /** Throws KEY_MISMATCH unless this orchestrator's key is the cluster's; records the check value when first. */
 export async function verifyClusterKey(db: Db, secrets: SecretBox): Promise<"recorded" | "verified"> {
-  const read = () =>
-    db.selectFrom("cluster_settings").select("value").where("name", "=", KEY_CHECK_SETTING).executeTakeFirst();
-  let check = await read();
-  if (!check) {
-    const sealedToken = await db
-      .selectFrom("nodes")
-      .select("worker_api_bearer_token")
-      .where("worker_api_bearer_token", "<>", "")
-      .limit(1)
-      .executeTakeFirst();
-    if (sealedToken && !opens(secrets, sealedToken.worker_api_bearer_token!)) throw new Error(KEY_MISMATCH);
-    const inserted = await db
-      .insertInto("cluster_settings")
-      .values({ name: KEY_CHECK_SETTING, value: secrets.seal(KEY_CHECK_PLAIN) })
-      .onConflict((oc) => oc.column("name").doNothing())
-      .returning("name")
-      .executeTakeFirst();
-    if (inserted) return "recorded";
-    check = await read(); // another orchestrator recorded its check first
+  let check = await readClusterSetting(db, KEY_CHECK_SETTING);
+  if (check === undefined) {
+    const sealedToken = await anySealedWorkerToken(db);
+    if (sealedToken && !opens(secrets, sealedToken)) throw new Error(KEY_MISMATCH);
+    if (await recordClusterSettingOnce(db, KEY_CHECK_SETTING, secrets.seal(KEY_CHECK_PLAIN))) return "recorded";
+    check = await readClusterSetting(db, KEY_CHECK_SETTING); // another orchestrator recorded its check first
   }
-  if (!check || !opens(secrets, check.value, KEY_CHECK_PLAIN)) throw new Error(KEY_MISMATCH);
+  if (check === undefined || !opens(secrets, check, KEY_CHECK_PLAIN)) throw new Error(KEY_MISMATCH);
   return "verified";
 }

@@ -1,9 +1,10 @@
 /** orchestrator entrypoint: user gateway, control-plane and dispatcher over Postgres (embedded unless DATABASE_URL). */
 import { defineCommand, runMain } from "citty";
 import { exitOnSignals } from "../lib/exit-on-signals";
-import { createLogger } from "../lib/log";
+import { batchedStderr, createLogger } from "../lib/log";
 import { VERSION } from "../lib/version";
 import { loadConfig } from "./config";
+import { isLostSocketWrite } from "./db/connect";
 import { migrateOnly } from "./db/open-database";
 import { startOrchestrator } from "./start";
 
@@ -30,7 +31,14 @@ const main = defineCommand({
       console.error(`orchestrator: ${(err as Error).message}`);
       process.exit(2);
     }
-    const log = createLogger({ name: "orchestrator", level: config.LOG_LEVEL });
+    const stderr = batchedStderr();
+    process.on("exit", stderr.flush);
+    process.on("uncaughtException", (err) => {
+      if (isLostSocketWrite(err)) return; // the pool replaces the connection (db/connect.ts)
+      console.error(err);
+      process.exit(1);
+    });
+    const log = createLogger({ name: "orchestrator", level: config.LOG_LEVEL, write: stderr.write });
     if (args["migrate-only"]) {
       await migrateOnly({ databaseUrl: config.DATABASE_URL, stateDir: config.CYNODE_STATE_DIR, log });
       return;

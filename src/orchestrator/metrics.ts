@@ -3,12 +3,13 @@
  * nodes are read from the database when scraped, so no code path has to remember to update them; the dispatcher and
  * the login handler each call one hook.
  */
-import { sql } from "kysely";
 import { Gauge, Registry } from "prom-client";
 import { JOB_STATUSES, TASK_STATUSES } from "../contracts/user-api";
 import { metricsOn } from "../lib/prometheus";
 import type { Db } from "./db/connect";
+import { nodesLastSeen } from "./db/nodes";
 import { NODE_STATUSES } from "./db/schema";
+import { countByStatus } from "./db/status-counts";
 import { dbTaskStatus } from "./db/tasks";
 
 export type OrchestratorMetrics = ReturnType<typeof createOrchestratorMetrics>;
@@ -16,12 +17,6 @@ export type OrchestratorMetrics = ReturnType<typeof createOrchestratorMetrics>;
 export type LoginMetrics = Pick<OrchestratorMetrics, "loginFailed" | "handleLockedOut">;
 /** What the dispatcher reports. */
 export type DispatchMetrics = Pick<OrchestratorMetrics, "jobClaimed">;
-
-async function countBy(db: Db, table: "tasks" | "jobs" | "nodes"): Promise<Map<string, number>> {
-  const rows = await sql<{ status: string; n: string }>`select status, count(*) as n from ${sql.table(table)}
-    group by status`.execute(db);
-  return new Map(rows.rows.map((r) => [r.status, Number(r.n)]));
-}
 
 type StatusCount<S extends string> = {
   table: "tasks" | "jobs" | "nodes";
@@ -38,7 +33,7 @@ function statusGauge<S extends string>(registry: Registry, db: Db, name: string,
     labelNames: ["status"],
     registers: [registry],
     async collect() {
-      const counts = await countBy(db, of.table);
+      const counts = await countByStatus(db, of.table);
       for (const status of of.statuses) this.set({ status }, counts.get(of.stored?.(status) ?? status) ?? 0);
     },
   });
@@ -63,7 +58,7 @@ export function createOrchestratorMetrics(db: Db) {
     help: "Jobs waiting for dispatch",
     registers,
     async collect() {
-      this.set((await countBy(db, "jobs")).get("queued") ?? 0);
+      this.set((await countByStatus(db, "jobs")).get("queued") ?? 0);
     },
   });
   new Gauge({
@@ -72,7 +67,7 @@ export function createOrchestratorMetrics(db: Db) {
     labelNames: ["node_slug"],
     registers,
     async collect() {
-      const nodes = await db.selectFrom("nodes").select(["node_slug", "last_seen_at"]).execute();
+      const nodes = await nodesLastSeen(db);
       this.reset();
       for (const n of nodes) if (n.last_seen_at) this.set({ node_slug: n.node_slug }, n.last_seen_at.getTime() / 1000);
     },

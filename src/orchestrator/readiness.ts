@@ -2,7 +2,7 @@
  * Readiness (contracts 1.2): ready once there is an inference path — a live node (by the one liveness rule,
  * `liveNodes` in db/nodes.ts: configured, reporting, not suspect) or an active external credential.
  */
-import { sql } from "kysely";
+import { hasActiveApiCredential } from "./db/api-credentials";
 import type { Db } from "./db/connect";
 import { liveNodes } from "./db/nodes";
 
@@ -15,13 +15,7 @@ export const READINESS_DB_ERROR = "readiness check failed (database error)";
 export async function checkReadiness(db: Db, now: Date = new Date()): Promise<Readiness> {
   try {
     if ((await liveNodes(db, { now })).length) return { ready: true };
-    const creds = await db
-      .selectFrom("api_credentials")
-      .select(sql<number>`1`.as("one"))
-      .where("is_active", "=", true)
-      .limit(1)
-      .execute();
-    return creds.length ? { ready: true } : { ready: false, reason: NO_INFERENCE_PATH };
+    return (await hasActiveApiCredential(db)) ? { ready: true } : { ready: false, reason: NO_INFERENCE_PATH };
   } catch {
     return { ready: false, reason: READINESS_DB_ERROR };
   }

@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as v from "valibot";
 import { INFERENCE_MODES } from "../contracts/node-payloads";
+import { MAX_REQUEST_BODY_BYTES } from "../contracts/route";
 import { MODEL_NAME_RE, NETWORK_POLICIES } from "../contracts/worker-api";
 import { parseDuration } from "../lib/duration";
 import { parses } from "../lib/env-vars";
@@ -51,7 +52,7 @@ export const NodeConfigSchema = v.object({
       listen_host: v.optional(v.string(), "0.0.0.0"),
       listen_port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 12090),
       public_base_url: v.optional(v.pipe(v.string(), v.url("must be a URL"))),
-      max_request_bytes: int(10 * 1024 * 1024),
+      max_request_bytes: int(MAX_REQUEST_BODY_BYTES),
     }),
     {},
   ),

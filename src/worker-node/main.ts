@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { compileProxy } from "../../containers/inference-proxy/prepare";
 import { exitOnSignals } from "../lib/exit-on-signals";
-import { createLogger, LOG_LEVELS, type LogLevel } from "../lib/log";
+import { batchedStderr, createLogger, LOG_LEVELS, type LogLevel } from "../lib/log";
 import { VERSION } from "../lib/version";
 import type { Podman } from "./sandbox/podman";
 import { ConfigError, DEFAULT_CONFIG_PATH, loadNodeConfig } from "./config";
@@ -31,7 +31,9 @@ const main = defineCommand({
     const level = (LOG_LEVELS as readonly string[]).includes(process.env.LOG_LEVEL ?? "")
       ? (process.env.LOG_LEVEL as LogLevel)
       : "info";
-    const log = createLogger({ name: "worker-node", level });
+    const stderr = batchedStderr();
+    process.on("exit", stderr.flush);
+    const log = createLogger({ name: "worker-node", level, write: stderr.write });
     let config;
     try {
       config = await loadNodeConfig({ path: args.config, env: process.env });

@@ -1,9 +1,9 @@
 /** The control-plane app (:12082): health, readiness, metrics and the node routes. */
 import { Hono } from "hono";
 import { accessLog } from "../../lib/access-log";
+import { MAX_REQUEST_BODY_BYTES } from "../../contracts/route";
 import { finishApi, limitBody } from "../../lib/api-app";
 import { healthRoutes, type Readiness } from "../../lib/health-routes";
-import { ProblemError } from "../../lib/http-problem";
 import { storablePathAndQuery } from "../../lib/storable-input";
 import { VERSION } from "../../lib/version";
 import { domainProblem } from "../http-errors";
@@ -26,10 +26,9 @@ export function createControlPlane(deps: ControlPlaneDeps) {
     newId: deps.newId ?? (() => crypto.randomUUID()),
     newWorkerToken: deps.newWorkerToken ?? randomWorkerToken,
   };
-  const tooLarge = () => new ProblemError(413, "Request body exceeds maximum size");
   const app = new Hono()
     .use(accessLog(deps.log))
-    .use(limitBody(deps.maxBodyBytes ?? 10 * 1024 * 1024, tooLarge))
+    .use(limitBody(deps.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES))
     .use(storablePathAndQuery())
     .route("/", healthRoutes(deps.readiness ?? (() => checkReadiness(deps.db, full.now()))))
     .route("/", nodeRoutes(full));

@@ -4,6 +4,7 @@
  */
 import { incrementBase32, ulid } from "ulid";
 import type { NodeConfigurationPayload, NodeConstraints, SandboxPolicy } from "../../contracts/node-payloads";
+import { MAX_REQUEST_BODY_BYTES } from "../../contracts/route";
 import { CONTROL_PLANE_API } from "../../contracts/routes";
 import { rfc3339 } from "../../lib/rfc3339";
 import type { Db } from "../db/connect";
@@ -13,7 +14,7 @@ import { contentHash } from "./canonical-hash";
 import { deriveInferenceBackend } from "./inference-backend";
 
 export const DEFAULT_CONSTRAINTS: NodeConstraints = {
-  max_request_bytes: 10 * 1024 * 1024,
+  max_request_bytes: MAX_REQUEST_BODY_BYTES,
   max_job_timeout_seconds: 10800,
 };
 export const DEFAULT_SANDBOX_POLICY: SandboxPolicy = {

@@ -129,21 +129,11 @@ function boundedDriver(newPool: () => Pool): Driver {
 
 /**
  * postgres.js on Bun can throw from a scheduled socket write (`nextWrite`) after the server closed the socket: a
- * lost connection, which the pool replaces on the next query, never a reason to stop the orchestrator. Any other
- * uncaught exception still ends the process, as it would without this handler.
+ * lost connection, which the pool replaces on the next query, never a reason to stop the orchestrator. `main.ts`
+ * ignores these in its `uncaughtException` hook; any other uncaught exception still ends the process.
  */
 export function isLostSocketWrite(err: unknown): boolean {
   return err instanceof TypeError && /\bnextWrite\b/.test(err.stack ?? "") && /write/.test(err.message);
-}
-let lostWritesGuarded = false;
-function guardLostSocketWrites(): void {
-  if (lostWritesGuarded) return;
-  lostWritesGuarded = true;
-  process.on("uncaughtException", (err) => {
-    if (isLostSocketWrite(err)) return;
-    console.error(err);
-    process.exit(1);
-  });
 }
 
 /** The URL without its `host=` parameter, which postgres.js takes as an option instead. */
@@ -155,7 +145,6 @@ export function postgresClient(url: string, max = 10): postgres.Sql {
 }
 
 export function connect(url: string): Db {
-  guardLostSocketWrites();
   const clean = urlWithoutHost(url);
   const newPool = (): Pool => {
     const sql = postgres(clean, connectionOptions(url));

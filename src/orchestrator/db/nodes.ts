@@ -237,3 +237,19 @@ export async function setWorkerToken(db: Db, input: { nodeId: string; sealedToke
     .where("id", "=", input.nodeId)
     .execute();
 }
+
+/** One node's sealed Worker API token, if any node has one (to check a key against a database from before 0003). */
+export async function anySealedWorkerToken(db: Db): Promise<string | undefined> {
+  const row = await db
+    .selectFrom("nodes")
+    .select("worker_api_bearer_token")
+    .where("worker_api_bearer_token", "<>", "")
+    .limit(1)
+    .executeTakeFirst();
+  return row?.worker_api_bearer_token ?? undefined;
+}
+
+/** When each node last reported. */
+export function nodesLastSeen(db: Db): Promise<{ node_slug: string; last_seen_at: Date | null }[]> {
+  return db.selectFrom("nodes").select(["node_slug", "last_seen_at"]).execute();
+}

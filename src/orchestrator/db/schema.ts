@@ -116,7 +116,7 @@ export interface JobsTable {
   result: Json;
   lease_id: string | null;
   lease_expires_at: NullableTimestamp;
-  /** How many times a lease on this job expired; the second expiry fails the job. */
+  /** How many times the job went back to the queue after losing its node: the backoff before its next claim grows with it. */
   lease_expirations: Generated<number>;
   /** Nodes this job was lost on (connection failed, node dead); it is not offered to them again. */
   excluded_node_ids: ColumnType<string[], string[] | undefined, string[]>;

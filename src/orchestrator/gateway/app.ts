@@ -1,5 +1,6 @@
 /** The user API gateway (:12080): health, auth, users, tasks and the OpenAI-compatible routes. */
 import { Hono } from "hono";
+import { MAX_REQUEST_BODY_BYTES } from "../../contracts/route";
 import { USER_API_SCOPES } from "../../contracts/routes";
 import { accessLog } from "../../lib/access-log";
 import { finishApi, limitBody } from "../../lib/api-app";
@@ -41,8 +42,6 @@ export type GatewayDeps = {
   maxActiveTasksPerUser?: number;
 };
 
-export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
-
 const chatDefaults = (deps: GatewayDeps): OpenAIChatOptions => ({
   defaultModel: deps.jobDefaults.inferenceModel,
   openToken: () => {
@@ -52,7 +51,7 @@ const chatDefaults = (deps: GatewayDeps): OpenAIChatOptions => ({
 
 export function createGateway(deps: GatewayDeps) {
   const routeDeps = { ...deps, now: deps.now ?? (() => new Date()) };
-  const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxBodyBytes = deps.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES;
   const app = new Hono<GatewayEnv>()
     .use(accessLog(deps.log))
     // Before the shared body limit: these routes answer every error, an oversize body too, in OpenAI's shape.

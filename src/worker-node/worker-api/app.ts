@@ -2,6 +2,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { Hono, type MiddlewareHandler } from "hono";
 import * as v from "valibot";
+import { MAX_REQUEST_BODY_BYTES } from "../../contracts/route";
 import { canceledJobId, WORKER_API } from "../../contracts/routes";
 import { type CancelJobResponse, RESTRICTED_EGRESS_UNAVAILABLE } from "../../contracts/worker-api";
 import { accessLog } from "../../lib/access-log";
@@ -11,15 +12,15 @@ import { ProblemError } from "../../lib/http-problem";
 import { SandboxRejection, type RejectionKind } from "../sandbox/job-sandbox";
 import type { InferenceLimits } from "../../lib/inference-request";
 import type { Logger } from "../../lib/log";
-import { assertStorable, schemaProblem, storablePathAndQuery } from "../../lib/storable-input";
+import { storablePathAndQuery } from "../../lib/storable-input";
 import { describeRoute } from "../../lib/openapi";
+import { validated } from "../../lib/validate";
 import { VERSION } from "../../lib/version";
 import { createNodeMetrics, type NodeMetrics } from "../metrics";
 import type { SandboxRunner } from "../sandbox/run-job";
 import { inferenceChatRoutes } from "./inference-chat";
 import { telemetryRoutes, type TelemetrySource } from "./telemetry";
 
-export const DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 export const BAD_BEARER = "Invalid or missing bearer token";
 export const BAD_BODY = "Invalid request body";
 const COMMAND_REQUIRED = "sandbox.command is required when job_spec_json is not set";
@@ -90,14 +91,13 @@ export function createWorkerApi({
   bearerToken,
   notReadyReason,
   log,
-  maxRequestBytes = () => DEFAULT_MAX_REQUEST_BYTES,
+  maxRequestBytes = () => MAX_REQUEST_BODY_BYTES,
   relaySocket = () => undefined,
   inferenceLimits,
   telemetry = () => undefined,
   metrics = createNodeMetrics(),
 }: WorkerApiDeps) {
-  const tooLarge = () => new ProblemError(413, "Request body exceeds maximum size");
-  const limit: MiddlewareHandler = (c, next) => limitBody(maxRequestBytes(), tooLarge)(c, next);
+  const limit: MiddlewareHandler = (c, next) => limitBody(maxRequestBytes())(c, next);
 
   const app = new Hono()
     .use(accessLog(log))
@@ -109,23 +109,25 @@ export function createWorkerApi({
         return reason === null ? { ready: true } : { ready: false, reason };
       }),
     )
-    .post(RUN.pattern, DOCS.run, requireBearer(bearerToken), limit, async (c) => {
-      const body: unknown = await c.req.json().catch(() => undefined);
-      if (body === null || typeof body !== "object" || Array.isArray(body)) throw new ProblemError(400, BAD_BODY);
-      const parsed = v.safeParse(RUN.body, body);
-      if (!parsed.success) throw schemaProblem(parsed.issues, validationDetail(parsed.issues));
-      assertStorable(parsed.output);
-      // Refused rather than run with no network at all: a job asking for egress must not believe it has some.
-      if (parsed.output.sandbox?.network_policy === "restricted")
-        throw new ProblemError(400, RESTRICTED_EGRESS_UNAVAILABLE);
-      const ended = metrics.runStarted();
-      const result = await runner.run(parsed.output).catch((err: unknown) => {
-        ended("error");
-        throw err instanceof SandboxRejection ? new ProblemError(REJECTION_STATUS[err.kind], err.message) : err;
-      });
-      ended(result.status);
-      return c.json(result);
-    })
+    .post(
+      RUN.pattern,
+      DOCS.run,
+      requireBearer(bearerToken),
+      limit,
+      validated("json", RUN.body, validationDetail),
+      async (c) => {
+        const job = c.req.valid("json");
+        // Refused rather than run with no network at all: a job asking for egress must not believe it has some.
+        if (job.sandbox?.network_policy === "restricted") throw new ProblemError(400, RESTRICTED_EGRESS_UNAVAILABLE);
+        const ended = metrics.runStarted();
+        const result = await runner.run(job).catch((err: unknown) => {
+          ended("error");
+          throw err instanceof SandboxRejection ? new ProblemError(REJECTION_STATUS[err.kind], err.message) : err;
+        });
+        ended(result.status);
+        return c.json(result);
+      },
+    )
     .post(CANCEL.pattern, DOCS.cancel, requireBearer(bearerToken), async (c) => {
       const jobId = canceledJobId(c.req.param("target"));
       if (jobId === undefined) throw new ProblemError(404, "Not found");

@@ -5,16 +5,17 @@
  * with the node's models, but its generation options are clamped to the node's limits as a sandbox's are.
  */
 import { Hono, type MiddlewareHandler } from "hono";
-import * as v from "valibot";
 import { WORKER_API } from "../../contracts/routes";
-import { INFERENCE_MAX_BODY_BYTES, INFERENCE_ROUTES } from "../../contracts/inference-api";
+import { INFERENCE_ROUTES } from "../../contracts/inference-api";
+import { MAX_REQUEST_BODY_BYTES } from "../../contracts/route";
 import { limitBody } from "../../lib/api-app";
 import { clampInferenceOptions, DEFAULT_INFERENCE_LIMITS, type InferenceLimits } from "../../lib/inference-request";
 import { ProblemError } from "../../lib/http-problem";
 import type { Logger } from "../../lib/log";
 import { describeRoute } from "../../lib/openapi";
+import { validated } from "../../lib/validate";
 
-/** As the inference-proxy's limits: 10 MiB bodies (INFERENCE_MAX_BODY_BYTES), 120 s per request. */
+/** As the inference-proxy's limits: 10 MiB bodies (MAX_REQUEST_BODY_BYTES), 120 s per request. */
 export const CHAT_TIMEOUT_MS = 120_000;
 const CHAT_ROUTE = INFERENCE_ROUTES["POST /api/chat"]!;
 
@@ -35,18 +36,19 @@ export function inferenceChatRoutes({
   limits = DEFAULT_INFERENCE_LIMITS,
 }: InferenceChatDeps) {
   const CHAT = WORKER_API.inferenceChat;
-  const limit = limitBody(INFERENCE_MAX_BODY_BYTES, () => new ProblemError(413, "Request body exceeds maximum size"));
+  const limit = limitBody(MAX_REQUEST_BODY_BYTES);
   const doc = describeRoute(CHAT, {
     summary: "Chat with the node's Ollama (its /api/chat, streamed as NDJSON when asked)",
     tags: ["inference"],
     problems: [400, 401, 413, 502, 503],
   });
-  return new Hono().post(CHAT.pattern, doc, auth, limit, async (c) => {
-    const socket = relaySocket();
-    if (!socket) throw new ProblemError(503, "Inference is not running on this node");
-    const parsed = v.safeParse(CHAT.body, await c.req.json().catch(() => undefined));
-    if (!parsed.success) throw new ProblemError(400, parsed.issues[0].message);
-    const body = clampInferenceOptions(parsed.output, CHAT_ROUTE, limits);
+  const running: MiddlewareHandler = async (_c, next) => {
+    if (!relaySocket()) throw new ProblemError(503, "Inference is not running on this node");
+    await next();
+  };
+  return new Hono().post(CHAT.pattern, doc, auth, limit, running, validated("json", CHAT.body), async (c) => {
+    const socket = relaySocket()!;
+    const body = clampInferenceOptions(c.req.valid("json"), CHAT_ROUTE, limits);
     if (typeof body === "string") throw new ProblemError(400, body);
     let res: Response;
     try {
