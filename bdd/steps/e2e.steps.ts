@@ -8,6 +8,9 @@ import { taskContainers } from "../support/podman-leftovers";
 import { inferenceUpstream } from "../support/system";
 import { cynork, type CliWorld } from "./cynork.steps";
 import { hostAddress } from "./worker-node.steps";
+import { until } from "../../src/testing/until";
+
+const MINUTE = { timeoutMs: 60_000, intervalMs: 200 };
 
 type E2eWorld = CliWorld & { listener?: { port: number; connections: number } };
 
@@ -66,17 +69,9 @@ When(
   },
 );
 
-/** Polls `check` until it holds; a condition to wait for, never a clock. */
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await Bun.sleep(200);
-  }
-}
 Given("the task's sandbox is running on the node", { timeout: 90_000 }, async function (this: CliWorld) {
-  await eventually("the sandbox runs", async () => (await taskContainers(this.taskId!)).length > 0);
+  await until(async () => (await taskContainers(this.taskId!)).length > 0, "the sandbox runs", MINUTE);
 });
 Then("the task's sandbox is gone from the node", { timeout: 90_000 }, async function (this: CliWorld) {
-  await eventually("the sandbox is removed", async () => (await taskContainers(this.taskId!)).length === 0);
+  await until(async () => (await taskContainers(this.taskId!)).length === 0, "the sandbox is removed", MINUTE);
 });

@@ -16,6 +16,7 @@ import { containerCommand, type PostgresContainer, startPostgresContainer } from
 import { startNodeWithInference } from "../support/system";
 import type { WorkerNode } from "../support/worker-node-process";
 import type { CyWorld } from "../support/world";
+import { eventually } from "../../src/testing/until";
 
 /** How long any request may take while the database is down. */
 const ANSWER_BOUND_MS = 10_000;
@@ -65,15 +66,9 @@ async function login(w: CyWorld): Promise<void> {
   w.tokens = w.json;
 }
 
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await Bun.sleep(250);
-  }
-}
+/** Polls `check` until it gives a value; a request that fails while the database is down counts as none yet. */
+const whileDown = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number) =>
+  eventually(() => check().catch(() => undefined), what, { timeoutMs, intervalMs: 250 });
 
 /** Creates a `commands` task (retrying while the database is still coming back) and waits until it ends. */
 async function runTask(
@@ -83,7 +78,7 @@ async function runTask(
   timeoutMs: number,
 ): Promise<{ id: string; status: string }> {
   const deadline = Date.now() + timeoutMs;
-  const id = await eventually(
+  const id = await whileDown(
     "a task is created",
     async () => {
       await w.call("POST", "/v1/tasks", { prompt: script, input_mode: "commands" }, { base });
@@ -91,7 +86,7 @@ async function runTask(
     },
     timeoutMs,
   );
-  const status = await eventually(
+  const status = await whileDown(
     `task ${id} ends`,
     async () => {
       await w.call("GET", `/v1/tasks/${id}`, undefined, { base });
@@ -103,7 +98,7 @@ async function runTask(
 }
 
 async function waitReady(base: string): Promise<void> {
-  await eventually(
+  await whileDown(
     "/readyz answers 200",
     async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined),
     180_000,

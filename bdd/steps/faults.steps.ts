@@ -6,6 +6,7 @@ import { BOOTSTRAP_PASSWORD, startOrchestrator, type OrchestratorProcess } from 
 import { inferenceUpstream } from "../support/system";
 import { startWorkerNode, type WorkerNode } from "../support/worker-node-process";
 import type { CyWorld } from "../support/world";
+import { until } from "../../src/testing/until";
 
 type FaultWorld = CyWorld & {
   nodes: WorkerNode[];
@@ -28,14 +29,6 @@ const taskSandboxNodes = async (taskId: string) =>
   (await podmanJson(["ps", "--filter", `label=cynodeai.task_id=${taskId}`])).map(
     (c) => c.Labels?.["cynodeai.node"] ?? "",
   );
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await Bun.sleep(250);
-  }
-}
 
 async function taskResult(w: CyWorld, taskId: string) {
   await w.call("GET", `/v1/tasks/${taskId}/result`);
@@ -90,7 +83,10 @@ When("I create a task running {string}", async function (this: FaultWorld, scrip
 });
 
 When("the task's sandbox runs on one of the nodes", { timeout: 120_000 }, async function (this: FaultWorld) {
-  await eventually("the task's sandbox runs", async () => (await taskSandboxNodes(this.taskId!)).length > 0, 110_000);
+  await until(async () => (await taskSandboxNodes(this.taskId!)).length > 0, "the task's sandbox runs", {
+    timeoutMs: 110_000,
+    intervalMs: 250,
+  });
   const [node] = await taskSandboxNodes(this.taskId!);
   this.sandbox = { node: node!, seenAt: Date.now() };
   expect(this.nodes.map((n) => n.slug)).toContain(node!);
@@ -111,13 +107,13 @@ When("I create {int} tasks running {string}", async function (this: FaultWorld, 
 Then("all {int} tasks complete on the other node", { timeout: 180_000 }, async function (this: FaultWorld, n: number) {
   expect(this.batch.length).toBe(n);
   const other = this.nodes.find((node) => node !== this.killedNode)!;
-  await eventually(
-    "every task of the batch ended",
+  await until(
     async () => {
       for (const id of this.batch) if (!TERMINAL.includes((await taskResult(this, id)).status)) return false;
       return true;
     },
-    170_000,
+    "every task of the batch ended",
+    { timeoutMs: 170_000, intervalMs: 250 },
   );
   for (const id of this.batch) {
     const result = await taskResult(this, id);

@@ -3,6 +3,7 @@ import { Given, Then, When } from "@cucumber/cucumber";
 import { expect } from "bun:test";
 import type { RunJobRequest } from "../../src/contracts/worker-api";
 import { testReply } from "../../src/testing/ollama-test-server";
+import { eventually, until } from "../../src/testing/until";
 import { ensureProxyImage, PROXY_IMAGE } from "../../src/testing/inference-runner";
 import { createPodman } from "../../src/worker-node/sandbox/podman";
 import { inferenceModel, inferenceUpstream, runningOrchestrator } from "../support/system";
@@ -92,21 +93,23 @@ Then("the job saw its sidecar's socket in \\/run\\/cynode and only the loopback 
 Then("the node ran that job in a {word} sandbox", { timeout: 30_000 }, async function (this: PodWorld, path: string) {
   // The node's log line may reach us a moment after its HTTP answer.
   const finished = () => this.workerNode!.process.logLines("job finished").find((l) => l.job_id === this.job!.job_id);
-  while (!finished()) await Bun.sleep(50);
-  expect(finished()).toMatchObject({ inference: true, warm: path === "warm" });
+  expect(await eventually(finished, "the node's `job finished` line", { timeoutMs: 25_000 })).toMatchObject({
+    inference: true,
+    warm: path === "warm",
+  });
 });
 
 Then("no pod of that job is left", { timeout: 60_000 }, async function (this: PodWorld) {
   // A warm pod is removed after the result is known, so its removal is polled for.
   const filter = `--filter=label=cynodeai.node=${this.workerNode!.slug}`;
-  for (;;) {
+  const left = async () => {
     const pods = await podman.exec(["pod", "ps", "--format={{.Name}} {{.Labels}}", filter]);
     const jobPods = pods.stdout.split("\n").filter((l) => l.includes(this.job!.job_id));
     // Warm pods carry no job id; a used warm pod is gone when only the pool's waiting ones remain.
     const used = pods.stdout.split("\n").filter((l) => l.includes("cynodeai.warm")).length;
-    if (jobPods.length === 0 && used <= 1) return;
-    await Bun.sleep(100);
-  }
+    return jobPods.length === 0 && used <= 1;
+  };
+  await until(left, "the job's pod to be removed", { timeoutMs: 55_000, intervalMs: 100 });
 });
 
 /** Ollama's management API, as a hostile job would try it: `label method path body`. */

@@ -6,6 +6,7 @@ import { runCli } from "./cli";
 import { CliError } from "./errors";
 import { finishTaskAsNode } from "../testing/finish-task-as-node";
 import { pollInterval, resultPollDelay } from "./wait-for-task";
+import { eventually } from "../testing/until";
 
 describe("pollInterval", () => {
   it("parses durations of at least one second, defaulting to 2s", () => {
@@ -59,17 +60,10 @@ describe("waiting on a gateway that long-polls", () => {
   }, 30_000);
 
   it("create --result answers when the task ends, without polling", async () => {
-    const ended = (async () => {
-      for (;;) {
-        const row = await f.t.db
-          .selectFrom("tasks")
-          .select("id")
-          .where("prompt", "=", "create-result")
-          .executeTakeFirst();
-        if (row) return finishTaskAsNode(f.t.db, row.id, { stdout: "made\n" });
-        await Bun.sleep(20);
-      }
-    })();
+    const ended = eventually(
+      () => f.t.db.selectFrom("tasks").select("id").where("prompt", "=", "create-result").executeTakeFirst(),
+      "the task to be created",
+    ).then((row) => finishTaskAsNode(f.t.db, row.id, { stdout: "made\n" }));
     const r = await cynork(["task", "create", "-p", "create-result", "--result"]);
     await ended;
     expect(r.stdout).toContain("status=completed task_name=task-");

@@ -6,6 +6,7 @@ import { parseUpstream } from "../lib/http-upstream";
 import { startOllamaTestServer } from "../testing/ollama-test-server";
 import { startListeners } from "./listeners";
 import { createProxy, type ProxyOptions } from "./proxy-app";
+import { until } from "../testing/until";
 
 const ALLOWED = "qwen3.5:0.8b";
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -189,7 +190,7 @@ describe("inference proxy: only the job's models", () => {
     c.write(`POST /api/generate HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`);
     await within(
       (async () => {
-        while (!c.text().includes("100 Continue")) await Bun.sleep(5);
+        await until(() => c.text().includes("100 Continue"), "the `100 Continue` answer");
       })(),
       5000,
       "no 100 Continue came",

@@ -18,6 +18,7 @@ import { type RunningNode, startNode } from "../worker-node/node-manager/start-n
 import { ensureSandboxImage, testPodman } from "../testing/sandbox-fixture";
 import { loadConfig } from "./config";
 import { type RunningOrchestrator, startOrchestrator } from "./start";
+import { eventually } from "../testing/until";
 
 setDefaultTimeout(240_000);
 const PSK = "metrics-test-psk";
@@ -72,15 +73,7 @@ async function call(method: string, path: string, body?: unknown, token?: string
   });
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const got = await probe();
-    if (got !== undefined) return got;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(250);
-  }
-}
+const SLOW = { timeoutMs: 180_000, intervalMs: 250 };
 
 async function startWorker(): Promise<RunningNode> {
   await writeFile(join(dir, "node.yaml"), "worker_api: { listen_host: 127.0.0.1, listen_port: 0 }\n");
@@ -137,8 +130,8 @@ describe("/metrics", () => {
     const nodeMetrics = () => scrape(new URL("/metrics", node!.workerApiUrl).href);
     const nodeBefore = await nodeMetrics();
     const prompt = (await (await call("POST", "/v1/tasks", { prompt: "say hi" }, token)).json()) as { id: string };
-    await until("the commands task", completed(token, queued.id));
-    await until("the prompt task", completed(token, prompt.id));
+    await eventually(completed(token, queued.id), "the commands task", SLOW);
+    await eventually(completed(token, prompt.id), "the prompt task", SLOW);
 
     const after = await controlPlaneMetrics();
     expect(delta(before, after, "cynode_login_failures_total", { reason: "user_not_found" })).toBe(2);
@@ -162,10 +155,14 @@ describe("/metrics", () => {
     expect(delta(nodeBefore, nodeAfter, "cynode_inference_bytes_total", { direction: "request" })).toBeGreaterThan(0);
     expect(delta(nodeBefore, nodeAfter, "cynode_inference_bytes_total", { direction: "response" })).toBeGreaterThan(0);
     // The node keeps warm sandboxes (sandbox.warm_pool, default 2): the gauge reports them once they are up.
-    const warm = await until("warm sandboxes reported", async () => {
-      const n = (await nodeMetrics()).value("cynode_sandbox_warm_pool_size") ?? 0;
-      return n > 0 ? n : undefined;
-    });
+    const warm = await eventually(
+      async () => {
+        const n = (await nodeMetrics()).value("cynode_sandbox_warm_pool_size") ?? 0;
+        return n > 0 ? n : undefined;
+      },
+      "warm sandboxes reported",
+      SLOW,
+    );
     expect(warm).toBeGreaterThan(0);
   });
 });

@@ -202,17 +202,26 @@ const endpoints: Endpoint[] = [
   },
 ];
 
+/** Runs `fuzzing`, then asserts that no server logged an error meanwhile. */
+async function withoutErrorLines(fuzzing: () => Promise<void>): Promise<void> {
+  const from = log.lines.length;
+  await fuzzing();
+  expect(log.lines.slice(from).filter((l) => l.level === "error")).toEqual([]);
+}
+
 describe("fuzzed JSON bodies", () => {
   endpoints.forEach((e, i) =>
     it(`${e.name}: ${RUNS} bodies, no 5xx, every error problem+json`, async () => {
-      await fuzz(
-        counter,
-        payloads(e.seed),
-        async (p) => postRaw(e.app(), e.path, await e.token?.())(p.body, p.contentType),
-        {
-          seed: SEED + i,
-          runs: RUNS,
-        },
+      await withoutErrorLines(() =>
+        fuzz(
+          counter,
+          payloads(e.seed),
+          async (p) => postRaw(e.app(), e.path, await e.token?.())(p.body, p.contentType),
+          {
+            seed: SEED + i,
+            runs: RUNS,
+          },
+        ),
       );
     }),
   );
@@ -240,7 +249,9 @@ describe("malformed paths and query strings", () => {
   cases.forEach(([name, app, token, templates], i) =>
     it(`${name}: ${RUNS} requests, no 5xx, every error problem+json`, async () => {
       const arb: fc.Arbitrary<{ method: string; path: string }> = requestLines(templates);
-      await fuzz(counter, arb, (line) => authed(app(), token())(line), { seed: SEED * 7 + i, runs: RUNS });
+      await withoutErrorLines(() =>
+        fuzz(counter, arb, (line) => authed(app(), token())(line), { seed: SEED * 7 + i, runs: RUNS }),
+      );
     }),
   );
 });
@@ -261,7 +272,5 @@ describe("after the fuzz", () => {
       WORKER_TOKEN,
     )(JSON.stringify({ version: 1, task_id: "t", job_id: "j", sandbox: { command: ["true"] } }));
     expect(job.status).toBe(200);
-    expect(counter.sent).toBeGreaterThanOrEqual(11 * RUNS);
-    expect(log.lines.filter((l) => l.level === "error")).toEqual([]);
   });
 });

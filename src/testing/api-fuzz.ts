@@ -180,13 +180,15 @@ export type FuzzCounter = { sent: number; byStatus: Map<number, number> };
 
 export const newCounter = (): FuzzCounter => ({ sent: 0, byStatus: new Map() });
 
-/** Sends `runs` requests built by `send` from values of `arb` (seeded), asserting the promise on each. */
+/** Sends `runs` requests built by `send` from values of `arb` (seeded), asserting the promise on each (and that all
+ * `runs` were sent). */
 export async function fuzz<T>(
   counter: FuzzCounter,
   arb: fc.Arbitrary<T>,
   send: (value: T) => Response | Promise<Response>,
   opts: { seed: number; runs: number },
 ): Promise<void> {
+  const before = counter.sent;
   await fc.assert(
     fc.asyncProperty(arb, async (value) => {
       const res = await send(value);
@@ -197,4 +199,5 @@ export async function fuzz<T>(
     }),
     { seed: opts.seed, numRuns: opts.runs, endOnFailure: true },
   );
+  if (counter.sent - before !== opts.runs) throw new Error(`sent ${counter.sent - before} of ${opts.runs} requests`);
 }

@@ -9,7 +9,7 @@ import { createUserWithPassword } from "../orchestrator/db/users";
 import { createGateway, type GatewayDeps } from "../orchestrator/gateway/app";
 import { checkReadiness } from "../orchestrator/readiness";
 import { openNotifications } from "../orchestrator/db/notifications";
-import { startTaskEndWaiter } from "../orchestrator/tasks/task-end-waiter";
+import { startTaskEndWaiter, type TaskEndWaiter } from "../orchestrator/tasks/task-end-waiter";
 import { createTestDatabase, type TestDatabase } from "./test-db";
 
 export const PASSWORD = "correct horse battery staple";
@@ -31,6 +31,8 @@ export type GatewayFixture = {
     opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> },
   ): Promise<TestResponse>;
   login(handle: string, password?: string, ip?: string): Promise<{ access_token: string; refresh_token: string }>;
+  /** With `longPoll`: whether a `?wait=` on this task is subscribed and has read the task unended. */
+  waiting(taskId: string): boolean;
   close(): Promise<void>;
 };
 
@@ -58,7 +60,7 @@ export async function startGatewayFixture(
     for (const handle of opts.handles ?? ["admin", "alice", "bob"])
       users[handle] = (await createUserWithPassword(t.db, { handle, passwordHash: hash })).id;
   const notifications = opts.longPoll ? openNotifications(t.url) : undefined;
-  const taskEnds = notifications && (await startTaskEndWaiter(notifications));
+  const taskEnds = notifications && observed(await startTaskEndWaiter(notifications));
   const app = createGateway({
     db: t.db,
     tokens,
@@ -66,7 +68,7 @@ export async function startGatewayFixture(
     limiter: createLoginLimiter({ perMinute: 1000, maxFailures: 1000, lockoutMs: 60_000, ...opts.limiter }),
     readiness: () => checkReadiness(t.db),
     jobDefaults: { sandboxImage: "localhost/cynode-sandbox:latest", inferenceModel: "test-model" },
-    taskEnds,
+    taskEnds: taskEnds?.waiter,
     ...opts.deps,
   });
   // Tests vary the client address through X-Forwarded-For, as behind a trusted proxy, unless told otherwise.
@@ -102,8 +104,9 @@ export async function startGatewayFixture(
       if (res.status !== 200) throw new Error(`login ${handle}: ${res.status} ${await res.text()}`);
       return res.json() as Promise<{ access_token: string; refresh_token: string }>;
     },
+    waiting: (taskId) => taskEnds?.waiting.has(taskId) ?? false,
     async close() {
-      await taskEnds?.close();
+      await taskEnds?.waiter.close();
       await server.stop();
       await notifications?.close();
       if (!opts.database) await t.drop();
@@ -120,4 +123,16 @@ export async function problemOf(
     contentType: res.headers.get("content-type"),
     body: (await res.json()) as Record<string, unknown>,
   };
+}
+
+/** The waiter, noting each task whose wait read it unended after subscribing: from then on only a wake ends it. */
+function observed(waiter: TaskEndWaiter) {
+  const waiting = new Set<string>();
+  const wait: TaskEndWaiter["wait"] = (task, ms, signal, read) =>
+    waiter.wait(task, ms, signal, async () => {
+      const fresh = await read();
+      waiting.add(task.id);
+      return fresh;
+    });
+  return { waiter: { ...waiter, wait }, waiting };
 }

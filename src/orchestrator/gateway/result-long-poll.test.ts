@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { finishTaskAsNode } from "../../testing/finish-task-as-node";
 import { problemOf, startGatewayFixture, type GatewayFixture } from "../../testing/gateway-fixture";
+import { until } from "../../testing/until";
 
 // Two orchestrators' gateways on one database, each with its own LISTEN connection.
 let a: GatewayFixture;
@@ -30,7 +31,7 @@ describe("GET /v1/tasks/{id}/result?wait=", () => {
     const task = await createTask();
     // 60 s, longer than this test's timeout: only the notification can end the wait in time.
     const waiting = b.call("GET", `/v1/tasks/${task.id}/result?wait=60`, { token: tokenB });
-    await Bun.sleep(100);
+    await until(() => b.waiting(task.id), "the waiter on gateway b to subscribe");
     expect((await a.call("POST", `/v1/tasks/${task.id}/cancel`, { token: tokenA })).status).toBe(200);
     const res = await waiting;
     expect(res.status).toBe(200);
@@ -40,7 +41,7 @@ describe("GET /v1/tasks/{id}/result?wait=", () => {
   it("wakes a waiter that named the task when the node's result is stored", async () => {
     const task = await createTask();
     const waiting = a.call("GET", `/v1/tasks/${task.task_name}/result?wait=60`, { token: tokenA });
-    await Bun.sleep(100);
+    await until(() => a.waiting(task.id), "the waiter to subscribe");
     await finishTaskAsNode(a.t.db, task.id, { stdout: "hi\n" });
     const body = await (await waiting).json();
     expect(body).toMatchObject({ task_id: task.id, status: "completed" });

@@ -7,6 +7,7 @@ import { startOllamaTestServer, type OllamaTestServer } from "../../testing/olla
 import { testPodman } from "../../testing/sandbox-fixture";
 import { DEFAULT_OLLAMA_IMAGE } from "../config";
 import { prepareInference, type InferenceDeps } from "./service";
+import { until } from "../../testing/until";
 
 setDefaultTimeout(60_000);
 const podman = testPodman();
@@ -136,7 +137,7 @@ describe("prepareInference: the Ollama it reuses or starts", () => {
         available_models: ["m1"],
       });
       expect(inference.route()).toHaveProperty("relayDir");
-      while (!log.lines.some((l) => l.msg === "model pull failed")) await Bun.sleep(20);
+      await until(() => log.lines.some((l) => l.msg === "model pull failed"), "a `model pull failed` log line");
       await inference.stop();
       expect((await podman.exec(["container", "exists", name])).exitCode).toBe(1);
     } finally {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "bun:test";
 import type { NodeCapabilityReport } from "../../contracts/node-payloads";
 import { testNodeConfig, testNodeContext } from "../../testing/node-config";
 import { capabilitySource, startCapabilityReports } from "./capability-reports";
+import { until } from "../../testing/until";
 
 const config = await testNodeConfig({ env: { NODE_SLUG: "cap-source" } });
 const inference = { supported: true, mode: "allow" as const, existing_service: true, running: true };
@@ -54,7 +55,10 @@ describe("startCapabilityReports", () => {
     expect([sent.length, interval]).toEqual([1, 60_000]);
     down = true;
     tick();
-    while (!ctx.log.lines.some((l) => l.msg === "capability report failed")) await Bun.sleep(5);
+    await until(
+      () => ctx.log.lines.some((l) => l.msg === "capability report failed"),
+      "a `capability report failed` log line",
+    );
     expect(ctx.log.lines.find((l) => l.msg === "capability report failed")?.error).toBe(
       "capability report failed: HTTP 503 maintenance",
     );

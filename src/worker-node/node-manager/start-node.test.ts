@@ -12,6 +12,7 @@ import { TEST_NODE_PSK, testNodeConfig } from "../../testing/node-config";
 import { startOllamaTestServer, type OllamaTestServer } from "../../testing/ollama-test-server";
 import { ensureSandboxImage, testPodman } from "../../testing/sandbox-fixture";
 import { startNode } from "./start-node";
+import { until } from "../../testing/until";
 
 // Each start runs real podman checks; under a busy host that takes seconds.
 setDefaultTimeout(60_000);
@@ -138,7 +139,10 @@ describe("startNode with the real control-plane: capability reports", () => {
     try {
       down = true;
       tick();
-      while (!log.lines.some((l) => l.msg === "capability report failed")) await Bun.sleep(10);
+      await until(
+        () => log.lines.some((l) => l.msg === "capability report failed"),
+        "a `capability report failed` log line",
+      );
       expect(log.lines.find((l) => l.msg === "capability report failed")?.error).toBe(
         "capability report failed: HTTP 503 maintenance",
       );
