@@ -82,7 +82,7 @@ When("I check the gateway readiness", function (this: CyWorld) {
 
 async function createTask(w: CyWorld, body: Record<string, unknown>) {
   await w.call("POST", "/v1/tasks", body);
-  if (w.response!.status === 201) w.taskId = w.json.task_id;
+  if (w.response!.status === 201) w.createdTaskIds.push((w.taskId = w.json.task_id));
 }
 When("I create a task with prompt {string}", function (this: CyWorld, prompt: string) {
   return createTask(this, { prompt });
@@ -113,8 +113,9 @@ When("I get the task {string}", function (this: CyWorld, name: string) {
 When("I list my tasks", function (this: CyWorld) {
   return this.call("GET", "/v1/tasks?limit=50");
 });
-Then("the list holds at least {int} tasks and a next_cursor", function (this: CyWorld, n: number) {
-  expect(this.json.tasks.length).toBeGreaterThanOrEqual(n);
+Then("the list starts with the tasks I created, newest first, and has a next_cursor", function (this: CyWorld) {
+  const newest = [...this.createdTaskIds].reverse();
+  expect(this.json.tasks.slice(0, newest.length).map((t: { task_id: string }) => t.task_id)).toEqual(newest);
   expect(typeof this.json.next_cursor).toBe("string");
 });
 When("I cancel the task", function (this: CyWorld) {

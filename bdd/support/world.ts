@@ -76,6 +76,8 @@ export class CyWorld extends World {
   tokens?: { access_token: string; refresh_token: string };
   previousTokens?: { access_token: string; refresh_token: string };
   taskId?: string;
+  /** Every task this scenario created, oldest first. */
+  createdTaskIds: string[] = [];
   /** The node the test plays (registration scenarios) or holds the orchestrator's worker token for. */
   node?: NodeIdentity;
   workerToken?: string;

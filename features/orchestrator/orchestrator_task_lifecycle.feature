@@ -23,7 +23,7 @@ Feature: Orchestrator task lifecycle
     And I created a task with prompt "two"
     When I list my tasks
     Then the response status is 200
-    And the list holds at least 2 tasks and a next_cursor
+    And the list starts with the tasks I created, newest first, and has a next_cursor
 
   Scenario: Cancel task as owner
     Given I created a task with prompt "sleep 60"
