@@ -3,7 +3,8 @@
  * (`containerArgs` in podman.ts) and the libpod API (`createBody` in libpod.ts) are built from, and the checks
  * that keep anything podman could misread out of it.
  */
-export type Mount = { source: string; target: string; readOnly?: boolean };
+/** `chown`: the source is given to the container's root first (podman's `U` option), e.g. for a socket it creates. */
+export type Mount = { source: string; target: string; readOnly?: boolean; chown?: boolean };
 export type ContainerLimits = { pids: number; memoryMb: number; cpus: number };
 
 /** Everything a sandbox container is started with; `pod` joins a pod (its network) instead of `--network=none`. */
@@ -25,6 +26,8 @@ export type ContainerSpec = {
   deadlineSeconds?: number;
   /** false: the caller removes the container after reading its exit (the result need not wait for removal). */
   autoRemove?: boolean;
+  /** Keep podman's log of its output (a sidecar, whose last lines explain a failed start); sandboxes keep none. */
+  keepLogs?: boolean;
 };
 
 /**

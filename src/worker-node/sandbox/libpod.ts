@@ -45,7 +45,7 @@ const bind = (m: NonNullable<ContainerSpec["mounts"]>[number]) => ({
   destination: m.target,
   type: "bind",
   source: m.source,
-  options: ["rbind", m.readOnly ? "ro" : "rw"],
+  options: ["rbind", m.readOnly ? "ro" : "rw", ...(m.chown ? ["U"] : [])],
 });
 
 /** The libpod SpecGenerator of a hardened, throw-away sandbox (`remove`: conmon's cleanup removes it at exit). */
@@ -78,7 +78,7 @@ export function createBody(spec: ContainerSpec) {
       memory: { limit: memory, swap: memory },
       cpu: { quota: Math.round(spec.limits.cpus * CPU_PERIOD), period: CPU_PERIOD },
     },
-    log_configuration: { driver: "none" },
+    ...(spec.keepLogs ? {} : { log_configuration: { driver: "none" } }),
     ...(spec.workdir ? { work_dir: spec.workdir } : {}),
   };
 }
@@ -94,7 +94,28 @@ export type Libpod = {
   remove(nameOrId: string): Promise<void>;
   /** Names of the containers (any state) carrying all these labels. */
   list(labels: Record<string, string>): Promise<string[]>;
+  /** Gives a container (running or not) a new name; its id stays. */
+  rename(id: string, name: string): Promise<void>;
+  /** Creates a pod with no network and the sandboxes' user namespace (its members share both). */
+  createPod(name: string, labels: Record<string, string>): Promise<string>;
+  /** Removes the pod and its containers at once; a pod already gone is no error. */
+  removePod(nameOrId: string): Promise<void>;
+  /** Names of the pods carrying all these labels. */
+  listPods(labels: Record<string, string>): Promise<string[]>;
 };
+
+const labelFilter = (labels: Record<string, string>) =>
+  encodeURIComponent(JSON.stringify({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) }));
+
+/** The pod of inference jobs: loopback only, one user namespace (podman refuses one per member), a fixed hostname. */
+export const podBody = (name: string, labels: Record<string, string>) => ({
+  name,
+  labels,
+  hostname: "sandbox",
+  netns: { nsmode: "none" },
+  userns: { nsmode: "private" },
+  idmappings: { UIDMap: idMap, GIDMap: idMap },
+});
 
 export function createLibpod(service: PodmanService): Libpod {
   /** `long`: an answer that may take as long as a container lives (no idle limit). */
@@ -138,9 +159,25 @@ export function createLibpod(service: PodmanService): Libpod {
       }
     },
     async list(labels) {
-      const filters = JSON.stringify({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
-      const res = await call("GET", `/containers/json?all=true&filters=${encodeURIComponent(filters)}`);
+      const res = await call("GET", `/containers/json?all=true&filters=${labelFilter(labels)}`);
       return ((await res.json()) as { Names: string[] }[]).map((c) => c.Names[0]!);
+    },
+    async rename(id, name) {
+      await (await call("POST", `/containers/${named(id)}/rename?name=${named(name)}`)).body?.cancel();
+    },
+    async createPod(name, labels) {
+      return ((await (await call("POST", "/pods/create", podBody(name, labels))).json()) as { Id: string }).Id;
+    },
+    async removePod(id) {
+      try {
+        await (await call("DELETE", `/pods/${named(id)}?force=true&timeout=0`)).body?.cancel();
+      } catch (err) {
+        if (!(err instanceof LibpodError && err.status === 404)) throw err;
+      }
+    },
+    async listPods(labels) {
+      const res = await call("GET", `/pods/json?filters=${labelFilter(labels)}`);
+      return ((await res.json()) as { Name: string }[]).map((p) => p.Name);
     },
   };
 }
@@ -193,17 +230,11 @@ async function launch(opts: ServiceOptions, socket: string): Promise<Bun.Subproc
 
 const alive = (p: Bun.Subprocess) => p.exitCode === null && p.signalCode === null;
 
-/** One service per podman binary and environment in this process, however many adapters use it. */
-const services = new Map<string, PodmanService>();
-
+/**
+ * A service owned by whoever creates it (the node's podman adapter): nothing is shared between adapters, so closing
+ * one never stops a service another still uses.
+ */
 export function createPodmanService(opts: ServiceOptions): PodmanService {
-  const key = JSON.stringify([opts.bin, opts.env]);
-  const shared = services.get(key) ?? startable(opts, () => services.delete(key));
-  services.set(key, shared);
-  return shared;
-}
-
-function startable(opts: ServiceOptions, forget: () => void): PodmanService {
   let dir: Promise<string> | undefined;
   let proc: Bun.Subprocess | undefined;
   /** One (re)start at a time: callers arriving meanwhile wait for it. */
@@ -221,7 +252,6 @@ function startable(opts: ServiceOptions, forget: () => void): PodmanService {
       return starting;
     },
     async close() {
-      forget();
       await starting?.catch(() => {});
       proc?.kill("SIGTERM");
       await proc?.exited;
