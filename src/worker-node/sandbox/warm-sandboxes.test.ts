@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
-import { WORKSPACE_DIR } from "./job-sandbox";
+import { containerName, WORKSPACE_DIR } from "./job-sandbox";
 import { createSandboxRunner, type SandboxRunner } from "./run-job";
 import { ensureSandboxImage, testPodman, testSettings, warmContainers } from "../../testing/sandbox-fixture";
 import { createWarmPool } from "./warm-sandboxes";
@@ -50,6 +50,22 @@ describe("warm single-use sandboxes (real podman)", () => {
     await waitForWarm(runner, 1);
     while ((await warmContainers(podman, settings.nodeSlug)).includes(before!)) await Bun.sleep(50);
     expect(await warmContainers(podman, settings.nodeSlug)).toHaveLength(1);
+  });
+
+  it("names a warm sandbox after the job it takes: `podman ps --filter name=<task id>` finds it while it runs", async () => {
+    const { runner, settings } = await warmRunner(1);
+    await waitForWarm(runner, 1);
+    const [before] = await warmContainers(podman, settings.nodeSlug);
+    const job = sh("echo running; exec sleep 60");
+    const running = runner.run(job);
+    const found = async (filter: string) =>
+      (await podman.exec(["ps", "--no-trunc", "--format={{.ID}} {{.Names}}", `--filter=${filter}`])).stdout.trim();
+    const byTask = `${before} ${containerName(job, settings.nodeSlug)}`;
+    await until(async () => (await found(`name=${job.task_id}`)) === byTask, "the warm sandbox under its job's name");
+    expect(await found(`name=${job.job_id}`)).toBe(byTask);
+    expect(await runner.cancel(job.job_id)).toBe(true);
+    expect((await running).status).toBe("canceled");
+    await until(async () => (await found(`name=${job.task_id}`)) === "", "the renamed sandbox's removal");
   });
 
   it("never reuses one: job A's file, process and env value are invisible to job B", async () => {
