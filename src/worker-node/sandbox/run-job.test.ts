@@ -283,11 +283,19 @@ describe("sandbox runner failures and leftovers (real podman)", () => {
       await podman.exec(removeContainersArgs([mine, other]));
     }
     const broken = createSandboxRunner({
-      podman: { ...podman, exec: async () => ({ exitCode: 125, stdout: "", stderr: "boom" }) },
+      podman: { ...podman, api: { ...podman.api, list: () => Promise.reject(new Error("boom")) } },
       settings,
       log: memoryLogger(),
     });
-    await expect(broken.removeLeftovers()).rejects.toThrow("podman ps failed: boom");
+    await expect(broken.removeLeftovers()).rejects.toThrow("listing containers failed: boom");
+    // A container that removed itself (or another node's clean-up removed) after the listing is no error.
+    const gone = `cynodeai-job-gone-${crypto.randomUUID()}`;
+    const racing = createSandboxRunner({
+      podman: { ...podman, api: { ...podman.api, list: async () => [gone] } },
+      settings,
+      log: memoryLogger(),
+    });
+    expect(await racing.removeLeftovers()).toEqual([gone]);
   });
 });
 
