@@ -11,18 +11,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  checkSpec,
-  SANDBOX_ID_BASE,
-  SANDBOX_ID_COUNT,
-  sandboxTmpfs,
-  type ContainerSpec,
-  type Tmpfs,
-} from "./container-spec";
+import { checkSpec, hardeningFields, SANDBOX_ID_BASE, SANDBOX_ID_COUNT, type ContainerSpec } from "./container-spec";
 
 const API = "http://podman/v4.0.0/libpod";
-const MB = 1024 * 1024;
-const CPU_PERIOD = 100_000;
 
 export class LibpodError extends Error {
   constructor(
@@ -32,14 +23,6 @@ export class LibpodError extends Error {
     super(message);
   }
 }
-
-const idMap = [{ container_id: 0, host_id: SANDBOX_ID_BASE, size: SANDBOX_ID_COUNT }];
-const tmpfs = (t: Tmpfs) => ({
-  destination: t.target,
-  type: "tmpfs",
-  source: "tmpfs",
-  options: ["rw", "nosuid", "nodev", `mode=${t.mode}`, `size=${t.sizeMb}m`],
-});
 
 const bind = (m: NonNullable<ContainerSpec["mounts"]>[number]) => ({
   destination: m.target,
@@ -51,7 +34,7 @@ const bind = (m: NonNullable<ContainerSpec["mounts"]>[number]) => ({
 /** The libpod SpecGenerator of a hardened, throw-away sandbox (`remove`: conmon's cleanup removes it at exit). */
 export function createBody(spec: ContainerSpec) {
   checkSpec(spec);
-  const memory = spec.limits.memoryMb * MB;
+  const hardened = hardeningFields(spec);
   return {
     name: spec.name,
     image: spec.image,
@@ -59,26 +42,9 @@ export function createBody(spec: ContainerSpec) {
     env: spec.env,
     labels: spec.labels,
     remove: spec.autoRemove !== false,
-    ...(spec.pod
-      ? { pod: spec.pod }
-      : {
-          netns: { nsmode: "none" },
-          // Without nsmode the mappings are ignored and the container runs as the host's root.
-          userns: { nsmode: "private" },
-          idmappings: { UIDMap: idMap, GIDMap: idMap },
-          hostname: "sandbox",
-        }),
+    ...hardened,
     ...(spec.deadlineSeconds ? { timeout: Math.ceil(spec.deadlineSeconds) } : {}),
-    cap_drop: ["ALL"],
-    no_new_privileges: true,
-    read_only_filesystem: true,
-    mounts: [...sandboxTmpfs(spec).map(tmpfs), ...(spec.mounts ?? []).map(bind)],
-    resource_limits: {
-      pids: { limit: spec.limits.pids },
-      memory: { limit: memory, swap: memory },
-      cpu: { quota: Math.round(spec.limits.cpus * CPU_PERIOD), period: CPU_PERIOD },
-    },
-    ...(spec.keepLogs ? {} : { log_configuration: { driver: "none" } }),
+    mounts: [...hardened.mounts, ...(spec.mounts ?? []).map(bind)],
     ...(spec.workdir ? { work_dir: spec.workdir } : {}),
   };
 }
@@ -114,8 +80,9 @@ export const podBody = (name: string, labels: Record<string, string>) => ({
   hostname: "sandbox",
   netns: { nsmode: "none" },
   userns: { nsmode: "private" },
-  idmappings: { UIDMap: idMap, GIDMap: idMap },
+  idmappings: { UIDMap: podIdMap, GIDMap: podIdMap },
 });
+const podIdMap = [{ container_id: 0, host_id: SANDBOX_ID_BASE, size: SANDBOX_ID_COUNT }];
 
 export function createLibpod(service: PodmanService): Libpod {
   /** `long`: an answer that may take as long as a container lives (no idle limit). */
