@@ -57,29 +57,6 @@ describe("warm single-use sandboxes (real podman)", () => {
     expect(await warmContainers(podman, settings.nodeSlug)).toHaveLength(1);
   });
 
-  it("names a warm sandbox after the job it takes: `podman ps --filter name=<task id>` finds it while it runs", async () => {
-    const { runner, settings } = await warmRunner(1);
-    await waitForWarm(runner, 1);
-    const [before] = await warmContainers(podman, settings.nodeSlug);
-    const job = sh("echo running; exec sleep 60");
-    // The node's telemetry store, fed as the node feeds it: it names the job's container as podman does.
-    const store = openTelemetryStore(await mkdtemp(join(tmpdir(), "cynode-warm-telemetry-")));
-    const deps = { store, nodeSlug: settings.nodeSlug, defaultImage: settings.defaultImage };
-    const running = recordingRunner(runner, deps).run(job);
-    const found = async (filter: string) =>
-      (await podman.exec(["ps", "--no-trunc", "--format={{.ID}} {{.Names}}", `--filter=${filter}`])).stdout.trim();
-    const name = containerName(job, settings.nodeSlug);
-    await until(async () => (await found(`name=${job.task_id}`)) === `${before} ${name}`, "the renamed warm sandbox");
-    expect(await found(`name=${job.job_id}`)).toBe(`${before} ${name}`);
-    const [listed] = store.containers({ limit: 10, task_id: job.task_id }, 0).containers;
-    expect(listed).toMatchObject({ container_id: name, status: "running", task_id: job.task_id, job_id: job.job_id });
-    expect(await runner.cancel(job.job_id)).toBe(true);
-    expect((await running).status).toBe("canceled");
-    await until(async () => (await found(`name=${job.task_id}`)) === "", "the renamed sandbox's removal");
-    expect(store.container(name)).toMatchObject({ status: "exited" });
-    store.close();
-  });
-
   it("never reuses one: job A's file, process and env value are invisible to job B", async () => {
     const { runner } = await warmRunner(2);
     await waitForWarm(runner, 2);
@@ -134,6 +111,31 @@ describe("warm single-use sandboxes (real podman)", () => {
     const next = createSandboxRunner({ podman, settings, log: memoryLogger() });
     expect(await next.removeLeftovers()).toEqual(expect.arrayContaining(left));
     for (const name of left) expect((await podman.exec(["container", "exists", name])).exitCode).toBe(1);
+  });
+});
+
+describe("finding a running warm-sandbox job (real podman)", () => {
+  it("names a warm sandbox after the job it takes: `podman ps --filter name=<task id>` finds it while it runs", async () => {
+    const { runner, settings } = await warmRunner(1);
+    await waitForWarm(runner, 1);
+    const [before] = await warmContainers(podman, settings.nodeSlug);
+    const job = sh("echo running; exec sleep 60");
+    // The node's telemetry store, fed as the node feeds it: it names the job's container as podman does.
+    const store = openTelemetryStore(await mkdtemp(join(tmpdir(), "cynode-warm-telemetry-")));
+    const deps = { store, nodeSlug: settings.nodeSlug, defaultImage: settings.defaultImage };
+    const running = recordingRunner(runner, deps).run(job);
+    const found = async (filter: string) =>
+      (await podman.exec(["ps", "--no-trunc", "--format={{.ID}} {{.Names}}", `--filter=${filter}`])).stdout.trim();
+    const name = containerName(job, settings.nodeSlug);
+    await until(async () => (await found(`name=${job.task_id}`)) === `${before} ${name}`, "the renamed warm sandbox");
+    expect(await found(`name=${job.job_id}`)).toBe(`${before} ${name}`);
+    const [listed] = store.containers({ limit: 10, task_id: job.task_id }, 0).containers;
+    expect(listed).toMatchObject({ container_id: name, status: "running", task_id: job.task_id, job_id: job.job_id });
+    expect(await runner.cancel(job.job_id)).toBe(true);
+    expect((await running).status).toBe("canceled");
+    await until(async () => (await found(`name=${job.task_id}`)) === "", "the renamed sandbox's removal");
+    expect(store.container(name)).toMatchObject({ status: "exited" });
+    store.close();
   });
 });
 
