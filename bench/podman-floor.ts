@@ -87,8 +87,8 @@ export async function bareRun(command = ["true"]): Promise<void> {
 }
 
 /**
- * The naive inference pod, cold, with the node's own argv builders: `pod create --network none`, the sidecar,
- * the sandbox running `command` in the pod, then `pod rm -f -t 0`. `runDir` and `relayDir` are the sidecar's mounts.
+ * The naive inference pod, cold, on podman's command line (the node's sandbox argv, the pod and sidecar argv
+ * above): `pod create --network none`, the sidecar, the sandbox running `command` in the pod, then `pod rm -f -t 0`. `runDir` and `relayDir` are the sidecar's mounts.
  */
 export async function bareInferencePod(dirs: { runDir: string; relayDir: string }, command = ["true"]): Promise<void> {
   const pod = `cynode-bench-pod-${crypto.randomUUID().slice(0, 8)}`;
