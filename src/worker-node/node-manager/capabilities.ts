@@ -129,5 +129,6 @@ export async function collectCapabilities({
 export function advertisedWorkerUrl(config: NodeConfig, port: number): string {
   if (config.worker_api.public_base_url) return config.worker_api.public_base_url.replace(/\/+$/, "");
   const host = config.worker_api.listen_host;
-  return `http://${host === "0.0.0.0" || host === "::" ? hostname() : host}:${port}`;
+  const scheme = config.worker_api.tls ? "https" : "http";
+  return `${scheme}://${host === "0.0.0.0" || host === "::" ? hostname() : host}:${port}`;
 }

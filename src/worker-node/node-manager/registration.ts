@@ -4,6 +4,7 @@
  */
 import type { NodeCapabilityReport } from "../../contracts/node-payloads";
 import type { NodeContext } from "./node-context";
+import { trustedOrchestratorFetch } from "./orchestrator-tls";
 import { createOrchestratorClient, OrchestratorError, type OrchestratorClient } from "./orchestrator-client";
 
 export const REGISTRATION_RETRY_MS = 1000;
@@ -15,7 +16,7 @@ export function orchestratorClient({ config, log }: NodeContext, doFetch?: typeo
     psk: config.psk,
     log,
     requestTimeoutMs: config.orchestrator.timeouts.request_seconds * 1000,
-    fetch: doFetch,
+    fetch: trustedOrchestratorFetch(config, doFetch),
   });
 }
 

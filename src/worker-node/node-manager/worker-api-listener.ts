@@ -4,7 +4,8 @@
  * the run or gets its kept result) and is recorded in the telemetry store.
  */
 import { join } from "node:path";
-import { serveApp, type Served } from "../../lib/serve";
+import { readFileSync } from "node:fs";
+import { serveApp, type Served, type TlsFiles } from "../../lib/serve";
 import type { InferenceService } from "../inference/service";
 import type { NodeMetrics } from "../metrics";
 import type { SandboxRunner } from "../sandbox/run-job";
@@ -27,6 +28,20 @@ export type WorkerApiParts = {
 
 /** The server, and the URL the orchestrator is told to dispatch to. */
 export type WorkerApiListener = Served & { advertisedUrl: string };
+
+/** The certificate and key of `worker_api.tls`, read once at start. */
+function workerApiTls(config: NodeContext["config"]): TlsFiles | undefined {
+  const files = config.worker_api.tls;
+  if (!files) return undefined;
+  const read = (what: string, path: string) => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch (err) {
+      throw new Error(`cannot read worker_api.tls.${what} ${path}: ${(err as Error).message}`);
+    }
+  };
+  return { cert: read("cert_file", files.cert_file), key: read("key_file", files.key_file) };
+}
 
 export function listenWorkerApi(ctx: NodeContext, d: WorkerApiParts): WorkerApiListener {
   const { config, state, now } = ctx;
@@ -55,7 +70,7 @@ export function listenWorkerApi(ctx: NodeContext, d: WorkerApiParts): WorkerApiL
   const server = serveApp(
     app,
     { hostname: config.worker_api.listen_host, port: config.worker_api.listen_port },
-    { idleTimeout: 0 },
+    { idleTimeout: 0, tls: workerApiTls(config) },
   );
   return { ...server, advertisedUrl: advertisedWorkerUrl(config, server.port) };
 }
