@@ -63,6 +63,8 @@ export const OrchestratorEnv = v.object({
   CONTROL_PLANE_TLS_KEY_FILE: optionalText,
   /** The CA that issued the certificates: served at /v1/cluster/ca, trusted for the nodes' Worker APIs. */
   ORCHESTRATOR_TLS_CA_FILE: optionalText,
+  /** `auto`: the orchestrator's own CA and certificates in its state dir (the `--tls` flag). */
+  ORCHESTRATOR_TLS: v.optional(v.picklist(["off", "auto"], "must be off or auto"), "off"),
   LOG_LEVEL: logLevelVar,
 });
 export type OrchestratorConfig = v.InferOutput<typeof OrchestratorEnv>;
@@ -85,12 +87,19 @@ export function defaultStateDir(env: Record<string, string | undefined>, uid = p
 /** Validates env + flags; throws one error listing every problem. */
 export function loadConfig(
   env: Record<string, string | undefined>,
-  flags: { stateDir?: string } = {},
+  flags: { stateDir?: string; tls?: string } = {},
 ): OrchestratorConfig {
   const input: Record<string, string | undefined> = {
     ...env,
     CYNODE_STATE_DIR: flags.stateDir || env.CYNODE_STATE_DIR || defaultStateDir(env),
+    ORCHESTRATOR_TLS: flags.tls || env.ORCHESTRATOR_TLS || undefined,
   };
+  // With its own certificates the control-plane speaks only HTTPS: the URL nodes are given says so.
+  if (input.ORCHESTRATOR_TLS === "auto")
+    input.ORCHESTRATOR_PUBLIC_URL = (input.ORCHESTRATOR_PUBLIC_URL || "http://localhost:12082").replace(
+      /^http:/i,
+      "https:",
+    );
   // Generic LISTEN_ADDR is the reference's fallback for the gateway.
   if (!input.USER_GATEWAY_LISTEN_ADDR && env.LISTEN_ADDR) input.USER_GATEWAY_LISTEN_ADDR = env.LISTEN_ADDR;
   const r = v.safeParse(OrchestratorEnv, input);
