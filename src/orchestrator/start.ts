@@ -82,6 +82,7 @@ function serveControlPlane(s: Starting, x: Shared): Served {
       readiness: x.readiness,
       metrics: x.metrics,
       clusterCaPem: x.tls.caPem,
+      clusterCa: x.tls.ca,
     }),
     config.CONTROL_PLANE_LISTEN_ADDR,
     { tls: x.tls.controlPlane },

@@ -6,7 +6,7 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import * as x509 from "@peculiar/x509";
+import * as x509 from "../../lib/x509";
 import type { TlsFiles } from "../../lib/serve";
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;

@@ -3,6 +3,7 @@ import { rfc3339 } from "../../lib/rfc3339";
 import { statfs } from "node:fs/promises";
 import { arch, cpus, hostname, platform, release, totalmem } from "node:os";
 import type { NodeCapabilityReport } from "../../contracts/node-payloads";
+import { wantsClusterCertificate } from "./worker-api-certificate";
 import type { NodeConfig } from "../config";
 
 type Gpu = NonNullable<NodeCapabilityReport["gpu"]>;
@@ -129,6 +130,6 @@ export async function collectCapabilities({
 export function advertisedWorkerUrl(config: NodeConfig, port: number): string {
   if (config.worker_api.public_base_url) return config.worker_api.public_base_url.replace(/\/+$/, "");
   const host = config.worker_api.listen_host;
-  const scheme = config.worker_api.tls ? "https" : "http";
+  const scheme = config.worker_api.tls || wantsClusterCertificate(config) ? "https" : "http";
   return `${scheme}://${host === "0.0.0.0" || host === "::" ? hostname() : host}:${port}`;
 }

@@ -27,7 +27,11 @@ export type WorkerApiParts = {
 };
 
 /** The server, and the URL the orchestrator is told to dispatch to. */
-export type WorkerApiListener = Served & { advertisedUrl: string };
+export type WorkerApiListener = Served & {
+  advertisedUrl: string;
+  /** Serves HTTPS with `tls` from now on, on the same port (the certificate the cluster CA issued at registration). */
+  useTls(tls: TlsFiles): Promise<void>;
+};
 
 /** The certificate and key of `worker_api.tls`, read once at start. */
 function workerApiTls(config: NodeContext["config"]): TlsFiles | undefined {
@@ -67,10 +71,20 @@ export function listenWorkerApi(ctx: NodeContext, d: WorkerApiParts): WorkerApiL
     metrics: d.metrics,
   });
   // Jobs may run for hours on one request, so the connection never idles out.
-  const server = serveApp(
-    app,
-    { hostname: config.worker_api.listen_host, port: config.worker_api.listen_port },
-    { idleTimeout: 0, tls: workerApiTls(config) },
-  );
-  return { ...server, advertisedUrl: advertisedWorkerUrl(config, server.port) };
+  const serve = (port: number, tls?: TlsFiles) =>
+    serveApp(app, { hostname: config.worker_api.listen_host, port }, { idleTimeout: 0, tls });
+  let server = serve(config.worker_api.listen_port, workerApiTls(config));
+  return {
+    get url() {
+      return server.url;
+    },
+    port: server.port,
+    advertisedUrl: advertisedWorkerUrl(config, server.port),
+    stop: (graceMs) => server.stop(graceMs),
+    async useTls(tls) {
+      // Before the config is applied no job can be running: nothing is cut.
+      await server.stop(0);
+      server = serve(server.port, tls);
+    },
+  };
 }
