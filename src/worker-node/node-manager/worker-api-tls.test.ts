@@ -24,7 +24,11 @@ async function listener(yaml: string, env: Record<string, string> = {}) {
     store,
     podmanVersion: "4.3.1",
   });
-  return { api, close: async () => (await api.stop(0), store.close()) };
+  const close = async () => {
+    await api.stop(0);
+    store.close();
+  };
+  return { api, close };
 }
 
 const trusted = fetchWithCa(fetch, ca.pem);
