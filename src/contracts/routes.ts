@@ -82,6 +82,8 @@ export const CONTROL_PLANE_API = {
   config: route("GET", "/v1/nodes/config", { auth: true, response: NodeConfigurationPayload }),
   configAck: route("POST", "/v1/nodes/config", { auth: true, body: NodeConfigAck, status: 204 }),
   capability: route("POST", "/v1/nodes/capability", { auth: true, body: NodeCapabilityReport, status: 204 }),
+  /** The cluster CA (PEM, unauthenticated): a joining node compares its digest with the pin it was given. */
+  clusterCa: route("GET", "/v1/cluster/ca"),
 };
 
 /** `target` of the cancel route: `<job_id>:cancel`. */

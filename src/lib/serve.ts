@@ -26,7 +26,11 @@ export type ServeOptions = {
   maxRequestBodySize?: number;
   /** Behind a reverse proxy: believe X-Forwarded-For / X-Real-IP for the client address (see client-address.ts). */
   trustProxyHeaders?: boolean;
+  /** PEM certificate (chain) and key: the listener speaks HTTPS only. */
+  tls?: TlsFiles;
 };
+
+export type TlsFiles = { cert: string; key: string };
 
 export function serveApp(app: Hono<any>, addr: ListenAddress, opts: ServeOptions = {}): Served {
   const server = Bun.serve({
@@ -36,6 +40,7 @@ export function serveApp(app: Hono<any>, addr: ListenAddress, opts: ServeOptions
     // Bodies are limited by each app's own middleware (declared length first, then counted while streaming), so
     // the answer is its problem+json; Bun's own cap, far above, would answer with a bare 413.
     maxRequestBodySize: opts.maxRequestBodySize ?? MAX_SAFE_BODY,
+    ...(opts.tls ? { tls: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
     fetch: (req, srv) =>
       app.fetch(req, { peer: srv.requestIP(req)?.address, trustProxy: opts.trustProxyHeaders ?? false }),
   });
