@@ -1,5 +1,6 @@
 /** Starts a hono app on Bun.serve, passing the socket peer address (and whether a proxy is trusted) in `c.env`. */
 import type { Hono } from "hono";
+import { DEFAULT_TRUSTED_PROXIES, parseTrustedProxies, type TrustedProxies } from "./client-address";
 
 export type ListenAddress = { hostname: string; port: number };
 
@@ -26,9 +27,12 @@ export type ServeOptions = {
   maxRequestBodySize?: number;
   /** Behind a reverse proxy: believe X-Forwarded-For / X-Real-IP for the client address (see client-address.ts). */
   trustProxyHeaders?: boolean;
+  /** The proxies whose headers count (default loopback). */
+  trustedProxies?: TrustedProxies;
 };
 
 export function serveApp(app: Hono<any>, addr: ListenAddress, opts: ServeOptions = {}): Served {
+  const trustedProxies = opts.trustedProxies ?? parseTrustedProxies(DEFAULT_TRUSTED_PROXIES);
   const server = Bun.serve({
     hostname: addr.hostname,
     port: addr.port,
@@ -37,7 +41,11 @@ export function serveApp(app: Hono<any>, addr: ListenAddress, opts: ServeOptions
     // the answer is its problem+json; Bun's own cap, far above, would answer with a bare 413.
     maxRequestBodySize: opts.maxRequestBodySize ?? MAX_SAFE_BODY,
     fetch: (req, srv) =>
-      app.fetch(req, { peer: srv.requestIP(req)?.address, trustProxy: opts.trustProxyHeaders ?? false }),
+      app.fetch(req, {
+        peer: srv.requestIP(req)?.address,
+        trustProxy: opts.trustProxyHeaders ?? false,
+        trustedProxies,
+      }),
   });
   return {
     url: server.url,

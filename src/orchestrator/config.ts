@@ -2,6 +2,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
+import { DEFAULT_TRUSTED_PROXIES, parseTrustedProxies } from "../lib/client-address";
 import { durationVar as duration, listenVar as listen, logLevelVar, wholeNumberVar as int } from "../lib/env-vars";
 
 const optionalText = v.pipe(
@@ -57,6 +58,18 @@ export const OrchestratorEnv = v.object({
   DISPATCH_HTTP_TIMEOUT: duration("3h5m"),
   MAX_REQUEST_BODY_MB: int(10, 1, 1024),
   TRUST_PROXY_HEADERS: bool(false),
+  /** Comma-separated IPs/CIDRs of the proxies whose X-Forwarded-For entries count (client-address.ts). */
+  TRUSTED_PROXIES: v.pipe(
+    v.optional(v.string(), DEFAULT_TRUSTED_PROXIES),
+    v.check((s) => {
+      try {
+        parseTrustedProxies(s);
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be comma-separated IP addresses or CIDR ranges"),
+  ),
   LOG_LEVEL: logLevelVar,
 });
 export type OrchestratorConfig = v.InferOutput<typeof OrchestratorEnv>;
