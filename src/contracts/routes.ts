@@ -38,6 +38,20 @@ export const USER_API = {
   logout: route("POST", "/v1/auth/logout", { auth: true, body: user.LogoutRequest, status: 204 }),
   me: route("GET", "/v1/users/me", { auth: true, response: user.UserResponse }),
   revokeSessions: route("POST", "/v1/users/:id/revoke_sessions", { auth: true, status: 204 }),
+  createUser: route("POST", "/v1/users", {
+    auth: true,
+    body: user.CreateUserRequest,
+    response: user.UserResponse,
+    status: 201,
+  }),
+  listUsers: route("GET", "/v1/users", { auth: true, response: user.ListUsersResponse }),
+  disableUser: route("POST", "/v1/users/:id/disable", { auth: true, response: user.UserResponse }),
+  enableUser: route("POST", "/v1/users/:id/enable", { auth: true, response: user.UserResponse }),
+  resetPassword: route("POST", "/v1/users/:id/reset_password", {
+    auth: true,
+    body: user.ResetPasswordRequest,
+    status: 204,
+  }),
   createTask: route("POST", "/v1/tasks", {
     auth: true,
     body: user.CreateTaskRequest,

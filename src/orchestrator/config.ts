@@ -2,6 +2,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
+import { DEFAULT_TRUSTED_PROXIES, parseTrustedProxies } from "../lib/client-address";
 import { durationVar as duration, listenVar as listen, logLevelVar, wholeNumberVar as int } from "../lib/env-vars";
 
 const optionalText = v.pipe(
@@ -65,6 +66,18 @@ export const OrchestratorEnv = v.object({
   ORCHESTRATOR_TLS_CA_FILE: optionalText,
   /** `auto`: the orchestrator's own CA and certificates in its state dir (the `--tls` flag). */
   ORCHESTRATOR_TLS: v.optional(v.picklist(["off", "auto"], "must be off or auto"), "off"),
+  /** Comma-separated IPs/CIDRs of the proxies whose X-Forwarded-For entries count (client-address.ts). */
+  TRUSTED_PROXIES: v.pipe(
+    v.optional(v.string(), DEFAULT_TRUSTED_PROXIES),
+    v.check((s) => {
+      try {
+        parseTrustedProxies(s);
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be comma-separated IP addresses or CIDR ranges"),
+  ),
   LOG_LEVEL: logLevelVar,
 });
 export type OrchestratorConfig = v.InferOutput<typeof OrchestratorEnv>;

@@ -4,6 +4,7 @@ import type { Logger } from "../lib/log";
 import { serveApp, type Served } from "../lib/serve";
 import { fetchWithCa } from "../lib/tls-fetch";
 import { bootstrapAdmin } from "./auth/bootstrap-admin";
+import { parseTrustedProxies } from "../lib/client-address";
 import { createLoginLimiter } from "./auth/login-limiter";
 import { listenForRevokedSessions } from "./auth/revoked-session-listener";
 import { createRevokedSessions, createTokens } from "./auth/tokens";
@@ -129,7 +130,11 @@ async function serveGateway(s: Starting, x: Shared, dispatcher?: { wake(): void 
       taskEnds,
     }),
     config.USER_GATEWAY_LISTEN_ADDR,
-    { trustProxyHeaders: config.TRUST_PROXY_HEADERS, tls: x.tls.gateway },
+    {
+      trustProxyHeaders: config.TRUST_PROXY_HEADERS,
+      trustedProxies: parseTrustedProxies(config.TRUSTED_PROXIES),
+      tls: x.tls.gateway,
+    },
   );
   s.stops.push(() => gateway.stop());
   // Before the gateway's graceful stop: long-polls answer the current state at once instead of holding it up.
