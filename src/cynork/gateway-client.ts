@@ -148,6 +148,12 @@ export function createGatewayClient(opts: ClientOptions) {
         timeoutMs: 5_000,
       }),
     me: () => send({ route: USER_API.me }),
+    createUser: (body: api.CreateUserRequest) => send({ route: USER_API.createUser, body }),
+    listUsers: () => send({ route: USER_API.listUsers }),
+    disableUser: (id: string) => send({ route: USER_API.disableUser, params: { id } }),
+    enableUser: (id: string) => send({ route: USER_API.enableUser, params: { id } }),
+    resetPassword: (id: string, password: string) =>
+      send({ route: USER_API.resetPassword, params: { id }, body: { password } }),
     createTask: (body: api.CreateTaskRequest) => send({ route: USER_API.createTask, body }),
     listTasks: (query: v.InferOutput<typeof api.ListTasksQuery>) => send({ route: USER_API.listTasks, query }),
     getTask: (id: string) => send({ route: USER_API.task, params: { id } }),
