@@ -38,11 +38,6 @@ export const imageExistsArgs = (image: string) => ["image", "exists", image];
 export const versionArgs = () => ["version", "--format", "{{.Client.Version}}"];
 export const labelFlags = (labels: Record<string, string>) =>
   Object.entries(labels).map(([k, v]) => `--label=${k}=${v}`);
-export const labelFilters = (labels: Record<string, string>) =>
-  Object.entries(labels).map(([k, v]) => `--filter=label=${k}=${v}`);
-export function listContainersArgs(labels: Record<string, string>): string[] {
-  return ["ps", "--all", "--format={{.Names}}", ...labelFilters(labels)];
-}
 
 /** Variables podman itself needs (rootless runtime dirs, storage); nothing else of the node reaches it. */
 const PASSED_TO_PODMAN = [
