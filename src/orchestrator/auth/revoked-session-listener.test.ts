@@ -156,6 +156,13 @@ describe("refresh racing a revocation", () => {
     const live = async (o: typeof a) =>
       (await Promise.all(access.map((tk) => meStatus(o, tk)))).filter((st) => st !== 401);
     await until(async () => (await live(a)).length === 0 && (await live(b)).length === 0, "every token to be refused");
+    const open = await t.db
+      .selectFrom("refresh_sessions")
+      .select("id")
+      .where("user_id", "=", await idOf("dave"))
+      .where("is_active", "=", true)
+      .execute();
+    expect(open).toEqual([]);
   });
 });
 

@@ -130,6 +130,9 @@ export async function endSessionsIn(
   accessMs: number,
   familyIds?: string[],
 ): Promise<Revocation[]> {
+  // The user row first, exclusively: a rotation holds it (shared) until its successor is stored, so none is still
+  // in flight when the sessions are read, and none starts until they are ended.
+  await tx.selectFrom("users").select("id").where("id", "=", userId).forUpdate().execute();
   const rows = await tx
     .selectFrom("refresh_sessions")
     .select("family_id")
