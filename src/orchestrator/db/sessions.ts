@@ -44,7 +44,7 @@ export type RotationRefusal = "session not found" | "session not active" | "refr
 /**
  * Rotates the session of refresh `token` in one transaction holding its row (SELECT … FOR UPDATE): `next` issues the
  * successor (or refuses with a reason of its own), the old row is closed and the new one inserted before the lock
- * goes. A revocation locks the same rows, so it either sees the successor or makes this rotation fail.
+ * goes. A revocation takes the user row exclusively first, so it waits for this rotation and sees its successor.
  */
 export async function rotateSession<T, R extends string>(
   db: Db,
@@ -87,30 +87,44 @@ export async function startSession(db: Db, s: NewSession): Promise<boolean> {
   });
 }
 
+/**
+ * Takes a user's row exclusively. A rotation holds it shared until its successor is stored, so once this returns no
+ * rotation of that user is in flight, and none starts before the caller's transaction ends: every session a
+ * revocation reads is every session there is.
+ */
+const holdUser = (tx: Db, userId: string) =>
+  tx.selectFrom("users").select("id").where("id", "=", userId).forUpdate().execute();
+
+/** Deactivates every session of `families` and records their revocations (the caller holds the user). */
+async function closeFamilies(tx: Db, families: string[], now: Date, accessMs: number): Promise<Revocation[]> {
+  if (!families.length) return [];
+  await tx
+    .updateTable("refresh_sessions")
+    .set({ is_active: false, updated_at: now })
+    .where("family_id", "in", families)
+    .where("is_active", "=", true)
+    .execute();
+  return recordRevocations(tx, families, now, accessMs);
+}
+
 /** Ends a login family (refresh-token reuse): every refresh token of it and, via its revocation, its access tokens. */
 export async function revokeFamily(db: Db, familyId: string, now: Date, accessMs: number): Promise<Revocation[]> {
   return db.transaction().execute(async (tx) => {
-    await tx
+    const owner = await tx
       .selectFrom("refresh_sessions")
-      .select("id")
+      .select("user_id")
       .where("family_id", "=", familyId)
-      .orderBy("id")
-      .forUpdate()
-      .execute();
-    await tx
-      .updateTable("refresh_sessions")
-      .set({ is_active: false, updated_at: now })
-      .where("family_id", "=", familyId)
-      .where("is_active", "=", true)
-      .execute();
-    return recordRevocations(tx, [familyId], now, accessMs);
+      .limit(1)
+      .executeTakeFirst();
+    if (!owner) return [];
+    await holdUser(tx, owner.user_id);
+    return closeFamilies(tx, [familyId], now, accessMs);
   });
 }
 
 /**
  * Ends a user's sessions, every one that may still hold a valid token or those of the given login families, and
- * revokes each family they belong to: their refresh tokens die, and their access tokens with them. The rows are
- * locked first (in id order), so a refresh in flight finishes before and its successor is covered.
+ * revokes each family they belong to: their refresh tokens die, and their access tokens with them.
  */
 function endUserSessions(
   db: Db,
@@ -130,9 +144,7 @@ export async function endSessionsIn(
   accessMs: number,
   familyIds?: string[],
 ): Promise<Revocation[]> {
-  // The user row first, exclusively: a rotation holds it (shared) until its successor is stored, so none is still
-  // in flight when the sessions are read, and none starts until they are ended.
-  await tx.selectFrom("users").select("id").where("id", "=", userId).forUpdate().execute();
+  await holdUser(tx, userId);
   const rows = await tx
     .selectFrom("refresh_sessions")
     .select("family_id")
@@ -142,18 +154,8 @@ export async function endSessionsIn(
         ? q.where("family_id", "in", familyIds)
         : q.where("expires_at", ">", new Date(now.getTime() - accessMs)),
     )
-    .orderBy("id")
-    .forUpdate()
     .execute();
-  const families = [...new Set(rows.map((r) => r.family_id))];
-  if (!families.length) return [];
-  await tx
-    .updateTable("refresh_sessions")
-    .set({ is_active: false, updated_at: now })
-    .where("family_id", "in", families)
-    .where("is_active", "=", true)
-    .execute();
-  return recordRevocations(tx, families, now, accessMs);
+  return closeFamilies(tx, [...new Set(rows.map((r) => r.family_id))], now, accessMs);
 }
 
 /** Ends every session of a user that may still hold a valid token (admin `revoke_sessions`, disable, reset). */

@@ -103,6 +103,14 @@ export function createLibpod(service: PodmanService): Libpod {
     throw new LibpodError(res.status, message || `podman service answered ${res.status}`);
   }
   const named = (id: string) => encodeURIComponent(id);
+  /** Removes a container or pod without a stop grace; one already gone is no error. */
+  async function removeAtOnce(path: string): Promise<void> {
+    try {
+      await (await call("DELETE", `${path}?force=true&timeout=0`)).body?.cancel();
+    } catch (err) {
+      if (!(err instanceof LibpodError && err.status === 404)) throw err;
+    }
+  }
   const create = async (spec: ContainerSpec) =>
     ((await (await call("POST", "/containers/create", createBody(spec))).json()) as { Id: string }).Id;
   return {
@@ -118,13 +126,7 @@ export function createLibpod(service: PodmanService): Libpod {
       const res = await call("POST", `/containers/${named(id)}/wait?condition=exited&interval=2s`, undefined, true);
       return Number(await res.text());
     },
-    async remove(id) {
-      try {
-        await (await call("DELETE", `/containers/${named(id)}?force=true&timeout=0`)).body?.cancel();
-      } catch (err) {
-        if (!(err instanceof LibpodError && err.status === 404)) throw err;
-      }
-    },
+    remove: (id) => removeAtOnce(`/containers/${named(id)}`),
     async list(labels) {
       const res = await call("GET", `/containers/json?all=true&filters=${labelFilter(labels)}`);
       return ((await res.json()) as { Names: string[] }[]).map((c) => c.Names[0]!);
@@ -135,13 +137,7 @@ export function createLibpod(service: PodmanService): Libpod {
     async createPod(name, labels) {
       return ((await (await call("POST", "/pods/create", podBody(name, labels))).json()) as { Id: string }).Id;
     },
-    async removePod(id) {
-      try {
-        await (await call("DELETE", `/pods/${named(id)}?force=true&timeout=0`)).body?.cancel();
-      } catch (err) {
-        if (!(err instanceof LibpodError && err.status === 404)) throw err;
-      }
-    },
+    removePod: (id) => removeAtOnce(`/pods/${named(id)}`),
     async listPods(labels) {
       const res = await call("GET", `/pods/json?filters=${labelFilter(labels)}`);
       return ((await res.json()) as { Name: string }[]).map((p) => p.Name);
