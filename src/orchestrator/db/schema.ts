@@ -150,9 +150,22 @@ export interface NodesTable {
   last_capability_at: NullableTimestamp;
   /** Set by a failed connection to the node; cleared when it answers a probe or reports again. */
   suspect_since: NullableTimestamp;
+  /** The node key (public JWK) the slug is bound to (decision 25); null until a registration brings one. */
+  public_key: Json;
+  /** RFC 7638 thumbprint of `public_key`; node tokens carry it and die when it changes. */
+  key_thumbprint: string | null;
+  key_bound_at: NullableTimestamp;
   metadata: Json;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+/** One-time ids (`jti`) of node registration proofs, kept until they expire. */
+export interface NodeProofIdsTable {
+  jti: string;
+  node_slug: string;
+  expires_at: Timestamp;
+  created_at: Generated<Timestamp>;
 }
 
 export interface NodeCapabilitiesTable {
@@ -227,6 +240,7 @@ export interface Database {
   chat_audit_log: ChatAuditLogTable;
   cluster_settings: ClusterSettingsTable;
   dispatch_turns: DispatchTurnsTable;
+  node_proof_ids: NodeProofIdsTable;
 }
 
 export type User = Selectable<UsersTable>;
