@@ -137,6 +137,9 @@ describe("a node's slug is bound to its key at the first registration", () => {
     await expectRefused(await register("legacy"), NODE_ERRORS.identityRequired);
   });
 
+});
+
+describe("reset, the node manager's client, and the order of checks", () => {
   it("after a reset the node's token is refused and the next registration binds again", async () => {
     const first = await register("lost", await proof(keyA, "lost"));
     const jwt = ((await first.json()) as { auth: { node_jwt: string } }).auth.node_jwt;
