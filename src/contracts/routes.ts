@@ -52,6 +52,9 @@ export const USER_API = {
     body: user.ResetPasswordRequest,
     status: 204,
   }),
+  listNodes: route("GET", "/v1/nodes", { auth: true, response: user.ListNodesResponse }),
+  /** Forgets the node's key and ends its tokens: its next registration with the PSK binds again (decision 25). */
+  resetNode: route("POST", "/v1/nodes/:slug/reset", { auth: true, response: user.NodeView }),
   createTask: route("POST", "/v1/tasks", {
     auth: true,
     body: user.CreateTaskRequest,
@@ -82,9 +85,14 @@ export const USER_API = {
 
 /**
  * Path scopes of the gateway (hono patterns), as the reference's: the body limit covers the versioned API, and any
- * path below `users` or `tasks`, an unknown one too, answers 401 without a user token (before any 404).
+ * path below `users`, `nodes` or `tasks`, an unknown one too, answers 401 without a user token (before any 404).
  */
-export const USER_API_SCOPES = { versioned: "/v1/*", users: "/v1/users/*", tasks: "/v1/tasks/*" } as const;
+export const USER_API_SCOPES = {
+  versioned: "/v1/*",
+  users: "/v1/users/*",
+  nodes: "/v1/nodes/*",
+  tasks: "/v1/tasks/*",
+} as const;
 
 /** The control-plane (:12082): node registration, configuration and reports, reference-contracts 1.2 and 2. */
 export const CONTROL_PLANE_API = {

@@ -136,7 +136,6 @@ describe("a node's slug is bound to its key at the first registration", () => {
     expect((await register("legacy", await proof(keyB, "legacy"))).status).toBe(200);
     await expectRefused(await register("legacy"), NODE_ERRORS.identityRequired);
   });
-
 });
 
 describe("reset, the node manager's client, and the order of checks", () => {

@@ -1,4 +1,4 @@
-/** The user API gateway (:12080): health, auth, users, tasks and the OpenAI-compatible routes. */
+/** The user API gateway (:12080): health, auth, users, nodes (admin), tasks and the OpenAI-compatible routes. */
 import { Hono } from "hono";
 import { MAX_REQUEST_BODY_BYTES } from "../../contracts/route";
 import { USER_API_SCOPES } from "../../contracts/routes";
@@ -21,6 +21,7 @@ import { authRoutes } from "./auth";
 import type { OpenAIChatOptions } from "./chat-completion";
 import { openaiRoutes } from "./openai";
 import type { GatewayEnv } from "./require-user";
+import { nodeAdminRoutes } from "./nodes";
 import { userRoutes } from "./users";
 
 export type GatewayDeps = {
@@ -65,6 +66,7 @@ export function createGateway(deps: GatewayDeps) {
     .route("/", healthRoutes(deps.readiness))
     .route("/", authRoutes(routeDeps))
     .route("/", userRoutes(routeDeps))
+    .route("/", nodeAdminRoutes(routeDeps))
     .route("/", taskRoutes(routeDeps));
   return finishApi(app, {
     log: deps.log,
