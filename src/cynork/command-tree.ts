@@ -38,6 +38,11 @@ const USERS = group("users", "Manage users (admin): create, list, disable, enabl
   "reset-password": () => load(import("./commands/users/reset-password")),
 });
 
+const NODES = group("nodes", "Worker nodes (admin): list them, reset one's identity", {
+  list: () => load(import("./commands/nodes/list")),
+  reset: () => load(import("./commands/nodes/reset")),
+});
+
 export const ROOT: CynorkCommand = {
   meta: { name: "cynork", version: VERSION, description: "Command-line client for the CyNodeAI user gateway" },
   args: GLOBAL_ARGS,
@@ -47,6 +52,7 @@ export const ROOT: CynorkCommand = {
     auth: AUTH,
     task: TASK,
     users: USERS,
+    nodes: NODES,
     models: group("models", "List available models (GET /v1/models)", {
       list: () => load(import("./commands/models/list")),
     }),

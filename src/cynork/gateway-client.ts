@@ -154,6 +154,8 @@ export function createGatewayClient(opts: ClientOptions) {
     enableUser: (id: string) => send({ route: USER_API.enableUser, params: { id } }),
     resetPassword: (id: string, password: string) =>
       send({ route: USER_API.resetPassword, params: { id }, body: { password } }),
+    listNodes: () => send({ route: USER_API.listNodes }),
+    resetNode: (slug: string) => send({ route: USER_API.resetNode, params: { slug } }),
     createTask: (body: api.CreateTaskRequest) => send({ route: USER_API.createTask, body }),
     listTasks: (query: v.InferOutput<typeof api.ListTasksQuery>) => send({ route: USER_API.listTasks, query }),
     getTask: (id: string) => send({ route: USER_API.task, params: { id } }),
