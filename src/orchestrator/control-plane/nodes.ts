@@ -1,4 +1,7 @@
-/** `/v1/nodes/*`: registration (PSK), config fetch and ack, capability reports (reference-contracts 1.2 and 2). */
+/**
+ * `/v1/nodes/*`: registration (PSK; a known slug only with the node key it is bound to, decision 25), config fetch
+ * and ack, capability reports (reference-contracts 1.2 and 2).
+ */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { Hono, type Context } from "hono";
 import * as v from "valibot";
@@ -104,10 +107,10 @@ const pskGate =
   async (c: Context, next: () => Promise<void>): Promise<void> => {
     const raw: unknown = await c.req.json().catch(() => undefined);
     // Not a JSON object: the body validator's 400.
-    const isObject = raw !== null && typeof raw === "object" && !Array.isArray(raw);
-    if (isObject && !pskMatches((raw as { psk?: unknown }).psk, d.registrationPsk)) {
-      const slug = (raw as { capability?: { node?: { node_slug?: unknown } } } | undefined)?.capability?.node
-        ?.node_slug;
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return next();
+    const body = raw as { psk?: unknown; capability?: { node?: { node_slug?: unknown } } };
+    if (!pskMatches(body.psk, d.registrationPsk)) {
+      const slug = body.capability?.node?.node_slug;
       d.log.warn("node registration rejected: invalid PSK", { node_slug: typeof slug === "string" ? slug : undefined });
       throw new ProblemError(401, NODE_ERRORS.badPsk);
     }
