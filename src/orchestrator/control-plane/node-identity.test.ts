@@ -129,6 +129,16 @@ describe("a node's slug is bound to its key at the first registration", () => {
     expect((await register("strict", await proof(keyA, "strict"))).status).toBe(200);
   });
 
+  it("two first registrations of one slug at once: one key binds, the other is refused", async () => {
+    const [a, b] = await Promise.all([
+      register("raced", await proof(keyA, "raced")),
+      register("raced", await proof(keyB, "raced")),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([201, 403]);
+    const winner = a.status === 201 ? keyA : keyB;
+    expect((await register("raced", await proof(winner, "raced"))).status).toBe(200);
+  });
+
   it("binds a node from before identity keys at its first registration with one", async () => {
     expect((await register("legacy")).status).toBe(201);
     expect((await findNodeBySlug(t.db, "legacy"))?.key_thumbprint).toBeNull();
