@@ -33,9 +33,6 @@ export function containerArgs(spec: ContainerSpec): string[] {
   return [...args, spec.image, ...spec.command];
 }
 
-export const removeContainersArgs = (names: string[]) => ["rm", "--force", "--ignore", "--time=0", ...names];
-export const imageExistsArgs = (image: string) => ["image", "exists", image];
-export const versionArgs = () => ["version", "--format", "{{.Client.Version}}"];
 export const labelFlags = (labels: Record<string, string>) =>
   Object.entries(labels).map(([k, v]) => `--label=${k}=${v}`);
 

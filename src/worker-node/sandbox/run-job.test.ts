@@ -5,7 +5,6 @@ import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
-import { removeContainersArgs } from "./podman";
 import { effectiveTimeoutSeconds, jobEnv } from "./job-sandbox";
 import { createSandboxRunner, type RunnerDeps } from "./run-job";
 import { containerName, DEADLINES_DIR, NODE_LABEL } from "./job-sandbox";
@@ -280,7 +279,7 @@ describe("sandbox runner failures and leftovers (real podman)", () => {
       expect(await r.removeLeftovers()).toEqual([mine]);
       expect((await podman.exec(["container", "exists", other])).exitCode).toBe(0);
     } finally {
-      await podman.exec(removeContainersArgs([mine, other]));
+      await Promise.all([mine, other].map((n) => podman.api.remove(n)));
     }
     const broken = createSandboxRunner({
       podman: { ...podman, api: { ...podman.api, list: () => Promise.reject(new Error("boom")) } },
@@ -441,6 +440,48 @@ describe("a command without a script in another image (one attached podman run)"
     expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
     await r.settled();
     expect(released).toBe(1);
+    expect((await podman.exec(["container", "exists", containerName(j, settings.nodeSlug)])).exitCode).toBe(1);
+  });
+});
+
+describe("an attached run keeps every sandbox's bounds", () => {
+  it("caps its output, keeps its exit code and stderr, and carries the job's labels while it runs", async () => {
+    const settings = await testSettings({
+      defaultImage: "localhost/cynode-some-other-default:latest",
+      maxOutputBytes: 1000,
+    });
+    const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
+    const capped = await r.run(job(["seq", "1", "100000"], { image: SANDBOX_IMAGE }));
+    expect(capped).toMatchObject({ status: "completed", truncated: { stdout: true, stderr: false } });
+    expect(capped.stdout).toHaveLength(1000);
+    expect(capped.stdout.startsWith("1\n2\n3\n")).toBe(true);
+    expect(await r.run(job(["/no-such-command"], { image: SANDBOX_IMAGE }))).toMatchObject({
+      status: "failed",
+      exit_code: -1,
+      stderr: expect.stringMatching(/^sandbox could not be started: .*no-such-command/),
+    });
+    const failed = await r.run(job(["ls", "/no-such-path"], { image: SANDBOX_IMAGE }));
+    expect(failed).toMatchObject({ status: "failed", exit_code: 1, stderr: expect.stringContaining("/no-such-path") });
+    const started = startedSignal();
+    const j = job(started.command.split(" "), { image: SANDBOX_IMAGE });
+    const result = r.run(j);
+    await started.seen();
+    const labelled = async (label: string) =>
+      (await podman.exec(["ps", "--format={{.Names}}", `--filter=label=${label}`])).stdout.trim();
+    expect(await labelled(`cynodeai.task_id=${j.task_id}`)).toBe(containerName(j, settings.nodeSlug));
+    expect(await labelled(`cynodeai.job_id=${j.job_id}`)).toBe(containerName(j, settings.nodeSlug));
+    expect(await labelled(`${NODE_LABEL}=${settings.nodeSlug}`)).toBe(containerName(j, settings.nodeSlug));
+    expect(await r.cancel(j.job_id)).toBe(true);
+    expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
+  });
+
+  it("is killed and removed at its timeout", async () => {
+    const settings = await testSettings({ defaultImage: "localhost/cynode-some-other-default:latest" });
+    const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
+    const j = job(["sh", "-c", "echo before; exec sleep 60"], { image: SANDBOX_IMAGE, timeout_seconds: 1 });
+    const t0 = Date.now();
+    expect(await r.run(j)).toMatchObject({ status: "timeout", exit_code: -1, stdout: "before\n" });
+    expect(Date.now() - t0).toBeLessThan(15_000);
     expect((await podman.exec(["container", "exists", containerName(j, settings.nodeSlug)])).exitCode).toBe(1);
   });
 });
