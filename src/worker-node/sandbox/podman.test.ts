@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { builtinContainersConf, containerArgs, createPodman, podmanEnv, resolveContainersConf } from "./podman";
 import type { ContainerSpec } from "./container-spec";
 import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "../../testing/sandbox-fixture";
+import { until } from "../../testing/until";
 
 const spec: ContainerSpec = {
   name: "cynodeai-job-j1",
@@ -134,16 +135,15 @@ describe("createPodman (real podman)", () => {
       stderr: "ignore",
     });
     try {
-      for (let i = 0; i < 300 && !(await listed()).includes(name); i++) await Bun.sleep(100);
-      expect(await listed()).toContain(name);
+      await until(async () => (await listed()).includes(name), "podman run to create the container", {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
       process.kill(proc.pid, "SIGKILL"); // the worker (and its attached podman) is gone
-      const deadline = Date.now() + 60_000;
-      let gone = false;
-      while (!gone && Date.now() < deadline) {
-        gone = !(await listed()).includes(name);
-        if (!gone) await Bun.sleep(200);
-      }
-      expect(gone).toBe(true);
+      await until(async () => !(await listed()).includes(name), "conmon to end the container at podman's --timeout", {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      });
     } finally {
       await podman.api.remove(name);
     }

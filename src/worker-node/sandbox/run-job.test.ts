@@ -17,6 +17,7 @@ import {
   testPodman,
   testSettings,
 } from "../../testing/sandbox-fixture";
+import { until } from "../../testing/until";
 
 // Real containers: seconds on a busy host, so the 5 s default would turn load into failures.
 setDefaultTimeout(60_000);
@@ -186,7 +187,9 @@ describe("sandbox runner cancel and admission (real podman)", () => {
     const j = sh("sleep 600");
     const result = r.run(j);
     // The io directory appears just before the container is asked for, well before podman has created it.
-    while (!existsSync(join(settings.mountRoot, j.job_id, "io"))) await Bun.sleep(1);
+    await until(() => existsSync(join(settings.mountRoot, j.job_id, "io")), "the job's io directory", {
+      intervalMs: 1,
+    });
     expect(await r.cancel(j.job_id)).toBe(true);
     expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
     expect((await podman.exec(["container", "exists", containerName(j, settings.nodeSlug)])).exitCode).toBe(1);
@@ -242,7 +245,7 @@ describe("sandbox runner failures and leftovers (real podman)", () => {
     const res = await r.run(sh("echo $OLLAMA_BASE_URL", { use_inference: true }));
     expect(res).toMatchObject({ status: "completed", stdout: "http://localhost:11434\n" });
     // Released after the result, off its path.
-    while (released === 0) await Bun.sleep(10);
+    await until(() => released > 0, "the placement to be released", { intervalMs: 10 });
     expect(released).toBe(1);
     const broken = await runner({ placeInferenceJob: () => Promise.reject(new Error("no proxy image")) });
     expect(await broken.run(sh("true", { use_inference: true }))).toMatchObject({
@@ -326,14 +329,20 @@ describe("workspace quota and script delivery", () => {
     // Other engineers write to this disk too: allow them slack, but never the 64 MiB this job asked for.
     expect((before - bavail) * bsize).toBeLessThan(48 * 1024 * 1024);
     // The sandbox's directories go after the result, off its path (the deadline keeper's own directory stays).
-    while ((await readdir(settings.mountRoot)).some((e) => e !== DEADLINES_DIR)) await Bun.sleep(10);
+    await until(
+      async () => (await readdir(settings.mountRoot)).every((e) => e === DEADLINES_DIR),
+      "the job's directories to go",
+      {
+        intervalMs: 10,
+      },
+    );
   });
 
   it("bounds every writable path: 3 GB written into each puts at most the quota on the node's disk", async () => {
     const settings = await testSettings({ maxDiskMb: 16, warmPool: 1 });
     const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
     r.warmUp();
-    while (r.warm("plain") === 0) await Bun.sleep(20);
+    await until(() => r.warm("plain") > 0, "a warm sandbox waiting", { timeoutMs: 30_000 });
     const disk = async () => {
       const { bavail, bsize } = await statfs(settings.mountRoot);
       return bavail * bsize;
