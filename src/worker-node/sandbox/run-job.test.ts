@@ -385,7 +385,7 @@ describe("workspace quota and script delivery", () => {
   });
 });
 
-describe("a command without a script in another image (one attached podman run)", () => {
+describe("a command without a script in another image (one attached container)", () => {
   const elsewhere = () => testSettings({ defaultImage: "localhost/cynode-some-other-default:latest" });
 
   it("runs its argv as given, fails when podman cannot start it, and is canceled at once, even before podman created it", async () => {
