@@ -2,6 +2,7 @@
  * `just demo`: the whole system from dist/bin on its embedded defaults (state under ./.state), a cynork session,
  * a commands task and (when an Ollama answers) a prompt task; it stays up until Ctrl+C. `just down` stops it.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -92,8 +93,8 @@ function supervisor() {
 }
 type Supervisor = ReturnType<typeof supervisor>;
 
-/** Starts the orchestrator; resolves to the admin password (the one it generated on a first start). */
-async function orchestratorUp(demo: Supervisor, psk: string, password: string | undefined) {
+/** Starts the orchestrator with the admin password the demo chose (so the orchestrator never prints one). */
+async function orchestratorUp(demo: Supervisor, psk: string, password: string) {
   const orchestrator = await demo.start(
     "orchestrator",
     [bin("orchestrator"), "--state-dir", join(state, "orchestrator")],
@@ -112,10 +113,7 @@ async function orchestratorUp(demo: Supervisor, psk: string, password: string | 
   await orchestrator
     .waitForLine(/"msg":"user gateway listening"/)
     .catch((e: Error) => demo.fail(`the orchestrator did not start:\n${e.message}`));
-  const generated = /bootstrap admin created: handle=admin password=(\S+)/.exec(orchestrator.output())?.[1];
-  if (generated) await writeFile(join(state, "admin-password"), `${generated}\n`, { mode: 0o600 });
   console.log(`demo: orchestrator up (gateway ${GATEWAY}, control-plane ${CONTROL_PLANE}, embedded Postgres)`);
-  return generated ?? password;
 }
 
 /** Starts the worker node, with inference when an Ollama answers; resolves to that Ollama's URL, if any. */
@@ -173,11 +171,15 @@ async function up(): Promise<void> {
   const passwordFile = join(state, "admin-password");
   const demo = supervisor();
   console.log(`demo: state in ${state}, logs in ${join(state, "logs")}`);
-  const given = process.env.BOOTSTRAP_ADMIN_PASSWORD || (await secretFile(passwordFile, () => undefined));
-  const password = await orchestratorUp(demo, psk, given);
-  const ollama = await nodeUp(demo, psk);
+  // The password lives only in its 0600 file (or the caller's variable): the demo makes it, so no log ever holds it.
+  const firstStart = !existsSync(join(state, "orchestrator"));
+  const password =
+    process.env.BOOTSTRAP_ADMIN_PASSWORD ||
+    (await secretFile(passwordFile, () => (firstStart ? randomBytes(18).toString("base64url") : undefined)));
   if (!password)
     return demo.fail(`no admin password: this state was made earlier; set BOOTSTRAP_ADMIN_PASSWORD or remove ${state}`);
+  await orchestratorUp(demo, psk, password);
+  const ollama = await nodeUp(demo, psk);
   await session(demo, password, ollama);
   console.log(
     [

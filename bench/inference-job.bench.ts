@@ -1,7 +1,8 @@
 /**
  * Inference job end to end: `cynork task create --command true --use-inference --result` against a warm
  * orchestrator and worker-node (pod, inference-proxy sidecar, sandbox) vs the naive pod sequence, cold, with the
- * node's own argv builders: `pod create --network none`, the sidecar, the sandbox running `true`, `pod rm -f -t 0`.
+ * command-line argv of podman-floor.ts: `pod create --network none`, the sidecar, the sandbox running `true`, and
+ * `pod rm -f -t 0`.
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";

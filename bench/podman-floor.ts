@@ -6,15 +6,58 @@
 import { DEFAULT_INFERENCE_LIMITS } from "../src/lib/inference-request";
 import { chmod } from "node:fs/promises";
 import { join } from "node:path";
-import { podCreateArgs, removePodsArgs, sidecarArgs } from "../src/worker-node/inference/pod";
-import type { ContainerLimits } from "../src/worker-node/sandbox/container-spec";
-import { containerArgs } from "../src/worker-node/sandbox/podman";
+import type { SidecarSpec } from "../src/worker-node/inference/pod";
+import { USERNS_FLAGS, type ContainerLimits } from "../src/worker-node/sandbox/container-spec";
+import { containerArgs, labelFlags } from "../src/worker-node/sandbox/podman";
 import { CONTAINERS_CONF, SANDBOX_IMAGE } from "./services";
 
 export const PROXY_IMAGE = "localhost/cynode-inference-proxy:latest";
 
 /** The node's defaults (src/worker-node/config.ts), which the benchmark node also uses. */
 export const NODE_LIMITS: ContainerLimits = { pids: 512, memoryMb: 2048, cpus: 2 };
+
+/** The naive pod on podman's command line (the node makes its pods through the libpod API). */
+const podCreateArgs = (name: string, labels: Record<string, string>) => [
+  "pod",
+  "create",
+  `--name=${name}`,
+  "--network=none",
+  ...USERNS_FLAGS,
+  "--hostname=sandbox",
+  ...labelFlags(labels),
+];
+const removePodsArgs = (names: string[]) => ["pod", "rm", "--force", "--ignore", "--time=0", ...names];
+
+/** The naive sidecar on podman's command line: the node's sidecar hardening, limits, mounts and env. */
+function sidecarArgs(s: SidecarSpec): string[] {
+  return [
+    "run",
+    "--detach",
+    `--name=${s.name}`,
+    `--pod=${s.pod}`,
+    "--pull=never",
+    "--cap-drop=ALL",
+    "--security-opt=no-new-privileges",
+    "--read-only",
+    "--pids-limit=128",
+    "--memory=256m",
+    "--memory-swap=256m",
+    "--cpus=1",
+    ...labelFlags(s.labels),
+    `--mount=type=bind,source=${s.runDir},target=/run/cynode,U=true`,
+    `--mount=type=bind,source=${s.relayDir},target=/run/upstream,ro`,
+    "--env=INFERENCE_PROXY_LISTEN=127.0.0.1:11434",
+    "--env=INFERENCE_PROXY_SOCKET=/run/cynode/inference-proxy.sock",
+    "--env=OLLAMA_UPSTREAM_URL=unix:/run/upstream/ollama.sock",
+    `--env=INFERENCE_PROXY_TIMEOUT=${s.timeoutSeconds}s`,
+    `--env=INFERENCE_ALLOWED_MODELS=${s.allowedModels.join(",")}`,
+    `--env=INFERENCE_MAX_TOKENS=${s.limits.maxTokens}`,
+    `--env=INFERENCE_MAX_CONTEXT=${s.limits.maxContext}`,
+    `--env=INFERENCE_MAX_KEEP_ALIVE=${s.limits.keepAlive}`,
+    `--env=INFERENCE_PROXY_MAX_CONNECTIONS=${s.maxConnections}`,
+    s.image,
+  ];
+}
 
 async function podman(args: string[]): Promise<void> {
   const p = Bun.spawn(["podman", ...args], {
@@ -44,8 +87,8 @@ export async function bareRun(command = ["true"]): Promise<void> {
 }
 
 /**
- * The naive inference pod, cold, with the node's own argv builders: `pod create --network none`, the sidecar,
- * the sandbox running `command` in the pod, then `pod rm -f -t 0`. `runDir` and `relayDir` are the sidecar's mounts.
+ * The naive inference pod, cold, on podman's command line (the node's sandbox argv, the pod and sidecar argv
+ * above): `pod create --network none`, the sidecar, the sandbox running `command` in the pod, then `pod rm -f -t 0`. `runDir` and `relayDir` are the sidecar's mounts.
  */
 export async function bareInferencePod(dirs: { runDir: string; relayDir: string }, command = ["true"]): Promise<void> {
   const pod = `cynode-bench-pod-${crypto.randomUUID().slice(0, 8)}`;

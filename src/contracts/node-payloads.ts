@@ -3,6 +3,7 @@
  * (reference-contracts 1.2 and 2). Objects are loose where the contract says fields may be added later.
  */
 import * as v from "valibot";
+import { WorkerApiCsr, WorkerApiTls } from "./worker-api-tls";
 import { LIMITS, List, Text, Timestamp as RequestTime } from "./storable";
 
 /** Reference error details, also used as schema messages so a failed parse yields the documented detail. */
@@ -100,6 +101,7 @@ export const NodeCapabilityReport = v.looseObject({
 export const RegistrationRequest = v.object({
   psk: Text(LIMITS.secret, NODE_ERRORS.badPsk),
   capability: NodeCapabilityReport,
+  worker_api_csr: WorkerApiCsr,
 });
 
 // ---- 2.3 node_bootstrap_payload_v1 ----
@@ -117,6 +119,7 @@ export const NodeBootstrapPayload = v.object({
   }),
   auth: v.object({ node_jwt: v.pipe(v.string(), v.nonEmpty()), expires_at: Timestamp }),
   initial_config_version: v.optional(v.string()),
+  worker_api_tls: WorkerApiTls,
 });
 
 // ---- 2.4 node_configuration_payload_v1 ----

@@ -38,6 +38,20 @@ export const USER_API = {
   logout: route("POST", "/v1/auth/logout", { auth: true, body: user.LogoutRequest, status: 204 }),
   me: route("GET", "/v1/users/me", { auth: true, response: user.UserResponse }),
   revokeSessions: route("POST", "/v1/users/:id/revoke_sessions", { auth: true, status: 204 }),
+  createUser: route("POST", "/v1/users", {
+    auth: true,
+    body: user.CreateUserRequest,
+    response: user.UserResponse,
+    status: 201,
+  }),
+  listUsers: route("GET", "/v1/users", { auth: true, response: user.ListUsersResponse }),
+  disableUser: route("POST", "/v1/users/:id/disable", { auth: true, response: user.UserResponse }),
+  enableUser: route("POST", "/v1/users/:id/enable", { auth: true, response: user.UserResponse }),
+  resetPassword: route("POST", "/v1/users/:id/reset_password", {
+    auth: true,
+    body: user.ResetPasswordRequest,
+    status: 204,
+  }),
   createTask: route("POST", "/v1/tasks", {
     auth: true,
     body: user.CreateTaskRequest,
@@ -82,6 +96,8 @@ export const CONTROL_PLANE_API = {
   config: route("GET", "/v1/nodes/config", { auth: true, response: NodeConfigurationPayload }),
   configAck: route("POST", "/v1/nodes/config", { auth: true, body: NodeConfigAck, status: 204 }),
   capability: route("POST", "/v1/nodes/capability", { auth: true, body: NodeCapabilityReport, status: 204 }),
+  /** The cluster CA (PEM, unauthenticated): a joining node compares its digest with the pin it was given. */
+  clusterCa: route("GET", "/v1/cluster/ca"),
 };
 
 /** `target` of the cancel route: `<job_id>:cancel`. */

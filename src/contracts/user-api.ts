@@ -22,6 +22,17 @@ export const UserResponse = v.object({
   is_active: v.boolean(),
 });
 
+/** `POST /v1/users` (admin): a new local user with its password. */
+export const CreateUserRequest = v.object({
+  handle: Text(LIMITS.name),
+  password: Text(LIMITS.secret),
+  email: v.optional(Text(LIMITS.name)),
+});
+/** `POST /v1/users/{id}/reset_password` (admin). */
+export const ResetPasswordRequest = v.object({ password: Text(LIMITS.secret) });
+/** `GET /v1/users` (admin): every user, oldest first. */
+export const ListUsersResponse = v.object({ users: v.array(UserResponse) });
+
 /** Task status as the API shows it (`queued` is the database's `pending`). */
 export const TASK_STATUSES = ["queued", "running", "completed", "failed", "canceled", "superseded"] as const;
 export const TaskStatus = v.picklist(TASK_STATUSES);
@@ -105,6 +116,8 @@ export const TaskLogsResponse = v.object({ task_id: v.string(), stdout: v.string
 export type LoginRequest = v.InferOutput<typeof LoginRequest>;
 export type LoginResponse = v.InferOutput<typeof LoginResponse>;
 export type UserResponse = v.InferOutput<typeof UserResponse>;
+export type CreateUserRequest = v.InferOutput<typeof CreateUserRequest>;
+export type ListUsersResponse = v.InferOutput<typeof ListUsersResponse>;
 export type TaskStatus = v.InferOutput<typeof TaskStatus>;
 export type JobStatus = v.InferOutput<typeof JobStatus>;
 export type InputMode = v.InferOutput<typeof InputMode>;

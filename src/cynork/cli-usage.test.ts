@@ -80,7 +80,9 @@ describe("help", () => {
     expect(leaf.code).toBe(0);
     expect(leaf.stdout).toContain("USAGE cynork task create [OPTIONS]");
     expect(leaf.stdout).toContain("-p, --prompt");
-    expect(leaf.stdout).toEndWith("GLOBAL OPTIONS  -c, --config  -o, --output  -q, --quiet  --no-color  -h, --help\n");
+    expect(leaf.stdout).toEndWith(
+      "GLOBAL OPTIONS  -c, --config  -o, --output  --ca-file  -q, --quiet  --no-color  -h, --help\n",
+    );
     expect(leaf.stdout).not.toContain("\u001b[");
     const root = await cynork(["-h"], { tty: true });
     expect(root.stdout).toContain("-o, --output");
@@ -94,7 +96,7 @@ describe("completion", () => {
     const bash = await cynork(["completion", "bash"]);
     expect(bash.code).toBe(0);
     expect(bash.stdout).toContain('"task create") opts="--prompt -p');
-    expect(bash.stdout).toContain('"") opts="version status auth task models chat completion --config');
+    expect(bash.stdout).toContain('"") opts="version status auth task users models chat completion --config');
     expect(bash.stdout).toContain('"chat") opts="--message -m --model --plain --config');
     expect(bash.stdout).toContain("complete -F _cynork cynork");
     expect((await cynork(["completion", "zsh"])).stdout).toStartWith("#compdef cynork\n");

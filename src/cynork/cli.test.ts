@@ -35,6 +35,13 @@ describe("cynork status and version", () => {
     expect(r.stderr).toStartWith("Error: gateway unreachable: ");
   });
 
+  it("exits 2 in one line when the --ca-file cannot be read", async () => {
+    const r = await cynork(["--ca-file", join(f.dir, "no-such-ca.pem"), "status"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("cannot read CA file");
+  });
+
   it("prints the version in both formats", async () => {
     expect((await cynork(["version"])).stdout).toMatch(/^cynork version=\S+\n$/);
     expect(Object.keys(json((await cynork(["-o", "json", "version"])).stdout))).toEqual(["version"]);

@@ -30,6 +30,14 @@ const TASK = group("task", "Create, list, inspect and cancel tasks", {
   watch: () => load(import("./commands/task/watch")),
 });
 
+const USERS = group("users", "Manage users (admin): create, list, disable, enable, reset a password", {
+  create: () => load(import("./commands/users/create")),
+  list: () => load(import("./commands/users/list")),
+  disable: () => load(import("./commands/users/disable")),
+  enable: () => load(import("./commands/users/enable")),
+  "reset-password": () => load(import("./commands/users/reset-password")),
+});
+
 export const ROOT: CynorkCommand = {
   meta: { name: "cynork", version: VERSION, description: "Command-line client for the CyNodeAI user gateway" },
   args: GLOBAL_ARGS,
@@ -38,6 +46,7 @@ export const ROOT: CynorkCommand = {
     status: () => load(import("./commands/status")),
     auth: AUTH,
     task: TASK,
+    users: USERS,
     models: group("models", "List available models (GET /v1/models)", {
       list: () => load(import("./commands/models/list")),
     }),

@@ -4,6 +4,8 @@
  * context: the resolved config and token, a gateway client, and printing through `render`.
  */
 import type { ArgsDef } from "citty";
+import { readFileSync } from "node:fs";
+import { fetchWithCa } from "../lib/tls-fetch";
 import { VERSION } from "../lib/version";
 import { type ConfigFile, DEFAULT_GATEWAY_URL, type LoadedConfig, saveConfig } from "./config-file";
 import { CliError, EXIT, usageError } from "./errors";
@@ -69,8 +71,23 @@ export type Ctx = {
   saveTokens(changes: Partial<Record<keyof ConfigFile, string | undefined>>): Promise<void>;
 };
 
+/** The gateway's fetch: trusting only the PEM CA in `caFile` when one is named (read when first needed). */
+function fetchTrusting(doFetch: typeof fetch, caFile: string | undefined): () => typeof fetch {
+  return () => {
+    if (!caFile) return doFetch;
+    let ca: string;
+    try {
+      ca = readFileSync(caFile, "utf8");
+    } catch (err) {
+      throw usageError(`cannot read CA file ${caFile}: ${(err as Error).message}`);
+    }
+    return fetchWithCa(doFetch, ca);
+  };
+}
+
 export function createContext(io: CliIo, globals: Globals, config: LoadedConfig, root: CynorkCommand): Ctx {
   const envToken = io.env.CYNORK_TOKEN || undefined;
+  const gatewayFetch = fetchTrusting(io.fetch, globals.caFile ?? config.file.ca_file);
   const ctx: Ctx = {
     io,
     globals,
@@ -86,13 +103,14 @@ export function createContext(io: CliIo, globals: Globals, config: LoadedConfig,
     info(message) {
       if (!globals.quiet) io.stderr.write(`${message}\n`);
     },
-    client: () => createGatewayClient({ baseUrl: ctx.gatewayUrl, fetch: io.fetch, userAgent: `cynork/${VERSION}` }),
+    client: () =>
+      createGatewayClient({ baseUrl: ctx.gatewayUrl, fetch: gatewayFetch(), userAgent: `cynork/${VERSION}` }),
     authedClient() {
       const token = envToken ?? ctx.config.file.token;
       if (!token) throw new CliError(EXIT.auth, "not logged in: run 'cynork auth login'");
       return createGatewayClient({
         baseUrl: ctx.gatewayUrl,
-        fetch: io.fetch,
+        fetch: gatewayFetch(),
         userAgent: `cynork/${VERSION}`,
         token,
         // Only a stored token is refreshed: an env token would win again on the next run anyway.

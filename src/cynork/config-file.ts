@@ -9,6 +9,8 @@ import { CliError, EXIT } from "./errors";
 
 export const ConfigFile = v.object({
   gateway_url: v.optional(v.string()),
+  /** PEM CA trusted for the gateway instead of the system roots. */
+  ca_file: v.optional(v.string()),
   token: v.optional(v.string()),
   refresh_token: v.optional(v.string()),
 });

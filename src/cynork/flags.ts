@@ -9,13 +9,21 @@ import { type CliError, usageError } from "./errors";
 export const GLOBAL_ARGS = {
   config: { type: "string", alias: "c", description: "config file (default $XDG_CONFIG_HOME/cynork/config.yaml)" },
   output: { type: "string", alias: "o", description: "output format: table or json", default: "table" },
+  "ca-file": { type: "string", description: "PEM CA that signed the gateway's certificate (default: system roots)" },
   quiet: { type: "boolean", alias: "q", description: "no progress or informational messages" },
   "no-color": { type: "boolean", description: "never colour output" },
   help: { type: "boolean", alias: "h", description: "show help" },
 } as const satisfies ArgsDef;
 
 export type OutputFormat = "table" | "json";
-export type Globals = { config?: string; output: OutputFormat; quiet: boolean; noColor: boolean; help: boolean };
+export type Globals = {
+  config?: string;
+  caFile?: string;
+  output: OutputFormat;
+  quiet: boolean;
+  noColor: boolean;
+  help: boolean;
+};
 
 type FlagMatch = { name: string; def: ArgDef; inline?: string; negated: boolean; token: string };
 
@@ -73,6 +81,7 @@ export function extractGlobals(argv: readonly string[]): { globals: Globals; res
     const value = m.inline ?? argv[++i];
     if (value === undefined) throw usageError(`flag needs an argument: ${token}`);
     if (m.name === "config") globals.config = value;
+    else if (m.name === "ca-file") globals.caFile = value;
     else if (value === "table" || value === "json") globals.output = value;
     else throw usageError("output must be table or json");
   }

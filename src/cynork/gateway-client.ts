@@ -8,6 +8,7 @@ import { withQuery, type AnyRoute, type Params } from "../contracts/route";
 import { USER_API } from "../contracts/routes";
 import type * as api from "../contracts/user-api";
 import { type ChatCompletionRequest, OpenAIError } from "../contracts/openai";
+import { isCertificateError } from "../lib/tls-fetch";
 import { CliError, EXIT, exitCodeForStatus, statusMessage } from "./errors";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -89,6 +90,11 @@ function createTransport(opts: ClientOptions) {
     } catch (err) {
       if (call.signal?.aborted) throw err;
       if (timeout.aborted) throw new CliError(EXIT.gateway, `gateway request timed out after ${ms / 1000}s`);
+      if (isCertificateError(err))
+        throw new CliError(
+          EXIT.gateway,
+          `gateway certificate not trusted (${(err as Error).message}): pass --ca-file or set ca_file in the config`,
+        );
       throw new CliError(EXIT.gateway, `gateway unreachable: ${(err as Error).message}`);
     }
   }
@@ -142,6 +148,12 @@ export function createGatewayClient(opts: ClientOptions) {
         timeoutMs: 5_000,
       }),
     me: () => send({ route: USER_API.me }),
+    createUser: (body: api.CreateUserRequest) => send({ route: USER_API.createUser, body }),
+    listUsers: () => send({ route: USER_API.listUsers }),
+    disableUser: (id: string) => send({ route: USER_API.disableUser, params: { id } }),
+    enableUser: (id: string) => send({ route: USER_API.enableUser, params: { id } }),
+    resetPassword: (id: string, password: string) =>
+      send({ route: USER_API.resetPassword, params: { id }, body: { password } }),
     createTask: (body: api.CreateTaskRequest) => send({ route: USER_API.createTask, body }),
     listTasks: (query: v.InferOutput<typeof api.ListTasksQuery>) => send({ route: USER_API.listTasks, query }),
     getTask: (id: string) => send({ route: USER_API.task, params: { id } }),

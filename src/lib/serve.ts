@@ -1,5 +1,6 @@
 /** Starts a hono app on Bun.serve, passing the socket peer address (and whether a proxy is trusted) in `c.env`. */
 import type { Hono } from "hono";
+import { DEFAULT_TRUSTED_PROXIES, parseTrustedProxies, type TrustedProxies } from "./client-address";
 
 export type ListenAddress = { hostname: string; port: number };
 
@@ -26,9 +27,16 @@ export type ServeOptions = {
   maxRequestBodySize?: number;
   /** Behind a reverse proxy: believe X-Forwarded-For / X-Real-IP for the client address (see client-address.ts). */
   trustProxyHeaders?: boolean;
+  /** PEM certificate (chain) and key: the listener speaks HTTPS only. */
+  tls?: TlsFiles;
+  /** The proxies whose headers count (default loopback). */
+  trustedProxies?: TrustedProxies;
 };
 
+export type TlsFiles = { cert: string; key: string };
+
 export function serveApp(app: Hono<any>, addr: ListenAddress, opts: ServeOptions = {}): Served {
+  const trustedProxies = opts.trustedProxies ?? parseTrustedProxies(DEFAULT_TRUSTED_PROXIES);
   const server = Bun.serve({
     hostname: addr.hostname,
     port: addr.port,
@@ -36,8 +44,13 @@ export function serveApp(app: Hono<any>, addr: ListenAddress, opts: ServeOptions
     // Bodies are limited by each app's own middleware (declared length first, then counted while streaming), so
     // the answer is its problem+json; Bun's own cap, far above, would answer with a bare 413.
     maxRequestBodySize: opts.maxRequestBodySize ?? MAX_SAFE_BODY,
+    ...(opts.tls ? { tls: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
     fetch: (req, srv) =>
-      app.fetch(req, { peer: srv.requestIP(req)?.address, trustProxy: opts.trustProxyHeaders ?? false }),
+      app.fetch(req, {
+        peer: srv.requestIP(req)?.address,
+        trustProxy: opts.trustProxyHeaders ?? false,
+        trustedProxies,
+      }),
   });
   return {
     url: server.url,

@@ -2,6 +2,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
+import { DEFAULT_TRUSTED_PROXIES, parseTrustedProxies } from "../lib/client-address";
 import { durationVar as duration, listenVar as listen, logLevelVar, wholeNumberVar as int } from "../lib/env-vars";
 
 const optionalText = v.pipe(
@@ -57,9 +58,38 @@ export const OrchestratorEnv = v.object({
   DISPATCH_HTTP_TIMEOUT: duration("3h5m"),
   MAX_REQUEST_BODY_MB: int(10, 1, 1024),
   TRUST_PROXY_HEADERS: bool(false),
+  USER_GATEWAY_TLS_CERT_FILE: optionalText,
+  USER_GATEWAY_TLS_KEY_FILE: optionalText,
+  CONTROL_PLANE_TLS_CERT_FILE: optionalText,
+  CONTROL_PLANE_TLS_KEY_FILE: optionalText,
+  /** The CA that issued the certificates: served at /v1/cluster/ca, trusted for the nodes' Worker APIs. */
+  ORCHESTRATOR_TLS_CA_FILE: optionalText,
+  /** `auto`: the orchestrator's own CA and certificates in its state dir (the `--tls` flag). */
+  ORCHESTRATOR_TLS: v.optional(v.picklist(["off", "auto"], "must be off or auto"), "off"),
+  /** Comma-separated IPs/CIDRs of the proxies whose X-Forwarded-For entries count (client-address.ts). */
+  TRUSTED_PROXIES: v.pipe(
+    v.optional(v.string(), DEFAULT_TRUSTED_PROXIES),
+    v.check((s) => {
+      try {
+        parseTrustedProxies(s);
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be comma-separated IP addresses or CIDR ranges"),
+  ),
   LOG_LEVEL: logLevelVar,
 });
 export type OrchestratorConfig = v.InferOutput<typeof OrchestratorEnv>;
+
+/** A certificate file without its key (or the reverse) is a mistake, not plain HTTP. */
+function pairProblems(env: Record<string, string | undefined>): string[] {
+  return ["USER_GATEWAY_TLS", "CONTROL_PLANE_TLS"].flatMap((p) =>
+    !env[`${p}_CERT_FILE`]?.trim() !== !env[`${p}_KEY_FILE`]?.trim()
+      ? [`  ${p}_CERT_FILE: ${p}_CERT_FILE and ${p}_KEY_FILE go together`]
+      : [],
+  );
+}
 
 /** root → /var/lib/cynode/orchestrator; others → $XDG_STATE_HOME/cynode/orchestrator (~/.local/state by default). */
 export function defaultStateDir(env: Record<string, string | undefined>, uid = process.getuid?.() ?? 0): string {
@@ -70,16 +100,24 @@ export function defaultStateDir(env: Record<string, string | undefined>, uid = p
 /** Validates env + flags; throws one error listing every problem. */
 export function loadConfig(
   env: Record<string, string | undefined>,
-  flags: { stateDir?: string } = {},
+  flags: { stateDir?: string; tls?: string } = {},
 ): OrchestratorConfig {
   const input: Record<string, string | undefined> = {
     ...env,
     CYNODE_STATE_DIR: flags.stateDir || env.CYNODE_STATE_DIR || defaultStateDir(env),
+    ORCHESTRATOR_TLS: flags.tls || env.ORCHESTRATOR_TLS || undefined,
   };
+  // With its own certificates the control-plane speaks only HTTPS: the URL nodes are given says so.
+  if (input.ORCHESTRATOR_TLS === "auto")
+    input.ORCHESTRATOR_PUBLIC_URL = (input.ORCHESTRATOR_PUBLIC_URL || "http://localhost:12082").replace(
+      /^http:/i,
+      "https:",
+    );
   // Generic LISTEN_ADDR is the reference's fallback for the gateway.
   if (!input.USER_GATEWAY_LISTEN_ADDR && env.LISTEN_ADDR) input.USER_GATEWAY_LISTEN_ADDR = env.LISTEN_ADDR;
   const r = v.safeParse(OrchestratorEnv, input);
-  if (r.success) return r.output;
-  const problems = r.issues.map((i) => `  ${v.getDotPath(i) ?? "config"}: ${i.message}`);
+  const pairs = pairProblems(input);
+  if (r.success && !pairs.length) return r.output;
+  const problems = [...(r.issues ?? []).map((i) => `  ${v.getDotPath(i) ?? "config"}: ${i.message}`), ...pairs];
   throw new Error(`invalid configuration:\n${problems.join("\n")}`);
 }

@@ -134,7 +134,7 @@ describe("/metrics", () => {
     await eventually(completed(token, prompt.id), "the prompt task", SLOW);
 
     const after = await controlPlaneMetrics();
-    expect(delta(before, after, "cynode_login_failures_total", { reason: "user_not_found" })).toBe(2);
+    expect(delta(before, after, "cynode_login_failures_total", { reason: "invalid_credentials" })).toBe(2);
     expect(delta(before, after, "cynode_login_failures_total", { reason: "rate_limited" })).toBe(1);
     expect(delta(before, after, "cynode_login_lockouts_total")).toBe(1);
     expect(after.value("cynode_queue_depth")).toBe(0);

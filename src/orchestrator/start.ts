@@ -2,7 +2,9 @@
 import { join } from "node:path";
 import type { Logger } from "../lib/log";
 import { serveApp, type Served } from "../lib/serve";
+import { fetchWithCa } from "../lib/tls-fetch";
 import { bootstrapAdmin } from "./auth/bootstrap-admin";
+import { parseTrustedProxies } from "../lib/client-address";
 import { createLoginLimiter } from "./auth/login-limiter";
 import { listenForRevokedSessions } from "./auth/revoked-session-listener";
 import { createRevokedSessions, createTokens } from "./auth/tokens";
@@ -19,6 +21,7 @@ import { createOrchestratorMetrics, type OrchestratorMetrics } from "./metrics";
 import { checkReadiness } from "./readiness";
 import { readOrCreateSecret } from "./state-secrets";
 import { startTaskEndWaiter } from "./tasks/task-end-waiter";
+import { loadListenerTls, type OrchestratorTls } from "./tls/listener-tls";
 
 export type RunningOrchestrator = { gateway: Served; controlPlane: Served; stop(): Promise<void> };
 
@@ -55,7 +58,13 @@ async function openSecrets(s: Starting, io: { announce: (line: string) => void }
   return { tokens, secrets, psk };
 }
 type Secrets = Awaited<ReturnType<typeof openSecrets>>;
-type Shared = Secrets & { readiness: () => ReturnType<typeof checkReadiness>; metrics: OrchestratorMetrics };
+type Shared = Secrets & {
+  readiness: () => ReturnType<typeof checkReadiness>;
+  metrics: OrchestratorMetrics;
+  tls: OrchestratorTls;
+  /** Calls of nodes' Worker APIs: trusting the cluster CA only, when there is one. */
+  nodeFetch: typeof fetch;
+};
 
 function serveControlPlane(s: Starting, x: Shared): Served {
   const { config } = s;
@@ -73,8 +82,11 @@ function serveControlPlane(s: Starting, x: Shared): Served {
       maxBodyBytes: config.MAX_REQUEST_BODY_MB * 1024 * 1024,
       readiness: x.readiness,
       metrics: x.metrics,
+      clusterCaPem: x.tls.caPem,
+      clusterCa: x.tls.ca,
     }),
     config.CONTROL_PLANE_LISTEN_ADDR,
+    { tls: x.tls.controlPlane },
   );
   s.stops.push(() => controlPlane.stop());
   s.log.info("control-plane listening", { url: controlPlane.url.href });
@@ -99,20 +111,30 @@ async function serveGateway(s: Starting, x: Shared, dispatcher?: { wake(): void 
       readiness: x.readiness,
       jobDefaults: { sandboxImage: config.SANDBOX_IMAGE, inferenceModel: config.INFERENCE_MODEL },
       maxBodyBytes: config.MAX_REQUEST_BODY_MB * 1024 * 1024,
-      cancelJobsOnNodes: createJobCanceller({ db, secrets: x.secrets, log: log.child({ role: "dispatcher" }) }),
+      cancelJobsOnNodes: createJobCanceller({
+        db,
+        secrets: x.secrets,
+        log: log.child({ role: "dispatcher" }),
+        fetch: x.nodeFetch,
+      }),
       onJobQueued: dispatcher?.wake,
       chat: {
         openToken: (sealed) => x.secrets.open(sealed),
         rateLimitPerMinute: config.CHAT_RATE_LIMIT_PER_MINUTE,
         maxInFlightPerUser: config.CHAT_MAX_IN_FLIGHT_PER_USER,
         maxTokens: config.CHAT_MAX_TOKENS,
+        fetch: x.nodeFetch,
       },
       maxActiveTasksPerUser: config.MAX_ACTIVE_TASKS_PER_USER,
       metrics: x.metrics,
       taskEnds,
     }),
     config.USER_GATEWAY_LISTEN_ADDR,
-    { trustProxyHeaders: config.TRUST_PROXY_HEADERS },
+    {
+      trustProxyHeaders: config.TRUST_PROXY_HEADERS,
+      trustedProxies: parseTrustedProxies(config.TRUSTED_PROXIES),
+      tls: x.tls.gateway,
+    },
   );
   s.stops.push(() => gateway.stop());
   // Before the gateway's graceful stop: long-polls answer the current state at once instead of holding it up.
@@ -137,7 +159,14 @@ export async function startOrchestrator(
   };
   try {
     const secrets = await openSecrets(s, io);
-    const shared: Shared = { ...secrets, readiness: () => checkReadiness(db), metrics: createOrchestratorMetrics(db) };
+    const tls = await loadListenerTls(config);
+    const shared: Shared = {
+      ...secrets,
+      readiness: () => checkReadiness(db),
+      metrics: createOrchestratorMetrics(db),
+      tls,
+      nodeFetch: fetchWithCa(fetch, tls.caPem),
+    };
     const controlPlane = serveControlPlane(s, shared);
     const dispatcher = config.DISPATCHER_ENABLED
       ? startDispatcher({
@@ -147,6 +176,7 @@ export async function startOrchestrator(
           pollIntervalMs: config.DISPATCH_POLL_INTERVAL,
           maxHttpTimeoutMs: config.DISPATCH_HTTP_TIMEOUT,
           metrics: shared.metrics,
+          fetch: shared.nodeFetch,
         })
       : undefined;
     if (dispatcher) s.stops.push(() => dispatcher.stop());

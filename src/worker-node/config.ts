@@ -10,6 +10,7 @@ import { MAX_REQUEST_BODY_BYTES } from "../contracts/route";
 import { MODEL_NAME_RE, NETWORK_POLICIES } from "../contracts/worker-api";
 import { parseDuration } from "../lib/duration";
 import { parses } from "../lib/env-vars";
+import { parseCaPin } from "../lib/tls-fetch";
 import { DEFAULT_INFERENCE_LIMITS, type InferenceLimits } from "../lib/inference-request";
 
 export const DEFAULT_CONFIG_PATH = "/etc/cynode/node.yaml";
@@ -42,6 +43,16 @@ export const NodeConfigSchema = v.object({
       v.transform((s) => s.replace(/\/+$/, "")),
     ),
     registration_psk_env: v.optional(v.string(), "NODE_REGISTRATION_PSK"),
+    /** PEM CA trusted for the control-plane (instead of the system roots). */
+    ca_file: v.optional(v.string()),
+    /** `sha256:<hex>` of the cluster CA's DER (what `orchestrator join-command` prints). */
+    ca_sha256: v.optional(
+      v.pipe(
+        v.string(),
+        v.check((s) => parseCaPin(s) !== undefined, "must be sha256:<64 hex digits>"),
+        v.transform((s) => parseCaPin(s)!),
+      ),
+    ),
     registration_psk_file: v.optional(v.string()),
     timeouts: v.optional(v.object({ connect_seconds: int(90), request_seconds: int(10) }), {}),
     capability_report_interval_seconds: int(60),
@@ -53,6 +64,8 @@ export const NodeConfigSchema = v.object({
       listen_port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 12090),
       public_base_url: v.optional(v.pipe(v.string(), v.url("must be a URL"))),
       max_request_bytes: int(MAX_REQUEST_BODY_BYTES),
+      /** PEM certificate and key: the Worker API serves HTTPS only. */
+      tls: v.optional(v.object({ cert_file: v.string(), key_file: v.string() })),
     }),
     {},
   ),
@@ -157,6 +170,8 @@ function applyEnv(raw: Raw, env: Env, problems: string[]): void {
     return Number(s);
   };
   set("orchestrator", "url", env.ORCHESTRATOR_URL);
+  set("orchestrator", "ca_file", env.ORCHESTRATOR_CA_FILE);
+  set("orchestrator", "ca_sha256", env.ORCHESTRATOR_CA_SHA256);
   set("node", "id", env.NODE_SLUG);
   set("node", "name", env.NODE_NAME);
   set("worker_api", "public_base_url", env.NODE_ADVERTISED_WORKER_API_URL);

@@ -11,6 +11,7 @@ describe("login limiter", () => {
     l.succeeded("ip1", "a");
     expect(l.failed("ip1", "a")).toBe(false);
     expect(l.attempt("ip1", "a")).toEqual(GO);
+    l.settled("a");
     expect(l.failed("ip1", "a")).toBe(true); // this failure locks the pair (the lock-out metric counts it)
     expect(l.attempt("ip1", "a")).toEqual({ retryAfter: 60 });
     expect("delayMs" in l.attempt("ip2", "a")).toBe(true); // the same handle from elsewhere is not locked
@@ -28,6 +29,7 @@ describe("login limiter", () => {
     for (let i = 0; i < 8; i++) {
       delays.push(l.attempt("owner", "admin"));
       l.failed(`10.0.0.${i}`, "admin");
+      l.settled("admin");
     }
     expect(delays).toEqual([
       GO,
@@ -45,7 +47,40 @@ describe("login limiter", () => {
     t = 60_000; // failures older than the lockout window are forgotten
     expect(l.attempt("owner", "admin")).toEqual(GO);
   });
+});
 
+describe("login limiter queue", () => {
+  it("counts attempts in flight: parallel guesses get one reserved slot each, after the one before", () => {
+    let t = 1000;
+    const l = createLoginLimiter({ perMinute: 100, maxFailures: 2, lockoutMs: 60_000, maxDelayMs: 1000, now: () => t });
+    const verdicts = Array.from({ length: 6 }, (_, i) => l.attempt(`10.0.0.${i}`, "admin"));
+    // Two evaluated at once, then each waits for the slot before it plus its own, doubling, capped delay.
+    expect(verdicts).toEqual([GO, GO, { delayMs: 250 }, { delayMs: 750 }, { delayMs: 1750 }, { delayMs: 2750 }]);
+    t = 1500;
+    expect(l.attempt("owner", "other")).toEqual(GO); // another handle is not queued
+    for (let i = 0; i < 6; i++) l.settled("admin");
+    expect(l.attempt("owner", "admin")).toEqual(GO); // nothing in flight, no failure recorded: no wait
+  });
+
+  it("refuses an attempt while the handle's queue is longer than maxQueueMs", () => {
+    const l = createLoginLimiter({
+      perMinute: 100,
+      maxFailures: 0,
+      lockoutMs: 60_000,
+      maxDelayMs: 1000,
+      maxQueueMs: 2000,
+      now: () => 0,
+    });
+    expect([l.attempt("a", "h"), l.attempt("b", "h"), l.attempt("c", "h")]).toEqual([
+      { delayMs: 250 },
+      { delayMs: 750 },
+      { delayMs: 1750 },
+    ]);
+    expect(l.attempt("d", "h")).toEqual({ retryAfter: 2 });
+  });
+});
+
+describe("login limiter windows", () => {
   it("opens a fresh per-address window each minute", () => {
     let t = 0;
     const l = createLoginLimiter({ perMinute: 1, maxFailures: 5, lockoutMs: 1, now: () => t });

@@ -3,7 +3,9 @@
  * - attempts per client address: a fixed one-minute window;
  * - consecutive failures per (handle, address) lock that pair only, so the owner elsewhere still logs in;
  * - failures against one handle from any address slow its logins down (a delay doubling per failure beyond
- *   `maxFailures`, capped) instead of locking the handle.
+ *   `maxFailures`, capped) instead of locking the handle. Attempts still in flight count as failures, and each
+ *   delay is reserved in the handle's queue (after the slot before it), so parallel guesses wait their turns one
+ *   after another; a queue longer than `maxQueueMs` refuses the attempt for a while.
  * In memory: a restart forgives, which is acceptable.
  */
 export type LoginLimiterOptions = {
@@ -12,6 +14,8 @@ export type LoginLimiterOptions = {
   lockoutMs: number;
   /** Cap of the progressive delay (default 10 s). */
   maxDelayMs?: number;
+  /** Longest wait a handle's queue may reach before attempts are refused (default 30 s). */
+  maxQueueMs?: number;
   now?: () => number;
 };
 
@@ -20,6 +24,8 @@ export type LoginVerdict = { retryAfter: number } | { delayMs: number };
 
 type Window = { start: number; count: number };
 type Failures = { count: number; lockedUntil: number; last: number };
+/** A handle's attempts in flight, and the end of the last delay reserved for one of them. */
+type Queue = { pending: number; lastSlot: number };
 
 const MAX_TRACKED = 10_000;
 const BASE_DELAY_MS = 250;
@@ -53,6 +59,8 @@ export function createLoginLimiter(opts: LoginLimiterOptions) {
   const windows = new Map<string, Window>();
   const pairs = failureBook(opts.lockoutMs);
   const handles = failureBook(opts.lockoutMs);
+  const maxQueueMs = opts.maxQueueMs ?? 30_000;
+  const queues = new Map<string, Queue>();
   // Handle and address joined by a character neither can hold (the storable rule refuses NUL).
   const pairKey = (ip: string, handle: string) => `${handle}\u0000${ip}`;
 
@@ -74,8 +82,23 @@ export function createLoginLimiter(opts: LoginLimiterOptions) {
       const lock = pairs.get(pairKey(ip, handle), t);
       if (lock && lock.lockedUntil > t) return { retryAfter: Math.ceil((lock.lockedUntil - t) / 1000) };
       if (!withinWindow(ip, t)) return { retryAfter: 60 };
-      const beyond = (handles.get(handle, t)?.count ?? 0) - opts.maxFailures;
-      return { delayMs: beyond < 0 ? 0 : Math.min(maxDelayMs, BASE_DELAY_MS * 2 ** Math.min(beyond, 20)) };
+      const q = queues.get(handle) ?? { pending: 0, lastSlot: 0 };
+      const beyond = (handles.get(handle, t)?.count ?? 0) + q.pending - opts.maxFailures;
+      let delayMs = 0;
+      if (beyond >= 0) {
+        const slot = Math.max(t, q.lastSlot) + Math.min(maxDelayMs, BASE_DELAY_MS * 2 ** Math.min(beyond, 20));
+        if (slot - t > maxQueueMs) return { retryAfter: Math.ceil((q.lastSlot - t) / 1000) };
+        q.lastSlot = slot;
+        delayMs = slot - t;
+      }
+      q.pending++;
+      queues.set(handle, q);
+      return { delayMs };
+    },
+    /** An attempt let through by `attempt` is over (whatever its outcome): it leaves the handle's queue. */
+    settled(handle: string): void {
+      const q = queues.get(handle);
+      if (q && --q.pending <= 0) queues.delete(handle);
     },
     /** Counts a failure from `ip` on `handle`; true when it locked that (handle, address) pair out. */
     failed(ip: string, handle: string): boolean {

@@ -9,6 +9,7 @@ import { VERSION } from "../../lib/version";
 import { domainProblem } from "../http-errors";
 import { createOrchestratorMetrics, type OrchestratorMetrics } from "../metrics";
 import { checkReadiness } from "../readiness";
+import { clusterCaRoute } from "./cluster-ca";
 import { nodeRoutes, randomWorkerToken, type NodeRoutesDeps } from "./nodes";
 
 export type ControlPlaneDeps = Omit<NodeRoutesDeps, "now" | "newId" | "newWorkerToken"> &
@@ -17,6 +18,8 @@ export type ControlPlaneDeps = Omit<NodeRoutesDeps, "now" | "newId" | "newWorker
     maxBodyBytes?: number;
     /** Shared with the gateway and the dispatcher of the same process; served at /metrics here. */
     metrics?: OrchestratorMetrics;
+    /** The cluster CA, served unauthenticated at /v1/cluster/ca (404 without one). */
+    clusterCaPem?: string;
   };
 
 export function createControlPlane(deps: ControlPlaneDeps) {
@@ -31,7 +34,8 @@ export function createControlPlane(deps: ControlPlaneDeps) {
     .use(limitBody(deps.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES))
     .use(storablePathAndQuery())
     .route("/", healthRoutes(deps.readiness ?? (() => checkReadiness(deps.db, full.now()))))
-    .route("/", nodeRoutes(full));
+    .route("/", nodeRoutes(full))
+    .route("/", clusterCaRoute(deps.clusterCaPem));
   return finishApi(app, {
     log: deps.log,
     mapError: domainProblem,

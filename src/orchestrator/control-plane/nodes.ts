@@ -19,6 +19,8 @@ import { assertStorable, schemaProblem } from "../../lib/storable-input";
 import type { SecretBox } from "../auth/secret-box";
 import type { Tokens } from "../auth/tokens";
 import type { Db } from "../db/connect";
+import type { ClusterCa } from "../tls/cluster-ca";
+import { issueWorkerApiTls } from "../tls/worker-certificate";
 import { findNodeById, recordCapability, recordConfigAck, registerNode, setWorkerToken } from "../db/nodes";
 import { contentHash } from "./canonical-hash";
 import { requireNode, type NodeAuthEnv } from "./node-auth";
@@ -37,6 +39,8 @@ export type NodeRoutesDeps = NodeConfigOptions & {
   now: () => Date;
   newId: () => string;
   newWorkerToken: () => string;
+  /** With `--tls auto`: signs the Worker API certificate request a node registers with. */
+  clusterCa?: ClusterCa;
 };
 
 export const randomWorkerToken = () => randomBytes(32).toString("base64url");
@@ -97,7 +101,7 @@ async function register(d: NodeRoutesDeps, body: Record<string, unknown>) {
     d.log.warn("node registration rejected: invalid PSK", { node_slug: typeof slug === "string" ? slug : undefined });
     throw new ProblemError(401, NODE_ERRORS.badPsk);
   }
-  const { capability } = parseOr400(RegistrationRequest, body);
+  const { capability, worker_api_csr } = parseOr400(RegistrationRequest, body);
   const now = d.now();
   const { node, created } = await registerNode(d.db, {
     id: d.newId(),
@@ -121,6 +125,7 @@ async function register(d: NodeRoutesDeps, body: Record<string, unknown>) {
       },
     },
     auth: { node_jwt: jwt.token, expires_at: rfc3339(jwt.expiresAt) },
+    worker_api_tls: await issueWorkerApiTls(d.clusterCa, worker_api_csr, workerUrlFor(d, capability)),
   };
   d.log.info("node registered", { node_id: node.id, node_slug: node.node_slug, created });
   return { payload, created };

@@ -9,7 +9,10 @@ export type AuthEvent = {
     | "refresh_failure"
     | "logout"
     | "session_revoked"
-    | "user_created";
+    | "user_created"
+    | "user_disabled"
+    | "user_enabled"
+    | "password_reset";
   success: boolean;
   userId?: string | null;
   handle?: string | null;

@@ -1,6 +1,6 @@
 /**
- * Ended sessions (decision 17). Ending one writes a row, kept until the family's last refresh token would have
- * expired (no token of it can live longer), and notifies every orchestrator on `SESSION_REVOKED_CHANNEL`.
+ * Ended sessions (decision 17, 25). Ending one writes a row, kept until the family's last token would have expired:
+ * its last refresh token, or an access token issued at the latest now (no token of it can live longer); and notifies every orchestrator on `SESSION_REVOKED_CHANNEL`.
  */
 import { sql } from "kysely";
 import type { Db } from "./connect";
@@ -23,12 +23,18 @@ export function parseRevocationPayload(payload: string): Revocation | undefined 
  * Records the families as revoked (in the caller's transaction, so the notification leaves at commit) and returns
  * them; a family already revoked is not repeated.
  */
-export async function recordRevocations(db: Db, familyIds: string[], now: Date): Promise<Revocation[]> {
+export async function recordRevocations(
+  db: Db,
+  familyIds: string[],
+  now: Date,
+  accessMs: number,
+): Promise<Revocation[]> {
   if (!familyIds.length) return [];
+  const accessEnd = new Date(now.getTime() + accessMs);
   const { rows } = await sql<{ session_id: string; expires_at: Date }>`
     with ended as (
       insert into revoked_sessions (session_id, revoked_at, expires_at)
-      select family_id, ${now}, greatest(max(expires_at), ${now}) from refresh_sessions
+      select family_id, ${now}, greatest(max(expires_at), ${accessEnd}) from refresh_sessions
       where family_id = any(${familyIds}::uuid[]) group by family_id
       on conflict (session_id) do nothing
       returning session_id, expires_at

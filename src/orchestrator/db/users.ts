@@ -48,6 +48,41 @@ export async function createUserWithPassword(
   });
 }
 
-export async function setUserActive(db: Db, userId: string, active: boolean): Promise<void> {
-  await db.updateTable("users").set({ is_active: active, updated_at: new Date() }).where("id", "=", userId).execute();
+/** The user, its row held FOR SHARE until the caller's transaction ends (a disable waits for it). */
+export function lockUser(tx: Db, id: string): Promise<User | undefined> {
+  return tx.selectFrom("users").selectAll().where("id", "=", id).forShare().executeTakeFirst();
+}
+
+/** Every user, oldest first. */
+export function listUsers(db: Db): Promise<User[]> {
+  return db.selectFrom("users").selectAll().orderBy("created_at").orderBy("handle").execute();
+}
+
+/** Sets the flag; the updated user, or undefined for an unknown id. */
+export function setUserActive(db: Db, userId: string, active: boolean, now: Date): Promise<User | undefined> {
+  return db
+    .updateTable("users")
+    .set({ is_active: active, updated_at: now })
+    .where("id", "=", userId)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Replaces the user's password hash (argon2id); false for an unknown user. */
+export async function setPasswordHash(db: Db, userId: string, passwordHash: string, now: Date): Promise<boolean> {
+  const user = await db.updateTable("users").set({ updated_at: now }).where("id", "=", userId).executeTakeFirst();
+  if (!user.numUpdatedRows) return false;
+  await db
+    .insertInto("password_credentials")
+    .values({
+      id: crypto.randomUUID(),
+      user_id: userId,
+      password_hash: new TextEncoder().encode(passwordHash),
+      hash_alg: "argon2id",
+    })
+    .onConflict((oc) =>
+      oc.column("user_id").doUpdateSet({ password_hash: new TextEncoder().encode(passwordHash), hash_alg: "argon2id" }),
+    )
+    .execute();
+  return true;
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { connect } from "node:net";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import type { Db } from "../db/connect";
+import { createLoginLimiter } from "../auth/login-limiter";
 import { createOrchestratorMetrics } from "../metrics";
 import { PASSWORD, problemOf, startGatewayFixture, type GatewayFixture } from "../../testing/gateway-fixture";
 
@@ -110,7 +111,7 @@ describe("login rate limits", () => {
     expect(await counter("cynode_login_lockouts_total")).toEqual([{ value: "1" }]);
     expect(await counter("cynode_login_failures_total")).toEqual(
       expect.arrayContaining([
-        { labels: { reason: "invalid_password" }, value: "2" },
+        { labels: { reason: "invalid_credentials" }, value: "2" },
         { labels: { reason: "rate_limited" }, value: "1" },
       ]),
     );
@@ -298,5 +299,53 @@ describe("POST /v1/auth/logout", () => {
   it("never writes a token into a log line", () => {
     expect(f.log.lines.length).toBeGreaterThan(10);
     expect(JSON.stringify(f.log.lines)).not.toMatch(/eyJ[\w-]+\.eyJ/);
+  });
+});
+
+describe("what a refused login leaves behind", () => {
+  it("reads the same in the metrics for a known and an unknown handle", async () => {
+    const scrapes: string[] = [];
+    for (const handle of ["alice", "nobody-at-all"]) {
+      const metrics = createOrchestratorMetrics({} as Db);
+      const g = await startGatewayFixture({ database: { t: f.t, users: f.users }, deps: { metrics } });
+      await g.call("POST", "/v1/auth/login", { body: { handle, password: "wrong" } });
+      await g.close();
+      scrapes.push(
+        (await metrics.registry.getSingleMetricAsString("cynode_login_failures_total")) +
+          (await metrics.registry.getSingleMetricAsString("cynode_login_lockouts_total")),
+      );
+    }
+    expect(scrapes[0]).toContain('reason="invalid_credentials"} 1');
+    expect(scrapes[1]).toBe(scrapes[0]!);
+  });
+});
+
+describe("the per-handle slow-down under parallel guesses", () => {
+  it("gives every guess beyond the allowance its own slot, one after another", async () => {
+    const slots: { slot: number; delayMs: number }[] = [];
+    const limiter = createLoginLimiter({ perMinute: 1000, maxFailures: 2, lockoutMs: 60_000, maxDelayMs: 40 });
+    const recording: typeof limiter = {
+      ...limiter,
+      attempt(ip, handle) {
+        const t = Date.now();
+        const verdict = limiter.attempt(ip, handle);
+        if ("delayMs" in verdict) slots.push({ slot: t + verdict.delayMs, delayMs: verdict.delayMs });
+        return verdict;
+      },
+    };
+    const g = await startGatewayFixture({ database: { t: f.t, users: f.users }, deps: { limiter: recording } });
+    const statuses = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const body = { handle: "bob", password: `guess-${i}` };
+        return (await g.call("POST", "/v1/auth/login", { body, headers: { "x-forwarded-for": `10.7.0.${i}` } })).status;
+      }),
+    );
+    await g.close();
+    expect(statuses).toEqual(Array(8).fill(401));
+    // Only the allowance goes at once; the six others wait, each at least one step after the slot before it.
+    expect(slots.filter((s) => s.delayMs === 0)).toHaveLength(2);
+    const waits = slots.filter((s) => s.delayMs > 0).map((s) => s.slot);
+    expect(waits).toHaveLength(6);
+    for (let i = 1; i < waits.length; i++) expect(waits[i]! - waits[i - 1]!).toBeGreaterThanOrEqual(40);
   });
 });

@@ -8,16 +8,9 @@ import { describeRoute } from "../../lib/openapi";
 import { validated } from "../../lib/validate";
 import type { LoginLimiter } from "../auth/login-limiter";
 import { hashPassword, verifyPassword } from "../auth/passwords";
-import {
-  createSession,
-  endSessions,
-  familyOfToken,
-  findSessionByToken,
-  revokeFamily,
-  rotateSession,
-} from "../db/sessions";
+import { endSessions, familyOfToken, revokeFamily, rotateSession, startSession } from "../db/sessions";
 import type { User } from "../db/schema";
-import { findUserByHandle, findUserById, passwordHashOf } from "../db/users";
+import { findUserByHandle, passwordHashOf } from "../db/users";
 import type { LoginMetrics } from "../metrics";
 import { auditRequest } from "./request-audit";
 import { requireUser, type AuthedUser, type GatewayEnv, type GatewayRouteDeps } from "./require-user";
@@ -29,17 +22,25 @@ type AuthContext = AuthDeps & { decoyHash: () => Promise<string> };
 const BAD_BODY = "Invalid request body";
 const tags = ["auth"];
 
-async function issuePair(d: AuthDeps, user: { id: string; handle: string }, familyId: string): Promise<LoginResponse> {
+/** A token pair for a session of `familyId`, and the session row that stores its refresh token. */
+async function signPair(d: AuthDeps, user: { id: string; handle: string }, familyId: string) {
   const access = await d.tokens.issueAccess(user, familyId);
   const refresh = await d.tokens.issueRefresh(user, familyId);
-  await createSession(d.db, { userId: user.id, familyId, token: refresh.token, expiresAt: refresh.expiresAt });
-  return {
+  const body: LoginResponse = {
     access_token: access.token,
     refresh_token: refresh.token,
     token_type: "Bearer",
     expires_in: d.tokens.accessTtlSeconds,
   };
+  return { result: body, successor: { userId: user.id, familyId, token: refresh.token, expiresAt: refresh.expiresAt } };
 }
+
+const accessMs = (d: AuthDeps) => d.tokens.accessTtlSeconds * 1000;
+/** What a refused refresh tells the caller, beyond the default "Invalid refresh token". */
+const REFUSAL_DETAIL: Record<string, string> = {
+  "user not found": "User not found",
+  "user inactive": "Account is disabled",
+};
 
 /** Why a login with these credentials fails, or undefined when it succeeds. */
 function refusal(user: User | undefined, hash: string | undefined, valid: boolean): string | undefined {
@@ -49,30 +50,48 @@ function refusal(user: User | undefined, hash: string | undefined, valid: boolea
   return user.is_active ? undefined : "user inactive";
 }
 
-async function login(d: AuthContext, c: Context, { handle, password }: LoginRequest): Promise<LoginResponse> {
+async function login(d: AuthContext, c: Context, creds: LoginRequest): Promise<LoginResponse> {
   const ip = clientAddress(c);
+  const { handle } = creds;
   const verdict = d.limiter.attempt(ip, handle);
   if ("retryAfter" in verdict) {
     d.metrics?.loginFailed("rate limited");
     await auditRequest(d.db, c, { event: "login_failure", success: false, handle, reason: "rate limited" });
     throw new ProblemError(429, "Too many login attempts", { "retry-after": String(verdict.retryAfter) });
   }
-  // A handle under attack from many addresses answers slowly rather than locking its owner out.
-  if (verdict.delayMs) await Bun.sleep(verdict.delayMs);
+  try {
+    // A handle under attack from many addresses answers slowly rather than locking its owner out; the delay was
+    // reserved in the handle's queue, so parallel guesses wait their turns too.
+    if (verdict.delayMs) await Bun.sleep(verdict.delayMs);
+    return await authenticate(d, c, ip, creds);
+  } finally {
+    d.limiter.settled(handle);
+  }
+}
+
+async function authenticate(d: AuthContext, c: Context, ip: string, { handle, password }: LoginRequest) {
   if (!handle || !password) throw new ProblemError(400, "Handle and password are required");
   const user = await findUserByHandle(d.db, handle);
   const hash = user ? await passwordHashOf(d.db, user.id) : undefined;
   const reason = refusal(user, hash, await verifyPassword(password, hash ?? (await d.decoyHash())));
-  if (reason || !user) {
+  const pair = user && !reason ? await signPair(d, user, crypto.randomUUID()) : undefined;
+  // A user disabled since its row was read gets no session: refused exactly like bad credentials.
+  if (reason || !user || !pair || !(await startSession(d.db, pair.successor))) {
     if (d.limiter.failed(ip, handle)) d.metrics?.handleLockedOut();
-    d.metrics?.loginFailed(reason ?? "unknown");
-    await auditRequest(d.db, c, { event: "login_failure", success: false, userId: user?.id, handle, reason });
+    // One reason for every refusal: the unauthenticated metrics never tell whether a handle exists.
+    d.metrics?.loginFailed("invalid credentials");
+    await auditRequest(d.db, c, {
+      event: "login_failure",
+      success: false,
+      userId: user?.id,
+      handle,
+      reason: reason ?? "user inactive",
+    });
     throw new ProblemError(401, "Invalid credentials");
   }
   d.limiter.succeeded(ip, handle);
-  const body = await issuePair(d, user, crypto.randomUUID());
   await auditRequest(d.db, c, { event: "login_success", success: true, userId: user.id, handle });
-  return body;
+  return pair.result;
 }
 
 async function refresh(d: AuthDeps, c: Context, token: string): Promise<LoginResponse> {
@@ -82,32 +101,41 @@ async function refresh(d: AuthDeps, c: Context, token: string): Promise<LoginRes
     throw new ProblemError(401, detail);
   };
   if (!(await d.tokens.verify(token, "refresh"))) return fail("invalid token");
-  const session = await findSessionByToken(d.db, token);
-  if (!session) return fail("session not found");
   const t = d.now();
-  if (!session.is_active || !(await rotateSession(d.db, session.id, t))) {
+  const { session, refused, result } = await rotateSession(d.db, token, t, async (s, user) => {
+    if (!user) return "user not found";
+    if (!user.is_active) return "user inactive";
+    const pair = await signPair(d, user, s.family_id);
+    return { successor: pair.successor, result: { body: pair.result, handle: user.handle } };
+  });
+  if (refused === "refresh token reuse" && session) {
     // A rotated token presented again means it leaked: end every session descended from the same login.
-    if (!session.rotated_at && !session.is_active) return fail("session not active", session.user_id);
-    d.tokens.revoked.add(await revokeFamily(d.db, session.family_id, t));
+    d.tokens.revoked.add(await revokeFamily(d.db, session.family_id, t, accessMs(d)));
     d.log.warn("refresh token reuse detected; session revoked", {
       user_id: session.user_id,
       session: session.family_id,
     });
-    return fail("refresh token reuse", session.user_id);
   }
-  if (session.expires_at <= t) return fail("session expired", session.user_id);
-  const user = await findUserById(d.db, session.user_id);
-  if (!user) return fail("user not found", session.user_id, "User not found");
-  if (!user.is_active) return fail("user inactive", user.id, "Account is disabled");
-  const body = await issuePair(d, user, session.family_id);
-  await auditRequest(d.db, c, { event: "refresh_success", success: true, userId: user.id, handle: user.handle });
-  return body;
+  if (refused || !result) return fail(refused ?? "session not found", session?.user_id, REFUSAL_DETAIL[refused!]);
+  await auditRequest(d.db, c, {
+    event: "refresh_success",
+    success: true,
+    userId: session?.user_id,
+    handle: result.handle,
+  });
+  return result.body;
 }
 
 /** The caller's own session always ends; a refresh token given names one more of theirs (reference behaviour). */
 async function logout(d: AuthDeps, c: Context, user: AuthedUser, token: string | undefined): Promise<void> {
   const other = token ? await familyOfToken(d.db, user.id, token) : undefined;
-  const ended = await endSessions(d.db, user.id, other ? [user.sessionId, other] : [user.sessionId], d.now());
+  const ended = await endSessions(
+    d.db,
+    user.id,
+    other ? [user.sessionId, other] : [user.sessionId],
+    d.now(),
+    accessMs(d),
+  );
   d.tokens.revoked.add(ended);
   await auditRequest(d.db, c, {
     event: "logout",

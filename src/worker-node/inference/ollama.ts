@@ -4,6 +4,7 @@
  */
 import type { InferenceBackend } from "../../contracts/node-payloads";
 import type { Logger } from "../../lib/log";
+import { PRIVILEGE_FLAGS } from "../sandbox/container-spec";
 import type { Podman } from "../sandbox/podman";
 
 export const OLLAMA_CONTAINER = "cynodeai-ollama";
@@ -55,8 +56,7 @@ export function ollamaRunArgs(spec: OllamaContainerSpec): string[] {
     `--pull=${spec.image.startsWith("localhost/") ? "never" : "missing"}`,
     // Least privilege: Ollama listens on an unprivileged port and writes only its own volume, so it needs no
     // capability at all (GPUs come as devices, not capabilities), and nothing in it may gain one.
-    "--cap-drop=ALL",
-    "--security-opt=no-new-privileges",
+    ...PRIVILEGE_FLAGS,
     `--publish=127.0.0.1:${spec.hostPort}:${OLLAMA_PORT_IN_CONTAINER}`,
     `--volume=${spec.modelsVolume}:/root/.ollama`,
     ...gpuFlags(spec.variant, spec.image),

@@ -3,16 +3,8 @@ import type { RunJobRequest } from "../../contracts/worker-api";
 import { startOllamaTestServer, type OllamaTestServer } from "../../testing/ollama-test-server";
 import { NODE_LABEL } from "../sandbox/job-sandbox";
 import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "../../testing/sandbox-fixture";
-import {
-  jobModels,
-  listPodsArgs,
-  podCreateArgs,
-  podName,
-  removeLeftoverPods,
-  removePodsArgs,
-  sameModels,
-  sidecarArgs,
-} from "./pod";
+import { jobModels, podName, removeLeftoverPods, sameModels, sidecarSpec } from "./pod";
+import { createBody } from "../sandbox/libpod";
 import { ensureProxyImage, startInferenceRunner } from "../../testing/inference-runner";
 
 setDefaultTimeout(60_000);
@@ -35,19 +27,9 @@ const job = (): RunJobRequest => {
   };
 };
 
-describe("pod and sidecar argv", () => {
-  it("creates a pod with no network, and a hardened sidecar whose upstream mount is read-only", () => {
-    expect(podCreateArgs("p", { a: "1" })).toEqual([
-      "pod",
-      "create",
-      "--name=p",
-      "--network=none",
-      "--uidmap=0:2147483647:65536",
-      "--gidmap=0:2147483647:65536",
-      "--hostname=sandbox",
-      "--label=a=1",
-    ]);
-    const args = sidecarArgs({
+describe("the sidecar's spec", () => {
+  it("is a hardened member of its pod whose upstream mount is read-only", () => {
+    const spec = sidecarSpec({
       name: "s",
       pod: "p",
       image: "localhost/x:1",
@@ -59,35 +41,37 @@ describe("pod and sidecar argv", () => {
       limits: { maxTokens: 100, maxContext: 2048, keepAlive: "1m" },
       maxConnections: 3,
     });
-    for (const flag of [
-      "--pod=p",
-      "--cap-drop=ALL",
-      "--read-only",
-      "--security-opt=no-new-privileges",
-      "--pull=never",
-      "--label=a=1",
-    ])
-      expect(args).toContain(flag);
-    expect(args).toContain("--mount=type=bind,source=/m/j/run,target=/run/cynode,U=true");
-    expect(args).toContain("--mount=type=bind,source=/state/relay,target=/run/upstream,ro");
-    expect(args).toContain("--env=OLLAMA_UPSTREAM_URL=unix:/run/upstream/ollama.sock");
-    expect(args).toContain("--env=INFERENCE_PROXY_TIMEOUT=7s");
-    for (const env of [
-      "INFERENCE_ALLOWED_MODELS=qwen3.5:0.8b,llama3",
-      "INFERENCE_MAX_TOKENS=100",
-      "INFERENCE_MAX_CONTEXT=2048",
-      "INFERENCE_MAX_KEEP_ALIVE=1m",
-      "INFERENCE_PROXY_MAX_CONNECTIONS=3",
-    ])
-      expect(args).toContain(`--env=${env}`);
-    expect(args.at(-1)).toBe("localhost/x:1");
-    expect(removePodsArgs(["p"])).toEqual(["pod", "rm", "--force", "--ignore", "--time=0", "p"]);
-    expect(listPodsArgs({ [NODE_LABEL]: "n" })).toEqual([
-      "pod",
-      "ps",
-      "--format={{.Name}}",
-      "--filter=label=cynodeai.node=n",
-    ]);
+    const body = createBody(spec);
+    expect(body).toMatchObject({
+      pod: "p",
+      cap_drop: ["ALL"],
+      no_new_privileges: true,
+      read_only_filesystem: true,
+      labels: { a: "1" },
+      image: "localhost/x:1",
+      remove: false,
+    });
+    expect(body.mounts).toContainEqual({
+      destination: "/run/cynode",
+      type: "bind",
+      source: "/m/j/run",
+      options: ["rbind", "rw", "U"],
+    });
+    expect(body.mounts).toContainEqual({
+      destination: "/run/upstream",
+      type: "bind",
+      source: "/state/relay",
+      options: ["rbind", "ro"],
+    });
+    expect(spec.env).toMatchObject({
+      OLLAMA_UPSTREAM_URL: "unix:/run/upstream/ollama.sock",
+      INFERENCE_PROXY_TIMEOUT: "7s",
+      INFERENCE_ALLOWED_MODELS: "qwen3.5:0.8b,llama3",
+      INFERENCE_MAX_TOKENS: "100",
+      INFERENCE_MAX_CONTEXT: "2048",
+      INFERENCE_MAX_KEEP_ALIVE: "1m",
+      INFERENCE_PROXY_MAX_CONNECTIONS: "3",
+    });
   });
 });
 
@@ -171,41 +155,39 @@ describe("inference placement failures (real podman)", () => {
 });
 
 describe("removeLeftoverPods (real podman)", () => {
-  it("removes this node's pods and only those", async () => {
+  const rmPods = (names: string[]) => podman.exec(["pod", "rm", "--force", "--ignore", "--time=0", ...names]);
+  it("removes this node's pods only", async () => {
     const slug = `leftover-${crypto.randomUUID().slice(0, 8)}`;
     const mine = `cynodeai-pod-leftover-${crypto.randomUUID()}`;
     const other = `cynodeai-pod-other-${crypto.randomUUID()}`;
-    await podman.exec(podCreateArgs(mine, { [NODE_LABEL]: slug }));
-    await podman.exec(podCreateArgs(other, { [NODE_LABEL]: "someone-else" }));
+    await podman.api.createPod(mine, { [NODE_LABEL]: slug });
+    await podman.api.createPod(other, { [NODE_LABEL]: "someone-else" });
     try {
       expect(await removeLeftoverPods(podman, slug)).toEqual([mine]);
       expect((await podman.exec(["pod", "exists", other])).exitCode).toBe(0);
       expect(await removeLeftoverPods(podman, slug)).toEqual([]);
     } finally {
-      await podman.exec(removePodsArgs([mine, other]));
+      await rmPods([mine, other]);
     }
-    const broken = { ...podman, exec: async () => ({ exitCode: 125, stdout: "", stderr: "boom" }) };
-    await expect(removeLeftoverPods(broken, slug)).rejects.toThrow("podman pod ps failed: boom");
+    const api = { ...podman.api, listPods: () => Promise.reject(new Error("boom")) };
+    await expect(removeLeftoverPods({ ...podman, api }, slug)).rejects.toThrow("listing pods failed: boom");
   });
 
   it("tolerates a pod that is gone between the listing and its removal", async () => {
     const slug = `leftover-${crypto.randomUUID().slice(0, 8)}`;
     const real = `cynodeai-pod-leftover-${crypto.randomUUID()}`;
     const gone = `cynodeai-pod-gone-${crypto.randomUUID()}`;
-    await podman.exec(podCreateArgs(real, { [NODE_LABEL]: slug }));
+    await podman.api.createPod(real, { [NODE_LABEL]: slug });
     // Another node (or the job's own clean-up) removed `gone` after podman listed it.
-    const racing = {
-      ...podman,
-      exec: async (args: string[]) => {
-        const r = await podman.exec(args);
-        return args[1] === "ps" ? { ...r, stdout: `${r.stdout}${gone}\n` } : r;
-      },
+    const api = {
+      ...podman.api,
+      listPods: async (l: Record<string, string>) => [...(await podman.api.listPods(l)), gone],
     };
     try {
-      expect(await removeLeftoverPods(racing, slug)).toEqual([real, gone]);
+      expect(await removeLeftoverPods({ ...podman, api }, slug)).toEqual([real, gone]);
       expect((await podman.exec(["pod", "exists", real])).exitCode).toBe(1);
     } finally {
-      await podman.exec(removePodsArgs([real]));
+      await rmPods([real]);
     }
   });
 });

@@ -10,8 +10,8 @@ import { chmod, mkdir } from "node:fs/promises";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { modelAllowed, type InferenceLimits } from "../../lib/inference-request";
 import { join } from "node:path";
-import { USERNS_FLAGS, type ContainerLimits } from "../sandbox/container-spec";
-import { labelFilters, labelFlags, type Podman } from "../sandbox/podman";
+import type { ContainerLimits, ContainerSpec } from "../sandbox/container-spec";
+import type { Podman } from "../sandbox/podman";
 import { NODE_LABEL, type PlaceJob } from "../sandbox/job-sandbox";
 import type { Placement } from "../sandbox/sandbox";
 
@@ -31,20 +31,6 @@ const SIDECAR_LIMITS: ContainerLimits = { pids: 128, memoryMb: 256, cpus: 1 };
 export const podName = (jobId: string) => `cynodeai-pod-${jobId}`;
 export const sidecarName = (jobId: string) => `cynodeai-proxy-${jobId}`;
 
-export function podCreateArgs(name: string, labels: Record<string, string>): string[] {
-  // One user namespace for the pod (podman refuses one per member): root in the sidecar and the sandbox is an
-  // unprivileged host uid.
-  return [
-    "pod",
-    "create",
-    `--name=${name}`,
-    "--network=none",
-    ...USERNS_FLAGS,
-    "--hostname=sandbox",
-    ...labelFlags(labels),
-  ];
-}
-
 export type SidecarSpec = {
   name: string;
   pod: string;
@@ -58,64 +44,57 @@ export type SidecarSpec = {
   maxConnections: number;
 };
 
-export function sidecarArgs(s: SidecarSpec): string[] {
-  return [
-    "run",
-    "--detach",
-    `--name=${s.name}`,
-    `--pod=${s.pod}`,
-    "--pull=never",
-    "--cap-drop=ALL",
-    "--security-opt=no-new-privileges",
-    "--read-only",
-    `--pids-limit=${SIDECAR_LIMITS.pids}`,
-    `--memory=${SIDECAR_LIMITS.memoryMb}m`,
-    `--memory-swap=${SIDECAR_LIMITS.memoryMb}m`,
-    `--cpus=${SIDECAR_LIMITS.cpus}`,
-    ...labelFlags(s.labels),
-    // Owned by the pod's root, so the sidecar can create its socket there.
-    `--mount=type=bind,source=${s.runDir},target=${SANDBOX_RUN_DIR},U=true`,
-    `--mount=type=bind,source=${s.relayDir},target=${SIDECAR_UPSTREAM_DIR},ro`,
-    `--env=INFERENCE_PROXY_LISTEN=${PROXY_TCP}`,
-    `--env=INFERENCE_PROXY_SOCKET=${PROXY_SOCKET}`,
-    `--env=OLLAMA_UPSTREAM_URL=unix:${SIDECAR_UPSTREAM_DIR}/${RELAY_SOCKET}`,
-    `--env=INFERENCE_PROXY_TIMEOUT=${s.timeoutSeconds}s`,
-    `--env=INFERENCE_ALLOWED_MODELS=${s.allowedModels.join(",")}`,
-    `--env=INFERENCE_MAX_TOKENS=${s.limits.maxTokens}`,
-    `--env=INFERENCE_MAX_CONTEXT=${s.limits.maxContext}`,
-    `--env=INFERENCE_MAX_KEEP_ALIVE=${s.limits.keepAlive}`,
-    `--env=INFERENCE_PROXY_MAX_CONNECTIONS=${s.maxConnections}`,
-    s.image,
-  ];
+/** The sidecar: a container of the pod with every sandbox's hardening (container-spec.ts), its own small limits. */
+export function sidecarSpec(s: SidecarSpec): ContainerSpec {
+  return {
+    name: s.name,
+    image: s.image,
+    command: [],
+    pod: s.pod,
+    labels: s.labels,
+    limits: SIDECAR_LIMITS,
+    autoRemove: false,
+    keepLogs: true,
+    mounts: [
+      // Owned by the pod's root, so the sidecar can create its socket there.
+      { source: s.runDir, target: SANDBOX_RUN_DIR, chown: true },
+      { source: s.relayDir, target: SIDECAR_UPSTREAM_DIR, readOnly: true },
+    ],
+    env: {
+      INFERENCE_PROXY_LISTEN: PROXY_TCP,
+      INFERENCE_PROXY_SOCKET: PROXY_SOCKET,
+      OLLAMA_UPSTREAM_URL: `unix:${SIDECAR_UPSTREAM_DIR}/${RELAY_SOCKET}`,
+      INFERENCE_PROXY_TIMEOUT: `${s.timeoutSeconds}s`,
+      INFERENCE_ALLOWED_MODELS: s.allowedModels.join(","),
+      INFERENCE_MAX_TOKENS: String(s.limits.maxTokens),
+      INFERENCE_MAX_CONTEXT: String(s.limits.maxContext),
+      INFERENCE_MAX_KEEP_ALIVE: String(s.limits.keepAlive),
+      INFERENCE_PROXY_MAX_CONNECTIONS: String(s.maxConnections),
+    },
+  };
 }
 
-export const removePodsArgs = (names: string[]) => ["pod", "rm", "--force", "--ignore", "--time=0", ...names];
-export const listPodsArgs = (labels: Record<string, string>) => [
-  "pod",
-  "ps",
-  "--format={{.Name}}",
-  ...labelFilters(labels),
-];
-
-/** Removes the pods (and so their containers) a previous run of this node left behind. */
+/** Removes the pods (and so their containers) a previous run of this node left behind; one gone meanwhile is none. */
 export async function removeLeftoverPods(podman: Podman, nodeSlug: string): Promise<string[]> {
-  const listed = await podman.exec(listPodsArgs({ [NODE_LABEL]: nodeSlug }));
-  if (listed.exitCode !== 0) throw new Error(`podman pod ps failed: ${listed.stderr.trim()}`);
-  const names = listed.stdout.split("\n").filter(Boolean);
-  if (names.length > 0) await podman.exec(removePodsArgs(names));
+  const names = await podman.api.listPods({ [NODE_LABEL]: nodeSlug }).catch((err: Error) => {
+    throw new Error(`listing pods failed: ${err.message}`);
+  });
+  await Promise.all(names.map((n) => podman.api.removePod(n)));
   return names;
 }
 
 /**
- * `pod rm --force` can race the job container's own `--rm` cleanup and give up ("removing container … from pod");
+ * A forced pod removal can race the job container's own auto-removal and give up ("removing container … from pod");
  * a second pass then finds the pod without it.
  */
 async function removePod(podman: Podman, pod: string): Promise<void> {
   let failed = "";
   for (let attempt = 0; attempt < 20; attempt++) {
-    const r = await podman.exec(removePodsArgs([pod]));
-    if (r.exitCode === 0) return;
-    failed = r.stderr.trim();
+    try {
+      return await podman.api.removePod(pod);
+    } catch (err) {
+      failed = (err as Error).message;
+    }
     await Bun.sleep(100 * Math.min(attempt + 1, 5));
   }
   throw new Error(`pod rm ${pod}: ${failed}`);
@@ -180,10 +159,10 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
   const sleep = deps.sleep ?? Bun.sleep;
 
   /** Runs one stage; its failure reads `<stage>: <podman's words>` (contracts 4.6). */
-  async function stage(name: string, args: string[]): Promise<void> {
-    const r = await podman.exec(args);
-    if (r.exitCode !== 0) throw new Error(`${name}: ${r.stderr.trim()}`);
-  }
+  const stage = (name: string, work: Promise<unknown>) =>
+    work.catch((err: Error) => {
+      throw new Error(`${name}: ${err.message}`);
+    });
 
   /**
    * The proxy opens its TCP listener before its socket (listeners.ts), so a socket that answers means both do. A
@@ -219,22 +198,20 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
     const sidecar = sidecarName(id);
     const release = () => removePod(podman, pod);
     try {
-      await stage("pod create", podCreateArgs(pod, labels));
-      await stage(
-        "proxy start",
-        sidecarArgs({
-          name: sidecar,
-          pod,
-          image: deps.proxyImage,
-          runDir,
-          relayDir: route.relayDir,
-          timeoutSeconds: deps.proxyTimeoutSeconds,
-          labels,
-          allowedModels,
-          limits: deps.limits,
-          maxConnections: deps.proxyMaxConnections,
-        }),
-      );
+      await stage("pod create", podman.api.createPod(pod, labels));
+      const spec = sidecarSpec({
+        name: sidecar,
+        pod,
+        image: deps.proxyImage,
+        runDir,
+        relayDir: route.relayDir,
+        timeoutSeconds: deps.proxyTimeoutSeconds,
+        labels,
+        allowedModels,
+        limits: deps.limits,
+        maxConnections: deps.proxyMaxConnections,
+      });
+      await stage("proxy start", podman.api.run(spec));
       await waitUntilReady(sidecar, runDir);
     } catch (err) {
       await release();

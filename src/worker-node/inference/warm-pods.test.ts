@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bu
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { startOllamaTestServer, testReply, type OllamaTestServer } from "../../testing/ollama-test-server";
 import { ensureSandboxImage, testPodman } from "../../testing/sandbox-fixture";
+import { until } from "../../testing/until";
+import { containerName } from "../sandbox/job-sandbox";
 import { ensureProxyImage, startInferenceRunner } from "../../testing/inference-runner";
 
 setDefaultTimeout(120_000);
@@ -66,6 +68,20 @@ describe("warm inference pods (real podman)", () => {
     while ((await warmPods()).includes(pod!)) await Bun.sleep(50);
     await waitForWarm();
     expect(await warmPods()).toHaveLength(1);
+  });
+
+  it("names the warm pod's sandbox after the job it takes, found by task id while it runs", async () => {
+    await waitForWarm();
+    const job = sh("exec sleep 60");
+    const running = env.runner.run(job);
+    const found = async () =>
+      (
+        await podman.exec(["ps", "--pod", "--format={{.Names}} {{.PodName}}", `--filter=name=${job.task_id}`])
+      ).stdout.trim();
+    await until(async () => (await found()).startsWith(containerName(job, env.settings.nodeSlug)), "the named sandbox");
+    expect((await found()).split(" ")[1]).toStartWith("cynodeai-pod-warm-");
+    expect(await env.runner.cancel(job.job_id)).toBe(true);
+    expect((await running).status).toBe("canceled");
   });
 
   it("never reuses a pod: job B sees nothing job A left in its pod's shared directory or workspace", async () => {

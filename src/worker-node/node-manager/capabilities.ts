@@ -3,6 +3,7 @@ import { rfc3339 } from "../../lib/rfc3339";
 import { statfs } from "node:fs/promises";
 import { arch, cpus, hostname, platform, release, totalmem } from "node:os";
 import type { NodeCapabilityReport } from "../../contracts/node-payloads";
+import { wantsClusterCertificate } from "./worker-api-certificate";
 import type { NodeConfig } from "../config";
 
 type Gpu = NonNullable<NodeCapabilityReport["gpu"]>;
@@ -127,7 +128,11 @@ export async function collectCapabilities({
 
 /** The URL the orchestrator should dispatch to: configured, else this host's listen address. */
 export function advertisedWorkerUrl(config: NodeConfig, port: number): string {
-  if (config.worker_api.public_base_url) return config.worker_api.public_base_url.replace(/\/+$/, "");
+  const tls = Boolean(config.worker_api.tls) || wantsClusterCertificate(config);
+  if (config.worker_api.public_base_url) {
+    const url = config.worker_api.public_base_url.replace(/\/+$/, "");
+    return tls ? url.replace(/^http:/i, "https:") : url;
+  }
   const host = config.worker_api.listen_host;
-  return `http://${host === "0.0.0.0" || host === "::" ? hostname() : host}:${port}`;
+  return `${tls ? "https" : "http"}://${host === "0.0.0.0" || host === "::" ? hostname() : host}:${port}`;
 }

@@ -28,6 +28,8 @@ export type ClientOptions = {
   requestTimeoutMs: number;
   log: Logger;
   fetch?: typeof fetch;
+  /** Sent with every registration: the Worker API certificate request (worker-api-certificate.ts). */
+  workerApiCsr?: string;
 };
 
 export type OrchestratorClient = ReturnType<typeof createOrchestratorClient>;
@@ -38,6 +40,7 @@ export function createOrchestratorClient({
   requestTimeoutMs,
   log,
   fetch: doFetch = fetch,
+  workerApiCsr,
 }: ClientOptions) {
   let bootstrap: NodeBootstrapPayload | undefined;
   let lastReport: NodeCapabilityReport | undefined;
@@ -51,6 +54,7 @@ export function createOrchestratorClient({
         signal: AbortSignal.timeout(requestTimeoutMs),
       });
     } catch (err) {
+      if (err instanceof OrchestratorError) throw err; // a refused CA pin: no retry mends it
       // Name the URL: the bootstrap's URLs come from the orchestrator's ORCHESTRATOR_PUBLIC_URL and may be wrong.
       throw new Error(`${method} ${url}: ${(err as Error).message}`, { cause: err });
     }
@@ -67,7 +71,11 @@ export function createOrchestratorClient({
 
   async function register(report: NodeCapabilityReport): Promise<NodeBootstrapPayload> {
     lastReport = report;
-    const res = await send(API.register.method, baseUrl + API.register.path(), { psk, capability: report });
+    const res = await send(API.register.method, baseUrl + API.register.path(), {
+      psk,
+      capability: report,
+      ...(workerApiCsr ? { worker_api_csr: workerApiCsr } : {}),
+    });
     if (res.status !== 200 && res.status !== 201) return fail("registration failed", res);
     const parsed = v.safeParse(API.register.response, await res.json().catch(() => undefined));
     if (!parsed.success)
@@ -100,6 +108,8 @@ export function createOrchestratorClient({
 
   return {
     register,
+    /** The Worker API certificate of the last registration, if the orchestrator issued one. */
+    workerApiTls: () => bootstrap?.worker_api_tls,
 
     async fetchConfig(): Promise<NodeConfigurationPayload> {
       const res = await authed(API.config, "node_config_url");

@@ -4,18 +4,24 @@
  */
 import type { NodeCapabilityReport } from "../../contracts/node-payloads";
 import type { NodeContext } from "./node-context";
+import { trustedOrchestratorFetch } from "./orchestrator-tls";
 import { createOrchestratorClient, OrchestratorError, type OrchestratorClient } from "./orchestrator-client";
 
 export const REGISTRATION_RETRY_MS = 1000;
 
 /** The node's client for the orchestrator named in its config, from registration on. */
-export function orchestratorClient({ config, log }: NodeContext, doFetch?: typeof fetch): OrchestratorClient {
+export function orchestratorClient(
+  { config, log }: NodeContext,
+  doFetch?: typeof fetch,
+  workerApiCsr?: string,
+): OrchestratorClient {
   return createOrchestratorClient({
     baseUrl: config.orchestrator.url,
     psk: config.psk,
     log,
     requestTimeoutMs: config.orchestrator.timeouts.request_seconds * 1000,
-    fetch: doFetch,
+    fetch: trustedOrchestratorFetch(config, doFetch),
+    workerApiCsr,
   });
 }
 

@@ -16,6 +16,7 @@ import { prepareSandboxRuntime } from "./sandbox-runtime";
 import { startSandboxServices, type SandboxServicesOptions } from "./sandbox-services";
 import { stopNode, type NodeParts } from "./shutdown";
 import { listenWorkerApi } from "./worker-api-listener";
+import { issuedWorkerTls, newWorkerCertificateRequest, wantsClusterCertificate } from "./worker-api-certificate";
 
 /** `fetch` and `sleep` also serve the orchestrator client and registration's retries. */
 export type NodeDeps = SandboxServicesOptions & {
@@ -54,8 +55,12 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     const api = (parts.api = listenWorkerApi(ctx, { ...services, store: telemetry.store, podmanVersion }));
     const workerApiUrl = api.advertisedUrl;
     const collect = capabilitySource(ctx, { ...services, podmanVersion, workerApiUrl, run: deps.runCommand });
-    const client = orchestratorClient(ctx, deps.fetch);
+    const certRequest = wantsClusterCertificate(ctx.config)
+      ? await newWorkerCertificateRequest(ctx.config.node.id)
+      : undefined;
+    const client = orchestratorClient(ctx, deps.fetch, certRequest?.csrPem);
     await registerWithRetry(ctx, { client, collect, sleep: deps.sleep ?? Bun.sleep });
+    if (certRequest) await api.useTls(issuedWorkerTls(certRequest, client.workerApiTls()));
     const { config_version } = await configureNode(ctx, { ...services, client, settings: runtime.settings });
     state.notReady = null;
     ctx.log.info("node ready", { node_slug: ctx.config.node.id, config_version, worker_api: workerApiUrl });

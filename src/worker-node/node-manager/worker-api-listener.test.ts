@@ -58,7 +58,7 @@ describe("the Worker API listener", () => {
     expect(first.status).toBe(200);
     expect(await (await runJob()).json()).toEqual(await first.json());
     expect(runs.length).toBe(1);
-    expect(store.container(containerName(job.job_id, "listener-node"))).toMatchObject({
+    expect(store.container(containerName(job, "listener-node"))).toMatchObject({
       status: "exited",
       job_id: job.job_id,
     });

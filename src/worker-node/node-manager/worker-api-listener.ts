@@ -4,7 +4,8 @@
  * the run or gets its kept result) and is recorded in the telemetry store.
  */
 import { join } from "node:path";
-import { serveApp, type Served } from "../../lib/serve";
+import { readFileSync } from "node:fs";
+import { serveApp, type Served, type TlsFiles } from "../../lib/serve";
 import type { InferenceService } from "../inference/service";
 import type { NodeMetrics } from "../metrics";
 import type { SandboxRunner } from "../sandbox/run-job";
@@ -26,7 +27,25 @@ export type WorkerApiParts = {
 };
 
 /** The server, and the URL the orchestrator is told to dispatch to. */
-export type WorkerApiListener = Served & { advertisedUrl: string };
+export type WorkerApiListener = Served & {
+  advertisedUrl: string;
+  /** Serves HTTPS with `tls` from now on, on the same port (the certificate the cluster CA issued at registration). */
+  useTls(tls: TlsFiles): Promise<void>;
+};
+
+/** The certificate and key of `worker_api.tls`, read once at start. */
+function workerApiTls(config: NodeContext["config"]): TlsFiles | undefined {
+  const files = config.worker_api.tls;
+  if (!files) return undefined;
+  const read = (what: string, path: string) => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch (err) {
+      throw new Error(`cannot read worker_api.tls.${what} ${path}: ${(err as Error).message}`);
+    }
+  };
+  return { cert: read("cert_file", files.cert_file), key: read("key_file", files.key_file) };
+}
 
 export function listenWorkerApi(ctx: NodeContext, d: WorkerApiParts): WorkerApiListener {
   const { config, state, now } = ctx;
@@ -52,10 +71,20 @@ export function listenWorkerApi(ctx: NodeContext, d: WorkerApiParts): WorkerApiL
     metrics: d.metrics,
   });
   // Jobs may run for hours on one request, so the connection never idles out.
-  const server = serveApp(
-    app,
-    { hostname: config.worker_api.listen_host, port: config.worker_api.listen_port },
-    { idleTimeout: 0 },
-  );
-  return { ...server, advertisedUrl: advertisedWorkerUrl(config, server.port) };
+  const serve = (port: number, tls?: TlsFiles) =>
+    serveApp(app, { hostname: config.worker_api.listen_host, port }, { idleTimeout: 0, tls });
+  let server = serve(config.worker_api.listen_port, workerApiTls(config));
+  return {
+    get url() {
+      return server.url;
+    },
+    port: server.port,
+    advertisedUrl: advertisedWorkerUrl(config, server.port),
+    stop: (graceMs) => server.stop(graceMs),
+    async useTls(tls) {
+      // Before the config is applied no job can be running: nothing is cut.
+      await server.stop(0);
+      server = serve(server.port, tls);
+    },
+  };
 }

@@ -61,7 +61,7 @@ export async function runAttachedJob(ctx: RunnerContext, { job, image, seconds, 
   const placement = place && (await placed(place(job)));
   if (placement instanceof PlacementError) return { kind: "not-started", why: placement.message };
   const spec: ContainerSpec = {
-    name: containerName(job.job_id, ctx.nodeSlug),
+    name: containerName(job, ctx.nodeSlug),
     image,
     command: job.sandbox.command,
     env: jobEnv(job, placement?.env),
@@ -74,7 +74,7 @@ export async function runAttachedJob(ctx: RunnerContext, { job, image, seconds, 
     pull: image.startsWith("localhost/") ? "never" : "missing",
     deadlineSeconds: seconds + SANDBOX_DEADLINE_GRACE_SECONDS,
   };
-  await holdJobDeadline(ctx, spec.name, spec.pod, seconds);
+  await holdJobDeadline(ctx, { key: spec.name, container: spec.name, pod: spec.pod }, seconds);
   const run = runAttached(ctx.podman, spec, ctx.maxOutputBytes);
   self.kill = run.kill;
   if (self.canceled) await run.kill();

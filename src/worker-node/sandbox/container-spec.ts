@@ -1,9 +1,11 @@
 /**
  * What a sandbox container is, whichever way podman is asked for it: the typed spec both the command line
- * (`containerArgs` in podman.ts) and the libpod API (`createBody` in libpod.ts) are built from, and the checks
- * that keep anything podman could misread out of it.
+ * (`containerArgs` in podman.ts) and the libpod API (`createBody` in libpod.ts) are built from, the one definition
+ * of the hardening every container of the node gets (`hardeningFields` / `hardeningFlags`, one rendering each), and
+ * the checks that keep anything podman could misread out of it.
  */
-export type Mount = { source: string; target: string; readOnly?: boolean };
+/** `chown`: the source is given to the container's root first (podman's `U` option), e.g. for a socket it creates. */
+export type Mount = { source: string; target: string; readOnly?: boolean; chown?: boolean };
 export type ContainerLimits = { pids: number; memoryMb: number; cpus: number };
 
 /** Everything a sandbox container is started with; `pod` joins a pod (its network) instead of `--network=none`. */
@@ -25,6 +27,8 @@ export type ContainerSpec = {
   deadlineSeconds?: number;
   /** false: the caller removes the container after reading its exit (the result need not wait for removal). */
   autoRemove?: boolean;
+  /** Keep podman's log of its output (a sidecar, whose last lines explain a failed start); sandboxes keep none. */
+  keepLogs?: boolean;
 };
 
 /**
@@ -66,4 +70,64 @@ export function checkSpec(spec: ContainerSpec): void {
   // A bare `--env NAME` would copy podman's own environment into the container.
   for (const k of Object.keys(spec.env))
     if (!ENV_NAME.test(k)) throw new Error(`invalid environment variable name: ${k}`);
+}
+
+/** What no container of the node keeps: every capability, and any way to gain privileges (Ollama's too). */
+export const PRIVILEGE_FLAGS = ["--cap-drop=ALL", "--security-opt=no-new-privileges"];
+
+const MB = 1024 * 1024;
+const CPU_PERIOD = 100_000;
+const idMap = [{ container_id: 0, host_id: SANDBOX_ID_BASE, size: SANDBOX_ID_COUNT }];
+const tmpfsMount = (t: Tmpfs) => ({
+  destination: t.target,
+  type: "tmpfs",
+  source: "tmpfs",
+  options: ["rw", "nosuid", "nodev", `mode=${t.mode}`, `size=${t.sizeMb}m`],
+});
+
+/**
+ * The hardening of a sandbox-like container (sandbox, sidecar, runtime probe) as libpod SpecGenerator fields: no
+ * capability, no new privileges, read-only root with bounded tmpfs (`mounts`, to which the caller adds its binds),
+ * pids/memory/cpu limits, no log; outside a pod also no network and the sandboxes' user namespace (a pod's members
+ * share the pod's, podBody in libpod.ts).
+ */
+export function hardeningFields(spec: ContainerSpec) {
+  const memory = spec.limits.memoryMb * MB;
+  return {
+    ...(spec.pod
+      ? { pod: spec.pod }
+      : {
+          netns: { nsmode: "none" },
+          // Without nsmode the mappings are ignored and the container runs as the host's root.
+          userns: { nsmode: "private" },
+          idmappings: { UIDMap: idMap, GIDMap: idMap },
+          hostname: "sandbox",
+        }),
+    cap_drop: ["ALL"],
+    no_new_privileges: true,
+    read_only_filesystem: true,
+    mounts: sandboxTmpfs(spec).map(tmpfsMount),
+    resource_limits: {
+      pids: { limit: spec.limits.pids },
+      memory: { limit: memory, swap: memory },
+      cpu: { quota: Math.round(spec.limits.cpus * CPU_PERIOD), period: CPU_PERIOD },
+    },
+    ...(spec.keepLogs ? {} : { log_configuration: { driver: "none" } }),
+  };
+}
+
+/** The same hardening as `podman run` flags (attached runs); a test compares both renderings' inspect output. */
+export function hardeningFlags(spec: ContainerSpec): string[] {
+  return [
+    // Root inside is an unprivileged host uid: a user namespace (a pod's members share the pod's).
+    ...(spec.pod ? [`--pod=${spec.pod}`] : ["--network=none", ...USERNS_FLAGS, "--hostname=sandbox"]),
+    ...PRIVILEGE_FLAGS,
+    "--read-only",
+    ...sandboxTmpfs(spec).map((t) => `--tmpfs=${t.target}:rw,nosuid,nodev,mode=${t.mode},size=${t.sizeMb}m`),
+    `--pids-limit=${spec.limits.pids}`,
+    `--memory=${spec.limits.memoryMb}m`,
+    `--memory-swap=${spec.limits.memoryMb}m`,
+    `--cpus=${spec.limits.cpus}`,
+    ...(spec.keepLogs ? [] : ["--log-driver=none"]),
+  ];
 }

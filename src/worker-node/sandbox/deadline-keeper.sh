@@ -1,7 +1,8 @@
 # The deadline keeper (deadline-keeper.ts): removes each sandbox whose deadline has passed, whether or not its
-# worker still lives. $1: the directory of entries, $2: podman. An entry is a file `<container>` holding one line
-# `<deadline in seconds of /proc/uptime> <container> <pod or -> <owner pid or ->`: an entry with an owner (a sandbox
-# still waiting for its job) is also due once that process is gone. It exits once no entry is left.
+# worker still lives. $1: the directory of entries, $2: podman. An entry is a file `<key>` holding one line
+# `<deadline in seconds of /proc/uptime> <container name or id> <pod or -> <owner pid or ->`: an entry with an owner (a sandbox
+# still waiting for its job) is also due once that process is gone. It exits once no entry is left. It calls the
+# podman command line, not the node's libpod service, because it must outlive the node (deadline-keeper.ts).
 dir=$1 podman=$2
 exec 9>>"$dir/.lock" || exit 1
 # One keeper per directory: a second waits here until the first has gone.

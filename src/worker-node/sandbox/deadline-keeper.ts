@@ -5,15 +5,20 @@
  * process, the keeper (deadline-keeper.sh), scans once a second; past its deadline the keeper removes the container
  * and the pod. The keeper runs in a session of its own, so it outlives a worker killed with SIGKILL, and exits once
  * no entry is left; the worker starts it again when it writes the next one. It talks to podman through the command
- * line: the node's podman service dies with the node, and the keeper exists for exactly that case.
+ * line, on purpose the one part of the node that does not use the libpod API: the node's podman service dies with
+ * the node, and the keeper exists for exactly that case (it must outlive the node, so it is a process of its own).
  */
 import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import keeperScript from "./deadline-keeper.sh" with { type: "text" };
 
-/** `idle`: nothing will use it once this process is gone (a warm sandbox), so it is due then too. */
-export type DeadlineEntry = { container: string; pod?: string; seconds: number; idle?: boolean };
+/**
+ * `idle`: nothing will use it once this process is gone (a warm sandbox), so it is due then too. `key` names the
+ * entry (default: `container`): a sandbox's entry keeps the name it was started under while `container` becomes its
+ * id once it exists, as a warm sandbox is renamed when it takes its job.
+ */
+export type DeadlineEntry = { key?: string; container: string; pod?: string; seconds: number; idle?: boolean };
 
 /** Entries are files named after their container: nothing that could leave the directory or hide from the keeper. */
 const ENTRY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -21,8 +26,8 @@ const ENTRY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export type DeadlineKeeper = {
   /** From now on the keeper removes `container` (and `pod`) once `seconds` have passed; replaces an earlier entry. */
   hold(entry: DeadlineEntry): Promise<void>;
-  /** The sandbox is gone by other means: its entry goes. */
-  release(container: string): Promise<void>;
+  /** The sandbox is gone by other means: its entry (by key) goes. */
+  release(key: string): Promise<void>;
 };
 
 /** Seconds since boot: immune to a wall clock that jumps, and readable by the keeper's shell without a process. */
@@ -58,18 +63,19 @@ export function createDeadlineKeeper(o: {
   }
 
   return {
-    async hold({ container, pod, seconds, idle }) {
-      if (!ENTRY_NAME.test(container)) throw new Error(`unsafe container name: ${container}`);
+    async hold({ key = "", container, pod, seconds, idle }) {
+      const name = key || container;
+      for (const n of [name, container]) if (!ENTRY_NAME.test(n)) throw new Error(`unsafe container name: ${n}`);
       await mkdir(o.dir, { recursive: true, mode: 0o700 });
       const at = Math.ceil(uptime() + seconds);
       // Written aside and renamed: the keeper never reads half an entry (it skips dot files).
-      const tmp = join(o.dir, `.${container}`);
+      const tmp = join(o.dir, `.${name}`);
       await writeFile(tmp, `${at} ${container} ${pod ?? "-"} ${idle ? owner : "-"}\n`);
-      await rename(tmp, join(o.dir, container));
+      await rename(tmp, join(o.dir, name));
       if (!keeper) spawn();
     },
-    async release(container) {
-      await rm(join(o.dir, container), { force: true });
+    async release(key) {
+      await rm(join(o.dir, key), { force: true });
     },
   };
 }

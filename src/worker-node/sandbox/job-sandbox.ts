@@ -55,11 +55,21 @@ export const DEADLINES_DIR = ".deadlines";
 const idleBound = (ctx: RunnerContext) => ctx.warmMaxIdleSeconds + 60;
 
 /** From hand-over on, a sandbox (and its pod) is removed from outside a little after its job's deadline. */
-export const holdJobDeadline = (ctx: RunnerContext, container: string, pod: string | undefined, seconds: number) =>
-  ctx.deadlines.hold({ container, pod, seconds: seconds + KEEPER_GRACE_SECONDS });
+export const holdJobDeadline = (
+  ctx: RunnerContext,
+  s: { key: string; container: string; pod?: string },
+  seconds: number,
+) => ctx.deadlines.hold({ ...s, seconds: seconds + KEEPER_GRACE_SECONDS });
 
-/** Per node too: nodes sharing one podman (tests, one host) may each run the same job after the other was lost. */
-export const containerName = (jobId: string, nodeSlug: string) => `cynodeai-job-${nodeSlug}-${jobId}`;
+/**
+ * A job's container, cold or warm (a warm one is renamed when it takes its job), so `podman ps --filter name=<task
+ * id or job id>` finds it: per node too, as nodes sharing one podman (tests, one host) may each run the same job
+ * after the other was lost. The task id is part of it when it is a valid name part (the orchestrator's UUIDs are).
+ */
+export function containerName(job: Pick<RunJobRequest, "task_id" | "job_id">, nodeSlug: string): string {
+  const task = SAFE_JOB_ID.test(job.task_id) ? `${job.task_id}-` : "";
+  return `cynodeai-job-${nodeSlug}-${task}${job.job_id}`;
+}
 export const jobLabels = (job: RunJobRequest, nodeSlug: string) => ({
   "cynodeai.task_id": job.task_id,
   "cynodeai.job_id": job.job_id,
@@ -106,8 +116,15 @@ export async function startJobSandbox(ctx: RunnerContext, r: SandboxRequest): Pr
     await release();
     throw err;
   });
+  // From now on its id: the name goes when a warm sandbox takes its job.
+  await ctx.deadlines
+    .hold({ key: r.name, container: sandbox.id, pod, seconds: idleBound(ctx), idle: true })
+    .catch(async (err) => {
+      await sandbox.dispose().finally(release);
+      throw err;
+    });
   // What could not be removed now is left to the keeper, at once: it retries until the container and pod are gone.
-  const retry = () => ctx.deadlines.hold({ container: r.name, pod: placement?.pod, seconds: 0 });
+  const retry = () => ctx.deadlines.hold({ key: r.name, container: sandbox.id, pod: placement?.pod, seconds: 0 });
   return {
     ...sandbox,
     dispose: () => sandbox.dispose().then(release, (err) => retry().then(() => Promise.reject(err))),
@@ -119,7 +136,7 @@ function coldSandbox(ctx: RunnerContext, job: RunJobRequest, image: string, seco
   const place = job.sandbox.use_inference ? ctx.placeInferenceJob : undefined;
   return startJobSandbox(ctx, {
     id: job.job_id,
-    name: containerName(job.job_id, ctx.nodeSlug),
+    name: containerName(job, ctx.nodeSlug),
     image,
     labels: jobLabels(job, ctx.nodeSlug),
     place: place && (() => place(job)),
@@ -216,9 +233,14 @@ export async function runLaunchedJob(ctx: RunnerContext, warm: WarmSandboxes | u
     return { kind: "canceled" };
   }
   try {
-    await holdJobDeadline(ctx, sandbox.name, sandbox.pod, seconds);
+    await holdJobDeadline(ctx, { key: sandbox.name, container: sandbox.id, pod: sandbox.pod }, seconds);
+    // podman cannot label a running container: a warm one takes its job's name, found by task or job id.
+    const named = self.warm ? sandbox.rename(containerName(job, ctx.nodeSlug)) : Promise.resolve();
     const run = { command: job.sandbox.command, env: jobEnv(job, sandbox.env), timeoutSeconds: seconds };
     const outcome = await underTimeout(self, seconds, sandbox.run(run, ctx.maxOutputBytes));
+    await named.catch((err: Error) =>
+      ctx.log.warn("warm sandbox not renamed", { job_id: job.job_id, error: err.message }),
+    );
     return endOf(self, { kind: "exited", ...outcome });
   } finally {
     ctx.track(sandbox.dispose());

@@ -143,11 +143,14 @@ describe("the node's podman service (real podman)", () => {
   const env = () =>
     podmanEnv(testPodman().containersConf, { ...process.env, TMPDIR: `/tmp/svc-${crypto.randomUUID()}` });
 
-  it("starts on first use, is shared, comes back after a crash, and stops on close", async () => {
+  it("starts on first use, comes back after a crash, and stops on close without touching another's", async () => {
     const opts = { bin: "podman", env: env() };
     const service = createPodmanService(opts);
-    expect(createPodmanService(opts)).toBe(service);
+    const other = createPodmanService(opts);
+    expect(other).not.toBe(service);
     const socket = await service.socket();
+    const otherSocket = await other.socket();
+    expect(otherSocket).not.toBe(socket);
     const [first] = await servicePids(socket);
     expect(first).toBeGreaterThan(0);
     process.kill(first!, "SIGKILL");
@@ -157,7 +160,9 @@ describe("the node's podman service (real podman)", () => {
     expect(second).not.toBe(first);
     await service.close();
     expect(await servicePids(socket)).toEqual([]);
-    expect(createPodmanService(opts)).not.toBe(service);
+    // Closing one adapter's service leaves another's running.
+    expect(await servicePids(otherSocket)).toHaveLength(1);
+    await other.close();
   });
 
   it("dies with the process that started it, even by SIGKILL", async () => {

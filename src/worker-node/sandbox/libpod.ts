@@ -11,18 +11,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  checkSpec,
-  SANDBOX_ID_BASE,
-  SANDBOX_ID_COUNT,
-  sandboxTmpfs,
-  type ContainerSpec,
-  type Tmpfs,
-} from "./container-spec";
+import { checkSpec, hardeningFields, SANDBOX_ID_BASE, SANDBOX_ID_COUNT, type ContainerSpec } from "./container-spec";
 
 const API = "http://podman/v4.0.0/libpod";
-const MB = 1024 * 1024;
-const CPU_PERIOD = 100_000;
 
 export class LibpodError extends Error {
   constructor(
@@ -33,25 +24,17 @@ export class LibpodError extends Error {
   }
 }
 
-const idMap = [{ container_id: 0, host_id: SANDBOX_ID_BASE, size: SANDBOX_ID_COUNT }];
-const tmpfs = (t: Tmpfs) => ({
-  destination: t.target,
-  type: "tmpfs",
-  source: "tmpfs",
-  options: ["rw", "nosuid", "nodev", `mode=${t.mode}`, `size=${t.sizeMb}m`],
-});
-
 const bind = (m: NonNullable<ContainerSpec["mounts"]>[number]) => ({
   destination: m.target,
   type: "bind",
   source: m.source,
-  options: ["rbind", m.readOnly ? "ro" : "rw"],
+  options: ["rbind", m.readOnly ? "ro" : "rw", ...(m.chown ? ["U"] : [])],
 });
 
 /** The libpod SpecGenerator of a hardened, throw-away sandbox (`remove`: conmon's cleanup removes it at exit). */
 export function createBody(spec: ContainerSpec) {
   checkSpec(spec);
-  const memory = spec.limits.memoryMb * MB;
+  const hardened = hardeningFields(spec);
   return {
     name: spec.name,
     image: spec.image,
@@ -59,26 +42,9 @@ export function createBody(spec: ContainerSpec) {
     env: spec.env,
     labels: spec.labels,
     remove: spec.autoRemove !== false,
-    ...(spec.pod
-      ? { pod: spec.pod }
-      : {
-          netns: { nsmode: "none" },
-          // Without nsmode the mappings are ignored and the container runs as the host's root.
-          userns: { nsmode: "private" },
-          idmappings: { UIDMap: idMap, GIDMap: idMap },
-          hostname: "sandbox",
-        }),
+    ...hardened,
     ...(spec.deadlineSeconds ? { timeout: Math.ceil(spec.deadlineSeconds) } : {}),
-    cap_drop: ["ALL"],
-    no_new_privileges: true,
-    read_only_filesystem: true,
-    mounts: [...sandboxTmpfs(spec).map(tmpfs), ...(spec.mounts ?? []).map(bind)],
-    resource_limits: {
-      pids: { limit: spec.limits.pids },
-      memory: { limit: memory, swap: memory },
-      cpu: { quota: Math.round(spec.limits.cpus * CPU_PERIOD), period: CPU_PERIOD },
-    },
-    log_configuration: { driver: "none" },
+    mounts: [...hardened.mounts, ...(spec.mounts ?? []).map(bind)],
     ...(spec.workdir ? { work_dir: spec.workdir } : {}),
   };
 }
@@ -94,7 +60,29 @@ export type Libpod = {
   remove(nameOrId: string): Promise<void>;
   /** Names of the containers (any state) carrying all these labels. */
   list(labels: Record<string, string>): Promise<string[]>;
+  /** Gives a container (running or not) a new name; its id stays. */
+  rename(id: string, name: string): Promise<void>;
+  /** Creates a pod with no network and the sandboxes' user namespace (its members share both). */
+  createPod(name: string, labels: Record<string, string>): Promise<string>;
+  /** Removes the pod and its containers at once; a pod already gone is no error. */
+  removePod(nameOrId: string): Promise<void>;
+  /** Names of the pods carrying all these labels. */
+  listPods(labels: Record<string, string>): Promise<string[]>;
 };
+
+const labelFilter = (labels: Record<string, string>) =>
+  encodeURIComponent(JSON.stringify({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) }));
+
+/** The pod of inference jobs: loopback only, one user namespace (podman refuses one per member), a fixed hostname. */
+export const podBody = (name: string, labels: Record<string, string>) => ({
+  name,
+  labels,
+  hostname: "sandbox",
+  netns: { nsmode: "none" },
+  userns: { nsmode: "private" },
+  idmappings: { UIDMap: podIdMap, GIDMap: podIdMap },
+});
+const podIdMap = [{ container_id: 0, host_id: SANDBOX_ID_BASE, size: SANDBOX_ID_COUNT }];
 
 export function createLibpod(service: PodmanService): Libpod {
   /** `long`: an answer that may take as long as a container lives (no idle limit). */
@@ -115,6 +103,14 @@ export function createLibpod(service: PodmanService): Libpod {
     throw new LibpodError(res.status, message || `podman service answered ${res.status}`);
   }
   const named = (id: string) => encodeURIComponent(id);
+  /** Removes a container or pod without a stop grace; one already gone is no error. */
+  async function removeAtOnce(path: string): Promise<void> {
+    try {
+      await (await call("DELETE", `${path}?force=true&timeout=0`)).body?.cancel();
+    } catch (err) {
+      if (!(err instanceof LibpodError && err.status === 404)) throw err;
+    }
+  }
   const create = async (spec: ContainerSpec) =>
     ((await (await call("POST", "/containers/create", createBody(spec))).json()) as { Id: string }).Id;
   return {
@@ -130,17 +126,21 @@ export function createLibpod(service: PodmanService): Libpod {
       const res = await call("POST", `/containers/${named(id)}/wait?condition=exited&interval=2s`, undefined, true);
       return Number(await res.text());
     },
-    async remove(id) {
-      try {
-        await (await call("DELETE", `/containers/${named(id)}?force=true&timeout=0`)).body?.cancel();
-      } catch (err) {
-        if (!(err instanceof LibpodError && err.status === 404)) throw err;
-      }
-    },
+    remove: (id) => removeAtOnce(`/containers/${named(id)}`),
     async list(labels) {
-      const filters = JSON.stringify({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
-      const res = await call("GET", `/containers/json?all=true&filters=${encodeURIComponent(filters)}`);
+      const res = await call("GET", `/containers/json?all=true&filters=${labelFilter(labels)}`);
       return ((await res.json()) as { Names: string[] }[]).map((c) => c.Names[0]!);
+    },
+    async rename(id, name) {
+      await (await call("POST", `/containers/${named(id)}/rename?name=${named(name)}`)).body?.cancel();
+    },
+    async createPod(name, labels) {
+      return ((await (await call("POST", "/pods/create", podBody(name, labels))).json()) as { Id: string }).Id;
+    },
+    removePod: (id) => removeAtOnce(`/pods/${named(id)}`),
+    async listPods(labels) {
+      const res = await call("GET", `/pods/json?filters=${labelFilter(labels)}`);
+      return ((await res.json()) as { Name: string }[]).map((p) => p.Name);
     },
   };
 }
@@ -193,17 +193,11 @@ async function launch(opts: ServiceOptions, socket: string): Promise<Bun.Subproc
 
 const alive = (p: Bun.Subprocess) => p.exitCode === null && p.signalCode === null;
 
-/** One service per podman binary and environment in this process, however many adapters use it. */
-const services = new Map<string, PodmanService>();
-
+/**
+ * A service owned by whoever creates it (the node's podman adapter): nothing is shared between adapters, so closing
+ * one never stops a service another still uses.
+ */
 export function createPodmanService(opts: ServiceOptions): PodmanService {
-  const key = JSON.stringify([opts.bin, opts.env]);
-  const shared = services.get(key) ?? startable(opts, () => services.delete(key));
-  services.set(key, shared);
-  return shared;
-}
-
-function startable(opts: ServiceOptions, forget: () => void): PodmanService {
   let dir: Promise<string> | undefined;
   let proc: Bun.Subprocess | undefined;
   /** One (re)start at a time: callers arriving meanwhile wait for it. */
@@ -221,7 +215,6 @@ function startable(opts: ServiceOptions, forget: () => void): PodmanService {
       return starting;
     },
     async close() {
-      forget();
       await starting?.catch(() => {});
       proc?.kill("SIGTERM");
       await proc?.exited;

@@ -6,7 +6,6 @@ import {
   builtinContainersConf,
   containerArgs,
   createPodman,
-  listContainersArgs,
   podmanEnv,
   removeContainersArgs,
   resolveContainersConf,
@@ -83,14 +82,8 @@ describe("containerArgs", () => {
 });
 
 describe("other argv builders", () => {
-  it("removes at once and lists by label", () => {
+  it("removes at once", () => {
     expect(removeContainersArgs(["a", "b"])).toEqual(["rm", "--force", "--ignore", "--time=0", "a", "b"]);
-    expect(listContainersArgs({ "cynodeai.node": "n1" })).toEqual([
-      "ps",
-      "--all",
-      "--format={{.Names}}",
-      "--filter=label=cynodeai.node=n1",
-    ]);
   });
 });
 

@@ -7,7 +7,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import builtinContainersConf from "../../../containers/containers.conf" with { type: "text" };
-import { checkSpec, sandboxTmpfs, USERNS_FLAGS, type ContainerSpec } from "./container-spec";
+import { checkSpec, hardeningFlags, type ContainerSpec } from "./container-spec";
 import { createLibpod, createPodmanService, type Libpod } from "./libpod";
 
 export { builtinContainersConf };
@@ -21,24 +21,12 @@ export function containerArgs(spec: ContainerSpec): string[] {
     `--name=${spec.name}`,
     `--pull=${spec.pull ?? "never"}`,
   ];
-  // Root inside is an unprivileged host uid: a user namespace (a pod's members share the pod's).
-  args.push(...(spec.pod ? [`--pod=${spec.pod}`] : ["--network=none", ...USERNS_FLAGS]));
+  args.push(...hardeningFlags(spec));
   if (spec.deadlineSeconds) args.push(`--timeout=${Math.ceil(spec.deadlineSeconds)}`);
-  args.push(
-    "--cap-drop=ALL",
-    "--security-opt=no-new-privileges",
-    "--read-only",
-    ...sandboxTmpfs(spec).map((t) => `--tmpfs=${t.target}:rw,nosuid,nodev,mode=${t.mode},size=${t.sizeMb}m`),
-    `--pids-limit=${spec.limits.pids}`,
-    `--memory=${spec.limits.memoryMb}m`,
-    `--memory-swap=${spec.limits.memoryMb}m`,
-    `--cpus=${spec.limits.cpus}`,
-    "--log-driver=none",
-  );
-  // A pod's members share its UTS namespace, so the pod names the host instead.
-  if (!spec.pod) args.push("--hostname=sandbox");
   for (const m of spec.mounts ?? [])
-    args.push(`--mount=type=bind,source=${m.source},target=${m.target}${m.readOnly ? ",ro" : ""}`);
+    args.push(
+      `--mount=type=bind,source=${m.source},target=${m.target}${m.readOnly ? ",ro" : ""}${m.chown ? ",U=true" : ""}`,
+    );
   if (spec.workdir) args.push(`--workdir=${spec.workdir}`);
   args.push(...labelFlags(spec.labels));
   for (const [k, v] of Object.entries(spec.env)) args.push(`--env=${k}=${v}`);
@@ -50,11 +38,6 @@ export const imageExistsArgs = (image: string) => ["image", "exists", image];
 export const versionArgs = () => ["version", "--format", "{{.Client.Version}}"];
 export const labelFlags = (labels: Record<string, string>) =>
   Object.entries(labels).map(([k, v]) => `--label=${k}=${v}`);
-export const labelFilters = (labels: Record<string, string>) =>
-  Object.entries(labels).map(([k, v]) => `--filter=label=${k}=${v}`);
-export function listContainersArgs(labels: Record<string, string>): string[] {
-  return ["ps", "--all", "--format={{.Names}}", ...labelFilters(labels)];
-}
 
 /** Variables podman itself needs (rootless runtime dirs, storage); nothing else of the node reaches it. */
 const PASSED_TO_PODMAN = [

@@ -176,7 +176,7 @@ describe("sandbox runner cancel and admission (real podman)", () => {
     const result = r.run(j);
     await started.seen();
     expect(await r.cancel(j.job_id)).toBe(true);
-    expect((await podman.exec(["container", "exists", containerName(j.job_id, settings.nodeSlug)])).exitCode).toBe(1);
+    expect((await podman.exec(["container", "exists", containerName(j, settings.nodeSlug)])).exitCode).toBe(1);
     expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
     expect(await r.cancel(j.job_id)).toBe(false);
   });
@@ -190,7 +190,7 @@ describe("sandbox runner cancel and admission (real podman)", () => {
     while (!existsSync(join(settings.mountRoot, j.job_id, "io"))) await Bun.sleep(1);
     expect(await r.cancel(j.job_id)).toBe(true);
     expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
-    expect((await podman.exec(["container", "exists", containerName(j.job_id, settings.nodeSlug)])).exitCode).toBe(1);
+    expect((await podman.exec(["container", "exists", containerName(j, settings.nodeSlug)])).exitCode).toBe(1);
   });
 
   it("stops every running job on shutdown", async () => {
@@ -283,11 +283,19 @@ describe("sandbox runner failures and leftovers (real podman)", () => {
       await podman.exec(removeContainersArgs([mine, other]));
     }
     const broken = createSandboxRunner({
-      podman: { ...podman, exec: async () => ({ exitCode: 125, stdout: "", stderr: "boom" }) },
+      podman: { ...podman, api: { ...podman.api, list: () => Promise.reject(new Error("boom")) } },
       settings,
       log: memoryLogger(),
     });
-    await expect(broken.removeLeftovers()).rejects.toThrow("podman ps failed: boom");
+    await expect(broken.removeLeftovers()).rejects.toThrow("listing containers failed: boom");
+    // A container that removed itself (or another node's clean-up removed) after the listing is no error.
+    const gone = `cynodeai-job-gone-${crypto.randomUUID()}`;
+    const racing = createSandboxRunner({
+      podman: { ...podman, api: { ...podman.api, list: async () => [gone] } },
+      settings,
+      log: memoryLogger(),
+    });
+    expect(await racing.removeLeftovers()).toEqual([gone]);
   });
 });
 
@@ -388,7 +396,7 @@ describe("a command without a script in another image (one attached podman run)"
     const result = r.run(j);
     expect(await r.cancel(j.job_id)).toBe(true);
     expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
-    expect((await podman.exec(["container", "exists", containerName(j.job_id, settings.nodeSlug)])).exitCode).toBe(1);
+    expect((await podman.exec(["container", "exists", containerName(j, settings.nodeSlug)])).exitCode).toBe(1);
   });
 
   it("leaves what it could not remove to the deadline keeper, due at once", async () => {
@@ -404,7 +412,7 @@ describe("a command without a script in another image (one attached podman run)"
     expect(await r.run(j)).toMatchObject({ status: "completed" });
     await r.settled();
     expect(log.lines).toContainEqual(expect.objectContaining({ msg: "sandbox removal failed", error: "pod busy" }));
-    const entry = join(settings.mountRoot, DEADLINES_DIR, containerName(j.job_id, settings.nodeSlug));
+    const entry = join(settings.mountRoot, DEADLINES_DIR, containerName(j, settings.nodeSlug));
     // The keeper takes it at its next scan (a second at most): due now, not at the job's deadline.
     const line = await Bun.file(entry)
       .text()
@@ -433,6 +441,6 @@ describe("a command without a script in another image (one attached podman run)"
     expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
     await r.settled();
     expect(released).toBe(1);
-    expect((await podman.exec(["container", "exists", containerName(j.job_id, settings.nodeSlug)])).exitCode).toBe(1);
+    expect((await podman.exec(["container", "exists", containerName(j, settings.nodeSlug)])).exitCode).toBe(1);
   });
 });

@@ -25,7 +25,7 @@ import {
 import { runAttachedJob } from "./attached-run";
 import type { ContainerLimits } from "./container-spec";
 import { isShellScript } from "./launcher";
-import { listContainersArgs, removeContainersArgs, type Podman } from "./podman";
+import type { Podman } from "./podman";
 import { createWarmSandboxes, type WarmKind } from "./warm-sandboxes";
 import { createDeadlineKeeper } from "./deadline-keeper";
 import { join } from "node:path";
@@ -194,10 +194,11 @@ export function createSandboxRunner(deps: RunnerDeps) {
     settled,
     /** Removes containers and job directories this node left behind (previous crash). */
     async removeLeftovers(): Promise<string[]> {
-      const listed = await podman.exec(listContainersArgs({ [NODE_LABEL]: settings.nodeSlug }));
-      if (listed.exitCode !== 0) throw new Error(`podman ps failed: ${listed.stderr.trim()}`);
-      const names = listed.stdout.split("\n").filter(Boolean);
-      if (names.length > 0) await podman.exec(removeContainersArgs(names));
+      const names = await podman.api.list({ [NODE_LABEL]: settings.nodeSlug }).catch((err: Error) => {
+        throw new Error(`listing containers failed: ${err.message}`);
+      });
+      // One gone since the listing (it removed itself, another node's clean-up) is no error.
+      await Promise.all(names.map((n) => podman.api.remove(n)));
       await removeStaleJobDirs(settings.mountRoot);
       return names;
     },

@@ -43,7 +43,12 @@ export type JobToRun = { command: string[]; env: Record<string, string>; timeout
 export type JobOutcome = { stdout: Captured; stderr: Captured; exitCode: number };
 
 export type Sandbox = {
+  /** The name it was started under (its deadline entry's key); a warm sandbox gets its job's name later. */
   name: string;
+  /** podman's id: what removes it, whatever it is called by then. */
+  id: string;
+  /** Names it after its job (a warm one, when it takes the job: podman cannot add labels to a container). */
+  rename(name: string): Promise<void>;
   /** The pod it shares (its placement's), if any. */
   pod?: string;
   /** The placement's env (e.g. OLLAMA_BASE_URL in an inference pod). */
@@ -221,7 +226,7 @@ export async function startSandbox(podman: Podman, plan: SandboxPlan): Promise<S
     const stderr = await Promise.race([ready, stopped]);
     // Without its marks (it died by itself), a job's output ends when the sandbox is gone and the worker lets go.
     void exited.then(() => io.close());
-    return sandboxHandle(podman, plan, { io, stderr, exited, release });
+    return sandboxHandle(podman, plan, { id, io, stderr, exited, release });
   } catch (err) {
     if (exited) await podman.api.remove(plan.name).catch(() => {});
     await release();
@@ -230,6 +235,7 @@ export async function startSandbox(podman: Podman, plan: SandboxPlan): Promise<S
 }
 
 type Started = {
+  id: string;
   io: Awaited<ReturnType<typeof openSandboxIo>>;
   stderr: ReadableStream<Uint8Array>;
   exited: Promise<number>;
@@ -240,11 +246,13 @@ function sandboxHandle(podman: Podman, plan: SandboxPlan, s: Started): Sandbox {
   let handedOver = false;
   // Once removed, nothing of the sandbox holds its FIFOs: letting go ends the job's streams at once.
   const kill = async () => {
-    await podman.api.remove(plan.name);
+    await podman.api.remove(s.id);
     s.io.close();
   };
   return {
     name: plan.name,
+    id: s.id,
+    rename: (name) => podman.api.rename(s.id, name),
     pod: plan.placement?.pod,
     env: plan.placement?.env ?? {},
     exited: s.exited,

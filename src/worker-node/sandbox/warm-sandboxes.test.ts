@@ -1,11 +1,16 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
-import { WORKSPACE_DIR } from "./job-sandbox";
+import { containerName, WORKSPACE_DIR } from "./job-sandbox";
 import { createSandboxRunner, type SandboxRunner } from "./run-job";
 import { ensureSandboxImage, testPodman, testSettings, warmContainers } from "../../testing/sandbox-fixture";
 import { createWarmPool } from "./warm-sandboxes";
 import { until } from "../../testing/until";
+import { recordingRunner } from "../telemetry/recorder";
+import { openTelemetryStore } from "../telemetry/store";
 
 // Real containers on a shared, busy host.
 setDefaultTimeout(120_000);
@@ -106,6 +111,31 @@ describe("warm single-use sandboxes (real podman)", () => {
     const next = createSandboxRunner({ podman, settings, log: memoryLogger() });
     expect(await next.removeLeftovers()).toEqual(expect.arrayContaining(left));
     for (const name of left) expect((await podman.exec(["container", "exists", name])).exitCode).toBe(1);
+  });
+});
+
+describe("finding a running warm-sandbox job (real podman)", () => {
+  it("names a warm sandbox after the job it takes: `podman ps --filter name=<task id>` finds it while it runs", async () => {
+    const { runner, settings } = await warmRunner(1);
+    await waitForWarm(runner, 1);
+    const [before] = await warmContainers(podman, settings.nodeSlug);
+    const job = sh("echo running; exec sleep 60");
+    // The node's telemetry store, fed as the node feeds it: it names the job's container as podman does.
+    const store = openTelemetryStore(await mkdtemp(join(tmpdir(), "cynode-warm-telemetry-")));
+    const deps = { store, nodeSlug: settings.nodeSlug, defaultImage: settings.defaultImage };
+    const running = recordingRunner(runner, deps).run(job);
+    const found = async (filter: string) =>
+      (await podman.exec(["ps", "--no-trunc", "--format={{.ID}} {{.Names}}", `--filter=${filter}`])).stdout.trim();
+    const name = containerName(job, settings.nodeSlug);
+    await until(async () => (await found(`name=${job.task_id}`)) === `${before} ${name}`, "the renamed warm sandbox");
+    expect(await found(`name=${job.job_id}`)).toBe(`${before} ${name}`);
+    const [listed] = store.containers({ limit: 10, task_id: job.task_id }, 0).containers;
+    expect(listed).toMatchObject({ container_id: name, status: "running", task_id: job.task_id, job_id: job.job_id });
+    expect(await runner.cancel(job.job_id)).toBe(true);
+    expect((await running).status).toBe("canceled");
+    await until(async () => (await found(`name=${job.task_id}`)) === "", "the renamed sandbox's removal");
+    expect(store.container(name)).toMatchObject({ status: "exited" });
+    store.close();
   });
 });
 

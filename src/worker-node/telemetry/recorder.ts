@@ -76,7 +76,7 @@ export type JobRecorderDeps = {
 export function recordingRunner<R extends Pick<SandboxRunner, "run">>(runner: R, deps: JobRecorderDeps): R {
   const now = deps.now ?? (() => new Date());
   const record = (job: RunJobRequest, started: string, status: string, action: string, exit?: number) => {
-    const id = containerName(job.job_id, deps.nodeSlug);
+    const id = containerName(job, deps.nodeSlug);
     const c: ContainerRecord = {
       container_id: id,
       container_name: id,

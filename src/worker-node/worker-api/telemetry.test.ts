@@ -100,7 +100,7 @@ describe("Worker Telemetry API", () => {
     const list = await get(`${WORKER_API.containers.path()}?kind=sandbox&task_id=${TASK}`);
     const [c] = v.parse(ContainerList, list.body).containers;
     expect(c).toMatchObject({
-      container_id: `cynodeai-job-tele-node-${JOB}`,
+      container_id: `cynodeai-job-tele-node-${TASK}-${JOB}`,
       status: "exited",
       exit_code: 0,
       job_id: JOB,
@@ -112,7 +112,7 @@ describe("Worker Telemetry API", () => {
   });
 
   it("answers container and service logs, bounded, with no secret in them", async () => {
-    const id = `cynodeai-job-tele-node-${JOB}`;
+    const id = `cynodeai-job-tele-node-${TASK}-${JOB}`;
     const out = await get(`${WORKER_API.logs.path()}?source_kind=container&container_id=${id}&stream=stdout&limit=2`);
     const body = v.parse(LogsResponse, out.body);
     expect([body.events.map((e) => e.message), body.truncated.limited_by]).toEqual([[JOB, "x"], "count"]);
