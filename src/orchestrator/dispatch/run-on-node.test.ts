@@ -12,7 +12,7 @@ describe("running a job on its node", () => {
   it("fails a job the worker rejects or answers with a failure, and one whose payload is invalid, without retrying", async () => {
     const w = await f.node("node-a", 4);
     w.answer = (req) =>
-      req.sandbox.command[0] === "boom"
+      req.sandbox.command?.[0] === "boom"
         ? new Response("nope", { status: 500 })
         : Response.json(fakeRunAnswer(req, "failed"));
     const rejected = await insertTaskWithJob(f.t.db, { command: ["boom"] });
