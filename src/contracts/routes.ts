@@ -9,6 +9,7 @@ import {
   NodeCapabilityReport,
   NodeConfigAck,
   NodeConfigurationPayload,
+  JobProgressReport,
   RegistrationRequest,
 } from "./node-payloads";
 import { route } from "./route";
@@ -96,6 +97,8 @@ export const CONTROL_PLANE_API = {
   config: route("GET", "/v1/nodes/config", { auth: true, response: NodeConfigurationPayload }),
   configAck: route("POST", "/v1/nodes/config", { auth: true, body: NodeConfigAck, status: 204 }),
   capability: route("POST", "/v1/nodes/capability", { auth: true, body: NodeCapabilityReport, status: 204 }),
+  /** An agent job's step lines, from the node running it (appended to the job while it runs; capped). */
+  jobProgress: route("POST", "/v1/nodes/jobs/:job_id/progress", { auth: true, body: JobProgressReport, status: 204 }),
   /** The cluster CA (PEM, unauthenticated): a joining node compares its digest with the pin it was given. */
   clusterCa: route("GET", "/v1/cluster/ca"),
 };

@@ -16,11 +16,14 @@ import type { Logger } from "../../lib/log";
 import { describeRoute } from "../../lib/openapi";
 import { rfc3339 } from "../../lib/rfc3339";
 import { assertStorable, schemaProblem } from "../../lib/storable-input";
+import { validated } from "../../lib/validate";
 import type { SecretBox } from "../auth/secret-box";
 import type { Tokens } from "../auth/tokens";
 import type { Db } from "../db/connect";
 import type { ClusterCa } from "../tls/cluster-ca";
 import { issueWorkerApiTls } from "../tls/worker-certificate";
+import { appendJobProgress } from "../db/job-progress";
+import { isUuid } from "../db/tasks";
 import { findNodeById, recordCapability, recordConfigAck, registerNode, setWorkerToken } from "../db/nodes";
 import { contentHash } from "./canonical-hash";
 import { requireNode, type NodeAuthEnv } from "./node-auth";
@@ -172,6 +175,15 @@ async function capability(d: NodeRoutesDeps, caller: NodeCaller, body: Record<st
   await recordCapability(d.db, capabilityOf(d, node.id, report, d.now()));
 }
 
+/** Appends an agent job's step lines; only the node the job runs on may (decision 22). */
+async function progress(d: NodeRoutesDeps, caller: NodeCaller, jobId: string, lines: string[]) {
+  if (!isUuid(jobId)) throw new ProblemError(404, NODE_ERRORS.jobNotFound);
+  const outcome = await appendJobProgress(d.db, { jobId, nodeId: caller.node_id, lines, now: d.now() });
+  if (outcome === "not_found") throw new ProblemError(404, NODE_ERRORS.jobNotFound);
+  if (outcome === "not_on_node") throw new ProblemError(403, NODE_ERRORS.jobNotOnNode);
+  if (outcome === "not_running") throw new ProblemError(409, NODE_ERRORS.jobNotRunning);
+}
+
 export function nodeRoutes(d: NodeRoutesDeps) {
   const authed = requireNode(d.tokens);
   const doc = (route: AnyRoute, summary: string) => describeRoute(route, { summary, tags, problems: [400, 401, 404] });
@@ -200,6 +212,7 @@ export function nodeRoutes(d: NodeRoutesDeps) {
       // Any method on these paths needs the node's token (401 before 404).
       .use(API.config.pattern, authed)
       .use(API.capability.pattern, authed)
+      .use(API.jobProgress.pattern, authed)
       .get(
         API.config.pattern,
         describeRoute(API.config, { summary: "The node's configuration", tags, problems: [401, 404] }),
@@ -207,5 +220,18 @@ export function nodeRoutes(d: NodeRoutesDeps) {
       )
       .post(API.configAck.pattern, doc(API.configAck, "Acknowledge a configuration"), fromNode(ack))
       .post(API.capability.pattern, doc(API.capability, "Report the node's capabilities"), fromNode(capability))
+      .post(
+        API.jobProgress.pattern,
+        describeRoute(API.jobProgress, {
+          summary: "Report an agent job's step lines (the node running it only; shown by the task's logs)",
+          tags,
+          problems: [400, 401, 403, 404, 409],
+        }),
+        validated("json", API.jobProgress.body, NODE_ERRORS.badBody),
+        async (c) => {
+          await progress(d, c.var.node, c.req.param("job_id"), c.req.valid("json").lines);
+          return c.body(null, 204);
+        },
+      )
   );
 }

@@ -8,6 +8,7 @@ import * as revokedSessions from "./migrations/0004-revoked-sessions";
 import * as chatAudit from "./migrations/0005-chat-audit-log";
 import * as taskEndedNotify from "./migrations/0006-task-ended-notify";
 import * as fairDispatch from "./migrations/0007-fair-dispatch";
+import * as jobProgress from "./migrations/0009-job-progress";
 
 export const MIGRATIONS: Record<string, Migration> = {
   "0001-init": init,
@@ -17,6 +18,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0005-chat-audit-log": chatAudit,
   "0006-task-ended-notify": taskEndedNotify,
   "0007-fair-dispatch": fairDispatch,
+  "0009-job-progress": jobProgress,
 };
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {

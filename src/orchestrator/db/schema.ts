@@ -114,6 +114,8 @@ export interface JobsTable {
    */
   payload: ColumnType<unknown, SandboxSpec, unknown>;
   result: Json;
+  /** An agent job's step lines so far (a JSON array of strings), reported by its node while it runs. */
+  progress: ColumnType<unknown, unknown | undefined, unknown>;
   lease_id: string | null;
   lease_expires_at: NullableTimestamp;
   /** How many times the job went back to the queue after losing its node: the backoff before its next claim grows with it. */
