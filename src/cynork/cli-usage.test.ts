@@ -80,6 +80,8 @@ describe("help", () => {
     expect(leaf.code).toBe(0);
     expect(leaf.stdout).toContain("USAGE cynork task create [OPTIONS]");
     expect(leaf.stdout).toContain("-p, --prompt");
+    expect(leaf.stdout).toContain("--use-sba");
+    expect(leaf.stdout).toContain("run an agent: -p/-t/-f is its goal");
     expect(leaf.stdout).toEndWith(
       "GLOBAL OPTIONS  -c, --config  -o, --output  --ca-file  -q, --quiet  --no-color  -h, --help\n",
     );
@@ -105,6 +107,8 @@ describe("completion", () => {
       "complete -c cynork -n '__fish_seen_subcommand_from task' -a 'create list get result cancel logs watch'",
     );
     expect(fish).toContain("complete -c cynork -n '__fish_seen_subcommand_from create' -l attach -l attachment -s a");
+    expect(fish).toContain("complete -c cynork -n '__fish_seen_subcommand_from create' -l use-sba");
+    expect(bash.stdout).toMatch(/"task create"\) opts="[^"]*--use-sba/);
     expect(fish).toContain("complete -c cynork -l output -s o");
     expect(JSON.parse((await cynork(["-o", "json", "completion", "fish"])).stdout)).toEqual({
       shell: "fish",

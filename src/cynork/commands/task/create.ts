@@ -39,6 +39,10 @@ const args = {
     description: "attach a file path; repeatable, ≤ 16 files of ≤ 10 MiB",
   },
   "use-inference": { type: "boolean", description: "give a script/commands job access to the model" },
+  "use-sba": {
+    type: "boolean",
+    description: "run an agent: -p/-t/-f is its goal; it works in a sandbox with tools and answers (see README)",
+  },
   "input-mode": { type: "string", description: "prompt, script or commands (relabels -p/-t/-f text)" },
   result: { type: "boolean", description: "wait for the task to end and print its result" },
 } satisfies ArgsDef;
@@ -94,6 +98,9 @@ function chosenMode(flags: CreateFlags): Mode {
 /** Builds the CreateTaskRequest from `task create` flags, or throws a usage error. */
 export async function buildCreateTaskRequest(flags: CreateFlags): Promise<CreateTaskRequest> {
   const mode = chosenMode(flags);
+  // An agent's goal is text (reference: `use_sba` wins over the input mode), so a script or commands cannot be one.
+  if (flags.bool("use-sba") && mode.input_mode !== "prompt")
+    throw usageError("--use-sba takes its goal from -p, -t or -f");
   let inputMode = mode.input_mode;
   const override = flags.string("input-mode");
   if (override !== undefined) {
@@ -118,6 +125,7 @@ export async function buildCreateTaskRequest(flags: CreateFlags): Promise<Create
     ...(projectId ? { project_id: projectId.toLowerCase() } : {}),
     ...(attachments.length ? { attachments } : {}),
     ...(flags.bool("use-inference") ? { use_inference: true } : {}),
+    ...(flags.bool("use-sba") ? { use_sba: true } : {}),
   };
 }
 
