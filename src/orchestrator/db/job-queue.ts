@@ -284,6 +284,8 @@ export async function requeueLostJob(
           ? sql<string[]>`array_append(excluded_node_ids, ${input.nodeId}::uuid)`
           : eb.ref("excluded_node_ids"),
         not_before: new Date(input.now.getTime() + lostJobBackoffMs(job.lease_expirations)),
+        // The next run reports its own steps.
+        progress: sql`'[]'::jsonb`,
         lost_at: eb.fn.coalesce("lost_at", eb.val(input.now)),
         updated_at: input.now,
       }))
