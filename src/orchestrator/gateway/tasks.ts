@@ -228,7 +228,7 @@ export function taskRoutes(d: TaskDeps) {
     )
     .get(
       LOGS.pattern,
-      doc(LOGS, "A task's output", [400, 403, 404]),
+      doc(LOGS, "A task's output (while an agent job runs: its step lines so far)", [400, 403, 404]),
       validated("query", LOGS.query, "stream must be stdout, stderr or all"),
       async (c) => {
         const stream = c.req.valid("query").stream || "all";
