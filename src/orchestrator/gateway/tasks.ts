@@ -193,6 +193,12 @@ function jobLogs(j: Job): JobOutput {
   };
 }
 
+/**
+ * The task operations behind the routes, with their checks, for the chat agent's tools (decision 26): the agent
+ * acts as its user through exactly these, never a second implementation.
+ */
+export const TASK_OPERATIONS = { get: ownedTask, create, list, result, cancel, logs };
+
 export function taskRoutes(d: TaskDeps) {
   const { createTask: CREATE, listTasks: LIST, task: GET, taskResult: RESULT, cancelTask: CANCEL } = USER_API;
   const LOGS = USER_API.taskLogs;
