@@ -12,9 +12,13 @@ import { createUserRateLimit } from "../chat/user-rate-limit";
 import { chatCompletion, type ChatContext, type OpenAIChatOptions } from "./chat-completion";
 import { createChatNodes } from "./chat-nodes";
 import { OpenAIApiError, openaiErrorHandler } from "./openai-errors";
-import { requireUser, type GatewayEnv, type GatewayRouteDeps } from "./require-user";
+import { requireUser, type GatewayEnv } from "./require-user";
+import type { TaskDeps } from "./tasks";
+import { chatThreadRoutes } from "./chat-threads";
+import { pmCompletion } from "../pm/pm-completion";
+import { withAgentModel } from "../pm/agent-model";
 
-export type OpenAIDeps = GatewayRouteDeps & { maxBodyBytes: number; chat: OpenAIChatOptions };
+export type OpenAIDeps = TaskDeps & { maxBodyBytes: number; chat: OpenAIChatOptions };
 
 const { models: MODELS, chatCompletions: CHAT } = USER_API;
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, OpenAIError]));
@@ -31,7 +35,8 @@ const DOCS = {
   }),
 };
 
-export function openaiRoutes({ db, tokens, log, now, maxBodyBytes, chat }: OpenAIDeps) {
+export function openaiRoutes(deps: OpenAIDeps) {
+  const { db, tokens, log, now, maxBodyBytes, chat } = deps;
   const nodes = createChatNodes({ db, now, defaultModel: chat.defaultModel, maxReportAgeMs: chat.maxReportAgeMs });
   const d: ChatContext = {
     db,
@@ -41,10 +46,12 @@ export function openaiRoutes({ db, tokens, log, now, maxBodyBytes, chat }: OpenA
     nodes,
     limiter: createUserRateLimit(chat.rateLimitPerMinute ?? 60),
     users: createInFlightCounts(),
+    agent: (c, req) => pmCompletion({ chat: d, tasks: deps }, c, req),
   };
   const tooLarge = () => new OpenAIApiError(413, "Request body exceeds maximum size", "request_too_large");
   return new Hono<GatewayEnv>()
-    .get(MODELS.pattern, DOCS.models, requireUser(tokens), async (c) => c.json(await nodes.models()))
+    .get(MODELS.pattern, DOCS.models, requireUser(tokens), async (c) => c.json(withAgentModel(await nodes.models())))
     .post(CHAT.pattern, DOCS.chat, requireUser(tokens), limitBody(maxBodyBytes, tooLarge), (c) => chatCompletion(d, c))
+    .route("/", chatThreadRoutes(deps))
     .onError(openaiErrorHandler(log));
 }
