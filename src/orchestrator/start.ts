@@ -4,6 +4,7 @@ import type { Logger } from "../lib/log";
 import { serveApp, type Served } from "../lib/serve";
 import { fetchWithCa } from "../lib/tls-fetch";
 import { bootstrapAdmin } from "./auth/bootstrap-admin";
+import { ensureSystemSkill } from "./db/skills";
 import { parseTrustedProxies } from "../lib/client-address";
 import { createLoginLimiter } from "./auth/login-limiter";
 import { listenForRevokedSessions } from "./auth/revoked-session-listener";
@@ -51,6 +52,7 @@ async function openSecrets(s: Starting, io: { announce: (line: string) => void }
   if (!config.NODE_REGISTRATION_PSK)
     log.info("node registration PSK kept in the state dir", { file: join(stateDir, PSK_FILE) });
   const admin = await bootstrapAdmin(db, config.BOOTSTRAP_ADMIN_PASSWORD);
+  await ensureSystemSkill(db);
   if (admin.created && admin.generatedPassword)
     io.announce(
       `bootstrap admin created: handle=admin password=${admin.generatedPassword} (shown once; set BOOTSTRAP_ADMIN_PASSWORD to choose it)`,
@@ -78,6 +80,7 @@ function serveControlPlane(s: Starting, x: Shared): Served {
       publicUrl: config.ORCHESTRATOR_PUBLIC_URL,
       workerApiTargetUrl: config.WORKER_API_TARGET_URL,
       workerApiBearerToken: config.WORKER_API_BEARER_TOKEN,
+      workflowToken: config.WORKFLOW_RUNNER_BEARER_TOKEN,
       inferenceModel: config.INFERENCE_MODEL,
       maxBodyBytes: config.MAX_REQUEST_BODY_MB * 1024 * 1024,
       readiness: x.readiness,

@@ -21,6 +21,7 @@ import { authRoutes } from "./auth";
 import type { OpenAIChatOptions } from "./chat-completion";
 import { openaiRoutes } from "./openai";
 import type { GatewayEnv } from "./require-user";
+import { skillRoutes } from "./skills";
 import { userRoutes } from "./users";
 
 export type GatewayDeps = {
@@ -65,7 +66,8 @@ export function createGateway(deps: GatewayDeps) {
     .route("/", healthRoutes(deps.readiness))
     .route("/", authRoutes(routeDeps))
     .route("/", userRoutes(routeDeps))
-    .route("/", taskRoutes(routeDeps));
+    .route("/", taskRoutes(routeDeps))
+    .route("/", skillRoutes(routeDeps));
   return finishApi(app, {
     log: deps.log,
     mapError: domainProblem,
