@@ -98,8 +98,10 @@ describe("completion", () => {
     const bash = await cynork(["completion", "bash"]);
     expect(bash.code).toBe(0);
     expect(bash.stdout).toContain('"task create") opts="--prompt -p');
-    expect(bash.stdout).toContain('"") opts="version status auth task users models chat completion --config');
-    expect(bash.stdout).toContain('"chat") opts="--message -m --model --plain --config');
+    expect(bash.stdout).toContain('"") opts="version status auth task users skills models chat completion --config');
+    expect(bash.stdout).toContain(
+      '"chat") opts="--message -m --model --plain --thread-new --thread --project-id --config',
+    );
     expect(bash.stdout).toContain("complete -F _cynork cynork");
     expect((await cynork(["completion", "zsh"])).stdout).toStartWith("#compdef cynork\n");
     const fish = (await cynork(["completion", "fish"])).stdout;
