@@ -57,6 +57,8 @@ export const OrchestratorEnv = v.object({
   INFERENCE_MODEL: v.optional(v.string(), "qwen3.5:0.8b"),
   DISPATCHER_ENABLED: bool(true),
   DISPATCH_POLL_INTERVAL: duration("1s"),
+  /** The chat agent's run lease: how long after an orchestrator died another takes its pending work over. */
+  CHAT_AGENT_LEASE_DURATION: duration("60s"),
   DISPATCH_HTTP_TIMEOUT: duration("3h5m"),
   MAX_REQUEST_BODY_MB: int(10, 1, 1024),
   TRUST_PROXY_HEADERS: bool(false),

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Logger } from "../lib/log";
 import { serveApp, type Served } from "../lib/serve";
 import { fetchWithCa } from "../lib/tls-fetch";
+import { hostname } from "node:os";
 import { bootstrapAdmin } from "./auth/bootstrap-admin";
 import { ensureSystemSkill } from "./db/skills";
 import { parseTrustedProxies } from "../lib/client-address";
@@ -101,6 +102,9 @@ async function serveGateway(s: Starting, x: Shared, dispatcher?: { wake(): void 
   const notifications = openNotifications(s.url);
   s.stops.push(() => notifications.close());
   const taskEnds = await startTaskEndWaiter(notifications);
+  // The chat agent's resumer takes over dead orchestrators' runs until this one stops.
+  const resumer = new AbortController();
+  s.stops.push(async () => resumer.abort());
   const gateway = serveApp(
     createGateway({
       db,
@@ -127,6 +131,11 @@ async function serveGateway(s: Starting, x: Shared, dispatcher?: { wake(): void 
         maxInFlightPerUser: config.CHAT_MAX_IN_FLIGHT_PER_USER,
         maxTokens: config.CHAT_MAX_TOKENS,
         fetch: x.nodeFetch,
+        agentRuns: {
+          holder: `${hostname()}-${process.pid}`,
+          leaseMs: config.CHAT_AGENT_LEASE_DURATION,
+          signal: resumer.signal,
+        },
       },
       maxActiveTasksPerUser: config.MAX_ACTIVE_TASKS_PER_USER,
       metrics: x.metrics,

@@ -185,8 +185,9 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
 export type ChatAgentMessage = { role?: string; content?: string; tool_name?: string };
 /** One scripted turn: tool calls or a final answer; a function sees the conversation (to use a tool's answer). */
 export type ChatAgentTurn =
-  | { content?: string; tool_calls?: { name: string; arguments: unknown }[] }
-  | ((messages: ChatAgentMessage[]) => { content?: string; tool_calls?: { name: string; arguments: unknown }[] });
+  | ChatAgentReply
+  | ((messages: ChatAgentMessage[]) => ChatAgentReply | Promise<ChatAgentReply>);
+type ChatAgentReply = { content?: string; tool_calls?: { name: string; arguments: unknown }[] };
 
 /**
  * The scripted answer when the conversation's last user message holds a script's marker: the n-th turn answers
@@ -196,7 +197,7 @@ function chatAgentReply(
   scripts: Record<string, ChatAgentTurn[]> | undefined,
   body: { model?: string; messages?: ChatAgentMessage[] },
   models: string[],
-): Response | undefined {
+): Promise<Response> | undefined {
   const messages = body.messages ?? [];
   const lastUser = messages.findLastIndex((m) => m.role === "user");
   const said = messages[lastUser]?.content ?? "";
@@ -204,9 +205,13 @@ function chatAgentReply(
   if (marker === undefined || !models.includes(body.model ?? "")) return undefined;
   const turn = messages.slice(lastUser).filter((m) => m.role === "assistant").length;
   const scripted = scripts![marker]![turn] ?? { content: "script done" };
-  const reply = typeof scripted === "function" ? scripted(messages) : scripted;
-  return json({
-    model: body.model,
+  const reply = async () => (typeof scripted === "function" ? await scripted(messages) : scripted);
+  return reply().then((r) => json(agentReplyBody(body.model!, r)));
+}
+
+function agentReplyBody(model: string, reply: ChatAgentReply) {
+  return {
+    model,
     created_at: new Date().toISOString(),
     message: {
       role: "assistant",
@@ -215,5 +220,5 @@ function chatAgentReply(
     },
     done: true,
     done_reason: "stop",
-  });
+  };
 }

@@ -75,3 +75,31 @@ export async function saveCheckpoint(db: Db, taskId: string, state: unknown, las
 export function checkpointOf(db: Db, taskId: string) {
   return db.selectFrom("workflow_checkpoints").selectAll().where("task_id", "=", taskId).executeTakeFirst();
 }
+
+/** Moves a held lease's expiry on (its holder is still at work); false when the lease is no longer this one. */
+export async function renewLease(db: Db, taskId: string, leaseId: string, until: Date): Promise<boolean> {
+  const row = await db
+    .updateTable("task_workflow_leases")
+    .set({ expires_at: until, updated_at: sql`now()` })
+    .where("task_id", "=", taskId)
+    .where("lease_id", "=", leaseId)
+    .where("holder_id", "is not", null)
+    .returning("id")
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Work whose holder is gone: checkpoints of this `kind` not marked done, whose lease was released or has expired
+ * (its orchestrator died mid-step). Oldest first.
+ */
+export function orphanedCheckpoints(db: Db, kind: string, now: Date) {
+  return db
+    .selectFrom("workflow_checkpoints as c")
+    .innerJoin("task_workflow_leases as l", "l.task_id", "c.task_id")
+    .select(["c.task_id", "c.state"])
+    .where(sql<boolean>`c.state->>'kind' = ${kind} and c.state->'done' is null`)
+    .where((e) => e.or([e("l.holder_id", "is", null), e("l.expires_at", "<", now)]))
+    .orderBy("c.updated_at")
+    .execute();
+}

@@ -35,7 +35,20 @@ export type OpenAIChatOptions = {
   timeoutMs?: number;
   maxReportAgeMs?: number;
   fetch?: typeof fetch;
+  /** The chat agent's durable runs (decision 26): this orchestrator's holder id, the lease, the resumer. */
+  agentRuns?: AgentRunSettings;
 };
+
+export type AgentRunSettings = {
+  holder?: string;
+  /** `CHAT_AGENT_LEASE_DURATION`: how long a dead orchestrator's run waits before another takes it over. */
+  leaseMs?: number;
+  /** Looks for orphaned runs every this often until `signal` aborts; no signal: no resumer. */
+  resumeEveryMs?: number;
+  signal?: AbortSignal;
+};
+
+export const DEFAULT_AGENT_LEASE_MS = 60_000;
 
 export type ChatContext = {
   db: Db;

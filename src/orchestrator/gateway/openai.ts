@@ -9,7 +9,8 @@ import { limitBody } from "../../lib/api-app";
 import { describeRoute } from "../../lib/openapi";
 import { createInFlightCounts } from "../chat/in-flight-counts";
 import { createUserRateLimit } from "../chat/user-rate-limit";
-import { chatCompletion, type ChatContext, type OpenAIChatOptions } from "./chat-completion";
+import { chatCompletion, DEFAULT_AGENT_LEASE_MS, type ChatContext, type OpenAIChatOptions } from "./chat-completion";
+import { startAgentResumer } from "../pm/agent-resumer";
 import { createChatNodes } from "./chat-nodes";
 import { OpenAIApiError, openaiErrorHandler } from "./openai-errors";
 import { requireUser, type GatewayEnv } from "./require-user";
@@ -46,8 +47,18 @@ export function openaiRoutes(deps: OpenAIDeps) {
     nodes,
     limiter: createUserRateLimit(chat.rateLimitPerMinute ?? 60),
     users: createInFlightCounts(),
-    agent: (c, req) => pmCompletion({ chat: d, tasks: deps }, c, req),
   };
+  const runs = chat.agentRuns;
+  const pm = {
+    chat: d,
+    tasks: deps,
+    runs: {
+      holder: runs?.holder ?? `gateway-${crypto.randomUUID()}`,
+      leaseMs: runs?.leaseMs ?? DEFAULT_AGENT_LEASE_MS,
+    },
+  };
+  d.agent = (c, req) => pmCompletion(pm, c, req);
+  if (runs?.signal) startAgentResumer(pm, runs.resumeEveryMs ?? pm.runs.leaseMs / 2, runs.signal);
   const tooLarge = () => new OpenAIApiError(413, "Request body exceeds maximum size", "request_too_large");
   return new Hono<GatewayEnv>()
     .get(MODELS.pattern, DOCS.models, requireUser(tokens), async (c) => c.json(withAgentModel(await nodes.models())))

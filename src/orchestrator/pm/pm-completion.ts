@@ -9,28 +9,19 @@ import { PM_MODEL, PROJECT_HEADER, THREAD_HEADER } from "../../contracts/chat-ag
 import { SSE_DONE, type ChatCompletionRequest } from "../../contracts/openai";
 import { toChunk, toCompletion, type CompletionMeta } from "../chat/ollama-chat";
 import { visibleSkills } from "../db/skills";
-import { appendMessage } from "../db/chat-threads";
-import type { ChatContext } from "../gateway/chat-completion";
 import { asOpenAIError } from "../gateway/openai-errors";
 import type { GatewayEnv } from "../gateway/require-user";
-import type { TaskDeps } from "../gateway/tasks";
-import { runAgentLoop } from "./agent-loop";
+import { AGENT_RUN_KIND, beginAgentRun } from "./agent-runs";
+import { workOn, type PmDeps } from "./agent-work";
 import { chatThread, projectOf, threadContext } from "./chat-thread";
 import { systemMessage } from "./instructions";
 import { nodeModel } from "./node-model";
-import { withAgentModel } from "./agent-model";
-import { recordedCall } from "./recorded-call";
 
-/** Model turns one answer may take. */
-export const MAX_AGENT_TURNS = 8;
 /** The agent's whole-answer deadline: its tasks run meanwhile, so longer than a plain chat's. */
 export const PM_TIMEOUT_MS = 10 * 60_000;
 
-export type PmDeps = { chat: ChatContext; tasks: TaskDeps };
 /** The answer, and how it ended once it has (for the audit row): at once unless streamed. */
 export type PmAnswer = { response: Response; ended: Promise<string> };
-
-export const progressLine = (name: string, args: unknown) => `> ${name} ${JSON.stringify(args ?? {})}\n\n`;
 
 export async function pmCompletion(d: PmDeps, c: Context<GatewayEnv>, req: ChatCompletionRequest): Promise<PmAnswer> {
   const user = c.get("user");
@@ -48,42 +39,27 @@ export async function pmCompletion(d: PmDeps, c: Context<GatewayEnv>, req: ChatC
   const signal = AbortSignal.any([c.req.raw.signal, upstream.signal]);
   const model = await nodeModel(d.chat, signal, deadline);
   const skills = await visibleSkills(db, user.id);
-  const tools = {
-    tasks: d.tasks,
+  const run = await beginAgentRun(db, d.runs, {
+    kind: AGENT_RUN_KIND,
     user,
-    projectId,
-    models: async () => withAgentModel(await d.chat.nodes.models()),
-    signal,
-    threadId: thread.id,
-  };
-  const run = async (progress: (text: string) => void) => {
-    const answer = await runAgentLoop([{ role: "system", content: systemMessage({ skills, projectId }) }, ...context], {
-      ask: model.ask,
-      call: (name, args) => recordedCall({ ...tools, log: d.chat.log }, name, args),
-      onToolCall: (name, args) => progress(progressLine(name, args)),
-      maxTurns: MAX_AGENT_TURNS,
-    });
-    await appendMessage(db, {
-      threadId: thread.id,
-      role: "assistant",
-      content: answer,
-      metadata: { model_id: PM_MODEL },
-    });
-    return answer;
-  };
+    project_id: projectId,
+    thread_id: thread.id,
+    messages: [{ role: "system", content: systemMessage({ skills, projectId }) }, ...context],
+  });
   const meta: CompletionMeta = {
     id: `chatcmpl-${crypto.randomUUID()}`,
     created: Math.floor(d.chat.now().getTime() / 1000),
     model: PM_MODEL,
   };
   const headers = { [THREAD_HEADER]: thread.id };
-  d.chat.log.info("chat agent", { user_id: user.id, thread_id: thread.id, model: model.model });
+  d.chat.log.info("chat agent", { user_id: user.id, thread_id: thread.id, run_id: run.id, model: model.model });
+  const work = (progress: (text: string) => void) => workOn(d, run, model, { progress, signal });
   if (req.stream !== true) {
-    const answer = await run(() => {});
+    const answer = await work(() => {});
     const body = toCompletion({ message: { content: answer }, done: true }, meta);
     return { response: Response.json(body, { headers }), ended: Promise.resolve("completed") };
   }
-  return streamed(meta, headers, run, () => upstream.abort());
+  return streamed(meta, headers, work, () => upstream.abort());
 }
 
 const event = (data: unknown) => `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`;
