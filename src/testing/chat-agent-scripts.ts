@@ -28,4 +28,8 @@ const peek: ChatAgentTurn[] = [
   (messages) => ({ content: `${PEEK_ANSWER_PREFIX} ${JSON.stringify(lastTool(messages))}` }),
 ];
 
-export const CHAT_AGENT_SCRIPTS = { [ECHO_REQUEST]: echo, [PEEK_MARKER]: peek };
+/** A message holding this makes the model fail on its first turn (the double answers 500). */
+export const FAIL_MARKER = "[pm-script: fail]";
+const fail: ChatAgentTurn[] = [{ error: "the scripted model failed" }];
+
+export const CHAT_AGENT_SCRIPTS = { [ECHO_REQUEST]: echo, [PEEK_MARKER]: peek, [FAIL_MARKER]: fail };

@@ -187,7 +187,8 @@ export type ChatAgentMessage = { role?: string; content?: string; tool_name?: st
 export type ChatAgentTurn =
   | ChatAgentReply
   | ((messages: ChatAgentMessage[]) => ChatAgentReply | Promise<ChatAgentReply>);
-type ChatAgentReply = { content?: string; tool_calls?: { name: string; arguments: unknown }[] };
+/** `error`: the double answers it with a 500, as Ollama does when the model fails. */
+type ChatAgentReply = { content?: string; tool_calls?: { name: string; arguments: unknown }[]; error?: string };
 
 /**
  * The scripted answer when the conversation's last user message holds a script's marker: the n-th turn answers
@@ -206,7 +207,7 @@ function chatAgentReply(
   const turn = messages.slice(lastUser).filter((m) => m.role === "assistant").length;
   const scripted = scripts![marker]![turn] ?? { content: "script done" };
   const reply = async () => (typeof scripted === "function" ? await scripted(messages) : scripted);
-  return reply().then((r) => json(agentReplyBody(body.model!, r)));
+  return reply().then((r) => (r.error ? json({ error: r.error }, 500) : json(agentReplyBody(body.model!, r))));
 }
 
 function agentReplyBody(model: string, reply: ChatAgentReply) {

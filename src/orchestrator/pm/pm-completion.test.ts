@@ -10,11 +10,13 @@ import {
   CHAT_AGENT_SCRIPTS,
   ECHO_ANSWER_PREFIX,
   ECHO_REQUEST,
+  FAIL_MARKER,
   PEEK_ANSWER_PREFIX,
   PEEK_MARKER,
 } from "../../testing/chat-agent-scripts";
 import { startLocalSystem, type LocalSystem } from "../../testing/local-system";
 import { testReply } from "../../testing/ollama-test-server";
+import { eventually } from "../../testing/until";
 
 const MODEL = "qwen3.5:0.8b";
 let system: LocalSystem;
@@ -136,5 +138,46 @@ describe("cynodeai.pm", () => {
     expect(calls.data.map((c: { outcome: string }) => c.outcome)).toEqual(["error"]);
     const theirs = await call(USER_API.threadToolCalls.path({ id: res.headers.get(THREAD_HEADER)! }));
     expect(theirs.res.status).toBe(404);
+  }, 60_000);
+
+  it("sends a failure mid-stream as an OpenAI error event, and finishes the run", async () => {
+    const client = new OpenAI({
+      baseURL: new URL("/v1", system.orchestrator.gateway.url).href,
+      apiKey: token,
+      maxRetries: 0,
+    });
+    const stream = await client.chat.completions.create({
+      model: PM_MODEL,
+      messages: [{ role: "user", content: FAIL_MARKER }],
+      stream: true,
+    });
+    const failed = await (async () => {
+      for await (const _ of stream);
+    })().catch((err: Error) => err);
+    expect(failed).toBeInstanceOf(OpenAI.APIError);
+    expect((failed as InstanceType<typeof OpenAI.APIError>).message).toContain("Inference failed on the node");
+    const open = await system.db.db.selectFrom("workflow_checkpoints").select("last_node_id").execute();
+    expect(open.every((c) => c.last_node_id === "done")).toBe(true);
+  }, 60_000);
+
+  it("ends a stream its client leaves, audited as canceled", async () => {
+    const res = await fetch(new URL(USER_API.chatCompletions.path(), system.orchestrator.gateway.url), {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: PM_MODEL, stream: true, messages: [{ role: "user", content: ECHO_REQUEST }] }),
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    await eventually(
+      () =>
+        system.db.db
+          .selectFrom("chat_audit_log")
+          .select("outcome")
+          .where("model", "=", PM_MODEL)
+          .where("outcome", "=", "canceled")
+          .executeTakeFirst(),
+      "the canceled stream's audit row",
+    );
   }, 60_000);
 });
