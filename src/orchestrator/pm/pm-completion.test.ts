@@ -81,29 +81,6 @@ describe("cynodeai.pm", () => {
     expect(calls.every((c: { duration_ms: number }) => c.duration_ms >= 0)).toBe(true);
   }, 120_000);
 
-  it("streams through the official openai client, tool progress first, then the answer", async () => {
-    const client = new OpenAI({
-      baseURL: new URL("/v1", system.orchestrator.gateway.url).href,
-      apiKey: token,
-      maxRetries: 0,
-    });
-    const stream = await client.chat.completions.create({
-      model: PM_MODEL,
-      messages: [{ role: "user", content: ECHO_REQUEST }],
-      stream: true,
-    });
-    let text = "";
-    let finish: string | null = null;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? "";
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-    }
-    expect(text).toStartWith("> task_create ");
-    expect(text).toContain("> task_result ");
-    expect(text).toEndWith(`${ECHO_ANSWER_PREFIX} hi`);
-    expect(finish).toBe("stop");
-  }, 120_000);
-
   it("keeps a thread's context across turns without the client resending it, secrets redacted", async () => {
     const thread = (await call(USER_API.createThread.path(), { body: { title: "colours" } })).body;
     expect(thread).toMatchObject({ title: "colours", thread_id: thread.id });
@@ -139,6 +116,31 @@ describe("cynodeai.pm", () => {
     const theirs = await call(USER_API.threadToolCalls.path({ id: res.headers.get(THREAD_HEADER)! }));
     expect(theirs.res.status).toBe(404);
   }, 60_000);
+});
+
+describe("cynodeai.pm streaming", () => {
+  it("streams through the official openai client, tool progress first, then the answer", async () => {
+    const client = new OpenAI({
+      baseURL: new URL("/v1", system.orchestrator.gateway.url).href,
+      apiKey: token,
+      maxRetries: 0,
+    });
+    const stream = await client.chat.completions.create({
+      model: PM_MODEL,
+      messages: [{ role: "user", content: ECHO_REQUEST }],
+      stream: true,
+    });
+    let text = "";
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? "";
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(text).toStartWith("> task_create ");
+    expect(text).toContain("> task_result ");
+    expect(text).toEndWith(`${ECHO_ANSWER_PREFIX} hi`);
+    expect(finish).toBe("stop");
+  }, 120_000);
 
   it("sends a failure mid-stream as an OpenAI error event, and finishes the run", async () => {
     const client = new OpenAI({
