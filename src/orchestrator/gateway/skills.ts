@@ -74,7 +74,7 @@ async function update(d: GatewayRouteDeps, caller: AuthedUser, id: string, req: 
 export function skillRoutes(d: GatewayRouteDeps) {
   const { listSkills: LIST, skill: GET, loadSkill: LOAD, updateSkill: PUT, deleteSkill: DELETE } = USER_API;
   return new Hono<GatewayEnv>()
-    .use(LIST.pattern, requireUser(d.tokens))
+    // `/v1/skills/*` covers `/v1/skills` too.
     .use(USER_API_SCOPES.skills, requireUser(d.tokens))
     .get(
       LIST.pattern,
