@@ -73,38 +73,43 @@ async function update(d: GatewayRouteDeps, caller: AuthedUser, id: string, req: 
 
 export function skillRoutes(d: GatewayRouteDeps) {
   const { listSkills: LIST, skill: GET, loadSkill: LOAD, updateSkill: PUT, deleteSkill: DELETE } = USER_API;
-  return new Hono<GatewayEnv>()
-    // `/v1/skills/*` covers `/v1/skills` too.
-    .use(USER_API_SCOPES.skills, requireUser(d.tokens))
-    .get(
-      LIST.pattern,
-      doc(LIST, "The skills the caller can use, newest first", []),
-      validated("query", LIST.query),
-      async (c) => {
-        const q = c.req.valid("query");
-        const skills = await visibleSkills(d.db, c.get("user").id, { scope: q.scope, owner: q.owner });
-        return c.json({ skills: skills.map(skillMeta) });
-      },
-    )
-    .post(
-      LOAD.pattern,
-      doc(LOAD, "Store a skill (scanned: refused content answers the policy violation)", [400, 403]),
-      validated("json", LOAD.body),
-      (c) => load(d, c.get("user"), c.req.valid("json")),
-    )
-    .get(GET.pattern, doc(GET, "A skill with its content", [400, 404]), async (c) => {
-      const id = c.req.param("id");
-      if (!isUuid(id)) throw new ProblemError(400, "invalid skill id");
-      const skill = await visibleSkill(d.db, c.get("user").id, id.toLowerCase());
-      if (!skill) throw new ProblemError(404, "skill not found");
-      return c.json(skillBody(skill));
-    })
-    .put(PUT.pattern, doc(PUT, "Change a skill (content scanned)", [400, 403, 404]), validated("json", PUT.body), (c) =>
-      update(d, c.get("user"), c.req.param("id"), c.req.valid("json")),
-    )
-    .delete(DELETE.pattern, doc(DELETE, "Delete a skill", [400, 403, 404]), async (c) => {
-      const skill = await writableSkill(d, c.get("user"), c.req.param("id"));
-      await deleteSkill(d.db, skill.id);
-      return c.body(null, 204);
-    });
+  return (
+    new Hono<GatewayEnv>()
+      // `/v1/skills/*` covers `/v1/skills` too.
+      .use(USER_API_SCOPES.skills, requireUser(d.tokens))
+      .get(
+        LIST.pattern,
+        doc(LIST, "The skills the caller can use, newest first", []),
+        validated("query", LIST.query),
+        async (c) => {
+          const q = c.req.valid("query");
+          const skills = await visibleSkills(d.db, c.get("user").id, { scope: q.scope, owner: q.owner });
+          return c.json({ skills: skills.map(skillMeta) });
+        },
+      )
+      .post(
+        LOAD.pattern,
+        doc(LOAD, "Store a skill (scanned: refused content answers the policy violation)", [400, 403]),
+        validated("json", LOAD.body),
+        (c) => load(d, c.get("user"), c.req.valid("json")),
+      )
+      .get(GET.pattern, doc(GET, "A skill with its content", [400, 404]), async (c) => {
+        const id = c.req.param("id");
+        if (!isUuid(id)) throw new ProblemError(400, "invalid skill id");
+        const skill = await visibleSkill(d.db, c.get("user").id, id.toLowerCase());
+        if (!skill) throw new ProblemError(404, "skill not found");
+        return c.json(skillBody(skill));
+      })
+      .put(
+        PUT.pattern,
+        doc(PUT, "Change a skill (content scanned)", [400, 403, 404]),
+        validated("json", PUT.body),
+        (c) => update(d, c.get("user"), c.req.param("id"), c.req.valid("json")),
+      )
+      .delete(DELETE.pattern, doc(DELETE, "Delete a skill", [400, 403, 404]), async (c) => {
+        const skill = await writableSkill(d, c.get("user"), c.req.param("id"));
+        await deleteSkill(d.db, skill.id);
+        return c.body(null, 204);
+      })
+  );
 }

@@ -29,7 +29,16 @@ const MAX_WAIT_SECONDS = 60;
 
 const TaskCreate = v.pick(CreateTaskRequest, ["prompt", "input_mode", "task_name", "use_inference", "use_sba"]);
 
-type Tool = { description: string; args: v.GenericSchema; run: (c: ToolContext, a: any) => Promise<unknown> };
+type Tool = { description: string; args: v.GenericSchema; run: (c: ToolContext, a: unknown) => Promise<unknown> };
+
+/** A tool whose `run` gets its arguments as `args` parsed them. */
+function tool<S extends v.GenericSchema>(
+  args: S,
+  description: string,
+  run: (c: ToolContext, a: v.InferOutput<S>) => Promise<unknown>,
+): Tool {
+  return { description, args, run: run as Tool["run"] };
+}
 const op = TASK_OPERATIONS;
 
 /** A task's result with each job's stdout and stderr read out of its result, for the model to quote. */
@@ -40,59 +49,41 @@ async function resultWithOutput(c: ToolContext, a: v.InferOutput<typeof TOOL_ARG
 }
 
 export const TOOLS: Record<string, Tool> = {
-  task_create: {
-    description: "Create a task: input_mode 'commands' runs the prompt as a shell command in a sandbox",
-    args: TaskCreate,
-    run: (c, a) => op.create(c.tasks, c.user, { ...a, ...(c.projectId ? { project_id: c.projectId } : {}) }),
-  },
-  task_get: {
-    description: "A task's status",
-    args: TOOL_ARGUMENTS.task_get,
-    run: (c, a) => op.get(c.tasks, c.user.id, a.task_id),
-  },
-  task_result: {
-    description: "A task's status and its jobs' output; wait_seconds waits (up to 60) for the task to end",
-    args: TOOL_ARGUMENTS.task_result,
-    run: resultWithOutput,
-  },
-  task_list: {
-    description: "The user's tasks, newest first",
-    args: TOOL_ARGUMENTS.task_list,
-    run: (c, a) => op.list(c.tasks, c.user.id, { status: a.status, limit: a.limit?.toString() }),
-  },
-  task_cancel: {
-    description: "Cancel a task",
-    args: TOOL_ARGUMENTS.task_cancel,
-    run: (c, a) => op.cancel(c.tasks, c.user.id, a.task_id),
-  },
-  task_logs: {
-    description: "A task's stdout and stderr so far",
-    args: TOOL_ARGUMENTS.task_logs,
-    run: (c, a) => op.logs(c.tasks, c.user.id, a.task_id, "all"),
-  },
-  artifacts_list: {
-    description: "The files a task's jobs left",
-    args: TOOL_ARGUMENTS.artifacts_list,
+  task_create: tool(
+    TaskCreate,
+    "Create a task: input_mode 'commands' runs the prompt as a shell command in a sandbox",
+    (c, a) => op.create(c.tasks, c.user, { ...a, ...(c.projectId ? { project_id: c.projectId } : {}) }),
+  ),
+  task_get: tool(TOOL_ARGUMENTS.task_get, "A task's status", (c, a) => op.get(c.tasks, c.user.id, a.task_id)),
+  task_result: tool(
+    TOOL_ARGUMENTS.task_result,
+    "A task's status and its jobs' output; wait_seconds waits (up to 60) for the task to end",
+    resultWithOutput,
+  ),
+  task_list: tool(TOOL_ARGUMENTS.task_list, "The user's tasks, newest first", (c, a) =>
+    op.list(c.tasks, c.user.id, { status: a.status, limit: a.limit?.toString() }),
+  ),
+  task_cancel: tool(TOOL_ARGUMENTS.task_cancel, "Cancel a task", (c, a) => op.cancel(c.tasks, c.user.id, a.task_id)),
+  task_logs: tool(TOOL_ARGUMENTS.task_logs, "A task's stdout and stderr so far", (c, a) =>
+    op.logs(c.tasks, c.user.id, a.task_id, "all"),
+  ),
+  artifacts_list: tool(
+    TOOL_ARGUMENTS.artifacts_list,
+    "The files a task's jobs left",
     // NOT YET STORED: artifacts are not kept by this orchestrator yet; the task is checked, the list is empty.
-    run: async (c, a) => {
+    async (c, a) => {
       const task = await op.get(c.tasks, c.user.id, a.task_id);
       return { task_id: task.id, artifacts: [], note: "artifacts are not stored yet" };
     },
-  },
-  models_list: { description: "The models chats can use", args: TOOL_ARGUMENTS.models_list, run: (c) => c.models() },
-  skills_list: {
-    description: "The skills the user can use",
-    args: TOOL_ARGUMENTS.skills_list,
-    run: async (c) => ({ skills: (await visibleSkills(c.tasks.db, c.user.id)).map(skillMeta) }),
-  },
-  skills_get: {
-    description: "A skill's content, by name",
-    args: TOOL_ARGUMENTS.skills_get,
-    run: async (c, a) => {
-      const skill = await visibleSkillNamed(c.tasks.db, c.user.id, a.name);
-      return skill ? { ...skillMeta(skill), content: skill.content } : { error: "skill not found" };
-    },
-  },
+  ),
+  models_list: tool(TOOL_ARGUMENTS.models_list, "The models chats can use", (c) => c.models()),
+  skills_list: tool(TOOL_ARGUMENTS.skills_list, "The skills the user can use", async (c) => ({
+    skills: (await visibleSkills(c.tasks.db, c.user.id)).map(skillMeta),
+  })),
+  skills_get: tool(TOOL_ARGUMENTS.skills_get, "A skill's content, by name", async (c, a) => {
+    const skill = await visibleSkillNamed(c.tasks.db, c.user.id, a.name);
+    return skill ? { ...skillMeta(skill), content: skill.content } : { error: "skill not found" };
+  }),
 };
 
 /** The tools as Ollama's `tools` field declares them. */
