@@ -1,7 +1,8 @@
 /**
  * Takes over the chat agent's orphaned runs (decision 26): every interval, runs whose orchestrator died mid-step
  * (lease expired, not done) are leased to this one and go on from their last checkpoint; the answer lands on the
- * run's thread, where its user reads it. A run that cannot go on now (no live node) is left for a later round.
+ * run's thread, where its user reads it. A run that cannot go on now (no live node) is left for a later round; a
+ * disabled user's run is finished without going on.
  */
 import { orphanedCheckpoints } from "../db/workflow-leases";
 import { AGENT_RUN_KIND, takeOverAgentRun, type AgentRunState } from "./agent-runs";
@@ -16,6 +17,11 @@ export async function resumeOrphanedRuns(d: PmDeps): Promise<number> {
   for (const row of await orphanedCheckpoints(d.chat.db, AGENT_RUN_KIND, new Date())) {
     const run = await takeOverAgentRun(d.chat.db, o, row.task_id, row.state as AgentRunState);
     if (!run) continue;
+    if (!(await activeUser(d, run.state.user.id))) {
+      // A disabled user's pending work is dropped, not done on their behalf.
+      await run.finish(run.state.messages);
+      continue;
+    }
     d.chat.log.info("chat agent: resuming a run from its last checkpoint", { run_id: run.id, holder: o.holder });
     const never = new AbortController().signal;
     const model = await nodeModel(d.chat, never, AbortSignal.timeout(PM_TIMEOUT_MS));
@@ -23,6 +29,11 @@ export async function resumeOrphanedRuns(d: PmDeps): Promise<number> {
     finished++;
   }
   return finished;
+}
+
+async function activeUser(d: PmDeps, id: string): Promise<boolean> {
+  const user = await d.chat.db.selectFrom("users").select("is_active").where("id", "=", id).executeTakeFirst();
+  return user?.is_active === true;
 }
 
 /** Runs `resumeOrphanedRuns` every `everyMs` (never two rounds at once) until `signal` aborts. */
