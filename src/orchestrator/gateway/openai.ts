@@ -63,6 +63,7 @@ export function openaiRoutes(deps: OpenAIDeps) {
   return new Hono<GatewayEnv>()
     .get(MODELS.pattern, DOCS.models, requireUser(tokens), async (c) => c.json(withAgentModel(await nodes.models())))
     .post(CHAT.pattern, DOCS.chat, requireUser(tokens), limitBody(maxBodyBytes, tooLarge), (c) => chatCompletion(d, c))
+    .use(USER_API.createThread.pattern, limitBody(maxBodyBytes, tooLarge))
     .route("/", chatThreadRoutes(deps))
     .onError(openaiErrorHandler(log));
 }

@@ -99,6 +99,8 @@ describe("cynodeai.pm", () => {
     expect(JSON.stringify(stored)).not.toContain("abcd1234efgh");
     const list = (await call(USER_API.listThreads.path())).body.data.map((t: { id: string }) => t.id);
     expect(list[0]).toBe(thread.id);
+    const huge = await call(USER_API.createThread.path(), { body: { title: "x".repeat(11 * 1024 * 1024) } });
+    expect([huge.res.status, huge.body.error.code]).toEqual([413, "request_too_large"]);
   }, 60_000);
 
   it("refuses another user's task exactly as the gateway does, and records the refusal", async () => {
