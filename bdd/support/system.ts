@@ -1,5 +1,7 @@
 /** The system under test, started once per feature: orchestrator, worker node, inference upstream. */
+import { CHAT_AGENT_SCRIPTS } from "../../src/testing/chat-agent-scripts";
 import { startOllamaTestServer, type RecordedRequest } from "../../src/testing/ollama-test-server";
+import { AGENT_SCRIPT_OPTIONS } from "./agent-scripts";
 import { startOrchestrator, type OrchestratorProcess } from "./orchestrator-process";
 import { startWorkerNode, type WorkerNode } from "./worker-node-process";
 import { featureScope, type CyWorld } from "./world";
@@ -17,7 +19,7 @@ export const inferenceModel = () => process.env.INFERENCE_MODEL || "qwen3.5:0.8b
 
 /**
  * The node's inference upstream: a real Ollama when OLLAMA_UPSTREAM_URL names one, else the Ollama-API-compatible
- * TEST DOUBLE, whose replies are `echo: <prompt>`.
+ * TEST DOUBLE, whose replies are `echo: <prompt>` (or, for the agent feature's goal, a scripted tool-calling chat).
  */
 export type InferenceUpstream = {
   url: string;
@@ -30,7 +32,15 @@ export function inferenceUpstream(): Promise<InferenceUpstream> {
     if (process.env.OLLAMA_UPSTREAM_URL)
       return { value: { url: process.env.OLLAMA_UPSTREAM_URL, fake: false }, stop: async () => {} };
     // On all interfaces: a worker may reach its upstream from a container, not only from the host.
-    const double = await startOllamaTestServer({ port: 0, hostname: "0.0.0.0", models: [inferenceModel()] });
+    const double = await startOllamaTestServer({
+      port: 0,
+      hostname: "0.0.0.0",
+      models: [inferenceModel()],
+      // The agent feature's scripted tool-calling conversation.
+      ...AGENT_SCRIPT_OPTIONS,
+      // The chat agent feature's scripted model (cynodeai.pm).
+      chatAgentScripts: CHAT_AGENT_SCRIPTS,
+    });
     const url = double.url!.replace("0.0.0.0", "127.0.0.1");
     return { value: { url, fake: true, requests: double.requests }, stop: double.stop };
   });

@@ -22,6 +22,9 @@ export const NODE_ERRORS = {
   identityRequired: "node slug is already registered to a key: the registration must carry a proof signed with it",
   proofInvalid: "node identity proof is invalid",
   proofReplayed: "node identity proof was already used",
+  jobNotFound: "Job not found",
+  jobNotOnNode: "Job is not running on this node",
+  jobNotRunning: "Job is not running",
 } as const;
 
 const Timestamp = v.string();
@@ -269,3 +272,18 @@ export type NodeConstraints = v.InferOutput<typeof NodeConstraints>;
 export type NodeConfigurationPayload = v.InferOutput<typeof NodeConfigurationPayload>;
 export type NodeConfigAck = v.InferOutput<typeof NodeConfigAck>;
 export type ConfigAckStatus = (typeof CONFIG_ACK_STATUSES)[number];
+
+// ---- agent jobs: live step lines (decision 22) ----
+
+/** Longest step line the control-plane keeps (characters); a longer one is cut. */
+export const JOB_PROGRESS_LINE_CAP = 2000;
+/** Lines a running job keeps at most; later ones are dropped after one marker line. */
+export const JOB_PROGRESS_MAX_LINES = 1000;
+/** Lines one report may carry. */
+export const JOB_PROGRESS_BATCH_MAX = 100;
+
+/** `POST /v1/nodes/jobs/{job_id}/progress`: one line per agent step, in order, from the node running the job. */
+export const JobProgressReport = v.object({
+  lines: List(Text(LIMITS.text), JOB_PROGRESS_BATCH_MAX),
+});
+export type JobProgressReport = v.InferOutput<typeof JobProgressReport>;

@@ -72,6 +72,8 @@ export const CreateTaskRequest = v.object({
   attachments: v.optional(List(Text(LIMITS.text))),
   use_inference: v.optional(v.boolean()),
   use_sba: v.optional(v.boolean()),
+  /** Skills (ids or names the caller can see) an agent task's job carries in its spec's context. */
+  skills: v.optional(List(Text(LIMITS.name))),
 });
 
 export const TaskResponse = v.object({

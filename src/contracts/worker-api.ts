@@ -1,5 +1,6 @@
 /** Worker API (node :12090) payloads, shared by the worker and the orchestrator's dispatcher (reference-contracts 1.4). */
 import * as v from "valibot";
+import { SbaResult } from "./sba";
 import { LIMITS, List, Text, TextMap } from "./storable";
 
 export const NETWORK_POLICIES = ["none", "restricted"] as const;
@@ -10,14 +11,22 @@ export const RESTRICTED_EGRESS_UNAVAILABLE =
 export const OUTPUT_STREAMS = ["stdout", "stderr"] as const;
 
 /** What a job runs: the `sandbox` object of RunJobRequest, also stored as the job payload by the orchestrator. */
-export const SandboxSpec = v.object({
-  image: v.optional(Text(LIMITS.text)),
-  command: v.pipe(List(Text(LIMITS.body)), v.minLength(1, "sandbox.command is required when job_spec_json is not set")),
-  env: v.optional(TextMap()),
-  timeout_seconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
-  network_policy: v.optional(v.picklist(NETWORK_POLICIES, "network_policy must be none or restricted")),
-  use_inference: v.optional(v.boolean()),
-});
+export const SandboxSpec = v.pipe(
+  v.object({
+    image: v.optional(Text(LIMITS.text)),
+    command: v.optional(List(Text(LIMITS.body))),
+    /** An agent job (`use_sba`): the reference's SBA job spec as JSON text (contracts/sba.ts `parseJobSpec`). */
+    job_spec_json: v.optional(Text(LIMITS.body)),
+    env: v.optional(TextMap()),
+    timeout_seconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+    network_policy: v.optional(v.picklist(NETWORK_POLICIES, "network_policy must be none or restricted")),
+    use_inference: v.optional(v.boolean()),
+  }),
+  v.check(
+    (s) => s.job_spec_json !== undefined || (s.command?.length ?? 0) > 0,
+    "sandbox.command is required when job_spec_json is not set",
+  ),
+);
 
 /** An Ollama model name (`name`, `name:tag`, `host:port/ns/name:tag`, `name@sha256:…`); never a comma or a space. */
 export const MODEL_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/;
@@ -63,6 +72,8 @@ export const RunJobResponse = v.object({
   started_at: v.string(),
   ended_at: v.string(),
   truncated: v.object({ stdout: v.boolean(), stderr: v.boolean() }),
+  /** Agent jobs only: the loop's record (stdout is its final answer). */
+  sba_result: v.optional(SbaResult),
 });
 
 export const CancelJobResponse = v.object({ job_id: v.string(), canceled: v.boolean() });

@@ -80,6 +80,8 @@ describe("help", () => {
     expect(leaf.code).toBe(0);
     expect(leaf.stdout).toContain("USAGE cynork task create [OPTIONS]");
     expect(leaf.stdout).toContain("-p, --prompt");
+    expect(leaf.stdout).toContain("--use-sba");
+    expect(leaf.stdout).toContain("run an agent: -p/-t/-f is its goal");
     expect(leaf.stdout).toEndWith(
       "GLOBAL OPTIONS  -c, --config  -o, --output  --ca-file  -q, --quiet  --no-color  -h, --help\n",
     );
@@ -96,9 +98,13 @@ describe("completion", () => {
     const bash = await cynork(["completion", "bash"]);
     expect(bash.code).toBe(0);
     expect(bash.stdout).toContain('"task create") opts="--prompt -p');
-    expect(bash.stdout).toContain('"") opts="version status auth task users nodes models chat completion --config');
+    expect(bash.stdout).toContain(
+      '"") opts="version status auth task users nodes skills models chat completion --config',
+    );
     expect(bash.stdout).toContain('"nodes reset") opts="--yes -y --config');
-    expect(bash.stdout).toContain('"chat") opts="--message -m --model --plain --config');
+    expect(bash.stdout).toContain(
+      '"chat") opts="--message -m --model --plain --thread-new --thread --project-id --config',
+    );
     expect(bash.stdout).toContain("complete -F _cynork cynork");
     expect((await cynork(["completion", "zsh"])).stdout).toStartWith("#compdef cynork\n");
     const fish = (await cynork(["completion", "fish"])).stdout;
@@ -107,6 +113,8 @@ describe("completion", () => {
     );
     expect(fish).toContain("complete -c cynork -n '__fish_seen_subcommand_from nodes' -a 'list reset'");
     expect(fish).toContain("complete -c cynork -n '__fish_seen_subcommand_from create' -l attach -l attachment -s a");
+    expect(fish).toContain("complete -c cynork -n '__fish_seen_subcommand_from create' -l use-sba");
+    expect(bash.stdout).toMatch(/"task create"\) opts="[^"]*--use-sba/);
     expect(fish).toContain("complete -c cynork -l output -s o");
     expect(JSON.parse((await cynork(["-o", "json", "completion", "fish"])).stdout)).toEqual({
       shell: "fish",

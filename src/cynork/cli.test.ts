@@ -7,6 +7,8 @@ import { JWT_TEST_SECRET, PASSWORD } from "../testing/gateway-fixture";
 import { memoryIo } from "../testing/memory-io";
 import { runCli } from "./cli";
 import { finishTaskAsNode } from "../testing/finish-task-as-node";
+import { sql } from "kysely";
+import { parseJobSpec } from "../contracts/sba";
 
 const f = useCynorkFixture();
 /** Each test runs cynork against the real gateway with a fresh config file. */
@@ -210,7 +212,8 @@ describeLoggedIn("cynork task create and show", () => {
     );
     const j = json((await cynork(["task", "result", created.task_id, "-o", "json"])).stdout);
     expect(j).toMatchObject({ status: "completed", stdout: "hello\ntwo\n", stderr: "warn\n" });
-    expect(JSON.parse(j.jobs[0].result).stdout).toBe("hello\ntwo\n");
+    // Each job's result prints parsed (reference-agents §0.12), as an object.
+    expect(j.jobs[0].result).toMatchObject({ status: "completed", stdout: "hello\ntwo\n" });
     const logs = await cynork(["task", "logs", created.task_id]);
     expect(logs).toMatchObject({ stdout: "hello\ntwo\n", stderr: "warn\n" });
     expect(json((await cynork(["task", "logs", created.task_id, "--stream", "stdout", "-o", "json"])).stdout)).toEqual({
@@ -272,6 +275,52 @@ describeLoggedIn("cynork task waits and follows", () => {
     expect(watched.stdout).toContain("status=completed");
     const watchedJson = await cynork(["task", "watch", id2, "-o", "json"]);
     expect(json(watchedJson.stdout)).toMatchObject({ status: "completed" });
+  });
+});
+
+describeLoggedIn("cynork agent tasks", () => {
+  const jobOf = (taskId: string) =>
+    f.t.db.selectFrom("jobs").selectAll().where("task_id", "=", taskId).executeTakeFirstOrThrow();
+  /** What a node's step reports leave in the job while it runs. */
+  const stepsSoFar = async (taskId: string, lines: string[]) => {
+    await setRunning(taskId);
+    await f.t.db
+      .updateTable("jobs")
+      .set({ status: "running", progress: sql`${JSON.stringify(lines)}::text::jsonb` })
+      .where("task_id", "=", taskId)
+      .execute();
+  };
+
+  it("creates an agent task with --use-sba: the goal is the spec's task context", async () => {
+    const created = json(
+      (await cynork(["task", "create", "-p", "count the interfaces", "--use-sba", "-o", "json"])).stdout,
+    );
+    const payload = (await jobOf(created.task_id)).payload as { job_spec_json: string };
+    const spec = parseJobSpec(payload.job_spec_json);
+    if (!spec.ok) throw new Error(spec.error);
+    expect(spec.spec).toMatchObject({ task_id: created.task_id, context: { task_context: "count the interfaces" } });
+  });
+
+  it("follows an agent's step lines as they come, then its answer, with logs -F and watch", async () => {
+    const id = /task_id=(\S+)/.exec((await cynork(["task", "create", "-p", "goal", "--use-sba"])).stdout)![1]!;
+    await stepsSoFar(id, ["step 1: model turn"]);
+    let polls = 0;
+    const follow = await cynork(["task", "logs", id, "-F"], {
+      onSleep: async () =>
+        ++polls === 1
+          ? stepsSoFar(id, ["step 1: model turn", "step 2: run_command"])
+          : finishTask(id, "There is 1 interface."),
+    });
+    expect(follow.stdout).toBe("step 1: model turn\nstep 2: run_command\nThere is 1 interface.");
+
+    const id2 = /task_id=(\S+)/.exec((await cynork(["task", "create", "-p", "goal", "--use-sba"])).stdout)![1]!;
+    await stepsSoFar(id2, ["step 1: model turn"]);
+    const watched = await cynork(["task", "watch", id2, "--interval", "1s"], {
+      onSleep: () => finishTask(id2, "done"),
+    });
+    expect(watched.stdout).toContain(`task_id=${id2} status=running task_name=`);
+    expect(watched.stdout).toContain("\nstep 1: model turn\n");
+    expect(watched.stdout).toContain("status=completed");
   });
 });
 

@@ -73,6 +73,35 @@ describe("result and logs values", () => {
     expect(resultValue({ task_id: "t", status: "canceled", jobs: [] })).toMatchObject({ stdout: "", stderr: "" });
   });
 
+  it("prints each job's result parsed when it holds a JSON object, else as the text it is", () => {
+    const sba = {
+      protocol_version: "1.0",
+      job_id: "a",
+      status: "success",
+      final_answer: "1",
+      steps: [],
+      artifacts: [],
+    };
+    const result = JSON.stringify({ status: "completed", stdout: "1", sba_result: sba });
+    const value = resultValue({
+      task_id: "t",
+      status: "completed",
+      jobs: [
+        { id: "a", status: "completed", result },
+        { id: "b", status: "completed", result: "hello" },
+        { id: "c", status: "completed", result: "[1]" },
+        { id: "d", status: "queued" },
+      ],
+    });
+    expect(value.jobs).toEqual([
+      { id: "a", status: "completed", result: { status: "completed", stdout: "1", sba_result: sba } },
+      { id: "b", status: "completed", result: "hello" },
+      { id: "c", status: "completed", result: "[1]" },
+      { id: "d", status: "queued" },
+    ]);
+    expect(value.stdout).toStartWith("1hello");
+  });
+
   it("splits the chosen stream into lines", () => {
     const logs = { task_id: "t", stdout: "a\nb\n", stderr: "e\n" };
     expect(logsValue(logs, "all").lines).toEqual(["a", "b", "e"]);

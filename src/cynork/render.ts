@@ -2,7 +2,8 @@
  * The one place output is formatted. A command hands over the value it would print as JSON plus a table spec that
  * picks that value's own fields, so table and `-o json` output cannot say different things. Below, how tasks,
  * results and logs print: `jobs[].result` is the JSON text of the worker's RunJobResponse (or of a dispatch-error
- * object); it is parsed a second time here to get stdout/stderr, as the reference's clients do.
+ * object); it is parsed a second time here to get stdout/stderr, as the reference's clients do, and `task result`
+ * prints it parsed.
  */
 import type { OutputFormat } from "./flags";
 import {
@@ -68,11 +69,27 @@ export const isTerminal = (status: TaskStatus) => TERMINAL_TASK_STATUSES.include
 
 export const TASK_LINE: TableSpec = { keys: ["task_id", "status", "task_name"] };
 
+/**
+ * A job as `task result` prints it: its `result` parsed into the object it holds (reference-agents §0.12: the
+ * reference's agent E2E helper reads `jobs[0].result.sba_result`); a result that is not a JSON object stays text.
+ */
+export function jobValue(j: TaskJob): Record<string, unknown> {
+  if (j.result === undefined) return j;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(j.result);
+  } catch {
+    return j;
+  }
+  return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? { ...j, result: parsed } : j;
+}
+
 /** `task result`: task_id, task_name, status, and (when terminal or non-empty) stdout/stderr, plus the jobs. */
 export function resultValue(r: TaskResultResponse): Record<string, unknown> {
   const out = jobsOutput(r.jobs);
   const showOutput = isTerminal(r.status) || out.stdout !== "" || out.stderr !== "";
-  return { task_id: r.task_id, task_name: r.task_name, status: r.status, ...(showOutput ? out : {}), jobs: r.jobs };
+  const jobs = r.jobs.map(jobValue);
+  return { task_id: r.task_id, task_name: r.task_name, status: r.status, ...(showOutput ? out : {}), jobs };
 }
 export const RESULT_LINE: TableSpec = {
   keys: ["task_id", "status", "task_name", "stdout", "stderr"],

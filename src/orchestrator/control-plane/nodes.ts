@@ -25,6 +25,8 @@ import type { Tokens } from "../auth/tokens";
 import type { Db } from "../db/connect";
 import type { ClusterCa } from "../tls/cluster-ca";
 import { issueWorkerApiTls } from "../tls/worker-certificate";
+import { appendJobProgress } from "../db/job-progress";
+import { isUuid } from "../db/tasks";
 import {
   findNodeById,
   recordCapability,
@@ -204,6 +206,15 @@ async function capability(d: NodeRoutesDeps, caller: NodeCaller, report: NodeCap
   await recordCapability(d.db, capabilityOf(d, node.id, report, d.now()));
 }
 
+/** Appends an agent job's step lines; only the node the job runs on may (decision 22). */
+async function progress(d: NodeRoutesDeps, caller: NodeCaller, jobId: string, lines: string[]) {
+  if (!isUuid(jobId)) throw new ProblemError(404, NODE_ERRORS.jobNotFound);
+  const outcome = await appendJobProgress(d.db, { jobId, nodeId: caller.node_id, lines, now: d.now() });
+  if (outcome === "not_found") throw new ProblemError(404, NODE_ERRORS.jobNotFound);
+  if (outcome === "not_on_node") throw new ProblemError(403, NODE_ERRORS.jobNotOnNode);
+  if (outcome === "not_running") throw new ProblemError(409, NODE_ERRORS.jobNotRunning);
+}
+
 export function nodeRoutes(d: NodeRoutesDeps) {
   const authed = requireNode(d.tokens);
   const doc = (route: AnyRoute, summary: string) => describeRoute(route, { summary, tags, problems: [400, 401, 404] });
@@ -227,6 +238,7 @@ export function nodeRoutes(d: NodeRoutesDeps) {
       // Any method on these paths needs the node's token (401 before 404).
       .use(API.config.pattern, authed)
       .use(API.capability.pattern, authed)
+      .use(API.jobProgress.pattern, authed)
       .get(
         API.config.pattern,
         describeRoute(API.config, { summary: "The node's configuration", tags, problems: [401, 404] }),
@@ -247,6 +259,19 @@ export function nodeRoutes(d: NodeRoutesDeps) {
         body(API.capability.body),
         async (c) => {
           await capability(d, c.var.node, c.req.valid("json"));
+          return c.body(null, 204);
+        },
+      )
+      .post(
+        API.jobProgress.pattern,
+        describeRoute(API.jobProgress, {
+          summary: "Report an agent job's step lines (the node running it only; shown by the task's logs)",
+          tags,
+          problems: [400, 401, 403, 404, 409],
+        }),
+        body(API.jobProgress.body),
+        async (c) => {
+          await progress(d, c.var.node, c.req.param("job_id"), c.req.valid("json").lines);
           return c.body(null, 204);
         },
       )

@@ -43,7 +43,7 @@ const dispatchJob = (row: Job): DispatchJob => ({
 export type ClaimInput = {
   nodeId: string;
   maxConcurrency: number;
-  /** false: only jobs that do not need a language model (`use_inference`) are claimed for this node. */
+  /** false: only jobs that do not need a language model (`use_inference`, agent jobs) are claimed for this node. */
   inferenceJobs: boolean;
   leaseId: string;
   leaseExpiresAt: Date;
@@ -55,9 +55,10 @@ const OWNERS_TRIED = 8;
 
 /** The one definition of a job the node may take now, on `jobs as q`: queued, due, allowed there, its task open. */
 function claimable(input: ClaimInput) {
+  // An agent job (`job_spec_json`) asks the model from the node, so it needs an inference node too.
   const plainOnly = input.inferenceJobs
     ? sql``
-    : sql`and coalesce((q.payload->>'use_inference')::boolean, false) = false`;
+    : sql`and coalesce((q.payload->>'use_inference')::boolean, false) = false and q.payload->>'job_spec_json' is null`;
   return sql<boolean>`(q.status = 'queued'
     and (q.not_before is null or q.not_before <= ${input.now})
     and not (${input.nodeId}::uuid = any(q.excluded_node_ids))
@@ -283,6 +284,8 @@ export async function requeueLostJob(
           ? sql<string[]>`array_append(excluded_node_ids, ${input.nodeId}::uuid)`
           : eb.ref("excluded_node_ids"),
         not_before: new Date(input.now.getTime() + lostJobBackoffMs(job.lease_expirations)),
+        // The next run reports its own steps.
+        progress: sql`'[]'::jsonb`,
         lost_at: eb.fn.coalesce("lost_at", eb.val(input.now)),
         updated_at: input.now,
       }))

@@ -39,6 +39,19 @@ describe("migrations", () => {
     expect(await exists()).toBe("revoked_sessions");
   });
 
+  it("0009 adds the jobs' step lines, and its down removes them", async () => {
+    const column = async () =>
+      (
+        await sql<{ n: string }>`select count(*) as n from information_schema.columns
+          where table_name = 'jobs' and column_name = 'progress'`.execute(t.db)
+      ).rows[0]?.n;
+    expect(await column()).toBe("1");
+    await MIGRATIONS["0009-job-progress"]!.down!(t.db);
+    expect(await column()).toBe("0");
+    await MIGRATIONS["0009-job-progress"]!.up(t.db);
+    expect(await column()).toBe("1");
+  });
+
   it("is idempotent: a second run applies nothing", async () => {
     expect(await migrateToLatest(t.db)).toEqual([]);
   });

@@ -114,6 +114,8 @@ export interface JobsTable {
    */
   payload: ColumnType<unknown, SandboxSpec, unknown>;
   result: Json;
+  /** An agent job's step lines so far (a JSON array of strings), reported by its node while it runs. */
+  progress: ColumnType<unknown, unknown | undefined, unknown>;
   lease_id: string | null;
   lease_expires_at: NullableTimestamp;
   /** How many times the job went back to the queue after losing its node: the backoff before its next claim grows with it. */
@@ -224,6 +226,73 @@ export interface ClusterSettingsTable {
   created_at: Generated<Date>;
 }
 
+/** A chat thread of one user (reference-agents 2.5); `updated_at` moves with each message. */
+export interface ChatThreadsTable {
+  id: string;
+  user_id: string;
+  project_id: string | null;
+  title: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** A thread's messages, append-only, stored redacted; `seq` orders them. */
+export interface ChatMessagesTable {
+  id: string;
+  thread_id: string;
+  role: string;
+  content: string;
+  metadata: Json;
+  seq: Generated<string>;
+  created_at: Timestamp;
+}
+
+/** One row per tool call of the chat agent: arguments capped, never the result. */
+export interface ChatToolCallsTable {
+  id: string;
+  user_id: string;
+  thread_id: string | null;
+  tool: string;
+  arguments: string;
+  /** `ok` or `error`. */
+  outcome: string;
+  error: string | null;
+  duration_ms: number;
+  seq: Generated<string>;
+  created_at: Timestamp;
+}
+
+export interface SkillsTable {
+  id: string;
+  name: string;
+  content: string;
+  /** `user` or `global`. */
+  scope: string;
+  owner_id: string | null;
+  is_system: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** A holder's lease on a task's workflow run (reference-agents 4); released: no holder. */
+export interface WorkflowLeasesTable {
+  id: string;
+  task_id: string;
+  lease_id: string;
+  holder_id: string | null;
+  expires_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WorkflowCheckpointsTable {
+  id: string;
+  task_id: string;
+  state: Json;
+  last_node_id: string;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   password_credentials: PasswordCredentialsTable;
@@ -241,6 +310,12 @@ export interface Database {
   cluster_settings: ClusterSettingsTable;
   dispatch_turns: DispatchTurnsTable;
   node_proof_ids: NodeProofIdsTable;
+  chat_threads: ChatThreadsTable;
+  chat_messages: ChatMessagesTable;
+  chat_tool_calls: ChatToolCallsTable;
+  skills: SkillsTable;
+  task_workflow_leases: WorkflowLeasesTable;
+  workflow_checkpoints: WorkflowCheckpointsTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -248,3 +323,7 @@ export type Task = Selectable<TasksTable>;
 export type Job = Selectable<JobsTable>;
 export type Node = Selectable<NodesTable>;
 export type NewTask = Insertable<TasksTable>;
+export type ChatThread = Selectable<ChatThreadsTable>;
+export type ChatMessageRow = Selectable<ChatMessagesTable>;
+export type ChatToolCall = Selectable<ChatToolCallsTable>;
+export type Skill = Selectable<SkillsTable>;

@@ -31,6 +31,8 @@ export type NewTaskInput = {
   name: string;
   attachments: string[];
   jobPayload: SandboxSpec;
+  /** The task's and its job's ids when the payload names them (an agent job's spec); generated otherwise. */
+  ids?: { taskId: string; jobId: string };
   /** Jobs the user may have queued or running at once, this one included; undefined: no cap. */
   maxActiveJobs?: number;
 };
@@ -92,7 +94,7 @@ export async function createTask(db: Db, input: NewTaskInput): Promise<{ task: T
     const task = await tx
       .insertInto("tasks")
       .values({
-        id: crypto.randomUUID(),
+        id: input.ids?.taskId ?? crypto.randomUUID(),
         created_by: input.userId,
         project_id: input.projectId,
         plan_id: null,
@@ -129,7 +131,7 @@ export async function createTask(db: Db, input: NewTaskInput): Promise<{ task: T
     await tx
       .insertInto("jobs")
       .values({
-        id: crypto.randomUUID(),
+        id: input.ids?.jobId ?? crypto.randomUUID(),
         task_id: task.id,
         owner_id: input.userId,
         node_id: null,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "bun:test";
+import { sql } from "kysely";
 import { runToIdle, useDispatchFixture } from "../../testing/dispatch-fixture";
 import { insertTaskWithJob } from "../../testing/queued-job";
 import { readyNode } from "../../testing/ready-node";
@@ -10,17 +11,20 @@ describe("requeueing the jobs of lost nodes", () => {
   it("marks a node whose worker dies mid-job suspect and runs the job on another node instead", async () => {
     const a = f.worker();
     const b = f.worker();
-    a.answer = () => {
+    const { taskId, jobId } = await insertTaskWithJob(f.t.db);
+    a.answer = async () => {
+      // An agent job's steps on the lost node are not the next run's.
+      await f.t.db.updateTable("jobs").set({ progress: sql`'["step 1"]'::jsonb` }).where("id", "=", jobId).execute();
       void a.stop();
       return new Promise<Response>(() => {});
     };
     await readyNode(f.cp, "node-a", a, 2);
     await readyNode(f.cp, "node-b", b, 2);
-    const { taskId, jobId } = await insertTaskWithJob(f.t.db);
     const d = f.dispatcher();
 
     expect(await d.tick()).toBe(1);
     await d.drain();
+    expect((await f.jobRow(jobId)).progress).toEqual([]);
     expect(a.runs.length).toBe(1);
     expect(await f.jobRow(jobId)).toMatchObject({ status: "queued", node_id: null, lease_expirations: 1 });
     expect((await f.jobRow(jobId)).excluded_node_ids).toEqual([(await f.nodeRow("node-a")).id]);

@@ -3,6 +3,8 @@ import { runToIdle, useDispatchFixture } from "../../testing/dispatch-fixture";
 import { fakeRunAnswer } from "../../testing/fake-worker";
 import { insertTaskWithJob } from "../../testing/queued-job";
 import { createSecretBox, keyFromPassphrase } from "../auth/secret-box";
+import type { RunJobRequest } from "../../contracts/worker-api";
+import { agentJobSpec } from "../tasks/agent-job";
 import { createJobCanceller } from "./cancel-jobs";
 
 const f = useDispatchFixture();
@@ -12,7 +14,7 @@ describe("running a job on its node", () => {
   it("fails a job the worker rejects or answers with a failure, and one whose payload is invalid, without retrying", async () => {
     const w = await f.node("node-a", 4);
     w.answer = (req) =>
-      req.sandbox.command[0] === "boom"
+      req.sandbox.command?.[0] === "boom"
         ? new Response("nope", { status: 500 })
         : Response.json(fakeRunAnswer(req, "failed"));
     const rejected = await insertTaskWithJob(f.t.db, { command: ["boom"] });
@@ -85,5 +87,38 @@ describe("running a job on its node", () => {
     expect(f.dispatched()).toEqual(["error"]);
     expect((await f.jobRow(jobId)).status).toBe("running");
     expect(w.runs.length).toBe(0);
+  });
+});
+
+describe("running an agent job", () => {
+  it("sends an agent job to an inference node only, with its spec's models, and keeps a stdout the node sent", async () => {
+    const plain = await f.node("plain", 4);
+    const w = await f.node("inference", 4, { inference: true });
+    const spec = (jobId: string, models?: string[]) =>
+      agentJobSpec({ jobId, taskId: "t", goal: "g", allowedModels: models ?? [] });
+    const withModels = await insertTaskWithJob(f.t.db, { job_spec_json: spec("a", ["m:1"]) });
+    const noModels = await insertTaskWithJob(f.t.db, { job_spec_json: spec("b") });
+    const sba = (req: RunJobRequest) => ({
+      protocol_version: "1.0",
+      job_id: req.job_id,
+      status: "success",
+      final_answer: "the answer",
+      steps: [],
+      artifacts: [],
+    });
+    w.answer = (req) =>
+      Response.json({
+        ...fakeRunAnswer(req),
+        ...(req.job_id === noModels.jobId ? {} : { stdout: "" }),
+        sba_result: sba(req),
+      });
+    await runToIdle(f.dispatcher());
+    expect(plain.runs).toEqual([]);
+    const sent = (jobId: string) => w.runs.find((r) => r.job_id === jobId)?.inference;
+    expect(sent(withModels.jobId)).toEqual({ allowed_models: ["m:1"] });
+    expect(sent(noModels.jobId)).toBeUndefined();
+    expect((await resultOf(withModels.jobId)).stdout).toBe("the answer");
+    expect((await resultOf(noModels.jobId)).stdout).toBe(`ran ${noModels.jobId}`);
+    expect((await resultOf(noModels.jobId)).sba_result.final_answer).toBe("the answer");
   });
 });

@@ -4,12 +4,18 @@
  * stopped reporting does the same. One log line per dispatch, whatever the outcome.
  */
 import { jobErrorResult } from "../../contracts/job-result";
-import { PROMPT_MODEL_ENV, type RunJobRequest, type SandboxSpec } from "../../contracts/worker-api";
+import {
+  PROMPT_MODEL_ENV,
+  type RunJobRequest,
+  type RunJobResponse,
+  type SandboxSpec,
+} from "../../contracts/worker-api";
 import type { Logger } from "../../lib/log";
 import type { SecretBox } from "../auth/secret-box";
 import type { Db } from "../db/connect";
 import { finishJob, requeueLostJob, type DispatchJob } from "../db/job-queue";
 import { markNodeSuspect } from "../db/nodes";
+import { agentAllowedModels } from "../tasks/agent-job";
 import type { Slot } from "./fill-slots";
 import { runJobOnWorker } from "./worker-client";
 
@@ -59,12 +65,26 @@ export async function runOnNode(
 }
 
 /**
- * The models a job may ask (decision 24): a prompt job exactly the one it names; any other inference job the node's
- * default models (no `inference` field).
+ * The models a job may ask (decision 24): an agent job those its spec allows; a prompt job exactly the one it names;
+ * any other inference job the node's default models (no `inference` field).
  */
 export function jobInference(spec: SandboxSpec): Pick<RunJobRequest, "inference"> {
+  if (spec.job_spec_json !== undefined) {
+    const models = agentAllowedModels(spec);
+    return models.length ? { inference: { allowed_models: models } } : {};
+  }
   const model = spec.use_inference ? spec.env?.[PROMPT_MODEL_ENV] : undefined;
   return model ? { inference: { allowed_models: [model] } } : {};
+}
+
+/**
+ * The result as stored: the worker's text verbatim, except that an agent job's blank stdout becomes its final answer
+ * (reference-agents 1.9), so `task result` and the logs show the answer.
+ */
+export function storedResult(response: RunJobResponse, body: string): string {
+  const answer = response.sba_result?.final_answer;
+  if (response.stdout.trim() !== "" || !answer) return body;
+  return JSON.stringify({ ...(JSON.parse(body) as Record<string, unknown>), stdout: answer });
 }
 
 /** Runs the job and stores what came of it; `fields` gathers what the log line says about it. */
@@ -103,7 +123,8 @@ async function dispatch(
   if (outcome.kind === "answered") {
     fields.worker_status = outcome.response.status;
     fields.exit_code = outcome.response.exit_code;
-    return finish(outcome.response.status === "completed" ? "completed" : "failed", outcome.body);
+    const result = storedResult(outcome.response, outcome.body);
+    return finish(outcome.response.status === "completed" ? "completed" : "failed", result);
   }
   fields.error = outcome.error;
   if (outcome.kind === "rejected") return finish("failed", jobErrorResult(outcome.error));

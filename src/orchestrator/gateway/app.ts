@@ -22,6 +22,7 @@ import type { OpenAIChatOptions } from "./chat-completion";
 import { openaiRoutes } from "./openai";
 import type { GatewayEnv } from "./require-user";
 import { nodeAdminRoutes } from "./nodes";
+import { skillRoutes } from "./skills";
 import { userRoutes } from "./users";
 
 export type GatewayDeps = {
@@ -67,7 +68,8 @@ export function createGateway(deps: GatewayDeps) {
     .route("/", authRoutes(routeDeps))
     .route("/", userRoutes(routeDeps))
     .route("/", nodeAdminRoutes(routeDeps))
-    .route("/", taskRoutes(routeDeps));
+    .route("/", taskRoutes(routeDeps))
+    .route("/", skillRoutes(routeDeps));
   return finishApi(app, {
     log: deps.log,
     mapError: domainProblem,

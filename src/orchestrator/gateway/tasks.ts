@@ -1,11 +1,12 @@
 /**
  * Task endpoints: create, list, get, result, cancel, logs (contracts 1.3, 6). Ids are UUIDs or task names. Rows
  * become the user API's shapes here (status `pending` shows as `queued`; jobs' results are JSON text), and a new
- * task's job gets its sandbox spec by input mode (decision 7): prompts ask the model, scripts run `sh -c`.
+ * task's job gets its sandbox spec by input mode (decision 7): prompts ask the model, scripts run `sh -c`, and
+ * `use_sba` makes an agent job (decision 22) whose step lines the logs show while it runs.
  */
 import * as v from "valibot";
 import { Hono } from "hono";
-import { jobOutput } from "../../contracts/job-result";
+import { jobOutput, type JobOutput } from "../../contracts/job-result";
 import type { ProblemStatus } from "../../contracts/problem";
 import { USER_API, USER_API_SCOPES } from "../../contracts/routes";
 import {
@@ -36,11 +37,14 @@ import {
   dbTaskStatus,
 } from "../db/tasks";
 import type { CancelJobsOnNodes } from "../dispatch/cancel-jobs";
+import { progressLines } from "../db/job-progress";
+import { visibleSkill, visibleSkillNamed } from "../db/skills";
 import type { TaskEndWaiter } from "../tasks/task-end-waiter";
 import { requireUser, type AuthedUser, type GatewayEnv, type GatewayRouteDeps } from "./require-user";
 import { rfc3339 } from "../../lib/rfc3339";
 import { PROMPT_MODEL_ENV, type SandboxSpec } from "../../contracts/worker-api";
 import { liveInferenceNodes, resolveModel } from "../chat/live-nodes";
+import { agentJobPayload, NO_AGENT_MODEL } from "../tasks/agent-job";
 
 export type TaskDeps = GatewayRouteDeps & {
   jobDefaults: JobDefaults;
@@ -77,6 +81,52 @@ async function ownedTask({ db }: TaskDeps, userId: string, idOrName: string) {
   return found.task;
 }
 
+/**
+ * The job a new task queues. `use_sba` wins over the input mode (as in the reference): an agent job whose goal is
+ * the prompt, with ids fixed now because its spec names them.
+ */
+async function newJob(
+  d: TaskDeps,
+  user: AuthedUser,
+  req: CreateTaskRequest,
+  mode: InputMode,
+): Promise<{ jobPayload: SandboxSpec; ids?: { taskId: string; jobId: string } }> {
+  if (req.skills?.length && !req.use_sba) throw new ProblemError(400, "Skills are given to agent tasks (use_sba)");
+  if (req.use_sba) {
+    const model = await agentModel(d);
+    if (!model) throw new ProblemError(400, NO_AGENT_MODEL);
+    const ids = { taskId: crypto.randomUUID(), jobId: crypto.randomUUID() };
+    const jobPayload = agentJobPayload({
+      ...ids,
+      goal: req.prompt,
+      allowedModels: [model],
+      image: d.jobDefaults.sandboxImage,
+      useInference: req.use_inference,
+      skills: await taskSkills(d, user.id, req.skills ?? []),
+    });
+    return { jobPayload, ids };
+  }
+  return {
+    jobPayload: jobPayloadFor(
+      { prompt: req.prompt, mode, useInference: req.use_inference },
+      mode === "prompt" ? { ...d.jobDefaults, inferenceModel: await promptModel(d) } : d.jobDefaults,
+    ),
+  };
+}
+
+/** The skills a task names (ids or names), as the caller sees them; 400 for one it cannot see. */
+async function taskSkills(d: TaskDeps, userId: string, names: string[]) {
+  const skills = [];
+  for (const name of names) {
+    const skill = isUuid(name)
+      ? await visibleSkill(d.db, userId, name.toLowerCase())
+      : await visibleSkillNamed(d.db, userId, name);
+    if (!skill) throw new ProblemError(400, `Unknown skill: ${name}`);
+    skills.push({ id: skill.id, name: skill.name, content: skill.content });
+  }
+  return skills;
+}
+
 async function create(d: TaskDeps, user: AuthedUser, req: CreateTaskRequest): Promise<TaskResponse> {
   if (!req.prompt.trim()) throw new ProblemError(400, "Prompt is required");
   if (req.project_id && !isUuid(req.project_id)) throw new ProblemError(400, "Invalid project_id");
@@ -87,13 +137,15 @@ async function create(d: TaskDeps, user: AuthedUser, req: CreateTaskRequest): Pr
     prompt: req.prompt,
     name: normalizeTaskName(req.task_name),
     attachments: req.attachments ?? [],
-    jobPayload: jobPayloadFor(
-      { prompt: req.prompt, mode, useInference: req.use_inference },
-      mode === "prompt" ? { ...d.jobDefaults, inferenceModel: await promptModel(d) } : d.jobDefaults,
-    ),
+    ...(await newJob(d, user, req, mode)),
     maxActiveJobs: d.maxActiveTasksPerUser,
   });
-  d.log.info("task created", { task_id: task.id, user_id: user.id, input_mode: mode });
+  d.log.info("task created", {
+    task_id: task.id,
+    user_id: user.id,
+    input_mode: mode,
+    ...(req.use_sba ? { use_sba: true } : {}),
+  });
   d.onJobQueued?.();
   return taskView(task, attachments);
 }
@@ -138,13 +190,31 @@ async function cancel(d: TaskDeps, userId: string, id: string): Promise<CancelTa
 
 async function logs(d: TaskDeps, userId: string, id: string, stream: string): Promise<TaskLogsResponse> {
   const task = await ownedTask(d, userId, id);
-  const outputs = (await jobsOfTask(d.db, task.id)).map((j) => jobOutput(jsonText(j.result)));
+  const outputs = (await jobsOfTask(d.db, task.id)).map(jobLogs);
   return {
     task_id: task.id,
     stdout: stream === "stderr" ? "" : outputs.map((o) => o.stdout).join(""),
     stderr: stream === "stdout" ? "" : outputs.map((o) => o.stderr).join(""),
   };
 }
+
+/** A job's output: its result once it has one; before, an agent job's step lines so far (one per step). */
+function jobLogs(j: Job): JobOutput {
+  const result = jsonText(j.result);
+  if (result !== undefined) return jobOutput(result);
+  return {
+    stdout: progressLines(j.progress)
+      .map((l) => `${l}\n`)
+      .join(""),
+    stderr: "",
+  };
+}
+
+/**
+ * The task operations behind the routes, with their checks, for the chat agent's tools (decision 26): the agent
+ * acts as its user through exactly these, never a second implementation.
+ */
+export const TASK_OPERATIONS = { get: ownedTask, create, list, result, cancel, logs };
 
 export function taskRoutes(d: TaskDeps) {
   const { createTask: CREATE, listTasks: LIST, task: GET, taskResult: RESULT, cancelTask: CANCEL } = USER_API;
@@ -181,7 +251,7 @@ export function taskRoutes(d: TaskDeps) {
     )
     .get(
       LOGS.pattern,
-      doc(LOGS, "A task's output", [400, 403, 404]),
+      doc(LOGS, "A task's output (while an agent job runs: its step lines so far)", [400, 403, 404]),
       validated("query", LOGS.query, "stream must be stdout, stderr or all"),
       async (c) => {
         const stream = c.req.valid("query").stream || "all";
@@ -227,6 +297,11 @@ export function jobView(j: Job): TaskJob {
 async function promptModel(d: TaskDeps): Promise<string> {
   const fallback = d.jobDefaults.inferenceModel;
   return resolveModel(await liveInferenceNodes(d.db, { now: d.now() }), fallback) ?? fallback;
+}
+
+/** The model an agent job may ask, chosen like a prompt task's; undefined when none is served nor configured. */
+async function agentModel(d: TaskDeps): Promise<string | undefined> {
+  return (await promptModel(d)).trim() || undefined;
 }
 
 /** The sandbox spec a new task's job runs, by its input mode. */

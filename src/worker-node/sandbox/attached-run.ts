@@ -84,7 +84,7 @@ export async function runAttachedJob(ctx: RunnerContext, { job, image, seconds, 
   const spec: ContainerSpec = {
     name: containerName(job, ctx.nodeSlug),
     image,
-    command: job.sandbox.command,
+    command: job.sandbox.command ?? [],
     env: jobEnv(job, placement?.env),
     labels: jobLabels(job, ctx.nodeSlug),
     limits: ctx.limits,

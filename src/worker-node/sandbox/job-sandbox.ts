@@ -246,7 +246,7 @@ export async function runLaunchedJob(ctx: RunnerContext, warm: WarmSandboxes | u
     await holdJobDeadline(ctx, { key: sandbox.name, container: sandbox.id, pod: sandbox.pod }, seconds);
     // podman cannot label a running container: a warm one takes its job's name, found by task or job id.
     const named = self.warm ? sandbox.rename(containerName(job, ctx.nodeSlug)) : Promise.resolve();
-    const run = { command: job.sandbox.command, env: jobEnv(job, sandbox.env), timeoutSeconds: seconds };
+    const run = { command: job.sandbox.command ?? [], env: jobEnv(job, sandbox.env), timeoutSeconds: seconds };
     const outcome = await underTimeout(self, seconds, sandbox.run(run, ctx.maxOutputBytes));
     await named.catch((err: Error) =>
       ctx.log.warn("warm sandbox not renamed", { job_id: job.job_id, error: err.message }),

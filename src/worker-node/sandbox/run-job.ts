@@ -125,7 +125,7 @@ export function createSandboxRunner(deps: RunnerDeps) {
       settings.timeouts,
       deps.maxJobTimeoutSeconds?.(),
     );
-    const launched = image === settings.defaultImage || isShellScript(job.sandbox.command);
+    const launched = image === settings.defaultImage || isShellScript(job.sandbox.command ?? []);
     try {
       const run = { job, image, seconds, self };
       const end = launched ? await runLaunchedJob(ctx, warm, run) : await runAttachedJob(ctx, run);

@@ -35,6 +35,23 @@ beforeAll(async () => {
   await chmod(file("secret.txt"), 0o000);
 });
 
+describe("task create --use-sba", () => {
+  it("sends use_sba with the goal from -p, -t or -f", async () => {
+    expect(await build(["-p", "count the interfaces", "--use-sba"])).toEqual({
+      prompt: "count the interfaces",
+      input_mode: "prompt",
+      use_sba: true,
+    });
+    expect(await build(["-t", "goal", "--use-sba"])).toMatchObject({ prompt: "goal", use_sba: true });
+    expect(await build(["-f", file("ok.txt"), "--use-sba"])).toMatchObject({ prompt: "do it", use_sba: true });
+  });
+
+  it("refuses a script or commands as an agent's goal", async () => {
+    expect(await usage(["-s", file("ok.txt"), "--use-sba"])).toBe("--use-sba takes its goal from -p, -t or -f");
+    expect(await usage(["--command", "ls", "--use-sba"])).toBe("--use-sba takes its goal from -p, -t or -f");
+  });
+});
+
 describe("task create input", () => {
   it("maps each input mode to input_mode and prompt", async () => {
     expect(await build(["-p", "hi"])).toEqual({ prompt: "hi", input_mode: "prompt" });

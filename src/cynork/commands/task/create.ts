@@ -39,6 +39,11 @@ const args = {
     description: "attach a file path; repeatable, ≤ 16 files of ≤ 10 MiB",
   },
   "use-inference": { type: "boolean", description: "give a script/commands job access to the model" },
+  "use-sba": {
+    type: "boolean",
+    description: "run an agent: -p/-t/-f is its goal; it works in a sandbox with tools and answers (see README)",
+  },
+  skill: { type: "string", description: "give an agent task (--use-sba) this skill, by name or id; repeatable" },
   "input-mode": { type: "string", description: "prompt, script or commands (relabels -p/-t/-f text)" },
   result: { type: "boolean", description: "wait for the task to end and print its result" },
 } satisfies ArgsDef;
@@ -94,6 +99,9 @@ function chosenMode(flags: CreateFlags): Mode {
 /** Builds the CreateTaskRequest from `task create` flags, or throws a usage error. */
 export async function buildCreateTaskRequest(flags: CreateFlags): Promise<CreateTaskRequest> {
   const mode = chosenMode(flags);
+  // An agent's goal is text (reference: `use_sba` wins over the input mode), so a script or commands cannot be one.
+  if (flags.bool("use-sba") && mode.input_mode !== "prompt")
+    throw usageError("--use-sba takes its goal from -p, -t or -f");
   let inputMode = mode.input_mode;
   const override = flags.string("input-mode");
   if (override !== undefined) {
@@ -111,6 +119,8 @@ export async function buildCreateTaskRequest(flags: CreateFlags): Promise<Create
   const prompt = await mode.prompt();
   if (prompt.trim() === "") throw usageError("the task input is empty");
   const name = flags.string("name");
+  const skills = flags.list("skill");
+  if (skills.length && !flags.bool("use-sba")) throw usageError("--skill needs --use-sba (skills are for agents)");
   return {
     prompt,
     input_mode: inputMode,
@@ -118,13 +128,15 @@ export async function buildCreateTaskRequest(flags: CreateFlags): Promise<Create
     ...(projectId ? { project_id: projectId.toLowerCase() } : {}),
     ...(attachments.length ? { attachments } : {}),
     ...(flags.bool("use-inference") ? { use_inference: true } : {}),
+    ...(flags.bool("use-sba") ? { use_sba: true } : {}),
+    ...(skills.length ? { skills } : {}),
   };
 }
 
 export default defineCynorkCommand({
   meta: { name: "create", description: "Create a task" },
   args,
-  repeatable: ["command", "attach"],
+  repeatable: ["command", "attach", "skill"],
   async run(flags, ctx) {
     const request = await buildCreateTaskRequest(flags);
     const client = ctx.authedClient();

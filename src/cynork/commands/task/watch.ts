@@ -1,10 +1,11 @@
 /**
  * `cynork task watch <id>`: re-prints the result every interval until the task ends (like watch(1)); each
- * refresh is a long-poll of one interval, so the end shows at once (an older gateway is polled instead).
+ * refresh is a long-poll of one interval, so the end shows at once (an older gateway is polled instead). While the
+ * task runs, each refresh also shows its logs so far (an agent job's step lines).
  */
 import { MAX_RESULT_WAIT_S } from "../../../contracts/user-api";
 import { defineCynorkCommand } from "../../command";
-import { RESULT_LINE, isTerminal, resultValue } from "../../render";
+import { LOGS_STREAMS, RESULT_LINE, isTerminal, resultValue } from "../../render";
 import { longPollResult, pollInterval } from "../../wait-for-task";
 
 export default defineCynorkCommand({
@@ -38,6 +39,8 @@ export default defineCynorkCommand({
       }
       if (table || done) ctx.print(resultValue(result), RESULT_LINE);
       if (done) return;
+      // While it runs, what the task's logs show so far: an agent job's step lines, one per step.
+      if (table) ctx.print({ stdout: (await client.taskLogs(id!, "stdout")).stdout, stderr: "" }, LOGS_STREAMS);
       if (early) await io.sleep(interval, io.interrupt);
       if (io.interrupt.aborted) return;
     }
