@@ -1,11 +1,11 @@
 /** Worker API (node :12090) payloads, shared by the worker and the orchestrator's dispatcher (reference-contracts 1.4). */
 import * as v from "valibot";
+import { EgressAttempt, MAX_EGRESS_RECORDS, SandboxEgress } from "./egress";
 import { LIMITS, List, Text, TextMap } from "./storable";
 
 export const NETWORK_POLICIES = ["none", "restricted"] as const;
-/** The 400 detail for `network_policy: "restricted"`: the reference names it, but no node enforces it yet. */
-export const RESTRICTED_EGRESS_UNAVAILABLE =
-  'network_policy "restricted" is not available yet: restricted egress is not implemented (use "none")';
+/** The 400 detail for `sandbox.egress` on a job that is not restricted. */
+export const EGRESS_NEEDS_RESTRICTED = 'sandbox.egress needs network_policy "restricted"';
 /** A job's output streams (RunJobResponse, the user API's logs, the telemetry log query). */
 export const OUTPUT_STREAMS = ["stdout", "stderr"] as const;
 
@@ -17,6 +17,8 @@ export const SandboxSpec = v.object({
   timeout_seconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   network_policy: v.optional(v.picklist(NETWORK_POLICIES, "network_policy must be none or restricted")),
   use_inference: v.optional(v.boolean()),
+  /** Restricted jobs: the hosts their sandbox's proxy may reach (decision 28); refused on any other job. */
+  egress: v.optional(SandboxEgress),
 });
 
 /** An Ollama model name (`name`, `name:tag`, `host:port/ns/name:tag`, `name@sha256:…`); never a comma or a space. */
@@ -63,6 +65,8 @@ export const RunJobResponse = v.object({
   started_at: v.string(),
   ended_at: v.string(),
   truncated: v.object({ stdout: v.boolean(), stderr: v.boolean() }),
+  /** Restricted jobs: every connection their sandbox asked for, allowed or refused. */
+  egress: v.optional(v.pipe(v.array(EgressAttempt), v.maxLength(MAX_EGRESS_RECORDS))),
 });
 
 export const CancelJobResponse = v.object({ job_id: v.string(), canceled: v.boolean() });

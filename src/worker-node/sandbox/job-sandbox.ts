@@ -8,7 +8,7 @@
  */
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { RunJobRequest } from "../../contracts/worker-api";
+import { EGRESS_NEEDS_RESTRICTED, type RunJobRequest } from "../../contracts/worker-api";
 import type { Logger } from "../../lib/log";
 import type { ContainerLimits } from "./container-spec";
 import type { DeadlineKeeper } from "./deadline-keeper";
@@ -285,6 +285,8 @@ export const WORKSPACE_DIR = "/workspace";
 /** The image the job runs in, once the job is admitted. */
 export function admit(job: RunJobRequest, policy: AdmissionPolicy, running: ReadonlySet<string>): string {
   jobEnv(job);
+  if (job.sandbox.egress && job.sandbox.network_policy !== "restricted")
+    throw new SandboxRejection("invalid", EGRESS_NEEDS_RESTRICTED);
   if (!SAFE_JOB_ID.test(job.job_id))
     throw new SandboxRejection("invalid", "job_id may contain only letters, digits, '.', '_' and '-' (max 128)");
   if (running.has(job.job_id)) throw new SandboxRejection("duplicate", `job ${job.job_id} is already running`);
