@@ -6,12 +6,12 @@
  * attempt is recorded with its bytes each way and its duration (egress-records.ts).
  */
 import { chmod, mkdir, rm } from "node:fs/promises";
-import { connect, createServer, type Server, type Socket } from "node:net";
+import { connect, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 import { egressRefusal, type EgressAttempt } from "../../contracts/egress";
 import { formatHostEntry, parseHostEntry, type HostEntry } from "../../lib/egress-hosts";
-import { answerBytes, problemAnswer } from "../../lib/http-splice";
 import type { Logger } from "../../lib/log";
+import { answerProblem, connectionServer, spliceSockets } from "../../lib/proxy-connections";
 import { proxyTarget, readRequestHead, type ProxyTarget } from "../../lib/proxy-request";
 import { decideEgress, type Resolve } from "./egress-decision";
 import { createEgressRecords, type EgressLog, type EgressRecords } from "./egress-records";
@@ -44,40 +44,32 @@ export function originHead(head: string, target: Extract<ProxyTarget, { kind: "h
   return [`${target.method} ${target.path} HTTP/1.1`, ...lines, "Connection: close", "", ""].join("\r\n");
 }
 
-const answer = (client: Socket, status: 400 | 403 | 502 | 503, detail: string) =>
-  void client.end(answerBytes(problemAnswer(status, detail)));
-
 type Route = { host: string; port: number; first: Buffer; timeoutMs: number };
 
 /** Connects to the checked address and splices both ways, counting the bytes; 502 when it cannot connect. */
 function splice(client: Socket, attempt: EgressAttempt, route: Route): void {
   const upstream = connect({ host: route.host, port: route.port });
-  let connected = false;
   upstream.setTimeout(route.timeoutMs, () => upstream.destroy(new Error("connect timed out")));
-  upstream.once("connect", () => {
-    connected = true;
-    upstream.setTimeout(0);
-    if (attempt.kind === "connect") client.write(ESTABLISHED);
-    upstream.write(route.first);
-    attempt.bytes_sent += route.first.length;
-    client.on("data", (b: Buffer) => void (attempt.bytes_sent += b.length));
-    upstream.on("data", (b: Buffer) => void (attempt.bytes_received += b.length));
-    client.pipe(upstream);
-    upstream.pipe(client);
+  spliceSockets(client, upstream, {
+    first: route.first,
+    opened() {
+      upstream.setTimeout(0);
+      if (attempt.kind === "connect") client.write(ESTABLISHED);
+      attempt.bytes_sent += route.first.length;
+      client.on("data", (b: Buffer) => void (attempt.bytes_sent += b.length));
+      upstream.on("data", (b: Buffer) => void (attempt.bytes_received += b.length));
+    },
+    failed(err) {
+      attempt.reason = `connection failed: ${err.message}`;
+      answerProblem(client, 502, `${formatHostEntry(route)}: ${attempt.reason}`);
+    },
   });
-  upstream.on("error", (err) => {
-    if (connected) return void client.destroy();
-    attempt.reason = `connection failed: ${err.message}`;
-    answer(client, 502, `${formatHostEntry(route)}: ${attempt.reason}`);
-  });
-  upstream.on("close", () => client.end());
-  client.on("close", () => upstream.destroy());
 }
 
 async function serve(client: Socket, o: BrokerOptions, entries: HostEntry[], records: EgressRecords): Promise<void> {
   const { head, rest } = await readRequestHead(client);
   const target = proxyTarget(head.split("\r\n", 1)[0]!);
-  if (!target) return answer(client, 400, "not a forward-proxy request");
+  if (!target) return answerProblem(client, 400, "not a forward-proxy request");
   const { host, port, kind } = target;
   const attempt: EgressAttempt = {
     host,
@@ -93,9 +85,9 @@ async function serve(client: Socket, o: BrokerOptions, entries: HostEntry[], rec
   const decision = await decideEgress(entries, host, port, o.resolve);
   if (!decision.allowed) {
     attempt.reason = decision.reason;
-    if (decision.status === 502) return answer(client, 502, decision.reason);
+    if (decision.status === 502) return answerProblem(client, 502, decision.reason);
     attempt.decision = "refused";
-    return answer(client, 403, egressRefusal(formatHostEntry(target), decision.reason));
+    return answerProblem(client, 403, egressRefusal(formatHostEntry(target), decision.reason));
   }
   attempt.address = decision.address;
   const first = kind === "http" ? Buffer.concat([Buffer.from(originHead(head, target), "latin1"), rest]) : rest;
@@ -114,16 +106,11 @@ async function listenOn(server: Server, socket: string): Promise<void> {
 export async function startEgressBroker(o: BrokerOptions): Promise<EgressBroker> {
   const entries = o.allowedHosts.map(parseHostEntry).filter((e): e is HostEntry => e !== undefined);
   const records = createEgressRecords();
-  const clients = new Set<Socket>();
-  const server = createServer((client) => {
-    clients.add(client);
-    client.on("close", () => clients.delete(client)).on("error", () => {});
-    if (clients.size > (o.maxConnections ?? MAX_CONNECTIONS))
-      return answer(client, 503, "too many egress connections for this job");
-    serve(client, o, entries, records).catch((err: Error) => {
-      o.log.debug("egress request dropped", { error: err.message });
-      client.destroy();
-    });
+  const { server, stop } = connectionServer({
+    maxConnections: o.maxConnections ?? MAX_CONNECTIONS,
+    busy: "too many egress connections for this job",
+    log: o.log,
+    handle: (client) => serve(client, o, entries, records),
   });
   await listenOn(server, o.socket);
   return {
@@ -131,9 +118,7 @@ export async function startEgressBroker(o: BrokerOptions): Promise<EgressBroker>
     attempts: records.attempts,
     refused: records.refused,
     async stop() {
-      const closed = new Promise((resolve) => server.close(resolve));
-      for (const c of clients) c.destroy();
-      await closed;
+      await stop();
       if (records.dropped) o.log.warn("egress attempts beyond the record cap", { dropped: records.dropped });
       await rm(o.socket, { force: true });
     },
