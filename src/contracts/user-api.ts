@@ -2,6 +2,7 @@
 import * as v from "valibot";
 import { LIMITS, List, Text } from "./storable";
 import { OUTPUT_STREAMS } from "./worker-api";
+import { AllowedHosts } from "./egress";
 
 const Timestamp = v.string();
 
@@ -72,6 +73,8 @@ export const CreateTaskRequest = v.object({
   attachments: v.optional(List(Text(LIMITS.text))),
   use_inference: v.optional(v.boolean()),
   use_sba: v.optional(v.boolean()),
+  /** Hosts the job may reach through its sandbox's proxy (decision 28), each within EGRESS_ALLOWED_HOSTS. */
+  allowed_hosts: v.optional(AllowedHosts),
 });
 
 export const TaskResponse = v.object({

@@ -39,6 +39,11 @@ const args = {
     description: "attach a file path; repeatable, ≤ 16 files of ≤ 10 MiB",
   },
   "use-inference": { type: "boolean", description: "give a script/commands job access to the model" },
+  "allow-host": {
+    type: "string",
+    description:
+      "let the job reach host[:port] (or *.domain) through its HTTP(S) proxy, within the operator's EGRESS_ALLOWED_HOSTS; repeatable",
+  },
   "input-mode": { type: "string", description: "prompt, script or commands (relabels -p/-t/-f text)" },
   result: { type: "boolean", description: "wait for the task to end and print its result" },
 } satisfies ArgsDef;
@@ -111,6 +116,7 @@ export async function buildCreateTaskRequest(flags: CreateFlags): Promise<Create
   const prompt = await mode.prompt();
   if (prompt.trim() === "") throw usageError("the task input is empty");
   const name = flags.string("name");
+  const allowedHosts = flags.list("allow-host");
   return {
     prompt,
     input_mode: inputMode,
@@ -118,13 +124,14 @@ export async function buildCreateTaskRequest(flags: CreateFlags): Promise<Create
     ...(projectId ? { project_id: projectId.toLowerCase() } : {}),
     ...(attachments.length ? { attachments } : {}),
     ...(flags.bool("use-inference") ? { use_inference: true } : {}),
+    ...(allowedHosts.length ? { allowed_hosts: allowedHosts } : {}),
   };
 }
 
 export default defineCynorkCommand({
   meta: { name: "create", description: "Create a task" },
   args,
-  repeatable: ["command", "attach"],
+  repeatable: ["command", "attach", "allow-host"],
   async run(flags, ctx) {
     const request = await buildCreateTaskRequest(flags);
     const client = ctx.authedClient();
