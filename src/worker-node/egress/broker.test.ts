@@ -134,6 +134,20 @@ describe("the egress broker's address checks and errors", () => {
     await b.stop();
   });
 
+  it("answers 503 past its connection cap", async () => {
+    const b = await startEgressBroker({
+      socket: join(dir, "capped.sock"),
+      allowedHosts: [],
+      log: memoryLogger(),
+      maxConnections: 1,
+    });
+    const idle = connect(b.socket);
+    await new Promise((resolve) => idle.once("connect", resolve));
+    expect(await exchange(b, get(hosts.http))).toStartWith("HTTP/1.1 503");
+    idle.destroy();
+    await b.stop();
+  });
+
   it("answers 400 to anything that is not a forward-proxy request, and listens on a socket any uid may open", async () => {
     const b = await broker([]);
     expect(await exchange(b, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")).toStartWith("HTTP/1.1 400");
