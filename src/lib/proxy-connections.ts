@@ -51,6 +51,8 @@ export type SpliceHooks = {
 
 /** Splices `client` onto `upstream` (still connecting) both ways; either closing ends the other. */
 export function spliceSockets(client: Socket, upstream: Socket, hooks: SpliceHooks): void {
+  // The client may have gone while its destination was decided: nothing is opened for it then.
+  if (client.destroyed) return void upstream.destroy();
   let open = false;
   upstream.once("connect", () => {
     open = true;

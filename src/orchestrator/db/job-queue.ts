@@ -43,7 +43,10 @@ const dispatchJob = (row: Job): DispatchJob => ({
 export type ClaimInput = {
   nodeId: string;
   maxConcurrency: number;
-  /** false: only jobs that do not need a language model (`use_inference`) are claimed for this node. */
+  /**
+   * false: only jobs that need neither a language model (`use_inference`) nor the sidecar of a pod (`network_policy:
+   * "restricted"`, whose proxy it serves) are claimed for this node.
+   */
   inferenceJobs: boolean;
   leaseId: string;
   leaseExpiresAt: Date;
@@ -57,7 +60,8 @@ const OWNERS_TRIED = 8;
 function claimable(input: ClaimInput) {
   const plainOnly = input.inferenceJobs
     ? sql``
-    : sql`and coalesce((q.payload->>'use_inference')::boolean, false) = false`;
+    : sql`and coalesce((q.payload->>'use_inference')::boolean, false) = false
+        and coalesce(q.payload->>'network_policy', 'none') <> 'restricted'`;
   return sql<boolean>`(q.status = 'queued'
     and (q.not_before is null or q.not_before <= ${input.now})
     and not (${input.nodeId}::uuid = any(q.excluded_node_ids))
