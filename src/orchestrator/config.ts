@@ -1,4 +1,5 @@
 /** Orchestrator configuration: environment (reference names and defaults, contracts 1.7) plus flags, validated once. */
+import { parseHostList } from "../lib/egress-hosts";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
@@ -55,6 +56,12 @@ export const OrchestratorEnv = v.object({
   WORKFLOW_RUNNER_BEARER_TOKEN: optionalText,
   SANDBOX_IMAGE: v.optional(v.string(), "localhost/cynode-sandbox:latest"),
   INFERENCE_MODEL: v.optional(v.string(), "qwen3.5:0.8b"),
+  /** Hosts tasks may ask to reach (decision 28): host[:port], *.domain[:port] or addresses, comma-separated. */
+  EGRESS_ALLOWED_HOSTS: v.pipe(
+    v.optional(v.string(), ""),
+    v.check((s) => parseHostList(s).invalid.length === 0, "must be host[:port], *.domain[:port] or IP entries"),
+    v.transform((s) => parseHostList(s).entries),
+  ),
   DISPATCHER_ENABLED: bool(true),
   DISPATCH_POLL_INTERVAL: duration("1s"),
   /** The chat agent's run lease: how long after an orchestrator died another takes its pending work over. */

@@ -116,7 +116,11 @@ async function serveGateway(s: Starting, x: Shared, dispatcher?: { wake(): void 
         lockoutMs: config.LOGIN_LOCKOUT_DURATION,
       }),
       readiness: x.readiness,
-      jobDefaults: { sandboxImage: config.SANDBOX_IMAGE, inferenceModel: config.INFERENCE_MODEL },
+      jobDefaults: {
+        sandboxImage: config.SANDBOX_IMAGE,
+        inferenceModel: config.INFERENCE_MODEL,
+        egressPolicy: config.EGRESS_ALLOWED_HOSTS,
+      },
       maxBodyBytes: config.MAX_REQUEST_BODY_MB * 1024 * 1024,
       cancelJobsOnNodes: createJobCanceller({
         db,

@@ -45,6 +45,8 @@ import { rfc3339 } from "../../lib/rfc3339";
 import { PROMPT_MODEL_ENV, type SandboxSpec } from "../../contracts/worker-api";
 import { liveInferenceNodes, resolveModel } from "../chat/live-nodes";
 import { agentJobPayload, NO_AGENT_MODEL } from "../tasks/agent-job";
+import type { HostEntry } from "../../lib/egress-hosts";
+import { taskEgress } from "./task-egress";
 
 export type TaskDeps = GatewayRouteDeps & {
   jobDefaults: JobDefaults;
@@ -131,13 +133,16 @@ async function create(d: TaskDeps, user: AuthedUser, req: CreateTaskRequest): Pr
   if (!req.prompt.trim()) throw new ProblemError(400, "Prompt is required");
   if (req.project_id && !isUuid(req.project_id)) throw new ProblemError(400, "Invalid project_id");
   const mode = req.input_mode || "prompt";
+  const egress = taskEgress(req.allowed_hosts, d.jobDefaults.egressPolicy ?? []);
+  const job = await newJob(d, user, req, mode);
   const { task, attachments } = await createTask(d.db, {
     userId: user.id,
     projectId: req.project_id?.toLowerCase() ?? (await ensureDefaultProject(d.db, user.id)),
     prompt: req.prompt,
     name: normalizeTaskName(req.task_name),
     attachments: req.attachments ?? [],
-    ...(await newJob(d, user, req, mode)),
+    ...job,
+    jobPayload: { ...job.jobPayload, ...egress },
     maxActiveJobs: d.maxActiveTasksPerUser,
   });
   d.log.info("task created", {
@@ -305,7 +310,12 @@ async function agentModel(d: TaskDeps): Promise<string | undefined> {
 }
 
 /** The sandbox spec a new task's job runs, by its input mode. */
-export type JobDefaults = { sandboxImage: string; inferenceModel: string };
+export type JobDefaults = {
+  sandboxImage: string;
+  inferenceModel: string;
+  /** The operator's EGRESS_ALLOWED_HOSTS: what a task's `allowed_hosts` may ask for (empty: nothing). */
+  egressPolicy?: readonly HostEntry[];
+};
 
 export function jobPayloadFor(
   req: { prompt: string; mode: InputMode; useInference?: boolean },

@@ -8,7 +8,7 @@
  */
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { RunJobRequest } from "../../contracts/worker-api";
+import { EGRESS_NEEDS_RESTRICTED, type RunJobRequest } from "../../contracts/worker-api";
 import type { Logger } from "../../lib/log";
 import type { ContainerLimits } from "./container-spec";
 import type { DeadlineKeeper } from "./deadline-keeper";
@@ -16,6 +16,7 @@ import type { Podman } from "./podman";
 import { startSandbox, type Placement, type Sandbox } from "./sandbox";
 import type { Captured } from "./truncate-utf8";
 import type { WarmSandboxes } from "./warm-sandboxes";
+import type { EgressLog } from "../egress/egress-records";
 
 export type PlaceJob = ((job: RunJobRequest) => Promise<Placement>) & {
   /** Places a warm sandbox ahead of its job, under its own id and labels. */
@@ -78,6 +79,14 @@ export const jobLabels = (job: RunJobRequest, nodeSlug: string) => ({
 
 /** A job's placement (e.g. its inference pod) could not be made: the job fails with this reason. */
 export class PlacementError extends Error {}
+
+/** The pod a job runs in: inference jobs' and restricted jobs' (whose sidecar is their proxy); others run alone. */
+export function podPlacement(ctx: RunnerContext, job: RunJobRequest): PlaceJob | undefined {
+  const restricted = job.sandbox.network_policy === "restricted";
+  if (restricted && !ctx.placeInferenceJob) throw new SandboxRejection("invalid", NO_RESTRICTED_EGRESS);
+  return job.sandbox.use_inference || restricted ? ctx.placeInferenceJob : undefined;
+}
+const NO_RESTRICTED_EGRESS = 'this node has no pods for network_policy "restricted"';
 
 /** The placement, or why it could not be made. */
 export const placed = (p: Promise<Placement>) =>
@@ -143,7 +152,7 @@ export const removedOrLeft = (
 
 /** A sandbox started for its job: the job's labels, and podman's deadline a little after the job's own. */
 function coldSandbox(ctx: RunnerContext, job: RunJobRequest, image: string, seconds: number) {
-  const place = job.sandbox.use_inference ? ctx.placeInferenceJob : undefined;
+  const place = podPlacement(ctx, job);
   return startJobSandbox(ctx, {
     id: job.job_id,
     name: containerName(job, ctx.nodeSlug),
@@ -186,6 +195,8 @@ export type RunningJob = {
   timedOut: boolean;
   /** It took a warm sandbox. */
   warm: boolean;
+  /** A restricted job's egress record, once its sandbox exists. */
+  egress?: EgressLog;
   /** Stops the job's sandbox at once; replaced once the sandbox exists. */
   kill(): Promise<void>;
   /** Settles when the job's run has ended. */
@@ -238,6 +249,7 @@ export async function runLaunchedJob(ctx: RunnerContext, warm: WarmSandboxes | u
   const sandbox = await sandboxFor(ctx, warm, r);
   if ("kind" in sandbox) return sandbox;
   self.kill = sandbox.kill;
+  self.egress = sandbox.egress;
   if (self.canceled) {
     await sandbox.dispose(); // never given its job: gone before the result says so
     return { kind: "canceled" };
@@ -285,6 +297,8 @@ export const WORKSPACE_DIR = "/workspace";
 /** The image the job runs in, once the job is admitted. */
 export function admit(job: RunJobRequest, policy: AdmissionPolicy, running: ReadonlySet<string>): string {
   jobEnv(job);
+  if (job.sandbox.egress && job.sandbox.network_policy !== "restricted")
+    throw new SandboxRejection("invalid", EGRESS_NEEDS_RESTRICTED);
   if (!SAFE_JOB_ID.test(job.job_id))
     throw new SandboxRejection("invalid", "job_id may contain only letters, digits, '.', '_' and '-' (max 128)");
   if (running.has(job.job_id)) throw new SandboxRejection("duplicate", `job ${job.job_id} is already running`);

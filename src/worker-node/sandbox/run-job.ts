@@ -94,8 +94,9 @@ function fields(end: RunEnd): Pick<RunJobResponse, "status" | "exit_code" | "std
   return { status: end.exitCode === 0 ? "completed" : "failed", exit_code: end.exitCode, ...out, truncated };
 }
 
-function jobResult(job: RunJobRequest, startedAt: Date, endedAt: Date, end: RunEnd): RunJobResponse {
+function jobResult(job: RunJobRequest, startedAt: Date, endedAt: Date, end: RunEnd, self?: RunningJob): RunJobResponse {
   const f = fields(end);
+  const egress = self?.egress?.attempts();
   return {
     version: 1,
     task_id: job.task_id,
@@ -107,6 +108,7 @@ function jobResult(job: RunJobRequest, startedAt: Date, endedAt: Date, end: RunE
     started_at: rfc3339(startedAt),
     ended_at: rfc3339(endedAt),
     truncated: f.truncated,
+    ...(egress ? { egress } : {}),
   };
 }
 
@@ -129,11 +131,11 @@ export function createSandboxRunner(deps: RunnerDeps) {
     try {
       const run = { job, image, seconds, self };
       const end = launched ? await runLaunchedJob(ctx, warm, run) : await runAttachedJob(ctx, run);
-      return jobResult(job, startedAt, now(), end);
+      return jobResult(job, startedAt, now(), end, self);
     } catch (err) {
       if (err instanceof SandboxRejection) throw err;
       log.error("job execution failed", { job_id: job.job_id, error: err });
-      return jobResult(job, startedAt, now(), { kind: "not-started", why: (err as Error).message });
+      return jobResult(job, startedAt, now(), { kind: "not-started", why: (err as Error).message }, self);
     }
   }
 

@@ -21,10 +21,20 @@ import { SANDBOX_ID_BASE, type ContainerLimits, type Mount } from "./container-s
 import type { JobDirs } from "./job-sandbox";
 import { IO_DIR, jobLauncher, LAUNCHER_FILE, newEndMark, READY_MARK, WAITING_COMMAND } from "./launcher";
 import type { Podman } from "./podman";
+import type { EgressLog } from "../egress/egress-records";
 import { captureText, type Captured } from "./truncate-utf8";
 
-/** Where a sandbox lives besides its own container (an inference pod): mounts and env to add, a pod to join. */
-export type Placement = { pod?: string; mounts: Mount[]; env: Record<string, string>; release(): Promise<void> };
+/**
+ * Where a sandbox lives besides its own container (an inference or restricted pod): mounts and env to add, a pod to
+ * join, and for a restricted job the record of its egress.
+ */
+export type Placement = {
+  pod?: string;
+  mounts: Mount[];
+  env: Record<string, string>;
+  release(): Promise<void>;
+  egress?: EgressLog;
+};
 
 export type SandboxPlan = {
   name: string;
@@ -53,6 +63,8 @@ export type Sandbox = {
   pod?: string;
   /** The placement's env (e.g. OLLAMA_BASE_URL in an inference pod). */
   env: Record<string, string>;
+  /** A restricted job's egress so far (its placement's): what the job's result records, and whether any was refused. */
+  egress?: EgressLog;
   /** The container's exit code once it has exited (-1 when podman cannot tell). */
   exited: Promise<number>;
   /** Hands the job over and collects its output up to its end marks (or the sandbox's end). */
@@ -255,6 +267,7 @@ function sandboxHandle(podman: Podman, plan: SandboxPlan, s: Started): Sandbox {
     rename: (name) => podman.api.rename(s.id, name),
     pod: plan.placement?.pod,
     env: plan.placement?.env ?? {},
+    egress: plan.placement?.egress,
     exited: s.exited,
     kill,
     async run(job, max) {

@@ -44,6 +44,11 @@ const args = {
     description: "run an agent: -p/-t/-f is its goal; it works in a sandbox with tools and answers (see README)",
   },
   skill: { type: "string", description: "give an agent task (--use-sba) this skill, by name or id; repeatable" },
+  "allow-host": {
+    type: "string",
+    description:
+      "let the job reach host[:port] (or *.domain) through its HTTP(S) proxy, within the operator's EGRESS_ALLOWED_HOSTS; repeatable",
+  },
   "input-mode": { type: "string", description: "prompt, script or commands (relabels -p/-t/-f text)" },
   result: { type: "boolean", description: "wait for the task to end and print its result" },
 } satisfies ArgsDef;
@@ -121,6 +126,7 @@ export async function buildCreateTaskRequest(flags: CreateFlags): Promise<Create
   const name = flags.string("name");
   const skills = flags.list("skill");
   if (skills.length && !flags.bool("use-sba")) throw usageError("--skill needs --use-sba (skills are for agents)");
+  const allowedHosts = flags.list("allow-host");
   return {
     prompt,
     input_mode: inputMode,
@@ -130,13 +136,14 @@ export async function buildCreateTaskRequest(flags: CreateFlags): Promise<Create
     ...(flags.bool("use-inference") ? { use_inference: true } : {}),
     ...(flags.bool("use-sba") ? { use_sba: true } : {}),
     ...(skills.length ? { skills } : {}),
+    ...(allowedHosts.length ? { allowed_hosts: allowedHosts } : {}),
   };
 }
 
 export default defineCynorkCommand({
   meta: { name: "create", description: "Create a task" },
   args,
-  repeatable: ["command", "attach", "skill"],
+  repeatable: ["command", "attach", "skill", "allow-host"],
   async run(flags, ctx) {
     const request = await buildCreateTaskRequest(flags);
     const client = ctx.authedClient();
