@@ -9,6 +9,7 @@ import * as chatAudit from "./migrations/0005-chat-audit-log";
 import * as taskEndedNotify from "./migrations/0006-task-ended-notify";
 import * as fairDispatch from "./migrations/0007-fair-dispatch";
 import * as nodeIdentity from "./migrations/0008-node-identity";
+import * as taskFiles from "./migrations/0011-task-files";
 
 export const MIGRATIONS: Record<string, Migration> = {
   "0001-init": init,
@@ -19,6 +20,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0006-task-ended-notify": taskEndedNotify,
   "0007-fair-dispatch": fairDispatch,
   "0008-node-identity": nodeIdentity,
+  "0011-task-files": taskFiles,
 };
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {

@@ -217,6 +217,19 @@ export interface DispatchTurnsTable {
   turn: ColumnType<string, unknown, unknown>;
 }
 
+/** A task's attachment or artifact (migration 0011): its bytes and what is listed of it. */
+export interface TaskFilesTable {
+  task_id: string;
+  kind: "attachment" | "artifact";
+  name: string;
+  job_id: string | null;
+  size_bytes: ColumnType<string, number, number>;
+  sha256: string;
+  content_type: string;
+  data: Uint8Array;
+  created_at: Generated<Date>;
+}
+
 /** Settings every orchestrator on the database shares (see cluster-key.ts). */
 export interface ClusterSettingsTable {
   name: string;
@@ -241,6 +254,7 @@ export interface Database {
   cluster_settings: ClusterSettingsTable;
   dispatch_turns: DispatchTurnsTable;
   node_proof_ids: NodeProofIdsTable;
+  task_files: TaskFilesTable;
 }
 
 export type User = Selectable<UsersTable>;
