@@ -2,7 +2,8 @@
 import { Hono } from "hono";
 import { accessLog } from "../../lib/access-log";
 import { MAX_REQUEST_BODY_BYTES } from "../../contracts/route";
-import { finishApi, limitBody } from "../../lib/api-app";
+import { finishApi } from "../../lib/api-app";
+import { jobFileRoutes, jobFilesBodyLimit } from "./job-files";
 import { healthRoutes, type Readiness } from "../../lib/health-routes";
 import { storablePathAndQuery } from "../../lib/storable-input";
 import { VERSION } from "../../lib/version";
@@ -20,6 +21,8 @@ export type ControlPlaneDeps = Omit<NodeRoutesDeps, "now" | "newId" | "newWorker
     metrics?: OrchestratorMetrics;
     /** The cluster CA, served unauthenticated at /v1/cluster/ca (404 without one). */
     clusterCaPem?: string;
+    /** The largest artifact a node may store (`MAX_TASK_ARTIFACT_BYTES`); unset: the default cap. */
+    maxArtifactBytes?: number;
   };
 
 export function createControlPlane(deps: ControlPlaneDeps) {
@@ -31,10 +34,11 @@ export function createControlPlane(deps: ControlPlaneDeps) {
   };
   const app = new Hono()
     .use(accessLog(deps.log))
-    .use(limitBody(deps.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES))
+    .use(jobFilesBodyLimit(deps.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES, deps.maxArtifactBytes))
     .use(storablePathAndQuery())
     .route("/", healthRoutes(deps.readiness ?? (() => checkReadiness(deps.db, full.now()))))
     .route("/", nodeRoutes(full))
+    .route("/", jobFileRoutes(full))
     .route("/", clusterCaRoute(deps.clusterCaPem));
   return finishApi(app, {
     log: deps.log,
