@@ -1,6 +1,7 @@
 /** Worker API (node :12090) payloads, shared by the worker and the orchestrator's dispatcher (reference-contracts 1.4). */
 import * as v from "valibot";
 import { LIMITS, List, Text, TextMap } from "./storable";
+import { OmittedArtifact, TaskFileView } from "./task-files";
 
 export const NETWORK_POLICIES = ["none", "restricted"] as const;
 /** The 400 detail for `network_policy: "restricted"`: the reference names it, but no node enforces it yet. */
@@ -48,6 +49,8 @@ export const RunJobRequest = v.object({
   job_id: v.pipe(Text(LIMITS.name), v.nonEmpty("task_id and job_id are required")),
   sandbox: SandboxSpec,
   inference: v.optional(JobInference),
+  /** The task's uploaded attachments (decision 23): the node fetches each from the control-plane into /workspace. */
+  attachments: v.optional(v.pipe(v.array(v.omit(TaskFileView, ["content_type"])), v.maxLength(256))),
 });
 
 export const RUN_STATUSES = ["completed", "failed", "timeout", "canceled"] as const;
@@ -63,6 +66,10 @@ export const RunJobResponse = v.object({
   started_at: v.string(),
   ended_at: v.string(),
   truncated: v.object({ stdout: v.boolean(), stderr: v.boolean() }),
+  /** What the job left in /job/artifacts and the node stored with its task (decision 23). */
+  artifacts: v.optional(v.array(TaskFileView)),
+  /** What it left that was not collected (past the cap, unsafe name, not a regular file); the job is not failed. */
+  artifacts_omitted: v.optional(v.array(OmittedArtifact)),
 });
 
 export const CancelJobResponse = v.object({ job_id: v.string(), canceled: v.boolean() });

@@ -60,6 +60,7 @@ describe("jobEnv", () => {
       CYNODE_TASK_ID: j.task_id,
       CYNODE_JOB_ID: j.job_id,
       CYNODE_WORKSPACE_DIR: "/workspace",
+      CYNODE_ARTIFACTS_DIR: "/job/artifacts",
     });
   });
   it("rejects names and values podman would misread", () => {
