@@ -189,9 +189,7 @@ export function createSandboxRunner(deps: RunnerDeps) {
       return true;
     },
     /** From registration on, jobs' attachments and artifacts go through the control-plane. */
-    useJobFiles(files: JobFiles): void {
-      ctx.jobFiles = files;
-    },
+    useJobFiles: (files: JobFiles) => void (ctx.jobFiles = files),
     /** Starts keeping warm sandboxes (after leftovers are removed). */
     warmUp: () => warm?.start(),
     /** Warm sandboxes waiting, per kind. */
