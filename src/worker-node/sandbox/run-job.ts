@@ -21,6 +21,7 @@ import {
   type RunEnd,
   type RunnerContext,
   type RunningJob,
+  type JobRun,
 } from "./job-sandbox";
 import { runAttachedJob } from "./attached-run";
 import type { ContainerLimits } from "./container-spec";
@@ -71,6 +72,10 @@ const NO_SHELL_FOR_FILES: RunEnd = {
   why: "attachments need a shell: run the job in the default image or as sh -c",
 };
 const DEFAULT_WARM_MAX_IDLE_SECONDS = 900;
+
+/** A command run attached, unless it has attachments (the launcher places them). */
+const attachedRun = (ctx: RunnerContext, run: JobRun) =>
+  run.job.attachments?.length ? NO_SHELL_FOR_FILES : runAttachedJob(ctx, run);
 
 export type SandboxRunner = ReturnType<typeof createSandboxRunner>;
 
@@ -138,10 +143,9 @@ export function createSandboxRunner(deps: RunnerDeps) {
       deps.maxJobTimeoutSeconds?.(),
     );
     const launched = image === settings.defaultImage || isShellScript(job.sandbox.command);
-    if (!launched && job.attachments?.length) return jobResult(job, startedAt, now(), NO_SHELL_FOR_FILES);
     try {
       const run = { job, image, seconds, self };
-      const end = launched ? await runLaunchedJob(ctx, warm, run) : await runAttachedJob(ctx, run);
+      const end = launched ? await runLaunchedJob(ctx, warm, run) : await attachedRun(ctx, run);
       return jobResult(job, startedAt, now(), end);
     } catch (err) {
       if (err instanceof SandboxRejection) throw err;
