@@ -14,6 +14,8 @@ import type {
 import type { AnyRoute } from "../../contracts/route";
 import { CONTROL_PLANE_API as API } from "../../contracts/routes";
 import type { Logger } from "../../lib/log";
+import { TaskFileView } from "../../contracts/task-files";
+import type { JobFiles } from "../sandbox/job-files";
 
 export class OrchestratorError extends Error {
   constructor(
@@ -112,8 +114,39 @@ export function createOrchestratorClient({
     return res;
   }
 
+  /** A node-JWT call with a raw body at `path` on the control-plane that configures this node; re-registers on 401. */
+  async function raw(method: AnyRoute["method"], path: string, body?: Uint8Array, type?: string): Promise<Response> {
+    if (!bootstrap || !lastReport) throw new Error("not registered");
+    const call = () =>
+      doFetch(new URL(path, bootstrap!.orchestrator.endpoints.node_config_url), {
+        method,
+        headers: { authorization: `Bearer ${bootstrap!.auth.node_jwt}`, ...(type ? { "content-type": type } : {}) },
+        body,
+        signal: AbortSignal.timeout(requestTimeoutMs),
+      });
+    const res = await call();
+    if (res.status !== 401) return res;
+    await register(lastReport);
+    return call();
+  }
+
+  /** A job's attachments and artifacts (decision 23), for the sandbox runner. */
+  const files: JobFiles = {
+    async fetchAttachment(jobId, name) {
+      const res = await raw("GET", API.jobAttachment.path({ job_id: jobId, name }));
+      if (res.status !== 200) return fail(`attachment ${name}`, res);
+      return new Uint8Array(await res.arrayBuffer());
+    },
+    async storeArtifact(jobId, name, data, type) {
+      const res = await raw(API.jobArtifact.method, API.jobArtifact.path({ job_id: jobId, name }), data, type);
+      if (res.status !== 201) return fail(`artifact ${name}`, res);
+      return v.parse(TaskFileView, await res.json());
+    },
+  };
+
   return {
     register,
+    files,
     /** The Worker API certificate of the last registration, if the orchestrator issued one. */
     workerApiTls: () => bootstrap?.worker_api_tls,
 
