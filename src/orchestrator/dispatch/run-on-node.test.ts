@@ -4,6 +4,7 @@ import { fakeRunAnswer } from "../../testing/fake-worker";
 import { insertTaskWithJob } from "../../testing/queued-job";
 import { createSecretBox, keyFromPassphrase } from "../auth/secret-box";
 import { createJobCanceller } from "./cancel-jobs";
+import { insertAttachments } from "../db/task-files";
 
 const f = useDispatchFixture();
 const resultOf = async (jobId: string) => JSON.parse((await f.jobRow(jobId)).result as string);
@@ -42,6 +43,18 @@ describe("running a job on its node", () => {
     const sent = (jobId: string) => w.runs.find((r) => r.job_id === jobId)?.inference;
     expect(sent(prompt.jobId)).toEqual({ allowed_models: ["tiny:1b"] });
     expect(sent(command.jobId)).toBeUndefined();
+  });
+
+  it("tells the node the task's uploaded attachments by name, size and digest (none: no field)", async () => {
+    const w = await f.node("node-a", 4);
+    const withFiles = await insertTaskWithJob(f.t.db);
+    const without = await insertTaskWithJob(f.t.db);
+    await insertAttachments(f.t.db, withFiles.taskId, [{ name: "a.csv", data: new TextEncoder().encode("x") }]);
+    await runToIdle(f.dispatcher());
+    const sent = (jobId: string) => w.runs.find((r) => r.job_id === jobId)?.attachments;
+    const sha = new Bun.CryptoHasher("sha256").update("x").digest("hex");
+    expect(sent(withFiles.jobId)).toEqual([{ name: "a.csv", size_bytes: 1, sha256: sha }]);
+    expect(sent(without.jobId)).toBeUndefined();
   });
 
   it("counts a worker that never answers within the HTTP timeout as lost", async () => {
