@@ -18,7 +18,6 @@ export const TASK_PART = "task";
 export const FILE_PART = "file";
 
 const MAX_NAME_BYTES = 255;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused.
 const UNSAFE = /[\u0000-\u001f\u007f/\\]/;
 
 /** A file name as stored and placed: one path segment, no control character, not `.` or `..`; else undefined. */

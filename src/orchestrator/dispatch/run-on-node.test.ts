@@ -45,18 +45,6 @@ describe("running a job on its node", () => {
     expect(sent(command.jobId)).toBeUndefined();
   });
 
-  it("tells the node the task's uploaded attachments by name, size and digest (none: no field)", async () => {
-    const w = await f.node("node-a", 4);
-    const withFiles = await insertTaskWithJob(f.t.db);
-    const without = await insertTaskWithJob(f.t.db);
-    await insertAttachments(f.t.db, withFiles.taskId, [{ name: "a.csv", data: new TextEncoder().encode("x") }]);
-    await runToIdle(f.dispatcher());
-    const sent = (jobId: string) => w.runs.find((r) => r.job_id === jobId)?.attachments;
-    const sha = new Bun.CryptoHasher("sha256").update("x").digest("hex");
-    expect(sent(withFiles.jobId)).toEqual([{ name: "a.csv", size_bytes: 1, sha256: sha }]);
-    expect(sent(without.jobId)).toBeUndefined();
-  });
-
   it("counts a worker that never answers within the HTTP timeout as lost", async () => {
     const { w, d, jobId } = await f.heldJob({ maxHttpTimeoutMs: 100 });
     await d.drain();
@@ -98,5 +86,19 @@ describe("running a job on its node", () => {
     expect(f.dispatched()).toEqual(["error"]);
     expect((await f.jobRow(jobId)).status).toBe("running");
     expect(w.runs.length).toBe(0);
+  });
+});
+
+describe("a job's attachments", () => {
+  it("tells the node the task's uploaded attachments by name, size and digest (none: no field)", async () => {
+    const w = await f.node("node-a", 4);
+    const withFiles = await insertTaskWithJob(f.t.db);
+    const without = await insertTaskWithJob(f.t.db);
+    await insertAttachments(f.t.db, withFiles.taskId, [{ name: "a.csv", data: new TextEncoder().encode("x") }]);
+    await runToIdle(f.dispatcher());
+    const sent = (jobId: string) => w.runs.find((r) => r.job_id === jobId)?.attachments;
+    const sha = new Bun.CryptoHasher("sha256").update("x").digest("hex");
+    expect(sent(withFiles.jobId)).toEqual([{ name: "a.csv", size_bytes: 1, sha256: sha }]);
+    expect(sent(without.jobId)).toBeUndefined();
   });
 });
