@@ -101,7 +101,8 @@ async function create(
     projectId: req.project_id?.toLowerCase() ?? (await ensureDefaultProject(d.db, user.id)),
     prompt: req.prompt,
     name: normalizeTaskName(req.task_name),
-    attachments: [...(req.attachments ?? []), ...files.map((f) => f.name)],
+    // The paths a client named (as the reference's does), else the uploaded files' names.
+    attachments: req.attachments?.length ? req.attachments : files.map((f) => f.name),
     files,
     jobPayload: jobPayloadFor(
       { prompt: req.prompt, mode, useInference: req.use_inference },

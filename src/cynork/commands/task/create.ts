@@ -1,7 +1,8 @@
 /**
  * `cynork task create`: one input mode → POST /v1/tasks; `--result` then waits and prints the result. The inputs
  * (reference-contracts 7.4): exactly one input mode, local files checked (regular, readable, within size) before any
- * request, attachments ≤ 16 files of ≤ 10 MiB sent as path strings.
+ * request, attachments ≤ 16 files of ≤ 10 MiB uploaded with the task (multipart/form-data; their paths stay the
+ * task's `attachments`, as the reference's), each placed in the job's /workspace under its base name.
  */
 import { lstat, readFile } from "node:fs/promises";
 import type { ArgsDef } from "citty";
@@ -36,7 +37,7 @@ const args = {
   attach: {
     type: "string",
     alias: ["a", "attachment"],
-    description: "attach a file path; repeatable, ≤ 16 files of ≤ 10 MiB",
+    description: "upload a file into the job's /workspace; repeatable, ≤ 16 files of ≤ 10 MiB",
   },
   "use-inference": { type: "boolean", description: "give a script/commands job access to the model" },
   "input-mode": { type: "string", description: "prompt, script or commands (relabels -p/-t/-f text)" },
@@ -128,7 +129,8 @@ export default defineCynorkCommand({
   async run(flags, ctx) {
     const request = await buildCreateTaskRequest(flags);
     const client = ctx.authedClient();
-    const task = await client.createTask(request);
+    const files = request.attachments ?? [];
+    const task = files.length ? await client.createTaskWithFiles(request, files) : await client.createTask(request);
     if (!flags.bool("result")) return ctx.print(task, { keys: ["task_id", "task_name"] });
     ctx.info(`task_id=${task.task_id} created, waiting for its result`);
     const result = await waitForTask(ctx, client, task.task_id, resultPollDelay);
