@@ -10,6 +10,7 @@ export default defineCynorkCommand({
     task: { type: "positional", description: "task id or name, then artifact names" },
     "output-dir": { type: "string", alias: "O", description: "directory to write into (default: .)", default: "." },
   },
+  restPositionals: true,
   async run(flags, ctx) {
     const [id, ...names] = flags.positionals;
     const client = ctx.authedClient();
