@@ -74,7 +74,8 @@ describe("job files on the control-plane", () => {
       "text/plain",
       "image/png",
     ]);
-    expect(new TextDecoder().decode((await readTaskFile(t.db, job.taskId, "artifact", "out.txt"))?.data)).toBe("hello");
+    const stored = await readTaskFile(t.db, job.taskId, "artifact", "out.txt");
+    expect(await new Response(await stored?.bytes()).text()).toBe("hello");
   });
 
   it("refuses an artifact past the cap, and everything for a job the node does not run", async () => {

@@ -56,7 +56,7 @@ export function jobFileRoutes(d: JobFilesDeps) {
         const taskId = await taskOfJob(d.db, c.req.param("job_id"), c.get("node").node_id);
         const file = await readTaskFile(d.db, taskId, "attachment", fileName(c.req.param("name")));
         if (!file) throw new ProblemError(404, "No such attachment");
-        return new Response(file.data, {
+        return new Response(await file.bytes(), {
           headers: {
             "content-type": file.content_type,
             "content-length": String(file.size_bytes),

@@ -217,7 +217,7 @@ export interface DispatchTurnsTable {
   turn: ColumnType<string, unknown, unknown>;
 }
 
-/** A task's attachment or artifact (migration 0011): its bytes and what is listed of it. */
+/** A task's attachment or artifact (migration 0011): what is listed of it; its bytes are its chunks. */
 export interface TaskFilesTable {
   task_id: string;
   kind: "attachment" | "artifact";
@@ -226,8 +226,16 @@ export interface TaskFilesTable {
   size_bytes: ColumnType<string, number, number>;
   sha256: string;
   content_type: string;
-  data: Uint8Array;
   created_at: Generated<Date>;
+}
+
+/** A file's bytes, in order of `seq`. */
+export interface TaskFileChunksTable {
+  task_id: string;
+  kind: "attachment" | "artifact";
+  name: string;
+  seq: number;
+  data: Uint8Array;
 }
 
 /** Settings every orchestrator on the database shares (see cluster-key.ts). */
@@ -255,6 +263,7 @@ export interface Database {
   dispatch_turns: DispatchTurnsTable;
   node_proof_ids: NodeProofIdsTable;
   task_files: TaskFilesTable;
+  task_file_chunks: TaskFileChunksTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -4,6 +4,7 @@ import { insertTaskWithJob } from "../../testing/queued-job";
 import { createTestDatabase, type TestDatabase } from "../../testing/test-db";
 import { registerNode } from "./nodes";
 import {
+  CHUNK_BYTES,
   insertAttachments,
   listTaskFiles,
   pruneArtifacts,
@@ -36,8 +37,18 @@ describe("task files", () => {
       content_type: "application/octet-stream",
     });
     const read = await readTaskFile(t.db, taskId, "artifact", "r.bin");
-    expect(new TextDecoder().decode(read?.data)).toBe("two!");
+    expect(await new Response(await read?.bytes()).text()).toBe("two!");
     expect(await readTaskFile(t.db, taskId, "artifact", "data.csv")).toBeUndefined();
+  });
+
+  it("keeps a file larger than a chunk in chunks and streams it back whole", async () => {
+    const { taskId } = await insertTaskWithJob(t.db);
+    const data = new Uint8Array(CHUNK_BYTES * 2 + 3).map((_, i) => i % 251);
+    await insertAttachments(t.db, taskId, [{ name: "big.bin", data }]);
+    const rows = await t.db.selectFrom("task_file_chunks").select("seq").where("task_id", "=", taskId).execute();
+    expect(rows.map((r) => r.seq).sort()).toEqual([0, 1, 2]);
+    const read = await readTaskFile(t.db, taskId, "attachment", "big.bin");
+    expect(new Uint8Array(await new Response(await read?.bytes()).arrayBuffer())).toEqual(data);
   });
 
   it("names a running job's task only to the node that runs it", async () => {

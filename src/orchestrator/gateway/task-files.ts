@@ -30,7 +30,7 @@ async function download(d: GatewayRouteDeps, userId: string, id: string, name: s
   const taskId = await ownTaskId(d, userId, id);
   const file = safeFileName(name) && (await readTaskFile(d.db, taskId, "artifact", name));
   if (!file) throw new ProblemError(404, "Artifact not found");
-  return new Response(file.data, {
+  return new Response(await file.bytes(), {
     headers: {
       "content-type": file.content_type,
       "content-length": String(file.size_bytes),
