@@ -90,6 +90,18 @@ describe("POST /v1/tasks with multipart/form-data", () => {
   });
 });
 
+describe("the OpenAPI document", () => {
+  it("describes the multipart create and the artifact routes", async () => {
+    const doc = await (await f.call("GET", "/openapi.json")).json();
+    const create = doc.paths["/v1/tasks"].post.requestBody.content;
+    expect(Object.keys(create)).toEqual(["application/json", "multipart/form-data"]);
+    expect(create["multipart/form-data"].schema.required).toEqual(["task"]);
+    expect(doc.paths["/v1/tasks/{id}/artifacts/{name}"].get.responses["200"].content).toHaveProperty(
+      "application/octet-stream",
+    );
+  });
+});
+
 describe("GET /v1/tasks/{id}/artifacts", () => {
   it("lists and streams the owner's artifacts with length and digest; others get 404", async () => {
     const task = await (await upload(form({ prompt: "p" }, []))).json();
