@@ -37,3 +37,9 @@ Then("the file {string} holds {string}", async function (this: CliWorld, name: s
 Then("the file {string} has the sha256 of {string}", async function (this: CliWorld, got: string, sent: string) {
   expect(await sha256(join(this.cli!.dir, got))).toBe(await sha256(join(this.cli!.dir, sent)));
 });
+
+Then("cynork's JSON lists the attachments {string}", function (this: CliWorld, names: string) {
+  const task = JSON.parse(this.run!.stdout);
+  this.taskId = task.task_id;
+  expect(task.attachments.join(", ")).toBe(names);
+});

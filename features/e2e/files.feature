@@ -38,3 +38,13 @@ Feature: Files in and out of a task
     And cynork's JSON has status "completed"
     And the task's result lists the artifacts "a.bin"
     And the task's result left out "b.bin" past the artifact cap
+
+  Scenario: The task keeps the attachment paths it was given, as the reference's (e2e_050)
+    Given a file "att1.txt" holding "one"
+    And a file "att2.txt" holding "two"
+    When I run cynork "-o json task create --command 'cat att1.txt att2.txt' --attachment att1.txt --attachment att2.txt"
+    Then cynork exits with code 0
+    And cynork's JSON lists the attachments "att1.txt, att2.txt"
+    When I run cynork "-o json task get <task>"
+    Then cynork exits with code 0
+    And cynork's JSON lists the attachments "att1.txt, att2.txt"
