@@ -4,9 +4,9 @@
  * listings never load bytes.
  */
 import { contentTypeOf, type TaskFileView } from "../../contracts/task-files";
-import { TERMINAL_TASK_STATUSES } from "../../contracts/user-api";
 import type { Db } from "./connect";
-import type { DbTaskStatus } from "./schema";
+// tasks.ts stores attachments with its task through this module; both only use the other's exports when called.
+import { isUuid, TERMINAL_DB_STATUSES } from "./tasks";
 
 export type FileKind = "attachment" | "artifact";
 export type NewTaskFile = { name: string; data: Uint8Array; contentType?: string };
@@ -15,9 +15,6 @@ export type StoredTaskFile = TaskFileView & { bytes(): Promise<Blob> };
 
 /** Bytes per chunk row. */
 export const CHUNK_BYTES = 4 * 1024 * 1024;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Ended tasks (no terminal status is spelled differently in the database). */
-const ENDED = TERMINAL_TASK_STATUSES as readonly DbTaskStatus[];
 
 const sha256 = (data: Uint8Array) => new Bun.CryptoHasher("sha256").update(data).digest("hex");
 
@@ -117,7 +114,7 @@ export async function readTaskFile(
 
 /** The task of a job that runs on this node now (what a node may fetch and report files for), or undefined. */
 export async function runningJobTask(db: Db, jobId: string, nodeId: string): Promise<string | undefined> {
-  if (!UUID.test(jobId)) return undefined;
+  if (!isUuid(jobId)) return undefined;
   const r = await db
     .selectFrom("jobs")
     .select("task_id")
@@ -134,7 +131,7 @@ export async function pruneArtifacts(db: Db, cutoff: Date): Promise<number> {
     .deleteFrom("task_files")
     .where("kind", "=", "artifact")
     .where("task_id", "in", (eb) =>
-      eb.selectFrom("tasks").select("id").where("status", "in", ENDED).where("updated_at", "<", cutoff),
+      eb.selectFrom("tasks").select("id").where("status", "in", TERMINAL_DB_STATUSES).where("updated_at", "<", cutoff),
     )
     .executeTakeFirst();
   return Number(r.numDeletedRows);

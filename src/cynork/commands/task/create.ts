@@ -7,6 +7,7 @@
 import { lstat, readFile } from "node:fs/promises";
 import type { ArgsDef } from "citty";
 import { type CreateTaskRequest, INPUT_MODES, type InputMode } from "../../../contracts/user-api";
+import { FILE_LIMITS } from "../../../contracts/task-files";
 import { defineCynorkCommand } from "../../command";
 import { usageError } from "../../errors";
 import type { ParsedFlags } from "../../flags";
@@ -19,8 +20,8 @@ export const INPUT_LIMITS = {
   taskFile: MiB,
   script: 256 * KiB,
   commandsFile: 64 * KiB,
-  attachment: 10 * MiB,
-  attachments: 16,
+  attachment: FILE_LIMITS.maxAttachmentBytes,
+  attachments: FILE_LIMITS.maxAttachments,
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
