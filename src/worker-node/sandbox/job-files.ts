@@ -17,6 +17,7 @@ import {
 } from "../../contracts/task-files";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { IO_DIR, shellQuote } from "./launcher";
+import type { ArtifactSink } from "./sandbox";
 
 /** The control-plane's side of a job's files (the node's orchestrator client). */
 export type JobFiles = {
@@ -148,6 +149,19 @@ export async function collectArtifacts(
   return report;
 }
 
-/** The store of a node with a control-plane: each artifact goes to its task at once. */
-export const storeWith = (files: JobFiles, jobId: string) => (name: string, data: Uint8Array) =>
-  files.storeArtifact(jobId, name, data, contentTypeOf(name));
+/**
+ * What a sandbox's launcher needs for a job's files (`JobToRun.before` and `.artifacts`, sandbox.ts): its
+ * attachments placed, and the store of its artifacts when the node has a control-plane. Any job handed to a
+ * launched sandbox (an agent task's too) gets its files this way.
+ */
+export async function jobFilesOf(
+  ctx: { jobFiles?: JobFiles; artifactCapBytes: number },
+  ioDir: string,
+  job: RunJobRequest,
+): Promise<{ before: string[]; artifacts?: ArtifactSink }> {
+  const files = ctx.jobFiles;
+  const before = await placeAttachments(files, ioDir, job);
+  if (!files) return { before };
+  const store = (name: string, data: Uint8Array) => files.storeArtifact(job.job_id, name, data, contentTypeOf(name));
+  return { before, artifacts: { capBytes: ctx.artifactCapBytes, store } };
+}

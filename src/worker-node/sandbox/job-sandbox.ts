@@ -16,7 +16,7 @@ import type { Podman } from "./podman";
 import { startSandbox, type Placement, type Sandbox } from "./sandbox";
 import type { Captured } from "./truncate-utf8";
 import { ARTIFACTS_DIR, ARTIFACTS_DIR_ENV } from "../../contracts/task-files";
-import { placeAttachments, storeWith, type ArtifactReport, type JobFiles } from "./job-files";
+import { jobFilesOf, type ArtifactReport, type JobFiles } from "./job-files";
 import type { WarmSandboxes } from "./warm-sandboxes";
 
 export type PlaceJob = ((job: RunJobRequest) => Promise<Placement>) & {
@@ -252,13 +252,11 @@ export async function runLaunchedJob(ctx: RunnerContext, warm: WarmSandboxes | u
     await holdJobDeadline(ctx, { key: sandbox.name, container: sandbox.id, pod: sandbox.pod }, seconds);
     // podman cannot label a running container: a warm one takes its job's name, found by task or job id.
     const named = self.warm ? sandbox.rename(containerName(job, ctx.nodeSlug)) : Promise.resolve();
-    const files = ctx.jobFiles;
     const run = {
       command: job.sandbox.command,
       env: jobEnv(job, sandbox.env),
       timeoutSeconds: seconds,
-      before: await placeAttachments(files, sandbox.ioDir, job),
-      artifacts: files && { capBytes: ctx.artifactCapBytes, store: storeWith(files, job.job_id) },
+      ...(await jobFilesOf(ctx, sandbox.ioDir, job)),
     };
     const outcome = await underTimeout(self, seconds, sandbox.run(run, ctx.maxOutputBytes));
     await named.catch((err: Error) =>
