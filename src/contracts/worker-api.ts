@@ -3,6 +3,7 @@ import * as v from "valibot";
 import { SbaResult } from "./sba";
 import { EgressAttempt, MAX_EGRESS_RECORDS, SandboxEgress } from "./egress";
 import { LIMITS, List, Text, TextMap } from "./storable";
+import { OmittedArtifact, TaskFileView } from "./task-files";
 
 export const NETWORK_POLICIES = ["none", "restricted"] as const;
 /** The 400 detail for `sandbox.egress` on a job that is not restricted. */
@@ -59,6 +60,8 @@ export const RunJobRequest = v.object({
   job_id: v.pipe(Text(LIMITS.name), v.nonEmpty("task_id and job_id are required")),
   sandbox: SandboxSpec,
   inference: v.optional(JobInference),
+  /** The task's uploaded attachments (decision 23): the node fetches each from the control-plane into /workspace. */
+  attachments: v.optional(v.pipe(v.array(v.omit(TaskFileView, ["content_type"])), v.maxLength(256))),
 });
 
 export const RUN_STATUSES = ["completed", "failed", "timeout", "canceled"] as const;
@@ -78,6 +81,10 @@ export const RunJobResponse = v.object({
   sba_result: v.optional(SbaResult),
   /** Restricted jobs: every connection their sandbox asked for, allowed or refused. */
   egress: v.optional(v.pipe(v.array(EgressAttempt), v.maxLength(MAX_EGRESS_RECORDS))),
+  /** What the job left in /job/artifacts and the node stored with its task (decision 23). */
+  artifacts: v.optional(v.array(TaskFileView)),
+  /** What it left that was not collected (past the cap, unsafe name, not a regular file); the job is not failed. */
+  artifacts_omitted: v.optional(v.array(OmittedArtifact)),
 });
 
 export const CancelJobResponse = v.object({ job_id: v.string(), canceled: v.boolean() });

@@ -68,6 +68,13 @@ export const OrchestratorEnv = v.object({
   CHAT_AGENT_LEASE_DURATION: duration("60s"),
   DISPATCH_HTTP_TIMEOUT: duration("3h5m"),
   MAX_REQUEST_BODY_MB: int(10, 1, 1024),
+  /** Uploaded attachments per task and the size of each (decision 23). */
+  MAX_TASK_ATTACHMENTS: int(16, 1, 1000),
+  MAX_ATTACHMENT_MB: int(10, 1, 1024),
+  /** The largest artifact a node may store with its task (the node caps a job's total: sandbox.max_artifacts_mb). */
+  MAX_ARTIFACT_MB: int(100, 1, 10240),
+  /** How long an ended task's artifacts are kept; a task's files always go with it. */
+  ARTIFACT_RETENTION: duration("720h"),
   TRUST_PROXY_HEADERS: bool(false),
   USER_GATEWAY_TLS_CERT_FILE: optionalText,
   USER_GATEWAY_TLS_KEY_FILE: optionalText,

@@ -15,6 +15,8 @@ import type { DeadlineKeeper } from "./deadline-keeper";
 import type { Podman } from "./podman";
 import { startSandbox, type Placement, type Sandbox } from "./sandbox";
 import type { Captured } from "./truncate-utf8";
+import { ARTIFACTS_DIR, ARTIFACTS_DIR_ENV } from "../../contracts/task-files";
+import { jobFilesOf, type ArtifactReport, type JobFiles } from "./job-files";
 import type { WarmSandboxes } from "./warm-sandboxes";
 import type { EgressLog } from "../egress/egress-records";
 
@@ -40,6 +42,10 @@ export type RunnerContext = {
   /** Holds every sandbox's deadline outside it (deadline-keeper.ts). */
   deadlines: DeadlineKeeper;
   warmMaxIdleSeconds: number;
+  /** The control-plane's side of jobs' files, once the node is registered (job-files.ts). */
+  jobFiles?: JobFiles;
+  /** What a job's artifacts may total (`sandbox.max_artifacts_mb`). */
+  artifactCapBytes: number;
   /** Cleans up after a job off the result's path; the runner's shutdown waits for it. */
   track(cleanup: Promise<unknown>): void;
 };
@@ -185,7 +191,7 @@ export async function removeStaleJobDirs(mountRoot: string): Promise<number> {
 
 /** How a run ended, as the runner saw it. */
 export type RunEnd =
-  | { kind: "exited"; exitCode: number; stdout: Captured; stderr: Captured }
+  | { kind: "exited"; exitCode: number; stdout: Captured; stderr: Captured; artifacts?: ArtifactReport }
   | { kind: "canceled" | "timeout"; stdout?: Captured; stderr?: Captured }
   /** The sandbox never ran the job (podman refused, a placement failed): `why` is its stderr. */
   | { kind: "not-started"; why: string };
@@ -258,7 +264,12 @@ export async function runLaunchedJob(ctx: RunnerContext, warm: WarmSandboxes | u
     await holdJobDeadline(ctx, { key: sandbox.name, container: sandbox.id, pod: sandbox.pod }, seconds);
     // podman cannot label a running container: a warm one takes its job's name, found by task or job id.
     const named = self.warm ? sandbox.rename(containerName(job, ctx.nodeSlug)) : Promise.resolve();
-    const run = { command: job.sandbox.command ?? [], env: jobEnv(job, sandbox.env), timeoutSeconds: seconds };
+    const run = {
+      command: job.sandbox.command ?? [],
+      env: jobEnv(job, sandbox.env),
+      timeoutSeconds: seconds,
+      ...(await jobFilesOf(ctx, sandbox.ioDir, job)),
+    };
     const outcome = await underTimeout(self, seconds, sandbox.run(run, ctx.maxOutputBytes));
     await named.catch((err: Error) =>
       ctx.log.warn("warm sandbox not renamed", { job_id: job.job_id, error: err.message }),
@@ -290,7 +301,7 @@ export type AdmissionPolicy = {
   maxConcurrency: number;
 };
 
-const RESERVED_ENV = ["CYNODE_TASK_ID", "CYNODE_JOB_ID", "CYNODE_WORKSPACE_DIR"];
+const RESERVED_ENV = ["CYNODE_TASK_ID", "CYNODE_JOB_ID", "CYNODE_WORKSPACE_DIR", ARTIFACTS_DIR_ENV];
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const WORKSPACE_DIR = "/workspace";
 
@@ -323,6 +334,7 @@ export function jobEnv(job: RunJobRequest, extra: Record<string, string> = {}): 
     CYNODE_TASK_ID: job.task_id,
     CYNODE_JOB_ID: job.job_id,
     CYNODE_WORKSPACE_DIR: WORKSPACE_DIR,
+    [ARTIFACTS_DIR_ENV]: ARTIFACTS_DIR,
   };
 }
 
