@@ -52,6 +52,9 @@ export type LoopState = {
 
 export const newLoopState = (): LoopState => ({ steps: [], todo: createTodoList(), tokens: 0 });
 
+/** Milliseconds since `t0` (performance.now), to 0.01 ms: a tool call in a served sandbox takes about one. */
+const elapsed = (t0: number) => Math.round((performance.now() - t0) * 100) / 100;
+
 const capArgs = (args: unknown) => capText(JSON.stringify(args ?? {}) ?? "", STEP_ARGUMENTS_CAP).text;
 
 function observation(o: ToolOutcome): string {
@@ -79,6 +82,7 @@ async function modelTurn(d: LoopDeps, state: LoopState, history: ChatMessage[]) 
     { role: "user", content: goalOf(d.spec) },
     ...history,
   ];
+  const t0 = performance.now();
   const reply = await d.chat.chat({ model: d.model, messages, tools: TOOL_DEFINITIONS }, d.signal);
   state.tokens += reply.promptTokens + reply.completionTokens;
   const calls = reply.message.tool_calls;
@@ -94,7 +98,7 @@ async function modelTurn(d: LoopDeps, state: LoopState, history: ChatMessage[]) 
       completion_tokens: reply.completionTokens,
       output: capText(reply.message.content, STEP_OUTPUT_CAP).text,
       started_at: rfc3339(started),
-      duration_ms: now().getTime() - started.getTime(),
+      duration_ms: elapsed(t0),
     },
     `model ${d.model} tokens ${reply.promptTokens}+${reply.completionTokens} ${calls.length ? `tool calls ${calls.length}` : "final answer"}`,
   );
@@ -109,6 +113,7 @@ async function modelTurn(d: LoopDeps, state: LoopState, history: ChatMessage[]) 
 async function toolStep(d: LoopDeps, state: LoopState, call: ToolCall): Promise<ToolOutcome> {
   const now = d.now ?? (() => new Date());
   const started = now();
+  const t0 = performance.now();
   const outcome = await executeTool(call, { channel: d.channel, todo: state.todo, cap: d.outputCap });
   const args = capArgs(call.arguments);
   const failed = !!outcome.error || outcome.exitCode !== 0;
@@ -127,7 +132,7 @@ async function toolStep(d: LoopDeps, state: LoopState, call: ToolCall): Promise<
       ...(outcome.error ? { error: outcome.error } : {}),
       ...(outcome.truncated ? { truncated: true } : {}),
       started_at: rfc3339(started),
-      duration_ms: now().getTime() - started.getTime(),
+      duration_ms: elapsed(t0),
     },
     `tool ${call.name} ${capText(args, 200).text} ${end}`,
   );

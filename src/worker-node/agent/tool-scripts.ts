@@ -23,7 +23,7 @@ const PRELUDE = [
   `fail() { printf '%s\\n' "$1" >&5; exit 1; }`,
   `inws() { case $1 in ${WORKSPACE_DIR}|${WORKSPACE_DIR}/*) return 0;; esac; return 1; }`,
   // An existing path: its real path must be in the workspace.
-  `existing() { r=$(realpath "$1" 2>/dev/null) || fail "no such file or directory: $2"; inws "$r" || fail ${q(PATH_ESCAPES)}; p=$r; }`,
+  `existing() { r=$(realpath "$1" 2>/dev/null) || fail "no such file or directory: $2"; inws "$r" || fail ${q(PATH_ESCAPES)}; [ -e "$r" ] || fail "no such file or directory: $2"; p=$r; }`,
   // A path to create: its nearest existing ancestor (and itself, if it exists) must really be in the workspace.
   `creatable() { d=\${1%/*}; while [ ! -e "$d" ] && [ ! -L "$d" ]; do d=\${d%/*}; done; r=$(realpath "\${d:-/}" 2>/dev/null) && inws "$r" || fail ${q(PATH_ESCAPES)}; if [ -e "$1" ] || [ -L "$1" ]; then existing "$1" "$2"; else p=$1; fi; }`,
 ].join("\n");
