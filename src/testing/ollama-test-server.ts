@@ -28,7 +28,15 @@ export type OllamaTestServerOptions = {
 export type ScriptedCall = { name: string; arguments: unknown };
 /** One scripted model turn; a function sees the conversation so far (e.g. to quote the last tool message). */
 export type ScriptedReply =
-  | { content?: string; tool_calls?: ScriptedCall[]; prompt_eval_count?: number; eval_count?: number }
+  | {
+      content?: string;
+      tool_calls?: ScriptedCall[];
+      prompt_eval_count?: number;
+      eval_count?: number;
+      /** An Ollama error answer instead (e.g. 500 with `error`). */
+      status?: number;
+      error?: string;
+    }
   | ((messages: ChatMessage[]) => Exclude<ScriptedReply, (m: ChatMessage[]) => unknown>);
 /** The final reply once a script has no turn left. */
 export const SCRIPT_DONE = "script done";
@@ -137,6 +145,7 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     const scripted = kind === "chat" ? scriptedReply(opts.scripts, body.messages ?? []) : undefined;
     if (scripted) {
       await sleep(delay);
+      if (scripted.status) return json({ error: scripted.error ?? "scripted failure" }, scripted.status);
       return json({
         model: body.model,
         created_at: now().toISOString(),

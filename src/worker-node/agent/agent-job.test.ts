@@ -13,6 +13,7 @@ import {
   type ScriptedReply,
 } from "../../testing/ollama-test-server";
 import { ensureSandboxImage, testPodman, testSettings, waitForHostProcess } from "../../testing/sandbox-fixture";
+import { until } from "../../testing/until";
 import { createSandboxRunner, type RunnerDeps } from "../sandbox/run-job";
 import { relayChat } from "./model-chat";
 
@@ -73,6 +74,7 @@ const SCRIPTS: Record<string, ScriptedReply[]> = {
     call("todo", { action: "complete", id: 1 }),
     (m) => ({ content: `line 2: ${m.filter((x) => x.role === "tool")[4]?.content}` }),
   ],
+  "[broken]": [call("todo", { action: "add", title: "x" }), { status: 500, error: "the double broke" }],
   "[interfaces]": [
     call("run_command", { argv: ["sh", "-c", "cat /sys/class/net/*/ifindex | wc -l"] }),
     (m) => ({ content: `interfaces: ${lastTool(m).trim()}` }),
@@ -111,10 +113,10 @@ function agentJob(goal: string, o: { models?: string[]; runtime?: number; output
   };
 }
 
-async function runner(overrides: Partial<RunnerDeps> = {}) {
+async function runner(overrides: Partial<RunnerDeps> = {}, settings = {}) {
   return createSandboxRunner({
     podman,
-    settings: await testSettings(),
+    settings: await testSettings(settings),
     log: memoryLogger(),
     chat: relayChat(() => double.socket),
     ...overrides,
@@ -276,6 +278,39 @@ describe("agent jobs: models, timeout and cancel", () => {
 });
 
 describe("agent jobs: specs", () => {
+  it("fails the run (step_failed) when the model stops answering mid-run", async () => {
+    const res = await (await runner()).run(agentJob("[broken]"));
+    expect(res.status).toBe("failed");
+    expect(res.sba_result).toMatchObject({
+      failure_code: "step_failed",
+      failure_message: "inference answered 500: the double broke",
+    });
+    expect(res.sba_result!.steps).toHaveLength(2);
+  });
+
+  it("fails with the placement's reason when its inference pod cannot be made", async () => {
+    const placeInferenceJob = async () => Promise.reject(new Error("no pod today"));
+    const job = agentJob("[write-run-read]");
+    job.sandbox.use_inference = true;
+    const res = await (await runner({ placeInferenceJob })).run(job);
+    expect(res).toMatchObject({ status: "failed", exit_code: -1, stderr: "sandbox placement failed: no pod today" });
+    expect(res.sba_result).toMatchObject({
+      failure_code: "step_failed",
+      failure_message: "sandbox placement failed: no pod today",
+    });
+  });
+
+  it("takes a warm sandbox when one waits", async () => {
+    const log = memoryLogger();
+    const r = await runner({ log }, { warmPool: 1 });
+    r.warmUp();
+    await until(() => r.warm("plain") === 1, "a warm sandbox");
+    const res = await r.run(agentJob("count [interfaces]"));
+    expect(res.stdout).toBe("interfaces: 1");
+    expect(log.lines.find((l) => l.msg === "job finished")).toMatchObject({ warm: true });
+    await r.stopAll();
+  });
+
   it("fails an invalid spec before any sandbox, with the reference's message", async () => {
     const job = agentJob("x");
     job.sandbox.job_spec_json = JSON.stringify({ protocol_version: "1.0", job_id: "j", extra: 1 });
