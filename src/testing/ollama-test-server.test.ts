@@ -135,6 +135,13 @@ describe("goJson", () => {
   });
 });
 
+type ChatAnswer = {
+  message: { role: string; content: string; tool_calls?: unknown[] };
+  prompt_eval_count: number;
+  eval_count: number;
+  done: boolean;
+};
+
 describe("Ollama test double: scripted tool-calling chats", () => {
   const scripts = {
     "[two-turns]": [
@@ -145,7 +152,9 @@ describe("Ollama test double: scripted tool-calling chats", () => {
     ],
   };
   const chat = (url: string, messages: unknown[]) =>
-    post(`${url}/api/chat`, { model: "qwen3.5:0.8b", messages, stream: false }).then((r) => r.json() as any);
+    post(`${url}/api/chat`, { model: "qwen3.5:0.8b", messages, stream: false }).then(
+      (r) => r.json() as Promise<ChatAnswer>,
+    );
 
   it("answers the n-th model turn with the script's n-th reply, with its token counts", async () => {
     const s = await start({ port: 0, scripts });

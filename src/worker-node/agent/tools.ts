@@ -39,6 +39,8 @@ const ARGS = {
   }),
 };
 export type ToolName = keyof typeof ARGS;
+/** A checked call: its tool and that tool's arguments. */
+export type CheckedCall = { [K in ToolName]: { name: K; args: v.InferOutput<(typeof ARGS)[K]> } }[ToolName];
 export const TOOL_NAMES = Object.keys(ARGS) as ToolName[];
 
 type Prop = { type: string; description: string; items?: { type: string }; enum?: string[] };
@@ -130,24 +132,24 @@ export function parseCall(call: ToolCall) {
     const at = issue.path?.map((p) => p.key).join(".");
     throw new ToolError(`bad arguments for ${name}: ${at ? `${at}: ` : ""}${issue.message}`);
   }
-  return { name, args: parsed.output } as { name: ToolName; args: Record<string, never> };
+  return { name, args: parsed.output } as CheckedCall;
 }
 
 /** The sandbox request for a call (one script; content and diffs as files, never in argv). */
-function request(name: Exclude<ToolName, "todo">, a: Record<string, any>, cap: number) {
-  switch (name) {
+function request(c: Exclude<CheckedCall, { name: "todo" }>, cap: number) {
+  switch (c.name) {
     case "run_command":
-      return { script: runCommandScript(a.argv, a.cwd), cap };
+      return { script: runCommandScript(c.args.argv, c.args.cwd), cap };
     case "read_file":
-      return { script: readFileScript(a.path, a.start_line, a.end_line), cap };
+      return { script: readFileScript(c.args.path, c.args.start_line, c.args.end_line), cap };
     case "write_file":
-      return { script: writeFileScript(a.path), files: { c: a.content }, cap };
+      return { script: writeFileScript(c.args.path), files: { c: c.args.content }, cap };
     case "apply_unified_diff":
-      return { script: applyDiffScript(a.diff), files: { c: a.diff }, cap };
+      return { script: applyDiffScript(c.args.diff), files: { c: c.args.diff }, cap };
     case "list_tree":
-      return { script: listTreeScript(a.path), cap };
+      return { script: listTreeScript(c.args.path), cap };
     case "search_files":
-      return { script: searchFilesScript(a.pattern, a.path, a.include), cap };
+      return { script: searchFilesScript(c.args.pattern, c.args.path, c.args.include), cap };
   }
 }
 
@@ -181,10 +183,9 @@ export async function executeTool(
   x: { channel: ToolChannel; todo: TodoList; cap: number },
 ): Promise<ToolOutcome> {
   try {
-    const { name, args } = parseCall(call);
-    if (name === "todo") return { exitCode: 0, output: x.todo.apply(args as never), truncated: false };
-    const answer = await x.channel.call(request(name, args, x.cap));
-    return answer;
+    const checked = parseCall(call);
+    if (checked.name === "todo") return { exitCode: 0, output: x.todo.apply(checked.args), truncated: false };
+    return await x.channel.call(request(checked, x.cap));
   } catch (err) {
     if (!(err instanceof ToolError)) throw err;
     return { exitCode: -1, output: "", truncated: false, error: err.message };
