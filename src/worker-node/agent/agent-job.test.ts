@@ -74,6 +74,16 @@ const SCRIPTS: Record<string, ScriptedReply[]> = {
     call("todo", { action: "complete", id: 1 }),
     (m) => ({ content: `line 2: ${m.filter((x) => x.role === "tool")[4]?.content}` }),
   ],
+  "[many]": [
+    {
+      tool_calls: [
+        { name: "todo", arguments: { action: "add", title: "one" } },
+        { name: "todo", arguments: { action: "update", id: 1, title: "uno", done: true } },
+        { name: "todo", arguments: { action: "update", id: 9 } },
+        { name: "todo", arguments: { action: "add" } },
+      ],
+    },
+  ],
   "[broken]": [call("todo", { action: "add", title: "x" }), { status: 500, error: "the double broke" }],
   "[interfaces]": [
     call("run_command", { argv: ["sh", "-c", "cat /sys/class/net/*/ifindex | wc -l"] }),
@@ -215,6 +225,20 @@ describe("agent jobs: budgets and caps", () => {
     });
   });
 
+  it("stops mid-turn when a turn's calls reach the step limit", async () => {
+    const res = await (await runner({ maxSteps: 3 })).run(agentJob("[many]"));
+    expect(res.sba_result!.steps.map((s) => s.output)).toEqual(["", "added 1: one", "updated 1: uno"]);
+    expect(res.sba_result).toMatchObject({
+      failure_code: "budget_exhausted",
+      todo: [{ id: 1, title: "uno", done: true }],
+    });
+    const all = await (await runner()).run(agentJob("[many]"));
+    expect(all.sba_result!.steps.flatMap((s) => (s.error ? [s.error] : []))).toEqual([
+      "no todo item 9",
+      "todo add needs a title",
+    ]);
+  });
+
   it("caps a tool's output at max_output_bytes, marks it and goes on", async () => {
     const res = await (await runner()).run(agentJob("[big]", { outputBytes: 1000 }));
     const step = res.sba_result!.steps[1]!;
@@ -277,7 +301,7 @@ describe("agent jobs: models, timeout and cancel", () => {
   });
 });
 
-describe("agent jobs: specs", () => {
+describe("agent jobs: failures and sandboxes", () => {
   it("fails the run (step_failed) when the model stops answering mid-run", async () => {
     const res = await (await runner()).run(agentJob("[broken]"));
     expect(res.status).toBe("failed");
@@ -286,6 +310,31 @@ describe("agent jobs: specs", () => {
       failure_message: "inference answered 500: the double broke",
     });
     expect(res.sba_result!.steps).toHaveLength(2);
+  });
+
+  it("cancel during a model turn aborts the model's request", async () => {
+    const held = Promise.withResolvers<void>();
+    const dir = await mkdtemp(join(tmpdir(), "cynode-agent-"));
+    const slow = await startOllamaTestServer({
+      socket: join(dir, "o.sock"),
+      models: [MODEL],
+      beforeReply: () => held.promise,
+    });
+    try {
+      const r = await runner({ chat: relayChat(() => slow.socket) });
+      const job = agentJob("[write-run-read]");
+      const done = r.run(job);
+      await until(() => slow.requests.some((q) => q.path === "/api/chat"), "the model asked");
+      expect(await r.cancel(job.job_id)).toBe(true);
+      const res = await done;
+      expect(res.status).toBe("canceled");
+      expect(res.sba_result!.steps).toEqual([]);
+      await r.settled();
+      expect(await jobContainers(job)).toEqual([]);
+    } finally {
+      held.resolve();
+      await slow.stop();
+    }
   });
 
   it("fails with the placement's reason when its inference pod cannot be made", async () => {
@@ -310,7 +359,9 @@ describe("agent jobs: specs", () => {
     expect(log.lines.find((l) => l.msg === "job finished")).toMatchObject({ warm: true });
     await r.stopAll();
   });
+});
 
+describe("agent jobs: spec checks and modes", () => {
   it("fails an invalid spec before any sandbox, with the reference's message", async () => {
     const job = agentJob("x");
     job.sandbox.job_spec_json = JSON.stringify({ protocol_version: "1.0", job_id: "j", extra: 1 });
