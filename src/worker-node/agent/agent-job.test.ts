@@ -327,8 +327,12 @@ describe("agent jobs: failures and sandboxes", () => {
       await until(() => slow.requests.some((q) => q.path === "/api/chat"), "the model asked");
       expect(await r.cancel(job.job_id)).toBe(true);
       const res = await done;
-      expect(res.status).toBe("canceled");
-      expect(res.sba_result!.steps).toEqual([]);
+      // The whole result on failure: what ended the run, if not the cancel.
+      expect({ status: res.status, stderr: res.stderr, steps: res.sba_result?.steps }).toEqual({
+        status: "canceled",
+        stderr: "canceled: the job was canceled",
+        steps: [],
+      });
       await r.settled();
       expect(await jobContainers(job)).toEqual([]);
     } finally {
