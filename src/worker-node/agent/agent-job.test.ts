@@ -16,6 +16,7 @@ import { ensureSandboxImage, testPodman, testSettings, waitForHostProcess } from
 import { until } from "../../testing/until";
 import { createSandboxRunner, type RunnerDeps } from "../sandbox/run-job";
 import { relayChat } from "./model-chat";
+import { TOOL_NAMES } from "./tools";
 
 setDefaultTimeout(60_000);
 const podman = testPodman();
@@ -160,6 +161,15 @@ describe("agent jobs (real podman, the Ollama double)", () => {
     expect(sba.steps[5]!.output).toBe("echo made by the agent\n");
     expect(sba.steps[6]).toMatchObject({ prompt_tokens: 20, completion_tokens: 7 });
     expect(lines).toHaveLength(7);
+    // Every turn offers the tools and tells the model its time, steps and todo list.
+    const asked = double.requests
+      .filter((q) => q.path === "/api/chat" && q.body.includes("[write-run-read]"))
+      .map((q) => JSON.parse(q.body));
+    expect(asked).toHaveLength(4);
+    expect(asked[0].tools.map((t: { function: { name: string } }) => t.function.name)).toEqual(TOOL_NAMES);
+    expect(asked.map((b) => /Steps left: (\d+)/.exec(b.messages[0].content)?.[1])).toEqual(["30", "28", "26", "24"]);
+    expect(asked[3].messages[0].content).toMatch(/Time left: \d+ seconds\..*\nTodo list:\n/s);
+    expect(asked[1].messages.at(-1)).toEqual({ role: "tool", content: "ok\n", tool_name: "write_file" });
     expect(lines[3]).toBe('step 4 tool run_command {"argv":["sh","hello.sh"]} exit 0');
   });
 });
@@ -360,7 +370,7 @@ describe("agent jobs: failures and sandboxes", () => {
     await until(() => r.warm("plain") === 1, "a warm sandbox");
     const res = await r.run(agentJob("count [interfaces]"));
     expect(res.stdout).toBe("interfaces: 1");
-    expect(log.lines.find((l) => l.msg === "job finished")).toMatchObject({ warm: true });
+    expect(log.lines.find((l) => l.msg === "job finished")).toMatchObject({ warm: true, agent: true });
     await r.stopAll();
   });
 });

@@ -154,7 +154,9 @@ export async function runAgentJob(
             },
             state,
           );
-    const error = await underTimeout(self, seconds, loop).then(
+    // One deadline for the whole job: the time choosing the model and taking the sandbox took is not given again.
+    const left = Math.max(0, (deadline - Date.now()) / 1000);
+    const error = await underTimeout(self, left, loop).then(
       () => undefined,
       (err: Error) => err,
     );

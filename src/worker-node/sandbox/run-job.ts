@@ -191,6 +191,7 @@ export function createSandboxRunner(deps: RunnerDeps) {
         exit_code,
         warm: self.warm,
         inference: !!job.sandbox.use_inference,
+        agent: job.sandbox.job_spec_json !== undefined,
       });
       return res;
     },
