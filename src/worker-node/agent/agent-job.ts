@@ -118,9 +118,15 @@ export async function runAgentJob(
     state.failure = { code: "step_failed", message: why };
     return { ...end("ended", why), exit_code: -1 };
   }
+  // The sandbox goes first, then the model's request: a loop that ended first would close its channel, and the
+  // sandbox's exit would race its removal (podman: "container state improper"), which is retried once. What still
+  // fails is left to dispose() and the deadline keeper; a kill never rejects (the job's timer does not wait for it).
   self.kill = async () => {
+    await sandbox
+      .kill()
+      .catch(() => sandbox.kill())
+      .catch((err: Error) => ctx.log.warn("agent sandbox removal failed", { job_id: job.job_id, error: err.message }));
     abort.abort();
-    await sandbox.kill();
   };
   let channel: ToolChannel | undefined;
   try {

@@ -113,6 +113,17 @@ function jobResult(job: RunJobRequest, startedAt: Date, endedAt: Date, end: RunE
   };
 }
 
+/** What the "job finished" log line says. */
+const finishedFields = (job: RunJobRequest, res: RunJobResponse, self: RunningJob) => ({
+  task_id: res.task_id,
+  job_id: res.job_id,
+  status: res.status,
+  exit_code: res.exit_code,
+  warm: self.warm,
+  inference: !!job.sandbox.use_inference,
+  agent: job.sandbox.job_spec_json !== undefined,
+});
+
 type AgentRunner = { deps: RunnerDeps; ctx: RunnerContext; warm: WarmSandboxes | undefined; log: Logger };
 
 /** An agent job: its spec re-validated, then the loop in a launched sandbox, under the spec's runtime too. */
@@ -183,16 +194,7 @@ export function createSandboxRunner(deps: RunnerDeps) {
       const done = execute(job, image, self).finally(() => active.delete(job.job_id));
       self.done = done.catch(() => {});
       const res = await done;
-      const { task_id, job_id, status, exit_code } = res;
-      log.info("job finished", {
-        task_id,
-        job_id,
-        status,
-        exit_code,
-        warm: self.warm,
-        inference: !!job.sandbox.use_inference,
-        agent: job.sandbox.job_spec_json !== undefined,
-      });
+      log.info("job finished", finishedFields(job, res, self));
       return res;
     },
     /** Stops a running job at once; false when no such job runs here. */
