@@ -75,6 +75,14 @@ const SCRIPTS: Record<string, ScriptedReply[]> = {
     call("todo", { action: "complete", id: 1 }),
     (m) => ({ content: `line 2: ${m.filter((x) => x.role === "tool")[4]?.content}` }),
   ],
+  "[skip]": [
+    call("write_file", { path: "node_modules/m.txt", content: "hello" }),
+    call("write_file", { path: ".git/h.txt", content: "hello" }),
+    call("write_file", { path: "src/s.txt", content: "hello" }),
+    call("search_files", { pattern: "hello" }),
+    call("search_files", { pattern: "(" }),
+    { content: "searched" },
+  ],
   "[many]": [
     {
       tool_calls: [
@@ -213,6 +221,7 @@ describe("agent jobs: budgets and caps", () => {
   it("stops a model that repeats the same failing call", async () => {
     const res = await (await runner()).run(agentJob("[repeat]"));
     expect(res.sba_result).toMatchObject({ status: "failure", failure_code: "repeated_failing_call" });
+    expect(res.exit_code).toBe(1);
     expect(res.sba_result!.steps.filter((s) => s.tool === "run_command").map((s) => s.exit_code)).toEqual([1, 1, 1]);
     expect(res.status).toBe("failed");
   });
@@ -271,6 +280,12 @@ describe("agent jobs: the tools", () => {
     expect(res.stdout).toBe("line 2: there\n");
     expect(res.sba_result!.todo).toEqual([{ id: 1, title: "check the file", done: true }]);
     expect(res.sba_result!.status).toBe("success");
+  });
+
+  it("searches past .git and node_modules, and refuses a pattern that is not a regular expression", async () => {
+    const res = await (await runner()).run(agentJob("[skip]"));
+    const searches = res.sba_result!.steps.filter((s) => s.tool === "search_files");
+    expect(searches.map((s) => s.output)).toEqual(["src/s.txt:1:hello\n", "error: invalid pattern: ("]);
   });
 });
 
