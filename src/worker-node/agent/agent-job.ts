@@ -29,6 +29,8 @@ export type AgentDeps = {
   defaultModels?: () => string[];
   /** Called once per step with one line (`step 3 tool run_command ["ls"] exit 0`). */
   onStep?: (jobId: string, line: string) => void;
+  /** Called once a job's last step is known (its result follows): its step lines may be flushed. */
+  onStepsEnd?: (jobId: string) => Promise<void>;
   maxSteps?: number;
   maxTokens?: number;
 };
@@ -176,5 +178,6 @@ export async function runAgentJob(
   } finally {
     channel?.close();
     ctx.track(sandbox.dispose());
+    if (a.onStepsEnd) ctx.track(a.onStepsEnd(job.job_id));
   }
 }

@@ -225,6 +225,11 @@ export function createSandboxRunner(deps: RunnerDeps) {
     },
     /** From registration on, jobs' attachments and artifacts go through the control-plane. */
     useJobFiles: (files: JobFiles) => void (ctx.jobFiles = files),
+    /** From registration on, agent jobs' step lines go to the control-plane as they happen. */
+    useStepReports(reports: { onStep: AgentDeps["onStep"]; end: AgentDeps["onStepsEnd"] }): void {
+      deps.onStep = reports.onStep;
+      deps.onStepsEnd = reports.end;
+    },
     /** Starts keeping warm sandboxes (after leftovers are removed). */
     warmUp: () => warm?.start(),
     /** Warm sandboxes waiting, per kind. */
