@@ -60,7 +60,7 @@ When(
 );
 
 const stdout = (w: CliWorld): string => JSON.parse(w.run!.stdout).stdout;
-const egressOf = (w: CliWorld): EgressAttempt[] => JSON.parse(JSON.parse(w.run!.stdout).jobs[0].result).egress;
+const egressOf = (w: CliWorld): EgressAttempt[] => JSON.parse(w.run!.stdout).jobs[0].result.egress;
 
 Then(
   "the task's stdout shows 403 for the refused host and for the unlisted private address",

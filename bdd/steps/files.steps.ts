@@ -11,7 +11,7 @@ const sha256 = async (path: string) => new Bun.CryptoHasher("sha256").update(awa
 function jobResult(w: CliWorld) {
   const out = JSON.parse(w.run!.stdout);
   w.taskId = out.task_id;
-  return JSON.parse(out.jobs[0].result);
+  return out.jobs[0].result;
 }
 
 Given("a file {string} of {int} MiB of random bytes", async function (this: CliWorld, name: string, mib: number) {

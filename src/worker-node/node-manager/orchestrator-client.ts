@@ -80,6 +80,17 @@ function jobFilesOver(raw: RawCall): JobFiles {
   };
 }
 
+/** Agent jobs' step lines, posted to the orchestrator of the last registration with its token. */
+const stepReportsOf = (bootstrap: () => NodeBootstrapPayload | undefined, doFetch: typeof fetch, log: Logger) =>
+  jobStepReports({
+    target: () => {
+      const b = bootstrap();
+      return b && { baseUrl: b.orchestrator.base_url, nodeJwt: b.auth.node_jwt };
+    },
+    fetch: doFetch,
+    log,
+  });
+
 export function createOrchestratorClient({
   baseUrl,
   psk,
@@ -158,11 +169,7 @@ export function createOrchestratorClient({
     /** A job's attachments and artifacts (decision 23), for the sandbox runner. */
     files: jobFilesOver(raw),
     /** Agent jobs' step lines (decision 22), posted with this node's current token. */
-    steps: jobStepReports({
-      target: () => bootstrap && { baseUrl: bootstrap.orchestrator.base_url, nodeJwt: bootstrap.auth.node_jwt },
-      fetch: doFetch,
-      log,
-    }),
+    steps: stepReportsOf(() => bootstrap, doFetch, log),
     /** The Worker API certificate of the last registration, if the orchestrator issued one. */
     workerApiTls: () => bootstrap?.worker_api_tls,
 
