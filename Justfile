@@ -10,7 +10,7 @@ default:
 install:
     bun install --frozen-lockfile
 
-# Compile the four executables into dist/bin
+# Compile the four executables into dist/bin (the orchestrator with the web console; its gzipped size is printed)
 build: install
     bun build.ts
 
@@ -19,9 +19,10 @@ images: install
     bun containers/build-image.ts sandbox
     bun containers/build-image.ts inference-proxy
 
-# Type-check everything
+# Type-check everything (the web console apart: browser code, the DOM's types and not Bun's)
 typecheck: install
     bunx tsc --noEmit -p tsconfig.json
+    bunx tsc --noEmit -p src/web/tsconfig.json
 
 # Lint: the type-check, then biome's linter and format check (rules in biome.json)
 lint: typecheck

@@ -18,6 +18,7 @@ import type { LoginMetrics } from "../metrics";
 import { type JobDefaults, taskRoutes } from "./tasks";
 import type { TaskEndWaiter } from "../tasks/task-end-waiter";
 import { authRoutes } from "./auth";
+import { consoleRoutes } from "./console-routes";
 import type { OpenAIChatOptions } from "./chat-completion";
 import { openaiRoutes } from "./openai";
 import type { GatewayEnv } from "./require-user";
@@ -65,7 +66,8 @@ export function createGateway(deps: GatewayDeps) {
     .route("/", healthRoutes(deps.readiness))
     .route("/", authRoutes(routeDeps))
     .route("/", userRoutes(routeDeps))
-    .route("/", taskRoutes(routeDeps));
+    .route("/", taskRoutes(routeDeps))
+    .route("/", consoleRoutes());
   return finishApi(app, {
     log: deps.log,
     mapError: domainProblem,

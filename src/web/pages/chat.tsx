@@ -1,0 +1,72 @@
+/** Chat with a model the gateway lists (`cynodeai.pm` too when it is there); the answer streams in over SSE. */
+import { useState } from "preact/hooks";
+import type { ChatCompletionRequest } from "../../contracts/openai";
+import { USER_API } from "../../contracts/routes";
+import { chatDeltas } from "../../lib/chat-deltas";
+import type { GatewaySession } from "../gateway-session";
+import { useAction, useLoaded } from "../use-async";
+
+type Turn = { role: "user" | "assistant"; content: string };
+
+function Conversation({ turns }: { turns: Turn[] }) {
+  return (
+    <ol class="chat" aria-label="Conversation" aria-live="polite">
+      {turns.map((t, i) => (
+        <li key={i} class={`turn turn-${t.role}`}>
+          <span class="hint">{t.role === "user" ? "You" : "Model"}</span>
+          <div>{t.content}</div>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+export function ChatPage({ session }: { session: GatewaySession }) {
+  const models = useLoaded((signal) => session.send({ route: USER_API.models, signal }), []);
+  const [model, setModel] = useState("");
+  const [message, setMessage] = useState("");
+  const [turns, setTurns] = useState<Turn[]>([]);
+  const chosen = model || models.value?.data[0]?.id;
+  const send = useAction(async () => {
+    const asked: Turn[] = [...turns, { role: "user", content: message }];
+    setTurns([...asked, { role: "assistant", content: "" }]);
+    setMessage("");
+    const body: ChatCompletionRequest = { model: chosen, messages: asked, stream: true };
+    const res = await session.open({ route: USER_API.chatCompletions, body });
+    let answer = "";
+    for await (const piece of chatDeltas(res.body!, (m) => new Error(m))) {
+      answer += piece;
+      setTurns([...asked, { role: "assistant", content: answer }]);
+    }
+  });
+  return (
+    <section class="card">
+      <h1>Chat</h1>
+      {models.error && <p role="alert">{models.error}</p>}
+      <label>
+        Model
+        <select value={chosen} onChange={(e) => setModel(e.currentTarget.value)}>
+          {models.value?.data.map((m) => (
+            <option value={m.id}>{m.id}</option>
+          ))}
+        </select>
+      </label>
+      <Conversation turns={turns} />
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void send.run();
+        }}
+      >
+        <label>
+          Message
+          <textarea required rows={3} value={message} onInput={(e) => setMessage(e.currentTarget.value)} />
+        </label>
+        <button type="submit" disabled={send.busy || !chosen}>
+          Send
+        </button>
+        {send.error && <p role="alert">{send.error}</p>}
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,77 @@
+/** A new task: commands (one per line), a script, a prompt for the model, or an agent's goal (`use_sba`). */
+import { useState } from "preact/hooks";
+import { USER_API } from "../../contracts/routes";
+import type { CreateTaskRequest } from "../../contracts/user-api";
+import type { GatewaySession } from "../gateway-session";
+import { hrefOf } from "../hash-route";
+import { useAction } from "../use-async";
+
+const KINDS = {
+  commands: { label: "Command", hint: "One shell command per line, run in the task's sandbox." },
+  script: { label: "Script", hint: "A shell script, run in the task's sandbox." },
+  prompt: { label: "Prompt", hint: "A prompt for the model." },
+  agent: { label: "Goal", hint: "What the agent should do, with tools in the task's sandbox." },
+} as const;
+type Kind = keyof typeof KINDS;
+
+function request(kind: Kind, text: string, name: string, inference: boolean): CreateTaskRequest {
+  const named = name.trim() ? { task_name: name.trim() } : {};
+  if (kind === "agent") return { prompt: text, input_mode: "prompt", use_sba: true, ...named };
+  return {
+    prompt: text,
+    input_mode: kind,
+    ...named,
+    ...(inference && kind !== "prompt" ? { use_inference: true } : {}),
+  };
+}
+
+export function NewTaskPage({ session }: { session: GatewaySession }) {
+  const [kind, setKind] = useState<Kind>("commands");
+  const [text, setText] = useState("");
+  const [name, setName] = useState("");
+  const [inference, setInference] = useState(false);
+  const create = useAction(async () => {
+    const task = await session.send({ route: USER_API.createTask, body: request(kind, text, name, inference) });
+    location.hash = hrefOf({ name: "task", id: task.id });
+  });
+  return (
+    <section class="card">
+      <h1>New task</h1>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void create.run();
+        }}
+      >
+        <label>
+          Kind
+          <select value={kind} onChange={(e) => setKind(e.currentTarget.value as Kind)}>
+            <option value="commands">Commands</option>
+            <option value="script">Script</option>
+            <option value="prompt">Prompt (model)</option>
+            <option value="agent">Agent</option>
+          </select>
+        </label>
+        <label>
+          {KINDS[kind].label}
+          <textarea required rows={6} value={text} onInput={(e) => setText(e.currentTarget.value)} />
+        </label>
+        <p class="hint">{KINDS[kind].hint}</p>
+        <label>
+          Name (optional)
+          <input value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        </label>
+        {(kind === "commands" || kind === "script") && (
+          <label class="check">
+            <input type="checkbox" checked={inference} onChange={(e) => setInference(e.currentTarget.checked)} />
+            Give the sandbox the model (use inference)
+          </label>
+        )}
+        <button type="submit" disabled={create.busy}>
+          Run
+        </button>
+        {create.error && <p role="alert">{create.error}</p>}
+      </form>
+    </section>
+  );
+}
