@@ -43,14 +43,12 @@ export function ChatPage({ session }: { session: GatewaySession }) {
     <section class="card">
       <h1>Chat</h1>
       {models.error && <p role="alert">{models.error}</p>}
-      <label>
-        Model
-        <select value={chosen} onChange={(e) => setModel(e.currentTarget.value)}>
-          {models.value?.data.map((m) => (
-            <option value={m.id}>{m.id}</option>
-          ))}
-        </select>
-      </label>
+      <label for="chat-model">Model</label>
+      <select id="chat-model" value={chosen} onChange={(e) => setModel(e.currentTarget.value)}>
+        {models.value?.data.map((m) => (
+          <option value={m.id}>{m.id}</option>
+        ))}
+      </select>
       <Conversation turns={turns} />
       <form
         onSubmit={(e) => {

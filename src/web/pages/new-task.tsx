@@ -43,15 +43,13 @@ export function NewTaskPage({ session }: { session: GatewaySession }) {
           void create.run();
         }}
       >
-        <label>
-          Kind
-          <select value={kind} onChange={(e) => setKind(e.currentTarget.value as Kind)}>
-            <option value="commands">Commands</option>
-            <option value="script">Script</option>
-            <option value="prompt">Prompt (model)</option>
-            <option value="agent">Agent</option>
-          </select>
-        </label>
+        <label for="task-kind">Kind</label>
+        <select id="task-kind" value={kind} onChange={(e) => setKind(e.currentTarget.value as Kind)}>
+          <option value="commands">Commands</option>
+          <option value="script">Script</option>
+          <option value="prompt">Prompt (model)</option>
+          <option value="agent">Agent</option>
+        </select>
         <label>
           {KINDS[kind].label}
           <textarea required rows={6} value={text} onInput={(e) => setText(e.currentTarget.value)} />

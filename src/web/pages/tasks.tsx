@@ -25,15 +25,13 @@ export function TasksPage({ session }: { session: GatewaySession }) {
           New task
         </a>
       </div>
-      <label>
-        Status
-        <select value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
-          <option value="">all</option>
-          {TASK_STATUSES.map((s) => (
-            <option value={s}>{s}</option>
-          ))}
-        </select>
-      </label>
+      <label for="task-status">Status</label>
+      <select id="task-status" value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
+        <option value="">all</option>
+        {TASK_STATUSES.map((s) => (
+          <option value={s}>{s}</option>
+        ))}
+      </select>
       {tasks.error && <p role="alert">{tasks.error}</p>}
       {tasks.value && tasks.value.tasks.length === 0 && <p>No tasks.</p>}
       <ul class="list" aria-label="Tasks">

@@ -1,0 +1,124 @@
+/** The web console's pages (features/web/console.feature): tasks, a task's output, chat, users, log out. */
+import { Then, When } from "@cucumber/cucumber";
+import { expect } from "bun:test";
+import type { Page } from "playwright-core";
+import { testReply } from "../../src/testing/ollama-test-server";
+import { until } from "../../src/testing/until";
+import { screenshot, type WebWorld } from "./web-console.steps";
+
+const SLOW = { timeout: 60_000 };
+const USER_PASSWORD = "web-user-password-1";
+
+const nav = (page: Page, name: string) => page.getByRole("navigation").getByRole("link", { name, exact: true }).click();
+
+async function runCommand(page: Page, text: string) {
+  await nav(page, "New task");
+  await page.getByRole("heading", { name: "New task" }).waitFor();
+  await screenshot(page, "new-task");
+  await page.getByLabel("Command").fill(text);
+  await page.getByRole("button", { name: "Run" }).click();
+  await page.getByRole("region", { name: "Output" }).waitFor();
+}
+
+When("I run the command {string} from the console", SLOW, async function (this: WebWorld, command: string) {
+  await runCommand(this.page!, command);
+  this.taskId = decodeURIComponent(new URL(this.page!.url()).hash.split("/")[2]!);
+});
+const statusOf = (page: Page) => page.locator("main h1 + .status");
+
+Then(
+  "the console's task page shows status {string} and the output {string}",
+  SLOW,
+  async function (this: WebWorld, status: string, output: string) {
+    await statusOf(this.page!).filter({ hasText: status }).waitFor({ timeout: 50_000 });
+    expect((await this.page!.getByRole("region", { name: "Output" }).locator("pre").textContent())?.trim()).toBe(
+      output,
+    );
+    await screenshot(this.page!, "task");
+  },
+);
+Then("the console's tasks page lists that task as {string}", SLOW, async function (this: WebWorld, status: string) {
+  await nav(this.page!, "Tasks");
+  const row = this.page!.getByRole("list", { name: "Tasks" })
+    .getByRole("listitem")
+    .filter({
+      has: this.page!.locator(`a[href="#/tasks/${this.taskId}"]`),
+    });
+  await row.locator(".status").filter({ hasText: status }).waitFor();
+  await screenshot(this.page!, "tasks");
+});
+
+/** Every distinct text of the model's turn while it streams, the last one whole (page scripts: the DOM is theirs). */
+const WATCH_REPLY = `window.seen = [];
+new MutationObserver(() => {
+  const text = document.querySelector(".turn-assistant div")?.textContent ?? "";
+  if (text && text !== window.seen.at(-1)) window.seen.push(text);
+}).observe(document.body, { subtree: true, childList: true, characterData: true });`;
+
+async function watchReply(page: Page): Promise<() => Promise<string[]>> {
+  await page.evaluate(WATCH_REPLY);
+  return () => page.evaluate<string[]>("window.seen");
+}
+
+When("I send {string} on the console's chat page", SLOW, async function (this: WebWorld, message: string) {
+  const page = this.page!;
+  await nav(page, "Chat");
+  await page.getByRole("heading", { name: "Chat" }).waitFor();
+  await until(async () => (await page.getByLabel("Model").locator("option").count()) > 0, "the model list");
+  this.replyTexts = await watchReply(page);
+  await page.getByLabel("Message").fill(message);
+  await page.getByRole("button", { name: "Send" }).click();
+});
+Then(
+  "the model's reply to {string} streams into the conversation",
+  SLOW,
+  async function (this: WebWorld, message: string) {
+    const page = this.page!;
+    // The Send button comes back when the stream has ended.
+    await page.getByRole("button", { name: "Send" }).and(page.locator(":enabled")).waitFor();
+    const seen = await this.replyTexts!();
+    const whole = seen.at(-1) ?? "";
+    await screenshot(page, "chat");
+    expect(seen.length).toBeGreaterThan(1);
+    expect(seen.every((text) => whole.startsWith(text))).toBe(true);
+    if (this.upstreamIsDouble) expect(whole).toBe(testReply(message));
+    else expect(whole.trim()).not.toBe("");
+  },
+);
+
+When("I log out of the console", SLOW, async function (this: WebWorld) {
+  await this.page!.getByRole("button", { name: "Log out" }).click();
+});
+
+Then("no token was in the browser's storage, cookies or any URL", async function (this: WebWorld) {
+  const page = this.page!;
+  const stored = await page.evaluate("[localStorage.length, sessionStorage.length, document.cookie]");
+  expect([stored, await page.context().cookies()]).toEqual([[0, 0, ""], []]);
+  expect(this.bearers.size).toBeGreaterThan(0);
+  for (const token of this.bearers) expect(this.urls.filter((u) => u.includes(token))).toEqual([]);
+});
+
+Then("the console logged no errors and fetched nothing from elsewhere", function (this: WebWorld) {
+  expect([this.errors, this.elsewhere]).toEqual([[], []]);
+});
+
+When("I add the user {string} with the console", SLOW, async function (this: WebWorld, handle: string) {
+  const page = this.page!;
+  await nav(page, "Users");
+  await page.getByRole("heading", { name: "Users" }).waitFor();
+  await page.getByLabel("New user's handle").fill(handle);
+  await page.getByLabel("New user's password").fill(USER_PASSWORD);
+  await page.getByRole("button", { name: "Add user" }).click();
+});
+When("I disable {string} with the console", SLOW, async function (this: WebWorld, handle: string) {
+  await this.page!.getByRole("button", { name: `Disable ${handle}` }).click();
+});
+Then(
+  "the console's users page shows {string} as {string}",
+  SLOW,
+  async function (this: WebWorld, handle: string, state: string) {
+    const row = this.page!.getByRole("list", { name: "Users" }).getByRole("listitem").filter({ hasText: handle });
+    await row.locator(".status").filter({ hasText: state }).waitFor();
+    await screenshot(this.page!, "users");
+  },
+);

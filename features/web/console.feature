@@ -1,0 +1,37 @@
+Feature: The web console: tasks, their output, chat and users in a browser
+  The gateway serves the console at `/` (decision 27): one page, a script and a stylesheet from the same origin,
+  compiled into the orchestrator. It calls the same API as cynork, with its tokens in memory only. Headless Chromium
+  at a phone's width (375 px) drives it the way a person would, by the fields' and buttons' names; the console logs
+  no error and fetches nothing from elsewhere. Each page's screenshot is written to reports/web-console/.
+
+  Background:
+    Given a running worker node "bdd-web" whose model streams slowly
+    And the orchestrator is ready
+    And the web console is open in Chromium, 375 px wide
+
+  @inference
+  Scenario: Log in by keyboard, run a command, read its output, chat, log out
+    When I log in to the console as "admin" using only the keyboard
+    Then the console shows its "Tasks" page
+    When I run the command "echo hello from the console" from the console
+    Then the console's task page shows status "completed" and the output "hello from the console"
+    And the console's tasks page lists that task as "completed"
+    When I send "Say hello from the console" on the console's chat page
+    Then the model's reply to "Say hello from the console" streams into the conversation
+    When I log out of the console
+    Then the console shows its log-in form
+    And no token was in the browser's storage, cookies or any URL
+    And the console logged no errors and fetched nothing from elsewhere
+
+  Scenario: An admin adds a user and disables them; the user page says who is active
+    When I log in to the console as "admin"
+    And I add the user "web-user" with the console
+    Then the console's users page shows "web-user" as "active"
+    When I disable "web-user" with the console
+    Then the console's users page shows "web-user" as "disabled"
+    And the console logged no errors and fetched nothing from elsewhere
+
+  Scenario: A wrong password is refused with a message, and the form stays
+    When I log in to the console as "admin" with the password "not-the-password"
+    Then the console says "401"
+    And the console shows its log-in form
