@@ -50,9 +50,9 @@ test-bdd: install images
 
 alias bdd := test-bdd
 
-# End to end from dist/bin: orchestrator + worker node + cynork, inference included (OLLAMA_UPSTREAM_URL, else the test double)
+# End to end from dist/bin: orchestrator + worker node + cynork and the web console in Chromium, inference included (OLLAMA_UPSTREAM_URL, else the test double)
 e2e: build images
-    CYNODE_BDD_BINARIES=1 bun --bun x cucumber-js --import 'bdd/**/*.ts' --format progress features/e2e/
+    CYNODE_BDD_BINARIES=1 bun --bun x cucumber-js --import 'bdd/**/*.ts' --format progress features/e2e/ features/web/
 
 # What CI runs (.ci/run): lint (type-check, biome lint and format check), the dependency audit, then every test
 ci: lint audit test

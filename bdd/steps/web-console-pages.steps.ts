@@ -4,7 +4,8 @@ import { expect } from "bun:test";
 import type { Page } from "playwright-core";
 import { testReply } from "../../src/testing/ollama-test-server";
 import { until } from "../../src/testing/until";
-import { screenshot, type WebWorld } from "./web-console.steps";
+import { USER_API } from "../../src/contracts/routes";
+import { ACCESS_TOKEN_S, screenshot, type WebWorld } from "./web-console.steps";
 
 const SLOW = { timeout: 60_000 };
 const USER_PASSWORD = "web-user-password-1";
@@ -120,5 +121,15 @@ Then(
     const row = this.page!.getByRole("list", { name: "Users" }).getByRole("listitem").filter({ hasText: handle });
     await row.locator(".status").filter({ hasText: state }).waitFor();
     await screenshot(this.page!, "users");
+  },
+);
+
+Then(
+  "the console refreshes its access token twice, outliving the first one",
+  { timeout: 4 * ACCESS_TOKEN_S * 1000 },
+  async function (this: WebWorld) {
+    const refreshes = () => this.urls.filter((u) => new URL(u).pathname === USER_API.refresh.path()).length;
+    // Meanwhile the tasks page polls every 2 s: a call with an expired token would be a 401, so a console error.
+    await until(() => refreshes() >= 2, "two refreshes", { timeoutMs: 3 * ACCESS_TOKEN_S * 1000, intervalMs: 200 });
   },
 );

@@ -10,8 +10,8 @@ import type { Page } from "playwright-core";
 import { CONSOLE } from "../../src/contracts/routes";
 import { launchChromium } from "../../src/testing/chromium";
 import { startOllamaTestServer } from "../../src/testing/ollama-test-server";
-import { BOOTSTRAP_PASSWORD } from "../support/orchestrator-process";
-import { inferenceModel, runningOrchestrator } from "../support/system";
+import { BOOTSTRAP_PASSWORD, startOrchestrator } from "../support/orchestrator-process";
+import { inferenceModel } from "../support/system";
 import { startWorkerNode } from "../support/worker-node-process";
 import { type CyWorld, featureScope } from "../support/world";
 
@@ -44,11 +44,18 @@ async function slowUpstream(w: WebWorld): Promise<string> {
   });
 }
 
+/** Access tokens live 8 s here: every scenario outlives the first one, so the console must refresh in time. */
+export const ACCESS_TOKEN_S = 8;
+
 Given(
-  "a running worker node {string} whose model streams slowly",
+  "a running worker node {string} whose model streams slowly, its access tokens short-lived",
   { timeout: 240_000 },
   async function (this: WebWorld, slug: string) {
-    const orchestrator = await runningOrchestrator(this);
+    const orchestrator = await featureScope.shared("orchestrator", async () => {
+      const o = await startOrchestrator({ JWT_ACCESS_DURATION: `${ACCESS_TOKEN_S}s` });
+      return { value: o, stop: o.stop };
+    });
+    this.orchestrator = orchestrator;
     const upstream = await slowUpstream(this);
     this.workerNode = await featureScope.shared(`node:${slug}`, async () => {
       const node = await startWorkerNode({

@@ -2,10 +2,11 @@ Feature: The web console: tasks, their output, chat and users in a browser
   The gateway serves the console at `/` (decision 27): one page, a script and a stylesheet from the same origin,
   compiled into the orchestrator. It calls the same API as cynork, with its tokens in memory only. Headless Chromium
   at a phone's width (375 px) drives it the way a person would, by the fields' and buttons' names; the console logs
-  no error and fetches nothing from elsewhere. Each page's screenshot is written to reports/web-console/.
+  no error (a refused call would be one) and fetches nothing from elsewhere. Access tokens live 8 s here, so the console
+  must refresh them as it goes. Each page's screenshot is written to reports/web-console/.
 
   Background:
-    Given a running worker node "bdd-web" whose model streams slowly
+    Given a running worker node "bdd-web" whose model streams slowly, its access tokens short-lived
     And the orchestrator is ready
     And the web console is open in Chromium, 375 px wide
 
@@ -29,6 +30,12 @@ Feature: The web console: tasks, their output, chat and users in a browser
     Then the console's users page shows "web-user" as "active"
     When I disable "web-user" with the console
     Then the console's users page shows "web-user" as "disabled"
+    And the console logged no errors and fetched nothing from elsewhere
+
+  Scenario: The console refreshes its access token before it expires and stays logged in
+    When I log in to the console as "admin"
+    Then the console refreshes its access token twice, outliving the first one
+    And the console shows its "Tasks" page
     And the console logged no errors and fetched nothing from elsewhere
 
   Scenario: A wrong password is refused with a message, and the form stays

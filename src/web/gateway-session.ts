@@ -1,7 +1,7 @@
 /**
  * The signed-in user's calls to the gateway, through USER_API's routes (the table cynork calls). Tokens live in this
- * closure only (never in storage, a cookie or a URL): the access token is refreshed a minute before it expires, and
- * once more on a 401; a refresh that fails ends the session.
+ * closure only (never in storage, a cookie or a URL): the access token is refreshed a minute before it expires (half
+ * way through a lifetime shorter than two minutes), and once more on a 401; a refresh that fails ends the session.
  */
 import * as v from "valibot";
 import { errorDetail } from "../contracts/error-detail";
@@ -63,7 +63,7 @@ export function createGatewaySession(onChange: (signedIn: boolean) => void) {
   function signedIn(next: LoginResponse | undefined) {
     clearTimeout(timer);
     tokens = next;
-    if (next) timer = setTimeout(refresh, Math.max(5, next.expires_in - REFRESH_AHEAD_S) * 1000);
+    if (next) timer = setTimeout(refresh, Math.max(next.expires_in / 2, next.expires_in - REFRESH_AHEAD_S) * 1000);
     onChange(next !== undefined);
   }
 
