@@ -38,16 +38,36 @@ Then(
     await screenshot(this.page!, "task");
   },
 );
-Then("the console's tasks page lists that task as {string}", SLOW, async function (this: WebWorld, status: string) {
-  await nav(this.page!, "Tasks");
-  const row = this.page!.getByRole("list", { name: "Tasks" })
-    .getByRole("listitem")
-    .filter({
-      has: this.page!.locator(`a[href="#/tasks/${this.taskId}"]`),
-    });
-  await row.locator(".status").filter({ hasText: status }).waitFor();
-  await screenshot(this.page!, "tasks");
+Then("the console's task page shows status {string}", SLOW, async function (this: WebWorld, status: string) {
+  await statusOf(this.page!).filter({ hasText: status }).waitFor({ timeout: 50_000 });
 });
+When("I cancel the task from the console", SLOW, async function (this: WebWorld) {
+  await this.page!.getByRole("button", { name: "Cancel" }).click();
+});
+
+/** The tasks page (with a status chosen in its filter) lists the scenario's task with `status`. */
+async function listedAs(w: WebWorld, status: string, filter?: string) {
+  const page = w.page!;
+  await nav(page, "Tasks");
+  if (filter) await page.getByLabel("Status").selectOption(filter);
+  const rows = page.getByRole("list", { name: "Tasks" }).getByRole("listitem");
+  const row = rows.filter({ has: page.locator(`a[href="#/tasks/${w.taskId}"]`) });
+  await row.locator(".status").filter({ hasText: status }).waitFor();
+  await screenshot(page, filter ? `tasks-${filter}` : "tasks");
+  return rows;
+}
+
+Then("the console's tasks page lists that task as {string}", SLOW, async function (this: WebWorld, status: string) {
+  await listedAs(this, status);
+});
+Then(
+  "the console's tasks page filtered by {string} lists that task as {string}",
+  SLOW,
+  async function (this: WebWorld, filter: string, status: string) {
+    const rows = await listedAs(this, status, filter);
+    expect(new Set(await rows.locator(".status").allTextContents())).toEqual(new Set([filter]));
+  },
+);
 
 /** Every distinct text of the model's turn while it streams, the last one whole (page scripts: the DOM is theirs). */
 const WATCH_REPLY = `window.seen = [];

@@ -24,6 +24,15 @@ Feature: The web console: tasks, their output, chat and users in a browser
     And no token was in the browser's storage, cookies or any URL
     And the console logged no errors and fetched nothing from elsewhere
 
+  Scenario: A running task is canceled from its page, and the status filter finds it
+    When I log in to the console as "admin"
+    And I run the command "sleep 60" from the console
+    Then the console's task page shows status "running"
+    When I cancel the task from the console
+    Then the console's task page shows status "canceled"
+    And the console's tasks page filtered by "canceled" lists that task as "canceled"
+    And the console logged no errors and fetched nothing from elsewhere
+
   Scenario: An admin adds a user and disables them; the user page says who is active
     When I log in to the console as "admin"
     And I add the user "web-user" with the console
