@@ -5,7 +5,7 @@ import type { Page } from "playwright-core";
 import { testReply } from "../../src/testing/ollama-test-server";
 import { until } from "../../src/testing/until";
 import { USER_API } from "../../src/contracts/routes";
-import { ACCESS_TOKEN_S, screenshot, type WebWorld } from "./web-console.steps";
+import { ACCESS_TOKEN_S, logIn, screenshot, type WebWorld } from "./web-console.steps";
 
 const SLOW = { timeout: 60_000 };
 const USER_PASSWORD = "web-user-password-1";
@@ -16,7 +16,7 @@ async function runCommand(page: Page, text: string) {
   await nav(page, "New task");
   await page.getByRole("heading", { name: "New task" }).waitFor();
   await screenshot(page, "new-task");
-  await page.getByLabel("Command").fill(text);
+  await page.getByLabel("Command", { exact: true }).fill(text);
   await page.getByRole("button", { name: "Run" }).click();
   await page.getByRole("region", { name: "Output" }).waitFor();
 }
@@ -49,7 +49,7 @@ When("I cancel the task from the console", SLOW, async function (this: WebWorld)
 async function listedAs(w: WebWorld, status: string, filter?: string) {
   const page = w.page!;
   await nav(page, "Tasks");
-  if (filter) await page.getByLabel("Status").selectOption(filter);
+  if (filter) await page.getByLabel("Status", { exact: true }).selectOption(filter);
   const rows = page.getByRole("list", { name: "Tasks" }).getByRole("listitem");
   const row = rows.filter({ has: page.locator(`a[href="#/tasks/${w.taskId}"]`) });
   await row.locator(".status").filter({ hasText: status }).waitFor();
@@ -85,9 +85,12 @@ When("I send {string} on the console's chat page", SLOW, async function (this: W
   const page = this.page!;
   await nav(page, "Chat");
   await page.getByRole("heading", { name: "Chat" }).waitFor();
-  await until(async () => (await page.getByLabel("Model").locator("option").count()) > 0, "the model list");
+  await until(
+    async () => (await page.getByLabel("Model", { exact: true }).locator("option").count()) > 0,
+    "the model list",
+  );
   this.replyTexts = await watchReply(page);
-  await page.getByLabel("Message").fill(message);
+  await page.getByLabel("Message", { exact: true }).fill(message);
   await page.getByRole("button", { name: "Send" }).click();
 });
 Then(
@@ -130,6 +133,7 @@ When("I add the user {string} with the console", SLOW, async function (this: Web
   await page.getByLabel("New user's handle").fill(handle);
   await page.getByLabel("New user's password").fill(USER_PASSWORD);
   await page.getByRole("button", { name: "Add user" }).click();
+  await page.getByRole("list", { name: "Users" }).getByRole("listitem").filter({ hasText: handle }).waitFor();
 });
 When("I disable {string} with the console", SLOW, async function (this: WebWorld, handle: string) {
   await this.page!.getByRole("button", { name: `Disable ${handle}` }).click();
@@ -153,3 +157,17 @@ Then(
     await until(() => refreshes() >= 2, "two refreshes", { timeoutMs: 3 * ACCESS_TOKEN_S * 1000, intervalMs: 200 });
   },
 );
+
+When(
+  "I log in to the console as {string} with the password of the user added",
+  SLOW,
+  async function (this: WebWorld, handle: string) {
+    await logIn(this.page!, handle, USER_PASSWORD);
+    await this.page!.getByRole("button", { name: "Log out" }).waitFor();
+  },
+);
+
+When("I open the console's {string} page", SLOW, async function (this: WebWorld, name: string) {
+  await nav(this.page!, name);
+  await this.page!.getByRole("heading", { name }).waitFor();
+});

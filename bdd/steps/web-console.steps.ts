@@ -100,16 +100,16 @@ export async function screenshot(page: Page, name: string) {
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
 }
 
-async function logIn(page: Page, handle: string, password: string, keyboardOnly = false) {
-  await page.getByLabel("Handle").waitFor();
+export async function logIn(page: Page, handle: string, password: string, keyboardOnly = false) {
+  await page.getByLabel("Handle", { exact: true }).waitFor();
   await screenshot(page, "login");
   if (!keyboardOnly) {
-    await page.getByLabel("Handle").fill(handle);
-    await page.getByLabel("Password").fill(password);
+    await page.getByLabel("Handle", { exact: true }).fill(handle);
+    await page.getByLabel("Password", { exact: true }).fill(password);
     await page.getByRole("button", { name: "Log in" }).click();
     return;
   }
-  await page.getByLabel("Handle").focus();
+  await page.getByLabel("Handle", { exact: true }).focus();
   await page.keyboard.type(handle);
   await page.keyboard.press("Tab");
   await page.keyboard.type(password);
@@ -141,7 +141,7 @@ Then("the console shows its {string} page", SLOW, async function (this: WebWorld
 });
 Then("the console shows its log-in form", SLOW, async function (this: WebWorld) {
   await this.page!.getByRole("button", { name: "Log in" }).waitFor();
-  expect(await this.page!.getByLabel("Handle").isVisible()).toBe(true);
+  expect(await this.page!.getByLabel("Handle", { exact: true }).isVisible()).toBe(true);
 });
 Then("the console says {string}", SLOW, async function (this: WebWorld, text: string) {
   await this.page!.getByRole("alert").filter({ hasText: text }).waitFor();

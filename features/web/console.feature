@@ -41,6 +41,14 @@ Feature: The web console: tasks, their output, chat and users in a browser
     Then the console's users page shows "web-user" as "disabled"
     And the console logged no errors and fetched nothing from elsewhere
 
+  Scenario: A user who is not an admin is told the users page is for admins
+    When I log in to the console as "admin"
+    And I add the user "web-viewer" with the console
+    And I log out of the console
+    And I log in to the console as "web-viewer" with the password of the user added
+    And I open the console's "Users" page
+    Then the console says "Only an admin can manage users (403)."
+
   Scenario: The console refreshes its access token before it expires and stays logged in
     When I log in to the console as "admin"
     Then the console refreshes its access token twice, outliving the first one

@@ -1,7 +1,8 @@
-/** Users (admin): every user, a new one with its password, disable and enable. Others see the gateway's 403. */
+/** Users (admin): every user, a new one with its password, disable and enable. Others are told it is for admins. */
 import { useState } from "preact/hooks";
 import { USER_API } from "../../contracts/routes";
 import type { UserResponse } from "../../contracts/user-api";
+import { adminOnly } from "../admin-only";
 import type { GatewaySession } from "../gateway-session";
 import { useAction, useLoaded } from "../use-async";
 
@@ -26,7 +27,10 @@ function UserRow({ user, session, changed }: { user: UserResponse; session: Gate
 }
 
 export function UsersPage({ session }: { session: GatewaySession }) {
-  const users = useLoaded((signal) => session.send({ route: USER_API.listUsers, signal }), []);
+  const users = useLoaded(
+    (signal) => session.send({ route: USER_API.listUsers, signal }).catch(adminOnly("manage users")),
+    [],
+  );
   const [handle, setHandle] = useState("");
   const [password, setPassword] = useState("");
   const create = useAction(async () => {
