@@ -1,6 +1,6 @@
 /**
  * The physical floor: podman itself. `bareRun` is the sandbox container the node would start (same image, same
- * hardening and limits, from the node's own argv builder) with nothing of ours around it. `timingWrapper` puts a
+ * hardening and limits, the node's spec as `podman run` argv, `containerArgs`) with nothing of ours around it. `timingWrapper` puts a
  * `podman` first on PATH that records when each podman call of the worker-node starts and ends.
  */
 import { DEFAULT_INFERENCE_LIMITS } from "../src/lib/inference-request";
@@ -87,7 +87,7 @@ export async function bareRun(command = ["true"]): Promise<void> {
 }
 
 /**
- * The naive inference pod, cold, on podman's command line (the node's sandbox argv, the pod and sidecar argv
+ * The naive inference pod, cold, on podman's command line (the sandbox's spec as argv, the pod and sidecar argv
  * above): `pod create --network none`, the sidecar, the sandbox running `command` in the pod, then `pod rm -f -t 0`. `runDir` and `relayDir` are the sidecar's mounts.
  */
 export async function bareInferencePod(dirs: { runDir: string; relayDir: string }, command = ["true"]): Promise<void> {

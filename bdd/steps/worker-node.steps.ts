@@ -5,6 +5,7 @@ import { networkInterfaces } from "node:os";
 import type { RunJobRequest } from "../../src/contracts/worker-api";
 import { NODE_PSK } from "../support/orchestrator-process";
 import { runningWorkerNode } from "../support/system";
+import { nodeIdentityOf } from "../support/worker-node-process";
 import type { CyWorld } from "../support/world";
 
 type JobWorld = CyWorld & { job?: RunJobRequest; listener?: { port: number; connections: number } };
@@ -22,7 +23,7 @@ Given(
 
 /**
  * The token the orchestrator hands the node in its config, fetched the way the node does (register with the PSK,
- * GET the config). Registering again keeps the node's worker URL and token.
+ * GET the config) with its key's proof. Registering again keeps the node's worker URL and token.
  */
 Given("I hold the orchestrator's bearer token for that node", async function (this: CyWorld) {
   const cp = this.orchestrator!.controlPlaneUrl;
@@ -33,7 +34,13 @@ Given("I hold the orchestrator's bearer token for that node", async function (th
     platform: { os: "linux", arch: "amd64" },
     compute: { cpu_cores: 1, ram_mb: 1024 },
   };
-  await this.call("POST", "/v1/nodes/register", { psk: NODE_PSK, capability: report }, { base: cp, token: null });
+  const node_identity = await nodeIdentityOf(this.workerNode!);
+  await this.call(
+    "POST",
+    "/v1/nodes/register",
+    { psk: NODE_PSK, capability: report, node_identity },
+    { base: cp, token: null },
+  );
   expect(this.response!.status).toBe(200);
   await this.call("GET", "/v1/nodes/config", undefined, { base: cp, token: this.json.auth.node_jwt });
   expect(this.response!.status).toBe(200);

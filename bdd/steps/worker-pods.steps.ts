@@ -46,7 +46,10 @@ Given(
   { timeout: 120_000 },
   async function (this: PodWorld, n: number) {
     // The pool fills once the node's inference is up; poll its log, not a clock.
-    while (warmPodsWaiting(this) < n) await Bun.sleep(100);
+    await until(() => warmPodsWaiting(this) >= n, `${n} warm inference pods waiting`, {
+      timeoutMs: 110_000,
+      intervalMs: 100,
+    });
     expect(warmPodsWaiting(this)).toBe(n);
   },
 );

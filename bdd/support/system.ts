@@ -1,4 +1,5 @@
 /** The system under test, started once per feature: orchestrator, worker node, inference upstream. */
+import { CHAT_AGENT_SCRIPTS } from "../../src/testing/chat-agent-scripts";
 import { startOllamaTestServer, type RecordedRequest } from "../../src/testing/ollama-test-server";
 import { AGENT_SCRIPT_OPTIONS } from "./agent-scripts";
 import { startOrchestrator, type OrchestratorProcess } from "./orchestrator-process";
@@ -37,6 +38,8 @@ export function inferenceUpstream(): Promise<InferenceUpstream> {
       models: [inferenceModel()],
       // The agent feature's scripted tool-calling conversation.
       ...AGENT_SCRIPT_OPTIONS,
+      // The chat agent feature's scripted model (cynodeai.pm).
+      chatAgentScripts: CHAT_AGENT_SCRIPTS,
     });
     const url = double.url!.replace("0.0.0.0", "127.0.0.1");
     return { value: { url, fake: true, requests: double.requests }, stop: double.stop };

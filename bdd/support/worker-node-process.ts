@@ -2,6 +2,8 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { NodeIdentity } from "../../src/contracts/node-payloads";
+import { loadOrCreateNodeKey, nodeIdentityProof } from "../../src/worker-node/node-manager/node-identity";
 import { command, logField, startProcess, type ManagedProcess } from "./managed-process";
 import { NODE_PSK } from "./orchestrator-process";
 
@@ -30,7 +32,14 @@ export type WorkerNodeOptions = {
   warmPool?: number;
 };
 
-export type WorkerNode = { slug: string; workerApiUrl: string; process: ManagedProcess; stop(): Promise<void> };
+export type WorkerNode = {
+  slug: string;
+  workerApiUrl: string;
+  /** Where it keeps its identity key (node-identity-key.json) among the rest of its state. */
+  stateDir: string;
+  process: ManagedProcess;
+  stop(): Promise<void>;
+};
 
 export function nodeYaml(o: {
   orchestratorUrl: string;
@@ -62,8 +71,9 @@ export function nodeYaml(o: {
 /** Spawns the node; the caller waits for what it expects (ready, or an exit). */
 export async function spawnWorkerNode(
   o: WorkerNodeOptions,
-): Promise<{ process: ManagedProcess; cleanup(): Promise<void> }> {
+): Promise<{ process: ManagedProcess; stateDir: string; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "cynode-bdd-node-"));
+  const stateDir = join(dir, "state");
   const configPath = join(dir, "node.yaml");
   await writeFile(
     configPath,
@@ -71,7 +81,7 @@ export async function spawnWorkerNode(
       nodeYaml({
         orchestratorUrl: o.orchestratorUrl,
         slug: runSlug(o.slug),
-        stateDir: join(dir, "state"),
+        stateDir,
         jobTimeoutSeconds: o.jobTimeoutSeconds,
         warmPool: o.warmPool,
       }) + (o.extraYaml ?? ""),
@@ -82,6 +92,7 @@ export async function spawnWorkerNode(
   });
   return {
     process: proc,
+    stateDir,
     async cleanup() {
       await proc.stop();
       await removeWhatAKilledNodeLeft(slug, dir);
@@ -107,12 +118,22 @@ async function removeWhatAKilledNodeLeft(slug: string, dir: string): Promise<voi
   for (const m of mounts.reverse()) await Bun.spawn(["umount", "--lazy", m], { stderr: "ignore" }).exited;
 }
 
+/**
+ * What a registration of `node`'s slug carries to prove the node's key (read from its state dir, as only the node
+ * and its machine's root can): for steps that register as the node itself, e.g. to learn its Worker API token.
+ */
+export async function nodeIdentityOf(node: WorkerNode, workerApiUrl = ""): Promise<NodeIdentity> {
+  const key = await loadOrCreateNodeKey(node.stateDir);
+  return nodeIdentityProof(key, { slug: node.slug, workerApiUrl, now: new Date() });
+}
+
 /** Starts a node and waits until it has registered, applied its config and acked it. */
 export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode> {
-  const { process: proc, cleanup } = await spawnWorkerNode(o);
+  const { process: proc, stateDir, cleanup } = await spawnWorkerNode(o);
   try {
     const ready = await proc.waitForLine(/"msg":"node ready"/, 180_000);
-    return { slug: runSlug(o.slug), workerApiUrl: logField(ready, "worker_api"), process: proc, stop: cleanup };
+    const workerApiUrl = logField(ready, "worker_api");
+    return { slug: runSlug(o.slug), workerApiUrl, stateDir, process: proc, stop: cleanup };
   } catch (err) {
     await cleanup();
     throw err;

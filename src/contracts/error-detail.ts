@@ -1,7 +1,11 @@
-/** The message of an error answer: problem+json's `detail`, or the OpenAI-compatible routes' `error.message`. */
+/**
+ * The message of an error answer: problem+json's `detail`, the OpenAI-compatible routes' `error.message`, or a skill
+ * refused by the content scan (its category and the text that triggered it).
+ */
 import * as v from "valibot";
 import { OpenAIError } from "./openai";
 import { ProblemSchema } from "./problem";
+import { PolicyViolation } from "./skills";
 
 export function errorDetail(text: string): string | undefined {
   let body: unknown;
@@ -13,5 +17,7 @@ export function errorDetail(text: string): string | undefined {
   const problem = v.safeParse(ProblemSchema, body);
   if (problem.success) return problem.output.detail;
   const error = v.safeParse(OpenAIError, body);
-  return error.success ? error.output.error.message : undefined;
+  if (error.success) return error.output.error.message;
+  const policy = v.safeParse(PolicyViolation, body);
+  return policy.success ? `policy violation (${policy.output.category}): ${policy.output.triggering_text}` : undefined;
 }

@@ -18,6 +18,10 @@ export const NODE_ERRORS = {
   missingAuth: "Missing authorization header",
   badToken: "Invalid or expired token",
   nodeNotFound: "Node not found",
+  identityTaken: "node slug is already registered to another key",
+  identityRequired: "node slug is already registered to a key: the registration must carry a proof signed with it",
+  proofInvalid: "node identity proof is invalid",
+  proofReplayed: "node identity proof was already used",
   jobNotFound: "Job not found",
   jobNotOnNode: "Job is not running on this node",
   jobNotRunning: "Job is not running",
@@ -101,10 +105,45 @@ export const NodeCapabilityReport = v.looseObject({
   ),
 });
 
+// ---- node identity (decision 25): the key a node's slug is bound to at its first registration ----
+
+/** `aud` of a registration proof: it is good for nothing but a node registration. */
+export const NODE_PROOF_AUDIENCE = "cynodeai-node-registration";
+/** JWS algorithm of node keys (ECDSA P-256, WebCrypto everywhere Bun runs, compiled binaries too). */
+export const NODE_KEY_ALG = "ES256";
+/** How long a proof may be used after it was made (it is single-use besides: `jti`). */
+export const NODE_PROOF_MAX_AGE_SECONDS = 300;
+
+const B64url = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, "must be a 32-byte base64url coordinate"));
+
+/** The node's public key (JWK, EC P-256, public part only). */
+export const NodePublicKey = v.object({ kty: v.literal("EC"), crv: v.literal("P-256"), x: B64url, y: B64url });
+
+/**
+ * Proof of the node key: a compact JWS (ES256) by that key over the claims below; the orchestrator checks it with
+ * the key sent, and that key against the one the slug is bound to.
+ */
+export const NodeIdentity = v.object({
+  public_key: NodePublicKey,
+  proof: v.pipe(Text(LIMITS.text), v.nonEmpty()),
+});
+
+/** Claims of a registration proof: the slug and Worker API URL it registers, when, and a one-time id. */
+export const NodeProofClaims = v.object({
+  sub: v.string(),
+  aud: v.literal(NODE_PROOF_AUDIENCE),
+  worker_api_url: v.string(),
+  iat: v.number(),
+  exp: v.number(),
+  jti: v.pipe(v.string(), v.minLength(16), v.maxLength(LIMITS.name)),
+});
+
 export const RegistrationRequest = v.object({
   psk: Text(LIMITS.secret, NODE_ERRORS.badPsk),
   capability: NodeCapabilityReport,
   worker_api_csr: WorkerApiCsr,
+  /** Required to re-register a slug bound to a key; a new slug (or one not bound yet) is bound to this key. */
+  node_identity: v.optional(NodeIdentity),
 });
 
 // ---- 2.3 node_bootstrap_payload_v1 ----
@@ -223,6 +262,9 @@ export const NodeConfigAck = v.object({
 
 export type NodeCapabilityReport = v.InferOutput<typeof NodeCapabilityReport>;
 export type RegistrationRequest = v.InferOutput<typeof RegistrationRequest>;
+export type NodePublicKey = v.InferOutput<typeof NodePublicKey>;
+export type NodeIdentity = v.InferOutput<typeof NodeIdentity>;
+export type NodeProofClaims = v.InferOutput<typeof NodeProofClaims>;
 export type NodeBootstrapPayload = v.InferOutput<typeof NodeBootstrapPayload>;
 export type InferenceBackend = v.InferOutput<typeof InferenceBackend>;
 export type SandboxPolicy = v.InferOutput<typeof SandboxPolicy>;

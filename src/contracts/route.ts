@@ -5,7 +5,7 @@
  */
 import type { GenericSchema } from "valibot";
 
-export type Method = "GET" | "POST";
+export type Method = "GET" | "POST" | "PUT" | "DELETE";
 
 /** Every HTTP API's bound on a request body unless configured lower (the sidecar's, the node's Worker API's). */
 export const MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024;

@@ -3,7 +3,10 @@
  * (cynork, the node manager, the dispatcher, the gateway's chat) call them, and src/testing/api-routes.test.ts
  * checks that each server mounts exactly its table.
  */
+import * as chat from "./chat-agent";
 import * as openai from "./openai";
+import * as skills from "./skills";
+import * as workflow from "./workflow";
 import {
   NodeBootstrapPayload,
   NodeCapabilityReport,
@@ -61,6 +64,9 @@ export const USER_API = {
     body: user.ResetPasswordRequest,
     status: 204,
   }),
+  listNodes: route("GET", "/v1/nodes", { auth: true, response: user.ListNodesResponse }),
+  /** Forgets the node's key and ends its tokens: its next registration with the PSK binds again (decision 25). */
+  resetNode: route("POST", "/v1/nodes/:slug/reset", { auth: true, response: user.NodeView }),
   createTask: route("POST", "/v1/tasks", {
     auth: true,
     body: user.CreateTaskRequest,
@@ -87,13 +93,48 @@ export const USER_API = {
     body: openai.ChatCompletionRequest,
     response: openai.ChatCompletion,
   }),
+  createThread: route("POST", "/v1/chat/threads", {
+    auth: true,
+    body: chat.CreateThreadRequest,
+    response: chat.Thread,
+    status: 201,
+  }),
+  listThreads: route("GET", "/v1/chat/threads", { auth: true, query: chat.PageQuery, response: chat.ThreadList }),
+  thread: route("GET", "/v1/chat/threads/:id", { auth: true, response: chat.Thread }),
+  threadMessages: route("GET", "/v1/chat/threads/:id/messages", {
+    auth: true,
+    query: chat.PageQuery,
+    response: chat.ThreadMessages,
+  }),
+  /** The chat agent's tool calls on the thread, in order (decision 26). */
+  threadToolCalls: route("GET", "/v1/chat/threads/:id/tool_calls", { auth: true, response: chat.ToolCallList }),
+  listSkills: route("GET", "/v1/skills", { auth: true, query: skills.SkillListQuery, response: skills.SkillList }),
+  skill: route("GET", "/v1/skills/:id", { auth: true, response: skills.SkillBody }),
+  loadSkill: route("POST", "/v1/skills/load", {
+    auth: true,
+    body: skills.LoadSkillRequest,
+    response: skills.SkillMeta,
+    status: 201,
+  }),
+  updateSkill: route("PUT", "/v1/skills/:id", {
+    auth: true,
+    body: skills.UpdateSkillRequest,
+    response: skills.SkillMeta,
+  }),
+  deleteSkill: route("DELETE", "/v1/skills/:id", { auth: true, status: 204 }),
 };
 
 /**
  * Path scopes of the gateway (hono patterns), as the reference's: the body limit covers the versioned API, and any
- * path below `users` or `tasks`, an unknown one too, answers 401 without a user token (before any 404).
+ * path below `users`, `nodes` or `tasks`, an unknown one too, answers 401 without a user token (before any 404).
  */
-export const USER_API_SCOPES = { versioned: "/v1/*", users: "/v1/users/*", tasks: "/v1/tasks/*" } as const;
+export const USER_API_SCOPES = {
+  versioned: "/v1/*",
+  users: "/v1/users/*",
+  nodes: "/v1/nodes/*",
+  tasks: "/v1/tasks/*",
+  skills: "/v1/skills/*",
+} as const;
 
 /** The control-plane (:12082): node registration, configuration and reports, reference-contracts 1.2 and 2. */
 export const CONTROL_PLANE_API = {
@@ -109,6 +150,27 @@ export const CONTROL_PLANE_API = {
   jobProgress: route("POST", "/v1/nodes/jobs/:job_id/progress", { auth: true, body: JobProgressReport, status: 204 }),
   /** The cluster CA (PEM, unauthenticated): a joining node compares its digest with the pin it was given. */
   clusterCa: route("GET", "/v1/cluster/ca"),
+  /** Workflow leases (reference-agents 4): a holder's lease on a task's run, and its checkpoints. */
+  workflowStart: route("POST", "/v1/workflow/start", {
+    auth: true,
+    body: workflow.WorkflowStartRequest,
+    response: workflow.WorkflowStartResponse,
+  }),
+  workflowResume: route("POST", "/v1/workflow/resume", {
+    auth: true,
+    body: workflow.WorkflowTaskRequest,
+    response: workflow.WorkflowResumeResponse,
+  }),
+  workflowCheckpoint: route("POST", "/v1/workflow/checkpoint", {
+    auth: true,
+    body: workflow.WorkflowCheckpointRequest,
+    status: 204,
+  }),
+  workflowRelease: route("POST", "/v1/workflow/release", {
+    auth: true,
+    body: workflow.WorkflowReleaseRequest,
+    status: 204,
+  }),
 };
 
 /** `target` of the cancel route: `<job_id>:cancel`. */

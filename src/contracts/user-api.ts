@@ -33,6 +33,25 @@ export const ResetPasswordRequest = v.object({ password: Text(LIMITS.secret) });
 /** `GET /v1/users` (admin): every user, oldest first. */
 export const ListUsersResponse = v.object({ users: v.array(UserResponse) });
 
+/** A node as the admin sees it (`GET /v1/nodes`): liveness by the one rule readiness, dispatch and chat use. */
+export const NodeView = v.object({
+  node_slug: v.string(),
+  /** `active` (registered), `inactive` (reset by an admin, until it registers again), … */
+  status: v.string(),
+  /** Configured, reporting within the window and not suspect: the node takes work and chats. */
+  live: v.boolean(),
+  last_seen_at: v.nullable(Timestamp),
+  worker_api_url: v.nullable(v.string()),
+  /** Jobs it may run at once (reported, else the dispatcher's default; 0 for a node without sandboxes) and runs now. */
+  capacity: v.object({ max_concurrency: v.number(), running: v.number() }),
+  /** Models its inference serves (empty when it runs none). */
+  models: v.array(v.string()),
+  /** Whether the slug is bound to a node key (decision 25); false for a node from before identity keys, or reset. */
+  key_bound: v.boolean(),
+});
+/** `GET /v1/nodes` (admin): every registered node, by slug. */
+export const ListNodesResponse = v.object({ nodes: v.array(NodeView) });
+
 /** Task status as the API shows it (`queued` is the database's `pending`). */
 export const TASK_STATUSES = ["queued", "running", "completed", "failed", "canceled", "superseded"] as const;
 export const TaskStatus = v.picklist(TASK_STATUSES);
@@ -53,6 +72,8 @@ export const CreateTaskRequest = v.object({
   attachments: v.optional(List(Text(LIMITS.text))),
   use_inference: v.optional(v.boolean()),
   use_sba: v.optional(v.boolean()),
+  /** Skills (ids or names the caller can see) an agent task's job carries in its spec's context. */
+  skills: v.optional(List(Text(LIMITS.name))),
 });
 
 export const TaskResponse = v.object({
@@ -118,6 +139,8 @@ export type LoginResponse = v.InferOutput<typeof LoginResponse>;
 export type UserResponse = v.InferOutput<typeof UserResponse>;
 export type CreateUserRequest = v.InferOutput<typeof CreateUserRequest>;
 export type ListUsersResponse = v.InferOutput<typeof ListUsersResponse>;
+export type NodeView = v.InferOutput<typeof NodeView>;
+export type ListNodesResponse = v.InferOutput<typeof ListNodesResponse>;
 export type TaskStatus = v.InferOutput<typeof TaskStatus>;
 export type JobStatus = v.InferOutput<typeof JobStatus>;
 export type InputMode = v.InferOutput<typeof InputMode>;

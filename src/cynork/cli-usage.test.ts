@@ -98,14 +98,20 @@ describe("completion", () => {
     const bash = await cynork(["completion", "bash"]);
     expect(bash.code).toBe(0);
     expect(bash.stdout).toContain('"task create") opts="--prompt -p');
-    expect(bash.stdout).toContain('"") opts="version status auth task users models chat completion --config');
-    expect(bash.stdout).toContain('"chat") opts="--message -m --model --plain --config');
+    expect(bash.stdout).toContain(
+      '"") opts="version status auth task users nodes skills models chat completion --config',
+    );
+    expect(bash.stdout).toContain('"nodes reset") opts="--yes -y --config');
+    expect(bash.stdout).toContain(
+      '"chat") opts="--message -m --model --plain --thread-new --thread --project-id --config',
+    );
     expect(bash.stdout).toContain("complete -F _cynork cynork");
     expect((await cynork(["completion", "zsh"])).stdout).toStartWith("#compdef cynork\n");
     const fish = (await cynork(["completion", "fish"])).stdout;
     expect(fish).toContain(
       "complete -c cynork -n '__fish_seen_subcommand_from task' -a 'create list get result cancel logs watch'",
     );
+    expect(fish).toContain("complete -c cynork -n '__fish_seen_subcommand_from nodes' -a 'list reset'");
     expect(fish).toContain("complete -c cynork -n '__fish_seen_subcommand_from create' -l attach -l attachment -s a");
     expect(fish).toContain("complete -c cynork -n '__fish_seen_subcommand_from create' -l use-sba");
     expect(bash.stdout).toMatch(/"task create"\) opts="[^"]*--use-sba/);

@@ -38,6 +38,19 @@ const USERS = group("users", "Manage users (admin): create, list, disable, enabl
   "reset-password": () => load(import("./commands/users/reset-password")),
 });
 
+const NODES = group("nodes", "Worker nodes (admin): list them, reset one's identity", {
+  list: () => load(import("./commands/nodes/list")),
+  reset: () => load(import("./commands/nodes/reset")),
+});
+
+const SKILLS = group("skills", "Manage skills: list, get, load, update, delete", {
+  list: () => load(import("./commands/skills/list")),
+  get: () => load(import("./commands/skills/get")),
+  load: () => load(import("./commands/skills/load")),
+  update: () => load(import("./commands/skills/update")),
+  delete: () => load(import("./commands/skills/delete")),
+});
+
 export const ROOT: CynorkCommand = {
   meta: { name: "cynork", version: VERSION, description: "Command-line client for the CyNodeAI user gateway" },
   args: GLOBAL_ARGS,
@@ -47,6 +60,8 @@ export const ROOT: CynorkCommand = {
     auth: AUTH,
     task: TASK,
     users: USERS,
+    nodes: NODES,
+    skills: SKILLS,
     models: group("models", "List available models (GET /v1/models)", {
       list: () => load(import("./commands/models/list")),
     }),

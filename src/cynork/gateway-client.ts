@@ -7,7 +7,9 @@ import { errorDetail } from "../contracts/error-detail";
 import { withQuery, type AnyRoute, type Params } from "../contracts/route";
 import { USER_API } from "../contracts/routes";
 import type * as api from "../contracts/user-api";
+import type { CreateThreadRequest } from "../contracts/chat-agent";
 import type { ChatCompletionRequest } from "../contracts/openai";
+import type { LoadSkillRequest, UpdateSkillRequest } from "../contracts/skills";
 import { isCertificateError } from "../lib/tls-fetch";
 import { CliError, EXIT, exitCodeForStatus, statusMessage } from "./errors";
 
@@ -36,6 +38,8 @@ type Call<R extends AnyRoute> = {
   timeoutMs?: number;
   /** Ends the request early (Ctrl+C during a long-poll or a streamed chat); the caller sees the abort error itself. */
   signal?: AbortSignal;
+  /** More request headers (the chat's project and thread). */
+  headers?: Record<string, string>;
 };
 /** What a call answers: its route's `response`, checked, or nothing. */
 type Answer<R> = R extends { response: infer S extends v.GenericSchema } ? v.InferOutput<S> : undefined;
@@ -65,7 +69,11 @@ function createTransport(opts: ClientOptions) {
   let refreshToken = opts.refreshToken;
 
   async function fetchOnce(call: Call<AnyRoute>): Promise<Response> {
-    const headers: Record<string, string> = { "user-agent": opts.userAgent, accept: "application/json" };
+    const headers: Record<string, string> = {
+      "user-agent": opts.userAgent,
+      accept: "application/json",
+      ...call.headers,
+    };
     if (call.route.auth && token) headers.authorization = `Bearer ${token}`;
     if (call.body !== undefined) headers["content-type"] = "application/json";
     const ms = call.timeoutMs ?? opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -144,6 +152,8 @@ export function createGatewayClient(opts: ClientOptions) {
     enableUser: (id: string) => send({ route: USER_API.enableUser, params: { id } }),
     resetPassword: (id: string, password: string) =>
       send({ route: USER_API.resetPassword, params: { id }, body: { password } }),
+    listNodes: () => send({ route: USER_API.listNodes }),
+    resetNode: (slug: string) => send({ route: USER_API.resetNode, params: { slug } }),
     createTask: (body: api.CreateTaskRequest) => send({ route: USER_API.createTask, body }),
     listTasks: (query: v.InferOutput<typeof api.ListTasksQuery>) => send({ route: USER_API.listTasks, query }),
     getTask: (id: string) => send({ route: USER_API.task, params: { id } }),
@@ -161,8 +171,15 @@ export function createGatewayClient(opts: ClientOptions) {
     taskLogs: (id: string, stream: string) => send({ route: USER_API.taskLogs, params: { id }, query: { stream } }),
     listModels: () => send({ route: USER_API.models }),
     /** A chat completion; with `stream: true`, the open SSE response (read it with `chatDeltas`). */
-    chat: (body: ChatCompletionRequest, signal?: AbortSignal) =>
-      open({ route: USER_API.chatCompletions, body, timeoutMs: CHAT_TIMEOUT_MS, signal }),
+    chat: (body: ChatCompletionRequest, signal?: AbortSignal, headers?: Record<string, string>) =>
+      open({ route: USER_API.chatCompletions, body, timeoutMs: CHAT_TIMEOUT_MS, signal, headers }),
+    createThread: (body: CreateThreadRequest, headers?: Record<string, string>) =>
+      send({ route: USER_API.createThread, body, headers }),
+    listSkills: () => send({ route: USER_API.listSkills }),
+    getSkill: (id: string) => send({ route: USER_API.skill, params: { id } }),
+    loadSkill: (body: LoadSkillRequest) => send({ route: USER_API.loadSkill, body }),
+    updateSkill: (id: string, body: UpdateSkillRequest) => send({ route: USER_API.updateSkill, params: { id }, body }),
+    deleteSkill: (id: string) => send({ route: USER_API.deleteSkill, params: { id } }),
     decodeCompletion: (res: Response) => decode(res, USER_API.chatCompletions.response),
   };
 }

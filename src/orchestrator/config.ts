@@ -51,10 +51,14 @@ export const OrchestratorEnv = v.object({
   ORCHESTRATOR_PUBLIC_URL: url("http://localhost:12082"),
   WORKER_API_TARGET_URL: optionalText,
   WORKER_API_BEARER_TOKEN: optionalText,
+  /** When set, the workflow routes want exactly this bearer token (reference-agents 4); unset, they are open. */
+  WORKFLOW_RUNNER_BEARER_TOKEN: optionalText,
   SANDBOX_IMAGE: v.optional(v.string(), "localhost/cynode-sandbox:latest"),
   INFERENCE_MODEL: v.optional(v.string(), "qwen3.5:0.8b"),
   DISPATCHER_ENABLED: bool(true),
   DISPATCH_POLL_INTERVAL: duration("1s"),
+  /** The chat agent's run lease: how long after an orchestrator died another takes its pending work over. */
+  CHAT_AGENT_LEASE_DURATION: duration("60s"),
   DISPATCH_HTTP_TIMEOUT: duration("3h5m"),
   MAX_REQUEST_BODY_MB: int(10, 1, 1024),
   TRUST_PROXY_HEADERS: bool(false),

@@ -3,7 +3,9 @@ import { join } from "node:path";
 import type { Logger } from "../lib/log";
 import { serveApp, type Served } from "../lib/serve";
 import { fetchWithCa } from "../lib/tls-fetch";
+import { hostname } from "node:os";
 import { bootstrapAdmin } from "./auth/bootstrap-admin";
+import { ensureSystemSkill } from "./db/skills";
 import { parseTrustedProxies } from "../lib/client-address";
 import { createLoginLimiter } from "./auth/login-limiter";
 import { listenForRevokedSessions } from "./auth/revoked-session-listener";
@@ -51,6 +53,7 @@ async function openSecrets(s: Starting, io: { announce: (line: string) => void }
   if (!config.NODE_REGISTRATION_PSK)
     log.info("node registration PSK kept in the state dir", { file: join(stateDir, PSK_FILE) });
   const admin = await bootstrapAdmin(db, config.BOOTSTRAP_ADMIN_PASSWORD);
+  await ensureSystemSkill(db);
   if (admin.created && admin.generatedPassword)
     io.announce(
       `bootstrap admin created: handle=admin password=${admin.generatedPassword} (shown once; set BOOTSTRAP_ADMIN_PASSWORD to choose it)`,
@@ -78,6 +81,7 @@ function serveControlPlane(s: Starting, x: Shared): Served {
       publicUrl: config.ORCHESTRATOR_PUBLIC_URL,
       workerApiTargetUrl: config.WORKER_API_TARGET_URL,
       workerApiBearerToken: config.WORKER_API_BEARER_TOKEN,
+      workflowToken: config.WORKFLOW_RUNNER_BEARER_TOKEN,
       inferenceModel: config.INFERENCE_MODEL,
       maxBodyBytes: config.MAX_REQUEST_BODY_MB * 1024 * 1024,
       readiness: x.readiness,
@@ -98,6 +102,9 @@ async function serveGateway(s: Starting, x: Shared, dispatcher?: { wake(): void 
   const notifications = openNotifications(s.url);
   s.stops.push(() => notifications.close());
   const taskEnds = await startTaskEndWaiter(notifications);
+  // The chat agent's resumer takes over dead orchestrators' runs until this one stops.
+  const resumer = new AbortController();
+  s.stops.push(async () => resumer.abort());
   const gateway = serveApp(
     createGateway({
       db,
@@ -124,6 +131,11 @@ async function serveGateway(s: Starting, x: Shared, dispatcher?: { wake(): void 
         maxInFlightPerUser: config.CHAT_MAX_IN_FLIGHT_PER_USER,
         maxTokens: config.CHAT_MAX_TOKENS,
         fetch: x.nodeFetch,
+        agentRuns: {
+          holder: `${hostname()}-${process.pid}`,
+          leaseMs: config.CHAT_AGENT_LEASE_DURATION,
+          signal: resumer.signal,
+        },
       },
       maxActiveTasksPerUser: config.MAX_ACTIVE_TASKS_PER_USER,
       metrics: x.metrics,

@@ -7,6 +7,7 @@ import { testPodman, testSettings } from "./sandbox-fixture";
 import { startInferenceRunner } from "./inference-runner";
 import { createSandboxRunner } from "../worker-node/sandbox/run-job";
 import { memoryLogger } from "../lib/log";
+import { until } from "./until";
 
 const [place = "cold", script = "true", seconds = "5"] = process.argv.slice(2);
 const podman = testPodman();
@@ -17,7 +18,7 @@ const { runner, settings: used } = inference
   ? await startInferenceRunner({ podman, upstreamUrl: "http://127.0.0.1:9", settings })
   : await plainRunner();
 runner.warmUp();
-while (warm && runner.warmSandboxes === 0) await Bun.sleep(20);
+if (warm) await until(() => runner.warmSandboxes > 0, "a warm sandbox", { timeoutMs: 60_000 });
 console.log(used.nodeSlug);
 const id = crypto.randomUUID();
 await runner.run({

@@ -15,7 +15,7 @@ import { ensureProxyImage } from "./inference-runner";
 import { startNode, type RunningNode } from "../worker-node/node-manager/start-node";
 import { ensureSandboxImage, testPodman } from "./sandbox-fixture";
 import { freePort } from "./free-port";
-import { startOllamaTestServer, type OllamaTestServer } from "./ollama-test-server";
+import { startOllamaTestServer, type OllamaTestServer, type OllamaTestServerOptions } from "./ollama-test-server";
 import { createTestDatabase, type TestDatabase } from "./test-db";
 
 export const LOCAL_ADMIN_PASSWORD = "local-system-admin-password";
@@ -38,12 +38,14 @@ export async function startLocalSystem(opts: {
   models: string[];
   /** More orchestrator environment (e.g. `DISPATCH_POLL_INTERVAL`). */
   env?: Record<string, string>;
+  /** More options of the Ollama test double (e.g. its chat agent scripts). */
+  ollama?: Partial<OllamaTestServerOptions>;
 }): Promise<LocalSystem> {
   const podman = testPodman();
   await Promise.all([ensureSandboxImage(podman), ensureProxyImage(podman)]);
   const [db, ollama, dir] = await Promise.all([
     createTestDatabase(),
-    startOllamaTestServer({ port: 0, models: opts.models }),
+    startOllamaTestServer({ ...opts.ollama, port: 0, models: opts.models }),
     mkdtemp(join(tmpdir(), `cynode-${opts.name}-`)),
   ]);
   const controlPort = freePort();

@@ -12,6 +12,8 @@ export type OllamaTestServerOptions = {
   /** Unix socket path to listen on (in addition to TCP when `port` is given). */
   socket?: string;
   models?: string[];
+  /** Chat agent scripts (see chatAgentReply below): by marker found in the conversation's last user message. */
+  chatAgentScripts?: Record<string, ChatAgentTurn[]>;
   /** Delay before each streamed chunk after the first and before a non-streamed reply (out-of-process tests). */
   chunkDelayMs?: number;
   /** Awaited before streamed chunk `index` is sent (index 0 = first): lets a test hold the stream open. */
@@ -151,6 +153,8 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
       } catch {
         return json({ error: "invalid JSON body" }, 400);
       }
+      const agentReply = route === "POST /api/chat" ? chatAgentReply(opts.chatAgentScripts, body, models) : undefined;
+      if (agentReply) return agentReply;
       return answer(route === "POST /api/generate" ? "generate" : "chat", body);
     }
     return new Response("404 page not found", { status: 404 });
@@ -173,5 +177,49 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     async stop() {
       await Promise.all(servers.map((s) => s.stop(true)));
     },
+  };
+}
+
+// ---- chat agent scripts (the orchestrator's `cynodeai.pm` tool-calling loop) ----
+
+export type ChatAgentMessage = { role?: string; content?: string; tool_name?: string };
+/** One scripted turn: tool calls or a final answer; a function sees the conversation (to use a tool's answer). */
+export type ChatAgentTurn =
+  | ChatAgentReply
+  | ((messages: ChatAgentMessage[]) => ChatAgentReply | Promise<ChatAgentReply>);
+/** `error`: the double answers it with a 500, as Ollama does when the model fails. */
+type ChatAgentReply = { content?: string; tool_calls?: { name: string; arguments: unknown }[]; error?: string };
+
+/**
+ * The scripted answer when the conversation's last user message holds a script's marker: the n-th turn answers
+ * the n-th model turn since that message (so a thread's earlier turns do not count). Always one whole answer.
+ */
+function chatAgentReply(
+  scripts: Record<string, ChatAgentTurn[]> | undefined,
+  body: { model?: string; messages?: ChatAgentMessage[] },
+  models: string[],
+): Promise<Response> | undefined {
+  const messages = body.messages ?? [];
+  const lastUser = messages.findLastIndex((m) => m.role === "user");
+  const said = messages[lastUser]?.content ?? "";
+  const marker = Object.keys(scripts ?? {}).find((k) => said.includes(k));
+  if (marker === undefined || !models.includes(body.model ?? "")) return undefined;
+  const turn = messages.slice(lastUser).filter((m) => m.role === "assistant").length;
+  const scripted = scripts![marker]![turn] ?? { content: "script done" };
+  const reply = async () => (typeof scripted === "function" ? await scripted(messages) : scripted);
+  return reply().then((r) => (r.error ? json({ error: r.error }, 500) : json(agentReplyBody(body.model!, r))));
+}
+
+function agentReplyBody(model: string, reply: ChatAgentReply) {
+  return {
+    model,
+    created_at: new Date().toISOString(),
+    message: {
+      role: "assistant",
+      content: reply.content ?? "",
+      ...(reply.tool_calls ? { tool_calls: reply.tool_calls.map((f) => ({ function: f })) } : {}),
+    },
+    done: true,
+    done_reason: "stop",
   };
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { buildImage } from "../../containers/build-image";
 import { createPodman, type Podman } from "../worker-node/sandbox/podman";
 import type { SandboxSettings } from "../worker-node/sandbox/run-job";
+import { until } from "./until";
 
 export const SANDBOX_IMAGE = "localhost/cynode-sandbox:latest";
 
@@ -63,11 +64,7 @@ export function startedSignal(seconds = 60) {
 /** Resolves once a host process runs exactly `argv`; fails with a message past the deadline. */
 export async function waitForHostProcess(argv: string[], timeoutMs = 30_000): Promise<void> {
   const want = `${argv.join("\0")}\0`;
-  const deadline = Date.now() + timeoutMs;
-  while (!(await hostProcessRuns(want))) {
-    if (Date.now() > deadline) throw new Error(`no process ran \`${argv.join(" ")}\` within ${timeoutMs} ms`);
-    await Bun.sleep(20);
-  }
+  await until(() => hostProcessRuns(want), `a host process running \`${argv.join(" ")}\``, { timeoutMs });
 }
 
 async function hostProcessRuns(cmdline: string): Promise<boolean> {

@@ -22,9 +22,15 @@ const lastChat = () => JSON.parse(node.ollama.requests.findLast((r) => r.path ==
 
 describe("cynork models list", () => {
   it("prints one model id per line, and the OpenAI list with -o json", async () => {
-    expect(await cynork(["models", "list"])).toMatchObject({ code: 0, stdout: "other:1b\nqwen3.5:0.8b\n" });
+    expect(await cynork(["models", "list"])).toMatchObject({
+      code: 0,
+      stdout: "cynodeai.pm\nother:1b\nqwen3.5:0.8b\n",
+    });
     const json = JSON.parse((await cynork(["-o", "json", "models", "list"])).stdout);
-    expect([json.object, json.data.map((m: { id: string }) => m.id)]).toEqual(["list", ["other:1b", "qwen3.5:0.8b"]]);
+    expect([json.object, json.data.map((m: { id: string }) => m.id)]).toEqual([
+      "list",
+      ["cynodeai.pm", "other:1b", "qwen3.5:0.8b"],
+    ]);
   });
 
   it("exits 3 without a token", async () => {
@@ -37,7 +43,9 @@ describe("cynork chat", () => {
   it("-m sends one message and prints the streamed reply", async () => {
     const r = await cynork(["chat", "-m", "hello there", "--plain"]);
     expect([r.code, r.stdout, r.stderr]).toEqual([0, `${testReply("hello there")}\n`, ""]);
-    expect(lastChat()).toMatchObject({ model: "qwen3.5:0.8b", stream: true });
+    // The default is the chat agent: it asks the node's model with its tools, one whole answer per turn.
+    expect(lastChat()).toMatchObject({ model: "qwen3.5:0.8b", stream: false });
+    expect(lastChat().tools.length).toBeGreaterThan(5);
   });
 
   it("renders the reply's Markdown (ASCII without a TTY) unless --plain asks for it as sent", async () => {
@@ -63,23 +71,20 @@ describe("cynork chat", () => {
   });
 
   it("reads one message per line, keeps the conversation, and ends at end of input", async () => {
-    const r = await cynork(["chat"], { stdin: "first\n\n/unknown-is-a-message\nsecond\n" });
+    const r = await cynork(["chat", "--model", "qwen3.5:0.8b"], { stdin: "first\n\n/unknown\nsecond\n" });
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe([testReply("first"), testReply("/unknown-is-a-message"), testReply("second"), ""].join("\n"));
-    expect(lastChat().messages.map((m: { role: string }) => m.role)).toEqual([
-      "user",
-      "assistant",
-      "user",
-      "assistant",
-      "user",
-    ]);
+    expect(r.stdout).toBe([testReply("first"), testReply("second"), ""].join("\n"));
+    expect(r.stderr).toBe("Unknown command. Type /help for available commands.\n");
+    expect(lastChat().messages.map((m: { role: string }) => m.role)).toEqual(["user", "assistant", "user"]);
   });
 
   it("on a TTY shows a prompt per line and stops at /exit", async () => {
     const r = await cynork(["chat"], { stdin: "one\n/exit\nnever sent\n", tty: true });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`${testReply("one")}\n`);
-    expect(r.stderr).toBe("Type a message and press Enter; /exit, /quit or Ctrl+D ends the chat.\n> > \n");
+    expect(r.stderr).toBe(
+      "Type a message and press Enter; /help lists commands, /exit or Ctrl+D ends the chat.\n> > \n",
+    );
   });
 
   it("reports a failed turn and goes on; -m exits with the gateway error's code", async () => {

@@ -18,6 +18,8 @@ export type TokenClaims = {
   sid?: string;
   node_id?: string;
   node_slug?: string;
+  /** Thumbprint of the key the node was bound to when the token was issued. */
+  node_key?: string;
 };
 
 export type TokenTtls = { accessMs: number; refreshMs: number; nodeMs: number };
@@ -61,8 +63,13 @@ export function createTokens(opts: {
       issue("access", user.id, { user_id: user.id, handle: user.handle, sid: sessionId }),
     issueRefresh: (user: { id: string }, sessionId: string) =>
       issue("refresh", user.id, { user_id: user.id, sid: sessionId }),
-    issueNode: (node: { id: string; slug: string }) =>
-      issue("node", node.id, { node_id: node.id, node_slug: node.slug }),
+    /** `keyThumbprint`: the key the node is bound to; the token dies when the node is bound to another (or reset). */
+    issueNode: (node: { id: string; slug: string; keyThumbprint?: string | null }) =>
+      issue("node", node.id, {
+        node_id: node.id,
+        node_slug: node.slug,
+        ...(node.keyThumbprint ? { node_key: node.keyThumbprint } : {}),
+      }),
     /** The claims of a valid, unexpired token of the expected type (of a live session for users); else undefined. */
     async verify(token: string, type: TokenType): Promise<TokenClaims | undefined> {
       try {

@@ -10,6 +10,7 @@ import { domainProblem } from "../http-errors";
 import { createOrchestratorMetrics, type OrchestratorMetrics } from "../metrics";
 import { checkReadiness } from "../readiness";
 import { clusterCaRoute } from "./cluster-ca";
+import { workflowRoutes } from "./workflow";
 import { nodeRoutes, randomWorkerToken, type NodeRoutesDeps } from "./nodes";
 
 export type ControlPlaneDeps = Omit<NodeRoutesDeps, "now" | "newId" | "newWorkerToken"> &
@@ -20,6 +21,8 @@ export type ControlPlaneDeps = Omit<NodeRoutesDeps, "now" | "newId" | "newWorker
     metrics?: OrchestratorMetrics;
     /** The cluster CA, served unauthenticated at /v1/cluster/ca (404 without one). */
     clusterCaPem?: string;
+    /** `WORKFLOW_RUNNER_BEARER_TOKEN`: the workflow routes' bearer token; unset, they are open (as the reference's). */
+    workflowToken?: string;
   };
 
 export function createControlPlane(deps: ControlPlaneDeps) {
@@ -35,7 +38,8 @@ export function createControlPlane(deps: ControlPlaneDeps) {
     .use(storablePathAndQuery())
     .route("/", healthRoutes(deps.readiness ?? (() => checkReadiness(deps.db, full.now()))))
     .route("/", nodeRoutes(full))
-    .route("/", clusterCaRoute(deps.clusterCaPem));
+    .route("/", clusterCaRoute(deps.clusterCaPem))
+    .route("/", workflowRoutes({ db: deps.db, log: deps.log, now: full.now, token: deps.workflowToken }));
   return finishApi(app, {
     log: deps.log,
     mapError: domainProblem,

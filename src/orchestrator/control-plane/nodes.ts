@@ -1,11 +1,15 @@
-/** `/v1/nodes/*`: registration (PSK), config fetch and ack, capability reports (reference-contracts 1.2 and 2). */
+/**
+ * `/v1/nodes/*`: registration (PSK; a known slug only with the node key it is bound to, decision 25), config fetch
+ * and ack, capability reports (reference-contracts 1.2 and 2).
+ */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { Hono, type Context } from "hono";
 import * as v from "valibot";
 import {
   NODE_ERRORS,
-  RegistrationRequest,
   type NodeBootstrapPayload,
+  type NodeConfigAck,
+  type RegistrationRequest,
   type NodeCapabilityReport,
   type NodeConfigurationPayload,
 } from "../../contracts/node-payloads";
@@ -15,7 +19,6 @@ import { ProblemError } from "../../lib/http-problem";
 import type { Logger } from "../../lib/log";
 import { describeRoute } from "../../lib/openapi";
 import { rfc3339 } from "../../lib/rfc3339";
-import { assertStorable, schemaProblem } from "../../lib/storable-input";
 import { validated } from "../../lib/validate";
 import type { SecretBox } from "../auth/secret-box";
 import type { Tokens } from "../auth/tokens";
@@ -24,7 +27,15 @@ import type { ClusterCa } from "../tls/cluster-ca";
 import { issueWorkerApiTls } from "../tls/worker-certificate";
 import { appendJobProgress } from "../db/job-progress";
 import { isUuid } from "../db/tasks";
-import { findNodeById, recordCapability, recordConfigAck, registerNode, setWorkerToken } from "../db/nodes";
+import {
+  findNodeById,
+  recordCapability,
+  recordConfigAck,
+  registerNode,
+  setWorkerToken,
+  type RegistrationRefusal,
+} from "../db/nodes";
+import { verifyNodeProof } from "./node-proof";
 import { contentHash } from "./canonical-hash";
 import { requireNode, type NodeAuthEnv } from "./node-auth";
 import { baseUrlOf, buildNodeConfig, type NodeConfigOptions } from "./node-config";
@@ -52,25 +63,17 @@ const API = CONTROL_PLANE_API;
 const KNOWN_DETAILS = new Set<string>(Object.values(NODE_ERRORS));
 const tags = ["nodes"];
 
-async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
-  const body: unknown = await c.req.json().catch(() => undefined);
-  if (!body || typeof body !== "object" || Array.isArray(body)) throw new ProblemError(400, NODE_ERRORS.badBody);
-  return body as Record<string, unknown>;
+/**
+ * A 400 detail from a contract schema's issues: the reference's wording where the schema carries it (the first
+ * issue's message is one of NODE_ERRORS), else the field and what is wrong with it.
+ */
+function bodyDetail(issues: v.BaseIssue<unknown>[]): string {
+  const issue = issues[0];
+  if (issue && KNOWN_DETAILS.has(issue.message)) return issue.message;
+  return issue ? `${NODE_ERRORS.badBody}: ${v.getDotPath(issue) ?? "body"}: ${issue.message}` : NODE_ERRORS.badBody;
 }
 
-/**
- * Parses with a contract schema (by hand rather than hono's validator: registration must check the PSK
- * before the capability, as the reference does); the first issue becomes the 400 detail (reference wording where there is one). */
-function parseOr400<S extends v.GenericSchema>(schema: S, input: unknown): v.InferOutput<S> {
-  const result = v.safeParse(schema, input);
-  if (result.success) {
-    assertStorable(result.output);
-    return result.output;
-  }
-  const issue = result.issues[0];
-  if (KNOWN_DETAILS.has(issue.message)) throw new ProblemError(400, issue.message);
-  throw schemaProblem(result.issues, `${NODE_ERRORS.badBody}: ${v.getDotPath(issue) ?? "body"}: ${issue.message}`);
-}
+const body = <S extends v.GenericSchema>(schema: S) => validated("json", schema, bodyDetail);
 
 /** Constant-time PSK comparison (digests first, so lengths never differ). */
 function pskMatches(given: unknown, expected: string): boolean {
@@ -82,13 +85,15 @@ function pskMatches(given: unknown, expected: string): boolean {
 const workerUrlFor = (d: NodeRoutesDeps, report: NodeCapabilityReport) =>
   d.workerApiTargetUrl?.trim() || report.worker_api?.base_url.trim() || undefined;
 
-async function existingNode(d: NodeRoutesDeps, id: string) {
-  const node = await findNodeById(d.db, id);
+type NodeCaller = NodeAuthEnv["Variables"]["node"];
+
+/** The caller's node; its token is refused once the node is bound to another key than the token names (or reset). */
+async function existingNode(d: NodeRoutesDeps, caller: NodeCaller) {
+  const node = await findNodeById(d.db, caller.node_id);
   if (!node) throw new ProblemError(404, NODE_ERRORS.nodeNotFound);
+  if ((node.key_thumbprint ?? undefined) !== caller.node_key) throw new ProblemError(401, NODE_ERRORS.badToken);
   return node;
 }
-
-type NodeCaller = NodeAuthEnv["Variables"]["node"];
 
 const capabilityOf = (d: NodeRoutesDeps, nodeId: string, report: NodeCapabilityReport, now: Date) => ({
   nodeId,
@@ -98,23 +103,49 @@ const capabilityOf = (d: NodeRoutesDeps, nodeId: string, report: NodeCapabilityR
   now,
 });
 
-async function register(d: NodeRoutesDeps, body: Record<string, unknown>) {
-  if (!pskMatches(body.psk, d.registrationPsk)) {
-    const slug = (body.capability as { node?: { node_slug?: unknown } } | undefined)?.node?.node_slug;
-    d.log.warn("node registration rejected: invalid PSK", { node_slug: typeof slug === "string" ? slug : undefined });
-    throw new ProblemError(401, NODE_ERRORS.badPsk);
-  }
-  const { capability, worker_api_csr } = parseOr400(RegistrationRequest, body);
+/** The PSK, first (as the reference checks it before the rest of the body): a wrong one is a 401. */
+const pskGate =
+  (d: NodeRoutesDeps) =>
+  async (c: Context, next: () => Promise<void>): Promise<void> => {
+    const raw: unknown = await c.req.json().catch(() => undefined);
+    // Not a JSON object: the body validator's 400.
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return next();
+    const body = raw as { psk?: unknown; capability?: { node?: { node_slug?: unknown } } };
+    if (!pskMatches(body.psk, d.registrationPsk)) {
+      const slug = body.capability?.node?.node_slug;
+      d.log.warn("node registration rejected: invalid PSK", { node_slug: typeof slug === "string" ? slug : undefined });
+      throw new ProblemError(401, NODE_ERRORS.badPsk);
+    }
+    await next();
+  };
+
+const REFUSALS: Record<RegistrationRefusal, string> = {
+  key_mismatch: NODE_ERRORS.identityTaken,
+  key_required: NODE_ERRORS.identityRequired,
+  proof_replayed: NODE_ERRORS.proofReplayed,
+};
+
+async function register(d: NodeRoutesDeps, { capability, worker_api_csr, node_identity }: RegistrationRequest) {
   const now = d.now();
-  const { node, created } = await registerNode(d.db, {
+  const slug = capability.node.node_slug;
+  const key = node_identity
+    ? await verifyNodeProof(node_identity, { slug, workerApiUrl: capability.worker_api?.base_url ?? "", now })
+    : undefined;
+  const registered = await registerNode(d.db, {
     id: d.newId(),
-    slug: capability.node.node_slug,
+    slug,
     workerUrl: workerUrlFor(d, capability),
     sealedToken: d.secrets.seal(d.workerApiBearerToken || d.newWorkerToken()),
+    key,
     now,
   });
+  if ("refused" in registered) {
+    d.log.warn("node registration refused", { node_slug: slug, reason: registered.refused });
+    throw new ProblemError(403, REFUSALS[registered.refused]);
+  }
+  const { node, created, bound } = registered;
   await recordCapability(d.db, capabilityOf(d, node.id, capability, now));
-  const jwt = await d.tokens.issueNode({ id: node.id, slug: node.node_slug });
+  const jwt = await d.tokens.issueNode({ id: node.id, slug: node.node_slug, keyThumbprint: node.key_thumbprint });
   const base = baseUrlOf(d.publicUrl);
   const payload: NodeBootstrapPayload = {
     version: 1,
@@ -130,12 +161,14 @@ async function register(d: NodeRoutesDeps, body: Record<string, unknown>) {
     auth: { node_jwt: jwt.token, expires_at: rfc3339(jwt.expiresAt) },
     worker_api_tls: await issueWorkerApiTls(d.clusterCa, worker_api_csr, workerUrlFor(d, capability)),
   };
-  d.log.info("node registered", { node_id: node.id, node_slug: node.node_slug, created });
+  if (!node.key_thumbprint)
+    d.log.warn("node registered without an identity key: any PSK holder can re-register it", { node_slug: slug });
+  d.log.info("node registered", { node_id: node.id, node_slug: node.node_slug, created, key_bound: bound });
   return { payload, created };
 }
 
-async function config(d: NodeRoutesDeps, nodeId: string): Promise<NodeConfigurationPayload> {
-  const node = await existingNode(d, nodeId);
+async function config(d: NodeRoutesDeps, caller: NodeCaller): Promise<NodeConfigurationPayload> {
+  const node = await existingNode(d, caller);
   if (!node.worker_api_bearer_token) throw new Error(`node ${node.node_slug} has no worker token`);
   let workerToken = d.secrets.open(node.worker_api_bearer_token);
   // The operator's token replaces a node's own when the node fetches its config: that is when it learns it.
@@ -146,10 +179,9 @@ async function config(d: NodeRoutesDeps, nodeId: string): Promise<NodeConfigurat
   return buildNodeConfig(d.db, node, workerToken, { ...d, now: d.now() });
 }
 
-async function ack(d: NodeRoutesDeps, caller: NodeCaller, body: Record<string, unknown>) {
-  const ack = parseOr400(API.configAck.body, body);
+async function ack(d: NodeRoutesDeps, caller: NodeCaller, ack: NodeConfigAck) {
   if (ack.node_slug !== caller.node_slug) throw new ProblemError(400, NODE_ERRORS.ackSlugMismatch);
-  const node = await existingNode(d, caller.node_id);
+  const node = await existingNode(d, caller);
   const now = d.now();
   const ackAt = ack.ack_at ? new Date(ack.ack_at) : now;
   await recordConfigAck(d.db, {
@@ -168,10 +200,9 @@ async function ack(d: NodeRoutesDeps, caller: NodeCaller, body: Record<string, u
   });
 }
 
-async function capability(d: NodeRoutesDeps, caller: NodeCaller, body: Record<string, unknown>) {
-  const report = parseOr400(API.capability.body, body);
+async function capability(d: NodeRoutesDeps, caller: NodeCaller, report: NodeCapabilityReport) {
   if (report.node.node_slug !== caller.node_slug) throw new ProblemError(400, NODE_ERRORS.ackSlugMismatch);
-  const node = await existingNode(d, caller.node_id);
+  const node = await existingNode(d, caller);
   await recordCapability(d.db, capabilityOf(d, node.id, report, d.now()));
 }
 
@@ -187,25 +218,20 @@ async function progress(d: NodeRoutesDeps, caller: NodeCaller, jobId: string, li
 export function nodeRoutes(d: NodeRoutesDeps) {
   const authed = requireNode(d.tokens);
   const doc = (route: AnyRoute, summary: string) => describeRoute(route, { summary, tags, problems: [400, 401, 404] });
-  /** A node's report (a JSON object) handed to `handle`; answers 204. */
-  const fromNode =
-    (handle: (d: NodeRoutesDeps, caller: NodeCaller, body: Record<string, unknown>) => Promise<void>) =>
-    async (c: Context<NodeAuthEnv>) => {
-      await handle(d, c.var.node, await readJsonObject(c));
-      return c.body(null, 204);
-    };
   return (
     new Hono<NodeAuthEnv>()
       .post(
         API.register.pattern,
         describeRoute(API.register, {
-          summary: "Register a node (pre-shared key); returns its bootstrap (201 when new)",
+          summary: "Register a node (pre-shared key; a known slug only with the key it is bound to); 201 when new",
           tags,
           responses: { 201: API.register.response },
-          problems: [400, 401],
+          problems: [400, 401, 403],
         }),
+        pskGate(d),
+        body(API.register.body),
         async (c) => {
-          const { payload, created } = await register(d, await readJsonObject(c));
+          const { payload, created } = await register(d, c.req.valid("json"));
           return c.json(payload, created ? 201 : 200);
         },
       )
@@ -216,10 +242,26 @@ export function nodeRoutes(d: NodeRoutesDeps) {
       .get(
         API.config.pattern,
         describeRoute(API.config, { summary: "The node's configuration", tags, problems: [401, 404] }),
-        async (c) => c.json(await config(d, c.var.node.node_id), 200),
+        async (c) => c.json(await config(d, c.var.node), 200),
       )
-      .post(API.configAck.pattern, doc(API.configAck, "Acknowledge a configuration"), fromNode(ack))
-      .post(API.capability.pattern, doc(API.capability, "Report the node's capabilities"), fromNode(capability))
+      .post(
+        API.configAck.pattern,
+        doc(API.configAck, "Acknowledge a configuration"),
+        body(API.configAck.body),
+        async (c) => {
+          await ack(d, c.var.node, c.req.valid("json"));
+          return c.body(null, 204);
+        },
+      )
+      .post(
+        API.capability.pattern,
+        doc(API.capability, "Report the node's capabilities"),
+        body(API.capability.body),
+        async (c) => {
+          await capability(d, c.var.node, c.req.valid("json"));
+          return c.body(null, 204);
+        },
+      )
       .post(
         API.jobProgress.pattern,
         describeRoute(API.jobProgress, {
@@ -227,7 +269,7 @@ export function nodeRoutes(d: NodeRoutesDeps) {
           tags,
           problems: [400, 401, 403, 404, 409],
         }),
-        validated("json", API.jobProgress.body, NODE_ERRORS.badBody),
+        body(API.jobProgress.body),
         async (c) => {
           await progress(d, c.var.node, c.req.param("job_id"), c.req.valid("json").lines);
           return c.body(null, 204);

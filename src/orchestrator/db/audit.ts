@@ -12,7 +12,8 @@ export type AuthEvent = {
     | "user_created"
     | "user_disabled"
     | "user_enabled"
-    | "password_reset";
+    | "password_reset"
+    | "node_reset";
   success: boolean;
   userId?: string | null;
   handle?: string | null;

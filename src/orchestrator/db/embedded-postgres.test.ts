@@ -7,6 +7,7 @@ import { memoryLogger } from "../../lib/log";
 import { processAlive } from "../../lib/process-alive";
 import { connectionOptions } from "./connect";
 import { startEmbeddedPostgres } from "./embedded-postgres";
+import { until } from "../../testing/until";
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -124,13 +125,11 @@ describe("embedded Postgres when a start fails", () => {
     const good = await readFile(conf, "utf8");
     await writeFile(conf, `${good}\nnot_a_setting = 1\n`); // every start now fails
     process.kill(await postmaster(stateDir), "SIGKILL");
-    const logged = async (msg: string) => {
-      for (let i = 0; i < 600 && !said(log, msg); i++) await Bun.sleep(100);
-      return said(log, msg);
-    };
-    expect(await logged("embedded postgres restart failed; retrying")).toBe(true);
+    const logged = (msg: string) =>
+      until(() => said(log, msg), `the log line "${msg}"`, { timeoutMs: 60_000, intervalMs: 100 });
+    await logged("embedded postgres restart failed; retrying");
     await writeFile(conf, good);
-    expect(await logged("embedded postgres restarted")).toBe(true);
+    await logged("embedded postgres restarted");
     await server.stop();
 
     await writeFile(conf, `${good}\nnot_a_setting = 1\n`);

@@ -8,7 +8,9 @@ import * as revokedSessions from "./migrations/0004-revoked-sessions";
 import * as chatAudit from "./migrations/0005-chat-audit-log";
 import * as taskEndedNotify from "./migrations/0006-task-ended-notify";
 import * as fairDispatch from "./migrations/0007-fair-dispatch";
+import * as nodeIdentity from "./migrations/0008-node-identity";
 import * as jobProgress from "./migrations/0009-job-progress";
+import * as chatAgent from "./migrations/0010-chat-agent";
 
 export const MIGRATIONS: Record<string, Migration> = {
   "0001-init": init,
@@ -18,7 +20,9 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0005-chat-audit-log": chatAudit,
   "0006-task-ended-notify": taskEndedNotify,
   "0007-fair-dispatch": fairDispatch,
+  "0008-node-identity": nodeIdentity,
   "0009-job-progress": jobProgress,
+  "0010-chat-agent": chatAgent,
 };
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {

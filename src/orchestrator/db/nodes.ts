@@ -16,12 +16,61 @@ export type RegisterNodeInput = {
   workerUrl: string | undefined;
   /** Sealed bearer token for a new node; an existing node keeps its own. */
   sealedToken: string;
+  /** The key the registration proved (its proof already checked against it); none from a node without one. */
+  key?: { jwk: unknown; thumbprint: string; proofId: string; proofExpiresAt: Date };
   now: Date;
 };
 
-/** Inserts the node, or re-activates the one already registered under the slug; `created` tells which. */
-export async function registerNode(db: Db, input: RegisterNodeInput): Promise<{ node: Node; created: boolean }> {
-  const inserted = await db
+/** Why a registration was refused: the slug is bound to another key (or to a key, and none came), or a replay. */
+export type RegistrationRefusal = "key_mismatch" | "key_required" | "proof_replayed";
+
+export type RegisterNodeResult = { node: Node; created: boolean; bound: boolean } | { refused: RegistrationRefusal };
+
+/**
+ * Inserts the node, or re-activates the one already registered under the slug, in one transaction that holds the
+ * node row: a slug bound to a key is re-registered only with that key; one not bound yet (a new node, one from
+ * before 0008, one an admin reset) is bound to the key the registration brings. A proof id is used once.
+ */
+export function registerNode(db: Db, input: RegisterNodeInput): Promise<RegisterNodeResult> {
+  return db.transaction().execute(async (tx) => {
+    if (input.key && !(await useProofId(tx, input.slug, input.key, input.now))) return { refused: "proof_replayed" };
+    const inserted = await insertNode(tx, input);
+    if (inserted) return { node: inserted, created: true, bound: Boolean(input.key) };
+    const existing = await tx
+      .selectFrom("nodes")
+      .selectAll()
+      .where("node_slug", "=", input.slug)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    if (existing.key_thumbprint && !input.key) return { refused: "key_required" };
+    if (existing.key_thumbprint && existing.key_thumbprint !== input.key?.thumbprint)
+      return { refused: "key_mismatch" };
+    const bind = !existing.key_thumbprint && input.key ? input.key : undefined;
+    const node = await tx
+      .updateTable("nodes")
+      .set((eb) => ({
+        status: "active",
+        worker_api_target_url: input.workerUrl ?? eb.ref("worker_api_target_url"),
+        worker_api_bearer_token: eb.fn.coalesce("worker_api_bearer_token", eb.val(input.sealedToken)),
+        ...(bind ? keyColumns(bind, input.now) : {}),
+        last_seen_at: input.now,
+        updated_at: input.now,
+      }))
+      .where("id", "=", existing.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { node, created: false, bound: Boolean(bind) };
+  });
+}
+
+const keyColumns = (key: NonNullable<RegisterNodeInput["key"]>, now: Date) => ({
+  public_key: sql`${JSON.stringify(key.jwk)}::jsonb` as never,
+  key_thumbprint: key.thumbprint,
+  key_bound_at: now,
+});
+
+function insertNode(db: Db, input: RegisterNodeInput): Promise<Node | undefined> {
+  return db
     .insertInto("nodes")
     .values({
       id: input.id,
@@ -39,26 +88,48 @@ export async function registerNode(db: Db, input: RegisterNodeInput): Promise<{ 
       last_seen_at: input.now,
       last_capability_at: null,
       metadata: null,
+      ...(input.key ? keyColumns(input.key, input.now) : { key_thumbprint: null }),
       created_at: input.now,
       updated_at: input.now,
     })
     .onConflict((oc) => oc.column("node_slug").doNothing())
     .returningAll()
     .executeTakeFirst();
-  if (inserted) return { node: inserted, created: true };
-  const node = await db
+}
+
+/** Records a proof's one-time id (dropping expired ones); false when it was used before. */
+async function useProofId(db: Db, slug: string, key: NonNullable<RegisterNodeInput["key"]>, now: Date) {
+  await db.deleteFrom("node_proof_ids").where("expires_at", "<", now).execute();
+  const row = await db
+    .insertInto("node_proof_ids")
+    .values({ jti: key.proofId, node_slug: slug, expires_at: key.proofExpiresAt })
+    .onConflict((oc) => oc.column("jti").doNothing())
+    .returning("jti")
+    .executeTakeFirst();
+  return Boolean(row);
+}
+
+/**
+ * An admin's reset (decision 25): the slug forgets its key, so the next registration with the PSK binds again; the
+ * node's tokens (they carry the old key's thumbprint) are refused from now on and it takes no work until it
+ * registers again. Undefined for an unknown slug.
+ */
+export async function resetNodeIdentity(db: Db, slug: string, now: Date): Promise<Node | undefined> {
+  return db
     .updateTable("nodes")
-    .set((eb) => ({
-      status: "active",
-      worker_api_target_url: input.workerUrl ?? eb.ref("worker_api_target_url"),
-      worker_api_bearer_token: eb.fn.coalesce("worker_api_bearer_token", eb.val(input.sealedToken)),
-      last_seen_at: input.now,
-      updated_at: input.now,
-    }))
-    .where("node_slug", "=", input.slug)
+    .set({ public_key: null, key_thumbprint: null, key_bound_at: null, status: "inactive", updated_at: now })
+    .where("node_slug", "=", slug)
     .returningAll()
-    .executeTakeFirstOrThrow();
-  return { node, created: false };
+    .executeTakeFirst();
+}
+
+export function findNodeBySlug(db: Db, slug: string): Promise<Node | undefined> {
+  return db.selectFrom("nodes").selectAll().where("node_slug", "=", slug).executeTakeFirst();
+}
+
+/** Every node, by slug (the admin's list). */
+export function listNodes(db: Db): Promise<Node[]> {
+  return db.selectFrom("nodes").selectAll().orderBy("node_slug").execute();
 }
 
 /** Appends a capability snapshot and refreshes the node's hash, timestamps and (when given) worker URL. */

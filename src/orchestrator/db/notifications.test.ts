@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { sql } from "kysely";
 import { createTestDatabase, type TestDatabase } from "../../testing/test-db";
 import { CHANNELS, notify, openNotifications, type Notifications } from "./notifications";
+import { until } from "../../testing/until";
 
 let t: TestDatabase;
 let n: Notifications;
@@ -67,7 +68,7 @@ describe("LISTEN/NOTIFY", () => {
     expect(listening).toBe(1);
     await sql`select pg_terminate_backend(pid) from pg_stat_activity
       where datname = current_database() and query ilike 'listen%'`.execute(t.db);
-    for (let i = 0; i < 200 && listening < 2; i++) await Bun.sleep(50);
+    await until(() => listening >= 2, "the listener to listen again", { intervalMs: 50 });
     expect(listening).toBe(2);
     await notify(t.db, CHANNELS.taskEnded, "after-reconnect");
     await box.until(1);

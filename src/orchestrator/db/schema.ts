@@ -152,9 +152,22 @@ export interface NodesTable {
   last_capability_at: NullableTimestamp;
   /** Set by a failed connection to the node; cleared when it answers a probe or reports again. */
   suspect_since: NullableTimestamp;
+  /** The node key (public JWK) the slug is bound to (decision 25); null until a registration brings one. */
+  public_key: Json;
+  /** RFC 7638 thumbprint of `public_key`; node tokens carry it and die when it changes. */
+  key_thumbprint: string | null;
+  key_bound_at: NullableTimestamp;
   metadata: Json;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+/** One-time ids (`jti`) of node registration proofs, kept until they expire. */
+export interface NodeProofIdsTable {
+  jti: string;
+  node_slug: string;
+  expires_at: Timestamp;
+  created_at: Generated<Timestamp>;
 }
 
 export interface NodeCapabilitiesTable {
@@ -213,6 +226,73 @@ export interface ClusterSettingsTable {
   created_at: Generated<Date>;
 }
 
+/** A chat thread of one user (reference-agents 2.5); `updated_at` moves with each message. */
+export interface ChatThreadsTable {
+  id: string;
+  user_id: string;
+  project_id: string | null;
+  title: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** A thread's messages, append-only, stored redacted; `seq` orders them. */
+export interface ChatMessagesTable {
+  id: string;
+  thread_id: string;
+  role: string;
+  content: string;
+  metadata: Json;
+  seq: Generated<string>;
+  created_at: Timestamp;
+}
+
+/** One row per tool call of the chat agent: arguments capped, never the result. */
+export interface ChatToolCallsTable {
+  id: string;
+  user_id: string;
+  thread_id: string | null;
+  tool: string;
+  arguments: string;
+  /** `ok` or `error`. */
+  outcome: string;
+  error: string | null;
+  duration_ms: number;
+  seq: Generated<string>;
+  created_at: Timestamp;
+}
+
+export interface SkillsTable {
+  id: string;
+  name: string;
+  content: string;
+  /** `user` or `global`. */
+  scope: string;
+  owner_id: string | null;
+  is_system: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** A holder's lease on a task's workflow run (reference-agents 4); released: no holder. */
+export interface WorkflowLeasesTable {
+  id: string;
+  task_id: string;
+  lease_id: string;
+  holder_id: string | null;
+  expires_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WorkflowCheckpointsTable {
+  id: string;
+  task_id: string;
+  state: Json;
+  last_node_id: string;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   password_credentials: PasswordCredentialsTable;
@@ -229,6 +309,13 @@ export interface Database {
   chat_audit_log: ChatAuditLogTable;
   cluster_settings: ClusterSettingsTable;
   dispatch_turns: DispatchTurnsTable;
+  node_proof_ids: NodeProofIdsTable;
+  chat_threads: ChatThreadsTable;
+  chat_messages: ChatMessagesTable;
+  chat_tool_calls: ChatToolCallsTable;
+  skills: SkillsTable;
+  task_workflow_leases: WorkflowLeasesTable;
+  workflow_checkpoints: WorkflowCheckpointsTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -236,3 +323,7 @@ export type Task = Selectable<TasksTable>;
 export type Job = Selectable<JobsTable>;
 export type Node = Selectable<NodesTable>;
 export type NewTask = Insertable<TasksTable>;
+export type ChatThread = Selectable<ChatThreadsTable>;
+export type ChatMessageRow = Selectable<ChatMessagesTable>;
+export type ChatToolCall = Selectable<ChatToolCallsTable>;
+export type Skill = Selectable<SkillsTable>;

@@ -9,7 +9,7 @@ import type { SecretBox } from "../auth/secret-box";
 import type { Db } from "../db/connect";
 import type { DispatchJob } from "../db/job-queue";
 import type { DispatchMetrics } from "../metrics";
-import { fillSlots, reportingSlots, type Slot } from "./fill-slots";
+import { DEFAULT_MAX_CONCURRENCY, fillSlots, reportingSlots, type Slot } from "./fill-slots";
 import { createRecovery, createSuspectProbe } from "./recovery";
 import { runOnNode } from "./run-on-node";
 
@@ -92,7 +92,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const slots = await reportingSlots(s.db, {
       at,
       staleMs: deps.nodeStaleMs ?? 180_000,
-      defaultMax: deps.defaultMaxConcurrency ?? 4,
+      defaultMax: deps.defaultMaxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
     });
     const live = new Map(slots.filter((n) => !n.suspectSince).map((n) => [n.id, n]));
     await recover(at, slots, live);

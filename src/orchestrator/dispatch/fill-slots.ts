@@ -70,6 +70,14 @@ export type Slot = {
   running: number;
 };
 
+/** Slots of a node whose capability report names no `sandbox.max_concurrency`, unless the dispatcher is told otherwise. */
+export const DEFAULT_MAX_CONCURRENCY = 4;
+
+/** Jobs a node may run at once: what it reports, else `defaultMax`; a node that cannot run sandboxes stays live
+ * (re-attach, probes) but gets no slot. */
+export const slotCapacity = (report: NodeCapabilityReport | undefined, defaultMax: number): number =>
+  report?.sandbox?.supported === false ? 0 : (report?.sandbox?.max_concurrency ?? defaultMax);
+
 export function toSlot(n: Node, report: NodeCapabilityReport | undefined, running: number, defaultMax: number): Slot {
   return {
     id: n.id,
@@ -77,8 +85,7 @@ export function toSlot(n: Node, report: NodeCapabilityReport | undefined, runnin
     slug: n.node_slug,
     url: n.worker_api_target_url!,
     sealedToken: n.worker_api_bearer_token!,
-    // A node that cannot run sandboxes stays live (re-attach, probes) but gets no slot.
-    max: report?.sandbox?.supported === false ? 0 : (report?.sandbox?.max_concurrency ?? defaultMax),
+    max: slotCapacity(report, defaultMax),
     inference: report?.inference?.running === true,
     running,
   };

@@ -1,4 +1,4 @@
-/** The user API gateway (:12080): health, auth, users, tasks and the OpenAI-compatible routes. */
+/** The user API gateway (:12080): health, auth, users, nodes (admin), tasks and the OpenAI-compatible routes. */
 import { Hono } from "hono";
 import { MAX_REQUEST_BODY_BYTES } from "../../contracts/route";
 import { USER_API_SCOPES } from "../../contracts/routes";
@@ -22,6 +22,8 @@ import { consoleRoutes } from "./console-routes";
 import type { OpenAIChatOptions } from "./chat-completion";
 import { openaiRoutes } from "./openai";
 import type { GatewayEnv } from "./require-user";
+import { nodeAdminRoutes } from "./nodes";
+import { skillRoutes } from "./skills";
 import { userRoutes } from "./users";
 
 export type GatewayDeps = {
@@ -66,7 +68,9 @@ export function createGateway(deps: GatewayDeps) {
     .route("/", healthRoutes(deps.readiness))
     .route("/", authRoutes(routeDeps))
     .route("/", userRoutes(routeDeps))
+    .route("/", nodeAdminRoutes(routeDeps))
     .route("/", taskRoutes(routeDeps))
+    .route("/", skillRoutes(routeDeps))
     .route("/", consoleRoutes());
   return finishApi(app, {
     log: deps.log,

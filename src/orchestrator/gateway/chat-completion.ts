@@ -5,6 +5,7 @@
  */
 import type { Context } from "hono";
 import * as v from "valibot";
+import { PM_MODEL } from "../../contracts/chat-agent";
 import type { ChatCompletionRequest } from "../../contracts/openai";
 import { USER_API, WORKER_API } from "../../contracts/routes";
 import { clientAddress } from "../../lib/client-address";
@@ -34,7 +35,20 @@ export type OpenAIChatOptions = {
   timeoutMs?: number;
   maxReportAgeMs?: number;
   fetch?: typeof fetch;
+  /** The chat agent's durable runs (decision 26): this orchestrator's holder id, the lease, the resumer. */
+  agentRuns?: AgentRunSettings;
 };
+
+export type AgentRunSettings = {
+  holder?: string;
+  /** `CHAT_AGENT_LEASE_DURATION`: how long a dead orchestrator's run waits before another takes it over. */
+  leaseMs?: number;
+  /** Looks for orphaned runs every this often until `signal` aborts; no signal: no resumer. */
+  resumeEveryMs?: number;
+  signal?: AbortSignal;
+};
+
+export const DEFAULT_AGENT_LEASE_MS = 60_000;
 
 export type ChatContext = {
   db: Db;
@@ -45,6 +59,11 @@ export type ChatContext = {
   nodes: ChatNodes;
   /** Chats in flight by user id. */
   users: InFlightCounts;
+  /** Answers a request for the chat agent's model (`cynodeai.pm`); `ended` says how it ended, for the audit row. */
+  agent?: (
+    c: Context<GatewayEnv>,
+    req: ChatCompletionRequest,
+  ) => Promise<{ response: Response; ended: Promise<string> }>;
 };
 
 export const CHAT_TIMEOUT_MS = 120_000;
@@ -74,6 +93,15 @@ export async function chatCompletion(d: ChatContext, c: Context<GatewayEnv>): Pr
   let streaming = false;
   try {
     const req = await admit(d, c, entry, held);
+    if (entry.model === PM_MODEL && d.agent) {
+      const answer = await d.agent(c, req);
+      streaming = true;
+      void answer.ended.then((outcome) => {
+        release();
+        void audit(200, outcome);
+      });
+      return answer.response;
+    }
     const { model, nodes: candidates } = await d.nodes.candidatesFor(entry.model || undefined);
     entry.model = model;
     const deadline = AbortSignal.timeout(d.chat.timeoutMs ?? CHAT_TIMEOUT_MS);
@@ -158,26 +186,26 @@ async function admit(
   return req;
 }
 
-function signalError(deadline: AbortSignal): OpenAIApiError {
+export function signalError(deadline: AbortSignal): OpenAIApiError {
   return deadline.aborted
     ? new OpenAIApiError(504, "The completion did not finish in time", "cynodeai_completion_timeout")
     : new OpenAIApiError(408, "The request was cancelled", "cynodeai_request_cancelled");
 }
 
-function failure(e: OpenAIApiError | string): OpenAIApiError {
+export function failure(e: OpenAIApiError | string): OpenAIApiError {
   if (e instanceof OpenAIApiError) return e;
   return new OpenAIApiError(502, `No node answered the inference request (${e})`, "cynodeai_inference_failed");
 }
 
 /** A node's non-2xx answer: Ollama's 404 means the model is gone from that node; anything else is a 502. */
-async function nodeRefusal(res: Response, model: string): Promise<OpenAIApiError> {
+export async function nodeRefusal(res: Response, model: string): Promise<OpenAIApiError> {
   const text = await res.text().catch(() => "");
   if (res.status === 404 && /model/i.test(text))
     return new OpenAIApiError(404, `The model '${model}' does not exist`, "model_not_found", "model");
   return new OpenAIApiError(502, `Inference failed on the node (status ${res.status})`, "cynodeai_inference_failed");
 }
 
-async function readAnswer(res: Response, deadline: AbortSignal) {
+export async function readAnswer(res: Response, deadline: AbortSignal) {
   let raw: unknown;
   try {
     raw = await res.json();

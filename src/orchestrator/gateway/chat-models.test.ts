@@ -3,6 +3,7 @@
  * (`test-model` in the gateway fixture) only while a live node serves it. A real gateway on a real database, nodes
  * registered in it, a real Worker API relaying to the Ollama TEST DOUBLE.
  */
+import { PM_MODEL } from "../../contracts/chat-agent";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "bun:test";
 import { startChatNode, type ChatNode } from "../../testing/chat-node-fixture";
 import { startGatewayFixture, type GatewayFixture } from "../../testing/gateway-fixture";
@@ -52,7 +53,8 @@ describe("models a chat and a prompt task get", () => {
   it("lists exactly what live nodes serve, and picks a served model when the default is not", async () => {
     await node.register(g.t.db, "node-a", { models: ["m1", "m2"] });
     await node.register(g.t.db, "node-b", { models: ["m2"] });
-    expect(await models()).toEqual(["m1", "m2"]);
+    // The chat agent first, while a live node serves a model for it.
+    expect(await models()).toEqual([PM_MODEL, "m1", "m2"]);
     expect(await chat()).toEqual([200, "m2"]);
     expect(await chat("test-model")).toEqual([200, "m2"]);
     expect(await chat("m1")).toEqual([200, "m1"]);
@@ -64,7 +66,7 @@ describe("models a chat and a prompt task get", () => {
     await node.register(g.t.db, "node-a", { models: ["m1"] });
     await node.register(g.t.db, "node-b", { models: ["m1"] });
     await node.register(g.t.db, "node-c", { models: ["test-model"] });
-    expect(await models()).toEqual(["m1", "test-model"]);
+    expect(await models()).toEqual([PM_MODEL, "m1", "test-model"]);
     expect(await chat()).toEqual([200, "test-model"]);
     expect(await promptTaskModel()).toBe("test-model");
   });

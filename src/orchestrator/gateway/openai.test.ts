@@ -27,7 +27,7 @@ const gateway = (path: string, init: RequestInit = {}) => fetch(new URL(path, sy
 describe("GET /v1/models", () => {
   it("lists the models the live node's Ollama has, in OpenAI's list format", async () => {
     const page = await client.models.list();
-    expect(page.data.map((m) => m.id)).toEqual(MODELS);
+    expect(page.data.map((m) => m.id)).toEqual(["cynodeai.pm", ...MODELS]);
     for (const m of page.data)
       expect([m.object, m.owned_by, typeof m.created]).toEqual(["model", "cynodeai", "number"]);
   });

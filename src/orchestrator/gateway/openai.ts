@@ -9,12 +9,17 @@ import { limitBody } from "../../lib/api-app";
 import { describeRoute } from "../../lib/openapi";
 import { createInFlightCounts } from "../chat/in-flight-counts";
 import { createUserRateLimit } from "../chat/user-rate-limit";
-import { chatCompletion, type ChatContext, type OpenAIChatOptions } from "./chat-completion";
+import { chatCompletion, DEFAULT_AGENT_LEASE_MS, type ChatContext, type OpenAIChatOptions } from "./chat-completion";
+import { startAgentResumer } from "../pm/agent-resumer";
 import { createChatNodes } from "./chat-nodes";
 import { OpenAIApiError, openaiErrorHandler } from "./openai-errors";
-import { requireUser, type GatewayEnv, type GatewayRouteDeps } from "./require-user";
+import { requireUser, type GatewayEnv } from "./require-user";
+import type { TaskDeps } from "./tasks";
+import { chatThreadRoutes } from "./chat-threads";
+import { pmCompletion } from "../pm/pm-completion";
+import { withAgentModel } from "../pm/agent-model";
 
-export type OpenAIDeps = GatewayRouteDeps & { maxBodyBytes: number; chat: OpenAIChatOptions };
+export type OpenAIDeps = TaskDeps & { maxBodyBytes: number; chat: OpenAIChatOptions };
 
 const { models: MODELS, chatCompletions: CHAT } = USER_API;
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, OpenAIError]));
@@ -31,7 +36,8 @@ const DOCS = {
   }),
 };
 
-export function openaiRoutes({ db, tokens, log, now, maxBodyBytes, chat }: OpenAIDeps) {
+export function openaiRoutes(deps: OpenAIDeps) {
+  const { db, tokens, log, now, maxBodyBytes, chat } = deps;
   const nodes = createChatNodes({ db, now, defaultModel: chat.defaultModel, maxReportAgeMs: chat.maxReportAgeMs });
   const d: ChatContext = {
     db,
@@ -42,9 +48,22 @@ export function openaiRoutes({ db, tokens, log, now, maxBodyBytes, chat }: OpenA
     limiter: createUserRateLimit(chat.rateLimitPerMinute ?? 60),
     users: createInFlightCounts(),
   };
+  const runs = chat.agentRuns;
+  const pm = {
+    chat: d,
+    tasks: deps,
+    runs: {
+      holder: runs?.holder ?? `gateway-${crypto.randomUUID()}`,
+      leaseMs: runs?.leaseMs ?? DEFAULT_AGENT_LEASE_MS,
+    },
+  };
+  d.agent = (c, req) => pmCompletion(pm, c, req);
+  if (runs?.signal) startAgentResumer(pm, runs.resumeEveryMs ?? pm.runs.leaseMs / 2, runs.signal);
   const tooLarge = () => new OpenAIApiError(413, "Request body exceeds maximum size", "request_too_large");
   return new Hono<GatewayEnv>()
-    .get(MODELS.pattern, DOCS.models, requireUser(tokens), async (c) => c.json(await nodes.models()))
+    .get(MODELS.pattern, DOCS.models, requireUser(tokens), async (c) => c.json(withAgentModel(await nodes.models())))
     .post(CHAT.pattern, DOCS.chat, requireUser(tokens), limitBody(maxBodyBytes, tooLarge), (c) => chatCompletion(d, c))
+    .use(USER_API.createThread.pattern, limitBody(maxBodyBytes, tooLarge))
+    .route("/", chatThreadRoutes(deps))
     .onError(openaiErrorHandler(log));
 }

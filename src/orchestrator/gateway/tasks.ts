@@ -38,6 +38,7 @@ import {
 } from "../db/tasks";
 import type { CancelJobsOnNodes } from "../dispatch/cancel-jobs";
 import { progressLines } from "../db/job-progress";
+import { visibleSkill, visibleSkillNamed } from "../db/skills";
 import type { TaskEndWaiter } from "../tasks/task-end-waiter";
 import { requireUser, type AuthedUser, type GatewayEnv, type GatewayRouteDeps } from "./require-user";
 import { rfc3339 } from "../../lib/rfc3339";
@@ -86,9 +87,11 @@ async function ownedTask({ db }: TaskDeps, userId: string, idOrName: string) {
  */
 async function newJob(
   d: TaskDeps,
+  user: AuthedUser,
   req: CreateTaskRequest,
   mode: InputMode,
 ): Promise<{ jobPayload: SandboxSpec; ids?: { taskId: string; jobId: string } }> {
+  if (req.skills?.length && !req.use_sba) throw new ProblemError(400, "Skills are given to agent tasks (use_sba)");
   if (req.use_sba) {
     const model = await agentModel(d);
     if (!model) throw new ProblemError(400, NO_AGENT_MODEL);
@@ -99,6 +102,7 @@ async function newJob(
       allowedModels: [model],
       image: d.jobDefaults.sandboxImage,
       useInference: req.use_inference,
+      skills: await taskSkills(d, user.id, req.skills ?? []),
     });
     return { jobPayload, ids };
   }
@@ -108,6 +112,19 @@ async function newJob(
       mode === "prompt" ? { ...d.jobDefaults, inferenceModel: await promptModel(d) } : d.jobDefaults,
     ),
   };
+}
+
+/** The skills a task names (ids or names), as the caller sees them; 400 for one it cannot see. */
+async function taskSkills(d: TaskDeps, userId: string, names: string[]) {
+  const skills = [];
+  for (const name of names) {
+    const skill = isUuid(name)
+      ? await visibleSkill(d.db, userId, name.toLowerCase())
+      : await visibleSkillNamed(d.db, userId, name);
+    if (!skill) throw new ProblemError(400, `Unknown skill: ${name}`);
+    skills.push({ id: skill.id, name: skill.name, content: skill.content });
+  }
+  return skills;
 }
 
 async function create(d: TaskDeps, user: AuthedUser, req: CreateTaskRequest): Promise<TaskResponse> {
@@ -120,7 +137,7 @@ async function create(d: TaskDeps, user: AuthedUser, req: CreateTaskRequest): Pr
     prompt: req.prompt,
     name: normalizeTaskName(req.task_name),
     attachments: req.attachments ?? [],
-    ...(await newJob(d, req, mode)),
+    ...(await newJob(d, user, req, mode)),
     maxActiveJobs: d.maxActiveTasksPerUser,
   });
   d.log.info("task created", {
@@ -192,6 +209,12 @@ function jobLogs(j: Job): JobOutput {
     stderr: "",
   };
 }
+
+/**
+ * The task operations behind the routes, with their checks, for the chat agent's tools (decision 26): the agent
+ * acts as its user through exactly these, never a second implementation.
+ */
+export const TASK_OPERATIONS = { get: ownedTask, create, list, result, cancel, logs };
 
 export function taskRoutes(d: TaskDeps) {
   const { createTask: CREATE, listTasks: LIST, task: GET, taskResult: RESULT, cancelTask: CANCEL } = USER_API;

@@ -88,7 +88,7 @@ describe("health and unknown routes", () => {
   });
 
   it("answers unknown paths with a 404 problem", async () => {
-    expect(await problemOf(await f.call("GET", "/v1/nodes"))).toMatchObject({
+    expect(await problemOf(await f.call("GET", "/v1/no-such-route"))).toMatchObject({
       status: 404,
       contentType: "application/problem+json",
     });

@@ -42,7 +42,8 @@ async function me({ db }: GatewayRouteDeps, caller: AuthedUser): Promise<UserRes
   return userView(user);
 }
 
-function requireAdmin(caller: AuthedUser): void {
+/** Admin-only routes answer everyone else 403. */
+export function requireAdmin(caller: AuthedUser): void {
   if (caller.handle !== ADMIN_HANDLE) throw new ProblemError(403, "Admin required");
 }
 

@@ -24,6 +24,8 @@ export type AgentJobInput = {
   maxRuntimeSeconds?: number;
   requirements?: string[];
   acceptanceCriteria?: string[];
+  /** Skills the agent is given (reference-agents 1.2 `context.skills`, their ids in `context.skill_ids`). */
+  skills?: { id: string; name: string; content: string }[];
 };
 
 /** The job spec (`job_spec_json`) as JSON text; throws when what was built does not validate (a bug here). */
@@ -43,6 +45,7 @@ export function agentJobSpec(input: AgentJobInput): string {
       task_context: input.goal,
       ...(input.requirements?.length ? { requirements: input.requirements } : {}),
       ...(input.acceptanceCriteria?.length ? { acceptance_criteria: input.acceptanceCriteria } : {}),
+      ...(input.skills?.length ? { skills: input.skills, skill_ids: input.skills.map((s) => s.id) } : {}),
     },
   };
   const text = JSON.stringify(spec);

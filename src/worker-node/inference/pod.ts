@@ -178,10 +178,10 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
       if (await answers(socket)) return;
       if (await Promise.race([stopped, sleep(READINESS_INTERVAL_MS).then(() => false)])) break;
     }
-    const logs = await podman.exec(["logs", "--tail=20", sidecar]);
-    throw new Error(
-      `proxy readiness: the inference proxy did not become ready: ${(logs.stdout + logs.stderr).trim() || "no output"}`,
-    );
+    const logs = await podman.api
+      .logs(sidecar, 20)
+      .catch((err: Error) => `(its log could not be read: ${err.message})`);
+    throw new Error(`proxy readiness: the inference proxy did not become ready: ${logs.trim() || "no output"}`);
   }
 
   async function place(

@@ -8,7 +8,7 @@ import type { InferenceBackend, NodeCapabilityReport } from "../../contracts/nod
 import type { Logger } from "../../lib/log";
 import type { NodeConfig } from "../config";
 import type { InferenceMetrics } from "../metrics";
-import { imageExistsArgs, type Podman } from "../sandbox/podman";
+import type { Podman } from "../sandbox/podman";
 import { OLLAMA_CONTAINER, probeOllama, pullModelInBackground, startManagedOllama, type ManagedOllama } from "./ollama";
 import type { InferenceRoute } from "./pod";
 import { startUpstreamRelay, type Relay } from "./relay";
@@ -37,7 +37,7 @@ export type InferenceService = Awaited<ReturnType<typeof prepareInference>>;
 async function whyUnavailable({ config, podman, buildProxyImage }: InferenceDeps): Promise<string | undefined> {
   const { mode, proxy_image: image } = config.inference;
   if (mode === "disabled") return "inference.mode is disabled in the node configuration";
-  if ((await podman.exec(imageExistsArgs(image))).exitCode === 0) return undefined;
+  if (await podman.api.imageExists(image)) return undefined;
   const how = "build it with `just images` (bun containers/build-image.ts inference-proxy)";
   if (!buildProxyImage) return `the inference-proxy image ${image} is missing; ${how}`;
   return buildProxyImage().then(

@@ -48,7 +48,10 @@ async function warmPods(): Promise<string[]> {
 }
 
 const waitForWarm = async () => {
-  while (env.runner.warm("inference") < 1) await Bun.sleep(50);
+  await until(() => env.runner.warm("inference") >= 1, "a warm inference pod waiting", {
+    timeoutMs: 30_000,
+    intervalMs: 50,
+  });
 };
 
 describe("warm inference pods (real podman)", () => {
@@ -65,7 +68,10 @@ describe("warm inference pods (real podman)", () => {
     expect(socket).toBe("inference-proxy.sock");
     expect(uid).toBe("0");
     expect(env.log.lines.find((l) => l.msg === "job finished")).toMatchObject({ warm: true, inference: true });
-    while ((await warmPods()).includes(pod!)) await Bun.sleep(50);
+    await until(async () => !(await warmPods()).includes(pod!), "the used pod to be gone", {
+      timeoutMs: 30_000,
+      intervalMs: 50,
+    });
     await waitForWarm();
     expect(await warmPods()).toHaveLength(1);
   });

@@ -1,6 +1,7 @@
 /**
  * The node's client for the control-plane (contracts 1.2, 2): register with the PSK, then use the node JWT and the
- * endpoints from the bootstrap payload. A 401 on config or report means the JWT expired: re-register once, retry.
+ * endpoints from the bootstrap payload. A 401 on config or report means the JWT expired (or an admin reset the node):
+ * re-register once, retry.
  */
 import * as v from "valibot";
 import type {
@@ -8,6 +9,7 @@ import type {
   NodeCapabilityReport,
   NodeConfigAck,
   NodeConfigurationPayload,
+  NodeIdentity,
 } from "../../contracts/node-payloads";
 import type { AnyRoute } from "../../contracts/route";
 import { CONTROL_PLANE_API as API } from "../../contracts/routes";
@@ -30,6 +32,8 @@ export type ClientOptions = {
   fetch?: typeof fetch;
   /** Sent with every registration: the Worker API certificate request (worker-api-certificate.ts). */
   workerApiCsr?: string;
+  /** The node's identity (node-identity.ts): every registration carries a fresh proof made with it. */
+  identity?: (report: NodeCapabilityReport) => Promise<NodeIdentity>;
 };
 
 export type OrchestratorClient = ReturnType<typeof createOrchestratorClient>;
@@ -41,6 +45,7 @@ export function createOrchestratorClient({
   log,
   fetch: doFetch = fetch,
   workerApiCsr,
+  identity,
 }: ClientOptions) {
   let bootstrap: NodeBootstrapPayload | undefined;
   let lastReport: NodeCapabilityReport | undefined;
@@ -75,6 +80,7 @@ export function createOrchestratorClient({
       psk,
       capability: report,
       ...(workerApiCsr ? { worker_api_csr: workerApiCsr } : {}),
+      ...(identity ? { node_identity: await identity(report) } : {}),
     });
     if (res.status !== 200 && res.status !== 201) return fail("registration failed", res);
     const parsed = v.safeParse(API.register.response, await res.json().catch(() => undefined));

@@ -1,9 +1,11 @@
 /**
- * Registration (contracts 3.1 steps 4-5): the capability report with the PSK. An orchestrator that answers and
+ * Registration (contracts 3.1 steps 4-5): the capability report with the PSK and the node's identity proof (a slug
+ * already bound to a key is re-admitted only with it, decision 25). An orchestrator that answers and
  * refuses ends the start at once; one that does not answer yet is retried every second until the connect timeout.
  */
 import type { NodeCapabilityReport } from "../../contracts/node-payloads";
 import type { NodeContext } from "./node-context";
+import { nodeIdentityProof, type NodeKey } from "./node-identity";
 import { trustedOrchestratorFetch } from "./orchestrator-tls";
 import { createOrchestratorClient, OrchestratorError, type OrchestratorClient } from "./orchestrator-client";
 
@@ -11,9 +13,10 @@ export const REGISTRATION_RETRY_MS = 1000;
 
 /** The node's client for the orchestrator named in its config, from registration on. */
 export function orchestratorClient(
-  { config, log }: NodeContext,
+  { config, log, now }: NodeContext,
   doFetch?: typeof fetch,
   workerApiCsr?: string,
+  nodeKey?: NodeKey,
 ): OrchestratorClient {
   return createOrchestratorClient({
     baseUrl: config.orchestrator.url,
@@ -22,6 +25,14 @@ export function orchestratorClient(
     requestTimeoutMs: config.orchestrator.timeouts.request_seconds * 1000,
     fetch: trustedOrchestratorFetch(config, doFetch),
     workerApiCsr,
+    identity: nodeKey
+      ? (report) =>
+          nodeIdentityProof(nodeKey, {
+            slug: report.node.node_slug,
+            workerApiUrl: report.worker_api?.base_url ?? "",
+            now: now(),
+          })
+      : undefined,
   });
 }
 

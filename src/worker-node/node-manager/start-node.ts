@@ -11,6 +11,7 @@ import { capabilitySource, startCapabilityReports } from "./capability-reports";
 import { configureNode } from "./node-configuration";
 import { everyInterval, type Every, type NodeContext, type NodeState } from "./node-context";
 import { openNodeTelemetry } from "./node-telemetry";
+import { loadOrCreateNodeKey } from "./node-identity";
 import { orchestratorClient, registerWithRetry } from "./registration";
 import { prepareSandboxRuntime } from "./sandbox-runtime";
 import { startSandboxServices, type SandboxServicesOptions } from "./sandbox-services";
@@ -58,7 +59,8 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     const certRequest = wantsClusterCertificate(ctx.config)
       ? await newWorkerCertificateRequest(ctx.config.node.id)
       : undefined;
-    const client = orchestratorClient(ctx, deps.fetch, certRequest?.csrPem);
+    const nodeKey = await loadOrCreateNodeKey(ctx.config.storage.state_dir);
+    const client = orchestratorClient(ctx, deps.fetch, certRequest?.csrPem, nodeKey);
     await registerWithRetry(ctx, { client, collect, sleep: deps.sleep ?? Bun.sleep });
     if (certRequest) await api.useTls(issuedWorkerTls(certRequest, client.workerApiTls()));
     const { config_version } = await configureNode(ctx, { ...services, client, settings: runtime.settings });

@@ -1,8 +1,8 @@
 /**
- * What a sandbox container is, whichever way podman is asked for it: the typed spec both the command line
- * (`containerArgs` in podman.ts) and the libpod API (`createBody` in libpod.ts) are built from, the one definition
- * of the hardening every container of the node gets (`hardeningFields` / `hardeningFlags`, one rendering each), and
- * the checks that keep anything podman could misread out of it.
+ * What a sandbox container is: the typed spec the libpod API's body (`createBody` in libpod.ts) is built from, the
+ * one definition of the hardening every container of the node gets (`hardeningFields`; `hardeningFlags` renders it
+ * as `podman run` flags for the benchmarks' baseline), and the checks that keep anything podman could misread out
+ * of it.
  */
 /** `chown`: the source is given to the container's root first (podman's `U` option), e.g. for a socket it creates. */
 export type Mount = { source: string; target: string; readOnly?: boolean; chown?: boolean };
@@ -22,8 +22,9 @@ export type ContainerSpec = {
   /** A size-limited tmpfs (the disk quota): charged to the container's memory, never on the host's disk. */
   workspace?: { target: string; sizeMb: number };
   pod?: string;
+  /** `missing`: pulled through the service first when it is not in local storage (attached runs of other images). */
   pull?: "never" | "missing";
-  /** podman's own `--timeout`: conmon kills the container then, even if the worker that started it is dead. */
+  /** podman's own deadline (libpod's `timeout`): conmon kills the container then, even if its worker is dead. */
   deadlineSeconds?: number;
   /** false: the caller removes the container after reading its exit (the result need not wait for removal). */
   autoRemove?: boolean;
@@ -116,7 +117,10 @@ export function hardeningFields(spec: ContainerSpec) {
   };
 }
 
-/** The same hardening as `podman run` flags (attached runs); a test compares both renderings' inspect output. */
+/**
+ * The same hardening as `podman run` flags, for the benchmarks' bare `podman run` baseline (the node itself never
+ * runs one); a test compares both renderings' inspect output.
+ */
 export function hardeningFlags(spec: ContainerSpec): string[] {
   return [
     // Root inside is an unprivileged host uid: a user namespace (a pod's members share the pod's).

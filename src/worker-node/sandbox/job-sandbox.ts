@@ -123,13 +123,23 @@ export async function startJobSandbox(ctx: RunnerContext, r: SandboxRequest): Pr
       await sandbox.dispose().finally(release);
       throw err;
     });
-  // What could not be removed now is left to the keeper, at once: it retries until the container and pod are gone.
-  const retry = () => ctx.deadlines.hold({ key: r.name, container: sandbox.id, pod: placement?.pod, seconds: 0 });
-  return {
-    ...sandbox,
-    dispose: () => sandbox.dispose().then(release, (err) => retry().then(() => Promise.reject(err))),
-  };
+  const held = { key: r.name, container: sandbox.id, pod: placement?.pod };
+  return { ...sandbox, dispose: () => removedOrLeft(ctx, held, sandbox.dispose) };
 }
+
+/**
+ * Runs a sandbox's removal: its deadline entry goes once it succeeded; what could not be removed is left to the
+ * keeper, due at once (it retries until the container and pod are gone), and the removal's error is passed on.
+ */
+export const removedOrLeft = (
+  ctx: RunnerContext,
+  s: { key: string; container: string; pod?: string },
+  removal: () => Promise<void>,
+) =>
+  removal().then(
+    () => ctx.deadlines.release(s.key),
+    (err) => ctx.deadlines.hold({ ...s, seconds: 0 }).then(() => Promise.reject(err)),
+  );
 
 /** A sandbox started for its job: the job's labels, and podman's deadline a little after the job's own. */
 function coldSandbox(ctx: RunnerContext, job: RunJobRequest, image: string, seconds: number) {

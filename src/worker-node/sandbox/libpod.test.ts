@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import type { ContainerSpec } from "./container-spec";
-import { createBody, createPodmanService, LibpodError, serviceArgv } from "./libpod";
-import { containerArgs, podmanEnv, removeContainersArgs } from "./podman";
+import { createBody, createPodmanService, demux, frames, LibpodError, serviceArgv } from "./libpod";
+import { containerArgs, podmanEnv } from "./podman";
 import { ensureSandboxImage, SANDBOX_IMAGE, testPodman } from "../../testing/sandbox-fixture";
+import { until } from "../../testing/until";
 
 setDefaultTimeout(60_000);
 const podman = testPodman();
@@ -83,7 +84,7 @@ describe("the podman service (real podman)", () => {
     `cynode-libpod-api-${crypto.randomUUID().slice(0, 8)}`,
   ];
   beforeAll(() => ensureSandboxImage(podman));
-  afterAll(() => podman.exec(removeContainersArgs(names)));
+  afterAll(() => Promise.all(names.map((n) => podman.api.remove(n))));
 
   it("creates through the API exactly the container the command line describes", async () => {
     const [cli, api] = names as [string, string];
@@ -107,6 +108,103 @@ describe("the podman service (real podman)", () => {
     const refused = podman.api.run({ ...spec(name), image: "localhost/cynode-no-such-image:latest" });
     await expect(refused).rejects.toBeInstanceOf(LibpodError);
     await expect(refused).rejects.toThrow("cynode-no-such-image");
+  });
+});
+
+const frame = (stream: number, text: string) => {
+  const payload = new TextEncoder().encode(text);
+  const header = new Uint8Array(8);
+  header[0] = stream;
+  new DataView(header.buffer).setUint32(4, payload.length);
+  return Buffer.concat([header, payload]);
+};
+/** A stream that delivers `bytes` cut at every `step` bytes (frames split across reads). */
+const chunked = (bytes: Uint8Array, step: number) =>
+  new ReadableStream<Uint8Array>({
+    start(c) {
+      for (let i = 0; i < bytes.length; i += step) c.enqueue(bytes.subarray(i, i + step));
+      c.close();
+    },
+  });
+
+describe("podman's multiplexed output", () => {
+  const bytes = Buffer.concat([frame(1, "out 1\n"), frame(2, "err\n"), frame(3, "stdin"), frame(1, "out 2\n")]);
+
+  it("reads frames however the reads cut them", async () => {
+    for (const step of [1, 3, 8, 100]) {
+      const got: string[] = [];
+      for await (const f of frames(chunked(bytes, step)))
+        got.push(`${f.stream}:${new TextDecoder().decode(f.payload)}`);
+      expect(got).toEqual(["1:out 1\n", "2:err\n", "3:stdin", "1:out 2\n"]);
+    }
+  });
+
+  it("splits them into stdout and stderr, and still feeds one side when the other is cancelled", async () => {
+    const out = demux(chunked(bytes, 5));
+    expect(await Promise.all([new Response(out.stdout).text(), new Response(out.stderr).text()])).toEqual([
+      "out 1\nout 2\n",
+      "err\n",
+    ]);
+    const half = demux(chunked(bytes, 5));
+    await half.stderr.cancel();
+    expect(await new Response(half.stdout).text()).toBe("out 1\nout 2\n");
+  });
+
+  it("passes a broken source on to both sides", async () => {
+    const broken = new ReadableStream<Uint8Array>({ start: (c) => c.error(new Error("reset")) });
+    const out = demux(broken);
+    await expect(new Response(out.stdout).text()).rejects.toThrow("reset");
+    await expect(new Response(out.stderr).text()).rejects.toThrow("reset");
+  });
+});
+
+describe("a container's output and images through the service (real podman)", () => {
+  beforeAll(() => ensureSandboxImage(podman));
+  const limits = { pids: 16, memoryMb: 64, cpus: 1 };
+  const named = (what: string) => `cynode-libpod-${what}-${crypto.randomUUID().slice(0, 8)}`;
+  /** A kept container (removed by the test) running `script`. */
+  const shell = (what: string, script: string): ContainerSpec => ({
+    name: named(what),
+    image: SANDBOX_IMAGE,
+    command: ["sh", "-c", script],
+    env: {},
+    labels: {},
+    limits,
+    autoRemove: false,
+  });
+
+  it("attaches before the start and reads stdout and stderr apart to the end", async () => {
+    const id = await podman.api.create(shell("attach", "echo one; echo two >&2; seq 1 20000; exit 4"));
+    try {
+      const out = await podman.api.attach(id);
+      await podman.api.start(id);
+      const [stdout, stderr] = await Promise.all([new Response(out.stdout).text(), new Response(out.stderr).text()]);
+      expect(stdout.startsWith("one\n1\n2\n")).toBe(true);
+      expect(stdout.endsWith("\n20000\n")).toBe(true);
+      expect(stderr).toBe("two\n");
+      expect(await podman.api.wait(id, "50ms")).toBe(4);
+    } finally {
+      await podman.api.remove(id);
+    }
+  });
+
+  it("reads the tail of a kept log, both streams", async () => {
+    const id = await podman.api.run({ ...shell("logs", "echo a; echo b >&2; echo c; echo d >&2"), keepLogs: true });
+    try {
+      expect(await podman.api.wait(id, "50ms")).toBe(0);
+      // conmon reads stdout and stderr from two pipes: the order between them is its own.
+      expect((await podman.api.logs(id, 3)).split("\n").sort()).toEqual(["", "b", "c", "d"]);
+      await expect(podman.api.logs(named("none"), 3)).rejects.toBeInstanceOf(LibpodError);
+    } finally {
+      await podman.api.remove(id);
+    }
+  });
+
+  it("tells whether an image is there, names a failed pull, and gives podman's version", async () => {
+    expect(await podman.api.imageExists(SANDBOX_IMAGE)).toBe(true);
+    expect(await podman.api.imageExists("localhost/cynode-no-such-image:latest")).toBe(false);
+    await expect(podman.api.pull("localhost:1/cynode-no-such-image:latest")).rejects.toThrow("cynode-no-such-image");
+    expect(await podman.api.version()).toMatch(/^\d+\.\d+\.\d+/);
   });
 });
 
@@ -154,7 +252,7 @@ describe("the node's podman service (real podman)", () => {
     const [first] = await servicePids(socket);
     expect(first).toBeGreaterThan(0);
     process.kill(first!, "SIGKILL");
-    while ((await servicePids(socket)).includes(first!)) await Bun.sleep(20);
+    await until(async () => !(await servicePids(socket)).includes(first!), "the killed service to be gone");
     expect(await service.socket()).toBe(socket);
     const [second] = await servicePids(socket);
     expect(second).not.toBe(first);
@@ -176,7 +274,7 @@ describe("the node's podman service (real podman)", () => {
     expect(service).toBeGreaterThan(0);
     child.kill("SIGKILL");
     const alive = () => Bun.spawnSync(["kill", "-0", String(service)]).exitCode === 0;
-    while (alive()) await Bun.sleep(20);
+    await until(() => !alive(), "the service to die with its node");
   });
 
   it("says why it could not start", async () => {
@@ -192,6 +290,10 @@ describe("the node's podman service (real podman)", () => {
     await podman.api.run({ ...spec, limits: { pids: 16, memoryMb: 64, cpus: 1 }, deadlineSeconds: 2 });
     await podman.close(); // the service goes; the container stays with conmon
     expect((await podman.exec(["container", "exists", name])).exitCode).toBe(0);
-    while ((await podman.exec(["container", "exists", name])).exitCode === 0) await Bun.sleep(200);
+    const exists = async () => (await podman.exec(["container", "exists", name])).exitCode === 0;
+    await until(async () => !(await exists()), "conmon to end the container at its deadline", {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
   });
 });

@@ -6,7 +6,8 @@
  * not depend on it: conmon owns them, and their I/O does not pass through it.
  *
  * A `ContainerSpec` becomes the same container `containerArgs` describes on the command line (a test creates both
- * and compares their inspect output), created, started, awaited and removed with one HTTP call each.
+ * and compares their inspect output), created, started, awaited and removed with one HTTP call each. A container's
+ * output, attached before it starts or read from its log, comes in podman's multiplexed frames (`frames`).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,6 +15,8 @@ import { join } from "node:path";
 import { checkSpec, hardeningFields, SANDBOX_ID_BASE, SANDBOX_ID_COUNT, type ContainerSpec } from "./container-spec";
 
 const API = "http://podman/v4.0.0/libpod";
+/** Removals tried when podman says a mount is still busy. */
+const BUSY_ATTEMPTS = 5;
 
 export class LibpodError extends Error {
   constructor(
@@ -49,13 +52,27 @@ export function createBody(spec: ContainerSpec) {
   };
 }
 
+export type Output = { stdout: ReadableStream<Uint8Array>; stderr: ReadableStream<Uint8Array> };
+
 export type Libpod = {
   /** Creates the container (not started); resolves to its id. */
   create(spec: ContainerSpec): Promise<string>;
+  /** Starts a created container. */
+  start(id: string): Promise<void>;
   /** Creates and starts the container; resolves to its id. */
   run(spec: ContainerSpec): Promise<string>;
-  /** Resolves to the exit code once the container has exited (noticed within 2 s). */
-  wait(id: string): Promise<number>;
+  /** Resolves to the exit code once the container has exited (noticed within `interval`, 2 s unless told). */
+  wait(id: string, interval?: string): Promise<number>;
+  /** Its stdout and stderr from now to its end, through the service (no log needed): attached before it starts. */
+  attach(id: string): Promise<Output>;
+  /** The last `tail` lines of its log (a container that keeps one), stdout and stderr in the order podman logged. */
+  logs(id: string, tail: number): Promise<string>;
+  /** Whether the image is in local storage. */
+  imageExists(image: string): Promise<boolean>;
+  /** Pulls the image from its registry. */
+  pull(image: string): Promise<void>;
+  /** The service's podman version. */
+  version(): Promise<string>;
   /** Removes at once (killing it if it runs); a container already gone is no error. */
   remove(nameOrId: string): Promise<void>;
   /** Names of the containers (any state) carrying all these labels. */
@@ -84,9 +101,11 @@ export const podBody = (name: string, labels: Record<string, string>) => ({
 });
 const podIdMap = [{ container_id: 0, host_id: SANDBOX_ID_BASE, size: SANDBOX_ID_COUNT }];
 
-export function createLibpod(service: PodmanService): Libpod {
-  /** `long`: an answer that may take as long as a container lives (no idle limit). */
-  async function call(method: string, path: string, body?: unknown, long = false): Promise<Response> {
+/** One HTTP call to the service; `long`: an answer that may take as long as a container lives (no idle limit). */
+type Call = (method: string, path: string, body?: unknown, long?: boolean) => Promise<Response>;
+
+function caller(service: PodmanService): Call {
+  return async (method, path, body, long = false) => {
     const res = await fetch(`${API}${path}`, {
       method,
       unix: await service.socket(),
@@ -101,39 +120,98 @@ export function createLibpod(service: PodmanService): Libpod {
       message = (JSON.parse(text) as { message?: string }).message ?? message;
     } catch {}
     throw new LibpodError(res.status, message || `podman service answered ${res.status}`);
-  }
-  const named = (id: string) => encodeURIComponent(id);
-  /** Removes a container or pod without a stop grace; one already gone is no error. */
+  };
+}
+
+const named = (id: string) => encodeURIComponent(id);
+/** Reads an answer to its end, when only its status matters. */
+const done = async (res: Promise<Response>) => void (await (await res).body?.cancel());
+
+/** What is asked of images and of the service itself. */
+function imageCalls(call: Call): Pick<Libpod, "imageExists" | "pull" | "version"> {
+  return {
+    async imageExists(image) {
+      try {
+        await done(call("GET", `/images/${named(image)}/exists`));
+        return true;
+      } catch (err) {
+        if (err instanceof LibpodError && err.status === 404) return false;
+        throw err;
+      }
+    },
+    async pull(image) {
+      // Progress lines, then the image's id, or a line naming the error (the status stays 200 once streaming).
+      const res = await call("POST", `/images/pull?reference=${named(image)}&quiet=true`, undefined, true);
+      for (const line of (await res.text()).split("\n").filter(Boolean)) {
+        const { error } = JSON.parse(line) as { error?: string };
+        if (error) throw new LibpodError(500, error);
+      }
+    },
+    async version() {
+      return ((await (await call("GET", "/version")).json()) as { Version: string }).Version;
+    },
+  };
+}
+
+/** A container's output: attached (streams) or from its log (text). */
+function outputCalls(call: Call): Pick<Libpod, "attach" | "logs"> {
+  return {
+    async attach(id) {
+      const path = `/containers/${named(id)}/attach?stream=true&stdout=true&stderr=true`;
+      return demux((await call("POST", path, undefined, true)).body!);
+    },
+    async logs(id, tail) {
+      const res = await call("GET", `/containers/${named(id)}/logs?stdout=true&stderr=true&tail=${tail}`);
+      const dec = new TextDecoder();
+      let text = "";
+      for await (const f of frames(res.body!)) text += dec.decode(f.payload, { stream: true });
+      return text + dec.decode();
+    },
+  };
+}
+
+export function createLibpod(service: PodmanService): Libpod {
+  const call = caller(service);
+  /**
+   * Removes a container or pod without a stop grace; one already gone is no error. podman 4.3 may still hold the
+   * shm mount of a container that has just exited ("device or resource busy"): that is tried again, a few times.
+   */
   async function removeAtOnce(path: string): Promise<void> {
-    try {
-      await (await call("DELETE", `${path}?force=true&timeout=0`)).body?.cancel();
-    } catch (err) {
-      if (!(err instanceof LibpodError && err.status === 404)) throw err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await done(call("DELETE", `${path}?force=true&timeout=0`));
+      } catch (err) {
+        if (err instanceof LibpodError && err.status === 404) return;
+        if (attempt >= BUSY_ATTEMPTS || !/resource busy/.test((err as Error).message)) throw err;
+      }
+      await Bun.sleep(100 * attempt);
     }
   }
   const create = async (spec: ContainerSpec) =>
     ((await (await call("POST", "/containers/create", createBody(spec))).json()) as { Id: string }).Id;
+  const start = (id: string) => done(call("POST", `/containers/${named(id)}/start`));
   return {
+    ...imageCalls(call),
+    ...outputCalls(call),
     create,
+    start,
     async run(spec) {
       const id = await create(spec);
-      await (await call("POST", `/containers/${id}/start`)).body?.cancel();
+      await start(id);
       return id;
     },
-    async wait(id) {
+    async wait(id, interval = "2s") {
       // podman polls the container's state for a wait: every 2 s instead of its 250 ms default, as a sandbox that
       // ends normally is known by its end marks, and one the worker kills by the removal.
-      const res = await call("POST", `/containers/${named(id)}/wait?condition=exited&interval=2s`, undefined, true);
-      return Number(await res.text());
+      const path = `/containers/${named(id)}/wait?condition=exited&interval=${interval}`;
+      return Number(await (await call("POST", path, undefined, true)).text());
     },
     remove: (id) => removeAtOnce(`/containers/${named(id)}`),
     async list(labels) {
       const res = await call("GET", `/containers/json?all=true&filters=${labelFilter(labels)}`);
       return ((await res.json()) as { Names: string[] }[]).map((c) => c.Names[0]!);
     },
-    async rename(id, name) {
-      await (await call("POST", `/containers/${named(id)}/rename?name=${named(name)}`)).body?.cancel();
-    },
+    rename: (id, name) => done(call("POST", `/containers/${named(id)}/rename?name=${named(name)}`)),
     async createPod(name, labels) {
       return ((await (await call("POST", "/pods/create", podBody(name, labels))).json()) as { Id: string }).Id;
     },
@@ -143,6 +221,54 @@ export function createLibpod(service: PodmanService): Libpod {
       return ((await res.json()) as { Name: string }[]).map((p) => p.Name);
     },
   };
+}
+
+export type Frame = { stream: number; payload: Uint8Array };
+
+/**
+ * podman's multiplexed output (a container without a terminal): frames of an 8-byte header (byte 0 the stream, 1
+ * stdout or 2 stderr; bytes 4-7 the payload's size, big-endian) and the payload, however the reads cut them.
+ */
+export async function* frames(source: ReadableStream<Uint8Array>): AsyncGenerator<Frame> {
+  let buf: Uint8Array = new Uint8Array(0);
+  for await (const chunk of source) {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    while (buf.length >= 8) {
+      const size = new DataView(buf.buffer, buf.byteOffset, 8).getUint32(4);
+      if (buf.length < 8 + size) break;
+      yield { stream: buf[0]!, payload: buf.subarray(8, 8 + size) };
+      buf = buf.subarray(8 + size);
+    }
+  }
+}
+
+/**
+ * Splits the frames into stdout and stderr (any other stream is dropped), fed as they come: whoever takes them reads
+ * both sides to their end (captureText keeps its cap and counts the rest); a side cancelled is no longer fed.
+ */
+export function demux(source: ReadableStream<Uint8Array>): Output {
+  const sides = [1, 2].map(() => {
+    let c!: ReadableStreamDefaultController<Uint8Array>;
+    let open = true;
+    const stream = new ReadableStream<Uint8Array>({
+      start: (ctrl) => void (c = ctrl),
+      cancel: () => void (open = false),
+    });
+    return {
+      stream,
+      push: (b: Uint8Array) => open && c.enqueue(b),
+      end: (err?: Error) => open && (err ? c.error(err) : c.close()),
+    };
+  });
+  void (async () => {
+    try {
+      for await (const f of frames(source)) sides[f.stream - 1]?.push(f.payload);
+      for (const s of sides) s.end();
+    } catch (err) {
+      for (const s of sides) s.end(err as Error);
+    }
+  })();
+  return { stdout: sides[0]!.stream, stderr: sides[1]!.stream };
 }
 
 export type ServiceOptions = { bin: string; env: Record<string, string> };

@@ -1,7 +1,8 @@
 /**
- * The one podman adapter: typed options become argv (pure functions), spawned with argv and a minimal
- * environment that always carries our CONTAINERS_CONF (never a shell, never the node's own environment); sandboxes
- * themselves go through `api`, the libpod API of the adapter's own podman service.
+ * The one podman adapter: every container of the node's jobs (sandboxes, attached runs, pods, sidecars, clean-up)
+ * goes through `api`, the libpod API of the adapter's own podman service. What still runs a podman process (image
+ * builds, the managed Ollama, tests) uses `exec`: argv, never a shell, and a minimal environment that always carries
+ * our CONTAINERS_CONF (never the node's own); the deadline keeper, which outlives the node, gets the same `command`.
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -12,7 +13,10 @@ import { createLibpod, createPodmanService, type Libpod } from "./libpod";
 
 export { builtinContainersConf };
 
-/** argv for `podman run` of a hardened, throw-away container. */
+/**
+ * argv for `podman run` of a hardened, throw-away container: the benchmarks' bare baseline, and the command-line
+ * side of the test that compares it with the API's container.
+ */
 export function containerArgs(spec: ContainerSpec): string[] {
   checkSpec(spec);
   const args = [
@@ -33,9 +37,6 @@ export function containerArgs(spec: ContainerSpec): string[] {
   return [...args, spec.image, ...spec.command];
 }
 
-export const removeContainersArgs = (names: string[]) => ["rm", "--force", "--ignore", "--time=0", ...names];
-export const imageExistsArgs = (image: string) => ["image", "exists", image];
-export const versionArgs = () => ["version", "--format", "{{.Client.Version}}"];
 export const labelFlags = (labels: Record<string, string>) =>
   Object.entries(labels).map(([k, v]) => `--label=${k}=${v}`);
 
@@ -83,13 +84,6 @@ export async function resolveContainersConf(opts: {
 }
 
 export type PodmanResult = { exitCode: number; stdout: string; stderr: string };
-export type PodmanProcess = {
-  /** Present when spawned with `{ stdin: "pipe" }`. */
-  stdin?: { write(data: string | Uint8Array): unknown; end(): unknown };
-  stdout: ReadableStream<Uint8Array>;
-  stderr: ReadableStream<Uint8Array>;
-  exited: Promise<number>;
-};
 
 export type Podman = {
   readonly containersConf: string;
@@ -97,8 +91,6 @@ export type Podman = {
   readonly command: { bin: string; env: Record<string, string> };
   /** Runs podman to completion and collects its (small) output. */
   exec(args: string[]): Promise<PodmanResult>;
-  /** Starts podman with piped output, for streams of any size; `stdin: "pipe"` keeps its stdin writable. */
-  spawn(args: string[], opts?: { stdin?: "pipe" }): PodmanProcess;
   /** The libpod API of this adapter's own podman service, started on first use. */
   readonly api: Libpod;
   /** Stops that service (the containers it started live on: conmon owns them). */
@@ -109,25 +101,16 @@ export type PodmanOptions = { containersConf: string; bin?: string; hostEnv?: Re
 
 export function createPodman({ containersConf, bin = "podman", hostEnv = process.env }: PodmanOptions): Podman {
   const env = podmanEnv(containersConf, hostEnv);
-  const spawn = (args: string[], opts: { stdin?: "pipe" } = {}): PodmanProcess => {
-    if (opts.stdin === "pipe") {
-      const proc = Bun.spawn([bin, ...args], { env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-      return { stdin: proc.stdin, stdout: proc.stdout, stderr: proc.stderr, exited: proc.exited };
-    }
-    const proc = Bun.spawn([bin, ...args], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-    return { stdout: proc.stdout, stderr: proc.stderr, exited: proc.exited };
-  };
   const service = createPodmanService({ bin, env });
   return {
     containersConf,
     command: { bin, env },
-    spawn,
     api: createLibpod(service),
     close: () => service.close(),
     async exec(args) {
-      let proc: PodmanProcess;
+      let proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
       try {
-        proc = spawn(args);
+        proc = Bun.spawn([bin, ...args], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
       } catch (err) {
         return { exitCode: 127, stdout: "", stderr: `cannot run ${bin}: ${(err as Error).message}` };
       }

@@ -5,7 +5,6 @@ import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
-import { removeContainersArgs } from "./podman";
 import { effectiveTimeoutSeconds, jobEnv } from "./job-sandbox";
 import { createSandboxRunner, type RunnerDeps } from "./run-job";
 import { containerName, DEADLINES_DIR, NODE_LABEL } from "./job-sandbox";
@@ -18,6 +17,7 @@ import {
   testPodman,
   testSettings,
 } from "../../testing/sandbox-fixture";
+import { until } from "../../testing/until";
 
 // Real containers: seconds on a busy host, so the 5 s default would turn load into failures.
 setDefaultTimeout(60_000);
@@ -187,7 +187,9 @@ describe("sandbox runner cancel and admission (real podman)", () => {
     const j = sh("sleep 600");
     const result = r.run(j);
     // The io directory appears just before the container is asked for, well before podman has created it.
-    while (!existsSync(join(settings.mountRoot, j.job_id, "io"))) await Bun.sleep(1);
+    await until(() => existsSync(join(settings.mountRoot, j.job_id, "io")), "the job's io directory", {
+      intervalMs: 1,
+    });
     expect(await r.cancel(j.job_id)).toBe(true);
     expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
     expect((await podman.exec(["container", "exists", containerName(j, settings.nodeSlug)])).exitCode).toBe(1);
@@ -243,7 +245,7 @@ describe("sandbox runner failures and leftovers (real podman)", () => {
     const res = await r.run(sh("echo $OLLAMA_BASE_URL", { use_inference: true }));
     expect(res).toMatchObject({ status: "completed", stdout: "http://localhost:11434\n" });
     // Released after the result, off its path.
-    while (released === 0) await Bun.sleep(10);
+    await until(() => released > 0, "the placement to be released", { intervalMs: 10 });
     expect(released).toBe(1);
     const broken = await runner({ placeInferenceJob: () => Promise.reject(new Error("no proxy image")) });
     expect(await broken.run(sh("true", { use_inference: true }))).toMatchObject({
@@ -280,7 +282,7 @@ describe("sandbox runner failures and leftovers (real podman)", () => {
       expect(await r.removeLeftovers()).toEqual([mine]);
       expect((await podman.exec(["container", "exists", other])).exitCode).toBe(0);
     } finally {
-      await podman.exec(removeContainersArgs([mine, other]));
+      await Promise.all([mine, other].map((n) => podman.api.remove(n)));
     }
     const broken = createSandboxRunner({
       podman: { ...podman, api: { ...podman.api, list: () => Promise.reject(new Error("boom")) } },
@@ -327,14 +329,20 @@ describe("workspace quota and script delivery", () => {
     // Other engineers write to this disk too: allow them slack, but never the 64 MiB this job asked for.
     expect((before - bavail) * bsize).toBeLessThan(48 * 1024 * 1024);
     // The sandbox's directories go after the result, off its path (the deadline keeper's own directory stays).
-    while ((await readdir(settings.mountRoot)).some((e) => e !== DEADLINES_DIR)) await Bun.sleep(10);
+    await until(
+      async () => (await readdir(settings.mountRoot)).every((e) => e === DEADLINES_DIR),
+      "the job's directories to go",
+      {
+        intervalMs: 10,
+      },
+    );
   });
 
   it("bounds every writable path: 3 GB written into each puts at most the quota on the node's disk", async () => {
     const settings = await testSettings({ maxDiskMb: 16, warmPool: 1 });
     const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
     r.warmUp();
-    while (r.warm("plain") === 0) await Bun.sleep(20);
+    await until(() => r.warm("plain") > 0, "a warm sandbox waiting", { timeoutMs: 30_000 });
     const disk = async () => {
       const { bavail, bsize } = await statfs(settings.mountRoot);
       return bavail * bsize;
@@ -377,7 +385,7 @@ describe("workspace quota and script delivery", () => {
   });
 });
 
-describe("a command without a script in another image (one attached podman run)", () => {
+describe("a command without a script in another image (one attached container)", () => {
   const elsewhere = () => testSettings({ defaultImage: "localhost/cynode-some-other-default:latest" });
 
   it("runs its argv as given, fails when podman cannot start it, and is canceled at once, even before podman created it", async () => {
@@ -441,6 +449,49 @@ describe("a command without a script in another image (one attached podman run)"
     expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
     await r.settled();
     expect(released).toBe(1);
+    expect((await podman.exec(["container", "exists", containerName(j, settings.nodeSlug)])).exitCode).toBe(1);
+  });
+});
+
+describe("an attached run keeps every sandbox's bounds", () => {
+  it("caps its output, keeps its exit code and stderr, and carries the job's labels while it runs", async () => {
+    const settings = await testSettings({
+      defaultImage: "localhost/cynode-some-other-default:latest",
+      maxOutputBytes: 1000,
+    });
+    const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
+    const capped = await r.run(job(["seq", "1", "100000"], { image: SANDBOX_IMAGE }));
+    expect(capped).toMatchObject({ status: "completed", truncated: { stdout: true, stderr: false } });
+    expect(capped.stdout).toHaveLength(1000);
+    expect(capped.stdout.startsWith("1\n2\n3\n")).toBe(true);
+    expect(await r.run(job(["/no-such-command"], { image: SANDBOX_IMAGE }))).toMatchObject({
+      status: "failed",
+      exit_code: -1,
+      stderr: expect.stringMatching(/^sandbox could not be started: .*no-such-command/),
+    });
+    const failed = await r.run(job(["ls", "/no-such-path"], { image: SANDBOX_IMAGE }));
+    expect(failed).toMatchObject({ status: "failed", exit_code: 1, stderr: expect.stringContaining("/no-such-path") });
+    const started = startedSignal();
+    const j = job(started.command.split(" "), { image: SANDBOX_IMAGE });
+    const result = r.run(j);
+    await started.seen();
+    const labelled = async (label: string) =>
+      (await podman.exec(["ps", "--format={{.Names}}", `--filter=label=${label}`])).stdout.trim();
+    expect(await labelled(`cynodeai.task_id=${j.task_id}`)).toBe(containerName(j, settings.nodeSlug));
+    expect(await labelled(`cynodeai.job_id=${j.job_id}`)).toBe(containerName(j, settings.nodeSlug));
+    expect(await labelled(`${NODE_LABEL}=${settings.nodeSlug}`)).toBe(containerName(j, settings.nodeSlug));
+    expect(await r.cancel(j.job_id)).toBe(true);
+    expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
+  });
+
+  it("is killed and removed at its timeout", async () => {
+    const settings = await testSettings({ defaultImage: "localhost/cynode-some-other-default:latest" });
+    const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
+    // Plain argv (a `sh -c` script would run launched): podman's own deadline, 2 s later, would say `failed`.
+    const j = job(["sleep", "60"], { image: SANDBOX_IMAGE, timeout_seconds: 1 });
+    const t0 = Date.now();
+    expect(await r.run(j)).toMatchObject({ status: "timeout", exit_code: -1 });
+    expect(Date.now() - t0).toBeLessThan(15_000);
     expect((await podman.exec(["container", "exists", containerName(j, settings.nodeSlug)])).exitCode).toBe(1);
   });
 });

@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { ContainerLimits } from "./container-spec";
-import { imageExistsArgs, versionArgs, type Podman } from "./podman";
+import type { Podman } from "./podman";
 import { openSandboxIo } from "./sandbox";
 
 export class RuntimeCheckError extends Error {}
@@ -84,13 +84,13 @@ export async function checkSandboxRuntime({
   mountRoot,
   subordinateIdFiles,
 }: RuntimeCheckOptions): Promise<string> {
-  const version = await podman.exec(versionArgs());
-  if (version.exitCode !== 0) {
-    throw new RuntimeCheckError(`podman is not usable (apt-get install podman runc): ${version.stderr.trim()}`);
-  }
+  // The podman service answering is podman being usable: every later call of the node goes through it.
+  const version = await podman.api.version().catch((err: Error) => {
+    throw new RuntimeCheckError(`podman is not usable (apt-get install podman runc): ${err.message}`);
+  });
   await checkSubordinateIds(subordinateIdFiles);
   if (mountRoot) await checkSandboxIo(mountRoot);
-  if ((await podman.exec(imageExistsArgs(image))).exitCode !== 0) {
+  if (!(await podman.api.imageExists(image))) {
     if (!buildImage)
       throw new RuntimeCheckError(
         `sandbox image ${image} is missing; build it with \`just images\` (bun containers/build-image.ts sandbox)`,
@@ -101,7 +101,7 @@ export async function checkSandboxRuntime({
   }
   const exitCode = await runProbe(podman, { name, image, limits });
   if (exitCode !== 0) throw new RuntimeCheckError(`a sandbox container running \`true\` exited ${exitCode}`);
-  return version.stdout.trim();
+  return version;
 }
 
 /**

@@ -37,7 +37,7 @@ async function warmRunner(warmPool: number) {
 
 /** Polls until `n` warm sandboxes wait. */
 async function waitForWarm(runner: SandboxRunner, n: number): Promise<void> {
-  while (runner.warm("plain") < n) await Bun.sleep(50);
+  await until(() => runner.warm("plain") >= n, `${n} warm sandboxes waiting`, { timeoutMs: 30_000, intervalMs: 50 });
 }
 
 /** The container a job ran in, from inside: its cgroup path names it. */
@@ -53,7 +53,14 @@ describe("warm single-use sandboxes (real podman)", () => {
     expect(res).toMatchObject({ status: "completed", exit_code: 0, stderr: "" });
     expect(res.stdout).toBe(`${before}\n0\n${WORKSPACE_DIR}\n${WORKSPACE_DIR}\n`);
     await waitForWarm(runner, 1);
-    while ((await warmContainers(podman, settings.nodeSlug)).includes(before!)) await Bun.sleep(50);
+    await until(
+      async () => !(await warmContainers(podman, settings.nodeSlug)).includes(before!),
+      "the used sandbox to be gone",
+      {
+        timeoutMs: 30_000,
+        intervalMs: 50,
+      },
+    );
     expect(await warmContainers(podman, settings.nodeSlug)).toHaveLength(1);
   });
 
@@ -93,7 +100,7 @@ describe("warm single-use sandboxes (real podman)", () => {
     expect(await warmContainers(podman, settings.nodeSlug)).toEqual([waiting!]);
     const j = sh("sleep 60");
     const result = runner.run(j);
-    while (runner.warm("plain") > 0) await Bun.sleep(20);
+    await until(() => runner.warm("plain") === 0, "the job to take the warm sandbox");
     expect(await runner.cancel(j.job_id)).toBe(true);
     expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
   });
@@ -161,16 +168,16 @@ describe("createWarmPool", () => {
     });
     expect(pool.take("a")).toBeUndefined();
     pool.start();
-    while (pool.size("a") < 2) await Bun.sleep(5);
+    await until(() => pool.size("a") >= 2, "the pool to fill after its failed start", { intervalMs: 5 });
     expect(log.lines.filter((l) => l.msg === "warm sandbox could not be started; retrying later")).toHaveLength(1);
     const first = pool.take("a")!;
     const second = pool.take("a")!;
     expect(first.id).not.toBe(second.id);
-    while (pool.size("a") < 2) await Bun.sleep(5);
+    await until(() => pool.size("a") >= 2, "the pool to refill after two takes", { intervalMs: 5 });
     // One that dies while waiting is replaced.
     deaths.get(3)!();
-    while (!disposed.includes(3)) await Bun.sleep(5);
-    while (pool.size("a") < 2) await Bun.sleep(5);
+    await until(() => disposed.includes(3), "the dead sandbox to be disposed", { intervalMs: 5 });
+    await until(() => pool.size("a") >= 2, "the dead sandbox to be replaced", { intervalMs: 5 });
     await pool.stop();
     expect(pool.size("a")).toBe(0);
     expect(disposed.sort()).toEqual([3, 4, 5]);

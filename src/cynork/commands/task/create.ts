@@ -43,6 +43,7 @@ const args = {
     type: "boolean",
     description: "run an agent: -p/-t/-f is its goal; it works in a sandbox with tools and answers (see README)",
   },
+  skill: { type: "string", description: "give an agent task (--use-sba) this skill, by name or id; repeatable" },
   "input-mode": { type: "string", description: "prompt, script or commands (relabels -p/-t/-f text)" },
   result: { type: "boolean", description: "wait for the task to end and print its result" },
 } satisfies ArgsDef;
@@ -118,6 +119,8 @@ export async function buildCreateTaskRequest(flags: CreateFlags): Promise<Create
   const prompt = await mode.prompt();
   if (prompt.trim() === "") throw usageError("the task input is empty");
   const name = flags.string("name");
+  const skills = flags.list("skill");
+  if (skills.length && !flags.bool("use-sba")) throw usageError("--skill needs --use-sba (skills are for agents)");
   return {
     prompt,
     input_mode: inputMode,
@@ -126,13 +129,14 @@ export async function buildCreateTaskRequest(flags: CreateFlags): Promise<Create
     ...(attachments.length ? { attachments } : {}),
     ...(flags.bool("use-inference") ? { use_inference: true } : {}),
     ...(flags.bool("use-sba") ? { use_sba: true } : {}),
+    ...(skills.length ? { skills } : {}),
   };
 }
 
 export default defineCynorkCommand({
   meta: { name: "create", description: "Create a task" },
   args,
-  repeatable: ["command", "attach"],
+  repeatable: ["command", "attach", "skill"],
   async run(flags, ctx) {
     const request = await buildCreateTaskRequest(flags);
     const client = ctx.authedClient();

@@ -1,0 +1,36 @@
+/**
+ * `cynork nodes reset <slug>` (admin): the node's key is forgotten and its tokens end, so the next registration of
+ * the slug with the PSK binds it again (a node whose state dir was lost rejoins so). Asks first unless `-y`; as
+ * `task cancel`, without a terminal `-y` is required and its absence is a usage error, never a silent exit 0.
+ */
+import { defineCynorkCommand } from "../../command";
+import { usageError } from "../../errors";
+import { NODE_LINE } from "./node-line";
+
+export default defineCynorkCommand({
+  meta: {
+    name: "reset",
+    description: "Forget a node's key so its next registration binds again (admin; asks first, -y otherwise)",
+  },
+  args: {
+    node: { type: "positional", description: "node slug" },
+    yes: { type: "boolean", alias: "y", description: "do not ask for confirmation" },
+  },
+  async run(flags, ctx) {
+    const [slug] = flags.positionals;
+    if (!slug) throw usageError("a node slug is required");
+    const { stdin, stderr } = ctx.io;
+    const ask = !flags.bool("yes");
+    if (ask && !stdin.isTTY) throw usageError(`not resetting node ${slug} without confirmation: pass -y (--yes)`);
+    const client = ctx.authedClient();
+    if (ask) {
+      stderr.write(`Reset node ${slug}? Any holder of the registration PSK can then bind it. [y/N] `);
+      const answer = (await stdin.readLine())?.trim();
+      if (answer !== "y" && answer !== "Y") {
+        stderr.write(`node ${slug} not reset\n`);
+        return;
+      }
+    }
+    ctx.print(await client.resetNode(slug), NODE_LINE);
+  },
+});

@@ -1,0 +1,23 @@
+/**
+ * `cynork skills delete <id>`: on a terminal it asks first unless `-y` (any answer but y keeps the skill, exit 0);
+ * from a script it deletes at once, as the reference's.
+ */
+import { defineCynorkCommand } from "../../command";
+
+export default defineCynorkCommand({
+  meta: { name: "delete", description: "Delete a skill" },
+  args: {
+    id: { type: "positional", description: "skill id" },
+    yes: { type: "boolean", alias: "y", description: "do not ask" },
+  },
+  async run(flags, ctx) {
+    const id = flags.positionals[0]!;
+    const { stdin, stderr } = ctx.io;
+    if (stdin.isTTY && !flags.bool("yes")) {
+      stderr.write(`Delete skill ${id}? [y/N] `);
+      if ((await stdin.readLine())?.trim().toLowerCase() !== "y") return;
+    }
+    await ctx.authedClient().deleteSkill(id);
+    ctx.print({ skill_id: id, deleted: true }, { keys: ["skill_id", "deleted"] });
+  },
+});
