@@ -5,6 +5,8 @@ import type { Page } from "playwright-core";
 import { testReply } from "../../src/testing/ollama-test-server";
 import { until } from "../../src/testing/until";
 import { USER_API } from "../../src/contracts/routes";
+import { inferenceModel } from "../support/system";
+import { runSlug } from "../support/worker-node-process";
 import { ACCESS_TOKEN_S, logIn, screenshot, type WebWorld } from "./web-console.steps";
 
 const SLOW = { timeout: 60_000 };
@@ -171,3 +173,19 @@ When("I open the console's {string} page", SLOW, async function (this: WebWorld,
   await nav(this.page!, name);
   await this.page!.getByRole("heading", { name }).waitFor();
 });
+
+Then(
+  "the console lists the node {string} as {string} with the inference model",
+  SLOW,
+  async function (this: WebWorld, slug: string, liveness: string) {
+    const row = this.page!.getByRole("list", { name: "Nodes" })
+      .getByRole("listitem")
+      .filter({ hasText: runSlug(slug) });
+    await row
+      .locator(".status")
+      .filter({ hasText: new RegExp(`^${liveness}$`) })
+      .waitFor();
+    expect(await row.textContent()).toContain(`models: ${inferenceModel()}`);
+    await screenshot(this.page!, "nodes");
+  },
+);

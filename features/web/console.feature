@@ -41,13 +41,18 @@ Feature: The web console: tasks, their output, chat and users in a browser
     Then the console's users page shows "web-user" as "disabled"
     And the console logged no errors and fetched nothing from elsewhere
 
-  Scenario: A user who is not an admin is told the users page is for admins
+  Scenario: An admin sees the nodes, live, with their models; another user is told the admin pages are for admins
     When I log in to the console as "admin"
-    And I add the user "web-viewer" with the console
+    And I open the console's "Nodes" page
+    Then the console lists the node "bdd-web" as "live" with the inference model
+    And the console logged no errors and fetched nothing from elsewhere
+    When I add the user "web-viewer" with the console
     And I log out of the console
     And I log in to the console as "web-viewer" with the password of the user added
     And I open the console's "Users" page
     Then the console says "Only an admin can manage users (403)."
+    When I open the console's "Nodes" page
+    Then the console says "Only an admin can see the nodes (403)."
 
   Scenario: The console refreshes its access token before it expires and stays logged in
     When I log in to the console as "admin"

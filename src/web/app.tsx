@@ -5,6 +5,7 @@ import { hrefOf, type Page, useHashPage } from "./hash-route";
 import { ChatPage } from "./pages/chat";
 import { LoginPage } from "./pages/login";
 import { NewTaskPage } from "./pages/new-task";
+import { NodesPage } from "./pages/nodes";
 import { TaskDetailPage } from "./pages/task-detail";
 import { TasksPage } from "./pages/tasks";
 import { UsersPage } from "./pages/users";
@@ -13,6 +14,7 @@ const NAV: { page: Page; label: string }[] = [
   { page: { name: "tasks" }, label: "Tasks" },
   { page: { name: "new-task" }, label: "New task" },
   { page: { name: "chat" }, label: "Chat" },
+  { page: { name: "nodes" }, label: "Nodes" },
   { page: { name: "users" }, label: "Users" },
 ];
 
@@ -24,6 +26,8 @@ function Shown({ page, session }: { page: Page; session: GatewaySession }) {
       return <TaskDetailPage session={session} id={page.id} />;
     case "chat":
       return <ChatPage session={session} />;
+    case "nodes":
+      return <NodesPage session={session} />;
     case "users":
       return <UsersPage session={session} />;
     default:
