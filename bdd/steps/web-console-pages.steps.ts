@@ -87,10 +87,10 @@ When("I send {string} on the console's chat page", SLOW, async function (this: W
   const page = this.page!;
   await nav(page, "Chat");
   await page.getByRole("heading", { name: "Chat" }).waitFor();
-  await until(
-    async () => (await page.getByLabel("Model", { exact: true }).locator("option").count()) > 0,
-    "the model list",
-  );
+  // The node's model itself (the list also holds the chat agent, cynodeai.pm).
+  const model = page.getByLabel("Model", { exact: true });
+  await model.locator(`option[value="${inferenceModel()}"]`).waitFor({ state: "attached" });
+  await model.selectOption(inferenceModel());
   this.replyTexts = await watchReply(page);
   await page.getByLabel("Message", { exact: true }).fill(message);
   await page.getByRole("button", { name: "Send" }).click();
@@ -189,3 +189,32 @@ Then(
     await screenshot(this.page!, "nodes");
   },
 );
+
+const skillRow = (w: WebWorld, name: string) =>
+  w.page!.getByRole("list", { name: "Skills" }).getByRole("listitem").filter({ hasText: name });
+
+When(
+  "I add the skill {string} saying {string} with the console",
+  SLOW,
+  async function (this: WebWorld, name: string, content: string) {
+    await this.page!.getByLabel("Skill name", { exact: true }).fill(name);
+    await this.page!.getByLabel("Skill content (Markdown)", { exact: true }).fill(content);
+    await this.page!.getByRole("button", { name: "Add skill" }).click();
+    await skillRow(this, name).waitFor();
+  },
+);
+When("I read the skill {string} with the console", SLOW, async function (this: WebWorld, name: string) {
+  await this.page!.getByRole("button", { name: `Read ${name}` }).click();
+});
+Then("the console shows the skill's content {string}", SLOW, async function (this: WebWorld, content: string) {
+  const shown = this.page!.getByRole("list", { name: "Skills" }).locator("pre");
+  await shown.waitFor();
+  expect((await shown.textContent())?.trim()).toBe(content);
+  await screenshot(this.page!, "skills");
+});
+When("I delete the skill {string} with the console", SLOW, async function (this: WebWorld, name: string) {
+  await this.page!.getByRole("button", { name: `Delete ${name}` }).click();
+});
+Then("the console's skills list has no {string}", SLOW, async function (this: WebWorld, name: string) {
+  await skillRow(this, name).waitFor({ state: "detached" });
+});

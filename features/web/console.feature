@@ -54,6 +54,16 @@ Feature: The web console: tasks, their output, chat and users in a browser
     When I open the console's "Nodes" page
     Then the console says "Only an admin can see the nodes (403)."
 
+  Scenario: A skill is added, read and deleted
+    When I log in to the console as "admin"
+    And I open the console's "Skills" page
+    And I add the skill "web-skill" saying "Answer in one short sentence." with the console
+    And I read the skill "web-skill" with the console
+    Then the console shows the skill's content "Answer in one short sentence."
+    When I delete the skill "web-skill" with the console
+    Then the console's skills list has no "web-skill"
+    And the console logged no errors and fetched nothing from elsewhere
+
   Scenario: The console refreshes its access token before it expires and stays logged in
     When I log in to the console as "admin"
     Then the console refreshes its access token twice, outliving the first one

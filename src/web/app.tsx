@@ -6,6 +6,7 @@ import { ChatPage } from "./pages/chat";
 import { LoginPage } from "./pages/login";
 import { NewTaskPage } from "./pages/new-task";
 import { NodesPage } from "./pages/nodes";
+import { SkillsPage } from "./pages/skills";
 import { TaskDetailPage } from "./pages/task-detail";
 import { TasksPage } from "./pages/tasks";
 import { UsersPage } from "./pages/users";
@@ -14,6 +15,7 @@ const NAV: { page: Page; label: string }[] = [
   { page: { name: "tasks" }, label: "Tasks" },
   { page: { name: "new-task" }, label: "New task" },
   { page: { name: "chat" }, label: "Chat" },
+  { page: { name: "skills" }, label: "Skills" },
   { page: { name: "nodes" }, label: "Nodes" },
   { page: { name: "users" }, label: "Users" },
 ];
@@ -26,6 +28,8 @@ function Shown({ page, session }: { page: Page; session: GatewaySession }) {
       return <TaskDetailPage session={session} id={page.id} />;
     case "chat":
       return <ChatPage session={session} />;
+    case "skills":
+      return <SkillsPage session={session} />;
     case "nodes":
       return <NodesPage session={session} />;
     case "users":

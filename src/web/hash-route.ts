@@ -7,13 +7,14 @@ export type Page =
   | { name: "task"; id: string }
   | { name: "chat" }
   | { name: "users" }
-  | { name: "nodes" };
+  | { name: "nodes" }
+  | { name: "skills" };
 
 export function parseHash(hash: string): Page {
   const [, first, second] = hash.replace(/^#/, "").split("/");
   if (first === "tasks" && second === "new") return { name: "new-task" };
   if (first === "tasks" && second) return { name: "task", id: decodeURIComponent(second) };
-  if (first === "chat" || first === "users" || first === "nodes") return { name: first };
+  if (first === "chat" || first === "users" || first === "nodes" || first === "skills") return { name: first };
   return { name: "tasks" };
 }
 
