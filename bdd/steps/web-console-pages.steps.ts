@@ -193,14 +193,24 @@ Then(
 const skillRow = (w: WebWorld, name: string) =>
   w.page!.getByRole("list", { name: "Skills" }).getByRole("listitem").filter({ hasText: name });
 
+async function addSkill(page: Page, name: string, content: string) {
+  await page.getByLabel("Skill name", { exact: true }).fill(name);
+  await page.getByLabel("Skill content (Markdown)", { exact: true }).fill(content);
+  await page.getByRole("button", { name: "Add skill" }).click();
+}
 When(
   "I add the skill {string} saying {string} with the console",
   SLOW,
   async function (this: WebWorld, name: string, content: string) {
-    await this.page!.getByLabel("Skill name", { exact: true }).fill(name);
-    await this.page!.getByLabel("Skill content (Markdown)", { exact: true }).fill(content);
-    await this.page!.getByRole("button", { name: "Add skill" }).click();
+    await addSkill(this.page!, name, content);
     await skillRow(this, name).waitFor();
+  },
+);
+When(
+  "I add the skill {string} saying {string} with the console, which refuses it",
+  SLOW,
+  async function (this: WebWorld, name: string, content: string) {
+    await addSkill(this.page!, name, content);
   },
 );
 When("I read the skill {string} with the console", SLOW, async function (this: WebWorld, name: string) {
