@@ -2,6 +2,8 @@
 import { Then, When } from "@cucumber/cucumber";
 import { expect } from "bun:test";
 import type { Page } from "playwright-core";
+import { PM_MODEL } from "../../src/contracts/chat-agent";
+import { ECHO_ANSWER_PREFIX } from "../../src/testing/chat-agent-scripts";
 import { testReply } from "../../src/testing/ollama-test-server";
 import { until } from "../../src/testing/until";
 import { USER_API } from "../../src/contracts/routes";
@@ -10,6 +12,7 @@ import { runSlug } from "../support/worker-node-process";
 import { ACCESS_TOKEN_S, logIn, screenshot, type WebWorld } from "./web-console.steps";
 
 const SLOW = { timeout: 60_000 };
+const AGENT = { timeout: 120_000 };
 const USER_PASSWORD = "web-user-password-1";
 
 const nav = (page: Page, name: string) => page.getByRole("navigation").getByRole("link", { name, exact: true }).click();
@@ -83,32 +86,87 @@ async function watchReply(page: Page): Promise<() => Promise<string[]>> {
   return () => page.evaluate<string[]>("window.seen");
 }
 
-When("I send {string} on the console's chat page", SLOW, async function (this: WebWorld, message: string) {
-  const page = this.page!;
+async function chat(w: WebWorld, model: string, message: string) {
+  const page = w.page!;
   await nav(page, "Chat");
   await page.getByRole("heading", { name: "Chat" }).waitFor();
-  // The node's model itself (the list also holds the chat agent, cynodeai.pm).
-  const model = page.getByLabel("Model", { exact: true });
-  await model.locator(`option[value="${inferenceModel()}"]`).waitFor({ state: "attached" });
-  await model.selectOption(inferenceModel());
-  this.replyTexts = await watchReply(page);
+  const models = page.getByLabel("Model", { exact: true });
+  await models.locator(`option[value="${model}"]`).waitFor({ state: "attached" });
+  await models.selectOption(model);
+  w.replyTexts = await watchReply(page);
   await page.getByLabel("Message", { exact: true }).fill(message);
   await page.getByRole("button", { name: "Send" }).click();
+}
+
+/** What the model's turn showed until the stream ended (Send is enabled again), each text a prefix of the last. */
+async function streamedReply(w: WebWorld): Promise<string> {
+  const page = w.page!;
+  await page.getByRole("button", { name: "Send" }).and(page.locator(":enabled")).waitFor();
+  const seen = await w.replyTexts!();
+  const whole = seen.at(-1) ?? "";
+  expect(seen.length).toBeGreaterThan(1);
+  expect(seen.every((text) => whole.startsWith(text))).toBe(true);
+  return whole;
+}
+
+// The node's model itself (the list also holds the chat agent, cynodeai.pm).
+When("I send {string} on the console's chat page", SLOW, async function (this: WebWorld, message: string) {
+  await chat(this, inferenceModel(), message);
 });
+When(
+  "I ask the chat agent {string} on the console's chat page",
+  SLOW,
+  async function (this: WebWorld, message: string) {
+    await chat(this, PM_MODEL, message);
+  },
+);
 Then(
   "the model's reply to {string} streams into the conversation",
   SLOW,
   async function (this: WebWorld, message: string) {
-    const page = this.page!;
-    // The Send button comes back when the stream has ended.
-    await page.getByRole("button", { name: "Send" }).and(page.locator(":enabled")).waitFor();
-    const seen = await this.replyTexts!();
-    const whole = seen.at(-1) ?? "";
-    await screenshot(page, "chat");
-    expect(seen.length).toBeGreaterThan(1);
-    expect(seen.every((text) => whole.startsWith(text))).toBe(true);
+    const whole = await streamedReply(this);
+    await screenshot(this.page!, "chat");
     if (this.upstreamIsDouble) expect(whole).toBe(testReply(message));
     else expect(whole.trim()).not.toBe("");
+  },
+);
+Then(
+  "the chat agent's answer streams in quoting the command's output {string}",
+  AGENT,
+  async function (this: WebWorld, output: string) {
+    const whole = await streamedReply(this);
+    await screenshot(this.page!, "chat-agent");
+    // Its progress (each tool call) streams first, then the answer.
+    if (this.upstreamIsDouble) {
+      expect(whole).toMatch(/^> task_create .*\n\n> task_result .*\n\n/);
+      expect(whole).toEndWith(`\n${ECHO_ANSWER_PREFIX} ${output}`);
+    } else expect(whole).toContain(output);
+    this.threadId = await this.page!.getByLabel("Thread", { exact: true }).inputValue();
+    expect(this.threadId).not.toBe("");
+  },
+);
+When("I start a new thread on the console's chat page", SLOW, async function (this: WebWorld) {
+  await this.page!.getByRole("button", { name: "New thread" }).click();
+  await until(
+    async () => ![this.threadId, ""].includes(await this.page!.getByLabel("Thread", { exact: true }).inputValue()),
+    "the new thread chosen",
+  );
+});
+Then("the console's conversation is empty", SLOW, async function (this: WebWorld) {
+  expect(await this.page!.getByRole("list", { name: "Conversation" }).getByRole("listitem").count()).toBe(0);
+});
+When("I reopen the first thread on the console's chat page", SLOW, async function (this: WebWorld) {
+  await this.page!.getByLabel("Thread", { exact: true }).selectOption(this.threadId!);
+});
+Then(
+  "the console's conversation shows {string} and the chat agent's answer",
+  SLOW,
+  async function (this: WebWorld, asked: string) {
+    const turns = this.page!.getByRole("list", { name: "Conversation" }).getByRole("listitem");
+    await until(async () => (await turns.count()) === 2, "the thread's two messages");
+    const texts = await turns.locator("div").allTextContents();
+    expect(texts[0]).toBe(asked);
+    if (this.upstreamIsDouble) expect(texts[1]).toContain(`${ECHO_ANSWER_PREFIX} hi`);
   },
 );
 

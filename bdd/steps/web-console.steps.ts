@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { CONSOLE } from "../../src/contracts/routes";
 import { launchChromium } from "../../src/testing/chromium";
+import { CHAT_AGENT_SCRIPTS } from "../../src/testing/chat-agent-scripts";
 import { startOllamaTestServer } from "../../src/testing/ollama-test-server";
 import { BOOTSTRAP_PASSWORD, startOrchestrator } from "../support/orchestrator-process";
 import { inferenceModel } from "../support/system";
@@ -27,6 +28,8 @@ export type WebWorld = CyWorld & {
   upstreamIsDouble?: boolean;
   /** What the model's turn showed while it streamed (the chat steps). */
   replyTexts?: () => Promise<string[]>;
+  /** The chat agent's thread of the scenario's first chat. */
+  threadId?: string;
 };
 
 /** The feature's inference upstream: the Ollama TEST DOUBLE, 150 ms between chunks (a stream to watch grow). */
@@ -39,6 +42,7 @@ async function slowUpstream(w: WebWorld): Promise<string> {
       hostname: "0.0.0.0",
       models: [inferenceModel()],
       chunkDelayMs: 150,
+      chatAgentScripts: CHAT_AGENT_SCRIPTS,
     });
     return { value: double.url!.replace("0.0.0.0", "127.0.0.1"), stop: double.stop };
   });

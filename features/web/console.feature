@@ -24,6 +24,17 @@ Feature: The web console: tasks, their output, chat and users in a browser
     And no token was in the browser's storage, cookies or any URL
     And the console logged no errors and fetched nothing from elsewhere
 
+  @inference
+  Scenario: The chat agent runs a command for me in a thread, and the thread can be reopened
+    When I log in to the console as "admin"
+    And I ask the chat agent "run echo hi in a sandbox and tell me the output" on the console's chat page
+    Then the chat agent's answer streams in quoting the command's output "hi"
+    When I start a new thread on the console's chat page
+    Then the console's conversation is empty
+    When I reopen the first thread on the console's chat page
+    Then the console's conversation shows "run echo hi in a sandbox and tell me the output" and the chat agent's answer
+    And the console logged no errors and fetched nothing from elsewhere
+
   Scenario: A running task is canceled from its page, and the status filter finds it
     When I log in to the console as "admin"
     And I run the command "sleep 60" from the console

@@ -23,6 +23,8 @@ type Call<R extends AnyRoute> = {
   params?: Params<R["pattern"]>;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
+  /** Beside the token: the chat agent's thread header. */
+  headers?: Record<string, string>;
   signal?: AbortSignal;
 };
 type Answer<R> = R extends { response: infer S extends v.GenericSchema } ? v.InferOutput<S> : undefined;
@@ -48,7 +50,7 @@ export function createGatewaySession(onChange: (signedIn: boolean) => void) {
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   function fetchOnce(call: Call<AnyRoute>): Promise<Response> {
-    const headers: Record<string, string> = { accept: "application/json" };
+    const headers: Record<string, string> = { accept: "application/json", ...call.headers };
     if (call.route.auth && tokens) headers.authorization = `Bearer ${tokens.access_token}`;
     if (call.body !== undefined) headers["content-type"] = "application/json";
     return fetch(withQuery(call.route.path(call.params), call.query ?? {}), {

@@ -1,12 +1,15 @@
-/** Chat with a model the gateway lists (`cynodeai.pm` too when it is there); the answer streams in over SSE. */
+/**
+ * Chat with a model the gateway lists; the answer streams in over SSE. With the chat agent (`cynodeai.pm`) the
+ * conversation is a thread kept by the gateway: only the new message is sent, and earlier threads can be reopened.
+ */
 import { useState } from "preact/hooks";
+import { PM_MODEL, THREAD_HEADER } from "../../contracts/chat-agent";
 import type { ChatCompletionRequest } from "../../contracts/openai";
 import { USER_API } from "../../contracts/routes";
 import { chatDeltas } from "../../lib/chat-deltas";
 import type { GatewaySession } from "../gateway-session";
 import { useAction, useLoaded } from "../use-async";
-
-type Turn = { role: "user" | "assistant"; content: string };
+import { ThreadPicker, type Turn } from "./chat-threads";
 
 function Conversation({ turns }: { turns: Turn[] }) {
   return (
@@ -26,18 +29,26 @@ export function ChatPage({ session }: { session: GatewaySession }) {
   const [model, setModel] = useState("");
   const [message, setMessage] = useState("");
   const [turns, setTurns] = useState<Turn[]>([]);
+  const [threadId, setThreadId] = useState<string>();
+  const [generation, setGeneration] = useState(0);
   const chosen = model || models.value?.data[0]?.id;
+  const agent = chosen === PM_MODEL;
   const send = useAction(async () => {
     const asked: Turn[] = [...turns, { role: "user", content: message }];
     setTurns([...asked, { role: "assistant", content: "" }]);
     setMessage("");
-    const body: ChatCompletionRequest = { model: chosen, messages: asked, stream: true };
-    const res = await session.open({ route: USER_API.chatCompletions, body });
+    // The agent's thread holds the conversation; a plain model is sent all of it.
+    const messages = agent ? asked.slice(-1) : asked;
+    const body: ChatCompletionRequest = { model: chosen, messages, stream: true };
+    const headers = agent && threadId ? { [THREAD_HEADER]: threadId } : undefined;
+    const res = await session.open({ route: USER_API.chatCompletions, body, headers });
+    if (agent) setThreadId(res.headers.get(THREAD_HEADER) ?? threadId);
     let answer = "";
     for await (const piece of chatDeltas(res.body!, (m) => new Error(m))) {
       answer += piece;
       setTurns([...asked, { role: "assistant", content: answer }]);
     }
+    setGeneration((g) => g + 1);
   });
   return (
     <section class="card">
@@ -49,6 +60,17 @@ export function ChatPage({ session }: { session: GatewaySession }) {
           <option value={m.id}>{m.id}</option>
         ))}
       </select>
+      {agent && (
+        <ThreadPicker
+          session={session}
+          threadId={threadId}
+          generation={generation}
+          onPick={(id, shown) => {
+            setThreadId(id);
+            setTurns(shown);
+          }}
+        />
+      )}
       <Conversation turns={turns} />
       <form
         onSubmit={(e) => {
