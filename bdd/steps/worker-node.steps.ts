@@ -1,4 +1,5 @@
 /** Steps against a real worker node: its Worker API and sandbox, as the orchestrator's dispatcher talks to it. */
+import type { EgressAttempt } from "../../src/contracts/egress";
 import { Given, Then, When } from "@cucumber/cucumber";
 import { expect } from "bun:test";
 import { networkInterfaces } from "node:os";
@@ -77,6 +78,13 @@ When(
 );
 When("I send a job with network policy {string}", function (this: JobWorld, policy: string) {
   return send(this, job("true", { network_policy: policy as "none" }), this.workerToken!);
+});
+When("I run the job {string} with network policy {string}", function (this: JobWorld, script: string, policy: string) {
+  return run(this, job(script, { network_policy: policy as "restricted" }));
+});
+Then("the job's egress record is {string}", function (this: JobWorld, line: string) {
+  const rows = (this.json.egress as EgressAttempt[]).map((a) => `${a.host}:${a.port} ${a.kind} ${a.decision}`);
+  expect(rows).toEqual([line]);
 });
 When("I send a job whose body is larger than 10 MiB", function (this: JobWorld) {
   const body = job("true", { env: { BIG: "x".repeat(10 * 1024 * 1024 + 1) } });

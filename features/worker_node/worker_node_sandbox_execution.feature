@@ -41,10 +41,11 @@ Feature: Worker node sandbox execution
     When I send a job with network policy "host"
     Then the response status is 400
 
-  Scenario: The restricted network policy is refused until restricted egress exists
-    When I send a job with network policy "restricted"
-    Then the response status is 400
-    And the response text contains "restricted egress is not implemented"
+  Scenario: A restricted job allowed no host is refused every connection, and the refusal is on record
+    When I run the job "wget -q -O - http://example.com/ 2>&1 | grep -o '403 Forbidden'" with network policy "restricted"
+    Then the job status is "completed" with exit code 0
+    And the job stdout contains "403 Forbidden"
+    And the job's egress record is "example.com:80 http refused"
 
   Scenario: Sandbox has a writable working directory and the task context in its environment
     When I run the job "pwd; touch made-here && ls; echo task=$CYNODE_TASK_ID job=$CYNODE_JOB_ID ws=$CYNODE_WORKSPACE_DIR"

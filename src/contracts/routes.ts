@@ -16,6 +16,7 @@ import {
   RegistrationRequest,
 } from "./node-payloads";
 import { route } from "./route";
+import * as files from "./task-files";
 import * as telemetry from "./telemetry";
 import * as user from "./user-api";
 import { CancelJobResponse, RunJobRequest, RunJobResponse } from "./worker-api";
@@ -86,6 +87,10 @@ export const USER_API = {
     query: user.TaskLogsQuery,
     response: user.TaskLogsResponse,
   }),
+  /** What the task's jobs left in `/job/artifacts` (decision 23). */
+  taskArtifacts: route("GET", "/v1/tasks/:id/artifacts", { auth: true, response: files.ListArtifactsResponse }),
+  /** One artifact's bytes, with its length and `Repr-Digest`. */
+  taskArtifact: route("GET", "/v1/tasks/:id/artifacts/:name", { auth: true }),
   models: route("GET", "/v1/models", { auth: true, response: openai.ModelList }),
   /** `stream: true` answers server-sent `chat.completion.chunk` events instead of `response`. */
   chatCompletions: route("POST", "/v1/chat/completions", {
@@ -148,6 +153,14 @@ export const CONTROL_PLANE_API = {
   capability: route("POST", "/v1/nodes/capability", { auth: true, body: NodeCapabilityReport, status: 204 }),
   /** An agent job's step lines, from the node running it (appended to the job while it runs; capped). */
   jobProgress: route("POST", "/v1/nodes/jobs/:job_id/progress", { auth: true, body: JobProgressReport, status: 204 }),
+  /** An attachment of a job this node runs now (its bytes), for its `/workspace`. */
+  jobAttachment: route("GET", "/v1/nodes/jobs/:job_id/attachments/:name", { auth: true }),
+  /** One artifact a job this node runs left (raw body), stored with its task. */
+  jobArtifact: route("POST", "/v1/nodes/jobs/:job_id/artifacts/:name", {
+    auth: true,
+    response: files.TaskFileView,
+    status: 201,
+  }),
   /** The cluster CA (PEM, unauthenticated): a joining node compares its digest with the pin it was given. */
   clusterCa: route("GET", "/v1/cluster/ca"),
   /** Workflow leases (reference-agents 4): a holder's lease on a task's run, and its checkpoints. */

@@ -2,6 +2,7 @@
 import * as v from "valibot";
 import { LIMITS, List, Text } from "./storable";
 import { OUTPUT_STREAMS } from "./worker-api";
+import { AllowedHosts } from "./egress";
 
 const Timestamp = v.string();
 
@@ -74,6 +75,8 @@ export const CreateTaskRequest = v.object({
   use_sba: v.optional(v.boolean()),
   /** Skills (ids or names the caller can see) an agent task's job carries in its spec's context. */
   skills: v.optional(List(Text(LIMITS.name))),
+  /** Hosts the job may reach through its sandbox's proxy (decision 28), each within EGRESS_ALLOWED_HOSTS. */
+  allowed_hosts: v.optional(AllowedHosts),
 });
 
 export const TaskResponse = v.object({

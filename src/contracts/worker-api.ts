@@ -1,12 +1,13 @@
 /** Worker API (node :12090) payloads, shared by the worker and the orchestrator's dispatcher (reference-contracts 1.4). */
 import * as v from "valibot";
 import { SbaResult } from "./sba";
+import { EgressAttempt, MAX_EGRESS_RECORDS, SandboxEgress } from "./egress";
 import { LIMITS, List, Text, TextMap } from "./storable";
+import { OmittedArtifact, TaskFileView } from "./task-files";
 
 export const NETWORK_POLICIES = ["none", "restricted"] as const;
-/** The 400 detail for `network_policy: "restricted"`: the reference names it, but no node enforces it yet. */
-export const RESTRICTED_EGRESS_UNAVAILABLE =
-  'network_policy "restricted" is not available yet: restricted egress is not implemented (use "none")';
+/** The 400 detail for `sandbox.egress` on a job that is not restricted. */
+export const EGRESS_NEEDS_RESTRICTED = 'sandbox.egress needs network_policy "restricted"';
 /** A job's output streams (RunJobResponse, the user API's logs, the telemetry log query). */
 export const OUTPUT_STREAMS = ["stdout", "stderr"] as const;
 
@@ -21,6 +22,8 @@ export const SandboxSpec = v.pipe(
     timeout_seconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
     network_policy: v.optional(v.picklist(NETWORK_POLICIES, "network_policy must be none or restricted")),
     use_inference: v.optional(v.boolean()),
+    /** Restricted jobs: the hosts their sandbox's proxy may reach (decision 28); refused on any other job. */
+    egress: v.optional(SandboxEgress),
   }),
   v.check(
     (s) => s.job_spec_json !== undefined || (s.command?.length ?? 0) > 0,
@@ -57,6 +60,8 @@ export const RunJobRequest = v.object({
   job_id: v.pipe(Text(LIMITS.name), v.nonEmpty("task_id and job_id are required")),
   sandbox: SandboxSpec,
   inference: v.optional(JobInference),
+  /** The task's uploaded attachments (decision 23): the node fetches each from the control-plane into /workspace. */
+  attachments: v.optional(v.pipe(v.array(v.omit(TaskFileView, ["content_type"])), v.maxLength(256))),
 });
 
 export const RUN_STATUSES = ["completed", "failed", "timeout", "canceled"] as const;
@@ -74,6 +79,12 @@ export const RunJobResponse = v.object({
   truncated: v.object({ stdout: v.boolean(), stderr: v.boolean() }),
   /** Agent jobs only: the loop's record (stdout is its final answer). */
   sba_result: v.optional(SbaResult),
+  /** Restricted jobs: every connection their sandbox asked for, allowed or refused. */
+  egress: v.optional(v.pipe(v.array(EgressAttempt), v.maxLength(MAX_EGRESS_RECORDS))),
+  /** What the job left in /job/artifacts and the node stored with its task (decision 23). */
+  artifacts: v.optional(v.array(TaskFileView)),
+  /** What it left that was not collected (past the cap, unsafe name, not a regular file); the job is not failed. */
+  artifacts_omitted: v.optional(v.array(OmittedArtifact)),
 });
 
 export const CancelJobResponse = v.object({ job_id: v.string(), canceled: v.boolean() });

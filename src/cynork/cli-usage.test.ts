@@ -109,7 +109,7 @@ describe("completion", () => {
     expect((await cynork(["completion", "zsh"])).stdout).toStartWith("#compdef cynork\n");
     const fish = (await cynork(["completion", "fish"])).stdout;
     expect(fish).toContain(
-      "complete -c cynork -n '__fish_seen_subcommand_from task' -a 'create list get result cancel logs watch'",
+      "complete -c cynork -n '__fish_seen_subcommand_from task' -a 'create list get result cancel logs watch artifacts'",
     );
     expect(fish).toContain("complete -c cynork -n '__fish_seen_subcommand_from nodes' -a 'list reset'");
     expect(fish).toContain("complete -c cynork -n '__fish_seen_subcommand_from create' -l attach -l attachment -s a");

@@ -45,7 +45,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stderr.write(text);
       throw new CliError(EXIT.usage, `missing command for "${found.names.join(" ")}"`);
     }
-    await cmd.run(parseFlags(found.rest, cmd.args ?? {}, cmd.repeatable), createContext(io, globals, config, ROOT));
+    await cmd.run(
+      parseFlags(found.rest, cmd.args ?? {}, cmd.repeatable, cmd.restPositionals),
+      createContext(io, globals, config, ROOT),
+    );
     return EXIT.ok;
   } catch (err) {
     const e = err as Error;

@@ -28,6 +28,10 @@ const TASK = group("task", "Create, list, inspect and cancel tasks", {
   cancel: () => load(import("./commands/task/cancel")),
   logs: () => load(import("./commands/task/logs")),
   watch: () => load(import("./commands/task/watch")),
+  artifacts: group("artifacts", "List and download what a task's jobs left in /job/artifacts", {
+    list: () => load(import("./commands/task/artifacts/list")),
+    get: () => load(import("./commands/task/artifacts/get")),
+  }),
 });
 
 const USERS = group("users", "Manage users (admin): create, list, disable, enable, reset a password", {

@@ -22,6 +22,8 @@ export type CynorkCommand<A extends ArgsDef = ArgsDef> = {
   args?: A;
   /** Flags that may be given again, every value kept in order. */
   repeatable?: readonly FlagName<A, "string">[];
+  /** The last positional takes every further argument. */
+  restPositionals?: boolean;
   subCommands?: Record<string, CommandEntry>;
   run?(flags: ParsedFlags<A>, ctx: Ctx): Promise<void> | void;
 };

@@ -114,6 +114,8 @@ export function parseFlags<const A extends ArgsDef>(
   rawArgs: readonly string[],
   args: A,
   repeatable: readonly string[] = [],
+  /** The last positional takes every further argument (`task artifacts get <task> [name…]`). */
+  restPositionals = false,
 ): ParsedFlags<A> {
   const values = new Map<string, string[]>();
   const bools = new Map<string, boolean>();
@@ -141,7 +143,7 @@ export function parseFlags<const A extends ArgsDef>(
       else values.set(m.name, [...(repeatable.includes(m.name) ? (values.get(m.name) ?? []) : []), value]);
     }
   }
-  checkPositionals(args, positionals, mistake);
+  checkPositionals(args, positionals, mistake, restPositionals);
   return {
     positionals,
     string: (name) => values.get(name)?.at(-1) ?? (args[name]?.default as string | undefined),
@@ -151,7 +153,12 @@ export function parseFlags<const A extends ArgsDef>(
   };
 }
 
-function checkPositionals(args: ArgsDef, positionals: readonly string[], mistake: CliError | undefined): void {
+function checkPositionals(
+  args: ArgsDef,
+  positionals: readonly string[],
+  mistake: CliError | undefined,
+  rest: boolean,
+): void {
   const wanted = Object.keys(args).filter((name) => args[name]!.type === "positional");
   // Required unless declared `required: false` or given a default, as citty has it.
   const missing = wanted
@@ -159,7 +166,7 @@ function checkPositionals(args: ArgsDef, positionals: readonly string[], mistake
     .find((n) => args[n]!.required !== false && args[n]!.default === undefined);
   if (missing !== undefined) throw usageError(`Missing required positional argument: ${missing.toUpperCase()}`);
   if (mistake) throw mistake;
-  if (positionals.length > wanted.length)
+  if (!rest && positionals.length > wanted.length)
     throw usageError(`accepts ${wanted.length} arg(s), received ${positionals.length}`);
   const empty = positionals.indexOf("");
   if (empty >= 0) throw usageError(`${wanted[empty]!.toUpperCase()} must not be empty`);

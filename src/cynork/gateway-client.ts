@@ -11,11 +11,15 @@ import type { CreateThreadRequest } from "../contracts/chat-agent";
 import type { ChatCompletionRequest } from "../contracts/openai";
 import type { LoadSkillRequest, UpdateSkillRequest } from "../contracts/skills";
 import { isCertificateError } from "../lib/tls-fetch";
+import { basename } from "node:path";
+import { FILE_PART, TASK_PART } from "../contracts/task-files";
 import { CliError, EXIT, exitCodeForStatus, statusMessage } from "./errors";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 /** A chat completion waits on the model (the gateway gives up after 120 s), so it gets longer. */
 export const CHAT_TIMEOUT_MS = 300_000;
+/** Uploading attachments (up to 160 MiB by default) and downloading artifacts get as long. */
+export const FILES_TIMEOUT_MS = 300_000;
 
 export type ClientOptions = {
   baseUrl: string;
@@ -33,6 +37,8 @@ type Call<R extends AnyRoute> = {
   params?: Params<R["pattern"]>;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
+  /** A multipart body instead of JSON (a task with its attachments). */
+  form?: FormData;
   /** Do not refresh on 401 (logout: refreshing would rotate away the token being revoked). */
   noRefresh?: boolean;
   timeoutMs?: number;
@@ -82,7 +88,7 @@ function createTransport(opts: ClientOptions) {
       return await opts.fetch(base + withQuery(call.route.path(call.params), call.query ?? {}), {
         method: call.route.method,
         headers,
-        body: call.body === undefined ? undefined : JSON.stringify(call.body),
+        body: call.form ?? (call.body === undefined ? undefined : JSON.stringify(call.body)),
         signal: call.signal ? AbortSignal.any([timeout, call.signal]) : timeout,
       });
     } catch (err) {
@@ -123,6 +129,13 @@ function createTransport(opts: ClientOptions) {
   return { fetchOnce, open, send };
 }
 
+function taskForm(body: api.CreateTaskRequest, paths: string[]): FormData {
+  const form = new FormData();
+  form.set(TASK_PART, JSON.stringify(body));
+  for (const path of paths) form.append(FILE_PART, Bun.file(path), basename(path));
+  return form;
+}
+
 export function createGatewayClient(opts: ClientOptions) {
   const { fetchOnce, open, send } = createTransport(opts);
   return {
@@ -155,6 +168,13 @@ export function createGatewayClient(opts: ClientOptions) {
     listNodes: () => send({ route: USER_API.listNodes }),
     resetNode: (slug: string) => send({ route: USER_API.resetNode, params: { slug } }),
     createTask: (body: api.CreateTaskRequest) => send({ route: USER_API.createTask, body }),
+    /** The task and its attachments as multipart/form-data: each file under its base name, read as it is sent. */
+    createTaskWithFiles: (body: api.CreateTaskRequest, paths: string[]) =>
+      send({ route: USER_API.createTask, form: taskForm(body, paths), timeoutMs: FILES_TIMEOUT_MS }),
+    taskArtifacts: (id: string) => send({ route: USER_API.taskArtifacts, params: { id } }),
+    /** One artifact's open response (its body streams). */
+    taskArtifact: (id: string, name: string) =>
+      open({ route: USER_API.taskArtifact, params: { id, name }, timeoutMs: FILES_TIMEOUT_MS }),
     listTasks: (query: v.InferOutput<typeof api.ListTasksQuery>) => send({ route: USER_API.listTasks, query }),
     getTask: (id: string) => send({ route: USER_API.task, params: { id } }),
     /** With `waitS`, a long-poll: the gateway answers when the task ends or after `waitS` seconds (older ones at once). */

@@ -16,6 +16,11 @@ const tcpListen = v.pipe(
   v.transform((s) => (s === "" || s === "none" ? undefined : parseListenAddress(s))),
 );
 
+/** The egress listener (decision 28): off unless set. */
+const egressListen = v.optional(
+  v.pipe(v.string(), v.check(parses(parseListenAddress), "must be [host]:port"), v.transform(parseListenAddress)),
+);
+
 /** Comma-separated model names (empty: no model route is allowed). */
 const modelList = v.pipe(
   v.optional(v.string(), ""),
@@ -49,6 +54,8 @@ export const ProxyEnv = v.pipe(
     INFERENCE_MAX_TOKENS: wholeNumberVar(DEFAULT_INFERENCE_LIMITS.maxTokens, 1),
     INFERENCE_MAX_CONTEXT: wholeNumberVar(DEFAULT_INFERENCE_LIMITS.maxContext, 1),
     INFERENCE_MAX_KEEP_ALIVE: keepAlive,
+    EGRESS_PROXY_LISTEN: egressListen,
+    EGRESS_UPSTREAM_SOCKET: v.optional(v.pipe(v.string(), v.startsWith("/", "must be an absolute path"))),
     LOG_LEVEL: logLevelVar,
   }),
   // A partial check still runs when other fields are invalid, so every problem is listed at once.
@@ -56,6 +63,11 @@ export const ProxyEnv = v.pipe(
     [["INFERENCE_PROXY_LISTEN"], ["INFERENCE_PROXY_SOCKET"]],
     (c) => c.INFERENCE_PROXY_LISTEN !== undefined || c.INFERENCE_PROXY_SOCKET !== undefined,
     "listen on TCP, a Unix socket, or both",
+  ),
+  v.partialCheck(
+    [["EGRESS_PROXY_LISTEN"], ["EGRESS_UPSTREAM_SOCKET"]],
+    (c) => (c.EGRESS_PROXY_LISTEN === undefined) === (c.EGRESS_UPSTREAM_SOCKET === undefined),
+    "EGRESS_PROXY_LISTEN and EGRESS_UPSTREAM_SOCKET go together",
   ),
 );
 export type ProxyConfig = v.InferOutput<typeof ProxyEnv>;
@@ -70,6 +82,8 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Proxy
     INFERENCE_PROXY_SOCKET: flags.socket ?? (env.INFERENCE_PROXY_SOCKET || undefined),
     OLLAMA_UPSTREAM_URL: flags.upstream ?? (env.OLLAMA_UPSTREAM_URL || undefined),
     INFERENCE_PROXY_TIMEOUT: flags.timeout ?? env.INFERENCE_PROXY_TIMEOUT,
+    EGRESS_PROXY_LISTEN: env.EGRESS_PROXY_LISTEN || undefined,
+    EGRESS_UPSTREAM_SOCKET: env.EGRESS_UPSTREAM_SOCKET || undefined,
   };
   const r = v.safeParse(ProxyEnv, input);
   if (r.success) return r.output;

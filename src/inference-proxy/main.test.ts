@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from "bun:test";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VERSION } from "../lib/version";
 import { startOllamaTestServer } from "../testing/ollama-test-server";
@@ -73,5 +75,23 @@ describe("inference-proxy executable", () => {
     expect((await run("--healthcheck-url", `${listening.tcp}/missing-route-upstream-404`)).code).toBe(1);
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
+  });
+
+  it("also serves the egress listener when EGRESS_PROXY_LISTEN and EGRESS_UPSTREAM_SOCKET are set", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cynode-proxy-main-"));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const env = {
+      PATH: process.env.PATH!,
+      INFERENCE_PROXY_LISTEN: "none",
+      INFERENCE_PROXY_SOCKET: join(dir, "proxy.sock"),
+      EGRESS_PROXY_LISTEN: "127.0.0.1:0",
+      EGRESS_UPSTREAM_SOCKET: join(dir, "broker.sock"),
+    };
+    const proc = Bun.spawn(["bun", MAIN], { stderr: "pipe", env });
+    cleanup.push(async () => proc.kill());
+    const listening = await waitForLog(proc.stderr, "listening");
+    expect(listening.egress).toStartWith("http://127.0.0.1:");
+    const res = await fetch(`${listening.egress}/`);
+    expect(res.status).toBe(400);
   });
 });

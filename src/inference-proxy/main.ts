@@ -7,6 +7,7 @@ import { loadConfig } from "./config";
 import { healthcheck } from "./healthcheck";
 import { startListeners } from "./listeners";
 import { createProxy } from "./proxy-app";
+import { startConfiguredEgress } from "./egress-listener";
 
 const main = defineCommand({
   meta: {
@@ -19,7 +20,9 @@ const main = defineCommand({
       "INFERENCE_MAX_TOKENS (4096), INFERENCE_MAX_CONTEXT (8192), INFERENCE_MAX_KEEP_ALIVE (5m); 10 MiB request " +
       "bodies, 120 s per request, 16 connections (INFERENCE_PROXY_MAX_CONNECTIONS), no credentials. Env also: " +
       "INFERENCE_PROXY_LISTEN, INFERENCE_PROXY_SOCKET, OLLAMA_UPSTREAM_URL, INFERENCE_PROXY_TIMEOUT, " +
-      "INFERENCE_PROXY_MAX_BODY_BYTES, LOG_LEVEL.",
+      "INFERENCE_PROXY_MAX_BODY_BYTES, LOG_LEVEL. With EGRESS_PROXY_LISTEN ([host]:port) and EGRESS_UPSTREAM_SOCKET " +
+      "(the node's egress broker), also an HTTP(S) forward proxy: CONNECT and absolute http:// requests passed to " +
+      "the node, which decides and connects (restricted egress).",
   },
   args: {
     listen: { type: "string", description: "TCP address [host]:port, or none (default 127.0.0.1:11434)" },
@@ -57,6 +60,8 @@ const main = defineCommand({
         keepAlive: config.INFERENCE_MAX_KEEP_ALIVE,
       },
     });
+    // Before the inference listeners: the socket answering (the node's readiness probe) means every listener is up.
+    const egress = await startConfiguredEgress(config, log);
     const starting = startListeners(proxy, {
       tcp: config.INFERENCE_PROXY_LISTEN,
       socket: config.INFERENCE_PROXY_SOCKET,
@@ -69,6 +74,7 @@ const main = defineCommand({
       socket: listeners.socket,
       upstream: unix ? `unix:${unix}` : origin + basePath,
       allowed_models: config.INFERENCE_ALLOWED_MODELS,
+      egress: egress?.url,
     });
   },
 });

@@ -179,7 +179,8 @@ function clientHead(statusLine: string, incoming: Headers): Uint8Array {
   return serializeHead(statusLine, out);
 }
 
-function answerBytes({ status, type, body }: Answer): Uint8Array {
+/** An answer as the bytes of a whole HTTP/1.1 response (the connection closed after it). */
+export function answerBytes({ status, type, body }: Answer): Uint8Array {
   const bytes = Buffer.from(body);
   const head = `HTTP/1.1 ${status} ${REASONS[status] ?? "OK"}\r\ncontent-type: ${type}\r\ncontent-length: ${bytes.byteLength}\r\nconnection: close\r\n\r\n`;
   return Buffer.concat([Buffer.from(head), bytes]);

@@ -18,6 +18,8 @@ import type { GenericSchema } from "valibot";
 import { PROBLEM_CONTENT_TYPE, PROBLEM_KINDS, ProblemSchema, type ProblemStatus } from "../contracts/problem";
 import type { AnyRoute } from "../contracts/route";
 
+type Json = Record<string, unknown>;
+
 export type ResponseDoc = GenericSchema | { contentType: string; description?: string } | null;
 
 export type RouteDoc = {
@@ -27,6 +29,8 @@ export type RouteDoc = {
   /** Answers besides (or instead of) the declared success, by status. */
   responses?: Record<number, ResponseDoc>;
   problems?: ProblemStatus[];
+  /** Request bodies besides the JSON one (multipart uploads, raw bytes), by media type: their JSON Schema. */
+  requestContent?: Record<string, Json>;
 };
 
 export type ApiInfo = { title: string; version: string; description?: string; bearer?: string };
@@ -49,8 +53,6 @@ export function markValidator<M extends MiddlewareHandler>(mw: M, target: string
   (mw as M & Documented)[VALIDATES] = { target, schema };
   return mw;
 }
-
-type Json = Record<string, unknown>;
 
 function jsonSchema(schema: GenericSchema): Json {
   // Transformations (trim, …) have no JSON Schema form; the document keeps the types and the checks it can.
@@ -111,11 +113,15 @@ function operation(method: string, honoPath: string, handlers: Documented[]): Js
     ...(doc.tags ? { tags: doc.tags } : {}),
     ...(route.auth ? { security: [{ bearer: [] }] } : {}),
     ...(query ? { parameters: queryParameters(query) } : {}),
-    ...(body && method !== "get"
-      ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(body) } } } }
-      : {}),
+    ...requestBody(method, body, doc.requestContent),
     responses,
   };
+}
+
+function requestBody(method: string, body: GenericSchema | undefined, more: Record<string, Json> = {}): Json {
+  const content: Json = body && method !== "get" ? { "application/json": { schema: jsonSchema(body) } } : {};
+  for (const [type, schema] of Object.entries(more)) content[type] = { schema };
+  return Object.keys(content).length ? { requestBody: { required: true, content } } : {};
 }
 
 /** hono wraps the handlers of a sub-app that has its own error handler; the original is kept under this key. */

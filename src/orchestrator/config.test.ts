@@ -55,6 +55,16 @@ describe("loadConfig", () => {
     expect(load("0")).toThrow("MAX_ACTIVE_TASKS_PER_USER: must be at least 1");
   });
 
+  it("reads EGRESS_ALLOWED_HOSTS as host entries (none by default) and refuses what is none", () => {
+    expect(loadConfig({}, { stateDir: "/s" }).EGRESS_ALLOWED_HOSTS).toEqual([]);
+    expect(
+      loadConfig({ EGRESS_ALLOWED_HOSTS: "pypi.org, *.pythonhosted.org:443" }, { stateDir: "/s" }).EGRESS_ALLOWED_HOSTS,
+    ).toEqual([{ host: "pypi.org" }, { host: "*.pythonhosted.org", port: 443 }]);
+    expect(() => loadConfig({ EGRESS_ALLOWED_HOSTS: "https://pypi.org/" }, { stateDir: "/s" })).toThrow(
+      "EGRESS_ALLOWED_HOSTS: must be host[:port], *.domain[:port] or IP entries",
+    );
+  });
+
   it("lists every problem at once", () => {
     const load = () =>
       loadConfig(

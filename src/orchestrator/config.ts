@@ -1,4 +1,5 @@
 /** Orchestrator configuration: environment (reference names and defaults, contracts 1.7) plus flags, validated once. */
+import { parseHostList } from "../lib/egress-hosts";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
@@ -55,12 +56,25 @@ export const OrchestratorEnv = v.object({
   WORKFLOW_RUNNER_BEARER_TOKEN: optionalText,
   SANDBOX_IMAGE: v.optional(v.string(), "localhost/cynode-sandbox:latest"),
   INFERENCE_MODEL: v.optional(v.string(), "qwen3.5:0.8b"),
+  /** Hosts tasks may ask to reach (decision 28): host[:port], *.domain[:port] or addresses, comma-separated. */
+  EGRESS_ALLOWED_HOSTS: v.pipe(
+    v.optional(v.string(), ""),
+    v.check((s) => parseHostList(s).invalid.length === 0, "must be host[:port], *.domain[:port] or IP entries"),
+    v.transform((s) => parseHostList(s).entries),
+  ),
   DISPATCHER_ENABLED: bool(true),
   DISPATCH_POLL_INTERVAL: duration("1s"),
   /** The chat agent's run lease: how long after an orchestrator died another takes its pending work over. */
   CHAT_AGENT_LEASE_DURATION: duration("60s"),
   DISPATCH_HTTP_TIMEOUT: duration("3h5m"),
   MAX_REQUEST_BODY_MB: int(10, 1, 1024),
+  /** Uploaded attachments per task and the size of each (decision 23). */
+  MAX_TASK_ATTACHMENTS: int(16, 1, 1000),
+  MAX_ATTACHMENT_MB: int(10, 1, 1024),
+  /** The largest artifact a node may store with its task (the node caps a job's total: sandbox.max_artifacts_mb). */
+  MAX_ARTIFACT_MB: int(100, 1, 10240),
+  /** How long an ended task's artifacts are kept; a task's files always go with it. */
+  ARTIFACT_RETENTION: duration("720h"),
   TRUST_PROXY_HEADERS: bool(false),
   USER_GATEWAY_TLS_CERT_FILE: optionalText,
   USER_GATEWAY_TLS_KEY_FILE: optionalText,

@@ -23,6 +23,7 @@ import { createOrchestratorMetrics, type OrchestratorMetrics } from "./metrics";
 import { checkReadiness } from "./readiness";
 import { readOrCreateSecret } from "./state-secrets";
 import { startTaskEndWaiter } from "./tasks/task-end-waiter";
+import { startArtifactRetention } from "./tasks/artifact-retention";
 import { loadListenerTls, type OrchestratorTls } from "./tls/listener-tls";
 
 export type RunningOrchestrator = { gateway: Served; controlPlane: Served; stop(): Promise<void> };
@@ -88,6 +89,7 @@ function serveControlPlane(s: Starting, x: Shared): Served {
       metrics: x.metrics,
       clusterCaPem: x.tls.caPem,
       clusterCa: x.tls.ca,
+      maxArtifactBytes: config.MAX_ARTIFACT_MB * 1024 * 1024,
     }),
     config.CONTROL_PLANE_LISTEN_ADDR,
     { tls: x.tls.controlPlane },
@@ -116,7 +118,11 @@ async function serveGateway(s: Starting, x: Shared, dispatcher?: { wake(): void 
         lockoutMs: config.LOGIN_LOCKOUT_DURATION,
       }),
       readiness: x.readiness,
-      jobDefaults: { sandboxImage: config.SANDBOX_IMAGE, inferenceModel: config.INFERENCE_MODEL },
+      jobDefaults: {
+        sandboxImage: config.SANDBOX_IMAGE,
+        inferenceModel: config.INFERENCE_MODEL,
+        egressPolicy: config.EGRESS_ALLOWED_HOSTS,
+      },
       maxBodyBytes: config.MAX_REQUEST_BODY_MB * 1024 * 1024,
       cancelJobsOnNodes: createJobCanceller({
         db,
@@ -138,6 +144,10 @@ async function serveGateway(s: Starting, x: Shared, dispatcher?: { wake(): void 
         },
       },
       maxActiveTasksPerUser: config.MAX_ACTIVE_TASKS_PER_USER,
+      attachmentLimits: {
+        maxAttachments: config.MAX_TASK_ATTACHMENTS,
+        maxAttachmentBytes: config.MAX_ATTACHMENT_MB * 1024 * 1024,
+      },
       metrics: x.metrics,
       taskEnds,
     }),
@@ -193,6 +203,7 @@ export async function startOrchestrator(
       : undefined;
     if (dispatcher) s.stops.push(() => dispatcher.stop());
     const gateway = await serveGateway(s, shared, dispatcher);
+    s.stops.push(startArtifactRetention({ db, log, retentionMs: config.ARTIFACT_RETENTION }));
     return { gateway, controlPlane, stop };
   } catch (err) {
     await stop();

@@ -55,6 +55,7 @@ export async function startInferenceRunner(o: InferenceRunnerOptions) {
     limits: DEFAULT_INFERENCE_LIMITS,
     proxyMaxConnections: 16,
     route: () => ({ relayDir }),
+    log,
     ...o.placement,
   });
   const runner = createSandboxRunner({ podman: o.podman, settings, log, placeInferenceJob });

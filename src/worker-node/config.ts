@@ -94,6 +94,8 @@ export const NodeConfigSchema = v.object({
       /** A warm sandbox (or pod) that waited this long is replaced by a fresh one. */
       warm_max_idle_seconds: int(900, 10),
       max_output_bytes: int(262144),
+      /** What one job's /job/artifacts may bring back to its task; past it the rest is named, not stored. */
+      max_artifacts_mb: int(100),
       containers_conf: v.optional(v.string()),
     }),
     {},

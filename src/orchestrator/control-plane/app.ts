@@ -2,7 +2,8 @@
 import { Hono } from "hono";
 import { accessLog } from "../../lib/access-log";
 import { MAX_REQUEST_BODY_BYTES } from "../../contracts/route";
-import { finishApi, limitBody } from "../../lib/api-app";
+import { finishApi } from "../../lib/api-app";
+import { jobFileRoutes, jobFilesBodyLimit } from "./job-files";
 import { healthRoutes, type Readiness } from "../../lib/health-routes";
 import { storablePathAndQuery } from "../../lib/storable-input";
 import { VERSION } from "../../lib/version";
@@ -23,6 +24,8 @@ export type ControlPlaneDeps = Omit<NodeRoutesDeps, "now" | "newId" | "newWorker
     clusterCaPem?: string;
     /** `WORKFLOW_RUNNER_BEARER_TOKEN`: the workflow routes' bearer token; unset, they are open (as the reference's). */
     workflowToken?: string;
+    /** The largest artifact a node may store (`MAX_TASK_ARTIFACT_BYTES`); unset: the default cap. */
+    maxArtifactBytes?: number;
   };
 
 export function createControlPlane(deps: ControlPlaneDeps) {
@@ -34,10 +37,11 @@ export function createControlPlane(deps: ControlPlaneDeps) {
   };
   const app = new Hono()
     .use(accessLog(deps.log))
-    .use(limitBody(deps.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES))
+    .use(jobFilesBodyLimit(deps.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES, deps.maxArtifactBytes))
     .use(storablePathAndQuery())
     .route("/", healthRoutes(deps.readiness ?? (() => checkReadiness(deps.db, full.now()))))
     .route("/", nodeRoutes(full))
+    .route("/", jobFileRoutes(full))
     .route("/", clusterCaRoute(deps.clusterCaPem))
     .route("/", workflowRoutes({ db: deps.db, log: deps.log, now: full.now, token: deps.workflowToken }));
   return finishApi(app, {

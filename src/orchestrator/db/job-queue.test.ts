@@ -118,6 +118,7 @@ describe("claimJobForNode: users take turns", () => {
   it("passes over a user whose jobs this node may not take", async () => {
     const plain = await node("plain");
     await queue("a", 3, { image: "i", command: ["cynode-prompt"], use_inference: true });
+    await queue("a", 1, { image: "i", command: ["true"], network_policy: "restricted" });
     const [bJob] = await queue("b", 1);
     const c = claimed(await claim(plain, 1, { inferenceJobs: false }));
     expect([c.owner, c.jobId]).toEqual(["b", bJob!]);

@@ -43,7 +43,10 @@ const dispatchJob = (row: Job): DispatchJob => ({
 export type ClaimInput = {
   nodeId: string;
   maxConcurrency: number;
-  /** false: only jobs that do not need a language model (`use_inference`, agent jobs) are claimed for this node. */
+  /**
+   * false: only jobs that need neither a language model (`use_inference`, agent jobs) nor the sidecar of a pod
+   * (`network_policy: "restricted"`, whose proxy it serves) are claimed for this node.
+   */
   inferenceJobs: boolean;
   leaseId: string;
   leaseExpiresAt: Date;
@@ -58,7 +61,8 @@ function claimable(input: ClaimInput) {
   // An agent job (`job_spec_json`) asks the model from the node, so it needs an inference node too.
   const plainOnly = input.inferenceJobs
     ? sql``
-    : sql`and coalesce((q.payload->>'use_inference')::boolean, false) = false and q.payload->>'job_spec_json' is null`;
+    : sql`and coalesce((q.payload->>'use_inference')::boolean, false) = false and q.payload->>'job_spec_json' is null
+        and coalesce(q.payload->>'network_policy', 'none') <> 'restricted'`;
   return sql<boolean>`(q.status = 'queued'
     and (q.not_before is null or q.not_before <= ${input.now})
     and not (${input.nodeId}::uuid = any(q.excluded_node_ids))

@@ -11,6 +11,7 @@ import * as fairDispatch from "./migrations/0007-fair-dispatch";
 import * as nodeIdentity from "./migrations/0008-node-identity";
 import * as jobProgress from "./migrations/0009-job-progress";
 import * as chatAgent from "./migrations/0010-chat-agent";
+import * as taskFiles from "./migrations/0011-task-files";
 
 export const MIGRATIONS: Record<string, Migration> = {
   "0001-init": init,
@@ -23,6 +24,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   "0008-node-identity": nodeIdentity,
   "0009-job-progress": jobProgress,
   "0010-chat-agent": chatAgent,
+  "0011-task-files": taskFiles,
 };
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {

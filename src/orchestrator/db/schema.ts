@@ -219,6 +219,27 @@ export interface DispatchTurnsTable {
   turn: ColumnType<string, unknown, unknown>;
 }
 
+/** A task's attachment or artifact (migration 0011): what is listed of it; its bytes are its chunks. */
+export interface TaskFilesTable {
+  task_id: string;
+  kind: "attachment" | "artifact";
+  name: string;
+  job_id: string | null;
+  size_bytes: ColumnType<string, number, number>;
+  sha256: string;
+  content_type: string;
+  created_at: Generated<Date>;
+}
+
+/** A file's bytes, in order of `seq`. */
+export interface TaskFileChunksTable {
+  task_id: string;
+  kind: "attachment" | "artifact";
+  name: string;
+  seq: number;
+  data: Uint8Array;
+}
+
 /** Settings every orchestrator on the database shares (see cluster-key.ts). */
 export interface ClusterSettingsTable {
   name: string;
@@ -316,6 +337,8 @@ export interface Database {
   skills: SkillsTable;
   task_workflow_leases: WorkflowLeasesTable;
   workflow_checkpoints: WorkflowCheckpointsTable;
+  task_files: TaskFilesTable;
+  task_file_chunks: TaskFileChunksTable;
 }
 
 export type User = Selectable<UsersTable>;

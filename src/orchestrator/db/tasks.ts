@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import type { Db } from "./connect";
 import { TERMINAL_TASK_STATUSES, type TaskStatus } from "../../contracts/user-api";
 import type { SandboxSpec } from "../../contracts/worker-api";
+import { insertAttachments, type NewTaskFile } from "./task-files";
 import { ACTIVE_JOB_STATUSES, type DbTaskStatus, type Job, type Task } from "./schema";
 
 /** The API's task status as stored (`queued` is `pending`, as the reference stores it), and back. */
@@ -35,6 +36,8 @@ export type NewTaskInput = {
   ids?: { taskId: string; jobId: string };
   /** Jobs the user may have queued or running at once, this one included; undefined: no cap. */
   maxActiveJobs?: number;
+  /** Uploaded attachments, stored before the job is queued. */
+  files?: NewTaskFile[];
 };
 
 /** A task refused because its creator already has `limit` jobs queued or running. */
@@ -128,6 +131,7 @@ export async function createTask(db: Db, input: NewTaskInput): Promise<{ task: T
         )
         .execute();
 
+    await insertAttachments(tx, task.id, input.files ?? []);
     await tx
       .insertInto("jobs")
       .values({

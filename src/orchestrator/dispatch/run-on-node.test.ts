@@ -6,6 +6,7 @@ import { createSecretBox, keyFromPassphrase } from "../auth/secret-box";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { agentJobSpec } from "../tasks/agent-job";
 import { createJobCanceller } from "./cancel-jobs";
+import { insertAttachments } from "../db/task-files";
 
 const f = useDispatchFixture();
 const resultOf = async (jobId: string) => JSON.parse((await f.jobRow(jobId)).result as string);
@@ -120,5 +121,19 @@ describe("running an agent job", () => {
     expect((await resultOf(withModels.jobId)).stdout).toBe("the answer");
     expect((await resultOf(noModels.jobId)).stdout).toBe(`ran ${noModels.jobId}`);
     expect((await resultOf(noModels.jobId)).sba_result.final_answer).toBe("the answer");
+  });
+});
+
+describe("a job's attachments", () => {
+  it("tells the node the task's uploaded attachments by name, size and digest (none: no field)", async () => {
+    const w = await f.node("node-a", 4);
+    const withFiles = await insertTaskWithJob(f.t.db);
+    const without = await insertTaskWithJob(f.t.db);
+    await insertAttachments(f.t.db, withFiles.taskId, [{ name: "a.csv", data: new TextEncoder().encode("x") }]);
+    await runToIdle(f.dispatcher());
+    const sent = (jobId: string) => w.runs.find((r) => r.job_id === jobId)?.attachments;
+    const sha = new Bun.CryptoHasher("sha256").update("x").digest("hex");
+    expect(sent(withFiles.jobId)).toEqual([{ name: "a.csv", size_bytes: 1, sha256: sha }]);
+    expect(sent(without.jobId)).toBeUndefined();
   });
 });

@@ -16,6 +16,7 @@ import type { Db } from "../db/connect";
 import { finishJob, requeueLostJob, type DispatchJob } from "../db/job-queue";
 import { markNodeSuspect } from "../db/nodes";
 import { agentAllowedModels } from "../tasks/agent-job";
+import { listTaskFiles } from "../db/task-files";
 import type { Slot } from "./fill-slots";
 import { runJobOnWorker } from "./worker-client";
 
@@ -87,6 +88,14 @@ export function storedResult(response: RunJobResponse, body: string): string {
   return JSON.stringify({ ...(JSON.parse(body) as Record<string, unknown>), stdout: answer });
 }
 
+/** The task's uploaded attachments, by name and digest (none: no field, as before). */
+export async function jobAttachments(db: Db, taskId: string): Promise<Pick<RunJobRequest, "attachments">> {
+  const files = await listTaskFiles(db, taskId, "attachment");
+  return files.length
+    ? { attachments: files.map(({ name, size_bytes, sha256 }) => ({ name, size_bytes, sha256 })) }
+    : {};
+}
+
 /** Runs the job and stores what came of it; `fields` gathers what the log line says about it. */
 async function dispatch(
   ctx: RunContext,
@@ -107,7 +116,14 @@ async function dispatch(
   const timeoutSeconds = spec.timeout_seconds ?? ctx.defaultJobTimeoutSeconds;
   const outcome = await runJobOnWorker(
     { baseUrl: node.url, token: ctx.secrets.open(node.sealedToken) },
-    { version: 1, task_id: job.task_id, job_id: job.id, sandbox: spec, ...jobInference(spec) },
+    {
+      version: 1,
+      task_id: job.task_id,
+      job_id: job.id,
+      sandbox: spec,
+      ...jobInference(spec),
+      ...(await jobAttachments(ctx.db, job.task_id)),
+    },
     {
       timeoutMs: Math.min(timeoutSeconds * 1000 + ctx.httpGraceMs, ctx.maxHttpTimeoutMs),
       // A refused connection is not retried here: the node turns suspect and the job goes to another one.

@@ -186,7 +186,7 @@ describe("an agent job on a node", () => {
     expect((await progress(job.id, undefined, { lines: ["x"] })).status).toBe(401);
     const bad = await progress(job.id, node.jwt, { lines: "step" });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { detail: string }).detail).toBe(NODE_ERRORS.badBody);
+    expect(((await bad.json()) as { detail: string }).detail).toStartWith(`${NODE_ERRORS.badBody}: lines:`);
 
     expect((await progress(job.id, node.jwt, { lines: ["step 1: model turn"] })).status).toBe(204);
     expect((await logsOf(taskId)).stdout).toBe("step 1: model turn\n");

@@ -3,9 +3,8 @@ import { Hono } from "hono";
 import { MAX_REQUEST_BODY_BYTES } from "../../contracts/route";
 import { USER_API_SCOPES } from "../../contracts/routes";
 import { accessLog } from "../../lib/access-log";
-import { finishApi, limitBody } from "../../lib/api-app";
+import { finishApi } from "../../lib/api-app";
 import { healthRoutes, type Readiness } from "../../lib/health-routes";
-import { ProblemError } from "../../lib/http-problem";
 import type { Logger } from "../../lib/log";
 import { storablePathAndQuery } from "../../lib/storable-input";
 import { VERSION } from "../../lib/version";
@@ -19,6 +18,8 @@ import { type JobDefaults, taskRoutes } from "./tasks";
 import type { TaskEndWaiter } from "../tasks/task-end-waiter";
 import { authRoutes } from "./auth";
 import { consoleRoutes } from "./console-routes";
+import { taskFileRoutes } from "./task-files";
+import { attachmentLimits, uploadBodyLimit, type AttachmentLimits } from "./task-uploads";
 import type { OpenAIChatOptions } from "./chat-completion";
 import { openaiRoutes } from "./openai";
 import type { GatewayEnv } from "./require-user";
@@ -43,6 +44,7 @@ export type GatewayDeps = {
   taskEnds?: TaskEndWaiter;
   /** `MAX_ACTIVE_TASKS_PER_USER`; unset: no cap. */
   maxActiveTasksPerUser?: number;
+  attachmentLimits?: AttachmentLimits;
 };
 
 const chatDefaults = (deps: GatewayDeps): OpenAIChatOptions => ({
@@ -60,10 +62,7 @@ export function createGateway(deps: GatewayDeps) {
     // Before the shared body limit: these routes answer every error, an oversize body too, in OpenAI's shape.
     .route("/", openaiRoutes({ ...routeDeps, maxBodyBytes, chat: { ...chatDefaults(deps), ...deps.chat } }))
     // As in the reference, an oversize body is one more "Invalid request body" on the gateway's versioned routes.
-    .use(
-      USER_API_SCOPES.versioned,
-      limitBody(maxBodyBytes, () => new ProblemError(400, "Invalid request body")),
-    )
+    .use(USER_API_SCOPES.versioned, uploadBodyLimit(maxBodyBytes, attachmentLimits(deps.attachmentLimits)))
     .use(storablePathAndQuery())
     .route("/", healthRoutes(deps.readiness))
     .route("/", authRoutes(routeDeps))
@@ -71,6 +70,7 @@ export function createGateway(deps: GatewayDeps) {
     .route("/", nodeAdminRoutes(routeDeps))
     .route("/", taskRoutes(routeDeps))
     .route("/", skillRoutes(routeDeps))
+    .route("/", taskFileRoutes(routeDeps))
     .route("/", consoleRoutes());
   return finishApi(app, {
     log: deps.log,

@@ -40,11 +40,21 @@ import type { CancelJobsOnNodes } from "../dispatch/cancel-jobs";
 import { progressLines } from "../db/job-progress";
 import { visibleSkill, visibleSkillNamed } from "../db/skills";
 import type { TaskEndWaiter } from "../tasks/task-end-waiter";
-import { requireUser, type AuthedUser, type GatewayEnv, type GatewayRouteDeps } from "./require-user";
+import { requireUser, type AuthedUser, type GatewayRouteDeps } from "./require-user";
+import type { NewTaskFile } from "../db/task-files";
+import {
+  attachmentLimits,
+  createTaskBody,
+  MULTIPART_CREATE_DOC,
+  type AttachmentLimits,
+  type UploadEnv,
+} from "./task-uploads";
 import { rfc3339 } from "../../lib/rfc3339";
 import { PROMPT_MODEL_ENV, type SandboxSpec } from "../../contracts/worker-api";
 import { liveInferenceNodes, resolveModel } from "../chat/live-nodes";
 import { agentJobPayload, NO_AGENT_MODEL } from "../tasks/agent-job";
+import type { HostEntry } from "../../lib/egress-hosts";
+import { taskEgress } from "./task-egress";
 
 export type TaskDeps = GatewayRouteDeps & {
   jobDefaults: JobDefaults;
@@ -55,6 +65,8 @@ export type TaskDeps = GatewayRouteDeps & {
   taskEnds?: TaskEndWaiter;
   /** Tasks a user may have queued or running at once (`MAX_ACTIVE_TASKS_PER_USER`); beyond, 429. Unset: no cap. */
   maxActiveTasksPerUser?: number;
+  /** Bounds on uploaded attachments (`MAX_TASK_ATTACHMENTS`, `MAX_ATTACHMENT_BYTES`); unset: the defaults. */
+  attachmentLimits?: AttachmentLimits;
 };
 
 type ListQuery = v.InferOutput<typeof USER_API.listTasks.query>;
@@ -127,17 +139,27 @@ async function taskSkills(d: TaskDeps, userId: string, names: string[]) {
   return skills;
 }
 
-async function create(d: TaskDeps, user: AuthedUser, req: CreateTaskRequest): Promise<TaskResponse> {
+async function create(
+  d: TaskDeps,
+  user: AuthedUser,
+  req: CreateTaskRequest,
+  files: NewTaskFile[] = [],
+): Promise<TaskResponse> {
   if (!req.prompt.trim()) throw new ProblemError(400, "Prompt is required");
   if (req.project_id && !isUuid(req.project_id)) throw new ProblemError(400, "Invalid project_id");
   const mode = req.input_mode || "prompt";
+  const egress = taskEgress(req.allowed_hosts, d.jobDefaults.egressPolicy ?? []);
+  const job = await newJob(d, user, req, mode);
   const { task, attachments } = await createTask(d.db, {
     userId: user.id,
     projectId: req.project_id?.toLowerCase() ?? (await ensureDefaultProject(d.db, user.id)),
     prompt: req.prompt,
     name: normalizeTaskName(req.task_name),
-    attachments: req.attachments ?? [],
-    ...(await newJob(d, user, req, mode)),
+    // The paths a client named (as the reference's does), else the uploaded files' names.
+    attachments: req.attachments?.length ? req.attachments : files.map((f) => f.name),
+    files,
+    ...job,
+    jobPayload: { ...job.jobPayload, ...egress },
     maxActiveJobs: d.maxActiveTasksPerUser,
   });
   d.log.info("task created", {
@@ -219,13 +241,18 @@ export const TASK_OPERATIONS = { get: ownedTask, create, list, result, cancel, l
 export function taskRoutes(d: TaskDeps) {
   const { createTask: CREATE, listTasks: LIST, task: GET, taskResult: RESULT, cancelTask: CANCEL } = USER_API;
   const LOGS = USER_API.taskLogs;
-  return new Hono<GatewayEnv>()
+  return new Hono<UploadEnv>()
     .use(USER_API_SCOPES.tasks, requireUser(d.tokens))
     .post(
       CREATE.pattern,
-      doc(CREATE, "Create a task (its job is queued)", [400, 429]),
-      validated("json", CREATE.body, "Invalid request body"),
-      async (c) => c.json(await create(d, c.get("user"), c.req.valid("json")), 201),
+      describeRoute(CREATE, {
+        summary: "Create a task (its job is queued); multipart/form-data uploads attachments with it",
+        tags,
+        problems: [401, 400, 429],
+        requestContent: MULTIPART_CREATE_DOC,
+      }),
+      createTaskBody(attachmentLimits(d.attachmentLimits)),
+      async (c) => c.json(await create(d, c.get("user"), c.req.valid("json"), c.get("uploads")), 201),
     )
     .get(
       LIST.pattern,
@@ -305,7 +332,12 @@ async function agentModel(d: TaskDeps): Promise<string | undefined> {
 }
 
 /** The sandbox spec a new task's job runs, by its input mode. */
-export type JobDefaults = { sandboxImage: string; inferenceModel: string };
+export type JobDefaults = {
+  sandboxImage: string;
+  inferenceModel: string;
+  /** The operator's EGRESS_ALLOWED_HOSTS: what a task's `allowed_hosts` may ask for (empty: nothing). */
+  egressPolicy?: readonly HostEntry[];
+};
 
 export function jobPayloadFor(
   req: { prompt: string; mode: InputMode; useInference?: boolean },

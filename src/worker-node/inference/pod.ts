@@ -5,15 +5,21 @@
  * The sidecar is told the job's allowed models (INFERENCE_ALLOWED_MODELS) and the node's option limits at start. A
  * warm pod starts before its job is known, so it gets the node's default models, and only a job allowed exactly
  * those (`fitsWarm`) takes one; a job with its own list gets a pod of its own.
+ * A restricted job (decision 28) gets a pod of its own too, whose sidecar also serves the sandbox's HTTP(S) proxy
+ * and passes it to the job's egress broker on the node (egress/job-egress.ts); without inference, the sidecar is told
+ * no model and given no relay, and the sandbox does not mount its socket.
  */
 import { chmod, mkdir } from "node:fs/promises";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { modelAllowed, type InferenceLimits } from "../../lib/inference-request";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { ContainerLimits, ContainerSpec } from "../sandbox/container-spec";
 import type { Podman } from "../sandbox/podman";
 import { NODE_LABEL, type PlaceJob } from "../sandbox/job-sandbox";
 import type { Placement } from "../sandbox/sandbox";
+import type { Logger } from "../../lib/log";
+import type { EgressBroker } from "../egress/broker";
+import { EGRESS_ENV, isRestricted, SIDECAR_EGRESS_DIR, sidecarEgressEnv, startJobBroker } from "../egress/job-egress";
 
 export const SANDBOX_RUN_DIR = "/run/cynode";
 const SIDECAR_UPSTREAM_DIR = "/run/upstream";
@@ -36,7 +42,10 @@ export type SidecarSpec = {
   pod: string;
   image: string;
   runDir: string;
-  relayDir: string;
+  /** The node's relay; absent for a pod without inference. */
+  relayDir?: string;
+  /** The job's egress broker directory (restricted jobs). */
+  egressDir?: string;
   timeoutSeconds: number;
   labels: Record<string, string>;
   allowedModels: readonly string[];
@@ -58,7 +67,8 @@ export function sidecarSpec(s: SidecarSpec): ContainerSpec {
     mounts: [
       // Owned by the pod's root, so the sidecar can create its socket there.
       { source: s.runDir, target: SANDBOX_RUN_DIR, chown: true },
-      { source: s.relayDir, target: SIDECAR_UPSTREAM_DIR, readOnly: true },
+      ...(s.relayDir ? [{ source: s.relayDir, target: SIDECAR_UPSTREAM_DIR, readOnly: true }] : []),
+      ...(s.egressDir ? [{ source: s.egressDir, target: SIDECAR_EGRESS_DIR, readOnly: true }] : []),
     ],
     env: {
       INFERENCE_PROXY_LISTEN: PROXY_TCP,
@@ -70,6 +80,7 @@ export function sidecarSpec(s: SidecarSpec): ContainerSpec {
       INFERENCE_MAX_CONTEXT: String(s.limits.maxContext),
       INFERENCE_MAX_KEEP_ALIVE: String(s.limits.keepAlive),
       INFERENCE_PROXY_MAX_CONNECTIONS: String(s.maxConnections),
+      ...(s.egressDir ? sidecarEgressEnv() : {}),
     },
   };
 }
@@ -116,7 +127,12 @@ export type PlacementDeps = {
   proxyMaxConnections: number;
   route: () => InferenceRoute;
   sleep?: (ms: number) => Promise<void>;
+  /** The egress brokers' log (restricted jobs). */
+  log: Logger;
 };
+
+/** What one pod serves: inference for these models, and egress through this broker. */
+type PodServes = { models?: readonly string[]; broker?: EgressBroker };
 
 /**
  * A sidecar's root is an unprivileged host uid (the pod's user namespace), so the relay socket must be reachable by
@@ -184,14 +200,17 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
     throw new Error(`proxy readiness: the inference proxy did not become ready: ${logs.trim() || "no output"}`);
   }
 
-  async function place(
-    id: string,
-    labels: Record<string, string>,
-    allowedModels: readonly string[] = deps.defaultModels,
-  ): Promise<Placement> {
+  /** The relay's directory for a pod with inference (exposed to the sidecar), else none. */
+  async function relayFor(models: readonly string[] | undefined): Promise<string | undefined> {
+    if (!models) return undefined;
     const route = deps.route();
     if ("unavailable" in route) throw new Error(`this node cannot run inference jobs: ${route.unavailable}`);
     await exposeRelay(route.relayDir);
+    return route.relayDir;
+  }
+
+  async function place(id: string, labels: Record<string, string>, serves: PodServes): Promise<Placement> {
+    const relayDir = await relayFor(serves.models);
     const runDir = join(deps.mountRoot, id, "run");
     await mkdir(runDir, { recursive: true, mode: 0o700 });
     const pod = podName(id);
@@ -204,10 +223,11 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
         pod,
         image: deps.proxyImage,
         runDir,
-        relayDir: route.relayDir,
+        relayDir,
+        egressDir: serves.broker && dirname(serves.broker.socket),
         timeoutSeconds: deps.proxyTimeoutSeconds,
         labels,
-        allowedModels,
+        allowedModels: serves.models ?? [],
         limits: deps.limits,
         maxConnections: deps.proxyMaxConnections,
       });
@@ -218,17 +238,29 @@ export function createInferencePlacement(deps: PlacementDeps): PlaceJob {
       throw err;
     }
     // Read-only for the sandbox: it connects to the sidecar's socket there (a socket stays usable), and writes nothing.
-    return { pod, mounts: [{ source: runDir, target: SANDBOX_RUN_DIR, readOnly: true }], env: INFERENCE_ENV, release };
+    const mounts = relayDir ? [{ source: runDir, target: SANDBOX_RUN_DIR, readOnly: true }] : [];
+    const env = { ...(relayDir ? INFERENCE_ENV : {}), ...(serves.broker ? EGRESS_ENV : {}) };
+    return { pod, mounts, env, release, egress: serves.broker };
   }
 
-  const placeJob: PlaceJob = (job) =>
-    place(
-      job.job_id,
-      { "cynodeai.task_id": job.task_id, "cynodeai.job_id": job.job_id, [NODE_LABEL]: deps.nodeSlug },
-      jobModels(job, deps.defaultModels),
-    );
+  /** A restricted job's pod: its broker first, stopped with the pod (or when the pod could not be made). */
+  async function placeRestricted(job: RunJobRequest, labels: Record<string, string>): Promise<Placement> {
+    const broker = await startJobBroker(deps.mountRoot, job, deps.log);
+    const models = job.sandbox.use_inference ? jobModels(job, deps.defaultModels) : undefined;
+    const placement = await place(job.job_id, labels, { models, broker }).catch(async (err) => {
+      await broker.stop();
+      throw err;
+    });
+    return { ...placement, release: () => placement.release().finally(broker.stop) };
+  }
+
+  const placeJob: PlaceJob = (job) => {
+    const labels = { "cynodeai.task_id": job.task_id, "cynodeai.job_id": job.job_id, [NODE_LABEL]: deps.nodeSlug };
+    if (isRestricted(job)) return placeRestricted(job, labels);
+    return place(job.job_id, labels, { models: jobModels(job, deps.defaultModels) });
+  };
   // A warm pod: the same pod, sidecar and readiness, under the warm sandbox's own id and labels, the default models.
-  placeJob.prepare = (id, labels) => place(id, labels);
+  placeJob.prepare = (id, labels) => place(id, labels, { models: deps.defaultModels });
   placeJob.podName = podName;
   placeJob.fitsWarm = (job) => sameModels(jobModels(job, deps.defaultModels), deps.defaultModels);
   return placeJob;

@@ -14,6 +14,8 @@ import type {
 import type { AnyRoute } from "../../contracts/route";
 import { CONTROL_PLANE_API as API } from "../../contracts/routes";
 import type { Logger } from "../../lib/log";
+import { TaskFileView } from "../../contracts/task-files";
+import type { JobFiles } from "../sandbox/job-files";
 
 export class OrchestratorError extends Error {
   constructor(
@@ -37,6 +39,45 @@ export type ClientOptions = {
 };
 
 export type OrchestratorClient = ReturnType<typeof createOrchestratorClient>;
+
+/** Throws the control-plane's answer as an OrchestratorError naming `what`. */
+async function fail(what: string, res: Response): Promise<never> {
+  const text = await res.text().catch(() => "");
+  let detail = text.slice(0, 500);
+  try {
+    detail = (JSON.parse(text) as { detail?: string }).detail ?? detail;
+  } catch {}
+  throw new OrchestratorError(res.status, `${what}: HTTP ${res.status}${detail ? ` ${detail}` : ""}`);
+}
+type RawCall = (method: AnyRoute["method"], path: string, body?: Uint8Array, type?: string) => Promise<Response>;
+
+const rawFetch = (
+  doFetch: typeof fetch,
+  timeoutMs: number,
+  bootstrap: NodeBootstrapPayload,
+  r: { method: string; path: string; body?: Uint8Array; type?: string },
+) =>
+  doFetch(new URL(r.path, bootstrap.orchestrator.endpoints.node_config_url), {
+    method: r.method,
+    headers: { authorization: `Bearer ${bootstrap.auth.node_jwt}`, ...(r.type ? { "content-type": r.type } : {}) },
+    body: r.body,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+
+function jobFilesOver(raw: RawCall): JobFiles {
+  return {
+    async fetchAttachment(jobId, name) {
+      const res = await raw("GET", API.jobAttachment.path({ job_id: jobId, name }));
+      if (res.status !== 200) return fail(`attachment ${name}`, res);
+      return new Uint8Array(await res.arrayBuffer());
+    },
+    async storeArtifact(jobId, name, data, type) {
+      const res = await raw(API.jobArtifact.method, API.jobArtifact.path({ job_id: jobId, name }), data, type);
+      if (res.status !== 201) return fail(`artifact ${name}`, res);
+      return v.parse(TaskFileView, await res.json());
+    },
+  };
+}
 
 export function createOrchestratorClient({
   baseUrl,
@@ -63,15 +104,6 @@ export function createOrchestratorClient({
       // Name the URL: the bootstrap's URLs come from the orchestrator's ORCHESTRATOR_PUBLIC_URL and may be wrong.
       throw new Error(`${method} ${url}: ${(err as Error).message}`, { cause: err });
     }
-  }
-
-  async function fail(what: string, res: Response): Promise<never> {
-    const text = await res.text().catch(() => "");
-    let detail = text.slice(0, 500);
-    try {
-      detail = (JSON.parse(text) as { detail?: string }).detail ?? detail;
-    } catch {}
-    throw new OrchestratorError(res.status, `${what}: HTTP ${res.status}${detail ? ` ${detail}` : ""}`);
   }
 
   async function register(report: NodeCapabilityReport): Promise<NodeBootstrapPayload> {
@@ -112,8 +144,18 @@ export function createOrchestratorClient({
     return res;
   }
 
+  /** A node-JWT call with a raw body on the control-plane that configures this node; re-registers once on 401. */
+  const raw: RawCall = async (method, path, body, type) => {
+    if (!bootstrap || !lastReport) throw new Error("not registered");
+    const call = () => rawFetch(doFetch, requestTimeoutMs, bootstrap!, { method, path, body, type });
+    const res = await call();
+    return res.status === 401 ? register(lastReport).then(call) : res;
+  };
+
   return {
     register,
+    /** A job's attachments and artifacts (decision 23), for the sandbox runner. */
+    files: jobFilesOver(raw),
     /** The Worker API certificate of the last registration, if the orchestrator issued one. */
     workerApiTls: () => bootstrap?.worker_api_tls,
 

@@ -19,6 +19,7 @@ describe("sandboxSettings", () => {
         "  max_concurrency: 3",
         "  warm_pool: 0",
         "  max_output_bytes: 1000",
+        "  max_artifacts_mb: 2",
         "inference: { warm_pods: 2 }",
       ].join("\n"),
     });
@@ -32,6 +33,7 @@ describe("sandboxSettings", () => {
       maxOutputBytes: 1000,
       maxConcurrency: 3,
       maxDiskMb: 100,
+      maxArtifactBytes: 2 * 1024 * 1024,
       warmPool: 0,
       warmMaxIdleSeconds: 900,
       warmPods: 2,

@@ -24,6 +24,7 @@ export function sandboxSettings(config: NodeConfig): SandboxSettings {
     maxOutputBytes: sandbox.max_output_bytes,
     maxConcurrency: sandbox.max_concurrency,
     maxDiskMb: resources.max_disk_mb,
+    maxArtifactBytes: sandbox.max_artifacts_mb * 1024 * 1024,
     warmPool: sandbox.warm_pool,
     warmMaxIdleSeconds: sandbox.warm_max_idle_seconds,
     // A node that never offers inference keeps no warm inference pods (each start could only fail).

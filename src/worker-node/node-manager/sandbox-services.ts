@@ -72,6 +72,7 @@ export async function startSandboxServices(
       limits: inferenceLimits(config),
       proxyMaxConnections: config.inference.proxy_max_connections,
       route: () => prepared.route(),
+      log: log.child({ part: "egress" }),
     }),
   );
   const runner = createSandboxRunner({

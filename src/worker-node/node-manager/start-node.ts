@@ -62,6 +62,7 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     const nodeKey = await loadOrCreateNodeKey(ctx.config.storage.state_dir);
     const client = orchestratorClient(ctx, deps.fetch, certRequest?.csrPem, nodeKey);
     await registerWithRetry(ctx, { client, collect, sleep: deps.sleep ?? Bun.sleep });
+    services.runner.useJobFiles(client.files);
     if (certRequest) await api.useTls(issuedWorkerTls(certRequest, client.workerApiTls()));
     const { config_version } = await configureNode(ctx, { ...services, client, settings: runtime.settings });
     state.notReady = null;

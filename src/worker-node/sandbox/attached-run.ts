@@ -12,6 +12,7 @@ import {
   jobLabels,
   PlacementError,
   placed,
+  podPlacement,
   holdJobDeadline,
   removedOrLeft,
   SANDBOX_DEADLINE_GRACE_SECONDS,
@@ -78,9 +79,10 @@ const NOTHING: Captured = { text: "", truncated: false, marked: false, trailer: 
 
 /** The job's argv as given, in its placement (an inference pod) if it has one. */
 export async function runAttachedJob(ctx: RunnerContext, { job, image, seconds, self }: JobRun): Promise<RunEnd> {
-  const place = job.sandbox.use_inference ? ctx.placeInferenceJob : undefined;
+  const place = podPlacement(ctx, job);
   const placement = place && (await placed(place(job)));
   if (placement instanceof PlacementError) return { kind: "not-started", why: placement.message };
+  self.egress = placement?.egress;
   const spec: ContainerSpec = {
     name: containerName(job, ctx.nodeSlug),
     image,

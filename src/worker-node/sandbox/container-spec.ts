@@ -4,6 +4,8 @@
  * as `podman run` flags for the benchmarks' baseline), and the checks that keep anything podman could misread out
  * of it.
  */
+import { ARTIFACTS_DIR } from "../../contracts/task-files";
+
 /** `chown`: the source is given to the container's root first (podman's `U` option), e.g. for a socket it creates. */
 export type Mount = { source: string; target: string; readOnly?: boolean; chown?: boolean };
 export type ContainerLimits = { pids: number; memoryMb: number; cpus: number };
@@ -55,7 +57,13 @@ export function sandboxTmpfs(spec: Pick<ContainerSpec, "tmpfsMb" | "workspace">)
     { target: "/run", sizeMb: 16, mode: "0755" },
     { target: "/var/tmp", sizeMb: 64, mode: "1777" },
     { target: "/tmp", sizeMb: spec.tmpfsMb ?? 256, mode: "1777" },
-    ...(spec.workspace ? [{ target: spec.workspace.target, sizeMb: spec.workspace.sizeMb, mode: "0700" }] : []),
+    // What a job leaves for its task (decision 23): bounded like its workspace, both charged to its memory.
+    ...(spec.workspace
+      ? [
+          { target: spec.workspace.target, sizeMb: spec.workspace.sizeMb, mode: "0700" },
+          { target: ARTIFACTS_DIR, sizeMb: spec.workspace.sizeMb, mode: "0700" },
+        ]
+      : []),
   ];
 }
 

@@ -8,14 +8,17 @@
  */
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { RunJobRequest } from "../../contracts/worker-api";
+import { EGRESS_NEEDS_RESTRICTED, type RunJobRequest } from "../../contracts/worker-api";
 import type { Logger } from "../../lib/log";
 import type { ContainerLimits } from "./container-spec";
 import type { DeadlineKeeper } from "./deadline-keeper";
 import type { Podman } from "./podman";
 import { startSandbox, type Placement, type Sandbox } from "./sandbox";
 import type { Captured } from "./truncate-utf8";
+import { ARTIFACTS_DIR, ARTIFACTS_DIR_ENV } from "../../contracts/task-files";
+import { jobFilesOf, type ArtifactReport, type JobFiles } from "./job-files";
 import type { WarmSandboxes } from "./warm-sandboxes";
+import type { EgressLog } from "../egress/egress-records";
 
 export type PlaceJob = ((job: RunJobRequest) => Promise<Placement>) & {
   /** Places a warm sandbox ahead of its job, under its own id and labels. */
@@ -39,6 +42,10 @@ export type RunnerContext = {
   /** Holds every sandbox's deadline outside it (deadline-keeper.ts). */
   deadlines: DeadlineKeeper;
   warmMaxIdleSeconds: number;
+  /** The control-plane's side of jobs' files, once the node is registered (job-files.ts). */
+  jobFiles?: JobFiles;
+  /** What a job's artifacts may total (`sandbox.max_artifacts_mb`). */
+  artifactCapBytes: number;
   /** Cleans up after a job off the result's path; the runner's shutdown waits for it. */
   track(cleanup: Promise<unknown>): void;
 };
@@ -78,6 +85,14 @@ export const jobLabels = (job: RunJobRequest, nodeSlug: string) => ({
 
 /** A job's placement (e.g. its inference pod) could not be made: the job fails with this reason. */
 export class PlacementError extends Error {}
+
+/** The pod a job runs in: inference jobs' and restricted jobs' (whose sidecar is their proxy); others run alone. */
+export function podPlacement(ctx: RunnerContext, job: RunJobRequest): PlaceJob | undefined {
+  const restricted = job.sandbox.network_policy === "restricted";
+  if (restricted && !ctx.placeInferenceJob) throw new SandboxRejection("invalid", NO_RESTRICTED_EGRESS);
+  return job.sandbox.use_inference || restricted ? ctx.placeInferenceJob : undefined;
+}
+const NO_RESTRICTED_EGRESS = 'this node has no pods for network_policy "restricted"';
 
 /** The placement, or why it could not be made. */
 export const placed = (p: Promise<Placement>) =>
@@ -143,7 +158,7 @@ export const removedOrLeft = (
 
 /** A sandbox started for its job: the job's labels, and podman's deadline a little after the job's own. */
 function coldSandbox(ctx: RunnerContext, job: RunJobRequest, image: string, seconds: number) {
-  const place = job.sandbox.use_inference ? ctx.placeInferenceJob : undefined;
+  const place = podPlacement(ctx, job);
   return startJobSandbox(ctx, {
     id: job.job_id,
     name: containerName(job, ctx.nodeSlug),
@@ -176,7 +191,7 @@ export async function removeStaleJobDirs(mountRoot: string): Promise<number> {
 
 /** How a run ended, as the runner saw it. */
 export type RunEnd =
-  | { kind: "exited"; exitCode: number; stdout: Captured; stderr: Captured }
+  | { kind: "exited"; exitCode: number; stdout: Captured; stderr: Captured; artifacts?: ArtifactReport }
   | { kind: "canceled" | "timeout"; stdout?: Captured; stderr?: Captured }
   /** The sandbox never ran the job (podman refused, a placement failed): `why` is its stderr. */
   | { kind: "not-started"; why: string };
@@ -186,6 +201,8 @@ export type RunningJob = {
   timedOut: boolean;
   /** It took a warm sandbox. */
   warm: boolean;
+  /** A restricted job's egress record, once its sandbox exists. */
+  egress?: EgressLog;
   /** Stops the job's sandbox at once; replaced once the sandbox exists. */
   kill(): Promise<void>;
   /** Settles when the job's run has ended. */
@@ -238,6 +255,7 @@ export async function runLaunchedJob(ctx: RunnerContext, warm: WarmSandboxes | u
   const sandbox = await sandboxFor(ctx, warm, r);
   if ("kind" in sandbox) return sandbox;
   self.kill = sandbox.kill;
+  self.egress = sandbox.egress;
   if (self.canceled) {
     await sandbox.dispose(); // never given its job: gone before the result says so
     return { kind: "canceled" };
@@ -246,7 +264,12 @@ export async function runLaunchedJob(ctx: RunnerContext, warm: WarmSandboxes | u
     await holdJobDeadline(ctx, { key: sandbox.name, container: sandbox.id, pod: sandbox.pod }, seconds);
     // podman cannot label a running container: a warm one takes its job's name, found by task or job id.
     const named = self.warm ? sandbox.rename(containerName(job, ctx.nodeSlug)) : Promise.resolve();
-    const run = { command: job.sandbox.command ?? [], env: jobEnv(job, sandbox.env), timeoutSeconds: seconds };
+    const run = {
+      command: job.sandbox.command ?? [],
+      env: jobEnv(job, sandbox.env),
+      timeoutSeconds: seconds,
+      ...(await jobFilesOf(ctx, sandbox.ioDir, job)),
+    };
     const outcome = await underTimeout(self, seconds, sandbox.run(run, ctx.maxOutputBytes));
     await named.catch((err: Error) =>
       ctx.log.warn("warm sandbox not renamed", { job_id: job.job_id, error: err.message }),
@@ -278,13 +301,15 @@ export type AdmissionPolicy = {
   maxConcurrency: number;
 };
 
-const RESERVED_ENV = ["CYNODE_TASK_ID", "CYNODE_JOB_ID", "CYNODE_WORKSPACE_DIR"];
+const RESERVED_ENV = ["CYNODE_TASK_ID", "CYNODE_JOB_ID", "CYNODE_WORKSPACE_DIR", ARTIFACTS_DIR_ENV];
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const WORKSPACE_DIR = "/workspace";
 
 /** The image the job runs in, once the job is admitted. */
 export function admit(job: RunJobRequest, policy: AdmissionPolicy, running: ReadonlySet<string>): string {
   jobEnv(job);
+  if (job.sandbox.egress && job.sandbox.network_policy !== "restricted")
+    throw new SandboxRejection("invalid", EGRESS_NEEDS_RESTRICTED);
   if (!SAFE_JOB_ID.test(job.job_id))
     throw new SandboxRejection("invalid", "job_id may contain only letters, digits, '.', '_' and '-' (max 128)");
   if (running.has(job.job_id)) throw new SandboxRejection("duplicate", `job ${job.job_id} is already running`);
@@ -309,6 +334,7 @@ export function jobEnv(job: RunJobRequest, extra: Record<string, string> = {}): 
     CYNODE_TASK_ID: job.task_id,
     CYNODE_JOB_ID: job.job_id,
     CYNODE_WORKSPACE_DIR: WORKSPACE_DIR,
+    [ARTIFACTS_DIR_ENV]: ARTIFACTS_DIR,
   };
 }
 

@@ -66,11 +66,14 @@ export function jobLauncher(o: {
   env: Record<string, string>;
   timeoutSeconds: number;
   endMark: string;
+  /** Run before the job (placing its attachments) and after it (collecting its artifacts), as pid 1. */
+  before?: string[];
+  after?: string[];
 }): string {
   const lines = Object.entries(o.env).map(([k, v]) => `export ${k}=${shellQuote(v)}`);
   lines.push(`(sleep ${o.timeoutSeconds + DEADLINE_GRACE_SECONDS}; kill -KILL -1) >/dev/null 2>&1 </dev/null &`);
-  lines.push(...commandLines(o.command));
+  lines.push(...(o.before ?? []), ...commandLines(o.command), "rc=$?", ...(o.after ?? []));
   const mark = shellQuote(o.endMark);
-  lines.push("rc=$?", `printf '%s' ${mark}`, `printf '%s %s\\n' ${mark} "$rc" >&2`, 'exit "$rc"');
+  lines.push(`printf '%s' ${mark}`, `printf '%s %s\\n' ${mark} "$rc" >&2`, 'exit "$rc"');
   return `${lines.join("\n")}\n`;
 }

@@ -60,6 +60,7 @@ describe("jobEnv", () => {
       CYNODE_TASK_ID: j.task_id,
       CYNODE_JOB_ID: j.job_id,
       CYNODE_WORKSPACE_DIR: "/workspace",
+      CYNODE_ARTIFACTS_DIR: "/job/artifacts",
     });
   });
   it("rejects names and values podman would misread", () => {
@@ -348,7 +349,17 @@ describe("workspace quota and script delivery", () => {
       return bavail * bsize;
     };
     const before = await disk();
-    const paths = ["/workspace", "/tmp", "/run", "/var/tmp", "/dev/shm", "/run/cynode-io", "/", "/etc"];
+    const paths = [
+      "/workspace",
+      "/job/artifacts",
+      "/tmp",
+      "/run",
+      "/var/tmp",
+      "/dev/shm",
+      "/run/cynode-io",
+      "/",
+      "/etc",
+    ];
     // Each path in a subshell of its own: the memory cgroup may kill a writer that fills memory-backed space.
     const script = paths
       .map((p) => `(dd if=/dev/zero of=${p}/fill bs=1M count=3072 2>/dev/null; echo "${p} $?"); rm -f ${p}/fill`)

@@ -21,6 +21,7 @@ import {
   type RunEnd,
   type RunnerContext,
   type RunningJob,
+  type JobRun,
 } from "./job-sandbox";
 import { runAttachedJob } from "./attached-run";
 import type { ContainerLimits } from "./container-spec";
@@ -29,6 +30,8 @@ import type { Podman } from "./podman";
 import { createWarmSandboxes, type WarmKind } from "./warm-sandboxes";
 import { createDeadlineKeeper } from "./deadline-keeper";
 import { join } from "node:path";
+import { FILE_LIMITS } from "../../contracts/task-files";
+import type { JobFiles } from "./job-files";
 
 export type SandboxSettings = {
   nodeSlug: string;
@@ -47,6 +50,8 @@ export type SandboxSettings = {
   warmMaxIdleSeconds?: number;
   /** Size of each job's /workspace tmpfs (`sandbox.resources.max_disk_mb`). */
   maxDiskMb?: number;
+  /** What a job's artifacts may total (`sandbox.max_artifacts_mb`); unset: 100 MiB. */
+  maxArtifactBytes?: number;
 };
 
 export type RunnerDeps = {
@@ -61,7 +66,16 @@ export type RunnerDeps = {
 };
 
 const DEFAULT_DISK_MB = 1024;
+/** Attachments are placed by the launcher, which needs a shell (the default image, or an `sh -c` command). */
+const NO_SHELL_FOR_FILES: RunEnd = {
+  kind: "not-started",
+  why: "attachments need a shell: run the job in the default image or as sh -c",
+};
 const DEFAULT_WARM_MAX_IDLE_SECONDS = 900;
+
+/** A command run attached, unless it has attachments (the launcher places them). */
+const attachedRun = (ctx: RunnerContext, run: JobRun) =>
+  run.job.attachments?.length ? NO_SHELL_FOR_FILES : runAttachedJob(ctx, run);
 
 export type SandboxRunner = ReturnType<typeof createSandboxRunner>;
 
@@ -75,6 +89,7 @@ function runnerContext(deps: RunnerDeps, cleanups: Set<Promise<unknown>>): Runne
     warmMaxIdleSeconds: settings.warmMaxIdleSeconds ?? DEFAULT_WARM_MAX_IDLE_SECONDS,
     deadlines: createDeadlineKeeper({ dir: join(settings.mountRoot, DEADLINES_DIR), podman: deps.podman.command }),
     placeInferenceJob: deps.placeInferenceJob,
+    artifactCapBytes: settings.maxArtifactBytes ?? FILE_LIMITS.maxArtifactBytes,
     track(cleanup) {
       const p = cleanup.catch((err: Error) => log.warn("sandbox removal failed", { error: err.message }));
       cleanups.add(p);
@@ -94,8 +109,10 @@ function fields(end: RunEnd): Pick<RunJobResponse, "status" | "exit_code" | "std
   return { status: end.exitCode === 0 ? "completed" : "failed", exit_code: end.exitCode, ...out, truncated };
 }
 
-function jobResult(job: RunJobRequest, startedAt: Date, endedAt: Date, end: RunEnd): RunJobResponse {
+function jobResult(job: RunJobRequest, startedAt: Date, endedAt: Date, end: RunEnd, self?: RunningJob): RunJobResponse {
   const f = fields(end);
+  const egress = self?.egress?.attempts();
+  const files = end.kind === "exited" ? end.artifacts : undefined;
   return {
     version: 1,
     task_id: job.task_id,
@@ -107,6 +124,8 @@ function jobResult(job: RunJobRequest, startedAt: Date, endedAt: Date, end: RunE
     started_at: rfc3339(startedAt),
     ended_at: rfc3339(endedAt),
     truncated: f.truncated,
+    ...(egress ? { egress } : {}),
+    ...(files ? { artifacts: files.artifacts, artifacts_omitted: files.omitted } : {}),
   };
 }
 
@@ -128,12 +147,12 @@ export function createSandboxRunner(deps: RunnerDeps) {
     const launched = image === settings.defaultImage || isShellScript(job.sandbox.command ?? []);
     try {
       const run = { job, image, seconds, self };
-      const end = launched ? await runLaunchedJob(ctx, warm, run) : await runAttachedJob(ctx, run);
-      return jobResult(job, startedAt, now(), end);
+      const end = launched ? await runLaunchedJob(ctx, warm, run) : await attachedRun(ctx, run);
+      return jobResult(job, startedAt, now(), end, self);
     } catch (err) {
       if (err instanceof SandboxRejection) throw err;
       log.error("job execution failed", { job_id: job.job_id, error: err });
-      return jobResult(job, startedAt, now(), { kind: "not-started", why: (err as Error).message });
+      return jobResult(job, startedAt, now(), { kind: "not-started", why: (err as Error).message }, self);
     }
   }
 
@@ -175,6 +194,8 @@ export function createSandboxRunner(deps: RunnerDeps) {
       await job.kill();
       return true;
     },
+    /** From registration on, jobs' attachments and artifacts go through the control-plane. */
+    useJobFiles: (files: JobFiles) => void (ctx.jobFiles = files),
     /** Starts keeping warm sandboxes (after leftovers are removed). */
     warmUp: () => warm?.start(),
     /** Warm sandboxes waiting, per kind. */

@@ -21,10 +21,22 @@ import { SANDBOX_ID_BASE, type ContainerLimits, type Mount } from "./container-s
 import type { JobDirs } from "./job-sandbox";
 import { IO_DIR, jobLauncher, LAUNCHER_FILE, newEndMark, READY_MARK, WAITING_COMMAND } from "./launcher";
 import type { Podman } from "./podman";
+import type { EgressLog } from "../egress/egress-records";
+import type { TaskFileView } from "../../contracts/task-files";
+import { ARTIFACTS_FIFO, artifactLines, collectArtifacts, type ArtifactReport } from "./job-files";
 import { captureText, type Captured } from "./truncate-utf8";
 
-/** Where a sandbox lives besides its own container (an inference pod): mounts and env to add, a pod to join. */
-export type Placement = { pod?: string; mounts: Mount[]; env: Record<string, string>; release(): Promise<void> };
+/**
+ * Where a sandbox lives besides its own container (an inference or restricted pod): mounts and env to add, a pod to
+ * join, and for a restricted job the record of its egress.
+ */
+export type Placement = {
+  pod?: string;
+  mounts: Mount[];
+  env: Record<string, string>;
+  release(): Promise<void>;
+  egress?: EgressLog;
+};
 
 export type SandboxPlan = {
   name: string;
@@ -39,8 +51,17 @@ export type SandboxPlan = {
   deadlineSeconds?: number;
 };
 
-export type JobToRun = { command: string[]; env: Record<string, string>; timeoutSeconds: number };
-export type JobOutcome = { stdout: Captured; stderr: Captured; exitCode: number };
+export type JobToRun = {
+  command: string[];
+  env: Record<string, string>;
+  timeoutSeconds: number;
+  /** Launcher lines before the job (its attachments, job-files.ts). */
+  before?: string[];
+  /** Collects what the job leaves in /job/artifacts, read from the `art` FIFO (job-files.ts). */
+  artifacts?: ArtifactSink;
+};
+export type ArtifactSink = { capBytes: number; store: (name: string, data: Uint8Array) => Promise<TaskFileView> };
+export type JobOutcome = { stdout: Captured; stderr: Captured; exitCode: number; artifacts?: ArtifactReport };
 
 export type Sandbox = {
   /** The name it was started under (its deadline entry's key); a warm sandbox gets its job's name later. */
@@ -49,10 +70,14 @@ export type Sandbox = {
   id: string;
   /** Names it after its job (a warm one, when it takes the job: podman cannot add labels to a container). */
   rename(name: string): Promise<void>;
+  /** The host directory mounted at IO_DIR (read-only inside): the job's attachments are placed there first. */
+  ioDir: string;
   /** The pod it shares (its placement's), if any. */
   pod?: string;
   /** The placement's env (e.g. OLLAMA_BASE_URL in an inference pod). */
   env: Record<string, string>;
+  /** A restricted job's egress so far (its placement's): what the job's result records, and whether any was refused. */
+  egress?: EgressLog;
   /** The container's exit code once it has exited (-1 when podman cannot tell). */
   exited: Promise<number>;
   /** Hands the job over and collects its output up to its end marks (or the sandbox's end). */
@@ -63,13 +88,15 @@ export type Sandbox = {
   dispose(): Promise<void>;
 };
 
-const FIFOS = ["in", "out", "err"] as const;
+const FIFOS = ["in", "out", "err", ARTIFACTS_FIFO] as const;
 const { O_RDONLY, O_RDWR, O_NONBLOCK, O_NOFOLLOW } = constants;
 
 export type SandboxIo = {
   /** Opened before the sandbox starts; each closes its descriptor at its end or cancel. */
   stdout: ReadableStream<Uint8Array>;
   stderr: ReadableStream<Uint8Array>;
+  /** What the launcher writes of /job/artifacts after the job. */
+  artifacts: ReadableStream<Uint8Array>;
   /** Writes the job's launcher and tells the waiting sandbox to run it. */
   handOver(launcher: string | Uint8Array): Promise<void>;
   /** Lets go of the worker's own ends: once the sandbox is gone too, the streams end. */
@@ -126,7 +153,7 @@ export async function openSandboxIo(dir: string): Promise<SandboxIo> {
   await promisify(chmod)(dir, 0o711);
   // Read-write: opening never blocks or fails, with or without the sandbox at the other end.
   const held = new Map(FIFOS.map((f, i) => [f, openSync(paths[i]!, O_RDWR | O_NONBLOCK | O_NOFOLLOW)]));
-  const readers = [fifoReader(paths[1]!), fifoReader(paths[2]!)] as const;
+  const readers = [fifoReader(paths[1]!), fifoReader(paths[2]!), fifoReader(paths[3]!)] as const;
   const drop = (...names: (typeof FIFOS)[number][]) => {
     for (const n of names) {
       const fd = held.get(n);
@@ -137,6 +164,7 @@ export async function openSandboxIo(dir: string): Promise<SandboxIo> {
   return {
     stdout: readers[0].stream,
     stderr: readers[1].stream,
+    artifacts: readers[2].stream,
     async handOver(launcher) {
       await Bun.write(join(dir, LAUNCHER_FILE), launcher);
       const input = held.get("in");
@@ -253,20 +281,25 @@ function sandboxHandle(podman: Podman, plan: SandboxPlan, s: Started): Sandbox {
     name: plan.name,
     id: s.id,
     rename: (name) => podman.api.rename(s.id, name),
+    ioDir: plan.dirs.io,
     pod: plan.placement?.pod,
     env: plan.placement?.env ?? {},
+    egress: plan.placement?.egress,
     exited: s.exited,
     kill,
     async run(job, max) {
       const endMark = newEndMark();
       handedOver = true;
-      await s.io.handOver(jobLauncher({ ...job, endMark }));
-      const [stdout, stderr] = await Promise.all([
+      const sink = job.artifacts;
+      await s.io.handOver(jobLauncher({ ...job, endMark, after: sink && artifactLines(sink.capBytes) }));
+      const [stdout, stderr, artifacts] = await Promise.all([
         captureText(s.io.stdout, max, { mark: endMark }),
         captureText(s.stderr, max, { mark: `${endMark} `, line: true }),
+        sink && collectArtifacts(s.io.artifacts, sink),
       ]);
       const reported = stderr.marked && /^\d+$/.test(stderr.trailer);
-      return { stdout, stderr, exitCode: reported ? Number(stderr.trailer) : await s.exited };
+      const exitCode = reported ? Number(stderr.trailer) : await s.exited;
+      return { stdout, stderr, exitCode, ...(artifacts ? { artifacts } : {}) };
     },
     async dispose() {
       // A sandbox that ran its job exits by itself right after its end marks; one that never got a job is removed.

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import * as v from "valibot";
 import type { Problem } from "../../contracts/problem";
 import { cancelTarget, WORKER_API } from "../../contracts/routes";
-import { RESTRICTED_EGRESS_UNAVAILABLE, RunJobResponse, type RunJobRequest } from "../../contracts/worker-api";
+import { EGRESS_NEEDS_RESTRICTED, RunJobResponse, type RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
 import { serveApp } from "../../lib/serve";
 import { createSandboxRunner } from "../sandbox/run-job";
@@ -93,7 +93,7 @@ describe("POST /v1/worker/jobs:run — request checks", () => {
     });
   });
 
-  it("answers malformed JSON and invalid requests with the reference's 400 details, and refuses restricted egress", async () => {
+  it("answers malformed JSON and invalid requests with the reference's 400 details, and egress hosts on a job that is not restricted", async () => {
     const cases: [unknown, string][] = [
       ["{not json", "Invalid request body"],
       ["[1]", "Invalid request body"],
@@ -103,7 +103,11 @@ describe("POST /v1/worker/jobs:run — request checks", () => {
       [{ ...jobBody("true"), task_id: "" }, "task_id and job_id are required"],
       [{ ...jobBody("true"), job_id: undefined }, "task_id and job_id are required"],
       [jobBody("true", { network_policy: "open" as "none" }), "network_policy must be none or restricted"],
-      [jobBody("true", { network_policy: "restricted" }), RESTRICTED_EGRESS_UNAVAILABLE],
+      [jobBody("true", { egress: { allowed_hosts: ["example.com"] } }), EGRESS_NEEDS_RESTRICTED],
+      [
+        jobBody("true", { network_policy: "restricted", egress: { allowed_hosts: ["*.*"] } }),
+        "allowed_hosts: each entry is host[:port], *.domain[:port] or an IP",
+      ],
       [
         jobBody("true", { timeout_seconds: "5" as unknown as number }),
         'sandbox.timeout_seconds: Invalid type: Expected number but received "5"',

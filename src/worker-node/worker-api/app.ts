@@ -4,7 +4,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import * as v from "valibot";
 import { MAX_REQUEST_BODY_BYTES } from "../../contracts/route";
 import { canceledJobId, WORKER_API } from "../../contracts/routes";
-import { type CancelJobResponse, RESTRICTED_EGRESS_UNAVAILABLE } from "../../contracts/worker-api";
+import type { CancelJobResponse } from "../../contracts/worker-api";
 import { accessLog } from "../../lib/access-log";
 import { finishApi, limitBody } from "../../lib/api-app";
 import { healthRoutes } from "../../lib/health-routes";
@@ -117,8 +117,6 @@ export function createWorkerApi({
       validated("json", RUN.body, validationDetail),
       async (c) => {
         const job = c.req.valid("json");
-        // Refused rather than run with no network at all: a job asking for egress must not believe it has some.
-        if (job.sandbox?.network_policy === "restricted") throw new ProblemError(400, RESTRICTED_EGRESS_UNAVAILABLE);
         const ended = metrics.runStarted();
         const result = await runner.run(job).catch((err: unknown) => {
           ended("error");

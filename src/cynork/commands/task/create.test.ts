@@ -52,6 +52,16 @@ describe("task create --use-sba", () => {
   });
 });
 
+describe("task create --allow-host", () => {
+  it("sends each host given, in order, as allowed_hosts", async () => {
+    expect(await build(["-s", file("ok.txt"), "--allow-host", "pypi.org", "--allow-host", "127.0.0.2:8080"])).toEqual({
+      prompt: "do it",
+      input_mode: "script",
+      allowed_hosts: ["pypi.org", "127.0.0.2:8080"],
+    });
+  });
+});
+
 describe("task create input", () => {
   it("maps each input mode to input_mode and prompt", async () => {
     expect(await build(["-p", "hi"])).toEqual({ prompt: "hi", input_mode: "prompt" });

@@ -1,11 +1,13 @@
 /**
  * `cynork task create`: one input mode → POST /v1/tasks; `--result` then waits and prints the result. The inputs
  * (reference-contracts 7.4): exactly one input mode, local files checked (regular, readable, within size) before any
- * request, attachments ≤ 16 files of ≤ 10 MiB sent as path strings.
+ * request, attachments ≤ 16 files of ≤ 10 MiB uploaded with the task (multipart/form-data; their paths stay the
+ * task's `attachments`, as the reference's), each placed in the job's /workspace under its base name.
  */
 import { lstat, readFile } from "node:fs/promises";
 import type { ArgsDef } from "citty";
 import { type CreateTaskRequest, INPUT_MODES, type InputMode } from "../../../contracts/user-api";
+import { FILE_LIMITS } from "../../../contracts/task-files";
 import { defineCynorkCommand } from "../../command";
 import { usageError } from "../../errors";
 import type { ParsedFlags } from "../../flags";
@@ -18,8 +20,8 @@ export const INPUT_LIMITS = {
   taskFile: MiB,
   script: 256 * KiB,
   commandsFile: 64 * KiB,
-  attachment: 10 * MiB,
-  attachments: 16,
+  attachment: FILE_LIMITS.maxAttachmentBytes,
+  attachments: FILE_LIMITS.maxAttachments,
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -36,7 +38,7 @@ const args = {
   attach: {
     type: "string",
     alias: ["a", "attachment"],
-    description: "attach a file path; repeatable, ≤ 16 files of ≤ 10 MiB",
+    description: "upload a file into the job's /workspace; repeatable, ≤ 16 files of ≤ 10 MiB",
   },
   "use-inference": { type: "boolean", description: "give a script/commands job access to the model" },
   "use-sba": {
@@ -44,6 +46,11 @@ const args = {
     description: "run an agent: -p/-t/-f is its goal; it works in a sandbox with tools and answers (see README)",
   },
   skill: { type: "string", description: "give an agent task (--use-sba) this skill, by name or id; repeatable" },
+  "allow-host": {
+    type: "string",
+    description:
+      "let the job reach host[:port] (or *.domain) through its HTTP(S) proxy, within the operator's EGRESS_ALLOWED_HOSTS; repeatable",
+  },
   "input-mode": { type: "string", description: "prompt, script or commands (relabels -p/-t/-f text)" },
   result: { type: "boolean", description: "wait for the task to end and print its result" },
 } satisfies ArgsDef;
@@ -121,6 +128,7 @@ export async function buildCreateTaskRequest(flags: CreateFlags): Promise<Create
   const name = flags.string("name");
   const skills = flags.list("skill");
   if (skills.length && !flags.bool("use-sba")) throw usageError("--skill needs --use-sba (skills are for agents)");
+  const allowedHosts = flags.list("allow-host");
   return {
     prompt,
     input_mode: inputMode,
@@ -130,17 +138,19 @@ export async function buildCreateTaskRequest(flags: CreateFlags): Promise<Create
     ...(flags.bool("use-inference") ? { use_inference: true } : {}),
     ...(flags.bool("use-sba") ? { use_sba: true } : {}),
     ...(skills.length ? { skills } : {}),
+    ...(allowedHosts.length ? { allowed_hosts: allowedHosts } : {}),
   };
 }
 
 export default defineCynorkCommand({
   meta: { name: "create", description: "Create a task" },
   args,
-  repeatable: ["command", "attach", "skill"],
+  repeatable: ["command", "attach", "skill", "allow-host"],
   async run(flags, ctx) {
     const request = await buildCreateTaskRequest(flags);
     const client = ctx.authedClient();
-    const task = await client.createTask(request);
+    const files = request.attachments ?? [];
+    const task = files.length ? await client.createTaskWithFiles(request, files) : await client.createTask(request);
     if (!flags.bool("result")) return ctx.print(task, { keys: ["task_id", "task_name"] });
     ctx.info(`task_id=${task.task_id} created, waiting for its result`);
     const result = await waitForTask(ctx, client, task.task_id, resultPollDelay);
