@@ -1,6 +1,7 @@
 /** The web console's pages (features/web/console.feature): tasks, a task's output, chat, users, log out. */
 import { Then, When } from "@cucumber/cucumber";
 import { expect } from "bun:test";
+import { readFile } from "node:fs/promises";
 import type { Page } from "playwright-core";
 import { PM_MODEL } from "../../src/contracts/chat-agent";
 import { ECHO_ANSWER_PREFIX } from "../../src/testing/chat-agent-scripts";
@@ -17,19 +18,45 @@ const USER_PASSWORD = "web-user-password-1";
 
 const nav = (page: Page, name: string) => page.getByRole("navigation").getByRole("link", { name, exact: true }).click();
 
-async function runCommand(page: Page, text: string) {
+type Attachment = { name: string; mimeType: string; buffer: Buffer };
+
+async function runCommand(page: Page, text: string, files: Attachment[] = []) {
   await nav(page, "New task");
   await page.getByRole("heading", { name: "New task" }).waitFor();
   await screenshot(page, "new-task");
   await page.getByLabel("Command", { exact: true }).fill(text);
+  if (files.length) await page.getByLabel("Attach files", { exact: true }).setInputFiles(files);
   await page.getByRole("button", { name: "Run" }).click();
   await page.getByRole("region", { name: "Output" }).waitFor();
 }
 
+const taskIdOf = (page: Page) => decodeURIComponent(new URL(page.url()).hash.split("/")[2]!);
+
 When("I run the command {string} from the console", SLOW, async function (this: WebWorld, command: string) {
   await runCommand(this.page!, command);
-  this.taskId = decodeURIComponent(new URL(this.page!.url()).hash.split("/")[2]!);
+  this.taskId = taskIdOf(this.page!);
 });
+When(
+  "I run the command {string} from the console with the attachment {string} of {int} lines",
+  SLOW,
+  async function (this: WebWorld, command: string, name: string, lines: number) {
+    const csv = Array.from({ length: lines }, (_, i) => `row,${i}\n`).join("");
+    await runCommand(this.page!, command, [{ name, mimeType: "text/csv", buffer: Buffer.from(csv) }]);
+    this.taskId = taskIdOf(this.page!);
+  },
+);
+When("I download the artifact {string} from the console", SLOW, async function (this: WebWorld, name: string) {
+  const page = this.page!;
+  const button = page.getByRole("region", { name: "Artifacts" }).getByRole("button", { name: `Download ${name}` });
+  const [download] = await Promise.all([page.waitForEvent("download"), button.click()]);
+  expect(download.suggestedFilename()).toBe(name);
+  this.downloaded = await readFile(await download.path());
+  await screenshot(page, "task-artifacts");
+});
+Then("the downloaded file holds {string}", function (this: WebWorld, text: string) {
+  expect(this.downloaded!.toString("utf8").trim()).toBe(text);
+});
+
 const statusOf = (page: Page) => page.locator("main h1 + .status");
 
 Then(

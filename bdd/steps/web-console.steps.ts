@@ -28,6 +28,8 @@ export type WebWorld = CyWorld & {
   upstreamIsDouble?: boolean;
   /** What the model's turn showed while it streamed (the chat steps). */
   replyTexts?: () => Promise<string[]>;
+  /** The last file the console downloaded. */
+  downloaded?: Buffer;
   /** The chat agent's thread of the scenario's first chat. */
   threadId?: string;
 };

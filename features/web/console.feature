@@ -24,6 +24,14 @@ Feature: The web console: tasks, their output, chat and users in a browser
     And no token was in the browser's storage, cookies or any URL
     And the console logged no errors and fetched nothing from elsewhere
 
+  Scenario: A task's attachment goes into its sandbox and its artifact comes back as a download
+    When I log in to the console as "admin"
+    And I run the command "wc -l < data.csv > $CYNODE_ARTIFACTS_DIR/lines.txt" from the console with the attachment "data.csv" of 3 lines
+    Then the console's task page shows status "completed"
+    When I download the artifact "lines.txt" from the console
+    Then the downloaded file holds "3"
+    And the console logged no errors and fetched nothing from elsewhere
+
   @inference
   Scenario: The chat agent runs a command for me in a thread, and the thread can be reopened
     When I log in to the console as "admin"

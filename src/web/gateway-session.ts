@@ -23,6 +23,8 @@ type Call<R extends AnyRoute> = {
   params?: Params<R["pattern"]>;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
+  /** A multipart body instead of JSON (a task with its attachments); the browser sets its content type. */
+  form?: FormData;
   /** Beside the token: the chat agent's thread header. */
   headers?: Record<string, string>;
   signal?: AbortSignal;
@@ -56,7 +58,7 @@ export function createGatewaySession(onChange: (signedIn: boolean) => void) {
     return fetch(withQuery(call.route.path(call.params), call.query ?? {}), {
       method: call.route.method,
       headers,
-      body: call.body === undefined ? undefined : JSON.stringify(call.body),
+      body: call.form ?? (call.body === undefined ? undefined : JSON.stringify(call.body)),
       signal: call.signal,
       credentials: "omit",
     });

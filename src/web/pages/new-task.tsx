@@ -1,6 +1,7 @@
 /** A new task: commands (one per line), a script, a prompt for the model, or an agent's goal (`use_sba`). */
 import { useState } from "preact/hooks";
 import { USER_API } from "../../contracts/routes";
+import { FILE_PART, TASK_PART } from "../../contracts/task-files";
 import type { CreateTaskRequest } from "../../contracts/user-api";
 import type { GatewaySession } from "../gateway-session";
 import { hrefOf } from "../hash-route";
@@ -25,13 +26,24 @@ function request(kind: Kind, text: string, name: string, inference: boolean): Cr
   };
 }
 
+/** The task as multipart/form-data with its files (each lands in the job's `/workspace` under its name). */
+function withFiles(body: CreateTaskRequest, files: File[]): FormData {
+  const form = new FormData();
+  form.set(TASK_PART, JSON.stringify({ ...body, attachments: files.map((f) => f.name) }));
+  for (const file of files) form.append(FILE_PART, file, file.name);
+  return form;
+}
+
 export function NewTaskPage({ session }: { session: GatewaySession }) {
   const [kind, setKind] = useState<Kind>("commands");
   const [text, setText] = useState("");
   const [name, setName] = useState("");
   const [inference, setInference] = useState(false);
+  const [files, setFiles] = useState<File[]>([]);
   const create = useAction(async () => {
-    const task = await session.send({ route: USER_API.createTask, body: request(kind, text, name, inference) });
+    const body = request(kind, text, name, inference);
+    const route = USER_API.createTask;
+    const task = await session.send(files.length ? { route, form: withFiles(body, files) } : { route, body });
     location.hash = hrefOf({ name: "task", id: task.id });
   });
   return (
@@ -58,6 +70,10 @@ export function NewTaskPage({ session }: { session: GatewaySession }) {
         <label>
           Name (optional)
           <input value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        </label>
+        <label>
+          Attach files
+          <input type="file" multiple onChange={(e) => setFiles([...(e.currentTarget.files ?? [])])} />
         </label>
         {(kind === "commands" || kind === "script") && (
           <label class="check">

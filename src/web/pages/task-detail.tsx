@@ -1,6 +1,6 @@
 /**
  * One task: its status (long-polled on the result route until it ends), its output (the logs route while it runs, the
- * result once it ended), an agent's steps, and cancel.
+ * result once it ended), its artifacts, an agent's steps, and cancel.
  */
 import { jobOutput } from "../../contracts/job-result";
 import { USER_API } from "../../contracts/routes";
@@ -10,6 +10,7 @@ import type { GatewaySession } from "../gateway-session";
 import { useAction, useLoaded, usePolling } from "../use-async";
 import { AgentTimeline } from "./agent-timeline";
 import { StatusText } from "./status-text";
+import { TaskArtifacts } from "./task-artifacts";
 
 const WAIT_S = 25;
 const LOGS_MS = 1_000;
@@ -72,6 +73,7 @@ export function TaskDetailPage({ session, id }: { session: GatewaySession; id: s
       )}
       {cancel.error && <p role="alert">{cancel.error}</p>}
       <Output stdout={output.stdout} stderr={output.stderr} />
+      {done && <TaskArtifacts session={session} taskId={id} />}
       {record && <AgentTimeline record={record} />}
     </section>
   );
