@@ -29,7 +29,11 @@ describe("GET /docs in headless Chromium", () => {
     page.on("pageerror", (err) => errors.push(err.message));
     await page.goto(new URL(REFERENCE.docs.path(), server.url).href);
     // Summaries come from the routes' descriptions; the paths from the mounted routes.
-    for (const text of ["Log in", "Create a task (its job is queued)", "Interactive API reference"])
+    for (const text of [
+      "Log in",
+      "Create a task (its job is queued); multipart/form-data uploads attachments with it",
+      "Interactive API reference",
+    ])
       await page.getByText(text, { exact: true }).first().waitFor({ timeout: 60_000 });
     const body = (await page.locator("body").textContent()) ?? "";
     expect(body).toContain("CyNodeAI user gateway");
