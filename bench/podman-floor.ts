@@ -169,3 +169,20 @@ export async function timingWrapper(dir: string): Promise<{ path: string; calls(
     },
   };
 }
+
+/** A running sandbox-like container (the node's isolation, same image) to `podman exec` into; returns its name. */
+export async function bareRunning(): Promise<string> {
+  const s = spec(["sleep", "3600"]);
+  const [run, ...rest] = containerArgs(s);
+  await podman([run!, "--detach", ...rest]);
+  return s.name;
+}
+
+/** One bare `podman exec <container> …`, as an operator would type it. */
+export async function bareExec(container: string, command = ["true"]): Promise<void> {
+  await podman(["exec", container, ...command]);
+}
+
+export async function bareRemove(container: string): Promise<void> {
+  await podman(["rm", "--force", "--time=0", container]);
+}

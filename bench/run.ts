@@ -1,11 +1,12 @@
 /**
  * `just bench`: every measurement, system vs baseline side by side in this one invocation; prints ratios and
  * writes a JSON report to bench/results/. Usage: bun bench/run.ts [--runs N] [name...]
- * (names: dispatch, inference-job, inference, scale, startup, gateway)
+ * (names: dispatch, inference-job, inference, scale, startup, gateway, cluster, agent)
  * Everything started (processes, state dirs, containers) is removed at the end, on failure and on Ctrl+C too.
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { agentBench } from "./agent.bench";
 import { clusterBench } from "./cluster.bench";
 import { printComparison, type Comparison } from "./harness";
 import { dispatchBench } from "./dispatch.bench";
@@ -25,6 +26,7 @@ const BENCHES: Record<string, (runs: number, cleanup: Cleanup) => Promise<Compar
   startup: startupBench,
   gateway: gatewayBench,
   cluster: (_runs, cleanup) => clusterBench(cleanup),
+  agent: agentBench,
 };
 
 const args = process.argv.slice(2);

@@ -178,6 +178,8 @@ export const SbaStep = v.object({
   model: v.optional(v.string()),
   prompt_tokens: v.optional(v.number()),
   completion_tokens: v.optional(v.number()),
+  /** The tool's output went over its cap (kept, cut, and marked with TRUNCATED_SUFFIX). */
+  truncated: v.optional(v.boolean()),
 });
 export type SbaStep = v.InferOutput<typeof SbaStep>;
 

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   goJson,
+  SCRIPT_DONE,
   replyChunks,
   startOllamaTestServer,
   TEST_SERVER_VERSION,
@@ -131,5 +132,56 @@ describe("goJson", () => {
     const text = goJson({ s: "<a & b>\u2028" });
     expect(text).toBe('{"s":"\\u003ca \\u0026 b\\u003e\\u2028"}');
     expect(JSON.parse(text)).toEqual({ s: "<a & b>\u2028" });
+  });
+});
+
+type ChatAnswer = {
+  message: { role: string; content: string; tool_calls?: unknown[] };
+  prompt_eval_count: number;
+  eval_count: number;
+  done: boolean;
+};
+
+describe("Ollama test double: scripted tool-calling chats", () => {
+  const scripts = {
+    "[two-turns]": [
+      { tool_calls: [{ name: "run_command", arguments: { argv: ["ls"] } }], prompt_eval_count: 11, eval_count: 3 },
+      (m: { role?: string; content?: string }[]) => ({
+        content: `saw ${m.findLast((x) => x.role === "tool")?.content}`,
+      }),
+    ],
+  };
+  const chat = (url: string, messages: unknown[]) =>
+    post(`${url}/api/chat`, { model: "qwen3.5:0.8b", messages, stream: false }).then(
+      (r) => r.json() as Promise<ChatAnswer>,
+    );
+
+  it("answers the n-th model turn with the script's n-th reply, with its token counts", async () => {
+    const s = await start({ port: 0, scripts });
+    const first = await chat(s.url!, [{ role: "user", content: "go [two-turns]" }]);
+    expect(first.message.tool_calls).toEqual([{ function: { name: "run_command", arguments: { argv: ["ls"] } } }]);
+    expect([first.prompt_eval_count, first.eval_count, first.done]).toEqual([11, 3, true]);
+    const history = [
+      { role: "user", content: "go [two-turns]" },
+      { role: "assistant", content: "", tool_calls: first.message.tool_calls },
+      { role: "tool", content: "a.txt" },
+    ];
+    expect((await chat(s.url!, history)).message).toEqual({ role: "assistant", content: "saw a.txt" });
+    const past = [...history, { role: "assistant", content: "saw a.txt" }];
+    expect((await chat(s.url!, past)).message.content).toBe(SCRIPT_DONE);
+  });
+
+  it("answers a scripted error as Ollama does", async () => {
+    const s = await start({ port: 0, scripts: { "[err]": [{ status: 500, error: "broken" }] } });
+    const res = await post(`${s.url}/api/chat`, {
+      model: "qwen3.5:0.8b",
+      messages: [{ role: "user", content: "[err]" }],
+    });
+    expect([res.status, await res.json()]).toEqual([500, { error: "broken" }]);
+  });
+
+  it("echoes as before when no script's marker is in the first user message", async () => {
+    const s = await start({ port: 0, scripts });
+    expect((await chat(s.url!, [{ role: "user", content: "hi" }])).message.content).toBe(testReply("hi"));
   });
 });

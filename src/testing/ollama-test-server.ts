@@ -1,7 +1,9 @@
 /**
  * TEST DOUBLE — an Ollama-API-compatible fake for tests only, never shipped as inference.
  * Answers `/api/tags`, `/v1/models`, `/api/version`, `/api/generate` and `/api/chat` (streamed NDJSON or one JSON object) with a
- * reply derived only from the input (`echo: <prompt>`), so tests can assert exactly what a model "said".
+ * reply derived only from the input (`echo: <prompt>`), so tests can assert exactly what a model "said". A chat whose
+ * first user message holds a script's marker follows that script instead: scripted tool-calling conversations, one
+ * reply per assistant turn so far (tool calls, then a final answer that may quote what the tools answered).
  */
 import { chmod, rm } from "node:fs/promises";
 
@@ -21,7 +23,25 @@ export type OllamaTestServerOptions = {
   /** Awaited before any /api/generate or /api/chat answers: a slow upstream. */
   beforeReply?: () => Promise<void>;
   now?: () => Date;
+  /** Scripted chats by marker (found in the first user message): the n-th reply answers the n-th model turn. */
+  scripts?: Record<string, ScriptedReply[]>;
 };
+
+export type ScriptedCall = { name: string; arguments: unknown };
+/** One scripted model turn; a function sees the conversation so far (e.g. to quote the last tool message). */
+export type ScriptedReply =
+  | {
+      content?: string;
+      tool_calls?: ScriptedCall[];
+      prompt_eval_count?: number;
+      eval_count?: number;
+      /** An Ollama error answer instead (e.g. 500 with `error`). */
+      status?: number;
+      error?: string;
+    }
+  | ((messages: ChatMessage[]) => Exclude<ScriptedReply, (m: ChatMessage[]) => unknown>);
+/** The final reply once a script has no turn left. */
+export const SCRIPT_DONE = "script done";
 
 export type RecordedRequest = { method: string; path: string; headers: Record<string, string>; body: string };
 
@@ -46,7 +66,7 @@ export function replyChunks(reply: string): string[] {
   return reply.match(/\S+\s*|\s+/g) ?? [""];
 }
 
-type ChatMessage = { role?: string; content?: string };
+export type ChatMessage = { role?: string; content?: string; tool_calls?: unknown[]; tool_name?: string };
 type ApiBody = { model?: string; prompt?: string; messages?: ChatMessage[]; stream?: boolean };
 
 const sleep = (ms: number) => (ms > 0 ? Bun.sleep(ms) : Promise.resolve());
@@ -103,6 +123,16 @@ function streamedReply(
   return new Response(stream, { headers: { "content-type": "application/x-ndjson" } });
 }
 
+/** The scripted reply for this conversation, if its first user message names a script. */
+function scriptedReply(scripts: OllamaTestServerOptions["scripts"], messages: ChatMessage[]) {
+  const goal = messages.find((m) => m.role === "user")?.content ?? "";
+  const marker = Object.keys(scripts ?? {}).find((k) => goal.includes(k));
+  if (marker === undefined) return undefined;
+  const turn = messages.filter((m) => m.role === "assistant").length;
+  const reply = scripts![marker]![turn] ?? { content: SCRIPT_DONE };
+  return typeof reply === "function" ? reply(messages) : reply;
+}
+
 export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}): Promise<OllamaTestServer> {
   const models = opts.models ?? ["qwen3.5:0.8b"];
   const now = opts.now ?? (() => new Date());
@@ -114,6 +144,25 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
     if (!models.includes(body.model))
       return json({ error: `model "${body.model}" not found, try pulling it first` }, 404);
     await opts.beforeReply?.();
+    const scripted = kind === "chat" ? scriptedReply(opts.scripts, body.messages ?? []) : undefined;
+    if (scripted) {
+      await sleep(delay);
+      if (scripted.status) return json({ error: scripted.error ?? "scripted failure" }, scripted.status);
+      return json({
+        model: body.model,
+        created_at: now().toISOString(),
+        message: {
+          role: "assistant",
+          content: scripted.content ?? "",
+          ...(scripted.tool_calls ? { tool_calls: scripted.tool_calls.map((f) => ({ function: f })) } : {}),
+        },
+        done: true,
+        done_reason: "stop",
+        total_duration: 0,
+        prompt_eval_count: scripted.prompt_eval_count ?? 0,
+        eval_count: scripted.eval_count ?? 0,
+      });
+    }
     const prompt =
       kind === "generate" ? (body.prompt ?? "") : (body.messages?.findLast((m) => m.role === "user")?.content ?? "");
     const piece = (text: string, done: boolean) => ({

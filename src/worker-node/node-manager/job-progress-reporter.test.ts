@@ -5,7 +5,7 @@ import { useDispatchFixture } from "../../testing/dispatch-fixture";
 import { insertTaskWithJob } from "../../testing/queued-job";
 import { readyNode } from "../../testing/ready-node";
 import { until } from "../../testing/until";
-import { createJobProgressReporter, type ProgressTarget } from "./job-progress-reporter";
+import { createJobProgressReporter, jobStepReports, type ProgressTarget } from "./job-progress-reporter";
 
 const f = useDispatchFixture();
 let served: Served;
@@ -81,5 +81,24 @@ describe("the job progress reporter", () => {
     expect(posts).toBe(1);
     expect(log.lines.some((l) => l.msg === "job progress not sent")).toBe(true);
     expect(await progressOf()).toEqual([]);
+  });
+});
+
+describe("job step reports", () => {
+  it("post each job's lines with its own reporter and flush them when the job ends", async () => {
+    const reports = jobStepReports({
+      target: () => ({ baseUrl: String(served.url), nodeJwt: jwt }),
+      log,
+      flushMs: 60_000,
+    });
+    reports.onStep(jobId, "step 1 model turn");
+    reports.onStep(jobId, "step 2 tool run_command");
+    expect(await progressOf()).toEqual([]);
+    await reports.end(jobId);
+    expect(await progressOf()).toEqual(["step 1 model turn", "step 2 tool run_command"]);
+    await reports.end(jobId);
+    reports.onStep(jobId, "step 3 after the end");
+    await reports.end(jobId);
+    expect(await progressOf()).toEqual(["step 1 model turn", "step 2 tool run_command", "step 3 after the end"]);
   });
 });

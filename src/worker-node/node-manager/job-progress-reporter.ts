@@ -84,3 +84,22 @@ export function createJobProgressReporter(opts: JobProgressReporterOptions): Job
     },
   };
 }
+
+/** One reporter per running agent job, made at its first step line and closed when its result is known. */
+export function jobStepReports(opts: Omit<JobProgressReporterOptions, "jobId">) {
+  const open = new Map<string, JobProgressReporter>();
+  return {
+    onStep(jobId: string, line: string): void {
+      let reporter = open.get(jobId);
+      if (!reporter) open.set(jobId, (reporter = createJobProgressReporter({ ...opts, jobId })));
+      reporter.report(line);
+    },
+    /** Posts what is queued for the job, then forgets it. */
+    async end(jobId: string): Promise<void> {
+      const reporter = open.get(jobId);
+      open.delete(jobId);
+      await reporter?.close();
+    },
+  };
+}
+export type JobStepReports = ReturnType<typeof jobStepReports>;

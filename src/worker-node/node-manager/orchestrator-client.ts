@@ -16,6 +16,7 @@ import { CONTROL_PLANE_API as API } from "../../contracts/routes";
 import type { Logger } from "../../lib/log";
 import { TaskFileView } from "../../contracts/task-files";
 import type { JobFiles } from "../sandbox/job-files";
+import { jobStepReports } from "./job-progress-reporter";
 
 export class OrchestratorError extends Error {
   constructor(
@@ -156,6 +157,12 @@ export function createOrchestratorClient({
     register,
     /** A job's attachments and artifacts (decision 23), for the sandbox runner. */
     files: jobFilesOver(raw),
+    /** Agent jobs' step lines (decision 22), posted with this node's current token. */
+    steps: jobStepReports({
+      target: () => bootstrap && { baseUrl: bootstrap.orchestrator.base_url, nodeJwt: bootstrap.auth.node_jwt },
+      fetch: doFetch,
+      log,
+    }),
     /** The Worker API certificate of the last registration, if the orchestrator issued one. */
     workerApiTls: () => bootstrap?.worker_api_tls,
 

@@ -9,6 +9,7 @@ import { prepareInference, type InferenceService } from "../inference/service";
 import { createNodeMetrics } from "../metrics";
 import type { PlaceJob } from "../sandbox/job-sandbox";
 import { createSandboxRunner } from "../sandbox/run-job";
+import { relayChat } from "../agent/model-chat";
 import type { NodeContext } from "./node-context";
 import type { SandboxRuntime } from "./sandbox-runtime";
 
@@ -82,6 +83,9 @@ export async function startSandboxServices(
     now,
     maxJobTimeoutSeconds: () => state.applied?.maxJobTimeoutSeconds,
     placeInferenceJob,
+    // Agent jobs ask the node's model through the same relay as the Worker API's chat route.
+    chat: relayChat(() => prepared.relaySocket()),
+    defaultModels: () => config.inference.default_models ?? [],
   });
   const pods = await removeLeftoverPods(podman, config.node.id);
   if (pods.length) log.warn("removed leftover inference pods", { pods });

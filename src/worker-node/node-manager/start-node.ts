@@ -63,6 +63,7 @@ export async function startNode(deps: NodeDeps): Promise<RunningNode> {
     const client = orchestratorClient(ctx, deps.fetch, certRequest?.csrPem, nodeKey);
     await registerWithRetry(ctx, { client, collect, sleep: deps.sleep ?? Bun.sleep });
     services.runner.useJobFiles(client.files);
+    services.runner.useStepReports(client.steps);
     if (certRequest) await api.useTls(issuedWorkerTls(certRequest, client.workerApiTls()));
     const { config_version } = await configureNode(ctx, { ...services, client, settings: runtime.settings });
     state.notReady = null;

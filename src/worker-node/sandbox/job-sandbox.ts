@@ -233,7 +233,8 @@ export const endOf = (job: RunningJob, exited: Extract<RunEnd, { kind: "exited" 
 /** One job's run: the request, the image it runs in, its timeout and its running state. */
 export type JobRun = { job: RunJobRequest; image: string; seconds: number; self: RunningJob };
 
-async function sandboxFor(
+/** The job's sandbox: a warm one when one fits, else one started for it; or how the job ended without one. */
+export async function sandboxFor(
   ctx: RunnerContext,
   warm: WarmSandboxes | undefined,
   { job, image, seconds, self }: JobRun,

@@ -17,21 +17,23 @@ import {
   DEADLINES_DIR,
   removeStaleJobDirs,
   runLaunchedJob,
+  type JobRun,
   type PlaceJob,
   type RunEnd,
   type RunnerContext,
   type RunningJob,
-  type JobRun,
 } from "./job-sandbox";
 import { runAttachedJob } from "./attached-run";
 import type { ContainerLimits } from "./container-spec";
 import { isShellScript } from "./launcher";
 import type { Podman } from "./podman";
-import { createWarmSandboxes, type WarmKind } from "./warm-sandboxes";
+import { createWarmSandboxes, type WarmKind, type WarmSandboxes } from "./warm-sandboxes";
 import { createDeadlineKeeper } from "./deadline-keeper";
 import { join } from "node:path";
 import { FILE_LIMITS } from "../../contracts/task-files";
 import type { JobFiles } from "./job-files";
+import { parseJobSpec } from "../../contracts/sba";
+import { runAgentJob, type AgentDeps } from "../agent/agent-job";
 
 export type SandboxSettings = {
   nodeSlug: string;
@@ -63,7 +65,7 @@ export type RunnerDeps = {
   maxJobTimeoutSeconds?: () => number | undefined;
   /** Placement for `use_inference` jobs; without it they run plain, with no network. */
   placeInferenceJob?: PlaceJob;
-};
+} & AgentDeps;
 
 const DEFAULT_DISK_MB = 1024;
 /** Attachments are placed by the launcher, which needs a shell (the default image, or an `sh -c` command). */
@@ -129,6 +131,39 @@ function jobResult(job: RunJobRequest, startedAt: Date, endedAt: Date, end: RunE
   };
 }
 
+/** What the "job finished" log line says. */
+const finishedFields = (job: RunJobRequest, res: RunJobResponse, self: RunningJob) => ({
+  task_id: res.task_id,
+  job_id: res.job_id,
+  status: res.status,
+  exit_code: res.exit_code,
+  warm: self.warm,
+  inference: !!job.sandbox.use_inference,
+  agent: job.sandbox.job_spec_json !== undefined,
+});
+
+type AgentRunner = { deps: RunnerDeps; ctx: RunnerContext; warm: WarmSandboxes | undefined; log: Logger };
+
+/** An agent job: its spec re-validated, then the loop in a launched sandbox, under the spec's runtime too. */
+async function runAgent(a: AgentRunner, r: JobRun, startedAt: Date, now: () => Date): Promise<RunJobResponse> {
+  const { deps, ctx, warm, log } = a;
+  const { job } = r;
+  const parsed = parseJobSpec(job.sandbox.job_spec_json ?? "");
+  const failed = (why: string) => jobResult(job, startedAt, now(), { kind: "not-started", why });
+  if (!parsed.ok) return failed(`invalid SBA job_spec_json: ${parsed.error}`);
+  const limits = [job.sandbox.timeout_seconds, parsed.spec.constraints?.max_runtime_seconds];
+  const requested = Math.min(...limits.filter((s): s is number => s !== undefined));
+  const seconds = effectiveTimeoutSeconds(requested, deps.settings.timeouts, deps.maxJobTimeoutSeconds?.());
+  try {
+    const fields = await runAgentJob(ctx, warm, { ...r, seconds }, parsed.spec, deps);
+    return { ...jobResult(job, startedAt, now(), { kind: "not-started", why: "" }), ...fields };
+  } catch (err) {
+    if (err instanceof SandboxRejection) throw err;
+    log.error("agent job failed", { job_id: job.job_id, error: err });
+    return failed((err as Error).message);
+  }
+}
+
 export function createSandboxRunner(deps: RunnerDeps) {
   const { podman, settings, log } = deps;
   const now = deps.now ?? (() => new Date());
@@ -144,6 +179,8 @@ export function createSandboxRunner(deps: RunnerDeps) {
       settings.timeouts,
       deps.maxJobTimeoutSeconds?.(),
     );
+    if (job.sandbox.job_spec_json !== undefined)
+      return runAgent({ deps, ctx, warm, log }, { job, image, self, seconds: 0 }, startedAt, now);
     const launched = image === settings.defaultImage || isShellScript(job.sandbox.command ?? []);
     try {
       const run = { job, image, seconds, self };
@@ -175,15 +212,7 @@ export function createSandboxRunner(deps: RunnerDeps) {
       const done = execute(job, image, self).finally(() => active.delete(job.job_id));
       self.done = done.catch(() => {});
       const res = await done;
-      const { task_id, job_id, status, exit_code } = res;
-      log.info("job finished", {
-        task_id,
-        job_id,
-        status,
-        exit_code,
-        warm: self.warm,
-        inference: !!job.sandbox.use_inference,
-      });
+      log.info("job finished", finishedFields(job, res, self));
       return res;
     },
     /** Stops a running job at once; false when no such job runs here. */
@@ -196,6 +225,11 @@ export function createSandboxRunner(deps: RunnerDeps) {
     },
     /** From registration on, jobs' attachments and artifacts go through the control-plane. */
     useJobFiles: (files: JobFiles) => void (ctx.jobFiles = files),
+    /** From registration on, agent jobs' step lines go to the control-plane as they happen. */
+    useStepReports(reports: { onStep: AgentDeps["onStep"]; end: AgentDeps["onStepsEnd"] }): void {
+      deps.onStep = reports.onStep;
+      deps.onStepsEnd = reports.end;
+    },
     /** Starts keeping warm sandboxes (after leftovers are removed). */
     warmUp: () => warm?.start(),
     /** Warm sandboxes waiting, per kind. */

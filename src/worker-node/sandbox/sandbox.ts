@@ -15,6 +15,7 @@
  * worker died reads EOF on `in` and exits.
  */
 import { chown, chmod, closeSync, constants, openSync, writeSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { SANDBOX_ID_BASE, type ContainerLimits, type Mount } from "./container-spec";
@@ -82,6 +83,8 @@ export type Sandbox = {
   exited: Promise<number>;
   /** Hands the job over and collects its output up to its end marks (or the sandbox's end). */
   run(job: JobToRun, maxOutputBytes: number): Promise<JobOutcome>;
+  /** Hands over a launcher that keeps reading requests (an agent job's tool loop): the worker keeps `in` open. */
+  serve(launcher: string): Promise<SessionIo>;
   /** Removes the container at once, killing what runs in it. */
   kill(): Promise<void>;
   /** Releases what the sandbox holds once it is done (its container, placement and directories). */
@@ -91,14 +94,31 @@ export type Sandbox = {
 const FIFOS = ["in", "out", "err", ARTIFACTS_FIFO] as const;
 const { O_RDONLY, O_RDWR, O_NONBLOCK, O_NOFOLLOW } = constants;
 
+/** A served sandbox's channel: request lines on `in`, files in the io directory, answers on `out`. */
+export type SessionIo = {
+  /** One short line on the sandbox's stdin (never blocks: the worker holds the FIFO open). */
+  send(line: string): void;
+  /** Writes a file into the io directory (the worker's own, read-only to the sandbox) and removes it. */
+  put(name: string, data: string | Uint8Array): Promise<void>;
+  drop(name: string): Promise<void>;
+  output: ReadableStream<Uint8Array>;
+  stderr: ReadableStream<Uint8Array>;
+  /** Closes the request line: the sandbox's loop reads EOF and exits. */
+  end(): void;
+};
+
 export type SandboxIo = {
   /** Opened before the sandbox starts; each closes its descriptor at its end or cancel. */
   stdout: ReadableStream<Uint8Array>;
   stderr: ReadableStream<Uint8Array>;
   /** What the launcher writes of /job/artifacts after the job. */
   artifacts: ReadableStream<Uint8Array>;
-  /** Writes the job's launcher and tells the waiting sandbox to run it. */
-  handOver(launcher: string | Uint8Array): Promise<void>;
+  /** Writes the job's launcher and tells the waiting sandbox to run it; `keepInput` leaves `in` open for `send`. */
+  handOver(launcher: string | Uint8Array, keepInput?: boolean): Promise<void>;
+  send(line: string): void;
+  /** Lets go of `in` only. */
+  endInput(): void;
+  dir: string;
   /** Lets go of the worker's own ends: once the sandbox is gone too, the streams end. */
   close(): void;
 };
@@ -165,14 +185,21 @@ export async function openSandboxIo(dir: string): Promise<SandboxIo> {
     stdout: readers[0].stream,
     stderr: readers[1].stream,
     artifacts: readers[2].stream,
-    async handOver(launcher) {
+    dir,
+    async handOver(launcher, keepInput = false) {
       await Bun.write(join(dir, LAUNCHER_FILE), launcher);
       const input = held.get("in");
       if (input === undefined) throw new Error("the sandbox was already handed a job");
       // One short line into a FIFO the worker itself holds open: it never blocks, whatever the sandbox does.
       writeSync(input, "go\n");
-      drop("in");
+      if (!keepInput) drop("in");
     },
+    send(line) {
+      const input = held.get("in");
+      if (input === undefined) throw new Error("the sandbox's input is closed");
+      writeSync(input, line);
+    },
+    endInput: () => drop("in"),
     close() {
       drop(...FIFOS);
       for (const r of readers) r.close();
@@ -300,6 +327,19 @@ function sandboxHandle(podman: Podman, plan: SandboxPlan, s: Started): Sandbox {
       const reported = stderr.marked && /^\d+$/.test(stderr.trailer);
       const exitCode = reported ? Number(stderr.trailer) : await s.exited;
       return { stdout, stderr, exitCode, ...(artifacts ? { artifacts } : {}) };
+    },
+    async serve(launcher) {
+      handedOver = true;
+      await s.io.handOver(launcher, true);
+      const dir = s.io.dir;
+      return {
+        send: (line) => s.io.send(line),
+        put: async (name, data) => void (await Bun.write(join(dir, name), data)),
+        drop: (name) => rm(join(dir, name), { force: true }),
+        output: s.io.stdout,
+        stderr: s.stderr,
+        end: () => s.io.endInput(),
+      };
     },
     async dispose() {
       // A sandbox that ran its job exits by itself right after its end marks; one that never got a job is removed.

@@ -87,3 +87,12 @@ export async function captureText(stream: ReadableStream<Uint8Array>, cap: numbe
     await reader.cancel().catch(() => {});
   }
 }
+
+/** Bytes cut to at most `max` on a character boundary, as text. */
+export function cutUtf8(bytes: Uint8Array, max: number): CapturedText {
+  const end = utf8Boundary(bytes, max);
+  return { text: new TextDecoder().decode(bytes.subarray(0, end)), truncated: end < bytes.length };
+}
+
+/** Text cut to at most `max` UTF-8 bytes on a character boundary. */
+export const truncateUtf8 = (text: string, max: number): CapturedText => cutUtf8(new TextEncoder().encode(text), max);
