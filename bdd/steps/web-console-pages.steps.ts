@@ -8,6 +8,7 @@ import { ECHO_ANSWER_PREFIX } from "../../src/testing/chat-agent-scripts";
 import { testReply } from "../../src/testing/ollama-test-server";
 import { until } from "../../src/testing/until";
 import { USER_API } from "../../src/contracts/routes";
+import { AGENT_GOAL, ANSWER_PREFIX, SCRIPTED_TOOLS } from "../support/agent-scripts";
 import { inferenceModel } from "../support/system";
 import { runSlug } from "../support/worker-node-process";
 import { ACCESS_TOKEN_S, logIn, screenshot, type WebWorld } from "./web-console.steps";
@@ -20,11 +21,13 @@ const nav = (page: Page, name: string) => page.getByRole("navigation").getByRole
 
 type Attachment = { name: string; mimeType: string; buffer: Buffer };
 
-async function runCommand(page: Page, text: string, files: Attachment[] = []) {
+/** Fills the new-task form: `kind` (commands by default) and its text field, named as the kind asks. */
+async function runTask(page: Page, text: string, files: Attachment[] = [], kind?: { value: string; field: string }) {
   await nav(page, "New task");
   await page.getByRole("heading", { name: "New task" }).waitFor();
   await screenshot(page, "new-task");
-  await page.getByLabel("Command", { exact: true }).fill(text);
+  if (kind) await page.getByLabel("Kind", { exact: true }).selectOption(kind.value);
+  await page.getByLabel(kind?.field ?? "Command", { exact: true }).fill(text);
   if (files.length) await page.getByLabel("Attach files", { exact: true }).setInputFiles(files);
   await page.getByRole("button", { name: "Run" }).click();
   await page.getByRole("region", { name: "Output" }).waitFor();
@@ -33,7 +36,7 @@ async function runCommand(page: Page, text: string, files: Attachment[] = []) {
 const taskIdOf = (page: Page) => decodeURIComponent(new URL(page.url()).hash.split("/")[2]!);
 
 When("I run the command {string} from the console", SLOW, async function (this: WebWorld, command: string) {
-  await runCommand(this.page!, command);
+  await runTask(this.page!, command);
   this.taskId = taskIdOf(this.page!);
 });
 When(
@@ -41,8 +44,35 @@ When(
   SLOW,
   async function (this: WebWorld, command: string, name: string, lines: number) {
     const csv = Array.from({ length: lines }, (_, i) => `row,${i}\n`).join("");
-    await runCommand(this.page!, command, [{ name, mimeType: "text/csv", buffer: Buffer.from(csv) }]);
+    await runTask(this.page!, command, [{ name, mimeType: "text/csv", buffer: Buffer.from(csv) }]);
     this.taskId = taskIdOf(this.page!);
+  },
+);
+When(
+  "I run an agent task counting the sandbox's network interfaces from the console",
+  SLOW,
+  async function (this: WebWorld) {
+    await runTask(this.page!, AGENT_GOAL, [], { value: "agent", field: "Goal" });
+  },
+);
+Then(
+  "the console's task page shows status {string} within 3 minutes",
+  { timeout: 200_000 },
+  async function (this: WebWorld, status: string) {
+    await statusOf(this.page!).filter({ hasText: status }).waitFor({ timeout: 180_000 });
+  },
+);
+Then(
+  "the console's timeline shows the agent's tools in the scripted order and its final answer",
+  SLOW,
+  async function (this: WebWorld) {
+    const timeline = this.page!.getByRole("region", { name: "Agent steps" });
+    await timeline.waitFor();
+    const tools = (await timeline.locator("ol > li strong").allTextContents()).filter((t) => !t.startsWith("model"));
+    const answer = (await timeline.locator("h2:has-text('Final answer') + pre").textContent()) ?? "";
+    await screenshot(this.page!, "agent-task");
+    if (!this.upstreamIsDouble) return expect(answer.trim()).not.toBe("");
+    expect([tools, answer]).toEqual([SCRIPTED_TOOLS, `${ANSWER_PREFIX} 1`]);
   },
 );
 When("I download the artifact {string} from the console", SLOW, async function (this: WebWorld, name: string) {

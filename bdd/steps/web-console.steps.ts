@@ -11,6 +11,7 @@ import { CONSOLE } from "../../src/contracts/routes";
 import { launchChromium } from "../../src/testing/chromium";
 import { CHAT_AGENT_SCRIPTS } from "../../src/testing/chat-agent-scripts";
 import { startOllamaTestServer } from "../../src/testing/ollama-test-server";
+import { AGENT_SCRIPT_OPTIONS } from "../support/agent-scripts";
 import { BOOTSTRAP_PASSWORD, startOrchestrator } from "../support/orchestrator-process";
 import { inferenceModel } from "../support/system";
 import { startWorkerNode } from "../support/worker-node-process";
@@ -45,6 +46,7 @@ async function slowUpstream(w: WebWorld): Promise<string> {
       models: [inferenceModel()],
       chunkDelayMs: 150,
       chatAgentScripts: CHAT_AGENT_SCRIPTS,
+      ...AGENT_SCRIPT_OPTIONS,
     });
     return { value: double.url!.replace("0.0.0.0", "127.0.0.1"), stop: double.stop };
   });

@@ -33,6 +33,14 @@ Feature: The web console: tasks, their output, chat and users in a browser
     And the console logged no errors and fetched nothing from elsewhere
 
   @inference
+  Scenario: An agent task's steps show as a timeline with its final answer
+    When I log in to the console as "admin"
+    And I run an agent task counting the sandbox's network interfaces from the console
+    Then the console's task page shows status "completed" within 3 minutes
+    And the console's timeline shows the agent's tools in the scripted order and its final answer
+    And the console logged no errors and fetched nothing from elsewhere
+
+  @inference
   Scenario: The chat agent runs a command for me in a thread, and the thread can be reopened
     When I log in to the console as "admin"
     And I ask the chat agent "run echo hi in a sandbox and tell me the output" on the console's chat page
