@@ -10,7 +10,7 @@ default:
 install:
     bun install --frozen-lockfile
 
-# Compile the four executables into dist/bin
+# Compile the four executables into dist/bin (the orchestrator with the web console; its gzipped size is printed)
 build: install
     bun build.ts
 
@@ -19,9 +19,10 @@ images: install
     bun containers/build-image.ts sandbox
     bun containers/build-image.ts inference-proxy
 
-# Type-check everything
+# Type-check everything (the web console apart: browser code, the DOM's types and not Bun's)
 typecheck: install
     bunx tsc --noEmit -p tsconfig.json
+    bunx tsc --noEmit -p src/web/tsconfig.json
 
 # Lint: the type-check, then biome's linter and format check (rules in biome.json)
 lint: typecheck
@@ -49,9 +50,9 @@ test-bdd: install images
 
 alias bdd := test-bdd
 
-# End to end from dist/bin: orchestrator + worker node + cynork, inference included (OLLAMA_UPSTREAM_URL, else the test double)
+# End to end from dist/bin: orchestrator + worker node + cynork and the web console in Chromium, inference included (OLLAMA_UPSTREAM_URL, else the test double)
 e2e: build images
-    CYNODE_BDD_BINARIES=1 bun --bun x cucumber-js --import 'bdd/**/*.ts' --format progress features/e2e/
+    CYNODE_BDD_BINARIES=1 bun --bun x cucumber-js --import 'bdd/**/*.ts' --format progress features/e2e/ features/web/
 
 # What CI runs (.ci/run): lint (type-check, biome lint and format check), the dependency audit, then every test
 ci: lint audit test

@@ -31,6 +31,13 @@ export const REFERENCE = {
   docsScript: route("GET", "/docs/scalar.js"),
 };
 
+/** The web console (src/web, decision 27): its page and the bundle's two files, outside the versioned API. */
+export const CONSOLE = {
+  console: route("GET", "/"),
+  consoleScript: route("GET", "/console.js"),
+  consoleStyle: route("GET", "/console.css"),
+};
+
 /** Prometheus text format, on the control-plane and the Worker API (not on the gateway's public port). */
 export const METRICS = { metrics: route("GET", "/metrics") };
 
@@ -38,6 +45,7 @@ export const METRICS = { metrics: route("GET", "/metrics") };
 export const USER_API = {
   ...HEALTH,
   ...REFERENCE,
+  ...CONSOLE,
   login: route("POST", "/v1/auth/login", { body: user.LoginRequest, response: user.LoginResponse }),
   refresh: route("POST", "/v1/auth/refresh", { body: user.RefreshRequest, response: user.LoginResponse }),
   logout: route("POST", "/v1/auth/logout", { auth: true, body: user.LogoutRequest, status: 204 }),

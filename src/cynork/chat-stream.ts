@@ -1,41 +1,6 @@
-/** Reads the gateway's SSE chat stream: yields each piece of content as it arrives, until `data: [DONE]`. */
-import * as v from "valibot";
-import { ChatCompletionChunk, OpenAIError, SSE_DONE } from "../contracts/openai";
+/** Reads the gateway's SSE chat stream (lib/chat-deltas.ts); a broken stream is the gateway's fault (exit 7). */
+import { chatDeltas as deltas } from "../lib/chat-deltas";
 import { CliError, EXIT } from "./errors";
 
-function parseEvent(data: string): string | undefined {
-  let body: unknown;
-  try {
-    body = JSON.parse(data);
-  } catch {
-    throw new CliError(EXIT.gateway, "unexpected response from gateway: a stream event is not JSON");
-  }
-  const error = v.safeParse(OpenAIError, body);
-  if (error.success) throw new CliError(EXIT.gateway, error.output.error.message);
-  const chunk = v.safeParse(ChatCompletionChunk, body);
-  if (!chunk.success) throw new CliError(EXIT.gateway, "unexpected response from gateway: not a chat.completion.chunk");
-  return chunk.output.choices[0]?.delta.content;
-}
-
-export async function* chatDeltas(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for await (const bytes of body) {
-    buffered += decoder.decode(bytes, { stream: true }).replace(/\r\n/g, "\n");
-    let end = buffered.indexOf("\n\n");
-    while (end >= 0) {
-      const event = buffered.slice(0, end);
-      buffered = buffered.slice(end + 2);
-      const data = event
-        .split("\n")
-        .filter((l) => l.startsWith("data:"))
-        .map((l) => l.slice(5).trimStart())
-        .join("\n");
-      if (data === SSE_DONE) return;
-      const piece = data ? parseEvent(data) : undefined;
-      if (piece) yield piece;
-      end = buffered.indexOf("\n\n");
-    }
-  }
-  throw new CliError(EXIT.gateway, "the gateway ended the chat stream early");
-}
+export const chatDeltas = (body: ReadableStream<Uint8Array>): AsyncGenerator<string> =>
+  deltas(body, (message) => new CliError(EXIT.gateway, message));

@@ -3,13 +3,13 @@
  * declaration the gateway mounts. Failures become CliErrors with the exit codes of reference-contracts 7.3.
  */
 import * as v from "valibot";
-import { ProblemSchema } from "../contracts/problem";
+import { errorDetail } from "../contracts/error-detail";
 import { withQuery, type AnyRoute, type Params } from "../contracts/route";
 import { USER_API } from "../contracts/routes";
 import type * as api from "../contracts/user-api";
 import type { CreateThreadRequest } from "../contracts/chat-agent";
-import { type ChatCompletionRequest, OpenAIError } from "../contracts/openai";
-import { type LoadSkillRequest, PolicyViolation, type UpdateSkillRequest } from "../contracts/skills";
+import type { ChatCompletionRequest } from "../contracts/openai";
+import type { LoadSkillRequest, UpdateSkillRequest } from "../contracts/skills";
 import { isCertificateError } from "../lib/tls-fetch";
 import { basename } from "node:path";
 import { FILE_PART, TASK_PART } from "../contracts/task-files";
@@ -51,22 +51,7 @@ type Call<R extends AnyRoute> = {
 type Answer<R> = R extends { response: infer S extends v.GenericSchema } ? v.InferOutput<S> : undefined;
 
 async function problemDetail(res: Response): Promise<string | undefined> {
-  const text = await res.text().catch(() => "");
-  try {
-    const body = JSON.parse(text);
-    const problem = v.safeParse(ProblemSchema, body);
-    if (problem.success) return problem.output.detail;
-    // The OpenAI-compatible routes answer in OpenAI's error shape.
-    const error = v.safeParse(OpenAIError, body);
-    if (error.success) return error.output.error.message;
-    // A skill refused by the content scan.
-    const policy = v.safeParse(PolicyViolation, body);
-    return policy.success
-      ? `policy violation (${policy.output.category}): ${policy.output.triggering_text}`
-      : undefined;
-  } catch {
-    return undefined;
-  }
+  return errorDetail(await res.text().catch(() => ""));
 }
 
 /** A successful answer's body checked against `schema`; anything else is the gateway's fault (exit 7). */

@@ -1,41 +1,25 @@
 /** Opens /docs in a real headless Chromium (Debian's `chromium`) and reads the routes off the rendered page. */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type BrowserContext, chromium } from "playwright-core";
 import { documentedApps } from "../testing/api-apps";
+import { type Chromium, launchChromium } from "../testing/chromium";
 import { REFERENCE } from "../contracts/routes";
 import { serveApp, type Served } from "./serve";
 
-const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--no-first-run",
-];
-
 let server: Served;
-let profile: string;
-let browser: BrowserContext;
+let browser: Chromium;
 
 beforeAll(async () => {
   server = serveApp(documentedApps().gateway, { hostname: "127.0.0.1", port: 0 });
-  profile = await mkdtemp(join(tmpdir(), "cynode-chromium-"));
-  browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: FLAGS, headless: true });
+  browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
-  await rm(profile, { recursive: true, force: true });
 });
 
 describe("GET /docs in headless Chromium", () => {
   it("renders the gateway's routes from its own OpenAPI document, fetching nothing from elsewhere", async () => {
-    const page = await browser.newPage();
+    const page = await browser.context.newPage();
     const elsewhere: string[] = [];
     page.on("request", (req) => {
       const url = req.url();
@@ -45,7 +29,11 @@ describe("GET /docs in headless Chromium", () => {
     page.on("pageerror", (err) => errors.push(err.message));
     await page.goto(new URL(REFERENCE.docs.path(), server.url).href);
     // Summaries come from the routes' descriptions; the paths from the mounted routes.
-    for (const text of ["Log in", "Create a task (its job is queued)", "Interactive API reference"])
+    for (const text of [
+      "Log in",
+      "Create a task (its job is queued); multipart/form-data uploads attachments with it",
+      "Interactive API reference",
+    ])
       await page.getByText(text, { exact: true }).first().waitFor({ timeout: 60_000 });
     const body = (await page.locator("body").textContent()) ?? "";
     expect(body).toContain("CyNodeAI user gateway");

@@ -17,6 +17,7 @@ import type { LoginMetrics } from "../metrics";
 import { type JobDefaults, taskRoutes } from "./tasks";
 import type { TaskEndWaiter } from "../tasks/task-end-waiter";
 import { authRoutes } from "./auth";
+import { consoleRoutes } from "./console-routes";
 import { taskFileRoutes } from "./task-files";
 import { attachmentLimits, uploadBodyLimit, type AttachmentLimits } from "./task-uploads";
 import type { OpenAIChatOptions } from "./chat-completion";
@@ -69,7 +70,8 @@ export function createGateway(deps: GatewayDeps) {
     .route("/", nodeAdminRoutes(routeDeps))
     .route("/", taskRoutes(routeDeps))
     .route("/", skillRoutes(routeDeps))
-    .route("/", taskFileRoutes(routeDeps));
+    .route("/", taskFileRoutes(routeDeps))
+    .route("/", consoleRoutes());
   return finishApi(app, {
     log: deps.log,
     mapError: domainProblem,

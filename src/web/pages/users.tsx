@@ -1,0 +1,79 @@
+/** Users (admin): every user, a new one with its password, disable and enable. Others are told it is for admins. */
+import { useState } from "preact/hooks";
+import { USER_API } from "../../contracts/routes";
+import type { UserResponse } from "../../contracts/user-api";
+import { adminOnly } from "../admin-only";
+import type { GatewaySession } from "../gateway-session";
+import { useAction, useLoaded } from "../use-async";
+
+function UserRow({ user, session, changed }: { user: UserResponse; session: GatewaySession; changed: () => void }) {
+  const route = user.is_active ? USER_API.disableUser : USER_API.enableUser;
+  const toggle = useAction(async () => {
+    await session.send({ route, params: { id: user.id } });
+    changed();
+  });
+  return (
+    <li>
+      <span>{user.handle}</span>
+      <span class={user.is_active ? "status status-completed" : "status status-canceled"}>
+        {user.is_active ? "active" : "disabled"}
+      </span>
+      <button type="button" onClick={() => void toggle.run()} disabled={toggle.busy}>
+        {user.is_active ? `Disable ${user.handle}` : `Enable ${user.handle}`}
+      </button>
+      {toggle.error && <span role="alert">{toggle.error}</span>}
+    </li>
+  );
+}
+
+export function UsersPage({ session }: { session: GatewaySession }) {
+  const users = useLoaded(
+    (signal) => session.send({ route: USER_API.listUsers, signal }).catch(adminOnly("manage users")),
+    [],
+  );
+  const [handle, setHandle] = useState("");
+  const [password, setPassword] = useState("");
+  const create = useAction(async () => {
+    await session.send({ route: USER_API.createUser, body: { handle, password } });
+    setHandle("");
+    setPassword("");
+    users.reload();
+  });
+  return (
+    <section class="card">
+      <h1>Users</h1>
+      {users.error && <p role="alert">{users.error}</p>}
+      <ul class="list" aria-label="Users">
+        {users.value?.users.map((u) => (
+          <UserRow key={u.id} user={u} session={session} changed={users.reload} />
+        ))}
+      </ul>
+      <h2>New user</h2>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void create.run();
+        }}
+      >
+        <label>
+          New user's handle
+          <input required value={handle} onInput={(e) => setHandle(e.currentTarget.value)} />
+        </label>
+        <label>
+          New user's password
+          <input
+            required
+            type="password"
+            autocomplete="new-password"
+            value={password}
+            onInput={(e) => setPassword(e.currentTarget.value)}
+          />
+        </label>
+        <button type="submit" disabled={create.busy}>
+          Add user
+        </button>
+        {create.error && <p role="alert">{create.error}</p>}
+      </form>
+    </section>
+  );
+}
