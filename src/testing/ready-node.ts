@@ -6,7 +6,8 @@ import type { FakeWorker } from "./fake-worker";
 
 export const TEST_PSK = "dispatch-test-psk";
 
-const capability = (slug: string, workerUrl: string, maxConcurrency?: number, inference = false) => ({
+/** A test node's capability report: 8 cores, sandbox (at most `maxConcurrency` jobs), inference when asked. */
+export const testCapability = (slug: string, workerUrl: string, maxConcurrency?: number, inference = false) => ({
   version: 1,
   reported_at: "2026-03-01T10:00:00Z",
   node: { node_slug: slug },
@@ -34,7 +35,7 @@ export async function readyNode(
     });
   const registered = await send(API.register, {
     psk: TEST_PSK,
-    capability: capability(slug, worker.url, maxConcurrency, opts.inference),
+    capability: testCapability(slug, worker.url, maxConcurrency, opts.inference),
   });
   const jwt = v.parse(API.register.response, await registered.json()).auth.node_jwt;
   const config = v.parse(API.config.response, await (await send(API.config, undefined, jwt)).json());
