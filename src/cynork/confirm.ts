@@ -1,6 +1,14 @@
 /** The `[y/N]` question a destructive command asks first unless `-y`: only `y` (either case) goes ahead. */
+import type { ArgDef } from "citty";
 import { usageError } from "./errors";
 import type { CliIo } from "./io";
+
+/** The `-y` (`--yes`) flag of every command that asks first. */
+export const YES_ARG = {
+  type: "boolean",
+  alias: "y",
+  description: "do not ask for confirmation",
+} as const satisfies ArgDef;
 
 /** Asks `question` on stderr; on any answer but `y` writes `declined` (when given) and resolves false. */
 export async function confirmed(io: CliIo, question: string, declined?: string): Promise<boolean> {

@@ -4,7 +4,7 @@
  * `task cancel`, without a terminal `-y` is required and its absence is a usage error, never a silent exit 0.
  */
 import { defineCynorkCommand } from "../../command";
-import { confirmed, requireTerminal } from "../../confirm";
+import { confirmed, requireTerminal, YES_ARG } from "../../confirm";
 import { usageError } from "../../errors";
 import { NODE_LINE } from "./node-line";
 
@@ -15,7 +15,7 @@ export default defineCynorkCommand({
   },
   args: {
     node: { type: "positional", description: "node slug" },
-    yes: { type: "boolean", alias: "y", description: "do not ask for confirmation" },
+    yes: YES_ARG,
   },
   async run(flags, ctx) {
     const [slug] = flags.positionals;

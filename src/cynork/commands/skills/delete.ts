@@ -3,13 +3,13 @@
  * from a script it deletes at once, as the reference's.
  */
 import { defineCynorkCommand } from "../../command";
-import { confirmed } from "../../confirm";
+import { confirmed, YES_ARG } from "../../confirm";
 
 export default defineCynorkCommand({
   meta: { name: "delete", description: "Delete a skill" },
   args: {
     id: { type: "positional", description: "skill id" },
-    yes: { type: "boolean", alias: "y", description: "do not ask" },
+    yes: YES_ARG,
   },
   async run(flags, ctx) {
     const id = flags.positionals[0]!;

@@ -4,13 +4,13 @@
  * exit 0 that canceled nothing.
  */
 import { defineCynorkCommand } from "../../command";
-import { confirmed, requireTerminal } from "../../confirm";
+import { confirmed, requireTerminal, YES_ARG } from "../../confirm";
 
 export default defineCynorkCommand({
   meta: { name: "cancel", description: "Cancel a task (asks first on a terminal; -y is required otherwise)" },
   args: {
     task: { type: "positional", description: "task id or name" },
-    yes: { type: "boolean", alias: "y", description: "do not ask for confirmation" },
+    yes: YES_ARG,
   },
   async run(flags, ctx) {
     const [id] = flags.positionals;
