@@ -64,6 +64,15 @@ export function authedRoute<M extends Method, P extends string, S extends Omit<R
   return route(method, pattern, { ...schemas, auth: true as const });
 }
 
+/** A `POST` that makes something: the request `body`, and `response` (the thing made) answered 201. */
+export function creatingRoute<P extends string, B extends GenericSchema, R extends GenericSchema>(
+  pattern: P,
+  body: B,
+  response: R,
+) {
+  return authedRoute("POST", pattern, { body, response, status: 201 as const });
+}
+
 /** `path` with a query string of the entries that are set (none: no `?`). */
 export function withQuery(path: string, query: Record<string, string | number | undefined>): string {
   const set = Object.entries(query).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]]));

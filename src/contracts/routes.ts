@@ -15,7 +15,7 @@ import {
   JobProgressReport,
   RegistrationRequest,
 } from "./node-payloads";
-import { authedRoute, route } from "./route";
+import { authedRoute, creatingRoute, route } from "./route";
 import * as files from "./task-files";
 import * as telemetry from "./telemetry";
 import * as user from "./user-api";
@@ -43,11 +43,7 @@ export const USER_API = {
   logout: authedRoute("POST", "/v1/auth/logout", { body: user.LogoutRequest, status: 204 }),
   me: authedRoute("GET", "/v1/users/me", { response: user.UserResponse }),
   revokeSessions: authedRoute("POST", "/v1/users/:id/revoke_sessions", { status: 204 }),
-  createUser: authedRoute("POST", "/v1/users", {
-    body: user.CreateUserRequest,
-    response: user.UserResponse,
-    status: 201,
-  }),
+  createUser: creatingRoute("/v1/users", user.CreateUserRequest, user.UserResponse),
   listUsers: authedRoute("GET", "/v1/users", { response: user.ListUsersResponse }),
   disableUser: authedRoute("POST", "/v1/users/:id/disable", { response: user.UserResponse }),
   enableUser: authedRoute("POST", "/v1/users/:id/enable", { response: user.UserResponse }),
@@ -58,11 +54,7 @@ export const USER_API = {
   listNodes: authedRoute("GET", "/v1/nodes", { response: user.ListNodesResponse }),
   /** Forgets the node's key and ends its tokens: its next registration with the PSK binds again (decision 25). */
   resetNode: authedRoute("POST", "/v1/nodes/:slug/reset", { response: user.NodeView }),
-  createTask: authedRoute("POST", "/v1/tasks", {
-    body: user.CreateTaskRequest,
-    response: user.TaskResponse,
-    status: 201,
-  }),
+  createTask: creatingRoute("/v1/tasks", user.CreateTaskRequest, user.TaskResponse),
   listTasks: authedRoute("GET", "/v1/tasks", { query: user.ListTasksQuery, response: user.ListTasksResponse }),
   task: authedRoute("GET", "/v1/tasks/:id", { response: user.TaskResponse }),
   taskResult: authedRoute("GET", "/v1/tasks/:id/result", {
@@ -84,11 +76,7 @@ export const USER_API = {
     body: openai.ChatCompletionRequest,
     response: openai.ChatCompletion,
   }),
-  createThread: authedRoute("POST", "/v1/chat/threads", {
-    body: chat.CreateThreadRequest,
-    response: chat.Thread,
-    status: 201,
-  }),
+  createThread: creatingRoute("/v1/chat/threads", chat.CreateThreadRequest, chat.Thread),
   listThreads: authedRoute("GET", "/v1/chat/threads", { query: chat.PageQuery, response: chat.ThreadList }),
   thread: authedRoute("GET", "/v1/chat/threads/:id", { response: chat.Thread }),
   threadMessages: authedRoute("GET", "/v1/chat/threads/:id/messages", {
@@ -99,11 +87,7 @@ export const USER_API = {
   threadToolCalls: authedRoute("GET", "/v1/chat/threads/:id/tool_calls", { response: chat.ToolCallList }),
   listSkills: authedRoute("GET", "/v1/skills", { query: skills.SkillListQuery, response: skills.SkillList }),
   skill: authedRoute("GET", "/v1/skills/:id", { response: skills.SkillBody }),
-  loadSkill: authedRoute("POST", "/v1/skills/load", {
-    body: skills.LoadSkillRequest,
-    response: skills.SkillMeta,
-    status: 201,
-  }),
+  loadSkill: creatingRoute("/v1/skills/load", skills.LoadSkillRequest, skills.SkillMeta),
   updateSkill: authedRoute("PUT", "/v1/skills/:id", {
     body: skills.UpdateSkillRequest,
     response: skills.SkillMeta,
