@@ -103,14 +103,16 @@ export const OllamaChatRequest = v.looseObject({
 });
 export type OllamaChatRequest = v.InferOutput<typeof OllamaChatRequest>;
 
-/** One NDJSON line of a streamed answer, or the whole answer when not streamed. */
-export const OllamaChatResponse = v.looseObject({
-  model: v.optional(v.string()),
-  message: v.optional(v.looseObject({ role: v.optional(v.string()), content: v.optional(v.string()) })),
-  done: v.optional(v.boolean()),
-  done_reason: v.optional(v.string()),
-  prompt_eval_count: v.optional(v.number()),
-  eval_count: v.optional(v.number()),
-  error: v.optional(v.string()),
-});
+/** One NDJSON line of a streamed answer, or the whole answer when not streamed; any field may be missing. */
+export const OllamaChatResponse = v.partial(
+  v.looseObject({
+    model: v.string(),
+    message: v.partial(v.looseObject({ role: v.string(), content: v.string() })),
+    done: v.boolean(),
+    done_reason: v.string(),
+    prompt_eval_count: v.number(),
+    eval_count: v.number(),
+    error: v.string(),
+  }),
+);
 export type OllamaChatResponse = v.InferOutput<typeof OllamaChatResponse>;

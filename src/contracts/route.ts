@@ -55,6 +55,24 @@ export function route<M extends Method, P extends string, S extends RouteSchemas
   return { ...schemas, method, pattern, path } as Route<M, P, S>;
 }
 
+/** A route that needs `Authorization: Bearer …`: `route` with `auth: true`, so no declaration can forget it. */
+export function authedRoute<M extends Method, P extends string, S extends Omit<RouteSchemas, "auth"> = {}>(
+  method: M,
+  pattern: P,
+  schemas: S = {} as S,
+): Route<M, P, S & { auth: true }> {
+  return route(method, pattern, { ...schemas, auth: true as const });
+}
+
+/** A `POST` that makes something: the request `body`, and `response` (the thing made) answered 201. */
+export function creatingRoute<P extends string, B extends GenericSchema, R extends GenericSchema>(
+  pattern: P,
+  body: B,
+  response: R,
+) {
+  return authedRoute("POST", pattern, { body, response, status: 201 as const });
+}
+
 /** `path` with a query string of the entries that are set (none: no `?`). */
 export function withQuery(path: string, query: Record<string, string | number | undefined>): string {
   const set = Object.entries(query).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]]));

@@ -15,7 +15,7 @@ import {
   JobProgressReport,
   RegistrationRequest,
 } from "./node-payloads";
-import { route } from "./route";
+import { authedRoute, creatingRoute, route } from "./route";
 import * as files from "./task-files";
 import * as telemetry from "./telemetry";
 import * as user from "./user-api";
@@ -48,85 +48,59 @@ export const USER_API = {
   ...CONSOLE,
   login: route("POST", "/v1/auth/login", { body: user.LoginRequest, response: user.LoginResponse }),
   refresh: route("POST", "/v1/auth/refresh", { body: user.RefreshRequest, response: user.LoginResponse }),
-  logout: route("POST", "/v1/auth/logout", { auth: true, body: user.LogoutRequest, status: 204 }),
-  me: route("GET", "/v1/users/me", { auth: true, response: user.UserResponse }),
-  revokeSessions: route("POST", "/v1/users/:id/revoke_sessions", { auth: true, status: 204 }),
-  createUser: route("POST", "/v1/users", {
-    auth: true,
-    body: user.CreateUserRequest,
-    response: user.UserResponse,
-    status: 201,
-  }),
-  listUsers: route("GET", "/v1/users", { auth: true, response: user.ListUsersResponse }),
-  disableUser: route("POST", "/v1/users/:id/disable", { auth: true, response: user.UserResponse }),
-  enableUser: route("POST", "/v1/users/:id/enable", { auth: true, response: user.UserResponse }),
-  resetPassword: route("POST", "/v1/users/:id/reset_password", {
-    auth: true,
+  logout: authedRoute("POST", "/v1/auth/logout", { body: user.LogoutRequest, status: 204 }),
+  me: authedRoute("GET", "/v1/users/me", { response: user.UserResponse }),
+  revokeSessions: authedRoute("POST", "/v1/users/:id/revoke_sessions", { status: 204 }),
+  createUser: creatingRoute("/v1/users", user.CreateUserRequest, user.UserResponse),
+  listUsers: authedRoute("GET", "/v1/users", { response: user.ListUsersResponse }),
+  disableUser: authedRoute("POST", "/v1/users/:id/disable", { response: user.UserResponse }),
+  enableUser: authedRoute("POST", "/v1/users/:id/enable", { response: user.UserResponse }),
+  resetPassword: authedRoute("POST", "/v1/users/:id/reset_password", {
     body: user.ResetPasswordRequest,
     status: 204,
   }),
-  listNodes: route("GET", "/v1/nodes", { auth: true, response: user.ListNodesResponse }),
+  listNodes: authedRoute("GET", "/v1/nodes", { response: user.ListNodesResponse }),
   /** Forgets the node's key and ends its tokens: its next registration with the PSK binds again (decision 25). */
-  resetNode: route("POST", "/v1/nodes/:slug/reset", { auth: true, response: user.NodeView }),
-  createTask: route("POST", "/v1/tasks", {
-    auth: true,
-    body: user.CreateTaskRequest,
-    response: user.TaskResponse,
-    status: 201,
-  }),
-  listTasks: route("GET", "/v1/tasks", { auth: true, query: user.ListTasksQuery, response: user.ListTasksResponse }),
-  task: route("GET", "/v1/tasks/:id", { auth: true, response: user.TaskResponse }),
-  taskResult: route("GET", "/v1/tasks/:id/result", {
-    auth: true,
+  resetNode: authedRoute("POST", "/v1/nodes/:slug/reset", { response: user.NodeView }),
+  createTask: creatingRoute("/v1/tasks", user.CreateTaskRequest, user.TaskResponse),
+  listTasks: authedRoute("GET", "/v1/tasks", { query: user.ListTasksQuery, response: user.ListTasksResponse }),
+  task: authedRoute("GET", "/v1/tasks/:id", { response: user.TaskResponse }),
+  taskResult: authedRoute("GET", "/v1/tasks/:id/result", {
     query: user.TaskResultQuery,
     response: user.TaskResultResponse,
   }),
-  cancelTask: route("POST", "/v1/tasks/:id/cancel", { auth: true, response: user.CancelTaskResponse }),
-  taskLogs: route("GET", "/v1/tasks/:id/logs", {
-    auth: true,
+  cancelTask: authedRoute("POST", "/v1/tasks/:id/cancel", { response: user.CancelTaskResponse }),
+  taskLogs: authedRoute("GET", "/v1/tasks/:id/logs", {
     query: user.TaskLogsQuery,
     response: user.TaskLogsResponse,
   }),
   /** What the task's jobs left in `/job/artifacts` (decision 23). */
-  taskArtifacts: route("GET", "/v1/tasks/:id/artifacts", { auth: true, response: files.ListArtifactsResponse }),
+  taskArtifacts: authedRoute("GET", "/v1/tasks/:id/artifacts", { response: files.ListArtifactsResponse }),
   /** One artifact's bytes, with its length and `Repr-Digest`. */
-  taskArtifact: route("GET", "/v1/tasks/:id/artifacts/:name", { auth: true }),
-  models: route("GET", "/v1/models", { auth: true, response: openai.ModelList }),
+  taskArtifact: authedRoute("GET", "/v1/tasks/:id/artifacts/:name"),
+  models: authedRoute("GET", "/v1/models", { response: openai.ModelList }),
   /** `stream: true` answers server-sent `chat.completion.chunk` events instead of `response`. */
-  chatCompletions: route("POST", "/v1/chat/completions", {
-    auth: true,
+  chatCompletions: authedRoute("POST", "/v1/chat/completions", {
     body: openai.ChatCompletionRequest,
     response: openai.ChatCompletion,
   }),
-  createThread: route("POST", "/v1/chat/threads", {
-    auth: true,
-    body: chat.CreateThreadRequest,
-    response: chat.Thread,
-    status: 201,
-  }),
-  listThreads: route("GET", "/v1/chat/threads", { auth: true, query: chat.PageQuery, response: chat.ThreadList }),
-  thread: route("GET", "/v1/chat/threads/:id", { auth: true, response: chat.Thread }),
-  threadMessages: route("GET", "/v1/chat/threads/:id/messages", {
-    auth: true,
+  createThread: creatingRoute("/v1/chat/threads", chat.CreateThreadRequest, chat.Thread),
+  listThreads: authedRoute("GET", "/v1/chat/threads", { query: chat.PageQuery, response: chat.ThreadList }),
+  thread: authedRoute("GET", "/v1/chat/threads/:id", { response: chat.Thread }),
+  threadMessages: authedRoute("GET", "/v1/chat/threads/:id/messages", {
     query: chat.PageQuery,
     response: chat.ThreadMessages,
   }),
   /** The chat agent's tool calls on the thread, in order (decision 26). */
-  threadToolCalls: route("GET", "/v1/chat/threads/:id/tool_calls", { auth: true, response: chat.ToolCallList }),
-  listSkills: route("GET", "/v1/skills", { auth: true, query: skills.SkillListQuery, response: skills.SkillList }),
-  skill: route("GET", "/v1/skills/:id", { auth: true, response: skills.SkillBody }),
-  loadSkill: route("POST", "/v1/skills/load", {
-    auth: true,
-    body: skills.LoadSkillRequest,
-    response: skills.SkillMeta,
-    status: 201,
-  }),
-  updateSkill: route("PUT", "/v1/skills/:id", {
-    auth: true,
+  threadToolCalls: authedRoute("GET", "/v1/chat/threads/:id/tool_calls", { response: chat.ToolCallList }),
+  listSkills: authedRoute("GET", "/v1/skills", { query: skills.SkillListQuery, response: skills.SkillList }),
+  skill: authedRoute("GET", "/v1/skills/:id", { response: skills.SkillBody }),
+  loadSkill: creatingRoute("/v1/skills/load", skills.LoadSkillRequest, skills.SkillMeta),
+  updateSkill: authedRoute("PUT", "/v1/skills/:id", {
     body: skills.UpdateSkillRequest,
     response: skills.SkillMeta,
   }),
-  deleteSkill: route("DELETE", "/v1/skills/:id", { auth: true, status: 204 }),
+  deleteSkill: authedRoute("DELETE", "/v1/skills/:id", { status: 204 }),
 };
 
 /**
@@ -148,39 +122,34 @@ export const CONTROL_PLANE_API = {
   ...REFERENCE,
   /** Answers 201 for a new node, 200 for a known one. */
   register: route("POST", "/v1/nodes/register", { body: RegistrationRequest, response: NodeBootstrapPayload }),
-  config: route("GET", "/v1/nodes/config", { auth: true, response: NodeConfigurationPayload }),
-  configAck: route("POST", "/v1/nodes/config", { auth: true, body: NodeConfigAck, status: 204 }),
-  capability: route("POST", "/v1/nodes/capability", { auth: true, body: NodeCapabilityReport, status: 204 }),
+  config: authedRoute("GET", "/v1/nodes/config", { response: NodeConfigurationPayload }),
+  configAck: authedRoute("POST", "/v1/nodes/config", { body: NodeConfigAck, status: 204 }),
+  capability: authedRoute("POST", "/v1/nodes/capability", { body: NodeCapabilityReport, status: 204 }),
   /** An agent job's step lines, from the node running it (appended to the job while it runs; capped). */
-  jobProgress: route("POST", "/v1/nodes/jobs/:job_id/progress", { auth: true, body: JobProgressReport, status: 204 }),
+  jobProgress: authedRoute("POST", "/v1/nodes/jobs/:job_id/progress", { body: JobProgressReport, status: 204 }),
   /** An attachment of a job this node runs now (its bytes), for its `/workspace`. */
-  jobAttachment: route("GET", "/v1/nodes/jobs/:job_id/attachments/:name", { auth: true }),
+  jobAttachment: authedRoute("GET", "/v1/nodes/jobs/:job_id/attachments/:name"),
   /** One artifact a job this node runs left (raw body), stored with its task. */
-  jobArtifact: route("POST", "/v1/nodes/jobs/:job_id/artifacts/:name", {
-    auth: true,
+  jobArtifact: authedRoute("POST", "/v1/nodes/jobs/:job_id/artifacts/:name", {
     response: files.TaskFileView,
     status: 201,
   }),
   /** The cluster CA (PEM, unauthenticated): a joining node compares its digest with the pin it was given. */
   clusterCa: route("GET", "/v1/cluster/ca"),
   /** Workflow leases (reference-agents 4): a holder's lease on a task's run, and its checkpoints. */
-  workflowStart: route("POST", "/v1/workflow/start", {
-    auth: true,
+  workflowStart: authedRoute("POST", "/v1/workflow/start", {
     body: workflow.WorkflowStartRequest,
     response: workflow.WorkflowStartResponse,
   }),
-  workflowResume: route("POST", "/v1/workflow/resume", {
-    auth: true,
+  workflowResume: authedRoute("POST", "/v1/workflow/resume", {
     body: workflow.WorkflowTaskRequest,
     response: workflow.WorkflowResumeResponse,
   }),
-  workflowCheckpoint: route("POST", "/v1/workflow/checkpoint", {
-    auth: true,
+  workflowCheckpoint: authedRoute("POST", "/v1/workflow/checkpoint", {
     body: workflow.WorkflowCheckpointRequest,
     status: 204,
   }),
-  workflowRelease: route("POST", "/v1/workflow/release", {
-    auth: true,
+  workflowRelease: authedRoute("POST", "/v1/workflow/release", {
     body: workflow.WorkflowReleaseRequest,
     status: 204,
   }),
@@ -196,28 +165,24 @@ export const WORKER_API = {
   ...HEALTH,
   ...METRICS,
   ...REFERENCE,
-  runJob: route("POST", "/v1/worker/jobs:run", { auth: true, body: RunJobRequest, response: RunJobResponse }),
+  runJob: authedRoute("POST", "/v1/worker/jobs:run", { body: RunJobRequest, response: RunJobResponse }),
   /** `target` is `cancelTarget(jobId)`. */
-  cancelJob: route("POST", "/v1/worker/jobs/:target", { auth: true, response: CancelJobResponse }),
+  cancelJob: authedRoute("POST", "/v1/worker/jobs/:target", { response: CancelJobResponse }),
   /** An Ollama `/api/chat` body in, Ollama's answer out (NDJSON lines of `response` when streamed). */
-  inferenceChat: route("POST", "/v1/worker/inference:chat", {
-    auth: true,
+  inferenceChat: authedRoute("POST", "/v1/worker/inference:chat", {
     body: openai.OllamaChatRequest,
     response: openai.OllamaChatResponse,
   }),
-  nodeInfo: route("GET", "/v1/worker/telemetry/node:info", { auth: true, response: telemetry.NodeInfo }),
-  nodeStats: route("GET", "/v1/worker/telemetry/node:stats", { auth: true, response: telemetry.NodeStats }),
-  containers: route("GET", "/v1/worker/telemetry/containers", {
-    auth: true,
+  nodeInfo: authedRoute("GET", "/v1/worker/telemetry/node:info", { response: telemetry.NodeInfo }),
+  nodeStats: authedRoute("GET", "/v1/worker/telemetry/node:stats", { response: telemetry.NodeStats }),
+  containers: authedRoute("GET", "/v1/worker/telemetry/containers", {
     query: telemetry.ContainersQuery,
     response: telemetry.ContainerList,
   }),
-  container: route("GET", "/v1/worker/telemetry/containers/:id", {
-    auth: true,
+  container: authedRoute("GET", "/v1/worker/telemetry/containers/:id", {
     response: telemetry.ContainerResponse,
   }),
-  logs: route("GET", "/v1/worker/telemetry/logs", {
-    auth: true,
+  logs: authedRoute("GET", "/v1/worker/telemetry/logs", {
     query: telemetry.LogsQuery,
     response: telemetry.LogsResponse,
   }),

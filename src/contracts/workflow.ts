@@ -1,8 +1,11 @@
 /** The workflow lease routes of the control-plane (reference-agents 4): a holder's lease on a task's run. */
 import * as v from "valibot";
 
+/** Every workflow request names its task; the others add to this. */
+export const WorkflowTaskRequest = v.looseObject({ task_id: v.string() });
+
 export const WorkflowStartRequest = v.looseObject({
-  task_id: v.string(),
+  ...WorkflowTaskRequest.entries,
   holder_id: v.string(),
   idempotency_key: v.optional(v.nullable(v.string())),
   expires_in_sec: v.optional(v.nullable(v.number())),
@@ -16,11 +19,9 @@ export const WorkflowStartResponse = v.object({
 });
 export type WorkflowStartResponse = v.InferOutput<typeof WorkflowStartResponse>;
 
-export const WorkflowTaskRequest = v.looseObject({ task_id: v.string() });
-
 /** `state` is JSON text in the reference; an object is accepted too and echoed in the same form. */
 export const WorkflowCheckpointRequest = v.looseObject({
-  task_id: v.string(),
+  ...WorkflowTaskRequest.entries,
   state: v.optional(v.nullable(v.unknown())),
   last_node_id: v.optional(v.nullable(v.string())),
 });
@@ -34,4 +35,4 @@ export const WorkflowResumeResponse = v.object({
 });
 export type WorkflowResumeResponse = v.InferOutput<typeof WorkflowResumeResponse>;
 
-export const WorkflowReleaseRequest = v.looseObject({ task_id: v.string(), lease_id: v.string() });
+export const WorkflowReleaseRequest = v.looseObject({ ...WorkflowTaskRequest.entries, lease_id: v.string() });

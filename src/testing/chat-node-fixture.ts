@@ -10,6 +10,7 @@ import { serveApp, type Served } from "../lib/serve";
 import type { Db } from "../orchestrator/db/connect";
 import { recordCapability, recordConfigAck, registerNode, setConfigVersion } from "../orchestrator/db/nodes";
 import { createWorkerApi } from "../worker-node/worker-api/app";
+import { capabilityBase } from "./capability-report";
 import { startOllamaTestServer, type OllamaTestServerOptions, type OllamaTestServer } from "./ollama-test-server";
 
 /** The worker token, stored unsealed: gateways under test open it with the identity. */
@@ -33,11 +34,7 @@ export async function registerChatNode(
   const now = opts.at ?? new Date();
   await registerNode(db, { id, slug, workerUrl: opts.url, sealedToken: CHAT_NODE_TOKEN, now });
   const report = {
-    version: 1,
-    reported_at: now.toISOString(),
-    node: { node_slug: slug },
-    platform: { os: "linux", arch: "amd64" },
-    compute: { cpu_cores: 2, ram_mb: 1024 },
+    ...capabilityBase(slug, now.toISOString(), { cpu_cores: 2, ram_mb: 1024 }),
     inference: { running: true, available_models: opts.models },
   };
   await recordCapability(db, { nodeId: id, report, hash: slug, workerUrl: opts.url, now });

@@ -4,13 +4,23 @@
  */
 import { createSecretBox, keyFromPassphrase } from "../orchestrator/auth/secret-box";
 import { createTokens } from "../orchestrator/auth/tokens";
-import { createControlPlane } from "../orchestrator/control-plane/app";
+import { createControlPlane, type ControlPlaneDeps } from "../orchestrator/control-plane/app";
 import { liveNodes } from "../orchestrator/db/nodes";
 import { memoryLogger } from "../lib/log";
 import { TEST_NODE_PSK } from "./node-config";
 import { createTestDatabase, type TestDatabase } from "./test-db";
 
 export const TEST_WORKER_TOKEN = "worker-token-from-orchestrator";
+
+/** The control-plane app on `deps.db` with test secrets, a memory log and the PSK `psk`; `deps` adds or replaces. */
+export const testControlPlane = (deps: Pick<ControlPlaneDeps, "db" | "tokens"> & Partial<ControlPlaneDeps>) =>
+  createControlPlane({
+    secrets: createSecretBox(keyFromPassphrase("test-control-plane")),
+    log: memoryLogger("cp"),
+    registrationPsk: "psk",
+    publicUrl: "http://cp.test",
+    ...deps,
+  });
 
 export type ControlPlaneFixture = Awaited<ReturnType<typeof startControlPlaneFixture>>;
 

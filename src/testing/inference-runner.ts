@@ -5,6 +5,7 @@ import { networkInterfaces, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { buildImage } from "../../containers/build-image";
 import { memoryLogger } from "../lib/log";
+import type { RunJobRequest } from "../contracts/worker-api";
 import type { Podman } from "../worker-node/sandbox/podman";
 import { createSandboxRunner, type SandboxSettings } from "../worker-node/sandbox/run-job";
 import { testSettings } from "./sandbox-fixture";
@@ -31,6 +32,18 @@ export function hostAddress(): string {
       .flat()
       .find((a) => a && a.family === "IPv4" && !a.internal)?.address ?? "127.0.0.1"
   );
+}
+
+/** A fresh job running `script` under `sh -c` in a sandbox that uses inference; `inference` limits its models. */
+export function inferenceShellJob(script: string, inference?: RunJobRequest["inference"]): RunJobRequest {
+  const id = crypto.randomUUID();
+  return {
+    version: 1,
+    task_id: `task-${id}`,
+    job_id: id,
+    sandbox: { command: ["sh", "-c", script], use_inference: true },
+    ...(inference ? { inference } : {}),
+  };
 }
 
 export type InferenceRunnerOptions = {

@@ -149,15 +149,7 @@ export async function startOllamaTestServer(opts: OllamaTestServerOptions = {}):
       await sleep(delay);
       if (scripted.status) return json({ error: scripted.error ?? "scripted failure" }, scripted.status);
       return json({
-        model: body.model,
-        created_at: now().toISOString(),
-        message: {
-          role: "assistant",
-          content: scripted.content ?? "",
-          ...(scripted.tool_calls ? { tool_calls: scripted.tool_calls.map((f) => ({ function: f })) } : {}),
-        },
-        done: true,
-        done_reason: "stop",
+        ...assistantReplyBody(body.model!, scripted, now()),
         total_duration: 0,
         prompt_eval_count: scripted.prompt_eval_count ?? 0,
         eval_count: scripted.eval_count ?? 0,
@@ -256,13 +248,14 @@ function chatAgentReply(
   const turn = messages.slice(lastUser).filter((m) => m.role === "assistant").length;
   const scripted = scripts![marker]![turn] ?? { content: "script done" };
   const reply = async () => (typeof scripted === "function" ? await scripted(messages) : scripted);
-  return reply().then((r) => (r.error ? json({ error: r.error }, 500) : json(agentReplyBody(body.model!, r))));
+  return reply().then((r) => (r.error ? json({ error: r.error }, 500) : json(assistantReplyBody(body.model!, r))));
 }
 
-function agentReplyBody(model: string, reply: ChatAgentReply) {
+/** A finished Ollama `/api/chat` answer of the assistant: `reply`'s text and tool calls, made `at`. */
+function assistantReplyBody(model: string, reply: ChatAgentReply, at = new Date()) {
   return {
     model,
-    created_at: new Date().toISOString(),
+    created_at: at.toISOString(),
     message: {
       role: "assistant",
       content: reply.content ?? "",

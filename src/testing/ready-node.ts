@@ -2,16 +2,14 @@
 import * as v from "valibot";
 import { CONTROL_PLANE_API } from "../contracts/routes";
 import type { createControlPlane } from "../orchestrator/control-plane/app";
+import { capabilityBase } from "./capability-report";
 import type { FakeWorker } from "./fake-worker";
 
 export const TEST_PSK = "dispatch-test-psk";
 
-const capability = (slug: string, workerUrl: string, maxConcurrency?: number, inference = false) => ({
-  version: 1,
-  reported_at: "2026-03-01T10:00:00Z",
-  node: { node_slug: slug },
-  platform: { os: "linux", arch: "amd64" },
-  compute: { cpu_cores: 8, ram_mb: 8192 },
+/** A test node's capability report: 8 cores, sandbox (at most `maxConcurrency` jobs), inference when asked. */
+export const testCapability = (slug: string, workerUrl: string, maxConcurrency?: number, inference = false) => ({
+  ...capabilityBase(slug, "2026-03-01T10:00:00Z", { cpu_cores: 8, ram_mb: 8192 }),
   sandbox: { supported: true, ...(maxConcurrency ? { max_concurrency: maxConcurrency } : {}) },
   worker_api: { base_url: workerUrl },
   inference: { supported: inference, running: inference },
@@ -34,7 +32,7 @@ export async function readyNode(
     });
   const registered = await send(API.register, {
     psk: TEST_PSK,
-    capability: capability(slug, worker.url, maxConcurrency, opts.inference),
+    capability: testCapability(slug, worker.url, maxConcurrency, opts.inference),
   });
   const jwt = v.parse(API.register.response, await registered.json()).auth.node_jwt;
   const config = v.parse(API.config.response, await (await send(API.config, undefined, jwt)).json());

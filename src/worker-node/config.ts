@@ -160,6 +160,25 @@ export const inferenceLimits = (c: Pick<NodeConfig, "inference">): InferenceLimi
 type Env = Record<string, string | undefined>;
 type Raw = Record<string, Record<string, unknown>>;
 
+/** The plain string overrides: environment name (the reference's) to its `[section, key]` in the YAML tree. */
+const ENV_KEYS: Record<string, [section: string, key: string]> = {
+  ORCHESTRATOR_URL: ["orchestrator", "url"],
+  ORCHESTRATOR_CA_FILE: ["orchestrator", "ca_file"],
+  ORCHESTRATOR_CA_SHA256: ["orchestrator", "ca_sha256"],
+  NODE_SLUG: ["node", "id"],
+  NODE_NAME: ["node", "name"],
+  NODE_ADVERTISED_WORKER_API_URL: ["worker_api", "public_base_url"],
+  CYNODE_STATE_DIR: ["storage", "state_dir"],
+  CYNODE_SANDBOX_MOUNT_ROOT: ["sandbox", "mount_root"],
+  CYNODE_CONTAINERS_CONF: ["sandbox", "containers_conf"],
+  SANDBOX_IMAGE: ["sandbox", "default_image"],
+  OLLAMA_UPSTREAM_URL: ["inference", "upstream_url"],
+  OLLAMA_IMAGE: ["inference", "ollama_image"],
+  OLLAMA_MODELS_VOLUME: ["inference", "models_volume"],
+  INFERENCE_PROXY_IMAGE: ["inference", "proxy_image"],
+  INFERENCE_PROXY_BINARY: ["inference", "proxy_binary"],
+};
+
 /** Environment overrides (reference names) written into the raw YAML tree before validation. */
 function applyEnv(raw: Raw, env: Env, problems: string[]): void {
   const set = (section: string, key: string, value: unknown) => {
@@ -171,22 +190,8 @@ function applyEnv(raw: Raw, env: Env, problems: string[]): void {
     if (!/^\d+$/.test(s)) problems.push(`${name}: must be a whole number`);
     return Number(s);
   };
-  set("orchestrator", "url", env.ORCHESTRATOR_URL);
-  set("orchestrator", "ca_file", env.ORCHESTRATOR_CA_FILE);
-  set("orchestrator", "ca_sha256", env.ORCHESTRATOR_CA_SHA256);
-  set("node", "id", env.NODE_SLUG);
-  set("node", "name", env.NODE_NAME);
-  set("worker_api", "public_base_url", env.NODE_ADVERTISED_WORKER_API_URL);
+  for (const [name, [section, key]] of Object.entries(ENV_KEYS)) set(section, key, env[name]);
   set("worker_api", "listen_port", num("WORKER_API_PORT"));
-  set("storage", "state_dir", env.CYNODE_STATE_DIR);
-  set("sandbox", "mount_root", env.CYNODE_SANDBOX_MOUNT_ROOT);
-  set("sandbox", "containers_conf", env.CYNODE_CONTAINERS_CONF);
-  set("sandbox", "default_image", env.SANDBOX_IMAGE);
-  set("inference", "upstream_url", env.OLLAMA_UPSTREAM_URL);
-  set("inference", "ollama_image", env.OLLAMA_IMAGE);
-  set("inference", "models_volume", env.OLLAMA_MODELS_VOLUME);
-  set("inference", "proxy_image", env.INFERENCE_PROXY_IMAGE);
-  set("inference", "proxy_binary", env.INFERENCE_PROXY_BINARY);
   if (env.CAPABILITY_REPORT_INTERVAL) {
     try {
       set(

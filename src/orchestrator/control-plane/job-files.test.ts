@@ -2,15 +2,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { CONTROL_PLANE_API as API } from "../../contracts/routes";
 import { digestHeader } from "../../contracts/task-files";
-import { memoryLogger } from "../../lib/log";
 import { serveApp, type Served } from "../../lib/serve";
+import { testControlPlane } from "../../testing/control-plane-fixture";
 import { insertTaskWithJob } from "../../testing/queued-job";
 import { createTestDatabase, type TestDatabase } from "../../testing/test-db";
-import { createSecretBox, keyFromPassphrase } from "../auth/secret-box";
 import { createTokens } from "../auth/tokens";
 import { registerNode } from "../db/nodes";
 import { insertAttachments, listTaskFiles, readTaskFile } from "../db/task-files";
-import { createControlPlane } from "./app";
 
 let t: TestDatabase;
 let server: Served;
@@ -24,15 +22,7 @@ let job: { taskId: string; jobId: string };
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  const app = createControlPlane({
-    db: t.db,
-    tokens,
-    secrets: createSecretBox(keyFromPassphrase("job-files")),
-    log: memoryLogger("cp"),
-    registrationPsk: "psk",
-    publicUrl: "http://cp.test",
-    maxArtifactBytes: 1024,
-  });
+  const app = testControlPlane({ db: t.db, tokens, maxArtifactBytes: 1024 });
   server = serveApp(app, { hostname: "127.0.0.1", port: 0 });
   await registerNode(t.db, { id: nodeId, slug: "n1", workerUrl: "http://n1", sealedToken: "s", now: new Date() });
   token = (await tokens.issueNode({ id: nodeId, slug: "n1" })).token;

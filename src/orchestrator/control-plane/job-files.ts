@@ -5,13 +5,14 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import { CONTROL_PLANE_API } from "../../contracts/routes";
-import { contentTypeOf, DIGEST_HEADER, digestHeader, FILE_LIMITS, safeFileName } from "../../contracts/task-files";
+import { contentTypeOf, FILE_LIMITS, safeFileName } from "../../contracts/task-files";
 import { limitBody } from "../../lib/api-app";
 import { ProblemError } from "../../lib/http-problem";
 import { describeRoute } from "../../lib/openapi";
 import type { Db } from "../db/connect";
 import { readTaskFile, runningJobTask, storeArtifact } from "../db/task-files";
 import type { Tokens } from "../auth/tokens";
+import { taskFileResponse } from "../task-file-response";
 import { requireNode, type NodeAuthEnv } from "./node-auth";
 
 export type JobFilesDeps = { db: Db; tokens: Tokens; maxArtifactBytes?: number };
@@ -56,13 +57,7 @@ export function jobFileRoutes(d: JobFilesDeps) {
         const taskId = await taskOfJob(d.db, c.req.param("job_id"), c.get("node").node_id);
         const file = await readTaskFile(d.db, taskId, "attachment", fileName(c.req.param("name")));
         if (!file) throw new ProblemError(404, "No such attachment");
-        return new Response(await file.bytes(), {
-          headers: {
-            "content-type": file.content_type,
-            "content-length": String(file.size_bytes),
-            [DIGEST_HEADER]: digestHeader(file.sha256),
-          },
-        });
+        return taskFileResponse(file);
       },
     )
     .post(

@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { Hono, type Context } from "hono";
+import { createFactory } from "hono/factory";
 import * as v from "valibot";
 import {
   NODE_ERRORS,
@@ -62,6 +63,7 @@ export const randomWorkerToken = () => randomBytes(32).toString("base64url");
 const API = CONTROL_PLANE_API;
 const KNOWN_DETAILS = new Set<string>(Object.values(NODE_ERRORS));
 const tags = ["nodes"];
+const nodeHandlers = createFactory<NodeAuthEnv>();
 
 /**
  * A 400 detail from a contract schema's issues: the reference's wording where the schema carries it (the first
@@ -218,6 +220,16 @@ async function progress(d: NodeRoutesDeps, caller: NodeCaller, jobId: string, li
 export function nodeRoutes(d: NodeRoutesDeps) {
   const authed = requireNode(d.tokens);
   const doc = (route: AnyRoute, summary: string) => describeRoute(route, { summary, tags, problems: [400, 401, 404] });
+  /** The handlers of a node's JSON report at `route`: documented, validated, kept by `keep`, answered 204. */
+  const stored = <S extends v.GenericSchema>(
+    route: AnyRoute & { body: S },
+    summary: string,
+    keep: (d: NodeRoutesDeps, caller: NodeCaller, report: v.InferOutput<S>) => Promise<void>,
+  ) =>
+    nodeHandlers.createHandlers(doc(route, summary), body(route.body), async (c) => {
+      await keep(d, c.var.node, c.req.valid("json"));
+      return c.body(null, 204);
+    });
   return (
     new Hono<NodeAuthEnv>()
       .post(
@@ -244,24 +256,8 @@ export function nodeRoutes(d: NodeRoutesDeps) {
         describeRoute(API.config, { summary: "The node's configuration", tags, problems: [401, 404] }),
         async (c) => c.json(await config(d, c.var.node), 200),
       )
-      .post(
-        API.configAck.pattern,
-        doc(API.configAck, "Acknowledge a configuration"),
-        body(API.configAck.body),
-        async (c) => {
-          await ack(d, c.var.node, c.req.valid("json"));
-          return c.body(null, 204);
-        },
-      )
-      .post(
-        API.capability.pattern,
-        doc(API.capability, "Report the node's capabilities"),
-        body(API.capability.body),
-        async (c) => {
-          await capability(d, c.var.node, c.req.valid("json"));
-          return c.body(null, 204);
-        },
-      )
+      .post(API.configAck.pattern, ...stored(API.configAck, "Acknowledge a configuration", ack))
+      .post(API.capability.pattern, ...stored(API.capability, "Report the node's capabilities", capability))
       .post(
         API.jobProgress.pattern,
         describeRoute(API.jobProgress, {

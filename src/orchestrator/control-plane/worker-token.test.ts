@@ -4,6 +4,7 @@ import * as v from "valibot";
 import { NodeBootstrapPayload, NodeConfigurationPayload } from "../../contracts/node-payloads";
 import { CONTROL_PLANE_API } from "../../contracts/routes";
 import { memoryLogger } from "../../lib/log";
+import { testCapability } from "../../testing/ready-node";
 import { createTestDatabase, type TestDatabase } from "../../testing/test-db";
 import { createSecretBox, keyFromPassphrase } from "../auth/secret-box";
 import { createTokens } from "../auth/tokens";
@@ -37,14 +38,7 @@ const plane = (workerApiBearerToken?: string) =>
 
 /** Registers `slug` and fetches its config; resolves to the Worker API token the node is told to accept. */
 async function tokenGiven(app: ReturnType<typeof plane>, slug: string): Promise<string> {
-  const capability = {
-    version: 1,
-    reported_at: "2026-02-16T12:00:00Z",
-    node: { node_slug: slug },
-    platform: { os: "linux", arch: "amd64" },
-    compute: { cpu_cores: 1, ram_mb: 512 },
-    worker_api: { base_url: `http://${slug}.test:12090` },
-  };
+  const capability = testCapability(slug, `http://${slug}.test:12090`);
   const reg = await app.request(CONTROL_PLANE_API.register.path(), {
     method: "POST",
     headers: { "content-type": "application/json" },

@@ -4,6 +4,8 @@
  * reference's. Problem Details; a lease held by another is 409.
  */
 import { Hono, type MiddlewareHandler } from "hono";
+import { createFactory } from "hono/factory";
+import type * as v from "valibot";
 import type { ProblemStatus } from "../../contracts/problem";
 import type { AnyRoute } from "../../contracts/route";
 import { CONTROL_PLANE_API } from "../../contracts/routes";
@@ -59,6 +61,16 @@ export function workflowRoutes(d: WorkflowDeps) {
   const { workflowStart: START, workflowResume: RESUME, workflowCheckpoint: CHECKPOINT } = CONTROL_PLANE_API;
   const RELEASE = CONTROL_PLANE_API.workflowRelease;
   const bad = "invalid JSON body";
+  /** The handlers of a JSON request at `route` that `act` carries out; its answer is an empty 204. */
+  const answered204 = <S extends v.GenericSchema>(
+    route: AnyRoute & { body: S },
+    summary: string,
+    act: (req: v.InferOutput<S>) => Promise<void>,
+  ) =>
+    createFactory().createHandlers(doc(route, summary, []), validated("json", route.body, bad), async (c) => {
+      await act(c.req.valid("json"));
+      return c.body(null, 204);
+    });
   return new Hono()
     .use("/v1/workflow/*", runnerToken(d.token))
     .post(
@@ -100,24 +112,16 @@ export function workflowRoutes(d: WorkflowDeps) {
     )
     .post(
       CHECKPOINT.pattern,
-      doc(CHECKPOINT, "Store a task's checkpoint (upsert)", []),
-      validated("json", CHECKPOINT.body, bad),
-      async (c) => {
-        const req = c.req.valid("json");
+      ...answered204(CHECKPOINT, "Store a task's checkpoint (upsert)", async (req) => {
         await saveCheckpoint(d.db, taskUuid(req.task_id), checkedState(req.state), req.last_node_id ?? "");
-        return c.body(null, 204);
-      },
+      }),
     )
     .post(
       RELEASE.pattern,
-      doc(RELEASE, "Release a task's lease (always 204)", []),
-      validated("json", RELEASE.body, bad),
-      async (c) => {
-        const req = c.req.valid("json");
+      ...answered204(RELEASE, "Release a task's lease (always 204)", async (req) => {
         if (!req.task_id.trim()) throw new ProblemError(400, "task_id required");
         if (!req.lease_id.trim()) throw new ProblemError(400, "lease_id required");
         if (isUuid(req.task_id)) await releaseLease(d.db, req.task_id.toLowerCase(), req.lease_id);
-        return c.body(null, 204);
-      },
+      }),
     );
 }

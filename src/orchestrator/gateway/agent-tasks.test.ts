@@ -9,7 +9,7 @@ import { completedRun } from "../../testing/completed-run";
 import { secrets } from "../../testing/dispatch-fixture";
 import { startFakeWorker, type FakeWorker } from "../../testing/fake-worker";
 import { problemOf, startGatewayFixture, type GatewayFixture } from "../../testing/gateway-fixture";
-import { readyNode, TEST_PSK } from "../../testing/ready-node";
+import { readyNode, TEST_PSK, testCapability } from "../../testing/ready-node";
 import { until } from "../../testing/until";
 import { createControlPlane } from "../control-plane/app";
 import { createDispatcher, type Dispatcher } from "../dispatch/dispatch-loop";
@@ -29,13 +29,7 @@ async function inferenceNode(slug: string, models: string[]) {
   const worker = startFakeWorker({ hold: true });
   const jwt = await readyNode(cp, slug, worker, 2, { inference: true });
   const report = {
-    version: 1,
-    reported_at: "2026-03-01T10:00:00Z",
-    node: { node_slug: slug },
-    platform: { os: "linux", arch: "amd64" },
-    compute: { cpu_cores: 8, ram_mb: 8192 },
-    sandbox: { supported: true, max_concurrency: 2 },
-    worker_api: { base_url: worker.url },
+    ...testCapability(slug, worker.url, 2, true),
     inference: { supported: true, running: true, available_models: models },
   };
   const res = await nodeCall(CONTROL_PLANE_API.capability.path(), jwt, report);

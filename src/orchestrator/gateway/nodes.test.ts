@@ -1,6 +1,7 @@
 /** The admin's nodes: GET /v1/nodes and POST /v1/nodes/{slug}/reset (decision 25). */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { USER_API } from "../../contracts/routes";
+import { capabilityBase } from "../../testing/capability-report";
 import { insertTaskWithJob } from "../../testing/queued-job";
 import { problemOf, startGatewayFixture, type GatewayFixture } from "../../testing/gateway-fixture";
 import { findNodeBySlug, recordCapability, recordConfigAck, registerNode, setConfigVersion } from "../db/nodes";
@@ -16,14 +17,7 @@ async function node(slug: string, report: Record<string, unknown>, o: { acked?: 
     : undefined;
   const id = crypto.randomUUID();
   await registerNode(f.t.db, { id, slug, workerUrl: `http://${slug}:12090`, sealedToken: "s", key, now });
-  const full = {
-    version: 1,
-    reported_at: now.toISOString(),
-    node: { node_slug: slug },
-    platform: { os: "linux", arch: "amd64" },
-    compute: { cpu_cores: 2, ram_mb: 2048 },
-    ...report,
-  };
+  const full = { ...capabilityBase(slug, now.toISOString(), { cpu_cores: 2, ram_mb: 2048 }), ...report };
   await recordCapability(f.t.db, { nodeId: id, report: full, hash: "h", workerUrl: undefined, now });
   if (o.acked) {
     await setConfigVersion(f.t.db, { nodeId: id, version: "v1", hash: "c", now });

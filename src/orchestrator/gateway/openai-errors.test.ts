@@ -21,6 +21,11 @@ async function gatewayWith(chat: Record<string, unknown>): Promise<{ g: GatewayF
 
 const ask = (g: GatewayFixture, token: string, body: unknown) =>
   g.call("POST", "/v1/chat/completions", { token, body });
+/** A one-message chat request, naming `model` when given. */
+const userSaysX = (model?: string) => ({
+  ...(model === undefined ? {} : { model }),
+  messages: [{ role: "user", content: "x" }],
+});
 
 async function expectError(res: Response, status: number, code: string | null) {
   const body = (await res.json()) as { error: Record<string, unknown> };
@@ -50,14 +55,10 @@ describe("OpenAI-compatible routes when things go wrong", () => {
     const { g, token } = await gatewayWith({ rateLimitPerMinute: 2 });
     try {
       await node.register(g.t.db, "stale-node", { at: new Date(Date.now() - 3_600_000) });
-      await expectError(
-        await ask(g, token, { messages: [{ role: "user", content: "x" }] }),
-        503,
-        "cynodeai_no_inference_node",
-      );
+      await expectError(await ask(g, token, userSaysX()), 503, "cynodeai_no_inference_node");
       expect((await g.call("GET", "/v1/models", { token })).status).toBe(200);
-      await ask(g, token, { messages: [{ role: "user", content: "x" }] });
-      const limited = await ask(g, token, { messages: [{ role: "user", content: "x" }] });
+      await ask(g, token, userSaysX());
+      const limited = await ask(g, token, userSaysX());
       expect(limited.headers.get("retry-after")).toMatch(/^\d+$/);
       const e = await expectError(limited, 429, "rate_limit_exceeded");
       expect(e.type).toBe("rate_limit_error");
@@ -74,16 +75,8 @@ describe("OpenAI-compatible routes when things go wrong", () => {
       const big = { messages: [{ role: "user", content: "x".repeat(11 * 1024 * 1024) }] };
       await expectError(await ask(g, token, big), 413, "request_too_large");
       // A live node that serves no model: neither a chat naming none nor one naming the default has a node.
-      await expectError(
-        await ask(g, token, { messages: [{ role: "user", content: "x" }] }),
-        503,
-        "cynodeai_no_inference_node",
-      );
-      await expectError(
-        await ask(g, token, { model: "test-model", messages: [{ role: "user", content: "x" }] }),
-        503,
-        "cynodeai_no_inference_node",
-      );
+      await expectError(await ask(g, token, userSaysX()), 503, "cynodeai_no_inference_node");
+      await expectError(await ask(g, token, userSaysX("test-model")), 503, "cynodeai_no_inference_node");
     } finally {
       await g.close();
     }
@@ -96,11 +89,7 @@ describe("OpenAI-compatible routes when the node fails", () => {
     try {
       await node.register(g.t.db, "dead-a", { url: `http://127.0.0.1:${freePort()}` });
       await node.register(g.t.db, "dead-b", { url: `http://127.0.0.1:${freePort()}` });
-      const e = await expectError(
-        await ask(g, token, { model: "m1", messages: [{ role: "user", content: "x" }] }),
-        502,
-        "cynodeai_inference_failed",
-      );
+      const e = await expectError(await ask(g, token, userSaysX("m1")), 502, "cynodeai_inference_failed");
       expect(e.type).toBe("cynodeai_error");
     } finally {
       await g.close();
@@ -111,16 +100,8 @@ describe("OpenAI-compatible routes when the node fails", () => {
     const { g, token } = await gatewayWith({ timeoutMs: 500 });
     try {
       await node.register(g.t.db, "stale-models", { models: ["m1", "gone"] });
-      await expectError(
-        await ask(g, token, { model: "gone", messages: [{ role: "user", content: "x" }] }),
-        404,
-        "model_not_found",
-      );
-      await expectError(
-        await ask(g, token, { model: "m1", messages: [{ role: "user", content: "x" }] }),
-        504,
-        "cynodeai_completion_timeout",
-      );
+      await expectError(await ask(g, token, userSaysX("gone")), 404, "model_not_found");
+      await expectError(await ask(g, token, userSaysX("m1")), 504, "cynodeai_completion_timeout");
       const rows = await g.t.db.selectFrom("chat_audit_log").select(["outcome", "status_code"]).execute();
       expect(rows.map((r) => [r.status_code, r.outcome]).sort()).toEqual([
         [404, "model_not_found"],

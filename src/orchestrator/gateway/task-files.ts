@@ -4,11 +4,12 @@
  */
 import { Hono } from "hono";
 import { USER_API, USER_API_SCOPES } from "../../contracts/routes";
-import { DIGEST_HEADER, digestHeader, type ListArtifactsResponse, safeFileName } from "../../contracts/task-files";
+import { type ListArtifactsResponse, safeFileName } from "../../contracts/task-files";
 import { ProblemError } from "../../lib/http-problem";
 import { describeRoute } from "../../lib/openapi";
 import { listTaskFiles, readTaskFile } from "../db/task-files";
 import { findTask } from "../db/tasks";
+import { taskFileResponse } from "../task-file-response";
 import { requireUser, type GatewayEnv, type GatewayRouteDeps } from "./require-user";
 
 const tags = ["tasks"];
@@ -30,13 +31,8 @@ async function download(d: GatewayRouteDeps, userId: string, id: string, name: s
   const taskId = await ownTaskId(d, userId, id);
   const file = safeFileName(name) && (await readTaskFile(d.db, taskId, "artifact", name));
   if (!file) throw new ProblemError(404, "Artifact not found");
-  return new Response(await file.bytes(), {
-    headers: {
-      "content-type": file.content_type,
-      "content-length": String(file.size_bytes),
-      [DIGEST_HEADER]: digestHeader(file.sha256),
-      "content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`,
-    },
+  return taskFileResponse(file, {
+    "content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`,
   });
 }
 

@@ -29,17 +29,17 @@ const state = (u: { id: string; handle: string; sessionId: string }): AgentRunSt
   messages: [{ role: "user", content: "hi" }],
 });
 
+/** The workflow checkpoint row of the agent run `runId`. */
+const checkpointOf = (runId: string) =>
+  t.db.selectFrom("workflow_checkpoints").selectAll().where("task_id", "=", runId).executeTakeFirstOrThrow();
+
 describe("chat agent runs", () => {
   it("are held while their lease lasts, and orphaned once it runs out", async () => {
     const holder = { holder: "a", leaseMs: 60_000 };
     const run = await beginAgentRun(t.db, holder, state(await user(true)));
     expect(await takeOverAgentRun(t.db, { holder: "b", leaseMs: 60_000 }, run.id, run.state)).toBeUndefined();
     await run.step([...run.state.messages, { role: "assistant", content: "x" }]);
-    const cp = await t.db
-      .selectFrom("workflow_checkpoints")
-      .selectAll()
-      .where("task_id", "=", run.id)
-      .executeTakeFirstOrThrow();
+    const cp = await checkpointOf(run.id);
     expect(cp.last_node_id).toBe("step-1");
     expect(await orphanedCheckpoints(t.db, AGENT_RUN_KIND, new Date())).toEqual([]);
     await run.finish(run.state.messages);
@@ -52,11 +52,7 @@ describe("chat agent runs", () => {
     const chat = { db: t.db, log: memoryLogger("runs") } as unknown as ChatContext;
     const pm = { chat, tasks: {} as TaskDeps, runs: { holder: "live", leaseMs: 60_000 } };
     expect(await resumeOrphanedRuns(pm)).toBe(0);
-    const cp = await t.db
-      .selectFrom("workflow_checkpoints")
-      .selectAll()
-      .where("task_id", "=", run.id)
-      .executeTakeFirstOrThrow();
+    const cp = await checkpointOf(run.id);
     expect(cp.last_node_id).toBe("done");
   });
 });

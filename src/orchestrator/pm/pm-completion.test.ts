@@ -121,17 +121,16 @@ describe("cynodeai.pm", () => {
 });
 
 describe("cynodeai.pm streaming", () => {
-  it("streams through the official openai client, tool progress first, then the answer", async () => {
-    const client = new OpenAI({
+  /** Asks `cynodeai.pm` for a streamed answer to `content` through the official openai client. */
+  const streamPm = (content: string) =>
+    new OpenAI({
       baseURL: new URL("/v1", system.orchestrator.gateway.url).href,
       apiKey: token,
       maxRetries: 0,
-    });
-    const stream = await client.chat.completions.create({
-      model: PM_MODEL,
-      messages: [{ role: "user", content: ECHO_REQUEST }],
-      stream: true,
-    });
+    }).chat.completions.create({ model: PM_MODEL, messages: [{ role: "user", content }], stream: true });
+
+  it("streams through the official openai client, tool progress first, then the answer", async () => {
+    const stream = await streamPm(ECHO_REQUEST);
     let text = "";
     let finish: string | null = null;
     for await (const chunk of stream) {
@@ -145,16 +144,7 @@ describe("cynodeai.pm streaming", () => {
   }, 120_000);
 
   it("sends a failure mid-stream as an OpenAI error event, and finishes the run", async () => {
-    const client = new OpenAI({
-      baseURL: new URL("/v1", system.orchestrator.gateway.url).href,
-      apiKey: token,
-      maxRetries: 0,
-    });
-    const stream = await client.chat.completions.create({
-      model: PM_MODEL,
-      messages: [{ role: "user", content: FAIL_MARKER }],
-      stream: true,
-    });
+    const stream = await streamPm(FAIL_MARKER);
     const failed = await (async () => {
       for await (const _ of stream);
     })().catch((err: Error) => err);

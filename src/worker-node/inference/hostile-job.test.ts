@@ -4,10 +4,9 @@
  * Ollama TEST DOUBLE, which records every request that reaches it.
  */
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
-import type { RunJobRequest } from "../../contracts/worker-api";
 import { startOllamaTestServer, type OllamaTestServer } from "../../testing/ollama-test-server";
 import { ensureSandboxImage, testPodman } from "../../testing/sandbox-fixture";
-import { ensureProxyImage, startInferenceRunner } from "../../testing/inference-runner";
+import { ensureProxyImage, inferenceShellJob, startInferenceRunner } from "../../testing/inference-runner";
 
 setDefaultTimeout(90_000);
 const podman = testPodman();
@@ -25,17 +24,6 @@ afterAll(async () => {
   await env.stop();
   await upstream.stop();
 });
-
-function job(script: string, inference?: RunJobRequest["inference"]): RunJobRequest {
-  const id = crypto.randomUUID();
-  return {
-    version: 1,
-    task_id: `task-${id}`,
-    job_id: id,
-    sandbox: { command: ["sh", "-c", script], use_inference: true },
-    ...(inference ? { inference } : {}),
-  };
-}
 
 /** A shell line sending one raw request with nc and printing `<label> <status>`. */
 function rawRequest(label: string, method: string, target: string, body = "{}"): string {
@@ -66,7 +54,7 @@ describe("a hostile inference job (real podman)", () => {
       ["absolute", "POST", "http://127.0.0.1:11434/api/pull"],
     ];
     const script = attempts.map(([label, method, target, body]) => rawRequest(label, method, target, body)).join("\n");
-    const res = await env.runner.run(job(script));
+    const res = await env.runner.run(inferenceShellJob(script));
     expect(res.status).toBe("completed");
     const seen = statuses(res.stdout);
     console.log(`hostile job saw: ${JSON.stringify(seen)}; reached upstream: ${upstream.requests.length - before}`);
@@ -93,7 +81,7 @@ describe("a hostile inference job (real podman)", () => {
       rawRequest("secret", "POST", "/v1/chat/completions", '{"model":"secret:70b","messages":[]}'),
       `wget -q -O - "$OLLAMA_BASE_URL/api/tags" | grep -o '"name":"[^"]*"' | tr '\\n' ' ' | sed 's/^/tags /'`,
     ].join("\n");
-    const res = await env.runner.run(job(script, { allowed_models: [OTHER] }));
+    const res = await env.runner.run(inferenceShellJob(script, { allowed_models: [OTHER] }));
     expect(res.status).toBe("completed");
     const lines = res.stdout.trim().split("\n");
     expect(lines.slice(0, 3)).toEqual(["mine 200", "default 403", "secret 403"]);

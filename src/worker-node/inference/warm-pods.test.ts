@@ -1,11 +1,10 @@
 /** Warm inference pods on real podman: a pod with its sidecar up and a sandbox waiting, one job each. */
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bun:test";
-import type { RunJobRequest } from "../../contracts/worker-api";
 import { startOllamaTestServer, testReply, type OllamaTestServer } from "../../testing/ollama-test-server";
 import { ensureSandboxImage, testPodman } from "../../testing/sandbox-fixture";
 import { until } from "../../testing/until";
 import { containerName } from "../sandbox/job-sandbox";
-import { ensureProxyImage, startInferenceRunner } from "../../testing/inference-runner";
+import { ensureProxyImage, inferenceShellJob, startInferenceRunner } from "../../testing/inference-runner";
 
 setDefaultTimeout(120_000);
 const podman = testPodman();
@@ -25,16 +24,6 @@ afterAll(async () => {
   await env.stop();
   await upstream.stop();
 });
-
-function sh(script: string): RunJobRequest {
-  const id = crypto.randomUUID();
-  return {
-    version: 1,
-    task_id: `task-${id}`,
-    job_id: id,
-    sandbox: { command: ["sh", "-c", script], use_inference: true },
-  };
-}
 
 async function warmPods(): Promise<string[]> {
   const r = await podman.exec([
@@ -60,7 +49,9 @@ describe("warm inference pods (real podman)", () => {
     const [pod] = await warmPods();
     const body = JSON.stringify({ model: MODEL, prompt: "warm", stream: false });
     const res = await env.runner.run(
-      sh(`wget -q -O - --post-data '${body}' "$OLLAMA_BASE_URL/api/generate"; echo; ls /run/cynode; id -u`),
+      inferenceShellJob(
+        `wget -q -O - --post-data '${body}' "$OLLAMA_BASE_URL/api/generate"; echo; ls /run/cynode; id -u`,
+      ),
     );
     expect(res.status).toBe("completed");
     const [reply, socket, uid] = res.stdout.split("\n");
@@ -78,7 +69,7 @@ describe("warm inference pods (real podman)", () => {
 
   it("names the warm pod's sandbox after the job it takes, found by task id while it runs", async () => {
     await waitForWarm();
-    const job = sh("exec sleep 60");
+    const job = inferenceShellJob("exec sleep 60");
     const running = env.runner.run(job);
     const found = async () =>
       (
@@ -92,9 +83,9 @@ describe("warm inference pods (real podman)", () => {
 
   it("never reuses a pod: job B sees nothing job A left in its pod's shared directory or workspace", async () => {
     await waitForWarm();
-    await env.runner.run(sh("echo a > /run/cynode/from-a; echo a > /workspace/from-a; (sleep 600 &)"));
+    await env.runner.run(inferenceShellJob("echo a > /run/cynode/from-a; echo a > /workspace/from-a; (sleep 600 &)"));
     await waitForWarm();
-    const b = await env.runner.run(sh("ls -A /run/cynode /workspace; ps -o args"));
+    const b = await env.runner.run(inferenceShellJob("ls -A /run/cynode /workspace; ps -o args"));
     expect(b.status).toBe("completed");
     expect(b.stdout).not.toContain("from-a");
     expect(b.stdout).not.toContain("sleep 600");
@@ -105,12 +96,12 @@ describe("warm inference pods (real podman)", () => {
   it("gives a warm pod only to a job allowed exactly the node's default models; others start cold with their own", async () => {
     await waitForWarm();
     const finished = (jobId: string) => env.log.lines.find((l) => l.msg === "job finished" && l.job_id === jobId);
-    const own = { ...sh(`wget -q -O - "$OLLAMA_BASE_URL/api/tags"`), inference: { allowed_models: ["other:1b"] } };
+    const own = inferenceShellJob(`wget -q -O - "$OLLAMA_BASE_URL/api/tags"`, { allowed_models: ["other:1b"] });
     const cold = await env.runner.run(own);
     expect(JSON.parse(cold.stdout).models).toEqual([]);
     expect(finished(own.job_id)).toMatchObject({ warm: false, inference: true });
     // `name` and `name:latest` are one model, so a list spelling the default another way still fits.
-    const same = { ...sh(`wget -q -O - "$OLLAMA_BASE_URL/api/tags"`), inference: { allowed_models: [MODEL] } };
+    const same = inferenceShellJob(`wget -q -O - "$OLLAMA_BASE_URL/api/tags"`, { allowed_models: [MODEL] });
     const warm = await env.runner.run(same);
     expect(JSON.parse(warm.stdout).models.map((m: { name: string }) => m.name)).toEqual([MODEL]);
     expect(finished(same.job_id)).toMatchObject({ warm: true, inference: true });

@@ -1,12 +1,11 @@
 /** The node client's job files against the real control-plane over real HTTP: fetch, store, and a new token on 401. */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import type { NodeCapabilityReport } from "../../contracts/node-payloads";
-import { createLogger, memoryLogger } from "../../lib/log";
+import { createLogger } from "../../lib/log";
 import { serveApp, type Served } from "../../lib/serve";
-import { createSecretBox, keyFromPassphrase } from "../../orchestrator/auth/secret-box";
 import { createTokens } from "../../orchestrator/auth/tokens";
-import { createControlPlane } from "../../orchestrator/control-plane/app";
 import { insertAttachments, listTaskFiles } from "../../orchestrator/db/task-files";
+import { testControlPlane } from "../../testing/control-plane-fixture";
 import { insertTaskWithJob } from "../../testing/queued-job";
 import { createTestDatabase, type TestDatabase } from "../../testing/test-db";
 import { createOrchestratorClient, OrchestratorError } from "./orchestrator-client";
@@ -32,15 +31,7 @@ beforeAll(async () => {
     ttl: { accessMs: 900_000, refreshMs: 86_400_000, nodeMs: 60_000 },
     now: () => clock,
   });
-  const app = createControlPlane({
-    db: t.db,
-    tokens,
-    secrets: createSecretBox(keyFromPassphrase("files-client")),
-    log: memoryLogger("cp"),
-    registrationPsk: "psk",
-    publicUrl: "http://127.0.0.1:1",
-    now: () => clock,
-  });
+  const app = testControlPlane({ db: t.db, tokens, publicUrl: "http://127.0.0.1:1", now: () => clock });
   server = serveApp(app, { hostname: "127.0.0.1", port: 0 });
 });
 afterAll(async () => {

@@ -91,6 +91,17 @@ const stepReportsOf = (bootstrap: () => NodeBootstrapPayload | undefined, doFetc
     log,
   });
 
+/** The JSON body of `res` as `schema`, or an OrchestratorError naming what was invalid and why. */
+async function parsedBody<S extends v.GenericSchema>(
+  schema: S,
+  res: Response,
+  invalid: string,
+): Promise<v.InferOutput<S>> {
+  const parsed = v.safeParse(schema, await res.json().catch(() => undefined));
+  if (!parsed.success) throw new OrchestratorError(res.status, `${invalid} (${v.summarize(parsed.issues)})`);
+  return parsed.output;
+}
+
 export function createOrchestratorClient({
   baseUrl,
   psk,
@@ -127,13 +138,7 @@ export function createOrchestratorClient({
       ...(identity ? { node_identity: await identity(report) } : {}),
     });
     if (res.status !== 200 && res.status !== 201) return fail("registration failed", res);
-    const parsed = v.safeParse(API.register.response, await res.json().catch(() => undefined));
-    if (!parsed.success)
-      throw new OrchestratorError(
-        res.status,
-        `registration failed: invalid bootstrap payload (${v.summarize(parsed.issues)})`,
-      );
-    bootstrap = parsed.output;
+    bootstrap = await parsedBody(API.register.response, res, "registration failed: invalid bootstrap payload");
     return bootstrap;
   }
 
@@ -176,13 +181,7 @@ export function createOrchestratorClient({
     async fetchConfig(): Promise<NodeConfigurationPayload> {
       const res = await authed(API.config, "node_config_url");
       if (res.status !== 200) return fail("config fetch failed", res);
-      const parsed = v.safeParse(API.config.response, await res.json().catch(() => undefined));
-      if (!parsed.success)
-        throw new OrchestratorError(
-          200,
-          `config fetch failed: invalid node configuration (${v.summarize(parsed.issues)})`,
-        );
-      return parsed.output;
+      return parsedBody(API.config.response, res, "config fetch failed: invalid node configuration");
     },
 
     async ack(ack: NodeConfigAck): Promise<void> {

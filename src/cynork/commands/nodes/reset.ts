@@ -4,6 +4,7 @@
  * `task cancel`, without a terminal `-y` is required and its absence is a usage error, never a silent exit 0.
  */
 import { defineCynorkCommand } from "../../command";
+import { confirmed, requireTerminal, YES_ARG } from "../../confirm";
 import { usageError } from "../../errors";
 import { NODE_LINE } from "./node-line";
 
@@ -14,23 +15,16 @@ export default defineCynorkCommand({
   },
   args: {
     node: { type: "positional", description: "node slug" },
-    yes: { type: "boolean", alias: "y", description: "do not ask for confirmation" },
+    yes: YES_ARG,
   },
   async run(flags, ctx) {
     const [slug] = flags.positionals;
     if (!slug) throw usageError("a node slug is required");
-    const { stdin, stderr } = ctx.io;
     const ask = !flags.bool("yes");
-    if (ask && !stdin.isTTY) throw usageError(`not resetting node ${slug} without confirmation: pass -y (--yes)`);
+    if (ask) requireTerminal(ctx.io, `not resetting node ${slug}`);
     const client = ctx.authedClient();
-    if (ask) {
-      stderr.write(`Reset node ${slug}? Any holder of the registration PSK can then bind it. [y/N] `);
-      const answer = (await stdin.readLine())?.trim();
-      if (answer !== "y" && answer !== "Y") {
-        stderr.write(`node ${slug} not reset\n`);
-        return;
-      }
-    }
+    const question = `Reset node ${slug}? Any holder of the registration PSK can then bind it.`;
+    if (ask && !(await confirmed(ctx.io, question, `node ${slug} not reset`))) return;
     ctx.print(await client.resetNode(slug), NODE_LINE);
   },
 });

@@ -3,20 +3,17 @@
  * from a script it deletes at once, as the reference's.
  */
 import { defineCynorkCommand } from "../../command";
+import { confirmed, YES_ARG } from "../../confirm";
 
 export default defineCynorkCommand({
   meta: { name: "delete", description: "Delete a skill" },
   args: {
     id: { type: "positional", description: "skill id" },
-    yes: { type: "boolean", alias: "y", description: "do not ask" },
+    yes: YES_ARG,
   },
   async run(flags, ctx) {
     const id = flags.positionals[0]!;
-    const { stdin, stderr } = ctx.io;
-    if (stdin.isTTY && !flags.bool("yes")) {
-      stderr.write(`Delete skill ${id}? [y/N] `);
-      if ((await stdin.readLine())?.trim().toLowerCase() !== "y") return;
-    }
+    if (ctx.io.stdin.isTTY && !flags.bool("yes") && !(await confirmed(ctx.io, `Delete skill ${id}?`))) return;
     await ctx.authedClient().deleteSkill(id);
     ctx.print({ skill_id: id, deleted: true }, { keys: ["skill_id", "deleted"] });
   },

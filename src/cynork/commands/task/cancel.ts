@@ -4,28 +4,20 @@
  * exit 0 that canceled nothing.
  */
 import { defineCynorkCommand } from "../../command";
-import { usageError } from "../../errors";
+import { confirmed, requireTerminal, YES_ARG } from "../../confirm";
 
 export default defineCynorkCommand({
   meta: { name: "cancel", description: "Cancel a task (asks first on a terminal; -y is required otherwise)" },
   args: {
     task: { type: "positional", description: "task id or name" },
-    yes: { type: "boolean", alias: "y", description: "do not ask for confirmation" },
+    yes: YES_ARG,
   },
   async run(flags, ctx) {
     const [id] = flags.positionals;
-    const { stdin, stderr } = ctx.io;
     const ask = !flags.bool("yes");
-    if (ask && !stdin.isTTY) throw usageError(`not canceling task ${id} without confirmation: pass -y (--yes)`);
+    if (ask) requireTerminal(ctx.io, `not canceling task ${id}`);
     const client = ctx.authedClient();
-    if (ask) {
-      stderr.write(`Cancel task ${id}? [y/N] `);
-      const answer = (await stdin.readLine())?.trim();
-      if (answer !== "y" && answer !== "Y") {
-        stderr.write(`task ${id} not canceled\n`);
-        return;
-      }
-    }
+    if (ask && !(await confirmed(ctx.io, `Cancel task ${id}?`, `task ${id} not canceled`))) return;
     ctx.print(await client.cancelTask(id!), { keys: ["task_id", "canceled"] });
   },
 });

@@ -1,16 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { sql } from "kysely";
+import { columnsPresent, tablesPresent } from "../../../testing/schema-present";
 import { insertTaskWithJob } from "../../../testing/queued-job";
 import { createTestDatabase, type TestDatabase } from "../../../testing/test-db";
 import { createUserWithPassword } from "../users";
 import { down, up } from "./0007-fair-dispatch";
 
-const present = async (t: TestDatabase) =>
-  (
-    await sql<{ name: string }>`select column_name as name from information_schema.columns
-      where table_schema = 'public' and table_name = 'jobs' and column_name = 'owner_id'
-      union all select table_name from information_schema.tables where table_name = 'dispatch_turns'`.execute(t.db)
-  ).rows.map((r) => r.name);
+const present = async (t: TestDatabase) => [
+  ...(await columnsPresent(t.db, "jobs", ["owner_id"])),
+  ...(await tablesPresent(t.db, ["dispatch_turns"])),
+];
 
 describe("migration 0007-fair-dispatch", () => {
   let t: TestDatabase;

@@ -1,17 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { sql } from "kysely";
+import { columnsPresent, tablesPresent } from "../../../testing/schema-present";
 import { createTestDatabase, type TestDatabase } from "../../../testing/test-db";
 import { registerNode } from "../nodes";
 import { down, up } from "./0008-node-identity";
 
 const present = async (t: TestDatabase) =>
-  (
-    await sql<{ name: string }>`select column_name as name from information_schema.columns
-      where table_schema = 'public' and table_name = 'nodes'
-        and column_name in ('public_key', 'key_thumbprint', 'key_bound_at')
-      union all select table_name from information_schema.tables where table_name = 'node_proof_ids'
-      order by name`.execute(t.db)
-  ).rows.map((r) => r.name);
+  [
+    ...(await columnsPresent(t.db, "nodes", ["public_key", "key_thumbprint", "key_bound_at"])),
+    ...(await tablesPresent(t.db, ["node_proof_ids"])),
+  ].sort();
 
 describe("migration 0008-node-identity", () => {
   let t: TestDatabase;
