@@ -7,7 +7,8 @@ import type { JobSpec, TodoItem } from "../../contracts/sba";
 
 const INTRO = [
   "You are an agent working in a sandbox: a Linux container with busybox tools and no network.",
-  "Your working directory is /workspace; every path you use must stay under it.",
+  "Your working directory is /workspace; every path you use must stay under it. The task's attached files are there.",
+  "Files you want to hand back go in $CYNODE_ARTIFACTS_DIR (/job/artifacts): run_command can write them there.",
   "Use the tools to do the task and check the result. When you are done, reply without any tool call:",
   "that reply is your final answer.",
 ].join("\n");
