@@ -126,6 +126,20 @@ async function ranOut(sandbox: Sandbox, left: RunLeft, collected?: Promise<Artif
   left.refused = sandbox.egress?.refused();
 }
 
+/** The sandbox's tool loop, the job's attachments placed before it; its artifacts collected once it ends. */
+async function serveTools(ctx: RunnerContext, sandbox: Sandbox, job: RunJobRequest, seconds: number) {
+  const files = await jobFilesOf(ctx, sandbox.ioDir, job);
+  const sink = files.artifacts;
+  const launcher = toolLoopLauncher({
+    env: jobEnv(job, sandbox.env),
+    timeoutSeconds: seconds,
+    before: files.before,
+    after: sink && artifactLines(sink.capBytes),
+  });
+  const io = await sandbox.serve(launcher);
+  return { io, collected: sink && collectArtifacts(io.artifacts, sink) };
+}
+
 export async function runAgentJob(
   ctx: RunnerContext,
   warm: WarmSandboxes | undefined,
@@ -170,16 +184,7 @@ export async function runAgentJob(
     if (self.canceled) return end("canceled");
     await holdJobDeadline(ctx, { key: sandbox.name, container: sandbox.id, pod: sandbox.pod }, seconds);
     if (self.warm) await sandbox.rename(containerName(job, ctx.nodeSlug)).catch(() => {});
-    const files = await jobFilesOf(ctx, sandbox.ioDir, job);
-    const sink = files.artifacts;
-    const launcher = toolLoopLauncher({
-      env: jobEnv(job, sandbox.env),
-      timeoutSeconds: seconds,
-      before: files.before,
-      after: sink && artifactLines(sink.capBytes),
-    });
-    const io = await sandbox.serve(launcher);
-    const collected = sink && collectArtifacts(io.artifacts, sink);
+    const { io, collected } = await serveTools(ctx, sandbox, job, seconds);
     channel = toolChannel(io);
     const outputCap = Math.min(spec.constraints?.max_output_bytes ?? ctx.maxOutputBytes, ctx.maxOutputBytes);
     const onStep = a.onStep && ((line: string) => a.onStep!(job.job_id, line));
