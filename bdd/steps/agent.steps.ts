@@ -5,7 +5,16 @@
  */
 import { Then, When } from "@cucumber/cucumber";
 import { expect } from "bun:test";
-import { ANSWER_PREFIX, AGENT_GOAL, SCRIPTED_TOOLS } from "../support/agent-scripts";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  ANSWER_PREFIX,
+  AGENT_GOAL,
+  REPORT_GOAL,
+  REPORT_NAME,
+  REPORT_OF,
+  SCRIPTED_TOOLS,
+} from "../support/agent-scripts";
 import { inferenceUpstream } from "../support/system";
 import { cynork, type CliWorld } from "./cynork.steps";
 
@@ -37,6 +46,38 @@ When(
   async function (this: CliWorld) {
     await cynork(this, ["-o", "json", "task", "create", "--use-sba", "-p", AGENT_GOAL, "--result"]);
     this.taskId = output(this).task_id;
+  },
+);
+
+When(
+  "I create with cynork an agent task reporting on the attached {string} and wait for its result",
+  { timeout: 180_000 },
+  async function (this: CliWorld, file: string) {
+    const args = ["-o", "json", "task", "create", "--use-sba", "-p", REPORT_GOAL, "--attach", file, "--result"];
+    await cynork(this, args);
+    this.taskId = output(this).task_id;
+  },
+);
+
+const sha256 = (data: Uint8Array) => new Bun.CryptoHasher("sha256").update(data).digest("hex");
+type Artifact = { path: string; size_bytes?: number; sha256?: string };
+/** The digest the agent's record gave its report, kept for the download's check. */
+const recordedSha = new WeakMap<CliWorld, string>();
+
+Then("the agent's record lists the report it left in its artifacts directory", function (this: CliWorld) {
+  const artifacts = record(this).artifacts as Artifact[];
+  expect(artifacts.map((a) => a.path)).toEqual([`artifacts/${REPORT_NAME}`]);
+  const result = output(this).jobs[0]!.result as unknown as { artifacts: { name: string; sha256: string }[] };
+  expect(result.artifacts.map((a) => [a.name, a.sha256])).toEqual([[REPORT_NAME, artifacts[0]!.sha256!]]);
+  recordedSha.set(this, artifacts[0]!.sha256!);
+});
+
+Then(
+  "the file {string} is the report on {string}, byte-identical to the record's",
+  async function (this: CliWorld, got: string, sent: string) {
+    const data = new Uint8Array(await readFile(join(this.cli!.dir, got)));
+    expect(sha256(data)).toBe(recordedSha.get(this)!);
+    if (await scripted()) expect(sha256(data)).toBe(sha256(REPORT_OF(await readFile(join(this.cli!.dir, sent)))));
   },
 );
 

@@ -30,5 +30,23 @@ const turns: Turn[] = [
   }),
 ];
 
+/**
+ * An agent that reads its attachment and hands back a report: the attachment's line count, then the attachment
+ * (so the report is known from what was attached: REPORT_OF).
+ */
+export const REPORT_GOAL_MARKER = "[bdd-agent: report on data.csv]";
+export const REPORT_GOAL = `Report on the attached data.csv ${REPORT_GOAL_MARKER}`;
+export const REPORT_NAME = "report.txt";
+const REPORT_COMMAND = `{ wc -l <data.csv; cat data.csv; } >"$CYNODE_ARTIFACTS_DIR/${REPORT_NAME}"`;
+/** The report the scripted agent writes from the attachment's bytes. */
+export const REPORT_OF = (csv: Uint8Array) =>
+  Buffer.concat([Buffer.from(`${csv.filter((b) => b === 10).length}\n`), csv]);
+
+const reportTurns: Turn[] = [
+  { tool_calls: [{ name: "read_file", arguments: { path: "data.csv" } }] },
+  { tool_calls: [{ name: "run_command", arguments: { argv: ["sh", "-c", REPORT_COMMAND] } }] },
+  { content: `The report is in ${REPORT_NAME}.` },
+];
+
 /** Options for startOllamaTestServer: spread in, so the double's `scripts` option is all this needs of it. */
-export const AGENT_SCRIPT_OPTIONS = { scripts: { [AGENT_GOAL_MARKER]: turns } };
+export const AGENT_SCRIPT_OPTIONS = { scripts: { [AGENT_GOAL_MARKER]: turns, [REPORT_GOAL_MARKER]: reportTurns } };

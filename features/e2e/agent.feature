@@ -22,3 +22,15 @@ Feature: Agent tasks: the model works in the task's sandbox with tools and answe
     When I run cynork "-o json task logs <task>"
     Then cynork exits with code 0
     And the task's logs hold the agent's final answer
+
+  @inference
+  Scenario: An agent task reads its attachment and hands back a report, downloaded byte-identical
+    Given a file "data.csv" holding "item,qty\napple,3\npear,5"
+    When I create with cynork an agent task reporting on the attached "data.csv" and wait for its result
+    Then cynork exits with code 0
+    And cynork's JSON has status "completed"
+    And the agent's record has the reference's keys and status "success"
+    And the agent's record lists the report it left in its artifacts directory
+    When I run cynork "task artifacts get <task> report.txt -O out"
+    Then cynork exits with code 0
+    And the file "out/report.txt" is the report on "data.csv", byte-identical to the record's

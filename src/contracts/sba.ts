@@ -186,7 +186,13 @@ export type SbaStep = v.InferOutput<typeof SbaStep>;
 export const TodoItem = v.object({ id: v.optional(v.number()), title: v.string(), done: v.optional(v.boolean()) });
 export type TodoItem = v.InferOutput<typeof TodoItem>;
 
-export const SbaArtifact = v.object({ path: v.optional(v.string()), ref: v.optional(v.string()) });
+export const SbaArtifact = v.object({
+  path: v.optional(v.string()),
+  ref: v.optional(v.string()),
+  /** Ours, additive: what the node stored of it. */
+  size_bytes: v.optional(v.number()),
+  sha256: v.optional(v.string()),
+});
 
 /** A list the reference may send as `null`; always an array once read. */
 const AlwaysArray = <T extends v.GenericSchema>(item: T) => v.nullish(v.array(item), () => []);

@@ -11,6 +11,7 @@ import { createSandboxRunner, type SandboxSettings } from "../worker-node/sandbo
 import { testSettings } from "./sandbox-fixture";
 import { createInferencePlacement, type PlacementDeps } from "../worker-node/inference/pod";
 import { startUpstreamRelay } from "../worker-node/inference/relay";
+import { relayChat } from "../worker-node/agent/model-chat";
 
 /**
  * The sidecar image these tests build and run: tagged per checkout, because checkouts of this repository on one
@@ -71,7 +72,9 @@ export async function startInferenceRunner(o: InferenceRunnerOptions) {
     log,
     ...o.placement,
   });
-  const runner = createSandboxRunner({ podman: o.podman, settings, log, placeInferenceJob });
+  // Agent jobs ask the same upstream through the node's relay.
+  const chat = relayChat(() => relay.socket);
+  const runner = createSandboxRunner({ podman: o.podman, settings, log, placeInferenceJob, chat });
   return {
     runner,
     settings,

@@ -39,6 +39,16 @@ describe("POST /v1/tasks with allowed_hosts", () => {
     });
   });
 
+  it("makes an agent task's job restricted the same way, its spec allowing the network", async () => {
+    const res = await create(f, { prompt: "fetch the index", use_sba: true, allowed_hosts: ["pypi.org"] });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const job = await f.t.db.selectFrom("jobs").selectAll().where("task_id", "=", id).executeTakeFirstOrThrow();
+    const payload = job.payload as { job_spec_json: string };
+    expect(payload).toMatchObject({ network_policy: "restricted", egress: { allowed_hosts: ["pypi.org"] } });
+    expect(JSON.parse(payload.job_spec_json).constraints.ext_net_allowed).toBe(true);
+  });
+
   it("refuses hosts outside the policy, naming them, and any host when the policy is empty", async () => {
     const outside = await create(f, {
       prompt: "x",

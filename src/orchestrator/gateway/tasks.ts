@@ -102,6 +102,7 @@ async function newJob(
   user: AuthedUser,
   req: CreateTaskRequest,
   mode: InputMode,
+  extNetAllowed: boolean,
 ): Promise<{ jobPayload: SandboxSpec; ids?: { taskId: string; jobId: string } }> {
   if (req.skills?.length && !req.use_sba) throw new ProblemError(400, "Skills are given to agent tasks (use_sba)");
   if (req.use_sba) {
@@ -115,6 +116,7 @@ async function newJob(
       image: d.jobDefaults.sandboxImage,
       useInference: req.use_inference,
       skills: await taskSkills(d, user.id, req.skills ?? []),
+      extNetAllowed,
     });
     return { jobPayload, ids };
   }
@@ -149,7 +151,7 @@ async function create(
   if (req.project_id && !isUuid(req.project_id)) throw new ProblemError(400, "Invalid project_id");
   const mode = req.input_mode || "prompt";
   const egress = taskEgress(req.allowed_hosts, d.jobDefaults.egressPolicy ?? []);
-  const job = await newJob(d, user, req, mode);
+  const job = await newJob(d, user, req, mode, !!egress.egress);
   const { task, attachments } = await createTask(d.db, {
     userId: user.id,
     projectId: req.project_id?.toLowerCase() ?? (await ensureDefaultProject(d.db, user.id)),

@@ -26,6 +26,8 @@ export type AgentJobInput = {
   acceptanceCriteria?: string[];
   /** Skills the agent is given (reference-agents 1.2 `context.skills`, their ids in `context.skill_ids`). */
   skills?: { id: string; name: string; content: string }[];
+  /** The task allows hosts (its job is restricted): the agent may use the network through its proxy. */
+  extNetAllowed?: boolean;
 };
 
 /** The job spec (`job_spec_json`) as JSON text; throws when what was built does not validate (a bug here). */
@@ -38,7 +40,7 @@ export function agentJobSpec(input: AgentJobInput): string {
     constraints: {
       max_runtime_seconds: input.maxRuntimeSeconds ?? AGENT_DEFAULT_RUNTIME_SECONDS,
       max_output_bytes: AGENT_MAX_OUTPUT_BYTES,
-      ext_net_allowed: false,
+      ext_net_allowed: input.extNetAllowed ?? false,
     },
     inference: { allowed_models: input.allowedModels, source: "orchestrator" },
     context: {

@@ -14,6 +14,7 @@ import {
 } from "../../testing/ollama-test-server";
 import { ensureSandboxImage, testPodman, testSettings, waitForHostProcess } from "../../testing/sandbox-fixture";
 import { until } from "../../testing/until";
+import { attachmentRefs, memoryFiles, sha256Hex } from "../../testing/memory-job-files";
 import { createSandboxRunner, type RunnerDeps } from "../sandbox/run-job";
 import { relayChat } from "./model-chat";
 import { TOOL_NAMES } from "./tools";
@@ -94,6 +95,11 @@ const SCRIPTS: Record<string, ScriptedReply[]> = {
     },
   ],
   "[broken]": [call("todo", { action: "add", title: "x" }), { status: 500, error: "the double broke" }],
+  "[files]": [
+    call("read_file", { path: "data.csv" }),
+    call("run_command", { argv: ["sh", "-c", 'grep -c , data.csv >"$CYNODE_ARTIFACTS_DIR/report.txt"'] }),
+    { content: "report written" },
+  ],
   "[interfaces]": [
     call("run_command", { argv: ["sh", "-c", "cat /sys/class/net/*/ifindex | wc -l"] }),
     (m) => ({ content: `interfaces: ${lastTool(m).trim()}` }),
@@ -113,7 +119,14 @@ async function jobContainers(job: RunJobRequest): Promise<string[]> {
   return r.stdout.split("\n").filter(Boolean);
 }
 
-function agentJob(goal: string, o: { models?: string[]; runtime?: number; outputBytes?: number } = {}): RunJobRequest {
+type AgentJobOptions = {
+  models?: string[];
+  runtime?: number;
+  outputBytes?: number;
+  attach?: Record<string, Uint8Array>;
+};
+
+function agentJob(goal: string, o: AgentJobOptions = {}): RunJobRequest {
   const id = crypto.randomUUID();
   const spec = {
     protocol_version: "1.0",
@@ -129,6 +142,7 @@ function agentJob(goal: string, o: { models?: string[]; runtime?: number; output
     job_id: id,
     sandbox: { job_spec_json: JSON.stringify(spec) },
     inference: { allowed_models: o.models ?? [MODEL] },
+    ...(o.attach ? { attachments: attachmentRefs(o.attach) } : {}),
   };
 }
 
@@ -179,6 +193,36 @@ describe("agent jobs (real podman, the Ollama double)", () => {
     expect(asked[3].messages[0].content).toMatch(/Time left: \d+ seconds\..*\nTodo list:\n/s);
     expect(asked[1].messages.at(-1)).toEqual({ role: "tool", content: "ok\n", tool_name: "write_file" });
     expect(lines[3]).toBe('step 4 tool run_command {"argv":["sh","hello.sh"]} exit 0');
+  });
+});
+
+describe("agent jobs: files", () => {
+  it("finds its attachments in /workspace and hands back what it leaves in $CYNODE_ARTIFACTS_DIR", async () => {
+    const csv = new TextEncoder().encode("a,b\n1,2\n3,4\n");
+    const { files, stored } = memoryFiles({ "data.csv": csv });
+    const r = await runner();
+    r.useJobFiles(files);
+    const res = await r.run(agentJob("count the rows [files]", { attach: { "data.csv": csv } }));
+    expect(res.status).toBe("completed");
+    expect(res.sba_result!.steps[1]!.output).toBe("a,b\n1,2\n3,4\n");
+    expect(new TextDecoder().decode(stored.get("report.txt"))).toBe("3\n");
+    const view = { name: "report.txt", size_bytes: 2, sha256: sha256Hex("3\n"), content_type: "text/plain" };
+    expect(res.artifacts).toEqual([view]);
+    expect(res.artifacts_omitted).toEqual([]);
+    expect(res.sba_result!.artifacts).toEqual([{ path: "artifacts/report.txt", size_bytes: 2, sha256: view.sha256 }]);
+    const asked = double.requests.find((q) => q.path === "/api/chat" && q.body.includes("[files]"))!;
+    expect(JSON.parse(asked.body).messages[0].content).toContain(
+      "Files you want to hand back go in $CYNODE_ARTIFACTS_DIR",
+    );
+  });
+
+  it("fails before its loop when an attachment does not match its digest", async () => {
+    const { files } = memoryFiles({ "data.csv": new TextEncoder().encode("changed") });
+    const r = await runner();
+    r.useJobFiles(files);
+    const res = await r.run(agentJob("[files]", { attach: { "data.csv": new TextEncoder().encode("a,b\n") } }));
+    expect(res.status).toBe("failed");
+    expect(res.stderr).toBe("attachment data.csv does not match its size and digest");
   });
 });
 

@@ -11,6 +11,13 @@ const spec = (extra: Partial<JobSpec> = {}): JobSpec => ({
 });
 
 describe("the agent's prompt", () => {
+  it("says where files go back and whether the network is there (the task's allowed hosts)", () => {
+    expect(jobContext(spec())).toContain("busybox tools and no network.\n");
+    expect(jobContext(spec())).toContain("Files you want to hand back go in $CYNODE_ARTIFACTS_DIR (/job/artifacts)");
+    const allowed = spec({ constraints: { max_runtime_seconds: 60, max_output_bytes: 1024, ext_net_allowed: true } });
+    expect(jobContext(allowed)).toContain("no network but the task's allowed hosts, through the proxy in $HTTP_PROXY");
+  });
+
   it("gives the job's context in the reference's order", () => {
     const text = jobContext(
       spec({

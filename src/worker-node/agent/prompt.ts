@@ -5,12 +5,18 @@
  */
 import type { JobSpec, TodoItem } from "../../contracts/sba";
 
-const INTRO = [
-  "You are an agent working in a sandbox: a Linux container with busybox tools and no network.",
-  "Your working directory is /workspace; every path you use must stay under it.",
-  "Use the tools to do the task and check the result. When you are done, reply without any tool call:",
-  "that reply is your final answer.",
-].join("\n");
+const NETWORK = {
+  off: "no network",
+  on: "no network but the task's allowed hosts, through the proxy in $HTTP_PROXY and $HTTPS_PROXY",
+};
+const intro = (spec: JobSpec) =>
+  [
+    `You are an agent working in a sandbox: a Linux container with busybox tools and ${spec.constraints?.ext_net_allowed ? NETWORK.on : NETWORK.off}.`,
+    "Your working directory is /workspace; every path you use must stay under it. The task's attached files are there.",
+    "Files you want to hand back go in $CYNODE_ARTIFACTS_DIR (/job/artifacts): run_command can write them there.",
+    "Use the tools to do the task and check the result. When you are done, reply without any tool call:",
+    "that reply is your final answer.",
+  ].join("\n");
 
 const section = (title: string, text?: string) => (text ? [`${title}:\n${text}`] : []);
 const list = (title: string, items?: string[], prefix = "- ") =>
@@ -25,7 +31,7 @@ export function jobContext(spec: JobSpec): string {
     (s, i) => `${i + 1}. ${s.type}${s.args === undefined ? "" : ` ${JSON.stringify(s.args)}`}`,
   );
   return [
-    INTRO,
+    intro(spec),
     ...section("Persona", persona),
     ...section("Baseline", c.baseline_context),
     ...section("Project", c.project_context),

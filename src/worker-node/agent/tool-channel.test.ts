@@ -21,6 +21,7 @@ function fakeIo(answer: string) {
     drop: async (name) => void files.delete(name),
     output: streamOf(answer),
     stderr: streamOf("loop noise"),
+    artifacts: streamOf(""),
     end: () => void sent.push("(end)"),
   };
   return { io, sent, files };

@@ -18,10 +18,19 @@ const DEADLINE_GRACE_SECONDS = 1;
 /**
  * The loop the sandbox's pid 1 runs: each request `<seq> <cap>` runs `$IO/r<seq>` in a subshell with no stdin and no
  * request descriptor, stdout+stderr into the capped output file, tool errors on fd 5. A watchdog kills every other
- * process at the deadline (pid 1 ignores signals from inside); EOF on `in` (the worker done or gone) ends the loop.
+ * process at the deadline (pid 1 ignores signals from inside); EOF on `in` (the worker done or gone) ends the loop,
+ * and the `after` lines run (the artifacts out).
  */
-export function toolLoopLauncher(o: { env: Record<string, string>; timeoutSeconds: number }): string {
+export function toolLoopLauncher(o: {
+  env: Record<string, string>;
+  timeoutSeconds: number;
+  /** Lines before the loop (the job's attachments placed, job-files.ts). */
+  before?: string[];
+  /** Lines once the loop has ended (the job's artifacts written out, job-files.ts `artifactLines`). */
+  after?: string[];
+}): string {
   const lines = Object.entries(o.env).map(([k, v]) => `export ${k}=${shellQuote(v)}`);
+  lines.push(...(o.before ?? []));
   lines.push(
     `(sleep ${o.timeoutSeconds + DEADLINE_GRACE_SECONDS}; kill -KILL -1) >/dev/null 2>&1 </dev/null &`,
     `IO=${IO_DIR}`,
@@ -34,6 +43,7 @@ export function toolLoopLauncher(o: { env: Record<string, string>; timeoutSecond
     '  printf \'%s %s %s %s\\n\' "$n" "$rc" $(wc -c <"$T/o") $(wc -c <"$T/e")',
     '  cat "$T/o" "$T/e"',
     "done",
+    ...(o.after ?? []),
     "exit 0",
   );
   return `${lines.join("\n")}\n`;

@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from "bu
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { reply, startEgressTestHosts, type EgressTestHosts } from "../../testing/egress-test-hosts";
 import { ensureProxyImage, PROXY_IMAGE, startInferenceRunner } from "../../testing/inference-runner";
-import { startOllamaTestServer, testReply, type OllamaTestServer } from "../../testing/ollama-test-server";
+import {
+  startOllamaTestServer,
+  testReply,
+  type ChatMessage,
+  type OllamaTestServer,
+  type ScriptedReply,
+} from "../../testing/ollama-test-server";
 import { ensureSandboxImage, testPodman } from "../../testing/sandbox-fixture";
 
 setDefaultTimeout(60_000);
@@ -17,10 +23,19 @@ let hosts: EgressTestHosts;
 let ollama: OllamaTestServer;
 let env: Awaited<ReturnType<typeof startInferenceRunner>>;
 
+/** An agent that fetches the URL its goal names with wget (through the job's proxy), then gives up. */
+const urlIn = (m: ChatMessage[]) => /http:\/\/\S+/.exec(m.find((x) => x.role === "user")?.content ?? "")![0];
+const SCRIPTS: Record<string, ScriptedReply[]> = {
+  "[fetch]": [
+    (m) => ({ tool_calls: [{ name: "run_command", arguments: { argv: ["wget", "-q", "-O", "-", urlIn(m)] } }] }),
+    { content: "the host could not be reached" },
+  ],
+};
+
 beforeAll(async () => {
   await Promise.all([ensureSandboxImage(podman), ensureProxyImage(podman)]);
   hosts = await startEgressTestHosts();
-  ollama = await startOllamaTestServer({ port: 0, models: [MODEL] });
+  ollama = await startOllamaTestServer({ port: 0, models: [MODEL], scripts: SCRIPTS });
   env = await startInferenceRunner({ podman, upstreamUrl: ollama.url! });
 }, 300_000);
 afterAll(async () => {
@@ -104,6 +119,37 @@ describe("restricted jobs in a pod without network (real podman)", () => {
     expect(JSON.parse(generated!).response).toBe(testReply("both"));
     expect(fetched).toBe(reply("http /both").trim());
     expect(res.egress?.map((a) => a.host)).toEqual(["127.0.0.2"]);
+    expect(await env.leftovers()).toEqual([]);
+  });
+});
+
+describe("restricted agent jobs (real podman, the Ollama double)", () => {
+  const agent = (url: string, allowed: string[]): RunJobRequest => {
+    const j = restricted("", allowed);
+    const spec = {
+      protocol_version: "1.0",
+      job_id: j.job_id,
+      task_id: j.task_id,
+      constraints: { max_runtime_seconds: 60, max_output_bytes: 65536, ext_net_allowed: true },
+      inference: { allowed_models: [MODEL] },
+      context: { task_context: `fetch ${url} [fetch]` },
+    };
+    return { ...j, sandbox: { ...j.sandbox, command: undefined, job_spec_json: JSON.stringify(spec) } };
+  };
+
+  it("runs the agent's tools in the restricted pod: an allowed host is fetched through the proxy", async () => {
+    const res = await env.runner.run(agent(`http://${hosts.http}/agent`, [hosts.http]));
+    expect(res.sba_result!.steps[1]).toMatchObject({ tool: "run_command", exit_code: 0, output: reply("http /agent") });
+    expect(res.sba_result!.failure_code).toBeNull();
+    expect(res.egress!.map((e) => e.decision)).toEqual(["allowed"]);
+  });
+
+  it("ends with ext_net_required when a refused connection made the agent give up", async () => {
+    const res = await env.runner.run(agent(`http://${hosts.refused}/`, [hosts.http]));
+    expect(res.status).toBe("failed");
+    expect(res.sba_result).toMatchObject({ status: "failure", failure_code: "ext_net_required" });
+    expect(res.sba_result!.failure_message).toContain("network required but denied");
+    expect(res.egress!.map((e) => e.decision)).toEqual(["refused"]);
     expect(await env.leftovers()).toEqual([]);
   });
 });

@@ -5,30 +5,18 @@ import type { TaskFileView } from "../../contracts/task-files";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { memoryLogger } from "../../lib/log";
 import { ensureSandboxImage, testPodman, testSettings } from "../../testing/sandbox-fixture";
+import { attachmentRefs, memoryFiles, sha256Hex } from "../../testing/memory-job-files";
 import { collectArtifacts, type JobFiles } from "./job-files";
 import { createSandboxRunner } from "./run-job";
 
 setDefaultTimeout(120_000);
 const podman = testPodman();
 const MiB = 1024 * 1024;
-const sha = (d: Uint8Array | string) => new Bun.CryptoHasher("sha256").update(d).digest("hex");
-
-/** The control-plane's side, kept in memory: what the node fetched and stored. */
-function memoryFiles(attachments: Record<string, Uint8Array>) {
-  const stored = new Map<string, Uint8Array>();
-  const files: JobFiles = {
-    fetchAttachment: async (_job, name) => attachments[name] ?? new Uint8Array(),
-    async storeArtifact(_job, name, data, content_type): Promise<TaskFileView> {
-      stored.set(name, data);
-      return { name, size_bytes: data.length, sha256: sha(data), content_type };
-    },
-  };
-  return { files, stored };
-}
+const sha = sha256Hex;
 
 function job(script: string, attachments: Record<string, Uint8Array> = {}, image?: string): RunJobRequest {
   const id = crypto.randomUUID();
-  const refs = Object.entries(attachments).map(([name, d]) => ({ name, size_bytes: d.length, sha256: sha(d) }));
+  const refs = attachmentRefs(attachments);
   return {
     version: 1,
     task_id: `task-${id}`,

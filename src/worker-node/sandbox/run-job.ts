@@ -156,7 +156,7 @@ async function runAgent(a: AgentRunner, r: JobRun, startedAt: Date, now: () => D
   const seconds = effectiveTimeoutSeconds(requested, deps.settings.timeouts, deps.maxJobTimeoutSeconds?.());
   try {
     const fields = await runAgentJob(ctx, warm, { ...r, seconds }, parsed.spec, deps);
-    return { ...jobResult(job, startedAt, now(), { kind: "not-started", why: "" }), ...fields };
+    return { ...jobResult(job, startedAt, now(), { kind: "not-started", why: "" }, r.self), ...fields };
   } catch (err) {
     if (err instanceof SandboxRejection) throw err;
     log.error("agent job failed", { job_id: job.job_id, error: err });

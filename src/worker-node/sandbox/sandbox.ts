@@ -103,6 +103,8 @@ export type SessionIo = {
   drop(name: string): Promise<void>;
   output: ReadableStream<Uint8Array>;
   stderr: ReadableStream<Uint8Array>;
+  /** What the launcher's artifact lines write of /job/artifacts once its loop has ended. */
+  artifacts: ReadableStream<Uint8Array>;
   /** Closes the request line: the sandbox's loop reads EOF and exits. */
   end(): void;
 };
@@ -338,6 +340,7 @@ function sandboxHandle(podman: Podman, plan: SandboxPlan, s: Started): Sandbox {
         drop: (name) => rm(join(dir, name), { force: true }),
         output: s.io.stdout,
         stderr: s.stderr,
+        artifacts: s.io.artifacts,
         end: () => s.io.endInput(),
       };
     },
