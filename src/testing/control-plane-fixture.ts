@@ -26,7 +26,8 @@ export type ControlPlaneFixture = Awaited<ReturnType<typeof startControlPlaneFix
 
 export async function startControlPlaneFixture() {
   const t: TestDatabase = await createTestDatabase();
-  let clock = new Date("2026-03-01T10:00:00Z");
+  // Real time to start with: a node process signs its identity proof with its own clock.
+  let clock = new Date();
   const now = () => clock;
   let app: ReturnType<typeof createControlPlane> | undefined;
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => app!.fetch(req) });
