@@ -36,7 +36,9 @@ export function toolLoopLauncher(o: {
     `IO=${IO_DIR}`,
     "T=$(mktemp -d) || exit 1",
     'exec 3<"$IO/in"',
-    "while read -r n cap <&3; do",
+    // The worker ends with a line, never by closing `in`: it may close before this shell opens it (a fast final
+    // answer), and a FIFO with no writer would hold that open for ever.
+    'while read -r n cap <&3 && [ "$n" != end ]; do',
     '  : >"$T/e"',
     '  { ( . "$IO/r$n" ) </dev/null 3<&- 5>"$T/e" 2>&1; echo "$?" >"$T/rc"; } | { head -c "$cap" >"$T/o"; cat >/dev/null; }',
     '  read -r rc <"$T/rc"',
@@ -123,6 +125,7 @@ export function toolChannel(io: SessionIo): ToolChannel {
       await Promise.all([io.drop(`r${n}`), ...files.map(([f]) => io.drop(f))]);
     }
   }
+  let closed = false;
   return {
     call(req) {
       const p = queue.then(() => exchange(req));
@@ -130,6 +133,8 @@ export function toolChannel(io: SessionIo): ToolChannel {
       return p;
     },
     close() {
+      if (closed) return;
+      closed = true;
       io.end();
       void frames.cancel();
     },

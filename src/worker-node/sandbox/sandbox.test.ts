@@ -4,6 +4,7 @@ import { WORKSPACE_DIR, createJobDirs } from "./job-sandbox";
 import { NODE_LABEL } from "./job-sandbox";
 import { WARM_LABEL } from "./warm-sandboxes";
 import { afterMark, startSandbox } from "./sandbox";
+import { toolChannel, toolLoopLauncher } from "../agent/tool-channel";
 import {
   ensureSandboxImage,
   SANDBOX_IMAGE,
@@ -48,6 +49,18 @@ describe("a warm sandbox's own deadline", () => {
       await warm.dispose();
     }
     expect(await warmContainers(podman, settings.nodeSlug)).toEqual([]);
+  });
+
+  it("ends its tool loop when the worker is done before the loop has even begun (a final answer at once)", async () => {
+    const { start } = await warmSandbox();
+    const warm = await start;
+    try {
+      // The loop's shell opens `in` only after its `before` lines: the worker's channel is closed long before that.
+      toolChannel(await warm.serve(toolLoopLauncher({ env: {}, timeoutSeconds: 60, before: ["sleep 1"] }))).close();
+      expect(await warm.exited).toBe(0);
+    } finally {
+      await warm.dispose();
+    }
   });
 
   it("reports podman's own failure instead of a ready mark, and leaves nothing behind", async () => {

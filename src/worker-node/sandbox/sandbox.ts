@@ -105,7 +105,7 @@ export type SessionIo = {
   stderr: ReadableStream<Uint8Array>;
   /** What the launcher's artifact lines write of /job/artifacts once its loop has ended. */
   artifacts: ReadableStream<Uint8Array>;
-  /** Closes the request line: the sandbox's loop reads EOF and exits. */
+  /** Ends the request loop with its `end` line (`in` stays held until the sandbox is released). */
   end(): void;
 };
 
@@ -118,8 +118,6 @@ export type SandboxIo = {
   /** Writes the job's launcher and tells the waiting sandbox to run it; `keepInput` leaves `in` open for `send`. */
   handOver(launcher: string | Uint8Array, keepInput?: boolean): Promise<void>;
   send(line: string): void;
-  /** Lets go of `in` only. */
-  endInput(): void;
   dir: string;
   /** Lets go of the worker's own ends: once the sandbox is gone too, the streams end. */
   close(): void;
@@ -201,7 +199,6 @@ export async function openSandboxIo(dir: string): Promise<SandboxIo> {
       if (input === undefined) throw new Error("the sandbox's input is closed");
       writeSync(input, line);
     },
-    endInput: () => drop("in"),
     close() {
       drop(...FIFOS);
       for (const r of readers) r.close();
@@ -341,7 +338,7 @@ function sandboxHandle(podman: Podman, plan: SandboxPlan, s: Started): Sandbox {
         output: s.io.stdout,
         stderr: s.stderr,
         artifacts: s.io.artifacts,
-        end: () => s.io.endInput(),
+        end: () => s.io.send("end\n"),
       };
     },
     async dispose() {
