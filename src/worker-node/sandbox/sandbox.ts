@@ -118,6 +118,8 @@ export type SandboxIo = {
   /** Writes the job's launcher and tells the waiting sandbox to run it; `keepInput` leaves `in` open for `send`. */
   handOver(launcher: string | Uint8Array, keepInput?: boolean): Promise<void>;
   send(line: string): void;
+  /** True once the worker let go of `in` (handed over without keeping it, or closed). */
+  inputClosed(): boolean;
   dir: string;
   /** Lets go of the worker's own ends: once the sandbox is gone too, the streams end. */
   close(): void;
@@ -194,6 +196,7 @@ export async function openSandboxIo(dir: string): Promise<SandboxIo> {
       writeSync(input, "go\n");
       if (!keepInput) drop("in");
     },
+    inputClosed: () => !held.has("in"),
     send(line) {
       const input = held.get("in");
       if (input === undefined) throw new Error("the sandbox's input is closed");
@@ -338,7 +341,10 @@ function sandboxHandle(podman: Podman, plan: SandboxPlan, s: Started): Sandbox {
         output: s.io.stdout,
         stderr: s.stderr,
         artifacts: s.io.artifacts,
-        end: () => s.io.send("end\n"),
+        end: () => {
+          // Already released (a kill, a cancel): its loop is gone with it.
+          if (!s.io.inputClosed()) s.io.send("end\n");
+        },
       };
     },
     async dispose() {
