@@ -16,6 +16,7 @@ import {
 } from "../../contracts/node-payloads";
 import type { AnyRoute } from "../../contracts/route";
 import { CONTROL_PLANE_API } from "../../contracts/routes";
+import { answered204 } from "../../lib/answered-204";
 import { ProblemError } from "../../lib/http-problem";
 import type { Logger } from "../../lib/log";
 import { describeRoute } from "../../lib/openapi";
@@ -226,10 +227,7 @@ export function nodeRoutes(d: NodeRoutesDeps) {
     summary: string,
     keep: (d: NodeRoutesDeps, caller: NodeCaller, report: v.InferOutput<S>) => Promise<void>,
   ) =>
-    nodeHandlers.createHandlers(doc(route, summary), body(route.body), async (c) => {
-      await keep(d, c.var.node, c.req.valid("json"));
-      return c.body(null, 204);
-    });
+    answered204(nodeHandlers, doc(route, summary), route.body, bodyDetail, (c, report) => keep(d, c.var.node, report));
   return (
     new Hono<NodeAuthEnv>()
       .post(

@@ -10,6 +10,7 @@ import type { ProblemStatus } from "../../contracts/problem";
 import type { AnyRoute } from "../../contracts/route";
 import { CONTROL_PLANE_API } from "../../contracts/routes";
 import type { WorkflowResumeResponse } from "../../contracts/workflow";
+import { answered204 } from "../../lib/answered-204";
 import { ProblemError } from "../../lib/http-problem";
 import type { Logger } from "../../lib/log";
 import { describeRoute } from "../../lib/openapi";
@@ -62,15 +63,11 @@ export function workflowRoutes(d: WorkflowDeps) {
   const RELEASE = CONTROL_PLANE_API.workflowRelease;
   const bad = "invalid JSON body";
   /** The handlers of a JSON request at `route` that `act` carries out; its answer is an empty 204. */
-  const answered204 = <S extends v.GenericSchema>(
+  const answered = <S extends v.GenericSchema>(
     route: AnyRoute & { body: S },
     summary: string,
     act: (req: v.InferOutput<S>) => Promise<void>,
-  ) =>
-    createFactory().createHandlers(doc(route, summary, []), validated("json", route.body, bad), async (c) => {
-      await act(c.req.valid("json"));
-      return c.body(null, 204);
-    });
+  ) => answered204(createFactory(), doc(route, summary, []), route.body, bad, (_c, req) => act(req));
   return new Hono()
     .use("/v1/workflow/*", runnerToken(d.token))
     .post(
@@ -112,13 +109,13 @@ export function workflowRoutes(d: WorkflowDeps) {
     )
     .post(
       CHECKPOINT.pattern,
-      ...answered204(CHECKPOINT, "Store a task's checkpoint (upsert)", async (req) => {
+      ...answered(CHECKPOINT, "Store a task's checkpoint (upsert)", async (req) => {
         await saveCheckpoint(d.db, taskUuid(req.task_id), checkedState(req.state), req.last_node_id ?? "");
       }),
     )
     .post(
       RELEASE.pattern,
-      ...answered204(RELEASE, "Release a task's lease (always 204)", async (req) => {
+      ...answered(RELEASE, "Release a task's lease (always 204)", async (req) => {
         if (!req.task_id.trim()) throw new ProblemError(400, "task_id required");
         if (!req.lease_id.trim()) throw new ProblemError(400, "lease_id required");
         if (isUuid(req.task_id)) await releaseLease(d.db, req.task_id.toLowerCase(), req.lease_id);
