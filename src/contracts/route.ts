@@ -3,7 +3,7 @@
  * `path(params)`, and both read the schemas it carries. Params are typed from the pattern: `/v1/tasks/:id` takes
  * `{ id }`; a `:` inside a segment (`/v1/worker/jobs:run`) is literal, as in hono.
  */
-import type { GenericSchema } from "valibot";
+import type { GenericSchema, InferOutput } from "valibot";
 
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
 
@@ -78,3 +78,20 @@ export function withQuery(path: string, query: Record<string, string | number | 
   const set = Object.entries(query).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]]));
   return set.length ? `${path}?${new URLSearchParams(set)}` : path;
 }
+
+/** One call of a route by a gateway client (cynork's, the web console's): its params, query, body and headers. */
+export type RouteCall<R extends AnyRoute> = {
+  route: R;
+  params?: Params<R["pattern"]>;
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  /** A multipart body instead of JSON (a task with its attachments); fetch sets its content type. */
+  form?: FormData;
+  /** More request headers (the chat's project and thread). */
+  headers?: Record<string, string>;
+  /** Ends the request early; the caller sees the abort error itself. */
+  signal?: AbortSignal;
+};
+
+/** What a call answers: its route's `response`, checked, or nothing. */
+export type RouteAnswer<R> = R extends { response: infer S extends GenericSchema } ? InferOutput<S> : undefined;

@@ -4,7 +4,7 @@
  */
 import * as v from "valibot";
 import { errorDetail } from "../contracts/error-detail";
-import { withQuery, type AnyRoute, type Params } from "../contracts/route";
+import { withQuery, type AnyRoute, type RouteAnswer, type RouteCall } from "../contracts/route";
 import { USER_API } from "../contracts/routes";
 import type * as api from "../contracts/user-api";
 import type { CreateThreadRequest } from "../contracts/chat-agent";
@@ -32,23 +32,11 @@ export type ClientOptions = {
   onRefreshed?: (tokens: api.LoginResponse) => Promise<void>;
 };
 
-type Call<R extends AnyRoute> = {
-  route: R;
-  params?: Params<R["pattern"]>;
-  query?: Record<string, string | number | undefined>;
-  body?: unknown;
-  /** A multipart body instead of JSON (a task with its attachments). */
-  form?: FormData;
+type Call<R extends AnyRoute> = RouteCall<R> & {
   /** Do not refresh on 401 (logout: refreshing would rotate away the token being revoked). */
   noRefresh?: boolean;
   timeoutMs?: number;
-  /** Ends the request early (Ctrl+C during a long-poll or a streamed chat); the caller sees the abort error itself. */
-  signal?: AbortSignal;
-  /** More request headers (the chat's project and thread). */
-  headers?: Record<string, string>;
 };
-/** What a call answers: its route's `response`, checked, or nothing. */
-type Answer<R> = R extends { response: infer S extends v.GenericSchema } ? v.InferOutput<S> : undefined;
 
 async function problemDetail(res: Response): Promise<string | undefined> {
   return errorDetail(await res.text().catch(() => ""));
@@ -121,9 +109,9 @@ function createTransport(opts: ClientOptions) {
     return res;
   }
 
-  async function send<R extends AnyRoute>(call: Call<R>): Promise<Answer<R>> {
+  async function send<R extends AnyRoute>(call: Call<R>): Promise<RouteAnswer<R>> {
     const res = await open(call);
-    return (call.route.response ? await decode(res, call.route.response) : undefined) as Answer<R>;
+    return (call.route.response ? await decode(res, call.route.response) : undefined) as RouteAnswer<R>;
   }
 
   return { fetchOnce, open, send };

@@ -5,7 +5,7 @@
  */
 import * as v from "valibot";
 import { errorDetail } from "../contracts/error-detail";
-import { type AnyRoute, type Params, withQuery } from "../contracts/route";
+import { type AnyRoute, type RouteAnswer, type RouteCall, withQuery } from "../contracts/route";
 import { USER_API } from "../contracts/routes";
 import type { LoginResponse } from "../contracts/user-api";
 
@@ -17,19 +17,6 @@ export class ApiError extends Error {
     super(message);
   }
 }
-
-type Call<R extends AnyRoute> = {
-  route: R;
-  params?: Params<R["pattern"]>;
-  query?: Record<string, string | number | undefined>;
-  body?: unknown;
-  /** A multipart body instead of JSON (a task with its attachments); the browser sets its content type. */
-  form?: FormData;
-  /** Beside the token: the chat agent's thread header. */
-  headers?: Record<string, string>;
-  signal?: AbortSignal;
-};
-type Answer<R> = R extends { response: infer S extends v.GenericSchema } ? v.InferOutput<S> : undefined;
 
 const REFRESH_AHEAD_S = 60;
 
@@ -51,7 +38,7 @@ export function createGatewaySession(onChange: (signedIn: boolean) => void) {
   let tokens: LoginResponse | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
-  function fetchOnce(call: Call<AnyRoute>): Promise<Response> {
+  function fetchOnce(call: RouteCall<AnyRoute>): Promise<Response> {
     const headers: Record<string, string> = { accept: "application/json", ...call.headers };
     if (call.route.auth && tokens) headers.authorization = `Bearer ${tokens.access_token}`;
     if (call.body !== undefined) headers["content-type"] = "application/json";
@@ -81,16 +68,16 @@ export function createGatewaySession(onChange: (signedIn: boolean) => void) {
   }
 
   /** The answer of a successful call, unread (a stream); any other becomes an ApiError. */
-  async function open(call: Call<AnyRoute>): Promise<Response> {
+  async function open(call: RouteCall<AnyRoute>): Promise<Response> {
     let res = await fetchOnce(call);
     if (res.status === 401 && call.route.auth && (await refresh())) res = await fetchOnce(call);
     if (!res.ok) throw await failure(res);
     return res;
   }
 
-  async function send<R extends AnyRoute>(call: Call<R>): Promise<Answer<R>> {
+  async function send<R extends AnyRoute>(call: RouteCall<R>): Promise<RouteAnswer<R>> {
     const res = await open(call);
-    return (call.route.response ? await decode(res, call.route.response) : undefined) as Answer<R>;
+    return (call.route.response ? await decode(res, call.route.response) : undefined) as RouteAnswer<R>;
   }
 
   return {
