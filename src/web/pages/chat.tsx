@@ -10,6 +10,7 @@ import { chatDeltas } from "../../lib/chat-deltas";
 import type { GatewaySession } from "../gateway-session";
 import { useAction, useLoaded } from "../use-async";
 import { ThreadPicker, type Turn } from "./chat-threads";
+import { ActionForm } from "../action-form";
 
 function Conversation({ turns }: { turns: Turn[] }) {
   return (
@@ -72,21 +73,12 @@ export function ChatPage({ session }: { session: GatewaySession }) {
         />
       )}
       <Conversation turns={turns} />
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void send.run();
-        }}
-      >
+      <ActionForm action={send} submit="Send" disabled={!chosen}>
         <label>
           Message
           <textarea required rows={3} value={message} onInput={(e) => setMessage(e.currentTarget.value)} />
         </label>
-        <button type="submit" disabled={send.busy || !chosen}>
-          Send
-        </button>
-        {send.error && <p role="alert">{send.error}</p>}
-      </form>
+      </ActionForm>
     </section>
   );
 }

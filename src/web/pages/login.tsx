@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import type { GatewaySession } from "../gateway-session";
 import { useAction } from "../use-async";
+import { ActionForm } from "../action-form";
 
 export function LoginPage({ session }: { session: GatewaySession }) {
   const [handle, setHandle] = useState("");
@@ -10,12 +11,7 @@ export function LoginPage({ session }: { session: GatewaySession }) {
   return (
     <section class="card narrow">
       <h1>CyNodeAI console</h1>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void login.run();
-        }}
-      >
+      <ActionForm action={login} submit="Log in">
         <label>
           Handle
           <input
@@ -37,11 +33,7 @@ export function LoginPage({ session }: { session: GatewaySession }) {
             onInput={(e) => setPassword(e.currentTarget.value)}
           />
         </label>
-        <button type="submit" disabled={login.busy}>
-          Log in
-        </button>
-        {login.error && <p role="alert">{login.error}</p>}
-      </form>
+      </ActionForm>
     </section>
   );
 }

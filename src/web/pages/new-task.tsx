@@ -6,6 +6,7 @@ import type { CreateTaskRequest } from "../../contracts/user-api";
 import type { GatewaySession } from "../gateway-session";
 import { hrefOf } from "../hash-route";
 import { useAction } from "../use-async";
+import { ActionForm } from "../action-form";
 
 const KINDS = {
   commands: { label: "Command", hint: "One shell command per line, run in the task's sandbox." },
@@ -49,12 +50,7 @@ export function NewTaskPage({ session }: { session: GatewaySession }) {
   return (
     <section class="card">
       <h1>New task</h1>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void create.run();
-        }}
-      >
+      <ActionForm action={create} submit="Run">
         <label for="task-kind">Kind</label>
         <select id="task-kind" value={kind} onChange={(e) => setKind(e.currentTarget.value as Kind)}>
           <option value="commands">Commands</option>
@@ -81,11 +77,7 @@ export function NewTaskPage({ session }: { session: GatewaySession }) {
             Give the sandbox the model (use inference)
           </label>
         )}
-        <button type="submit" disabled={create.busy}>
-          Run
-        </button>
-        {create.error && <p role="alert">{create.error}</p>}
-      </form>
+      </ActionForm>
     </section>
   );
 }

@@ -4,6 +4,7 @@ import { USER_API } from "../../contracts/routes";
 import type { SkillMeta } from "../../contracts/skills";
 import type { GatewaySession } from "../gateway-session";
 import { useAction, useLoaded } from "../use-async";
+import { ActionForm } from "../action-form";
 
 function SkillRow({ skill, session, changed }: { skill: SkillMeta; session: GatewaySession; changed: () => void }) {
   const [content, setContent] = useState<string>();
@@ -54,12 +55,7 @@ export function SkillsPage({ session }: { session: GatewaySession }) {
         ))}
       </ul>
       <h2>New skill</h2>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void add.run();
-        }}
-      >
+      <ActionForm action={add} submit="Add skill">
         <label>
           Skill name
           <input value={name} onInput={(e) => setName(e.currentTarget.value)} />
@@ -68,11 +64,7 @@ export function SkillsPage({ session }: { session: GatewaySession }) {
           Skill content (Markdown)
           <textarea required rows={6} value={content} onInput={(e) => setContent(e.currentTarget.value)} />
         </label>
-        <button type="submit" disabled={add.busy}>
-          Add skill
-        </button>
-        {add.error && <p role="alert">{add.error}</p>}
-      </form>
+      </ActionForm>
     </section>
   );
 }

@@ -5,6 +5,7 @@ import type { UserResponse } from "../../contracts/user-api";
 import { adminOnly } from "../admin-only";
 import type { GatewaySession } from "../gateway-session";
 import { useAction, useLoaded } from "../use-async";
+import { ActionForm } from "../action-form";
 
 function UserRow({ user, session, changed }: { user: UserResponse; session: GatewaySession; changed: () => void }) {
   const route = user.is_active ? USER_API.disableUser : USER_API.enableUser;
@@ -49,12 +50,7 @@ export function UsersPage({ session }: { session: GatewaySession }) {
         ))}
       </ul>
       <h2>New user</h2>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void create.run();
-        }}
-      >
+      <ActionForm action={create} submit="Add user">
         <label>
           New user's handle
           <input required value={handle} onInput={(e) => setHandle(e.currentTarget.value)} />
@@ -69,11 +65,7 @@ export function UsersPage({ session }: { session: GatewaySession }) {
             onInput={(e) => setPassword(e.currentTarget.value)}
           />
         </label>
-        <button type="submit" disabled={create.busy}>
-          Add user
-        </button>
-        {create.error && <p role="alert">{create.error}</p>}
-      </form>
+      </ActionForm>
     </section>
   );
 }
