@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import type { GatewaySession } from "../gateway-session";
 import { useAction } from "../use-async";
 import { ActionForm } from "../action-form";
+import { LabeledInput } from "../labeled-input";
 
 export function LoginPage({ session }: { session: GatewaySession }) {
   const [handle, setHandle] = useState("");
@@ -12,27 +13,23 @@ export function LoginPage({ session }: { session: GatewaySession }) {
     <section class="card narrow">
       <h1>CyNodeAI console</h1>
       <ActionForm action={login} submit="Log in">
-        <label>
-          Handle
-          <input
-            name="handle"
-            autocomplete="username"
-            required
-            value={handle}
-            onInput={(e) => setHandle(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          Password
-          <input
-            name="password"
-            type="password"
-            autocomplete="current-password"
-            required
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </label>
+        <LabeledInput
+          label="Handle"
+          name="handle"
+          autocomplete="username"
+          required
+          value={handle}
+          onValue={setHandle}
+        />
+        <LabeledInput
+          label="Password"
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          required
+          value={password}
+          onValue={setPassword}
+        />
       </ActionForm>
     </section>
   );

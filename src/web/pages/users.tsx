@@ -6,6 +6,7 @@ import { adminOnly } from "../admin-only";
 import type { GatewaySession } from "../gateway-session";
 import { useAction, useLoaded } from "../use-async";
 import { ActionForm } from "../action-form";
+import { LabeledInput } from "../labeled-input";
 
 function UserRow({ user, session, changed }: { user: UserResponse; session: GatewaySession; changed: () => void }) {
   const route = user.is_active ? USER_API.disableUser : USER_API.enableUser;
@@ -51,20 +52,15 @@ export function UsersPage({ session }: { session: GatewaySession }) {
       </ul>
       <h2>New user</h2>
       <ActionForm action={create} submit="Add user">
-        <label>
-          New user's handle
-          <input required value={handle} onInput={(e) => setHandle(e.currentTarget.value)} />
-        </label>
-        <label>
-          New user's password
-          <input
-            required
-            type="password"
-            autocomplete="new-password"
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </label>
+        <LabeledInput label="New user's handle" required value={handle} onValue={setHandle} />
+        <LabeledInput
+          label="New user's password"
+          required
+          type="password"
+          autocomplete="new-password"
+          value={password}
+          onValue={setPassword}
+        />
       </ActionForm>
     </section>
   );
