@@ -30,6 +30,15 @@ function job(command: string[], sandbox: Partial<RunJobRequest["sandbox"]> = {})
 }
 const sh = (script: string, sandbox: Partial<RunJobRequest["sandbox"]> = {}) => job(["sh", "-c", script], sandbox);
 
+/** Starts a job (`make` turns a command line into it) that signals once its container runs, and waits for that. */
+async function runningJob(r: ReturnType<typeof createSandboxRunner>, make: (command: string) => RunJobRequest = sh) {
+  const started = startedSignal();
+  const j = make(started.command);
+  const result = r.run(j);
+  await started.seen();
+  return { j, result };
+}
+
 async function runner(overrides: Partial<RunnerDeps> = {}, settings = {}) {
   return createSandboxRunner({
     podman,
@@ -172,10 +181,7 @@ describe("sandbox runner cancel and admission (real podman)", () => {
   it("cancels a running job at once: the container is gone when cancel returns", async () => {
     const settings = await testSettings();
     const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
-    const started = startedSignal();
-    const j = sh(started.command);
-    const result = r.run(j);
-    await started.seen();
+    const { j, result } = await runningJob(r);
     expect(await r.cancel(j.job_id)).toBe(true);
     expect((await podman.exec(["container", "exists", containerName(j, settings.nodeSlug)])).exitCode).toBe(1);
     expect(await result).toMatchObject({ status: "canceled", exit_code: -1 });
@@ -199,10 +205,7 @@ describe("sandbox runner cancel and admission (real podman)", () => {
   it("stops every running job on shutdown", async () => {
     const settings = await testSettings();
     const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
-    const started = startedSignal();
-    const j = sh(started.command);
-    const result = r.run(j);
-    await started.seen();
+    const { j, result } = await runningJob(r);
     await r.stopAll();
     expect(await result).toMatchObject({ status: "canceled" });
   });
@@ -210,10 +213,7 @@ describe("sandbox runner cancel and admission (real podman)", () => {
   it("rejects duplicate job ids, unsafe ids, disallowed images and jobs beyond capacity", async () => {
     const settings = await testSettings({ maxConcurrency: 1, allowedImages: ["localhost/cynode-sandbox:latest"] });
     const r = createSandboxRunner({ podman, settings, log: memoryLogger() });
-    const started = startedSignal();
-    const j = sh(started.command);
-    const result = r.run(j);
-    await started.seen();
+    const { j, result } = await runningJob(r);
     await expect(r.run(j)).rejects.toMatchObject({ kind: "duplicate" });
     await expect(r.run(sh("true"))).rejects.toMatchObject({ kind: "full", message: "sandbox capacity reached" });
     await r.cancel(j.job_id);
@@ -482,10 +482,7 @@ describe("an attached run keeps every sandbox's bounds", () => {
     });
     const failed = await r.run(job(["ls", "/no-such-path"], { image: SANDBOX_IMAGE }));
     expect(failed).toMatchObject({ status: "failed", exit_code: 1, stderr: expect.stringContaining("/no-such-path") });
-    const started = startedSignal();
-    const j = job(started.command.split(" "), { image: SANDBOX_IMAGE });
-    const result = r.run(j);
-    await started.seen();
+    const { j, result } = await runningJob(r, (command) => job(command.split(" "), { image: SANDBOX_IMAGE }));
     const labelled = async (label: string) =>
       (await podman.exec(["ps", "--format={{.Names}}", `--filter=label=${label}`])).stdout.trim();
     expect(await labelled(`cynodeai.task_id=${j.task_id}`)).toBe(containerName(j, settings.nodeSlug));
