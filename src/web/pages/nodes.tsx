@@ -4,6 +4,7 @@ import type { NodeView } from "../../contracts/user-api";
 import { adminOnly } from "../admin-only";
 import type { GatewaySession } from "../gateway-session";
 import { usePolling } from "../use-async";
+import { OnOffText } from "./status-text";
 
 const REFRESH_MS = 5_000;
 
@@ -11,9 +12,7 @@ function NodeRow({ node }: { node: NodeView }) {
   return (
     <li>
       <strong>{node.node_slug}</strong>
-      <span class={node.live ? "status status-completed" : "status status-failed"}>
-        {node.live ? "live" : "not live"}
-      </span>
+      <OnOffText on={node.live} words={["live", "not live"]} off="failed" />
       <span>
         {node.capacity.running} of {node.capacity.max_concurrency} jobs running
       </span>

@@ -7,6 +7,7 @@ import type { GatewaySession } from "../gateway-session";
 import { useAction, useLoaded } from "../use-async";
 import { ActionForm } from "../action-form";
 import { LabeledInput } from "../labeled-input";
+import { OnOffText } from "./status-text";
 
 function UserRow({ user, session, changed }: { user: UserResponse; session: GatewaySession; changed: () => void }) {
   const route = user.is_active ? USER_API.disableUser : USER_API.enableUser;
@@ -17,9 +18,7 @@ function UserRow({ user, session, changed }: { user: UserResponse; session: Gate
   return (
     <li>
       <span>{user.handle}</span>
-      <span class={user.is_active ? "status status-completed" : "status status-canceled"}>
-        {user.is_active ? "active" : "disabled"}
-      </span>
+      <OnOffText on={user.is_active} words={["active", "disabled"]} off="canceled" />
       <button type="button" onClick={() => void toggle.run()} disabled={toggle.busy}>
         {user.is_active ? `Disable ${user.handle}` : `Enable ${user.handle}`}
       </button>
