@@ -56,6 +56,36 @@ export async function testSettings(overrides: Partial<SandboxSettings> = {}): Pr
  * A job that shows it has started without writing anything the host reads (its io directory is read-only to it):
  * its `command` runs a `sleep` of a unique length, and `seen()` waits until the host sees that process in /proc.
  */
+/** The node's own secrets (its PSK, its Worker API bearer) set to one fresh value in this process's env while `body` runs. */
+export async function withNodeSecrets(body: (secret: string) => Promise<void>): Promise<void> {
+  const secret = `psk-${crypto.randomUUID()}`;
+  process.env.NODE_REGISTRATION_PSK = secret;
+  process.env.WORKER_API_BEARER_TOKEN = secret;
+  try {
+    await body(secret);
+  } finally {
+    delete process.env.NODE_REGISTRATION_PSK;
+    delete process.env.WORKER_API_BEARER_TOKEN;
+  }
+}
+
+/** A listener on every host address that only counts who connects, while `body` shows a sandbox cannot reach it. */
+export async function withCountingListener(
+  body: (port: number, accepted: () => number) => Promise<void>,
+): Promise<void> {
+  let accepted = 0;
+  const listener = Bun.listen({
+    hostname: "0.0.0.0",
+    port: 0,
+    socket: { open: () => void accepted++, data: () => {} },
+  });
+  try {
+    await body(listener.port, () => accepted);
+  } finally {
+    listener.stop(true);
+  }
+}
+
 export function startedSignal(seconds = 60) {
   const argv = ["sleep", `${seconds}.${crypto.getRandomValues(new Uint32Array(1))[0]}`];
   return { command: argv.join(" "), seen: (timeoutMs = 30_000) => waitForHostProcess(argv, timeoutMs) };

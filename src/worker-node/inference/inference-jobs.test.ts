@@ -7,7 +7,13 @@ import { join } from "node:path";
 import { Ollama } from "ollama";
 import type { RunJobRequest } from "../../contracts/worker-api";
 import { startOllamaTestServer, testReply, type OllamaTestServer } from "../../testing/ollama-test-server";
-import { ensureSandboxImage, startedSignal, testPodman } from "../../testing/sandbox-fixture";
+import {
+  ensureSandboxImage,
+  startedSignal,
+  testPodman,
+  withCountingListener,
+  withNodeSecrets,
+} from "../../testing/sandbox-fixture";
 import { ensureProxyImage, hostAddress, PROXY_IMAGE, startInferenceRunner } from "../../testing/inference-runner";
 
 // Each job creates a pod and waits for its sidecar: seconds, not milliseconds.
@@ -166,17 +172,11 @@ describe("inference pod's sidecar (real podman)", () => {
 
 describe("inference pod's isolation (real podman)", () => {
   it("reaches nothing but its sidecar: no host port, no other address, only loopback", async () => {
-    let accepted = 0;
-    const workerApi = Bun.listen({
-      hostname: "0.0.0.0",
-      port: 0,
-      socket: { open: () => void accepted++, data: () => {} },
-    });
-    try {
+    await withCountingListener(async (port, accepted) => {
       const targets = [
-        `${hostAddress()}:${workerApi.port}`,
-        `127.0.0.1:${workerApi.port}`,
-        `10.0.2.2:${workerApi.port}`,
+        `${hostAddress()}:${port}`,
+        `127.0.0.1:${port}`,
+        `10.0.2.2:${port}`,
         "1.1.1.1:443",
         `${hostAddress()}:${new URL(upstream.url!).port}`,
       ];
@@ -188,17 +188,12 @@ describe("inference pod's isolation (real podman)", () => {
       );
       expect(res.stdout).toBe(`lo\n${"BLOCKED\n".repeat(targets.length)}SIDECAR\n`);
       expect(res.stderr).toContain("Network is unreachable");
-      expect(accepted).toBe(0);
-    } finally {
-      workerApi.stop(true);
-    }
+      expect(accepted()).toBe(0);
+    });
   });
 
   it("shows the sandbox no credential in env, /proc/1/environ or mounts, and not the relay socket", async () => {
-    const secret = `psk-${crypto.randomUUID()}`;
-    process.env.NODE_REGISTRATION_PSK = secret;
-    process.env.WORKER_API_BEARER_TOKEN = secret;
-    try {
+    await withNodeSecrets(async (secret) => {
       const res = await env.runner.run(
         sh("env; tr '\\0' '\\n' </proc/1/environ; cat /proc/self/mountinfo; ls -a /run/cynode /run"),
       );
@@ -209,10 +204,7 @@ describe("inference pod's isolation (real podman)", () => {
       );
       expect(res.stdout).toContain("inference-proxy.sock");
       expect(res.stdout).toContain("OLLAMA_BASE_URL=http://localhost:11434\n");
-    } finally {
-      delete process.env.NODE_REGISTRATION_PSK;
-      delete process.env.WORKER_API_BEARER_TOKEN;
-    }
+    });
   });
 
   it("removes the pod after a failed job and after a timed-out one", async () => {

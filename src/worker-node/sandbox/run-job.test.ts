@@ -16,6 +16,8 @@ import {
   startedSignal,
   testPodman,
   testSettings,
+  withCountingListener,
+  withNodeSecrets,
 } from "../../testing/sandbox-fixture";
 import { until } from "../../testing/until";
 
@@ -131,28 +133,17 @@ describe("sandbox runner isolation (real podman)", () => {
       Object.values(networkInterfaces())
         .flat()
         .find((a) => a && a.family === "IPv4" && !a.internal)?.address ?? "127.0.0.1";
-    let accepted = 0;
-    const listener = Bun.listen({
-      hostname: "0.0.0.0",
-      port: 0,
-      socket: { open: () => void accepted++, data: () => {} },
-    });
-    try {
-      const script = `ls /sys/class/net; for t in ${hostIp}:${listener.port} 10.0.2.2:${listener.port} 1.1.1.1:443; do nc -w 2 \${t%:*} \${t#*:} </dev/null && echo CONNECTED $t || echo BLOCKED; done`;
+    await withCountingListener(async (port, accepted) => {
+      const script = `ls /sys/class/net; for t in ${hostIp}:${port} 10.0.2.2:${port} 1.1.1.1:443; do nc -w 2 \${t%:*} \${t#*:} </dev/null && echo CONNECTED $t || echo BLOCKED; done`;
       const res = await (await runner()).run(sh(script));
       expect(res.stdout).toBe("lo\nBLOCKED\nBLOCKED\nBLOCKED\n");
       expect(res.stderr).toContain("Network is unreachable");
-      expect(accepted).toBe(0);
-    } finally {
-      listener.stop(true);
-    }
+      expect(accepted()).toBe(0);
+    });
   });
 
   it("exposes none of the node's secrets in env, /proc/1/environ or mounts", async () => {
-    const secret = `psk-${crypto.randomUUID()}`;
-    process.env.NODE_REGISTRATION_PSK = secret;
-    process.env.WORKER_API_BEARER_TOKEN = secret;
-    try {
+    await withNodeSecrets(async (secret) => {
       const settings = await testSettings();
       const r = createSandboxRunner({ podman: testPodman(), settings, log: memoryLogger() });
       const res = await r.run(
@@ -162,10 +153,7 @@ describe("sandbox runner isolation (real podman)", () => {
       expect(res.stdout).not.toContain(secret);
       expect(res.stdout).not.toMatch(/PSK|BEARER|CONTAINERS_CONF|HOME=\/root/);
       expect(res.stdout).not.toContain("/etc/cynode");
-    } finally {
-      delete process.env.NODE_REGISTRATION_PSK;
-      delete process.env.WORKER_API_BEARER_TOKEN;
-    }
+    });
   });
 
   it("holds a fork bomb at the pids limit", async () => {
