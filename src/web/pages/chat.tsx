@@ -11,6 +11,7 @@ import type { GatewaySession } from "../gateway-session";
 import { useAction, useLoaded } from "../use-async";
 import { ThreadPicker, type Turn } from "./chat-threads";
 import { ActionForm } from "../action-form";
+import { PageCard } from "../page-card";
 
 function Conversation({ turns }: { turns: Turn[] }) {
   return (
@@ -52,9 +53,7 @@ export function ChatPage({ session }: { session: GatewaySession }) {
     setGeneration((g) => g + 1);
   });
   return (
-    <section class="card">
-      <h1>Chat</h1>
-      {models.error && <p role="alert">{models.error}</p>}
+    <PageCard title="Chat" error={models.error}>
       <label for="chat-model">Model</label>
       <select id="chat-model" value={chosen} onChange={(e) => setModel(e.currentTarget.value)}>
         {models.value?.data.map((m) => (
@@ -79,6 +78,6 @@ export function ChatPage({ session }: { session: GatewaySession }) {
           <textarea required rows={3} value={message} onInput={(e) => setMessage(e.currentTarget.value)} />
         </label>
       </ActionForm>
-    </section>
+    </PageCard>
   );
 }

@@ -5,6 +5,7 @@ import { adminOnly } from "../admin-only";
 import type { GatewaySession } from "../gateway-session";
 import { usePolling } from "../use-async";
 import { OnOffText } from "./status-text";
+import { PageCard } from "../page-card";
 
 const REFRESH_MS = 5_000;
 
@@ -32,15 +33,13 @@ export function NodesPage({ session }: { session: GatewaySession }) {
     [],
   );
   return (
-    <section class="card">
-      <h1>Nodes</h1>
-      {nodes.error && <p role="alert">{nodes.error}</p>}
+    <PageCard title="Nodes" error={nodes.error}>
       {nodes.value && nodes.value.nodes.length === 0 && <p>No node has registered.</p>}
       <ul class="list" aria-label="Nodes">
         {nodes.value?.nodes.map((n) => (
           <NodeRow key={n.node_slug} node={n} />
         ))}
       </ul>
-    </section>
+    </PageCard>
   );
 }

@@ -5,6 +5,8 @@ import type { SkillMeta } from "../../contracts/skills";
 import type { GatewaySession } from "../gateway-session";
 import { useAction, useLoaded } from "../use-async";
 import { ActionForm } from "../action-form";
+import { LabeledInput } from "../labeled-input";
+import { PageCard } from "../page-card";
 
 function SkillRow({ skill, session, changed }: { skill: SkillMeta; session: GatewaySession; changed: () => void }) {
   const [content, setContent] = useState<string>();
@@ -45,9 +47,7 @@ export function SkillsPage({ session }: { session: GatewaySession }) {
     skills.reload();
   });
   return (
-    <section class="card">
-      <h1>Skills</h1>
-      {skills.error && <p role="alert">{skills.error}</p>}
+    <PageCard title="Skills" error={skills.error}>
       {skills.value && skills.value.skills.length === 0 && <p>No skills.</p>}
       <ul class="list" aria-label="Skills">
         {skills.value?.skills.map((s) => (
@@ -56,15 +56,12 @@ export function SkillsPage({ session }: { session: GatewaySession }) {
       </ul>
       <h2>New skill</h2>
       <ActionForm action={add} submit="Add skill">
-        <label>
-          Skill name
-          <input value={name} onInput={(e) => setName(e.currentTarget.value)} />
-        </label>
+        <LabeledInput label="Skill name" value={name} onValue={setName} />
         <label>
           Skill content (Markdown)
           <textarea required rows={6} value={content} onInput={(e) => setContent(e.currentTarget.value)} />
         </label>
       </ActionForm>
-    </section>
+    </PageCard>
   );
 }

@@ -8,6 +8,7 @@ import { useAction, useLoaded } from "../use-async";
 import { ActionForm } from "../action-form";
 import { LabeledInput } from "../labeled-input";
 import { OnOffText } from "./status-text";
+import { PageCard } from "../page-card";
 
 function UserRow({ user, session, changed }: { user: UserResponse; session: GatewaySession; changed: () => void }) {
   const route = user.is_active ? USER_API.disableUser : USER_API.enableUser;
@@ -41,9 +42,7 @@ export function UsersPage({ session }: { session: GatewaySession }) {
     users.reload();
   });
   return (
-    <section class="card">
-      <h1>Users</h1>
-      {users.error && <p role="alert">{users.error}</p>}
+    <PageCard title="Users" error={users.error}>
       <ul class="list" aria-label="Users">
         {users.value?.users.map((u) => (
           <UserRow key={u.id} user={u} session={session} changed={users.reload} />
@@ -61,6 +60,6 @@ export function UsersPage({ session }: { session: GatewaySession }) {
           onValue={setPassword}
         />
       </ActionForm>
-    </section>
+    </PageCard>
   );
 }
