@@ -10,6 +10,12 @@ export const YES_ARG = {
   description: "do not ask for confirmation",
 } as const satisfies ArgDef;
 
+/** The args of a command that asks before it acts on one thing: that thing (the positional `name`) and `-y`. */
+export function confirmingArgs<const N extends string>(name: N, description: string) {
+  const positional = { type: "positional", description } as const satisfies ArgDef;
+  return { [name]: positional, yes: YES_ARG } as Record<N, typeof positional> & { yes: typeof YES_ARG };
+}
+
 /** Asks `question` on stderr; on any answer but `y` writes `declined` (when given) and resolves false. */
 export async function confirmed(io: CliIo, question: string, declined?: string): Promise<boolean> {
   io.stderr.write(`${question} [y/N] `);

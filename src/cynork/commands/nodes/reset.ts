@@ -4,7 +4,7 @@
  * `task cancel`, without a terminal `-y` is required and its absence is a usage error, never a silent exit 0.
  */
 import { defineCynorkCommand } from "../../command";
-import { confirmed, requireTerminal, YES_ARG } from "../../confirm";
+import { confirmed, requireTerminal, confirmingArgs } from "../../confirm";
 import { usageError } from "../../errors";
 import { NODE_LINE } from "./node-line";
 
@@ -13,10 +13,7 @@ export default defineCynorkCommand({
     name: "reset",
     description: "Forget a node's key so its next registration binds again (admin; asks first, -y otherwise)",
   },
-  args: {
-    node: { type: "positional", description: "node slug" },
-    yes: YES_ARG,
-  },
+  args: confirmingArgs("node", "node slug"),
   async run(flags, ctx) {
     const [slug] = flags.positionals;
     if (!slug) throw usageError("a node slug is required");

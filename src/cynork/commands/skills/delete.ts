@@ -3,14 +3,11 @@
  * from a script it deletes at once, as the reference's.
  */
 import { defineCynorkCommand } from "../../command";
-import { confirmed, YES_ARG } from "../../confirm";
+import { confirmed, confirmingArgs } from "../../confirm";
 
 export default defineCynorkCommand({
   meta: { name: "delete", description: "Delete a skill" },
-  args: {
-    id: { type: "positional", description: "skill id" },
-    yes: YES_ARG,
-  },
+  args: confirmingArgs("id", "skill id"),
   async run(flags, ctx) {
     const id = flags.positionals[0]!;
     if (ctx.io.stdin.isTTY && !flags.bool("yes") && !(await confirmed(ctx.io, `Delete skill ${id}?`))) return;

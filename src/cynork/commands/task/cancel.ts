@@ -4,14 +4,11 @@
  * exit 0 that canceled nothing.
  */
 import { defineCynorkCommand } from "../../command";
-import { confirmed, requireTerminal, YES_ARG } from "../../confirm";
+import { confirmed, requireTerminal, confirmingArgs } from "../../confirm";
 
 export default defineCynorkCommand({
   meta: { name: "cancel", description: "Cancel a task (asks first on a terminal; -y is required otherwise)" },
-  args: {
-    task: { type: "positional", description: "task id or name" },
-    yes: YES_ARG,
-  },
+  args: confirmingArgs("task", "task id or name"),
   async run(flags, ctx) {
     const [id] = flags.positionals;
     const ask = !flags.bool("yes");
