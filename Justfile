@@ -54,8 +54,9 @@ alias bdd := test-bdd
 e2e: build images
     CYNODE_BDD_BINARIES=1 bun --bun x cucumber-js --import 'bdd/**/*.ts' --format progress features/e2e/ features/web/
 
-# What CI runs (.ci/run): lint (type-check, biome lint and format check), the dependency audit, then every test
-ci: lint audit test
+# What CI runs (.ci/run): lint (type-check, biome lint and format check), the dependency audit, every test, then the
+# end-to-end features and the web console again from the compiled executables
+ci: lint audit test e2e
 
 # Run the whole system from dist/bin on embedded defaults (state in ./.state), show it working, stay up until Ctrl+C
 demo: build images
